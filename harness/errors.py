@@ -1,0 +1,245 @@
+"""Every error harness raises, in one place.
+
+Messages say what was wrong, what is allowed, and what was received.
+
+    HarnessError
+    ├── ConfigurationError (ValueError)         bad argument, unknown provider/model string, missing key
+    │   ├── UnknownProviderError                 "did you mean ...?" + the known providers
+    │   ├── MissingAPIKeyError                   names the argument and the environment variables read
+    │   └── UnsupportedFeatureError              a capability the provider does not declare
+    ├── InputError (ValueError)                 malformed user files: suite, cassette, pricing; names file:line
+    │   ├── SuiteError
+    │   └── CassetteFormatError
+    ├── CassetteError
+    │   ├── CassetteMissError                    replay found no recorded request for this one
+    │   ├── CassetteUnusedError                  strict mode: recorded interactions were never played
+    │   └── SecretLeakError                      a write would have put a live secret on disk
+    ├── OutputParserException (ValueError)      structured output could not be parsed
+    ├── ToolException                           raised by tools; becomes a ToolMessage with status "error"
+    └── ModelError                              the provider call failed (.is_retryable, .response)
+        ├── ModelAuthenticationError             401
+        ├── ModelPermissionDeniedError           403
+        ├── ModelInvalidRequestError             400, 422
+        │   └── ContextOverflowError             400 about context length
+        ├── ModelNotFoundError                   404
+        ├── ModelRateLimitError                  429 (retryable unless quota is exhausted)
+        ├── ModelAPIError                        5xx, 529, 408, 409, malformed stream (retryable)
+        ├── ModelConnectionError                 connection refused / dropped (retryable)
+        ├── ModelTimeoutError                    no answer within `timeout` (retryable)
+        └── ModelRefusalError                    the model refused (structured output)
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+
+class HarnessError(Exception):
+    """Base of every error harness raises on purpose."""
+
+
+# --- configuration / input -------------------------------------------------------------------
+
+
+class ConfigurationError(HarnessError, ValueError):
+    """An argument or setting is not one harness accepts."""
+
+
+class UnknownProviderError(ConfigurationError):
+    def __init__(self, provider: str, known: list[str], *, model: str | None = None) -> None:
+        self.provider = provider
+        self.known = sorted(known)
+        close = difflib.get_close_matches(provider, self.known, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        what = f"model {model!r}: " if model else ""
+        super().__init__(
+            f"{what}unknown provider {provider!r}.{hint} Known providers: {', '.join(self.known)}."
+        )
+
+
+class MissingAPIKeyError(ConfigurationError):
+    def __init__(self, provider: str, env_vars: list[str]) -> None:
+        self.provider = provider
+        self.env_vars = env_vars
+        super().__init__(
+            f"{provider}: no API key. Pass api_key=... or set {' or '.join(env_vars)}."
+        )
+
+
+class UnsupportedFeatureError(ConfigurationError):
+    def __init__(self, provider: str, feature: str, allowed: list[str] | None = None) -> None:
+        extra = f" Supported: {', '.join(allowed)}." if allowed else ""
+        super().__init__(f"{provider} does not support {feature}.{extra}")
+
+
+class InputError(HarnessError, ValueError):
+    """A user file (suite, cassette, price list) is malformed. The message names file and place."""
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = ""
+        if path:
+            where = f"{path}:{line}: " if line else f"{path}: "
+        super().__init__(f"{where}{message}")
+
+
+class SuiteError(InputError):
+    pass
+
+
+class CassetteFormatError(InputError):
+    pass
+
+
+# --- cassettes --------------------------------------------------------------------------------
+
+
+class CassetteError(HarnessError):
+    pass
+
+
+class CassetteMissError(CassetteError):
+    """Replay found no recorded interaction for a request. The message holds the nearest diff."""
+
+    def __init__(self, message: str, *, cassette: str | None = None, request: Any = None) -> None:
+        self.cassette = cassette
+        self.request = request
+        super().__init__(message)
+
+
+class CassetteUnusedError(CassetteError):
+    pass
+
+
+class SecretLeakError(CassetteError):
+    pass
+
+
+# --- output / tools ---------------------------------------------------------------------------
+
+
+class OutputParserException(HarnessError, ValueError):
+    def __init__(self, message: str, *, llm_output: str | None = None, observation: str | None = None):
+        self.llm_output = llm_output
+        self.observation = observation
+        self.send_to_llm = False
+        super().__init__(message)
+
+
+class ToolException(HarnessError):
+    """Raise inside a tool to report a failure to the model instead of crashing the loop."""
+
+
+# --- provider calls ---------------------------------------------------------------------------
+
+
+class ModelError(HarnessError):
+    """A provider call failed. `.response` is the httpx.Response when there was one."""
+
+    is_retryable = False
+    status_code: int | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status_code: int | None = None,
+        response: Any = None,
+        body: Any = None,
+        retry_after: float | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.provider = provider
+        self.status_code = status_code if status_code is not None else type(self).status_code
+        self.response = response
+        self.body = body
+        self.retry_after = retry_after
+        self.request_id = request_id
+        prefix = f"{provider}: " if provider else ""
+        status = f"HTTP {self.status_code}: " if self.status_code else ""
+        super().__init__(f"{prefix}{status}{message}")
+
+
+class ModelAuthenticationError(ModelError):
+    status_code = 401
+
+
+class ModelPermissionDeniedError(ModelError):
+    status_code = 403
+
+
+class ModelInvalidRequestError(ModelError):
+    status_code = 400
+
+
+class ContextOverflowError(ModelInvalidRequestError):
+    pass
+
+
+class ModelNotFoundError(ModelError):
+    status_code = 404
+
+
+class ModelRateLimitError(ModelError):
+    status_code = 429
+    is_retryable = True
+
+    def __init__(self, message: str, *, retryable: bool = True, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        # insufficient_quota is a 429 that no amount of waiting fixes
+        self.is_retryable = retryable
+
+
+class ModelAPIError(ModelError):
+    is_retryable = True
+
+
+class ModelConnectionError(ModelError):
+    is_retryable = True
+
+
+class ModelTimeoutError(ModelError):
+    is_retryable = True
+
+
+class ModelRefusalError(ModelError):
+    def __init__(self, message: str, *, raw_message: Any = None, **kw: Any) -> None:
+        self.raw_message = raw_message
+        super().__init__(message, **kw)
+
+
+def error_for_status(
+    status: int,
+    message: str,
+    *,
+    provider: str | None = None,
+    context_overflow: bool = False,
+    retryable: bool | None = None,
+    **kw: Any,
+) -> ModelError:
+    """Map an HTTP status to the error tree. Providers call this from `classify_error`."""
+    cls: type[ModelError]
+    if status == 401:
+        cls = ModelAuthenticationError
+    elif status == 403:
+        cls = ModelPermissionDeniedError
+    elif status == 404:
+        cls = ModelNotFoundError
+    elif status == 429:
+        return ModelRateLimitError(
+            message, provider=provider, status_code=status,
+            retryable=True if retryable is None else retryable, **kw,
+        )
+    elif status in (408, 409) or status >= 500:
+        cls = ModelAPIError
+    elif context_overflow:
+        cls = ContextOverflowError
+    else:
+        cls = ModelInvalidRequestError
+    err = cls(message, provider=provider, status_code=status, **kw)
+    if retryable is not None:
+        err.is_retryable = retryable
+    return err

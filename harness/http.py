@@ -1,0 +1,111 @@
+"""The one HTTP path every model call takes.
+
+Every ChatModel sends through a `HarnessTransport` (sync) or `AsyncHarnessTransport`. Each looks up the
+*interceptor* active in the current context (a cassette, see `harness.cassettes`) and lets it handle
+the request — record, replay or refuse — handing it the real transport to call when it must go live.
+With no interceptor the request goes straight to the real transport. Interceptors are held in a
+ContextVar so concurrent asyncio tasks (the runner's cells) each see their own cassette.
+
+Interceptors mark responses with `response.extensions["harness"]`, a dict the chat layer reads:
+  {"state": "replayed" | "recorded" | "live", "cassette": str | None,
+   "ttfb_ms": float, "total_ms": float, "chunk_offsets_ms": [float, ...]}  # recorded timings on replay
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+import httpx
+
+
+class Interceptor(Protocol):
+    def handle(self, request: httpx.Request, inner: httpx.BaseTransport) -> httpx.Response: ...
+
+    async def ahandle(self, request: httpx.Request, inner: httpx.AsyncBaseTransport) -> httpx.Response: ...
+
+
+_interceptor: contextvars.ContextVar[Interceptor | None] = contextvars.ContextVar(
+    "harness_interceptor", default=None
+)
+
+
+def current_interceptor() -> Interceptor | None:
+    return _interceptor.get()
+
+
+@contextlib.contextmanager
+def intercept(interceptor: Interceptor | None) -> Iterator[None]:
+    """Route every model call made in this context (and tasks started from it) through `interceptor`."""
+    token = _interceptor.set(interceptor)
+    try:
+        yield
+    finally:
+        _interceptor.reset(token)
+
+
+def _check_live(request: httpx.Request) -> None:
+    """Refuse to send a request live when it was built without its API key."""
+    missing = request.extensions.get("harness_missing_key")
+    if missing is not None:
+        raise missing
+
+
+class _LiveTransport(httpx.BaseTransport):
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        _check_live(request)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class _AsyncLiveTransport(httpx.AsyncBaseTransport):
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        _check_live(request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class HarnessTransport(httpx.BaseTransport):
+    def __init__(self, inner: httpx.BaseTransport | None = None) -> None:
+        self.inner = _LiveTransport(inner or httpx.HTTPTransport())
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        icp = _interceptor.get()
+        if icp is not None:
+            return icp.handle(request, self.inner)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class AsyncHarnessTransport(httpx.AsyncBaseTransport):
+    def __init__(self, inner: httpx.AsyncBaseTransport | None = None) -> None:
+        self.inner = _AsyncLiveTransport(inner or httpx.AsyncHTTPTransport())
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        icp = _interceptor.get()
+        if icp is not None:
+            return await icp.ahandle(request, self.inner)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def response_info(response: httpx.Response) -> dict[str, Any]:
+    """The interceptor's marks on a response ({} for a plain live call)."""
+    info = response.extensions.get("harness")
+    return info if isinstance(info, dict) else {}

@@ -1,0 +1,78 @@
+"""Provider registry: name -> adapter class, imported lazily.
+
+Third parties register adapters through the `harness.providers` entry-point group
+(`name = "package.module:AdapterClass"`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
+
+from harness.errors import UnknownProviderError
+
+if TYPE_CHECKING:
+    from harness.providers.base import ProviderAdapter
+
+_BUILTIN: dict[str, str] = {
+    "openai": "harness.providers.openai:OpenAIChatAdapter",
+    "openai_responses": "harness.providers.openai_responses:OpenAIResponsesAdapter",
+    "azure_openai": "harness.providers.azure_openai:AzureOpenAIAdapter",
+    "anthropic": "harness.providers.anthropic:AnthropicAdapter",
+    "google_genai": "harness.providers.google_genai:GeminiAdapter",
+    "bedrock_converse": "harness.providers.bedrock_converse:BedrockConverseAdapter",
+    "ollama": "harness.providers.ollama:OllamaAdapter",
+}
+# aliases users type (LangChain registry keys that mean the same wire format here)
+_ALIASES: dict[str, str] = {"bedrock": "bedrock_converse", "google": "google_genai", "gemini": "google_genai"}
+
+_cache: dict[str, type[ProviderAdapter]] = {}
+_plugins: dict[str, str] | None = None
+
+
+def _plugin_specs() -> dict[str, str]:
+    global _plugins
+    if _plugins is None:
+        _plugins = {ep.name: ep.value for ep in entry_points(group="harness.providers")}
+    return _plugins
+
+
+def _available() -> dict[str, str]:
+    specs = dict(_BUILTIN)
+    specs.update(_plugin_specs())
+    return specs
+
+
+def known_providers() -> list[str]:
+    """Provider names whose adapter module can be imported."""
+    out = []
+    for name, spec in _available().items():
+        mod = spec.split(":", 1)[0]
+        if importlib.util.find_spec(mod) is not None:
+            out.append(name)
+    return sorted(out)
+
+
+def normalize_provider(name: str) -> str:
+    key = name.replace("-", "_").lower()
+    return _ALIASES.get(key, key)
+
+
+def get_adapter_class(provider: str, *, model: str | None = None) -> type[ProviderAdapter]:
+    key = normalize_provider(provider)
+    if key in _cache:
+        return _cache[key]
+    spec = _available().get(key)
+    if spec is None or importlib.util.find_spec(spec.split(":", 1)[0]) is None:
+        raise UnknownProviderError(provider, known_providers(), model=model)
+    mod_name, cls_name = spec.split(":", 1)
+    cls = getattr(importlib.import_module(mod_name), cls_name)
+    _cache[key] = cls
+    return cls
+
+
+def register_provider(name: str, spec: str) -> None:
+    """Register an adapter at run time: `register_provider("mine", "pkg.mod:MyAdapter")`."""
+    _BUILTIN[normalize_provider(name)] = spec
+    _cache.pop(normalize_provider(name), None)

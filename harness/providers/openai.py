@@ -1,0 +1,279 @@
+"""OpenAI Chat Completions (`POST {base}/chat/completions`), also any OpenAI-compatible server.
+
+Pure translation; see harness.providers.base for the contract and ../shared/docs/wire-formats.md §1.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from harness.errors import ModelAPIError, ModelError, error_for_status
+from harness.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
+from harness.providers._sse import SSEParser
+from harness.providers.base import (
+    Capabilities,
+    ChatRequest,
+    ProviderAdapter,
+    StreamDecoder,
+    WireRequest,
+    error_message,
+    image_source,
+    retry_after_seconds,
+)
+
+# standard parameter name -> Chat Completions body field
+_PARAM_NAMES = {"max_tokens": "max_completion_tokens"}
+_DROP_PARAMS = {"stream_usage", "use_responses_api"}
+
+
+def usage_from_openai(u: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not u:
+        return None
+    inp, out = u.get("prompt_tokens") or 0, u.get("completion_tokens") or 0
+    usage: dict[str, Any] = {"input_tokens": inp, "output_tokens": out, "total_tokens": u.get("total_tokens") or inp + out}
+    pd, cd = u.get("prompt_tokens_details") or {}, u.get("completion_tokens_details") or {}
+    itd = {k: v for k, v in {"audio": pd.get("audio_tokens"), "cache_read": pd.get("cached_tokens"),
+                             "cache_creation": pd.get("cache_write_tokens")}.items() if v is not None}
+    otd = {k: v for k, v in {"audio": cd.get("audio_tokens"), "reasoning": cd.get("reasoning_tokens")}.items()
+           if v is not None}
+    if itd:
+        usage["input_token_details"] = itd
+    if otd:
+        usage["output_token_details"] = otd
+    return usage
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return "".join(p if isinstance(p, str) else p.get("text", "") for p in content
+                   if isinstance(p, str) or p.get("type") == "text")
+
+
+def _user_parts(content: Any) -> Any:
+    if isinstance(content, str):
+        return content
+    parts: list[dict[str, Any]] = []
+    for block in content:
+        if isinstance(block, str):
+            parts.append({"type": "text", "text": block})
+        elif block.get("type") == "text":
+            parts.append({"type": "text", "text": block["text"]})
+        elif (src := image_source(block)) is not None:
+            url = src.get("url") or f"data:{src['mime_type']};base64,{src['base64']}"
+            image_url = {"url": url}
+            iu = block.get("image_url")
+            detail = block.get("detail") or (iu.get("detail") if isinstance(iu, dict) else None)
+            if detail:
+                image_url["detail"] = detail
+            parts.append({"type": "image_url", "image_url": image_url})
+        elif block.get("type") in ("input_audio", "file"):
+            parts.append(block)
+    return parts
+
+
+def message_to_openai(m: BaseMessage) -> dict[str, Any]:
+    if m.type == "system":
+        role = "developer" if m.additional_kwargs.get("__openai_role__") == "developer" else "system"
+        return {"role": role, "content": m.content if isinstance(m.content, str) else _text_of(m.content)}
+    if m.type == "human":
+        out = {"role": "user", "content": _user_parts(m.content)}
+    elif m.type == "ai":
+        out = {"role": "assistant", "content": _text_of(m.content) or None}
+        calls = getattr(m, "tool_calls", None)
+        if calls:
+            out["tool_calls"] = [
+                {"id": c["id"], "type": "function",
+                 "function": {"name": c["name"], "arguments": json.dumps(c["args"], ensure_ascii=False)}}
+                for c in calls
+            ]
+        elif out["content"] is None:
+            out["content"] = ""
+    elif isinstance(m, ToolMessage):
+        out = {"role": "tool", "tool_call_id": m.tool_call_id,
+               "content": m.content if isinstance(m.content, str) else _text_of(m.content)}
+    else:
+        raise ValueError(f"cannot send a {type(m).__name__} to OpenAI; allowed: system, human, ai, tool messages")
+    if m.name:
+        out["name"] = m.name
+    return out
+
+
+def tool_choice_to_openai(choice: Any) -> Any:
+    if choice in ("auto", "none"):
+        return choice
+    if choice == "any":
+        return "required"
+    if isinstance(choice, dict) and choice.get("type") == "tool":
+        return {"type": "function", "function": {"name": choice["name"]}}
+    return choice
+
+
+class OpenAIChatAdapter(ProviderAdapter):
+    name: ClassVar[str] = "openai"
+    capabilities: ClassVar[Capabilities] = Capabilities(reasoning=True, logprobs=True)
+    api_key_env: ClassVar[tuple[str, ...]] = ("OPENAI_API_KEY",)
+    base_url_env: ClassVar[tuple[str, ...]] = ("OPENAI_BASE_URL", "OPENAI_API_BASE")
+    default_base_url: ClassVar[str] = "https://api.openai.com/v1"
+    default_structured_method: ClassVar[str] = "json_schema"
+    settings_keys: ClassVar[tuple[str, ...]] = ("organization", "project", "default_headers")
+    path: ClassVar[str] = "/chat/completions"
+
+    @classmethod
+    def select(cls, params: dict[str, Any]) -> type[ProviderAdapter]:
+        """`use_responses_api=True` picks the Responses API adapter."""
+        if params.pop("use_responses_api", False):
+            from harness.providers import get_adapter_class
+
+            return get_adapter_class("openai_responses")
+        return cls
+
+    def auth_headers(self) -> dict[str, str]:
+        h = {"Authorization": f"Bearer {self.api_key or 'harness-missing-key'}"}
+        if self.settings.get("organization"):
+            h["OpenAI-Organization"] = self.settings["organization"]
+        if self.settings.get("project"):
+            h["OpenAI-Project"] = self.settings["project"]
+        return h
+
+    def url(self, request: ChatRequest) -> str:
+        return self.base_url + self.path
+
+    def build_body(self, request: ChatRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": request.model, "messages": [message_to_openai(m) for m in request.messages]}
+        for k, v in request.params.items():
+            if k not in _DROP_PARAMS:
+                body[_PARAM_NAMES.get(k, k)] = v
+        if request.stream:
+            body["stream"] = True
+            if request.params.get("stream_usage", True):
+                body["stream_options"] = {"include_usage": True}
+        if request.tools:
+            body["tools"] = request.tools
+            if request.tool_choice is not None:
+                body["tool_choice"] = tool_choice_to_openai(request.tool_choice)
+            if request.parallel_tool_calls is not None:
+                body["parallel_tool_calls"] = request.parallel_tool_calls
+        rf = request.response_format
+        if rf is not None:
+            if rf.type == "json_object":
+                body["response_format"] = {"type": "json_object"}
+            else:
+                js: dict[str, Any] = {"name": rf.name or "output", "schema": rf.schema}
+                if rf.description:
+                    js["description"] = rf.description
+                if rf.strict is not None:
+                    js["strict"] = rf.strict
+                body["response_format"] = {"type": "json_schema", "json_schema": js}
+        body.update(request.extra_body)
+        return body
+
+    def build_request(self, request: ChatRequest) -> WireRequest:
+        headers = {"Content-Type": "application/json", **self.auth_headers(),
+                   **(self.settings.get("default_headers") or {})}
+        return WireRequest("POST", self.url(request), headers, self.build_body(request))
+
+    def parse_response(self, body: Any) -> AIMessage:
+        if "error" in body and "choices" not in body:
+            raise ModelAPIError(error_message(body), provider=self.name, body=body)
+        choice = (body.get("choices") or [{}])[0]
+        msg = choice.get("message") or {}
+        tool_calls, invalid = [], []
+        for tc in msg.get("tool_calls") or []:
+            fn = tc.get("function") or {}
+            raw = fn.get("arguments") or ""
+            try:
+                args = json.loads(raw) if raw else {}
+                if not isinstance(args, dict):
+                    raise ValueError(f"arguments are a {type(args).__name__}, not an object")
+                tool_calls.append({"name": fn.get("name", ""), "args": args, "id": tc.get("id"), "type": "tool_call"})
+            except ValueError as e:
+                invalid.append({"name": fn.get("name"), "args": raw, "id": tc.get("id"), "error": str(e),
+                                "type": "invalid_tool_call"})
+        extra = {k: msg[k] for k in ("refusal", "audio", "reasoning_content", "annotations") if msg.get(k)}
+        meta = {"token_usage": body.get("usage"), "model_provider": self.name, "model_name": body.get("model"),
+                "system_fingerprint": body.get("system_fingerprint"), "id": body.get("id"),
+                "service_tier": body.get("service_tier"), "finish_reason": choice.get("finish_reason")}
+        if choice.get("logprobs") is not None:
+            meta["logprobs"] = choice["logprobs"]
+        return AIMessage(
+            content=msg.get("content") or "",
+            id=body.get("id"),
+            tool_calls=tool_calls,
+            invalid_tool_calls=invalid,
+            additional_kwargs=extra,
+            usage_metadata=usage_from_openai(body.get("usage")),
+            response_metadata={k: v for k, v in meta.items() if v is not None},
+        )
+
+    def stream_decoder(self) -> StreamDecoder:
+        return _ChatStreamDecoder(self.name)
+
+    def classify_error(self, status: int, headers: Any, body: Any) -> ModelError:
+        err = body.get("error") if isinstance(body, dict) else None
+        code = (err or {}).get("code") if isinstance(err, dict) else None
+        msg = error_message(body)
+        should_retry = headers.get("x-should-retry") if hasattr(headers, "get") else None
+        retryable = None
+        if should_retry in ("true", "false"):
+            retryable = should_retry == "true"
+        if code == "insufficient_quota":
+            retryable = False
+        overflow = code == "context_length_exceeded" or "maximum context length" in msg
+        return error_for_status(status, msg, provider=self.name, body=body, context_overflow=overflow,
+                                retryable=retryable, retry_after=retry_after_seconds(headers))
+
+
+class _ChatStreamDecoder(StreamDecoder):
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        self.sse = SSEParser()
+        self.done = False
+
+    def feed(self, data: bytes) -> list[AIMessageChunk]:
+        return [c for ev in self.sse.feed(data) if (c := self._event(ev.data)) is not None]
+
+    def close(self) -> list[AIMessageChunk]:
+        return [c for ev in self.sse.close() if (c := self._event(ev.data)) is not None]
+
+    def _event(self, data: str) -> AIMessageChunk | None:
+        if not data or self.done:
+            return None
+        if data.strip() == "[DONE]":
+            self.done = True
+            return None
+        try:
+            obj = json.loads(data)
+        except ValueError as e:
+            raise ModelAPIError(f"malformed stream event (not JSON): {data[:200]!r}", provider=self.provider) from e
+        if "error" in obj:
+            raise ModelAPIError(f"error in stream: {error_message(obj)}", provider=self.provider, body=obj)
+        meta: dict[str, Any] = {"model_provider": self.provider}
+        content, tool_chunks, extra = "", [], {}
+        for choice in obj.get("choices") or []:
+            delta = choice.get("delta") or {}
+            content += delta.get("content") or ""
+            if delta.get("reasoning_content"):
+                extra["reasoning_content"] = delta["reasoning_content"]
+            if delta.get("refusal"):
+                extra["refusal"] = delta["refusal"]
+            for tc in delta.get("tool_calls") or []:
+                fn = tc.get("function") or {}
+                tool_chunks.append({"name": fn.get("name"), "args": fn.get("arguments"), "id": tc.get("id"),
+                                    "index": tc.get("index"), "type": "tool_call_chunk"})
+            if choice.get("logprobs"):
+                meta["logprobs"] = choice["logprobs"]
+            if choice.get("finish_reason"):
+                meta.update(finish_reason=choice["finish_reason"], model_name=obj.get("model"))
+                for k in ("system_fingerprint", "service_tier"):
+                    if obj.get(k):
+                        meta[k] = obj[k]
+        return AIMessageChunk(
+            content=content,
+            id=obj.get("id"),
+            tool_call_chunks=tool_chunks,
+            additional_kwargs=extra,
+            usage_metadata=usage_from_openai(obj.get("usage")),
+            response_metadata=meta,
+        )
