@@ -76,3 +76,20 @@ def register_provider(name: str, spec: str) -> None:
     """Register an adapter at run time: `register_provider("mine", "pkg.mod:MyAdapter")`."""
     _BUILTIN[normalize_provider(name)] = spec
     _cache.pop(normalize_provider(name), None)
+
+
+# more specific endpoints first: Azure's /openai/deployments/.../chat/completions before OpenAI's
+_RECOGNIZE_ORDER = ("azure_openai", "openai_responses", "bedrock_converse", "google_genai", "anthropic", "ollama", "openai")
+
+
+def adapter_for_url(url: str) -> type[ProviderAdapter] | None:
+    """The adapter class whose endpoint this URL is, or None (used on recorded traffic)."""
+    names = [*_RECOGNIZE_ORDER, *(n for n in _available() if n not in _RECOGNIZE_ORDER)]
+    for name in names:
+        try:
+            cls = get_adapter_class(name)
+        except Exception:
+            continue
+        if cls.recognizes(url):
+            return cls
+    return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -55,7 +56,9 @@ class ChatRequest:
     messages: list[BaseMessage]
     params: dict[str, Any] = field(default_factory=dict)  # temperature, max_tokens, stop, logprobs ...
     tools: list[dict[str, Any]] | None = None  # OpenAI function-tool dicts (convert_to_openai_tool)
-    tool_choice: Any = None  # "auto" | "any" | "none" | name | dict | bool | None
+    # normalised by the chat layer: None | "auto" | "any" | "none" | {"type": "tool", "name": str}
+    # | any other dict (provider-native, passed through)
+    tool_choice: Any = None
     parallel_tool_calls: bool | None = None
     response_format: ResponseFormat | None = None
     stream: bool = False
@@ -141,6 +144,30 @@ class ProviderAdapter:
             body=body,
             retry_after=retry_after_seconds(headers),
         )
+
+    # --- recognising recorded traffic (cassettes show, corpus checks, matching) ------------------
+
+    url_pattern: ClassVar[str] = ""  # regex searched in a request URL to say "this is my endpoint"
+
+    @classmethod
+    def recognizes(cls, url: str) -> bool:
+        return bool(cls.url_pattern) and re.search(cls.url_pattern, url) is not None
+
+    @classmethod
+    def for_recorded(cls, url: str = "") -> ProviderAdapter:
+        """An adapter able to parse recorded traffic: no key, no endpoint needed."""
+        return cls(model="", api_key="recorded", base_url=url or "http://recorded.invalid")
+
+    def model_from_request(self, url: str, body: Any) -> str | None:
+        return body.get("model") if isinstance(body, dict) else None
+
+    def is_stream_request(self, url: str, body: Any) -> bool:
+        return bool(body.get("stream")) if isinstance(body, dict) else False
+
+    @classmethod
+    def normalize_url_for_match(cls, url: str) -> str:
+        """Cassette matching key for a URL (e.g. Bedrock drops the region). Default: unchanged."""
+        return url
 
     # --- helpers ------------------------------------------------------------------------------
 

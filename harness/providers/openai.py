@@ -119,6 +119,7 @@ class OpenAIChatAdapter(ProviderAdapter):
     default_structured_method: ClassVar[str] = "json_schema"
     settings_keys: ClassVar[tuple[str, ...]] = ("organization", "project", "default_headers")
     path: ClassVar[str] = "/chat/completions"
+    url_pattern: ClassVar[str] = r"/chat/completions(\?|$)"
 
     @classmethod
     def select(cls, params: dict[str, Any]) -> type[ProviderAdapter]:
