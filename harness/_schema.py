@@ -31,6 +31,7 @@ _REQUIRED_WRAPPERS = {
     getattr(mod, name): name == "Required"
     for mod in (typing, typing_extensions) for name in ("Required", "NotRequired") if hasattr(mod, name)
 }
+_VALUE_KEYWORDS = {"default", "enum", "const", "examples", "required"}  # data, not schemas
 _DROPPED_PARAMS = {"self", "cls", "run_manager", "callbacks"}
 _SECTION_RE = re.compile(r"^(Returns?|Yields?|Raises?|Examples?|Notes?):")
 _ARG_RE = re.compile(r"^(\*{0,2}[A-Za-z_]\w*)\s*(\([^)]*\))?\s*:(.*)$")
@@ -97,7 +98,8 @@ def _rm_titles(node: Any, parent_key: str = "") -> Any:
     """Drop every `title` keyword, keeping properties that are *named* "title"."""
     if isinstance(node, dict):
         return {
-            k: _rm_titles(v, k) for k, v in node.items() if not (k == "title" and parent_key != "properties")
+            k: v if k in _VALUE_KEYWORDS else _rm_titles(v, k)
+            for k, v in node.items() if not (k == "title" and parent_key != "properties")
         }
     if isinstance(node, list):
         return [_rm_titles(v, parent_key="") for v in node]

@@ -169,6 +169,13 @@ def test_pydantic_class_refs_dereferenced_titles_removed():
     assert params["properties"]["tags"] == {"default": [], "items": {"type": "string"}, "type": "array"}
 
 
+def test_title_keys_inside_default_values_are_data_and_kept():
+    class Book(BaseModel):
+        meta: dict = {"title": "Untitled"}
+
+    assert convert_to_openai_function(Book)["parameters"]["properties"]["meta"]["default"] == {"title": "Untitled"}
+
+
 def test_pydantic_class_without_docstring_has_no_description():
     class Bare(BaseModel):
         x: int
