@@ -147,7 +147,7 @@ def _make_strict(node: Any) -> Any:
         return [_make_strict(v) for v in node]
     if not isinstance(node, dict):
         return node
-    out = {}
+    out: dict[str, Any] = {}
     for k, v in node.items():
         if k in ("properties", "$defs", "definitions") and isinstance(v, dict):
             out[k] = {name: _make_strict(sub) for name, sub in v.items()}
@@ -176,7 +176,9 @@ def _is_pydantic_class(obj: Any) -> bool:
 
 
 def _model_schema(model: type) -> dict:
-    return model.model_json_schema() if hasattr(model, "model_json_schema") else model.schema()
+    if hasattr(model, "model_json_schema"):
+        return model.model_json_schema()
+    return model.schema()  # type: ignore[attr-defined]  # pydantic.v1
 
 
 def _split_annotated(tp: Any) -> tuple[Any, list[Any]]:
@@ -184,6 +186,12 @@ def _split_annotated(tp: Any) -> tuple[Any, list[Any]]:
         base, *meta = get_args(tp)
         return base, meta
     return tp, []
+
+
+def _annotated(base: Any, meta: list[Any]) -> Any:
+    """`Annotated[base, *meta]`, or `base` when there is no metadata."""
+    params = (base, *meta)
+    return Annotated[params] if meta else base  # type: ignore[valid-type]
 
 
 def _make_model(name: str, fields: dict[str, Any], doc: str | None) -> type[BaseModel]:
@@ -217,7 +225,7 @@ def create_schema_from_function(
         p for p in sig.parameters.values()
         if p.name not in _DROPPED_PARAMS and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     ]
-    description, arg_docs = "", {}
+    description, arg_docs = "", dict[str, str]()
     if parse_docstring:
         description, arg_docs = _parse_google_docstring(
             inspect.getdoc(func), [p.name for p in params], error_on_invalid_docstring=error_on_invalid_docstring
@@ -229,7 +237,7 @@ def create_schema_from_function(
         base, meta = _split_annotated(tp)
         desc = arg_docs.get(p.name) or next((m for m in meta if isinstance(m, str)), None)
         kept = [m for m in meta if not isinstance(m, str)]
-        tp = Annotated[(base, *kept)] if kept else base  # type: ignore[valid-type]
+        tp = _annotated(base, kept)
         if desc:
             tp = Annotated[tp, Field(description=desc)]
         fields[p.name] = (tp, ... if p.default is inspect.Parameter.empty else p.default)
@@ -276,7 +284,7 @@ def _typeddict_to_model(td: type, depth: int = 0, cache: dict | None = None) -> 
         kwargs: dict[str, Any] = {"description": desc} if desc else {}
         if default is ... and not required:
             default, kwargs["json_schema_extra"] = None, _drop_default
-        fields[key] = (Annotated[(base, *infos)] if infos else base, Field(default, **kwargs))
+        fields[key] = (_annotated(base, infos), Field(default, **kwargs))
     model = _make_model(td.__name__, fields, description)
     cache[td] = model
     return model
@@ -291,7 +299,7 @@ def _convert_td_types(tp: Any, depth: int, cache: dict) -> Any:
     if not args or origin is typing.Literal:
         return tp
     if origin is Annotated:
-        return Annotated[(_convert_td_types(args[0], depth + 1, cache), *args[1:])]
+        return _annotated(_convert_td_types(args[0], depth + 1, cache), list(args[1:]))
     new = tuple(_convert_td_types(a, depth + 1, cache) for a in args)
     if new == args:
         return tp

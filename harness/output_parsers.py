@@ -107,7 +107,8 @@ def _tool_calls(message: Any) -> list[dict[str, Any]]:
 
 
 def _validate(model: type, obj: Any) -> Any:
-    return model.model_validate(obj) if hasattr(model, "model_validate") else model.parse_obj(obj)
+    validate = getattr(model, "model_validate", None) or model.parse_obj  # type: ignore[attr-defined]
+    return validate(obj)
 
 
 class BaseOutputParser(Runnable):
@@ -285,9 +286,7 @@ def schema_to_json_schema(schema: Any, *, strict: bool | None = None) -> tuple[s
     return name, description or None, _make_strict(body) if strict else body
 
 
-def make_structured_parser(
-    schema: Any, method: Literal["function_calling", "json_schema", "json_mode"]
-) -> Callable[[Any], Any]:
+def make_structured_parser(schema: Any, method: str) -> Callable[[Any], Any]:
     """Parser for `with_structured_output`: message → pydantic instance (pydantic schema) or dict.
 
     "function_calling": args of the call to the schema's tool (else the first call); None when the

@@ -25,7 +25,7 @@ import asyncio
 import functools
 import inspect
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -138,7 +138,7 @@ class BaseTool(Runnable):
     def args(self) -> dict[str, Any]:
         """The JSON-schema `properties` of the arguments (titles kept, as LangChain does)."""
         if self.args_schema is None:
-            return dict(_SIMPLE_SCHEMA["properties"])
+            return {"__arg1": {"title": "__arg1", "type": "string"}}
         if isinstance(self.args_schema, dict):
             return dict(self.args_schema.get("properties", {}))
         return _model_schema(self.args_schema).get("properties", {})
@@ -195,7 +195,7 @@ class BaseTool(Runnable):
         validated = schema.model_validate(tool_input)
         fields = type(validated).model_fields
         try:
-            params = inspect.signature(self._target()).parameters
+            params: Mapping[str, inspect.Parameter] = inspect.signature(self._target()).parameters
         except (TypeError, ValueError):
             params = {}
         # Keys the caller gave, plus schema defaults for parameters that have no default of their own.
@@ -269,7 +269,7 @@ class StructuredTool(BaseTool):
     """A tool wrapping a function (`func`) and/or a coroutine function (`coroutine`)."""
 
     func: Callable[..., Any] | None = None
-    coroutine: Callable[..., Awaitable[Any]] | None = None
+    coroutine: Callable[..., Coroutine[Any, Any, Any]] | None = None
 
     def _target(self) -> Callable[..., Any]:
         return self.func or self.coroutine or self._run
@@ -296,7 +296,7 @@ class StructuredTool(BaseTool):
     def from_function(
         cls,
         func: Callable[..., Any] | None = None,
-        coroutine: Callable[..., Awaitable[Any]] | None = None,
+        coroutine: Callable[..., Coroutine[Any, Any, Any]] | None = None,
         name: str | None = None,
         description: str | None = None,
         return_direct: bool = False,
