@@ -1,0 +1,190 @@
+"""Inline SVG charts for the report summary (server-side; no JavaScript or chart library needed).
+
+Every chart has a <title>/<desc>, labelled axes with units, and values written next to the marks, so
+colour is never the only signal.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from .fmt import fmt_ms, fmt_tokens, fmt_usd
+
+W = 520
+LABEL_W = 120
+PLOT_L = LABEL_W + 8
+PLOT_R = W - 70
+ROW_H = 30
+TOP = 34
+
+
+def nice_ticks(vmax: float, n: int = 4) -> list[float]:
+    """Round tick values from 0 to at least ``vmax``."""
+    if vmax <= 0:
+        return [0.0, 1.0]
+    raw = vmax / n
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    count = math.ceil(vmax / step - 1e-9)
+    return [round(i * step, 10) for i in range(count + 1)]
+
+
+def _x(v: float, vmax: float) -> float:
+    return PLOT_L + (PLOT_R - PLOT_L) * (v / vmax if vmax else 0)
+
+
+def _text(x: float, y: float, s: Any, *, cls: str = "", anchor: str = "start") -> str:
+    c = f' class="{cls}"' if cls else ""
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{c}>{escape(str(s))}</text>'
+
+
+def _frame(cid: str, title: str, desc: str, height: float, body: list[str]) -> Markup:
+    head = (f'<svg class="chart" id="{cid}" viewBox="0 0 {W} {height:.0f}" role="img" '
+            f'aria-labelledby="{cid}-t {cid}-d" xmlns="http://www.w3.org/2000/svg">'
+            f'<title id="{cid}-t">{escape(title)}</title><desc id="{cid}-d">{escape(desc)}</desc>')
+    return Markup(head + "".join(body) + "</svg>")
+
+
+def _label(y: float, name: str) -> str:
+    short = name if len(name) <= 17 else name[:16] + "…"
+    return (f'<text x="{LABEL_W:.1f}" y="{y:.1f}" text-anchor="end" class="lbl">'
+            f'<title>{escape(name)}</title>{escape(short)}</text>')
+
+
+def _axis(vmax_ticks: list[float], y0: float, y1: float, fmt, unit: str) -> list[str]:
+    vmax = vmax_ticks[-1]
+    out = []
+    for t in vmax_ticks:
+        x = _x(t, vmax)
+        out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y0:.1f}" y2="{y1:.1f}" class="grid"/>')
+        out.append(_text(x, y1 + 14, fmt(t), cls="tick", anchor="middle"))
+    out.append(_text((PLOT_L + PLOT_R) / 2, y1 + 28, unit, cls="unit", anchor="middle"))
+    return out
+
+
+def _legend(items: list[tuple[str, str]], y: float = 14) -> list[str]:
+    out, x = [], PLOT_L
+    for cls, label in items:
+        out.append(f'<rect x="{x:.1f}" y="{y - 9:.1f}" width="11" height="11" rx="2" class="{cls}"/>')
+        out.append(_text(x + 15, y, label, cls="legend"))
+        x += 24 + 6.6 * len(label)
+    return out
+
+
+def pass_rate_chart(summary: list[dict[str, Any]]) -> Markup:
+    rows = len(summary)
+    h = TOP + rows * ROW_H + 40
+    body = _legend([("s-pass", "✓ passed"), ("s-fail", "✗ failed"), ("s-err", "⚠ error")])
+    body += _axis([0, 25, 50, 75, 100], TOP - 6, TOP + rows * ROW_H, lambda v: f"{v:g}", "share of cells (%)")
+    for i, s in enumerate(summary):
+        y = TOP + i * ROW_H
+        body.append(_label(y + 15, s["model_id"]))
+        cells = s["cells"] or 1
+        x = PLOT_L
+        for key, cls, icon in (("passed", "s-pass", "✓"), ("failed", "s-fail", "✗"), ("errors", "s-err", "⚠")):
+            n = s[key]
+            if not n:
+                continue
+            w = (PLOT_R - PLOT_L) * n / cells
+            body.append(f'<rect x="{x:.1f}" y="{y + 4:.1f}" width="{w:.1f}" height="{ROW_H - 10}" class="{cls}">'
+                        f'<title>{escape(s["model_id"])}: {n} {key}</title></rect>')
+            if w > 26:
+                body.append(_text(x + w / 2, y + 19, f"{icon}{n}", cls="in-bar", anchor="middle"))
+            x += w
+        rate = s["pass_rate"]
+        body.append(_text(PLOT_R + 6, y + 19, "–" if rate is None else f"{rate * 100:.1f}%", cls="val"))
+    return _frame("chart-pass", "Pass rate per model",
+                  "Stacked bars of passed, failed and errored cells per model, as a percentage of cells.", h, body)
+
+
+def latency_chart(summary: list[dict[str, Any]]) -> Markup:
+    rows = len(summary)
+    h = TOP + rows * ROW_H + 40
+    boxes = [s.get("latency_box") for s in summary]
+    vmax = max((b["p95"] for b in boxes if b), default=0.0)
+    ticks = nice_ticks(vmax)
+    seconds = ticks[-1] >= 5000
+    fmt = (lambda v: f"{v / 1000:g}") if seconds else (lambda v: f"{v:g}")
+    body = _legend([("box", "p25–p75 box · median line · whiskers p5–p95")])
+    body += _axis(ticks, TOP - 6, TOP + rows * ROW_H, fmt, "latency per cell (s)" if seconds else "latency per cell (ms)")
+    top = ticks[-1]
+    for i, (s, b) in enumerate(zip(summary, boxes)):
+        y = TOP + i * ROW_H
+        mid = y + ROW_H / 2
+        body.append(_label(mid + 4, s["model_id"]))
+        if not b:
+            body.append(_text(PLOT_L + 4, mid + 4, "no timings", cls="muted"))
+            continue
+        x5, x25, x50, x75, x95 = (_x(b[k], top) for k in ("p5", "p25", "p50", "p75", "p95"))
+        tip = (f'{s["model_id"]}: p5 {fmt_ms(b["p5"])}, p25 {fmt_ms(b["p25"])}, median {fmt_ms(b["p50"])}, '
+               f'p75 {fmt_ms(b["p75"])}, p95 {fmt_ms(b["p95"])}')
+        body.append(f'<g><title>{escape(tip)}</title>'
+                    f'<line x1="{x5:.1f}" x2="{x95:.1f}" y1="{mid:.1f}" y2="{mid:.1f}" class="whisker"/>'
+                    f'<line x1="{x5:.1f}" x2="{x5:.1f}" y1="{mid - 6:.1f}" y2="{mid + 6:.1f}" class="whisker"/>'
+                    f'<line x1="{x95:.1f}" x2="{x95:.1f}" y1="{mid - 6:.1f}" y2="{mid + 6:.1f}" class="whisker"/>'
+                    f'<rect x="{x25:.1f}" y="{y + 6:.1f}" width="{max(x75 - x25, 1.5):.1f}" height="{ROW_H - 12}" '
+                    f'class="box"/><line x1="{x50:.1f}" x2="{x50:.1f}" y1="{y + 4:.1f}" y2="{y + ROW_H - 4:.1f}" '
+                    f'class="median"/></g>')
+        body.append(_text(PLOT_R + 6, mid + 4, fmt_ms(b["p50"]), cls="val"))
+    return _frame("chart-latency", "Latency distribution per model",
+                  "Box plots of total model-call latency per cell; value at right is the median.", h, body)
+
+
+TOKEN_SERIES = (("input_tokens", "t-in", "input"), ("output_tokens", "t-out", "output"),
+                ("cached_tokens", "t-cache", "cached"), ("reasoning_tokens", "t-reason", "reasoning"))
+
+
+def tokens_chart(summary: list[dict[str, Any]]) -> Markup:
+    bar = 9
+    group = bar * len(TOKEN_SERIES) + 12
+    h = TOP + len(summary) * group + 40
+    vmax = max((s[k] for s in summary for k, _, _ in TOKEN_SERIES), default=0)
+    ticks = nice_ticks(vmax)
+    body = _legend([(cls, label) for _, cls, label in TOKEN_SERIES])
+    body += _axis(ticks, TOP - 6, TOP + len(summary) * group, fmt_tokens, "tokens (sum over cells)")
+    for i, s in enumerate(summary):
+        y = TOP + i * group
+        body.append(_label(y + group / 2, s["model_id"]))
+        for j, (key, cls, label) in enumerate(TOKEN_SERIES):
+            by = y + 4 + j * bar
+            w = max(_x(s[key], ticks[-1]) - PLOT_L, 0 if not s[key] else 1.5)
+            body.append(f'<rect x="{PLOT_L}" y="{by:.1f}" width="{w:.1f}" height="{bar - 2}" class="{cls}">'
+                        f'<title>{escape(s["model_id"])} {label}: {s[key]:,} tokens</title></rect>')
+            body.append(_text(PLOT_L + w + 4, by + 7, f"{label} {fmt_tokens(s[key])}", cls="mini"))
+    return _frame("chart-tokens", "Tokens per model",
+                  "Input, output, cached and reasoning tokens summed over every cell of each model.", h, body)
+
+
+def cost_chart(summary: list[dict[str, Any]]) -> Markup:
+    bar = 11
+    group = bar * 2 + 12
+    h = TOP + len(summary) * group + 40
+    vmax = max((v for s in summary for v in ((s["cost_usd"] or 0), s["cost_avoided_usd"] or 0)), default=0)
+    ticks = nice_ticks(vmax)
+    body = _legend([("c-paid", "cost (incl. replayed)"), ("c-avoid", "avoided by replay")])
+    body += _axis(ticks, TOP - 6, TOP + len(summary) * group, lambda v: f"{v:g}", "cost (USD)")
+    for i, s in enumerate(summary):
+        y = TOP + i * group
+        body.append(_label(y + group / 2, s["model_id"]))
+        for j, (value, cls, what) in enumerate(((s["cost_usd"], "c-paid", "cost"),
+                                                (s["cost_avoided_usd"], "c-avoid", "avoided"))):
+            by = y + 4 + j * bar
+            if value is None:
+                body.append(_text(PLOT_L + 4, by + 9, "no price", cls="mini"))
+                continue
+            w = max(_x(value, ticks[-1]) - PLOT_L, 0 if not value else 1.5)
+            body.append(f'<rect x="{PLOT_L}" y="{by:.1f}" width="{w:.1f}" height="{bar - 2}" class="{cls}">'
+                        f'<title>{escape(s["model_id"])} {what}: {fmt_usd(value)}</title></rect>')
+            body.append(_text(PLOT_L + w + 4, by + 8, f"{what} {fmt_usd(value)}", cls="mini"))
+    return _frame("chart-cost", "Cost per model",
+                  "Cost in US dollars per model, and the part avoided because calls were replayed.", h, body)
+
+
+def all_charts(summary: list[dict[str, Any]]) -> list[tuple[str, Markup]]:
+    if not summary:
+        return []
+    return [("Pass rate", pass_rate_chart(summary)), ("Latency", latency_chart(summary)),
+            ("Tokens", tokens_chart(summary)), ("Cost", cost_chart(summary))]
