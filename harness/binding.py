@@ -161,17 +161,13 @@ class StructuredOutputRunnable(Runnable):
         return self._result(await self.bound.ainvoke(input, config, **kwargs))
 
     def stream(self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any) -> Iterator[Any]:
+        from harness.chat import sum_chunks
         from harness.messages import message_chunk_to_message
 
-        total = None
-        for c in self.bound.stream(input, config, **kwargs):
-            total = c if total is None else total + c
-        yield self._result(message_chunk_to_message(total))
+        yield self._result(message_chunk_to_message(sum_chunks(list(self.bound.stream(input, config, **kwargs)))))
 
     async def astream(self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any) -> AsyncIterator[Any]:
+        from harness.chat import sum_chunks
         from harness.messages import message_chunk_to_message
 
-        total = None
-        async for c in self.bound.astream(input, config, **kwargs):
-            total = c if total is None else total + c
-        yield self._result(message_chunk_to_message(total))
+        yield self._result(message_chunk_to_message(sum_chunks([c async for c in self.bound.astream(input, config, **kwargs)])))

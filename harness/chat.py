@@ -19,9 +19,21 @@ import httpx
 
 from harness import callbacks as cb
 from harness.binding import ChatSurface
-from harness.errors import ModelAPIError, ModelConnectionError, ModelError, ModelTimeoutError, UnsupportedFeatureError
+from harness.errors import (
+    ModelAPIError,
+    ModelConnectionError,
+    ModelError,
+    ModelTimeoutError,
+    UnsupportedFeatureError,
+)
 from harness.http import AsyncHarnessTransport, HarnessTransport, response_info
-from harness.messages import AIMessage, AIMessageChunk, BaseMessage, convert_to_messages, message_chunk_to_message
+from harness.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    convert_to_messages,
+    message_chunk_to_message,
+)
 from harness.providers import get_adapter_class
 from harness.providers.base import ChatRequest, ProviderAdapter, ResponseFormat
 from harness.runnables import Runnable, ensure_config
@@ -69,6 +81,13 @@ class _Clock:
             "replayed": replayed,
             "cassette": self.info.get("cassette"),
         }
+
+
+def sum_chunks(chunks: list[AIMessageChunk]) -> AIMessageChunk:
+    """Sum a stream in one `first + rest` (linear; pairwise summing re-parses tool args each step)."""
+    if not chunks:
+        raise ValueError("No generation chunks were returned")
+    return chunks[0] + chunks[1:] if len(chunks) > 1 else chunks[0]
 
 
 def _backoff(attempt: int, retry_after: float | None) -> float:
@@ -216,9 +235,8 @@ class ChatModel(ChatSurface, Runnable):
     def _use_stream(self, kwargs: dict[str, Any]) -> bool:
         if kwargs.get("stream") is False or not self.adapter.capabilities.streaming:
             return False
-        if self.disable_streaming is True or (self.disable_streaming == "tool_calling" and kwargs.get("tools")):
-            return False
-        return True
+        return not (self.disable_streaming is True
+                    or (self.disable_streaming == "tool_calling" and kwargs.get("tools")))
 
     def _start_kwargs(self, request: ChatRequest, config: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -275,9 +293,8 @@ class ChatModel(ChatSurface, Runnable):
                **kwargs: Any) -> AIMessage:
         if stop is not None:
             kwargs["stop"] = stop
-        if self.streaming or kwargs.get("stream") is True:
-            if self._use_stream(kwargs):
-                return message_chunk_to_message(self._aggregate(self.stream(input, config, **kwargs)))
+        if (self.streaming or kwargs.get("stream") is True) and self._use_stream(kwargs):
+            return message_chunk_to_message(self._aggregate(self.stream(input, config, **kwargs)))
         messages, request, manager, config = self._prepare(input, config, kwargs, stream=False)
         manager.emit("on_chat_model_start", {"name": "ChatModel"}, [messages], **self._start_kwargs(request, config))
         try:
@@ -308,12 +325,7 @@ class ChatModel(ChatSurface, Runnable):
 
     @staticmethod
     def _aggregate(chunks: Any) -> AIMessageChunk:
-        total: AIMessageChunk | None = None
-        for c in chunks:
-            total = c if total is None else total + c
-        if total is None:
-            raise ValueError("No generation chunks were returned")
-        return total
+        return sum_chunks(list(chunks))
 
     def stream(self, input: Any, config: dict[str, Any] | None = None, *, stop: list[str] | None = None,
                **kwargs: Any) -> Iterator[AIMessageChunk]:
@@ -325,7 +337,7 @@ class ChatModel(ChatSurface, Runnable):
             return
         messages, request, manager, config = self._prepare(input, config, kwargs, stream=True)
         manager.emit("on_chat_model_start", {"name": "ChatModel"}, [messages], **self._start_kwargs(request, config))
-        total: AIMessageChunk | None = None
+        seen: list[AIMessageChunk] = []
         try:
             if self.rate_limiter is not None:
                 self.rate_limiter.acquire(blocking=True)
@@ -335,7 +347,7 @@ class ChatModel(ChatSurface, Runnable):
             try:
                 for raw in response.iter_raw():
                     for chunk in self._chunks(decoder.feed(raw), clock, manager):
-                        total = chunk if total is None else total + chunk
+                        seen.append(chunk)
                         yield chunk
                     clock.chunk_index += 1
                 tail = decoder.close()
@@ -344,12 +356,12 @@ class ChatModel(ChatSurface, Runnable):
             finally:
                 response.close()
             for chunk in [*self._chunks(tail, clock, manager), self._last_chunk(clock, manager.run_id)]:
-                total = chunk if total is None else total + chunk
+                seen.append(chunk)
                 yield chunk
         except BaseException as e:
             manager.emit("on_llm_error", e)
             raise
-        manager.emit("on_llm_end", cb.LLMResult([[cb.ChatGeneration(message_chunk_to_message(total))]]))
+        manager.emit("on_llm_end", cb.LLMResult([[cb.ChatGeneration(message_chunk_to_message(sum_chunks(seen)))]]))
 
     def _chunks(self, chunks: list[AIMessageChunk], clock: _Clock, manager: cb.CallbackManager) -> Iterator[AIMessageChunk]:
         for chunk in chunks:
@@ -393,12 +405,7 @@ class ChatModel(ChatSurface, Runnable):
         if stop is not None:
             kwargs["stop"] = stop
         if (self.streaming or kwargs.get("stream") is True) and self._use_stream(kwargs):
-            total: AIMessageChunk | None = None
-            async for c in self.astream(input, config, **kwargs):
-                total = c if total is None else total + c
-            if total is None:
-                raise ValueError("No generation chunks were returned")
-            return message_chunk_to_message(total)
+            return message_chunk_to_message(sum_chunks([c async for c in self.astream(input, config, **kwargs)]))
         messages, request, manager, config = self._prepare(input, config, kwargs, stream=False)
         await manager.aemit("on_chat_model_start", {"name": "ChatModel"}, [messages], **self._start_kwargs(request, config))
         try:
@@ -429,7 +436,7 @@ class ChatModel(ChatSurface, Runnable):
             return
         messages, request, manager, config = self._prepare(input, config, kwargs, stream=True)
         await manager.aemit("on_chat_model_start", {"name": "ChatModel"}, [messages], **self._start_kwargs(request, config))
-        total: AIMessageChunk | None = None
+        seen: list[AIMessageChunk] = []
         try:
             if self.rate_limiter is not None:
                 await self.rate_limiter.aacquire(blocking=True)
@@ -439,7 +446,7 @@ class ChatModel(ChatSurface, Runnable):
             try:
                 async for raw in response.aiter_raw():
                     for chunk in self._chunks(decoder.feed(raw), clock, manager):
-                        total = chunk if total is None else total + chunk
+                        seen.append(chunk)
                         yield chunk
                     clock.chunk_index += 1
                 tail = decoder.close()
@@ -448,12 +455,12 @@ class ChatModel(ChatSurface, Runnable):
             finally:
                 await response.aclose()
             for chunk in [*self._chunks(tail, clock, manager), self._last_chunk(clock, manager.run_id)]:
-                total = chunk if total is None else total + chunk
+                seen.append(chunk)
                 yield chunk
         except BaseException as e:
             await manager.aemit("on_llm_error", e)
             raise
-        await manager.aemit("on_llm_end", cb.LLMResult([[cb.ChatGeneration(message_chunk_to_message(total))]]))
+        await manager.aemit("on_llm_end", cb.LLMResult([[cb.ChatGeneration(message_chunk_to_message(sum_chunks(seen)))]]))
 
     async def astream_events(self, input: Any, config: dict[str, Any] | None = None, *, version: str = "v2",
                              **kwargs: Any) -> AsyncIterator[dict[str, Any]]:
@@ -464,8 +471,8 @@ class ChatModel(ChatSurface, Runnable):
                 "tags": [*self.tags, *cfg["tags"]],
                 "metadata": {**cfg["metadata"], "ls_provider": self.model_provider, "ls_model_name": self.model}}
         yield {"event": "on_chat_model_start", **base, "data": {"input": input}}
-        total: AIMessageChunk | None = None
+        seen: list[AIMessageChunk] = []
         async for chunk in self.astream(input, {**cfg, "run_id": uuid.UUID(run_id)}, **kwargs):
-            total = chunk if total is None else total + chunk
+            seen.append(chunk)
             yield {"event": "on_chat_model_stream", **base, "data": {"chunk": chunk}}
-        yield {"event": "on_chat_model_end", **base, "data": {"output": total}}
+        yield {"event": "on_chat_model_end", **base, "data": {"output": sum_chunks(seen)}}

@@ -39,9 +39,7 @@ def merge_configs(*configs: dict[str, Any] | None) -> dict[str, Any]:
         if not c:
             continue
         for k, v in c.items():
-            if k == "metadata":
-                out[k] = {**out.get(k, {}), **(v or {})}
-            elif k == "configurable":
+            if k == "metadata" or k == "configurable":
                 out[k] = {**out.get(k, {}), **(v or {})}
             elif k == "tags":
                 out[k] = sorted(set(out.get(k, [])) | set(v or []))

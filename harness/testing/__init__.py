@@ -1,7 +1,14 @@
 """Offline testing helpers: the provider emulator and its scripting types."""
 
 from harness.testing.emulator import ProviderEmulator, ReceivedRequest
-from harness.testing.scripting import EmulatedRequest, Fault, Reply, ToolCallSpec, default_reply, example_from_schema
+from harness.testing.scripting import (
+    EmulatedRequest,
+    Fault,
+    Reply,
+    ToolCallSpec,
+    default_reply,
+    example_from_schema,
+)
 
 __all__ = [
     "EmulatedRequest",
