@@ -89,6 +89,8 @@ class ChatSurface:
             raise ValueError("strict is not allowed with method='json_mode'")
         if kwargs:
             raise ValueError(f"Received unsupported arguments {sorted(kwargs)}")
+        if isinstance(schema, dict) and "properties" in schema and not schema.get("title") and "name" not in schema:
+            schema = {"title": "output", **schema}  # a bare JSON schema from a suite file: give it a name
         name, description, json_schema = schema_to_json_schema(schema)
         if method == "function_calling":
             tool = {"type": "function", "function": {"name": name, "parameters": json_schema}}

@@ -186,8 +186,9 @@ def write_fixture_runs(tmp: Path) -> tuple[Path, Path]:
     return cur, base
 
 
-_WORDS = ("the model answer returns a concise summary of data with several facts about cities rivers "
-          "mountains history science and numbers including dates names and places in plain English").split()
+_WORDS = ["the", "model", "answer", "returns", "a", "concise", "summary", "of", "data", "with", "several",
+          "facts", "about", "cities", "rivers", "mountains", "history", "science", "and", "numbers",
+          "including", "dates", "names", "places", "in", "plain", "English"]
 
 
 def _sentence(rng: random.Random, n: int) -> str:

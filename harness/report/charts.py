@@ -111,7 +111,7 @@ def latency_chart(summary: list[dict[str, Any]]) -> Markup:
     body = _legend([("box", "p25–p75 box · median line · whiskers p5–p95")])
     body += _axis(ticks, TOP - 6, TOP + rows * ROW_H, fmt, "latency per cell (s)" if seconds else "latency per cell (ms)")
     top = ticks[-1]
-    for i, (s, b) in enumerate(zip(summary, boxes)):
+    for i, (s, b) in enumerate(zip(summary, boxes, strict=True)):
         y = TOP + i * ROW_H
         mid = y + ROW_H / 2
         body.append(_label(mid + 4, s["model_id"]))

@@ -197,7 +197,7 @@ def _dedupe(records: list[dict[str, Any]]) -> dict[tuple[str, str, int], dict[st
 def _detail(rec: dict[str, Any], case_input: list[dict[str, Any]], strings: _Strings) -> dict[str, Any]:
     d: dict[str, Any] = {}
     inp = _messages(rec.get("input"))
-    if len(inp) != len(case_input) or not all(_same_msg(a, b) for a, b in zip(inp, case_input)):
+    if len(inp) != len(case_input) or not all(_same_msg(a, b) for a, b in zip(inp, case_input, strict=True)):
         d["in"] = [_msg(m) for m in inp]
     transcript = _messages(rec.get("transcript"))
     skip = 0
