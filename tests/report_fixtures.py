@@ -226,3 +226,14 @@ def synth_records(n_cases: int, *, n_models: int = 3, seed: int = 7, run_id: str
                 r["timing"]["total_ms"] = round(r["timing"]["total_ms"] * rng.uniform(0.5, 2.5), 1)
             recs.append(r)
     return recs
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def launch_chromium(playwright, user_data_dir: str, **context_options):
+    """A persistent headless Chromium context (system Chromium, fresh profile directory)."""
+    return playwright.chromium.launch_persistent_context(
+        user_data_dir, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, **context_options)

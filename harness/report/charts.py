@@ -21,7 +21,7 @@ ROW_H = 30
 TOP = 34
 
 
-def nice_ticks(vmax: float, n: int = 4) -> list[float]:
+def nice_ticks(vmax: float, n: int = 5) -> list[float]:
     """Round tick values from 0 to at least ``vmax``."""
     if vmax <= 0:
         return [0.0, 1.0]

@@ -89,7 +89,7 @@ def render_html(data: dict[str, Any]) -> str:
         tags=[(i, strings[i]) for i in data.get("tags", [])],
         assertion_types=[(i, strings[i]) for i in data.get("assertion_types", [])],
         charts=charts.all_charts(data["summary"]),
-        csp=csp,
+        csp=Markup(csp),
         css=Markup(_static("report.css")),
         script=Markup(script),
         data_json=Markup(embed_json(data)),

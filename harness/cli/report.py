@@ -1,0 +1,25 @@
+"""``harness report RUN_DIR [-o FILE.html] [--baseline RUN_DIR]`` — write the single-file HTML report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from harness.report import ReportInputError, render_report
+
+
+@click.command("report")
+@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.option("-o", "--output", "output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Where to write the HTML file (default: reports/<suite>-<run_id>.html).")
+@click.option("--baseline", "baseline", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="A previous run directory to diff against (new / fixed / regressed / unchanged).")
+def report_cmd(run_dir: Path, output: Path | None, baseline: Path | None) -> None:
+    """Render RUN_DIR's results.jsonl into one self-contained HTML report (opens offline)."""
+    try:
+        path = render_report(run_dir, output, baseline_dir=baseline)
+    except ReportInputError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        raise SystemExit(2) from None
+    click.echo(f"Report written to {path}")
