@@ -120,13 +120,20 @@ class CallbackManager:
         self.tags = tags
         self.metadata = metadata
 
+    def _kwargs(self, hook: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if hook.endswith("_start"):  # as in LangChain, metadata goes to the start hooks only
+            kwargs = {"metadata": self.metadata, **kwargs}
+        return kwargs
+
     def emit(self, hook: str, *args: Any, **kwargs: Any) -> None:
+        kwargs = self._kwargs(hook, kwargs)
         for h in self.handlers:
             res = _call(h, hook, *args, run_id=self.run_id, tags=self.tags, **kwargs)
             if hasattr(res, "__await__"):
                 res.close()  # an async handler called from sync code: nothing to run it on
 
     async def aemit(self, hook: str, *args: Any, **kwargs: Any) -> None:
+        kwargs = self._kwargs(hook, kwargs)
         for h in self.handlers:
             res = _call(h, hook, *args, run_id=self.run_id, tags=self.tags, **kwargs)
             if hasattr(res, "__await__"):
