@@ -1,0 +1,251 @@
+"""Cassette files: safe loading of every variant, readable writing, atomic replace under a file lock.
+
+The file harness writes is vcrpy's YAML with `version: 1` before `interactions:`, so each interaction is
+one text *fragment* starting with `- ` at column 0. A writer dumps each new interaction once and
+rewrites the file by joining fragments, instead of re-dumping the whole cassette per call. Several
+processes may record into one file: a writer holds a lock, re-reads the file if someone else changed it
+and merges their fragments with its own before replacing the file atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from filelock import FileLock
+
+from harness.cassettes.formats import FormatProblem, interactions_from_data, to_record
+from harness.cassettes.interaction import Interaction
+from harness.errors import CassetteFormatError
+
+SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+MARKER = "# harness cassette (vcrpy-compatible; timing/streamed/recorded_at are harness extras)\n"
+_HEAD = MARKER + "version: 1\ninteractions:"
+_ITEM = re.compile(r"^- ", re.M)
+
+
+class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
+    pass
+
+
+def _represent_str(dumper: Any, data: str) -> Any:
+    # multi-line text as a literal block: readable and diffable; the emitter falls back to quoting when
+    # the text cannot be a block (e.g. it holds \r), so the bytes always round-trip exactly
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def dump_fragment(ix: Interaction) -> str:
+    """One interaction as the YAML text of a list item (`- request: ...`)."""
+    text = yaml.dump([to_record(ix)], Dumper=_Dumper, sort_keys=False, allow_unicode=True,
+                     default_flow_style=False, width=1 << 30)
+    # the emitter closes a document that held a keep-chomped block (`|+`) with `...`; fragments are
+    # joined into one document, so drop it
+    return text[:-4] if text.endswith("\n...\n") else text
+
+
+def render(fragments: list[str]) -> str:
+    if not fragments:
+        return _HEAD + " []\n"
+    return _HEAD + "\n" + "".join(fragments)
+
+
+def stat_key(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+# --- reading -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class CassetteFile:
+    path: Path
+    interactions: list[Interaction]
+    text: str = ""
+    exists: bool = False
+    stat: tuple[int, int, int] | None = None
+    digest: str = ""
+    _fragments: list[str] | None = field(default=None, repr=False)
+
+    def fragments(self) -> list[str]:
+        """The YAML text of each interaction (split from our own files, re-dumped from others)."""
+        if self._fragments is None:
+            frags = split_fragments(self.text)
+            if frags is None or len(frags) != len(self.interactions):
+                frags = [dump_fragment(ix) for ix in self.interactions]
+            self._fragments = frags
+        return self._fragments
+
+
+def split_fragments(text: str) -> list[str] | None:
+    """Fragments of a file harness wrote (None for other layouts)."""
+    if not text.startswith(MARKER):
+        return None
+    if text.startswith(_HEAD + " []"):
+        return []
+    if not text.startswith(_HEAD + "\n"):
+        return None
+    rest = text[len(_HEAD) + 1 :]
+    starts = [m.start() for m in _ITEM.finditer(rest)]
+    if not starts or starts[0] != 0:
+        return None
+    return [rest[a:b] for a, b in zip(starts, [*starts[1:], len(rest)], strict=False)]
+
+
+def parse_yaml(text: str, path: Path | str) -> Any:
+    try:
+        return yaml.load(text, Loader=SafeLoader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark is not None else None
+        what = f"{e.problem or e.context or 'invalid YAML'}".strip()
+        raise CassetteFormatError(f"not valid YAML: {what}", path=str(path), line=line) from None
+    except yaml.YAMLError as e:
+        raise CassetteFormatError(f"not valid YAML: {e}", path=str(path)) from None
+
+
+def _entry_line(text: str, entry: int | None) -> int | None:
+    """Line of the `entry`-th interaction (only computed on the error path)."""
+    if entry is None:
+        return None
+    try:
+        root = yaml.compose(text, Loader=SafeLoader)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(root, yaml.MappingNode):
+        return 1
+    for key, value in root.value:
+        if key.value in ("interactions", "http_interactions", "requests") and isinstance(value, yaml.SequenceNode):
+            if entry < len(value.value):
+                return value.value[entry].start_mark.line + 1
+            return value.start_mark.line + 1
+    return None
+
+
+def read_cassette_file(path: str | os.PathLike[str]) -> CassetteFile:
+    """Load a cassette of any known variant; a missing file is an empty cassette."""
+    p = Path(path)
+    try:
+        # stat the descriptor we read from, so a concurrent replace cannot pair new stat with old bytes
+        with open(p, "rb") as f:
+            st = os.fstat(f.fileno())
+            raw = f.read()
+    except FileNotFoundError:
+        return CassetteFile(p, [], exists=False)
+    except IsADirectoryError:
+        raise CassetteFormatError("is a directory, expected a cassette file (.yaml)", path=str(p)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise CassetteFormatError("not UTF-8 text (a compressed cassette? gunzip it first)",
+                                  path=str(p), line=line) from None
+    data = parse_yaml(text, p)
+    try:
+        interactions = interactions_from_data(data)
+    except FormatProblem as e:
+        raise CassetteFormatError(str(e), path=str(p), line=_entry_line(text, e.entry)) from None
+    return CassetteFile(p, interactions, text, True, (st.st_mtime_ns, st.st_size, st.st_ino),
+                        hashlib.sha256(raw).hexdigest())
+
+
+def load_cassette(path: str | os.PathLike[str]) -> list[Interaction]:
+    """Interactions of a cassette file in any known variant (vcrpy, pytest-recording, pydantic-ai's
+    parsed_body, langchain-aws requests/responses, Ruby VCR). Raises CassetteFormatError (file:line)."""
+    p = Path(path)
+    if not p.exists():
+        raise CassetteFormatError("no such cassette file", path=str(p))
+    return read_cassette_file(p).interactions
+
+
+# --- writing -----------------------------------------------------------------------------------------
+
+
+def _lock_for(path: Path) -> FileLock:
+    # lock files live in the temp dir, keyed by the cassette's absolute path: no clutter next to cassettes
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:20]
+    lock_dir = Path(tempfile.gettempdir()) / "harness-cassette-locks"
+    lock_dir.mkdir(exist_ok=True)
+    return FileLock(str(lock_dir / f"{digest}.lock"))
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with _suppress():
+            os.unlink(tmp)
+        raise
+
+
+class _suppress:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> bool:
+        return True
+
+
+class CassetteWriter:
+    """Keeps one cassette file up to date with this session's new interactions.
+
+    `replace=True` (record modes all/rewrite): interactions that were in the file when the session began
+    are dropped on the first write, so no stale interaction survives; ones other processes write during
+    the session are kept.
+    """
+
+    def __init__(self, path: Path, initial: CassetteFile, *, replace: bool) -> None:
+        self.path = path
+        self._disk: list[str] = initial.fragments() if initial.exists else []
+        self._stale: set[str] = set(self._disk) if replace else set()
+        self._stat = initial.stat
+        self._lock = _lock_for(path)
+        self.writes = 0
+
+    def save(self, mine: list[str], check: Callable[[bytes], None]) -> None:
+        """Write others' interactions then `mine` (this session's, in request order). `check` vets the
+        exact bytes before they reach disk (it raises to refuse the write)."""
+        with self._lock:
+            st = stat_key(self.path)
+            if st != self._stat:
+                self._disk = read_cassette_file(self.path).fragments() if st is not None else []
+            own = set(mine)
+            others = [f for f in self._disk if f not in own and f not in self._stale]
+            fragments = others + mine
+            data = render(fragments).encode("utf-8")
+            check(data)
+            write_atomic(self.path, data)
+            self._disk = fragments
+            self._stat = stat_key(self.path)
+            self.writes += 1
+
+
+def rewrite(path: Path, keep: Callable[[Interaction], bool]) -> tuple[int, int]:
+    """Atomically keep only the interactions `keep` accepts. Returns (kept, removed)."""
+    with _lock_for(path):
+        cf = read_cassette_file(path)
+        frags = cf.fragments()
+        kept = [f for ix, f in zip(cf.interactions, frags, strict=False) if keep(ix)]
+        write_atomic(path, render(kept).encode("utf-8"))
+    return len(kept), len(frags) - len(kept)
