@@ -91,8 +91,9 @@ def pass_rate_chart(summary: list[dict[str, Any]]) -> Markup:
             w = (PLOT_R - PLOT_L) * n / cells
             body.append(f'<rect x="{x:.1f}" y="{y + 4:.1f}" width="{w:.1f}" height="{ROW_H - 10}" class="{cls}">'
                         f'<title>{escape(s["model_id"])}: {n} {key}</title></rect>')
-            if w > 26:
-                body.append(_text(x + w / 2, y + 19, f"{icon}{n}", cls="in-bar", anchor="middle"))
+            label = f"{icon}{n}"
+            if w > 7 * len(label) + 8:
+                body.append(_text(x + w / 2, y + 19, label, cls="in-bar", anchor="middle"))
             x += w
         rate = s["pass_rate"]
         body.append(_text(PLOT_R + 6, y + 19, "–" if rate is None else f"{rate * 100:.1f}%", cls="val"))

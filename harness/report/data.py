@@ -268,6 +268,12 @@ def build_report_data(
     baseline_meta: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report payload for ``records`` (and, with ``baseline_records``, the diff against them). Pure."""
+    with stats.paused_gc():
+        return _build(records, run_meta, baseline_records, baseline_meta)
+
+
+def _build(records: list[dict[str, Any]], run_meta: dict[str, Any] | None,
+           baseline_records: list[dict[str, Any]] | None, baseline_meta: dict[str, Any] | None) -> dict[str, Any]:
     run_meta = run_meta or {}
     strings = _Strings()
     by_key = _dedupe(records)

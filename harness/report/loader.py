@@ -11,6 +11,8 @@ from typing import Any
 
 from harness.errors import InputError
 
+from .stats import paused_gc
+
 RESULTS_FILE = "results.jsonl"
 RUN_FILE = "run.json"
 
@@ -31,7 +33,7 @@ def load_records(run_dir: str | Path) -> list[dict[str, Any]]:
             path=str(run_dir),
         )
     records: list[dict[str, Any]] = []
-    with path.open("r", encoding="utf-8", errors="replace") as fh:
+    with paused_gc(), path.open("r", encoding="utf-8", errors="replace") as fh:
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():
                 continue

@@ -130,6 +130,7 @@ function applyFilters() {
 
 function renderHead(vis) {
   var tr = document.getElementById("matrix-head");
+  document.getElementById("matrix").style.minWidth = (240 + 220 * vis.length) + "px";
   while (tr.children.length > 1) tr.removeChild(tr.lastChild);
   for (var i = 0; i < vis.length; i++) {
     var s = D.summary[vis[i]];
