@@ -250,3 +250,14 @@ def test_file_size_scales_under_target(tmp_path):
     assert per_cell * 30_000 < 15e6, f"{per_cell:.0f} bytes per cell"
     assert elapsed < 5, f"rendering 6,000 cells took {elapsed:.1f}s"
     assert math.isfinite(per_cell)
+
+
+def test_empty_run_and_per_model_input(tmp_path):
+    empty = write_run(tmp_path / "empty", [])
+    html = Path(render_report(empty, tmp_path / "e.html")).read_text()
+    assert "This run has no results records." in html and _embedded(html)["cells"] == []
+
+    recs = [record("c", 0, text="a"), record("c", 1, text="b", system="Answer in French.")]
+    data = build_report_data(recs, {})
+    assert "in" not in data["cells"][0][D.CELL_DETAIL]
+    assert data["cells"][1][D.CELL_DETAIL]["in"][0] == {"r": "s", "c": "Answer in French."}

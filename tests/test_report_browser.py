@@ -34,6 +34,7 @@ def reports(tmp_path_factory):
         "plain": render_report(cur, tmp / "plain.html"),
         "diff": render_report(cur, tmp / "diff.html", baseline_dir=base),
         "big": render_report(big, tmp / "big.html"),
+        "empty": render_report(write_run(tmp / "empty", []), tmp / "empty.html"),
     }
 
 
@@ -106,6 +107,12 @@ def test_loads_without_errors_or_network(open_report):
     assert pg.page.locator(".card").count() == 3
     assert pg.page.locator("svg.chart").count() == 4
     assert pg.page.locator("svg.chart title").first.text_content() == "Pass rate per model"
+
+
+def test_empty_run_renders(open_report):
+    pg = open_report("empty")
+    assert pg.errors == []
+    assert "No matching cases" in pg.page.locator("#count").inner_text()
 
 
 def test_matrix_shows_every_cell(open_report):
