@@ -1,0 +1,160 @@
+"""`use_cassette`: a cassette as a context manager (sync and async) and a decorator (sync and async).
+
+Entering installs the cassette with `harness.http.intercept`, so every ChatModel call made in the
+context — including by code that builds its own models, tasks it starts, and `batch` threads — is
+recorded or replayed. Leaving writes what is pending, reports interactions that were never played
+(raising CassetteUnusedError when `strict`), and logs usage for `harness cassettes prune`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import inspect
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from harness.cassettes.interceptor import CassetteInterceptor
+from harness.cassettes.matching import summarize
+from harness.errors import CassetteUnusedError
+from harness.http import intercept
+
+log = logging.getLogger("harness.cassettes")
+F = TypeVar("F", bound=Callable[..., Any])
+USAGE_ENV = "HARNESS_CASSETTE_USAGE"
+
+
+class Cassette(CassetteInterceptor):
+    """A cassette file and what this session did with it.
+
+    `.path`, `.record_mode`, `.interactions`, `.play_counts` (file index -> times played), `.unused()`,
+    `.state` ("replayed" | "recorded" | "mixed" | "live" | "unused"), `.replayed_count`,
+    `.recorded_count`, `.misses`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, usage_log: str | os.PathLike[str] | None = None,
+                 **options: Any) -> None:
+        super().__init__(path, **options)
+        self._options = {**options, "usage_log": usage_log}
+        log_path = usage_log or os.environ.get(USAGE_ENV)
+        self.usage_log = Path(log_path) if log_path else None
+        self._entered: list[contextlib.AbstractContextManager[None]] = []
+
+    def __repr__(self) -> str:
+        return f"Cassette({str(self.path)!r}, record_mode={self.record_mode!r}, state={self.state!r})"
+
+    # --- context manager -----------------------------------------------------------------------------
+
+    def __enter__(self) -> Cassette:
+        cm = intercept(self)
+        cm.__enter__()
+        self._entered.append(cm)
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        cm = self._entered.pop()
+        try:
+            self.close(ok=exc_type is None)
+        finally:
+            cm.__exit__(exc_type, exc, tb)
+
+    async def __aenter__(self) -> Cassette:
+        return self.__enter__()
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+    # --- decorator: a fresh cassette per call ------------------------------------------------------
+
+    def fresh(self) -> Cassette:
+        return Cassette(self.path, **self._options)
+
+    def __call__(self, func: F) -> F:
+        if inspect.iscoroutinefunction(func):
+            @functools.wraps(func)
+            async def awrapper(*args: Any, **kwargs: Any) -> Any:
+                async with self.fresh():
+                    return await func(*args, **kwargs)
+
+            return awrapper  # type: ignore[return-value]
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self.fresh():
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    # --- end of session ----------------------------------------------------------------------------
+
+    def close(self, *, ok: bool = True) -> None:
+        """Write pending recordings, log usage, report (or with `strict`, refuse) unused interactions."""
+        self.flush()
+        touched = self._file is not None
+        if not touched and not self.strict:
+            return
+        self._log_usage()
+        unused = self.unused()
+        if not unused:
+            return
+        lines = [f"  #{ix.index}: {summarize(ix.request.method, ix.request.uri, ix.request.json_or_none())}"
+                 for ix in unused[:20]]
+        if len(unused) > 20:
+            lines.append(f"  ... and {len(unused) - 20} more")
+        msg = (f"{self.path}: {len(unused)} of {len(self._load().interactions)} recorded interactions were "
+               "never played:\n" + "\n".join(lines))
+        if self.strict and ok:
+            raise CassetteUnusedError(msg + "\n  (strict=True; run `harness cassettes prune` to remove them)")
+        log.warning("%s", msg)
+
+    def _log_usage(self) -> None:
+        """Append which interactions this session used (played or recorded), for `cassettes prune`."""
+        if self.usage_log is None or self._file is None:
+            return
+        frags = self._file.fragments() if self.can_replay_mode else []
+        used = [fragment_id(frags[i]) for i in sorted(self.play_counts) if i < len(frags)]
+        used += [fragment_id(s.fragment) for s in self._slots if s.fragment is not None]
+        line = json.dumps({"cassette": str(self.path.resolve()), "record_mode": self.record_mode, "used": used})
+        self.usage_log.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.usage_log, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+
+def fragment_id(fragment: str) -> str:
+    return hashlib.sha1(fragment.encode("utf-8")).hexdigest()[:16]
+
+
+def use_cassette(
+    path: str | os.PathLike[str],
+    *,
+    record_mode: str | None = None,
+    replay_speed: str | float | None = "instant",
+    match_ignore: Iterable[str] = (),
+    scrub_patterns: Iterable[Any] = (),
+    strict: bool = False,
+    secrets: Iterable[str] = (),
+    allow_playback_repeats: bool = False,
+    ignore_hosts: Iterable[str] = (),
+    usage_log: str | os.PathLike[str] | None = None,
+) -> Cassette:
+    """Record or replay every model call made inside `with use_cassette(path):` (or `async with`, or
+    as a decorator).
+
+    record_mode: none | once | new_episodes | all | rewrite (default: $HARNESS_RECORD_MODE, else
+        "none" when $CI is set, else "once").
+    replay_speed: "instant" (default), "realtime" (recorded pace) or a factor (2.0 = twice as fast).
+    match_ignore: JSON body keys (any depth) or dotted paths, and query parameters, left out of matching.
+    scrub_patterns: regexes replaced by <REDACTED> everywhere before writing.
+    strict: raise CassetteUnusedError on leaving when recorded interactions were never played.
+    secrets: extra values that must never be written (a write containing one is refused).
+    """
+    return Cassette(
+        path, record_mode=record_mode, replay_speed=replay_speed, match_ignore=tuple(match_ignore),
+        scrub_patterns=tuple(scrub_patterns), strict=strict, secrets=tuple(secrets),
+        allow_playback_repeats=allow_playback_repeats, ignore_hosts=tuple(ignore_hosts), usage_log=usage_log,
+    )

@@ -1,0 +1,146 @@
+"""Reading recorded traffic with the provider adapters: which provider, model, stream flag, and the
+reply parsed exactly as the chat layer would parse it (used by `harness cassettes show` and the
+recorder). Adapters are found from the URL (`adapter_for_url`); nothing here branches on a name.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from harness.cassettes.interaction import Interaction
+
+_MISSING = object()
+
+
+def adapter_for(url: str) -> Any:
+    """An adapter able to read this recorded URL's traffic, or None when no adapter recognises it."""
+    try:
+        from harness.providers import adapter_for_url
+
+        cls = adapter_for_url(url)
+        return cls.for_recorded(url) if cls is not None else None
+    except Exception:
+        return None
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except (ValueError, UnicodeDecodeError):
+        return _MISSING
+
+
+def request_is_stream(url: str, body: bytes) -> bool:
+    adapter = adapter_for(url)
+    if adapter is None:
+        return False
+    parsed = _json(body)
+    try:
+        return bool(adapter.is_stream_request(url, None if parsed is _MISSING else parsed))
+    except Exception:
+        return False
+
+
+def _aggregate(chunks: list[Any]) -> Any:
+    from harness.messages import AIMessageChunk, message_chunk_to_message
+
+    total = AIMessageChunk(content="")
+    total = total + [*chunks, AIMessageChunk(content="", chunk_position="last")]
+    return message_chunk_to_message(total)
+
+
+def parse_reply(ix: Interaction, adapter: Any, streamed: bool) -> dict[str, Any]:
+    """The reply as the adapter parses it: text, tool_calls [name, args, id], usage, finish_reason."""
+    if streamed:
+        message = _aggregate(adapter.parse_stream_body(ix.response.body, ix.chunk_lengths()))
+    else:
+        body = _json(ix.response.body)
+        if body is _MISSING or body is None:
+            raise ValueError("response body is not JSON")
+        message = adapter.parse_response(body)
+    meta = message.response_metadata or {}
+    finish = next((meta[k] for k in ("finish_reason", "stop_reason", "done_reason", "stopReason") if meta.get(k)),
+                  None)
+    return {
+        "text": str(message.text),
+        "tool_calls": [{"name": tc.get("name"), "args": tc.get("args"), "id": tc.get("id")}
+                       for tc in message.tool_calls],
+        "usage_metadata": message.usage_metadata,
+        "finish_reason": finish,
+    }
+
+
+def describe(ix: Interaction) -> dict[str, Any]:
+    """One interaction for `show --json`: provider, endpoint, model, streamed flag, parsed reply."""
+    uri = ix.request.uri
+    adapter = adapter_for(uri)
+    req_body = _json(ix.request.body)
+    req_json = None if req_body is _MISSING else req_body
+    model = None
+    streamed = ix.streamed
+    if adapter is not None:
+        try:
+            model = adapter.model_from_request(uri, req_json)
+            streamed = streamed or bool(adapter.is_stream_request(uri, req_json))
+        except Exception:
+            pass
+    if model is None and isinstance(req_json, dict):
+        model = req_json.get("model")
+    out: dict[str, Any] = {
+        "index": ix.index,
+        "provider": getattr(adapter, "name", None) or None,
+        "endpoint": urlsplit(uri).path,
+        "method": ix.request.method,
+        "uri": uri,
+        "model": model,
+        "streamed": streamed,
+        "status": ix.response.status,
+        "reply": None,
+        "error": None,
+        "timing": ix.timing,
+        "recorded_at": ix.recorded_at,
+    }
+    if ix.response.status >= 400:
+        from harness.providers.base import error_message
+
+        body = _json(ix.response.body)
+        out["error"] = error_message(ix.response.body if body is _MISSING else body)
+    elif adapter is None:
+        out["error"] = "no provider adapter recognises this URL"
+    else:
+        try:
+            out["reply"] = parse_reply(ix, adapter, streamed)
+        except Exception as e:  # a reply the adapter cannot read is reported, not fatal
+            out["error"] = f"{adapter.name} adapter could not parse the reply: {type(e).__name__}: {e}"[:500]
+    return out
+
+
+def request_messages(body: Any) -> list[tuple[str, str]]:
+    """(role, text) of each message a request sent, for a conversation view (any wire format)."""
+    from harness.cassettes.matching import _first_text
+
+    if not isinstance(body, dict):
+        return []
+    out: list[tuple[str, str]] = []
+    system = body.get("system") or body.get("instructions") or body.get("systemInstruction")
+    if system:
+        out.append(("system", _first_text(system)))
+    for key in ("messages", "contents", "input"):
+        msgs = body.get(key)
+        if isinstance(msgs, str):
+            out.append(("user", msgs))
+        elif isinstance(msgs, list):
+            for m in msgs:
+                if isinstance(m, dict):
+                    role = str(m.get("role") or m.get("type") or "?")
+                    out.append((role, _first_text(m) or _brief(m)))
+        if msgs:
+            break
+    return out
+
+
+def _brief(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 160 else text[:157] + "..."

@@ -1,0 +1,381 @@
+"""The record/replay logic behind a cassette: the `harness.http.Interceptor` protocol.
+
+`handle(request, inner)` answers one HTTP request: from the cassette when a recorded interaction
+matches (never touching `inner`, so no socket is opened), or by sending it through `inner` and
+recording the answer as it streams past. Which of the two is allowed is the record mode's business,
+with vcrpy's semantics: none / once / new_episodes / all / rewrite.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as _dt
+import functools
+import os
+import threading
+import time
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from harness.cassettes import scrub
+from harness.cassettes.interaction import (
+    Interaction,
+    RecordedRequest,
+    RecordedResponse,
+    is_stream_content_type,
+)
+from harness.cassettes.matching import Index, Matcher, RequestKey, body_diff, summarize
+from harness.cassettes.store import CassetteFile, CassetteWriter, dump_fragment, read_cassette_file
+from harness.cassettes.streams import AsyncRecordingStream, RecordingStream, ReplayStream, Tape
+from harness.errors import CassetteMissError, ConfigurationError, SecretLeakError
+
+RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
+_NOT_REPLAYED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+# above this many bytes of new interactions, writes are coalesced (at most one per second, and at exit)
+_COALESCE_BYTES = 1 << 20
+
+
+def default_record_mode() -> str:
+    env = os.environ.get("HARNESS_RECORD_MODE")
+    if env:
+        return check_record_mode(env, "HARNESS_RECORD_MODE")
+    return "none" if os.environ.get("CI") else "once"
+
+
+def check_record_mode(mode: str, where: str = "record_mode") -> str:
+    m = mode.strip().lower().replace("-", "_")
+    if m not in RECORD_MODES:
+        raise ConfigurationError(f"{where}: unknown record mode {mode!r}; allowed: {', '.join(RECORD_MODES)}")
+    return m
+
+
+def parse_replay_speed(speed: str | float | None) -> float | None:
+    """None = instant; 1.0 = recorded pace; 2.0 = twice as fast."""
+    if speed is None or speed == "instant":
+        return None
+    if speed == "realtime":
+        return 1.0
+    if isinstance(speed, (int, float)) and not isinstance(speed, bool) and speed > 0:
+        return float(speed)
+    if isinstance(speed, str):
+        try:
+            value = float(speed)
+        except ValueError:
+            value = 0.0
+        if value > 0:
+            return value
+    raise ConfigurationError(f"replay_speed: expected 'instant', 'realtime' or a factor > 0, received {speed!r}")
+
+
+class _Slot:
+    """One request this session records, kept in request order (so replay order matches)."""
+
+    __slots__ = ("fragment", "interaction")
+
+    def __init__(self) -> None:
+        self.fragment: str | None = None
+        self.interaction: Interaction | None = None
+
+
+class CassetteInterceptor:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        record_mode: str | None = None,
+        replay_speed: str | float | None = "instant",
+        match_ignore: Iterable[str] = (),
+        scrub_patterns: Iterable[Any] = (),
+        strict: bool = False,
+        secrets: Iterable[str] = (),
+        allow_playback_repeats: bool = False,
+        ignore_hosts: Iterable[str] = (),
+    ) -> None:
+        self.path = Path(path)
+        self.record_mode = check_record_mode(record_mode) if record_mode else default_record_mode()
+        self.replay_speed = parse_replay_speed(replay_speed)
+        self.matcher = Matcher(match_ignore)
+        self.patterns = scrub.compile_patterns(scrub_patterns)
+        self.strict = strict
+        self.allow_playback_repeats = allow_playback_repeats
+        self.ignore_hosts = frozenset(h.lower() for h in ignore_hosts)
+        self._secrets: set[str] = {s for s in secrets if s}
+        self._lock = threading.Lock()
+        self._save_lock = threading.Lock()
+        self._file: CassetteFile | None = None
+        self._index: Index | None = None
+        self._slots: list[_Slot] = []
+        self._writer: CassetteWriter | None = None
+        self._dirty = False
+        self._last_save = 0.0
+        self.play_counts: collections.Counter[int] = collections.Counter()
+        self.replayed_count = 0
+        self.recorded_count = 0
+        self.live_count = 0
+        self.misses = 0
+        self.incomplete = 0  # recordings dropped because the caller closed the stream before its end
+        self.miss_errors: list[CassetteMissError] = []
+
+    # --- what the cassette holds ------------------------------------------------------------------
+
+    def _load(self) -> CassetteFile:
+        if self._file is None:
+            with self._lock:
+                if self._file is None:
+                    f = read_cassette_file(self.path)
+                    if self.can_replay_mode:
+                        self._index = Index(f.interactions, self.matcher)
+                    self._file = f
+        return self._file
+
+    @property
+    def can_replay_mode(self) -> bool:
+        return self.record_mode not in ("all", "rewrite")
+
+    def _can_record(self) -> bool:
+        if self.record_mode in ("new_episodes", "all", "rewrite"):
+            return True
+        return self.record_mode == "once" and not self._load().exists
+
+    @property
+    def interactions(self) -> list[Interaction]:
+        """Recorded interactions loaded from the file, then those recorded in this session."""
+        loaded = self._load().interactions if self.can_replay_mode else []
+        return [*loaded, *(s.interaction for s in self._slots if s.interaction is not None)]
+
+    def unused(self) -> list[Interaction]:
+        """Interactions of the file that were never played (none in all/rewrite mode)."""
+        if not self.can_replay_mode:
+            return []
+        return [ix for i, ix in enumerate(self._load().interactions) if not self.play_counts[i]]
+
+    @property
+    def state(self) -> str:
+        if self.replayed_count and self.recorded_count:
+            return "mixed"
+        if self.recorded_count:
+            return "recorded"
+        if self.replayed_count:
+            return "replayed"
+        return "live" if self.live_count else "unused"
+
+    # --- the Interceptor protocol ------------------------------------------------------------------
+
+    def handle(self, request: httpx.Request, inner: httpx.BaseTransport) -> httpx.Response:
+        if request.url.host in self.ignore_hosts:
+            self.live_count += 1
+            return inner.handle_request(request)
+        ix, slot = self._plan(request, request.read())
+        if ix is not None:
+            return self._replay(ix, request)
+        assert slot is not None
+        t0 = time.perf_counter()
+        try:
+            response = inner.handle_request(request)
+        except BaseException:
+            self._slots.remove(slot)
+            raise
+        tape = Tape(t0, functools.partial(self._finish, slot, request, response))
+        return self._recording(response, RecordingStream(response.stream, tape), request)  # type: ignore[arg-type]
+
+    async def ahandle(self, request: httpx.Request, inner: httpx.AsyncBaseTransport) -> httpx.Response:
+        if request.url.host in self.ignore_hosts:
+            self.live_count += 1
+            return await inner.handle_async_request(request)
+        ix, slot = self._plan(request, await request.aread())
+        if ix is not None:
+            return self._replay(ix, request)
+        assert slot is not None
+        t0 = time.perf_counter()
+        try:
+            response = await inner.handle_async_request(request)
+        except BaseException:
+            self._slots.remove(slot)
+            raise
+        tape = Tape(t0, functools.partial(self._finish, slot, request, response))
+        return self._recording(response, AsyncRecordingStream(response.stream, tape), request)  # type: ignore[arg-type]
+
+    def _plan(self, request: httpx.Request, body: bytes) -> tuple[Interaction | None, _Slot | None]:
+        """Replay (the interaction) or record (a slot reserved in request order), or raise a miss."""
+        cf = self._load()
+        key: RequestKey | None = None
+        if self.can_replay_mode:
+            key = self.matcher.key(request.method, str(request.url), body)
+            with self._lock:
+                assert self._index is not None
+                i = self._index.take(key.digest, repeat=self.allow_playback_repeats)
+                if i is not None:
+                    self.play_counts[i] += 1
+                    self.replayed_count += 1
+                    return cf.interactions[i], None
+        if not self._can_record():
+            assert key is not None
+            err = self._miss(key)
+            with self._lock:
+                self.misses += 1
+                self.miss_errors.append(err)
+            raise err
+        slot = _Slot()
+        found = scrub.live_secrets(request.headers.multi_items(), str(request.url))
+        with self._lock:
+            self._slots.append(slot)
+            self._secrets |= found
+        return None, slot
+
+    # --- replay ------------------------------------------------------------------------------------
+
+    def _replay(self, ix: Interaction, request: httpx.Request) -> httpx.Response:
+        chunks = ix.chunks()
+        offsets = ix.chunk_offsets_ms() if ix.chunk_lengths() else []
+        if len(offsets) != len(chunks):
+            offsets = []
+        timing = ix.timing or {}
+        info: dict[str, Any] = {"state": "replayed", "cassette": str(self.path), "chunk_offsets_ms": offsets}
+        for k in ("ttfb_ms", "total_ms"):
+            if isinstance(timing.get(k), (int, float)):
+                info[k] = float(timing[k])
+        pace = offsets or ([info["total_ms"]] * len(chunks) if "total_ms" in info else None)
+        headers = [(k, v) for k, vals in ix.response.raw_headers.items()
+                   if k.lower() not in _NOT_REPLAYED_HEADERS for v in vals]
+        if not ix.streamed:
+            headers.append(("content-length", str(len(ix.response.body))))
+        return httpx.Response(
+            ix.response.status,
+            headers=headers,
+            stream=ReplayStream(chunks, pace, self.replay_speed),
+            extensions={"harness": info, "http_version": b"HTTP/1.1",
+                        "reason_phrase": ix.response.message.encode("ascii", "replace")},
+            request=request,
+        )
+
+    def _miss(self, key: RequestKey) -> CassetteMissError:
+        cf = self._load()
+        lines = [f"{self.path}: no recorded response matches this request (record_mode={self.record_mode}).",
+                 f"  request: {summarize(key.method, key.url, key.body)}"]
+        if not cf.exists:
+            lines.append("  the cassette file does not exist.")
+        elif not cf.interactions:
+            lines.append("  the cassette holds no interactions.")
+        else:
+            assert self._index is not None
+            n = self._index.nearest(key)
+            if n is not None:
+                near = self._index.keys[n]
+                if near.digest == key.digest:
+                    lines.append(f"  all {self._index.recorded(key.digest)} recorded answers to this request "
+                                 "were already played (pass allow_playback_repeats=True to replay the last).")
+                else:
+                    lines.append(f"  nearest recorded (#{n}): {summarize(near.method, near.url, near.body)}")
+                    lines.append("  " + body_diff(near, key).replace("\n", "\n  "))
+        lines.append('  To record it, use record_mode="new_episodes" (or set HARNESS_RECORD_MODE=new_episodes).')
+        return CassetteMissError("\n".join(lines), cassette=str(self.path), request=key)
+
+    # --- record ------------------------------------------------------------------------------------
+
+    def _recording(self, response: httpx.Response, stream: Any, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=stream,
+            extensions={**response.extensions, "harness": {"state": "recorded", "cassette": str(self.path)}},
+            request=request,
+        )
+
+    def _finish(self, slot: _Slot, request: httpx.Request, response: httpx.Response, tape: Tape) -> None:
+        """Called when the recorded response's stream closes: build, scrub, vet and write the interaction."""
+        if not tape.complete:
+            with self._lock:
+                self._slots.remove(slot)
+                self.incomplete += 1
+            return
+        url = str(request.url)
+        req_body = request.content
+        resp_headers = _header_lists(response.headers.multi_items())
+        chunks, offsets = _decoded(tape.chunks, tape.offsets_ms, resp_headers)
+        streamed = is_stream_content_type(response.headers.get("content-type", "")) or _stream_request(url, req_body)
+        timing: dict[str, Any] = {"ttfb_ms": round(tape.ttfb_ms, 3), "total_ms": tape.total_ms}
+        if streamed:
+            chunks, kept = scrub.scrub_chunks(chunks, self.patterns)
+            if not kept:
+                offsets = offsets[-1:]
+            timing["chunks"] = [[o, len(c)] for o, c in zip(offsets, chunks, strict=True)]
+        ix = Interaction(
+            RecordedRequest(request.method, url, _header_lists(request.headers.multi_items()), req_body),
+            RecordedResponse(response.status_code, resp_headers, b"".join(chunks),
+                             response.reason_phrase or ""),
+            timing, streamed, _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds"),
+        )
+        ix = scrub.scrub_interaction(ix, self.patterns)
+        try:
+            scrub.refuse_leaks(scrub.interaction_bytes(ix), self._secrets, str(self.path))
+            fragment = dump_fragment(ix)
+            with self._lock:
+                slot.fragment, slot.interaction = fragment, ix
+                self.recorded_count += 1
+            self._save()
+        except SecretLeakError:
+            with self._lock:
+                if slot in self._slots:
+                    self._slots.remove(slot)
+                if slot.interaction is not None:
+                    self.recorded_count -= 1
+            raise
+
+    def _save(self, *, force: bool = False) -> None:
+        with self._save_lock:
+            with self._lock:
+                fragments = [s.fragment for s in self._slots if s.fragment is not None]
+            if not fragments:
+                return
+            now = time.monotonic()
+            if not force and now - self._last_save < 1.0 and sum(map(len, fragments)) > _COALESCE_BYTES:
+                self._dirty = True
+                return
+            if self._writer is None:
+                self._writer = CassetteWriter(self.path, self._load(), replace=not self.can_replay_mode)
+            self._writer.save(fragments, lambda data: scrub.refuse_leaks(data, self._secrets, str(self.path)))
+            self._dirty = False
+            self._last_save = now
+
+    def flush(self) -> None:
+        """Write any coalesced recordings now (done on leaving the cassette's context)."""
+        if self._dirty:
+            self._save(force=True)
+
+
+def _header_lists(items: list[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for k, v in items:
+        out.setdefault(k, []).append(v)
+    return out
+
+
+def _stream_request(url: str, body: bytes) -> bool:
+    from harness.cassettes.inspect import request_is_stream
+
+    return request_is_stream(url, body)
+
+
+def _decoded(chunks: list[bytes], offsets: list[float], headers: dict[str, list[str]]) -> tuple[list[bytes], list[float]]:
+    """Undo gzip/deflate chunk by chunk so the body is stored readable and boundaries still line up."""
+    key = next((k for k in headers if k.lower() == "content-encoding"), None)
+    if key is None:
+        return chunks, offsets
+    coding = ",".join(headers[key]).strip().lower()
+    wbits = {"gzip": 47, "x-gzip": 47, "deflate": 15}.get(coding)
+    if wbits is None:
+        return chunks, offsets  # e.g. br: kept compressed, with its header, exactly as received
+    try:
+        d = zlib.decompressobj(wbits)
+        out = [d.decompress(c) for c in chunks]
+        if out:
+            out[-1] += d.flush()
+    except zlib.error:
+        return chunks, offsets
+    del headers[key]
+    kept = [(c, o) for c, o in zip(out, offsets, strict=True) if c]
+    return [c for c, _ in kept], [o for _, o in kept]

@@ -1,0 +1,224 @@
+"""Which recorded interaction answers a request: a hash of method + URL + normalised JSON body.
+
+Normalising makes a replay match what was recorded even when incidental details differ: JSON key order,
+ids the provider generated in earlier turns (tool-call ids, previous response ids: replaced by
+placeholders in order of first appearance), auth query parameters, the port of a loopback server, and
+whatever the user lists in `match_ignore`. Provider differences come from the adapter's
+`normalize_url_for_match` hook (Bedrock drops the region), never from a branch on a provider's name.
+"""
+
+from __future__ import annotations
+
+import collections
+import difflib
+import functools
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from harness.cassettes.interaction import Interaction
+
+VOLATILE_ID_KEYS = frozenset({"id", "tool_call_id", "tool_use_id", "call_id", "toolUseId", "toolCallId",
+                              "previous_response_id"})
+AUTH_QUERY_PARAMS = frozenset({"key", "api_key", "api-key", "apikey", "access_token", "token", "sig", "signature",
+                               "x-amz-signature", "x-amz-credential", "x-amz-security-token", "x-amz-date"})
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0"})
+
+
+@functools.lru_cache(maxsize=512)
+def _adapter_url(url: str) -> str:
+    from harness.providers import adapter_for_url
+
+    cls = adapter_for_url(url)
+    return cls.normalize_url_for_match(url) if cls is not None else url
+
+
+@dataclass(frozen=True)
+class RequestKey:
+    """What a request is matched on: `digest` indexes, `url` and `canonical` explain a miss."""
+
+    digest: str
+    method: str
+    url: str
+    canonical: str  # normalised body: canonical JSON, or the raw text when not JSON
+    body: Any  # the parsed JSON body (not normalised), None when not JSON
+
+
+class Matcher:
+    def __init__(self, ignore: Iterable[str] = ()) -> None:
+        ignore = tuple(ignore)
+        self.ignore_names = frozenset(x for x in ignore if "." not in x)
+        self.ignore_paths = frozenset(tuple(x.split(".")) for x in ignore if "." in x)
+
+    def url(self, url: str) -> str:
+        url = _adapter_url(url)
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        port = parts.port
+        # a local server's port is ephemeral (emulators, ollama on another port): match any loopback port
+        netloc = "loopback" if host in LOOPBACK_HOSTS else host + (f":{port}" if port and port not in (80, 443) else "")
+        query = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                       if k.lower() not in AUTH_QUERY_PARAMS and k not in self.ignore_names)
+        q = f"?{urlencode(query)}" if query else ""
+        return f"{parts.scheme.lower()}://{netloc}{parts.path or '/'}{q}"
+
+    def key(self, method: str, url: str, body: bytes) -> RequestKey:
+        norm_url = self.url(url)
+        parsed: Any = None
+        canonical = ""
+        if body:
+            try:
+                parsed = json.loads(body)
+            except (ValueError, UnicodeDecodeError):
+                canonical = body.decode("utf-8", "replace")
+            else:
+                ids: dict[str, str] = {}
+                canonical = json.dumps(self._normalise(parsed, (), ids), sort_keys=True, ensure_ascii=False,
+                                       separators=(",", ":"))
+        h = hashlib.blake2b(digest_size=16)
+        h.update(f"{method.upper()} {norm_url}\n".encode())
+        h.update(canonical.encode("utf-8", "surrogatepass"))
+        return RequestKey(h.hexdigest(), method.upper(), norm_url, canonical, parsed)
+
+    def key_of(self, ix: Interaction) -> RequestKey:
+        return self.key(ix.request.method, ix.request.uri, ix.request.body)
+
+    def _normalise(self, value: Any, path: tuple[str, ...], ids: dict[str, str]) -> Any:
+        if isinstance(value, dict):
+            out = {}
+            for k in sorted(value, key=str):  # sorted: placeholders do not depend on key order
+                sub = (*path, str(k))
+                if k in self.ignore_names or sub in self.ignore_paths:
+                    continue
+                v = value[k]
+                if k in VOLATILE_ID_KEYS and isinstance(v, (str, int)) and not isinstance(v, bool):
+                    out[k] = ids.setdefault(str(v), f"<id:{len(ids)}>")
+                else:
+                    out[k] = self._normalise(v, sub, ids)
+            return out
+        if isinstance(value, list):
+            return [self._normalise(v, path, ids) for v in value]
+        return value
+
+
+class Index:
+    """digest -> recorded interactions in file order; each play takes the next one (O(1))."""
+
+    def __init__(self, interactions: list[Interaction], matcher: Matcher) -> None:
+        self.matcher = matcher
+        self.keys: list[RequestKey] = [matcher.key_of(ix) for ix in interactions]
+        self._queues: dict[str, collections.deque[int]] = collections.defaultdict(collections.deque)
+        self._last: dict[str, int] = {}
+        for i, k in enumerate(self.keys):
+            self._queues[k.digest].append(i)
+            self._last[k.digest] = i
+
+    def take(self, digest: str, *, repeat: bool = False) -> int | None:
+        q = self._queues.get(digest)
+        if q:
+            return q.popleft()
+        if repeat and digest in self._last:
+            return self._last[digest]
+        return None
+
+    def recorded(self, digest: str) -> int:
+        return sum(1 for k in self.keys if k.digest == digest)
+
+    def nearest(self, key: RequestKey, limit: int = 400) -> int | None:
+        """The recorded request most like `key`: same method and URL first, then the closest body."""
+        if not self.keys:
+            return None
+        same = [i for i, k in enumerate(self.keys) if k.method == key.method and k.url == key.url]
+        pool = same or list(range(len(self.keys)))
+        pool = pool[-limit:]
+        a = key.canonical
+        ranked = sorted(pool, key=lambda i: -difflib.SequenceMatcher(None, a, self.keys[i].canonical).quick_ratio())
+        best = max(ranked[:5], key=lambda i: difflib.SequenceMatcher(None, a, self.keys[i].canonical).ratio())
+        return best
+
+
+# --- explaining a miss ----------------------------------------------------------------------------
+
+
+def pretty(key: RequestKey) -> list[str]:
+    try:
+        return json.dumps(json.loads(key.canonical), indent=2, sort_keys=True, ensure_ascii=False).splitlines()
+    except ValueError:
+        return key.canonical.splitlines()
+
+
+def body_diff(recorded: RequestKey, live: RequestKey, max_lines: int = 60) -> str:
+    lines = list(difflib.unified_diff(pretty(recorded), pretty(live), "recorded", "this request", n=2, lineterm=""))
+    if recorded.url != live.url:
+        lines = [f"- url {recorded.url}", f"+ url {live.url}", *lines]
+    if len(lines) > max_lines:
+        lines = [*lines[:max_lines], f"... ({len(lines) - max_lines} more diff lines)"]
+    return "\n".join(lines) if lines else "(bodies are identical once normalised: every recorded answer was played)"
+
+
+def _first_text(value: Any, depth: int = 0) -> str:
+    if depth > 6:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        for k in ("text", "content", "parts", "input", "output"):
+            if k in value:
+                t = _first_text(value[k], depth + 1)
+                if t:
+                    return t
+        return ""
+    if isinstance(value, list):
+        for v in reversed(value):
+            t = _first_text(v, depth + 1)
+            if t:
+                return t
+    return ""
+
+
+def _tool_names(value: Any, depth: int = 0) -> list[str]:
+    if depth > 5:
+        return []
+    if isinstance(value, list):
+        return [n for v in value for n in _tool_names(v, depth + 1)]
+    if isinstance(value, dict):
+        names = [value["name"]] if isinstance(value.get("name"), str) else []
+        return names + [n for k, v in value.items() if k != "name" for n in _tool_names(v, depth + 1)]
+    return []
+
+
+def summarize(method: str, url: str, body: Any) -> str:
+    """One readable line: endpoint, model, last message, tools."""
+    parts = [f"{method} {url}"]
+    model = None
+    try:
+        from harness.providers import adapter_for_url
+
+        cls = adapter_for_url(url)
+        if cls is not None:
+            model = cls.for_recorded(url).model_from_request(url, body)
+    except Exception:  # summarising must never mask the miss itself
+        model = None
+    if model is None and isinstance(body, dict):
+        model = body.get("model") or body.get("modelId")
+    if model:
+        parts.append(f"model={model}")
+    if isinstance(body, dict):
+        for k in ("messages", "contents", "input", "prompt"):
+            v = body.get(k)
+            if isinstance(v, list) and v:
+                last = v[-1]
+                role = last.get("role", "?") if isinstance(last, dict) else "?"
+                text = " ".join(_first_text(last).split())
+                parts.append(f"last message {role}: {text[:100]!r}")
+                break
+            if isinstance(v, str) and v:
+                parts.append(f"{k}: {' '.join(v.split())[:100]!r}")
+                break
+        tools = sorted(set(_tool_names(body.get("tools")) + _tool_names(body.get("toolConfig"))))
+        if tools:
+            parts.append(f"tools: {', '.join(tools)}")
+    return "  ".join(parts)

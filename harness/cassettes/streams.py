@@ -1,0 +1,117 @@
+"""Response body streams: one that records chunks as they pass to the caller, one that replays them.
+
+Recording never buffers: each chunk is handed on the moment it arrives, and its arrival offset noted;
+the interaction is written when the stream closes. Replay yields exactly the recorded chunks (one httpx
+stream chunk per recorded chunk), instantly or paced at the recorded offsets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import httpx
+
+
+class Tape:
+    """What a recording stream saw: chunks, their offsets from the request start, completion."""
+
+    __slots__ = ("t0", "ttfb_ms", "chunks", "offsets_ms", "total_ms", "complete", "closed", "on_close")
+
+    def __init__(self, t0: float, on_close: Callable[[Tape], None]) -> None:
+        self.t0 = t0
+        self.ttfb_ms = (time.perf_counter() - t0) * 1000.0
+        self.chunks: list[bytes] = []
+        self.offsets_ms: list[float] = []
+        self.total_ms: float | None = None
+        self.complete = False
+        self.closed = False
+        self.on_close = on_close
+
+    def add(self, chunk: bytes) -> None:
+        if chunk:
+            self.offsets_ms.append(round((time.perf_counter() - self.t0) * 1000.0, 3))
+            self.chunks.append(chunk)
+
+    def end(self) -> None:
+        self.total_ms = round((time.perf_counter() - self.t0) * 1000.0, 3)
+        self.complete = True
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.on_close(self)
+
+
+class RecordingStream(httpx.SyncByteStream):
+    def __init__(self, inner: httpx.SyncByteStream, tape: Tape) -> None:
+        self.inner = inner
+        self.tape = tape
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.inner:
+            self.tape.add(chunk)
+            yield chunk
+        self.tape.end()
+
+    def close(self) -> None:
+        try:
+            self.inner.close()
+        finally:
+            self.tape.close()
+
+
+class AsyncRecordingStream(httpx.AsyncByteStream):
+    def __init__(self, inner: httpx.AsyncByteStream, tape: Tape) -> None:
+        self.inner = inner
+        self.tape = tape
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self.inner:
+            self.tape.add(chunk)
+            yield chunk
+        self.tape.end()
+
+    async def aclose(self) -> None:
+        try:
+            await self.inner.aclose()
+        finally:
+            self.tape.close()
+
+
+class ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """Recorded chunks; with `speed` (1.0 = recorded pace, 2.0 = twice as fast) each chunk waits for its
+    recorded offset measured from when the response was handed out."""
+
+    def __init__(self, chunks: list[bytes], offsets_ms: list[float] | None = None, speed: float | None = None) -> None:
+        self.chunks = chunks
+        self.offsets_ms = offsets_ms if offsets_ms and len(offsets_ms) == len(chunks) else None
+        self.speed = speed if speed and self.offsets_ms else None
+        self.t0 = time.perf_counter()
+
+    def _wait(self, i: int) -> float:
+        assert self.offsets_ms is not None and self.speed
+        return self.offsets_ms[i] / 1000.0 / self.speed - (time.perf_counter() - self.t0)
+
+    def __iter__(self) -> Iterator[bytes]:
+        for i, chunk in enumerate(self.chunks):
+            if self.speed:
+                delay = self._wait(i)
+                if delay > 0:
+                    time.sleep(delay)
+            yield chunk
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for i, chunk in enumerate(self.chunks):
+            if self.speed:
+                delay = self._wait(i)
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            yield chunk
+
+    def close(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
