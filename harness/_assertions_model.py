@@ -45,7 +45,8 @@ class PythonCheck(SpecBase):
     async def check(self, ctx: AssertionContext) -> Outcome:
         fn = import_object(self.path, "python `path`")
         if not callable(fn):
-            return self.outcome(False, f"error: python `path` {self.path!r} is not callable; expected a function "
+            return self.outcome(False, f"error: python `path` {self.path!r} is not a function (it is {type(fn).__name__}); "
+                                       f"expected a function "
                                        f"at {IMPORT_FORM}")
         result = fn(ctx.text) if _positional_arity(fn) == 1 else fn(ctx.text, ctx)
         if inspect.isawaitable(result):
@@ -72,7 +73,8 @@ class PythonCheck(SpecBase):
             if not isinstance(passed, bool):
                 passed = score is not None and score >= self.threshold
             return self.outcome(passed, str(result.get("reason") or f"{who} returned {preview(result, 120)}"), score)
-        return self.outcome(False, f"error: {who} returned {preview(repr(result), 120)}; expected a bool, "
+        shown = repr(result) if len(repr(result)) <= 120 else repr(result)[:120] + "…"
+        return self.outcome(False, f"error: {who} returned {shown}; expected a bool, "
                                    "(bool, reason), a number, or a dict {pass, score, reason}")
 
 

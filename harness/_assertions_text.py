@@ -225,8 +225,8 @@ class PydanticCheck(SpecBase):
     def check(self, ctx: AssertionContext) -> Outcome:
         model = import_object(self.class_, "pydantic `class`")
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            return self.outcome(False, f"error: pydantic `class` {self.class_!r} is {preview(repr(model), 80)}, "
-                                       "not a pydantic BaseModel subclass")
+            return self.outcome(False, f"error: pydantic `class` {self.class_!r} is not a pydantic BaseModel "
+                                       f"subclass (it is {type(model).__name__})")
         if isinstance(ctx.structured, model):
             return self.outcome(True, f"structured output is a {model.__name__}")
         try:
