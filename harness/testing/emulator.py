@@ -65,6 +65,14 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError, OSError)):
+            return  # a client that hung up (timeouts, dropped streams) is routine here
+        super().handle_error(request, client_address)
+
 
 class ProviderEmulator:
     def __init__(
