@@ -1,0 +1,89 @@
+"""``harness compare RUN_A RUN_B`` — regressions, fixes, latency and cost changes between two runs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from harness.errors import InputError
+
+
+def _num(v: Any, unit: str = "") -> str:
+    return "–" if v is None else f"{v:.0f}{unit}"
+
+
+def _pct(v: Any) -> str:
+    return "–" if v is None else f"{v * 100:.0f}%"
+
+
+def _usd(v: Any) -> str:
+    return "–" if v is None else f"${v:.4f}"
+
+
+def _delta(a: Any, b: Any, fmt: Any) -> str:
+    return fmt(b) if a == b else f"{fmt(a)} → {fmt(b)}"
+
+
+@click.command("compare", epilog="""\b
+Examples:
+  harness compare runs/quickstart-20261124T063000-3f2a runs/quickstart-20261125T090000-7c1d
+  harness compare RUN_A RUN_B --json > diff.json
+\b
+Exit codes: 0 no regressions, 1 some cell passed in RUN_A and not in RUN_B, 2 usage or input error.
+""")
+@click.argument("run_a", type=click.Path(path_type=Path, file_okay=False))
+@click.argument("run_b", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+@click.option("--latency-threshold", type=click.FloatRange(min=0), default=0.2, show_default=True,
+              help="Report cells whose latency changed by more than this fraction (and 50 ms).")
+def compare_cmd(run_a: Path, run_b: Path, as_json: bool, latency_threshold: float) -> None:
+    """Compare RUN_B against RUN_A (the baseline), cell by cell and model by model."""
+    from harness.results import compare_runs
+
+    try:
+        diff = compare_runs(run_a, run_b, latency_threshold=latency_threshold)
+    except InputError as e:
+        click.echo(f"error: {e}", err=True)
+        raise SystemExit(2) from None
+    if as_json:
+        click.echo(json.dumps(diff, indent=2, ensure_ascii=False, default=str))
+    else:
+        _print(diff)
+    raise SystemExit(1 if diff["regressions"] else 0)
+
+
+def _print(diff: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    a, b = diff["a"], diff["b"]
+    console.print(f"A: {a['run_dir']} ({a.get('run_id') or '?'})   B: {b['run_dir']} ({b.get('run_id') or '?'})")
+    table = Table(title="per model (A → B)", title_justify="left")
+    for col in ("model", "pass rate", "latency p50 ms", "latency p95 ms", "TTFT p50 ms", "cost"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for mid, m in diff["models"].items():
+        table.add_row(mid, _delta(m["pass_rate_a"], m["pass_rate_b"], _pct),
+                      _delta(m["latency_p50_ms_a"], m["latency_p50_ms_b"], _num),
+                      _delta(m["latency_p95_ms_a"], m["latency_p95_ms_b"], _num),
+                      _delta(m["ttft_p50_ms_a"], m["ttft_p50_ms_b"], _num),
+                      _delta(m["cost_usd_a"], m["cost_usd_b"], _usd))
+    console.print(table)
+    for title, rows, mark in (("Regressions", diff["regressions"], "[red]✗[/]"), ("Fixes", diff["fixes"], "[green]✓[/]")):
+        console.print(f"{title}: {len(rows)}")
+        for r in rows[:50]:
+            why = f" — {r['reason'][:200]}" if r.get("reason") else ""
+            console.print(f"  {mark} {r['cell']}: {r['before']} → {r['after']}{why}")
+    lat = diff["latency_changes"]
+    if lat:
+        console.print(f"Latency changes: {len(lat)}")
+        for r in lat[:20]:
+            console.print(f"  {r['cell']}: {r['latency_a_ms']:.0f} → {r['latency_b_ms']:.0f} ms ({r['change'] * 100:+.0f}%)")
+    if diff["new"]:
+        console.print(f"New cells: {len(diff['new'])}")
+    if diff["removed"]:
+        console.print(f"Removed cells: {len(diff['removed'])}")

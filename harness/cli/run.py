@@ -1,0 +1,239 @@
+"""``harness run SUITE...`` — run suites over models, write results.jsonl, run.json and the HTML report."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from harness.errors import ConfigurationError, InputError
+
+EXAMPLES = """\b
+Examples:
+  harness run suites/quickstart.yaml                     # replay from cassettes/, write a report
+  harness run suites/quickstart.yaml --models openai:gpt-4.1-mini,anthropic:claude-haiku-4-5
+  harness run suites/quickstart.yaml --record-mode once  # record what has no cassette yet
+  harness run suites/*.yaml --concurrency 20 --junit results.xml --no-report
+  harness run --resume runs/quickstart-20261124T063000-3f2a --retry-errors
+
+\b
+Exit codes: 0 every cell passed, 1 a cell failed or errored, 2 usage or input error.
+"""
+
+RECORD_MODES = ["none", "once", "new_episodes", "all", "rewrite"]
+
+
+class Progress:
+    """A rich progress bar on stderr: done / total, pass / fail / error, and recorded vs live calls."""
+
+    def __init__(self, suite: str) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("[bold]{task.fields[suite]}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[stats]}"), TimeElapsedColumn(),
+                                 console=Console(stderr=True), transient=False)
+        self.suite = suite
+        self.task: Any = None
+
+    @staticmethod
+    def _stats(counts: dict[str, int], states: dict[str, int]) -> str:
+        parts = [f"[green]{counts.get('passed', 0)} passed[/]", f"[red]{counts.get('failed', 0)} failed[/]",
+                 f"[yellow]{counts.get('error', 0)} errors[/]"]
+        cas = ", ".join(f"{v} {k}" for k, v in sorted(states.items()) if v)
+        return " ".join(parts) + (f" · {cas}" if cas else "")
+
+    def start(self, total: int, done: int, counts: dict[str, int]) -> None:
+        self.progress.start()
+        self.task = self.progress.add_task("run", total=total, completed=done, suite=self.suite,
+                                           stats=self._stats(counts, {}))
+
+    def advance(self, record: dict[str, Any], counts: dict[str, int], states: dict[str, int]) -> None:
+        self.progress.update(self.task, advance=1, stats=self._stats(counts, states))
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+def _split_models(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    models = [m.strip() for m in value.split(",") if m.strip()]
+    return models or None
+
+
+def _replay_speed(value: str | None) -> str | float | None:
+    if value is None or value in ("instant", "realtime"):
+        return value
+    try:
+        speed = float(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: allowed: instant, realtime, or a speed factor such as 2.0") from None
+    if speed <= 0:
+        raise click.BadParameter(f"{value!r}: a speed factor must be greater than 0")
+    return speed
+
+
+def _print_summary(result: Any, console: Any) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{result.suite} · {result.run_id}", title_justify="left")
+    for col in ("model", "cells", "passed", "failed", "errors", "pass rate", "p50 ms", "p95 ms", "TTFT p50",
+                "tokens in/out", "cost", "avoided"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for mid, s in result.summary.items():
+        rate = f"{s['pass_rate'] * 100:.0f}%" if s.get("pass_rate") is not None else "–"
+        fmt = (lambda v: "–" if v is None else f"{v:.0f}")
+        usd = (lambda v: "–" if v is None else f"${v:.4f}")
+        table.add_row(mid, str(s["cells"]), str(s["passed"]), str(s["failed"]), str(s["errors"]), rate,
+                      fmt(s["latency_p50_ms"]), fmt(s["latency_p95_ms"]), fmt(s["ttft_p50_ms"]),
+                      f"{s['input_tokens']}/{s['output_tokens']}", usd(s["cost_usd"]), usd(s["cost_avoided_usd"]))
+    console.print(table)
+    states = ", ".join(f"{v} {k}" for k, v in sorted(result.states.items()))
+    resumed = f", {result.skipped} already done" if result.skipped else ""
+    console.print(f"{result.ran} cells run in {result.elapsed_s:.1f}s{resumed}" + (f" ({states})" if states else ""))
+
+
+def _print_failures(run_dir: Path, console: Any, limit: int = 10) -> None:
+    from harness.results import latest_records
+
+    bad = [r for r in latest_records(run_dir) if r.get("status") != "passed"]
+    for r in bad[:limit]:
+        why = r.get("error") or "; ".join(str(a.get("reason")) for a in r.get("assertions") or [] if not a.get("passed"))
+        console.print(f"  [red]✗[/] {r.get('case_id')} × {r.get('model_id')}: {str(why)[:240]}", markup=True,
+                      highlight=False)
+    if len(bad) > limit:
+        console.print(f"  ... and {len(bad) - limit} more")
+
+
+@click.command("run", epilog=EXAMPLES)
+@click.argument("suites", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--models", help="Comma-separated models replacing the suite's, e.g. openai:gpt-4.1-mini,ollama:llama3.2")
+@click.option("--record-mode", type=click.Choice(RECORD_MODES), default=None,
+              help="Cassette record mode (default: $HARNESS_RECORD_MODE, else none in CI or when a cassette exists).")
+@click.option("--cassettes", "cassettes_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Cassette directory (default: cassettes/); files are <suite>/<case>/<model>.yaml.")
+@click.option("--no-cassettes", is_flag=True, help="Call every model live; record and replay nothing.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Run directory (default: runs/<suite>-<run_id>).")
+@click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="HTML report path (default: reports/<suite>-<run_id>.html).")
+@click.option("--baseline", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="A previous run directory the report compares against.")
+@click.option("--no-report", is_flag=True, help="Do not write the HTML report.")
+@click.option("--concurrency", type=click.IntRange(min=1), help="Cells in flight at once (default: the suite's, else 8).")
+@click.option("--repeat", type=click.IntRange(min=1), help="Run every case N times per model.")
+@click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), help="Write JUnit XML (one testcase per cell).")
+@click.option("--export", "exports", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="Export results by suffix: .csv, .json or .parquet (repeatable).")
+@click.option("--replay-speed", default=None, help="instant (default), realtime, or a factor such as 2.0.")
+@click.option("--resume", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="Continue a run directory: finished cells are skipped.")
+@click.option("--retry-errors", is_flag=True, help="With --resume: run the errored cells again.")
+@click.option("--prices", type=click.Path(path_type=Path, dir_okay=False, exists=True), help="A price file overriding the built-in prices.")
+@click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: when stderr is a terminal).")
+def run_cmd(suites: tuple[Path, ...], models: str | None, record_mode: str | None, cassettes_dir: Path | None,
+            no_cassettes: bool, out: Path | None, report_path: Path | None, baseline: Path | None, no_report: bool,
+            concurrency: int | None, repeat: int | None, junit: Path | None, exports: tuple[Path, ...],
+            replay_speed: str | None, resume: Path | None, retry_errors: bool, prices: Path | None,
+            progress: bool | None) -> None:
+    """Run SUITE files over their models (or --models): every case × model × repeat, concurrently.
+
+    Results go to RUN_DIR/results.jsonl (one record per cell, written as each finishes) and
+    RUN_DIR/run.json; then the HTML report is written. Everything is validated before the first
+    cell runs: a bad suite or model is one error line and exit code 2.
+    """
+    try:
+        code = _run(suites, models, record_mode, cassettes_dir, no_cassettes, out, report_path, baseline,
+                    no_report, concurrency, repeat, junit, exports, _replay_speed(replay_speed), resume,
+                    retry_errors, prices, progress)
+    except (InputError, ConfigurationError) as e:
+        click.echo(f"error: {e}", err=True)
+        raise SystemExit(2) from None
+    raise SystemExit(code)
+
+
+def _run(suites: tuple[Path, ...], models: str | None, record_mode: str | None, cassettes_dir: Path | None,
+         no_cassettes: bool, out: Path | None, report_path: Path | None, baseline: Path | None, no_report: bool,
+         concurrency: int | None, repeat: int | None, junit: Path | None, exports: tuple[Path, ...],
+         replay_speed: str | float | None, resume: Path | None, retry_errors: bool, prices: Path | None,
+         progress: bool | None) -> int:
+    from rich.console import Console
+
+    from harness.results import export, load_run_meta
+    from harness.runner import Runner, RunOptions
+    from harness.suite import load_suite
+
+    if retry_errors and resume is None:
+        raise click.UsageError("--retry-errors needs --resume RUN_DIR")
+    config: dict[str, Any] = {}
+    if resume is not None:
+        meta = load_run_meta(resume)
+        config = meta.get("config") or {}
+        if not suites and meta.get("suite_path"):
+            suites = (Path(meta["suite_path"]),)
+        if len(suites) > 1:
+            raise click.UsageError("--resume continues one run: give one SUITE (or none, to use the run's)")
+    if not suites:
+        raise click.UsageError("give at least one SUITE file (e.g. suites/quickstart.yaml)")
+    if no_cassettes and (record_mode or cassettes_dir):
+        raise click.UsageError("--no-cassettes cannot be combined with --record-mode or --cassettes")
+    cas_dir: str | Path | None = None if no_cassettes else (cassettes_dir or config.get("cassettes_dir", "cassettes"))
+    loaded = [load_suite(p) for p in suites]  # every suite validated before anything runs
+    runners = []
+    for suite in loaded:
+        run_out = out / suite.name if (out is not None and len(loaded) > 1) else out
+        options = RunOptions(
+            models=_split_models(models) or config.get("models"),
+            record_mode=record_mode or config.get("record_mode"),
+            cassettes_dir=cas_dir, out=run_out,
+            concurrency=concurrency or config.get("concurrency"), repeat=repeat or config.get("repeat"),
+            replay_speed=replay_speed or config.get("replay_speed") or "instant",
+            resume=resume, retry_errors=retry_errors, prices_file=str(prices) if prices else None,
+        )
+        runners.append(Runner(suite, options))
+    show = progress if progress is not None else sys.stderr.isatty()
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    code = 0
+    run_dirs, reports = [], {}
+    for runner in runners:
+        result = runner.run(Progress(runner.suite.name) if show else None)
+        run_dirs.append(result.run_dir)
+        _print_summary(result, console)
+        if not result.ok:
+            code = 1
+            _print_failures(result.run_dir, console)
+        console.print(f"Results: {result.run_dir / 'results.jsonl'}")
+        if not no_report:
+            reports[result.run_dir] = _report(result, report_path, baseline, len(runners) > 1, console)
+        for path in exports:
+            target = path.with_name(f"{path.stem}-{result.suite}{path.suffix}") if len(runners) > 1 else path
+            console.print(f"Exported: {export(result.run_dir, target)}")
+    if junit is not None:
+        from harness._runner_export import write_junit
+
+        console.print(f"JUnit: {write_junit(run_dirs, junit)}")
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        from harness._runner_export import write_github_summary
+
+        write_github_summary(run_dirs, reports)
+    return code
+
+
+def _report(result: Any, report_path: Path | None, baseline: Path | None, several: bool, console: Any) -> Path | None:
+    try:
+        from harness.report import render_report
+    except ImportError:  # pragma: no cover - the report module ships with harness
+        return None
+    target = report_path
+    if target is not None and several:
+        target = target.with_name(f"{target.stem}-{result.suite}{target.suffix}")
+    try:
+        path = render_report(result.run_dir, target, baseline_dir=baseline)
+    except InputError as e:
+        console.print(f"[yellow]report not written:[/] {e}")
+        return None
+    console.print(f"Report: {path}")
+    return Path(path)
