@@ -6,6 +6,7 @@ import threading
 
 import click
 
+
 @click.command("emulate", epilog="""\b
 Examples:
   harness emulate --port 8765

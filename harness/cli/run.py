@@ -77,6 +77,14 @@ def _replay_speed(value: str | None) -> str | float | None:
     return speed
 
 
+def _ms(v: Any) -> str:
+    return "–" if v is None else f"{v:.0f}"
+
+
+def _usd(v: Any) -> str:
+    return "–" if v is None else f"${v:.4f}"
+
+
 def _print_summary(result: Any, console: Any) -> None:
     from rich.table import Table
 
@@ -86,11 +94,9 @@ def _print_summary(result: Any, console: Any) -> None:
         table.add_column(col, justify="left" if col == "model" else "right")
     for mid, s in result.summary.items():
         rate = f"{s['pass_rate'] * 100:.0f}%" if s.get("pass_rate") is not None else "–"
-        fmt = (lambda v: "–" if v is None else f"{v:.0f}")
-        usd = (lambda v: "–" if v is None else f"${v:.4f}")
         table.add_row(mid, str(s["cells"]), str(s["passed"]), str(s["failed"]), str(s["errors"]), rate,
-                      fmt(s["latency_p50_ms"]), fmt(s["latency_p95_ms"]), fmt(s["ttft_p50_ms"]),
-                      f"{s['input_tokens']}/{s['output_tokens']}", usd(s["cost_usd"]), usd(s["cost_avoided_usd"]))
+                      _ms(s["latency_p50_ms"]), _ms(s["latency_p95_ms"]), _ms(s["ttft_p50_ms"]),
+                      f"{s['input_tokens']}/{s['output_tokens']}", _usd(s["cost_usd"]), _usd(s["cost_avoided_usd"]))
     console.print(table)
     states = ", ".join(f"{v} {k}" for k, v in sorted(result.states.items()))
     resumed = f", {result.skipped} already done" if result.skipped else ""
