@@ -109,6 +109,11 @@ class SpecBase(BaseModel):
 
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, populate_by_name=True)
 
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]:
+        """Dump with the names a suite file uses ("class", "schema"), so the dump loads again."""
+        kwargs.setdefault("by_alias", True)
+        return super().model_dump(**kwargs)
+
     def outcome(self, passed: bool, reason: str, score: float | None = None) -> Outcome:
         return Outcome(type=self.type, passed=passed, reason=reason, score=score)  # type: ignore[attr-defined]
 

@@ -158,6 +158,17 @@ def test_yaml_numbers_are_accepted_as_text_values():
     assert spec.value == "2010"
 
 
+def test_specs_dump_with_suite_names_and_load_again():
+    raw = [{"type": "pydantic", "class": "a.b:C"}, {"type": "json-schema", "schema": {"type": "object"}},
+           {"type": "llm-rubric", "value": "polite"}, {"type": "tool_trajectory", "tools": ["a", {"name": "b"}]}]
+    specs = parse_assertions(raw)
+    dumped = [s.model_dump() for s in specs]
+    assert dumped[0] == {"type": "pydantic", "class": "a.b:C"}
+    assert dumped[1] == {"type": "json-schema", "schema": {"type": "object"}}
+    assert dumped[2]["rubric"] == "polite"
+    assert parse_assertions(dumped) == specs == parse_assertions(specs)
+
+
 def test_an_invalid_mapping_given_to_evaluate_becomes_an_error_outcome():
     [outcome] = evaluate_sync([{"type": "contains"}], make_ctx())
     assert not outcome.passed and outcome.reason.startswith("error: ValidationError")
