@@ -320,7 +320,8 @@ def invalid_tool_call(
 
 def _parse_raw_tool_calls(raw: list) -> tuple[list[dict], list[dict]]:
     """OpenAI-format `additional_kwargs["tool_calls"]` → (tool_calls, invalid_tool_calls)."""
-    calls, invalid = [], []
+    calls: list[Any] = []
+    invalid: list[Any] = []
     for r in raw:
         fn = r.get("function") if isinstance(r, dict) else None
         if not isinstance(fn, dict):
@@ -338,7 +339,8 @@ def _parse_raw_tool_calls(raw: list) -> tuple[list[dict], list[dict]]:
 
 
 def _derive_from_chunks(chunks: list[dict]) -> tuple[list[dict], list[dict]]:
-    calls, invalid = [], []
+    calls: list[Any] = []
+    invalid: list[Any] = []
     for ch in chunks:
         raw = ch.get("args")
         try:

@@ -36,7 +36,9 @@ def normalize_tool_choice(tool_choice: Any, tools: list[dict[str, Any]]) -> Any:
 class ChatSurface:
     """Mixin: the declarative methods. `self._chat_model` is the ChatModel underneath."""
 
-    _chat_model: ChatModel
+    @property
+    def _chat_model(self) -> ChatModel:
+        raise NotImplementedError
 
     def bind(self, **kwargs: Any) -> ChatModelBinding:
         return ChatModelBinding(self._chat_model, {**getattr(self, "kwargs", {}), **kwargs})
@@ -93,9 +95,10 @@ class ChatSurface:
             schema = {"title": "output", **schema}  # a bare JSON schema from a suite file: give it a name
         name, description, json_schema = schema_to_json_schema(schema)
         if method == "function_calling":
-            tool = {"type": "function", "function": {"name": name, "parameters": json_schema}}
+            function: dict[str, Any] = {"name": name, "parameters": json_schema}
             if description:
-                tool["function"]["description"] = description
+                function["description"] = description
+            tool = {"type": "function", "function": function}
             parallel = False if caps.parallel_tool_calls else None
             bound = self.bind_tools([tool], tool_choice=name, parallel_tool_calls=parallel, strict=strict)
         elif method == "json_schema":
@@ -110,8 +113,12 @@ class ChatModelBinding(ChatSurface, Runnable):
     """A ChatModel with call kwargs fixed (`model.bind(logprobs=True)`); call-time kwargs win."""
 
     def __init__(self, model: ChatModel, kwargs: dict[str, Any]) -> None:
-        self._chat_model = model
+        self._model = model
         self.kwargs = kwargs
+
+    @property
+    def _chat_model(self) -> ChatModel:
+        return self._model
 
     def __repr__(self) -> str:
         return f"ChatModelBinding({self._chat_model!r}, kwargs={sorted(self.kwargs)})"

@@ -13,7 +13,7 @@ import time
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -294,7 +294,7 @@ class ChatModel(ChatSurface, Runnable):
         if stop is not None:
             kwargs["stop"] = stop
         if (self.streaming or kwargs.get("stream") is True) and self._use_stream(kwargs):
-            return message_chunk_to_message(self._aggregate(self.stream(input, config, **kwargs)))
+            return cast(AIMessage, message_chunk_to_message(self._aggregate(self.stream(input, config, **kwargs))))
         messages, request, manager, config = self._prepare(input, config, kwargs, stream=False)
         manager.emit("on_chat_model_start", {"name": "ChatModel"}, [messages], **self._start_kwargs(request, config))
         try:
@@ -405,7 +405,7 @@ class ChatModel(ChatSurface, Runnable):
         if stop is not None:
             kwargs["stop"] = stop
         if (self.streaming or kwargs.get("stream") is True) and self._use_stream(kwargs):
-            return message_chunk_to_message(sum_chunks([c async for c in self.astream(input, config, **kwargs)]))
+            return cast(AIMessage, message_chunk_to_message(sum_chunks([c async for c in self.astream(input, config, **kwargs)])))
         messages, request, manager, config = self._prepare(input, config, kwargs, stream=False)
         await manager.aemit("on_chat_model_start", {"name": "ChatModel"}, [messages], **self._start_kwargs(request, config))
         try:

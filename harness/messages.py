@@ -329,7 +329,7 @@ def _add_chunks(left: AIMessageChunk, others: Sequence[AIMessageChunk]) -> AIMes
         content=content,
         additional_kwargs=additional_kwargs,
         response_metadata=response_metadata,
-        tool_call_chunks=tool_call_chunks,
+        tool_call_chunks=tool_call_chunks,  # type: ignore[arg-type]
         usage_metadata=usage,
         id=chunk_id,
         chunk_position="last" if last else None,

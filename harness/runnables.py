@@ -95,7 +95,7 @@ class Runnable:
     def batch_as_completed(
         self,
         inputs: Sequence[Any],
-        config: dict[str, Any] | list[dict[str, Any]] | None = None,
+        config: Any = None,
         *,
         return_exceptions: bool = False,
         **kwargs: Any,

@@ -7,6 +7,7 @@ Exit codes: 0 all passed, 1 some case failed, 2 usage or input error (one clear 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 from typing import Any
 

@@ -7,6 +7,7 @@ Third parties register adapters through the `harness.providers` entry-point grou
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -135,7 +135,7 @@ class ProviderAdapter:
     def stream_decoder(self) -> StreamDecoder:
         raise NotImplementedError
 
-    def classify_error(self, status: int, headers: dict[str, str], body: Any) -> ModelError:
+    def classify_error(self, status: int, headers: Mapping[str, str], body: Any) -> ModelError:
         """Default: message from the body, retry-after from the headers, class from the status."""
         return error_for_status(
             status,

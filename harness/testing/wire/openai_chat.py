@@ -96,7 +96,7 @@ class OpenAIChatFormat(WireFormat):
     def render_stream(self, reply: Reply, req: EmulatedRequest) -> RenderedStream:
         cid, model, created = self._id(req), reply.model or req.model, int(time.time())
 
-        def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
+        def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:  # noqa: D401
             choice: dict[str, Any] = {"index": 0, "delta": delta, "finish_reason": finish}
             choice.update(extra)
             return sse({"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
@@ -104,7 +104,7 @@ class OpenAIChatFormat(WireFormat):
 
         pieces = [chunk({"role": "assistant", "content": ""})]
         for p in reply.text_pieces():
-            extra = {}
+            extra: dict[str, Any] = {}
             if req.body.get("logprobs"):
                 extra["logprobs"] = {"content": [{"token": p, "logprob": -0.1, "bytes": list(p.encode()),
                                                   "top_logprobs": []}]}
