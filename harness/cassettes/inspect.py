@@ -119,7 +119,7 @@ def describe(ix: Interaction) -> dict[str, Any]:
 
 def request_messages(body: Any) -> list[tuple[str, str]]:
     """(role, text) of each message a request sent, for a conversation view (any wire format)."""
-    from harness.cassettes.matching import _first_text
+    from harness.cassettes.matching import _first_text, _tool_names
 
     if not isinstance(body, dict):
         return []
@@ -135,7 +135,9 @@ def request_messages(body: Any) -> list[tuple[str, str]]:
             for m in msgs:
                 if isinstance(m, dict):
                     role = str(m.get("role") or m.get("type") or "?")
-                    out.append((role, _first_text(m) or _brief(m)))
+                    calls = _tool_names(m)
+                    text = _first_text(m) or (f"(calls {', '.join(calls)})" if calls else _brief(m))
+                    out.append((role, text))
         if msgs:
             break
     return out

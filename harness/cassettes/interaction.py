@@ -113,3 +113,10 @@ class Interaction:
 
 def is_stream_content_type(content_type: str) -> bool:
     return content_type.split(";")[0].strip().lower() in STREAM_CONTENT_TYPES
+
+
+def header_lists(items: list[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for k, v in items:
+        out.setdefault(k, []).append(v)
+    return out

@@ -4,6 +4,10 @@
 matches (never touching `inner`, so no socket is opened), or by sending it through `inner` and
 recording the answer as it streams past. Which of the two is allowed is the record mode's business,
 with vcrpy's semantics: none / once / new_episodes / all / rewrite.
+
+Recorded interactions are written by one background thread per cassette (each new interaction dumped
+once, the file replaced atomically under a lock), so neither time-to-first-token nor the end of a call
+waits for the disk; leaving the cassette's context waits for the writes and raises their errors.
 """
 
 from __future__ import annotations
@@ -14,8 +18,8 @@ import functools
 import os
 import threading
 import time
-import zlib
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -26,17 +30,16 @@ from harness.cassettes.interaction import (
     Interaction,
     RecordedRequest,
     RecordedResponse,
+    header_lists,
     is_stream_content_type,
 )
 from harness.cassettes.matching import Index, Matcher, RequestKey, body_diff, summarize
 from harness.cassettes.store import CassetteFile, CassetteWriter, dump_fragment, read_cassette_file
-from harness.cassettes.streams import AsyncRecordingStream, RecordingStream, ReplayStream, Tape
+from harness.cassettes.streams import AsyncRecordingStream, RecordingStream, ReplayStream, Tape, decode_chunks
 from harness.errors import CassetteMissError, ConfigurationError, SecretLeakError
 
 RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 _NOT_REPLAYED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
-# above this many bytes of new interactions, writes are coalesced (at most one per second, and at exit)
-_COALESCE_BYTES = 1 << 20
 
 
 def default_record_mode() -> str:
@@ -110,8 +113,10 @@ class CassetteInterceptor:
         self._index: Index | None = None
         self._slots: list[_Slot] = []
         self._writer: CassetteWriter | None = None
-        self._dirty = False
-        self._last_save = 0.0
+        self._executor: ThreadPoolExecutor | None = None
+        self._pending: list[Future[None]] = []
+        self._save_queued = False
+        self._write_error: BaseException | None = None
         self.play_counts: collections.Counter[int] = collections.Counter()
         self.replayed_count = 0
         self.recorded_count = 0
@@ -177,7 +182,7 @@ class CassetteInterceptor:
         try:
             response = inner.handle_request(request)
         except BaseException:
-            self._slots.remove(slot)
+            self._release(slot)
             raise
         tape = Tape(t0, functools.partial(self._finish, slot, request, response))
         return self._recording(response, RecordingStream(response.stream, tape), request)  # type: ignore[arg-type]
@@ -194,10 +199,14 @@ class CassetteInterceptor:
         try:
             response = await inner.handle_async_request(request)
         except BaseException:
-            self._slots.remove(slot)
+            self._release(slot)
             raise
         tape = Tape(t0, functools.partial(self._finish, slot, request, response))
         return self._recording(response, AsyncRecordingStream(response.stream, tape), request)  # type: ignore[arg-type]
+
+    def _release(self, slot: _Slot) -> None:
+        with self._lock:
+            self._slots.remove(slot)
 
     def _plan(self, request: httpx.Request, body: bytes) -> tuple[Interaction | None, _Slot | None]:
         """Replay (the interaction) or record (a slot reserved in request order), or raise a miss."""
@@ -288,14 +297,13 @@ class CassetteInterceptor:
     def _finish(self, slot: _Slot, request: httpx.Request, response: httpx.Response, tape: Tape) -> None:
         """Called when the recorded response's stream closes: build, scrub, vet and write the interaction."""
         if not tape.complete:
-            with self._lock:
-                self._slots.remove(slot)
-                self.incomplete += 1
+            self._release(slot)
+            self.incomplete += 1
             return
         url = str(request.url)
         req_body = request.content
-        resp_headers = _header_lists(response.headers.multi_items())
-        chunks, offsets = _decoded(tape.chunks, tape.offsets_ms, resp_headers)
+        resp_headers = header_lists(response.headers.multi_items())
+        chunks, offsets = decode_chunks(tape.chunks, tape.offsets_ms, resp_headers)
         streamed = is_stream_content_type(response.headers.get("content-type", "")) or _stream_request(url, req_body)
         timing: dict[str, Any] = {"ttfb_ms": round(tape.ttfb_ms, 3), "total_ms": tape.total_ms}
         if streamed:
@@ -304,7 +312,7 @@ class CassetteInterceptor:
                 offsets = offsets[-1:]
             timing["chunks"] = [[o, len(c)] for o, c in zip(offsets, chunks, strict=True)]
         ix = Interaction(
-            RecordedRequest(request.method, url, _header_lists(request.headers.multi_items()), req_body),
+            RecordedRequest(request.method, url, header_lists(request.headers.multi_items()), req_body),
             RecordedResponse(response.status_code, resp_headers, b"".join(chunks),
                              response.reason_phrase or ""),
             timing, streamed, _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds"),
@@ -312,70 +320,76 @@ class CassetteInterceptor:
         ix = scrub.scrub_interaction(ix, self.patterns)
         try:
             scrub.refuse_leaks(scrub.interaction_bytes(ix), self._secrets, str(self.path))
-            fragment = dump_fragment(ix)
-            with self._lock:
-                slot.fragment, slot.interaction = fragment, ix
-                self.recorded_count += 1
-            self._save()
         except SecretLeakError:
-            with self._lock:
-                if slot in self._slots:
-                    self._slots.remove(slot)
-                if slot.interaction is not None:
-                    self.recorded_count -= 1
+            self._release(slot)
             raise
+        with self._lock:
+            slot.interaction = ix
+            self.recorded_count += 1
+        self._schedule_save()
 
-    def _save(self, *, force: bool = False) -> None:
+    # --- writing: a background thread per cassette, so the caller never waits for the disk ------------
+
+    def _schedule_save(self) -> None:
+        with self._lock:
+            if self._save_queued:
+                return  # the queued write will include this interaction
+            self._save_queued = True
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="harness-cassette-writer")
+            try:
+                self._pending.append(self._executor.submit(self._save))
+                return
+            except RuntimeError:  # interpreter shutting down: write in this thread
+                pass
+        self._save()
+
+    def _save(self) -> None:
+        """Dump new interactions once each, then rewrite the file from fragments (atomic, locked)."""
         with self._save_lock:
             with self._lock:
-                fragments = [s.fragment for s in self._slots if s.fragment is not None]
-            if not fragments:
-                return
-            now = time.monotonic()
-            if not force and now - self._last_save < 1.0 and sum(map(len, fragments)) > _COALESCE_BYTES:
-                self._dirty = True
-                return
-            if self._writer is None:
-                self._writer = CassetteWriter(self.path, self._load(), replace=not self.can_replay_mode)
-            self._writer.save(fragments, lambda data: scrub.refuse_leaks(data, self._secrets, str(self.path)))
-            self._dirty = False
-            self._last_save = now
+                self._save_queued = False
+                slots = [s for s in self._slots if s.interaction is not None]
+            try:
+                for s in slots:
+                    if s.fragment is None:
+                        s.fragment = dump_fragment(s.interaction)  # type: ignore[arg-type]
+                if not slots:
+                    return
+                if self._writer is None:
+                    self._writer = CassetteWriter(self.path, self._load(), replace=not self.can_replay_mode)
+                self._writer.save([s.fragment for s in slots],  # type: ignore[misc]
+                                  lambda data: scrub.refuse_leaks(data, self._secrets, str(self.path)))
+            except BaseException as e:
+                self._drop_leaking(slots)
+                self._write_error = e
+                raise
+
+    def _drop_leaking(self, slots: list[_Slot]) -> None:
+        with self._lock:
+            for s in slots:
+                if s.fragment is not None and scrub.leaked(s.fragment.encode("utf-8"), self._secrets):
+                    self._slots.remove(s)
+                    self.recorded_count -= 1
 
     def flush(self) -> None:
-        """Write any coalesced recordings now (done on leaving the cassette's context)."""
-        if self._dirty:
-            self._save(force=True)
-
-
-def _header_lists(items: list[tuple[str, str]]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for k, v in items:
-        out.setdefault(k, []).append(v)
-    return out
+        """Wait for pending writes; raise the first write error (e.g. SecretLeakError) if one happened."""
+        while True:
+            with self._lock:
+                pending, self._pending = self._pending, []
+            if not pending:
+                break
+            for f in pending:
+                f.exception()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+        err, self._write_error = self._write_error, None
+        if err is not None:
+            raise err
 
 
 def _stream_request(url: str, body: bytes) -> bool:
     from harness.cassettes.inspect import request_is_stream
 
     return request_is_stream(url, body)
-
-
-def _decoded(chunks: list[bytes], offsets: list[float], headers: dict[str, list[str]]) -> tuple[list[bytes], list[float]]:
-    """Undo gzip/deflate chunk by chunk so the body is stored readable and boundaries still line up."""
-    key = next((k for k in headers if k.lower() == "content-encoding"), None)
-    if key is None:
-        return chunks, offsets
-    coding = ",".join(headers[key]).strip().lower()
-    wbits = {"gzip": 47, "x-gzip": 47, "deflate": 15}.get(coding)
-    if wbits is None:
-        return chunks, offsets  # e.g. br: kept compressed, with its header, exactly as received
-    try:
-        d = zlib.decompressobj(wbits)
-        out = [d.decompress(c) for c in chunks]
-        if out:
-            out[-1] += d.flush()
-    except zlib.error:
-        return chunks, offsets
-    del headers[key]
-    kept = [(c, o) for c, o in zip(out, offsets, strict=True) if c]
-    return [c for c, _ in kept], [o for _, o in kept]

@@ -31,9 +31,9 @@ MIN_SECRET_LEN = 8
 NEWLINE = b"\n"
 # credential shapes `verify` looks for in files written by any tool
 KEY_SHAPES = re.compile(
-    rb"sk-ant-[A-Za-z0-9_\-]{20,}|sk-(?:proj-|svcacct-)?[A-Za-z0-9_\-]{32,}|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"
-    rb"|AIza[0-9A-Za-z_\-]{35}|gsk_[A-Za-z0-9]{40,}|xai-[A-Za-z0-9]{40,}|hf_[A-Za-z0-9]{30,}"
-    rb"|Bearer\s+[A-Za-z0-9._\-]{30,}"
+    rb"(?<![A-Za-z0-9_\-/+=])(?:sk-ant-[A-Za-z0-9_\-]{20,}|sk-(?:proj-|svcacct-)?[A-Za-z0-9_\-]{32,}"
+    rb"|(?:AKIA|ASIA)[0-9A-Z]{16}|AIza[0-9A-Za-z_\-]{35}|gsk_[A-Za-z0-9]{40,}|xai-[A-Za-z0-9]{40,}"
+    rb"|hf_[A-Za-z0-9]{30,}|Bearer\s+[A-Za-z0-9._\-]{30,})(?![A-Za-z0-9_\-/+=])"
 )
 _PLACEHOLDER = re.compile(r"redact|scrub|filter|dummy|fake|test|placeholder|mock|xxxx|\*\*\*|<|^\s*$", re.I)
 _SIGV4 = re.compile(r"Credential=([^/,\s]+)|Signature=([0-9a-fA-F]+)")

@@ -241,11 +241,11 @@ class CassetteWriter:
             self.writes += 1
 
 
-def rewrite(path: Path, keep: Callable[[Interaction], bool]) -> tuple[int, int]:
-    """Atomically keep only the interactions `keep` accepts. Returns (kept, removed)."""
+def rewrite(path: Path, keep: Callable[[str], bool]) -> tuple[int, int]:
+    """Atomically keep only the interactions whose fragment `keep` accepts. Returns (kept, removed)."""
     with _lock_for(path):
-        cf = read_cassette_file(path)
-        frags = cf.fragments()
-        kept = [f for ix, f in zip(cf.interactions, frags, strict=False) if keep(ix)]
-        write_atomic(path, render(kept).encode("utf-8"))
+        frags = read_cassette_file(path).fragments()
+        kept = [f for f in frags if keep(f)]
+        if len(kept) != len(frags):
+            write_atomic(path, render(kept).encode("utf-8"))
     return len(kept), len(frags) - len(kept)

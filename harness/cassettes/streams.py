@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import httpx
@@ -115,3 +116,24 @@ class ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
 
     async def aclose(self) -> None:
         return None
+
+
+def decode_chunks(chunks: list[bytes], offsets: list[float], headers: dict[str, list[str]]) -> tuple[list[bytes], list[float]]:
+    """Undo gzip/deflate chunk by chunk so the body is stored readable and boundaries still line up."""
+    key = next((k for k in headers if k.lower() == "content-encoding"), None)
+    if key is None:
+        return chunks, offsets
+    coding = ",".join(headers[key]).strip().lower()
+    wbits = {"gzip": 47, "x-gzip": 47, "deflate": 15}.get(coding)
+    if wbits is None:
+        return chunks, offsets  # e.g. br: kept compressed, with its header, exactly as received
+    try:
+        d = zlib.decompressobj(wbits)
+        out = [d.decompress(c) for c in chunks]
+        if out:
+            out[-1] += d.flush()
+    except zlib.error:
+        return chunks, offsets
+    del headers[key]
+    kept = [(c, o) for c, o in zip(out, offsets, strict=True) if c]
+    return [c for c, _ in kept], [o for _, o in kept]

@@ -1,0 +1,276 @@
+"""`harness cassettes ls|show|verify|prune PATH [--json]`.
+
+ls      cassettes under PATH with interaction counts and recorded dates
+show    a cassette as a conversation (or, with --json, each interaction parsed by its provider adapter)
+verify  scan for secrets and schema problems; exit 1 when anything is found
+prune   remove interactions no run used (needs the usage log written with HARNESS_CASSETTE_USAGE)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import click
+
+from harness.errors import InputError
+
+_SUFFIXES = (".yaml", ".yml")
+
+
+def _cassette_files(path: str) -> list[Path]:
+    p = Path(path)
+    if p.is_file():
+        return [p]
+    if p.is_dir():
+        return sorted(f for f in p.rglob("*") if f.suffix in _SUFFIXES and f.is_file() and not f.name.startswith("."))
+    raise InputError("no such file or directory (expected a cassette .yaml or a directory of them)", path=path)
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@click.group("cassettes")
+def cassettes_group() -> None:
+    """List, show, verify and prune cassettes."""
+
+
+# --- ls ------------------------------------------------------------------------------------------------
+
+
+def _ls_row(f: Path) -> dict[str, Any]:
+    from harness.cassettes.inspect import adapter_for
+    from harness.cassettes.store import read_cassette_file
+
+    row: dict[str, Any] = {"path": str(f), "interactions": None, "recorded_first": None, "recorded_last": None,
+                           "providers": [], "streamed": 0, "bytes": f.stat().st_size, "error": None}
+    try:
+        ixs = read_cassette_file(f).interactions
+    except InputError as e:
+        row["error"] = str(e)
+        return row
+    dates = sorted(ix.recorded_at for ix in ixs if ix.recorded_at)
+    if not dates:
+        dates = [dt.datetime.fromtimestamp(f.stat().st_mtime, dt.timezone.utc).isoformat(timespec="seconds")]
+    row.update(interactions=len(ixs), recorded_first=dates[0], recorded_last=dates[-1],
+               streamed=sum(ix.streamed for ix in ixs))
+    names = {getattr(adapter_for(ix.request.uri), "name", None) for ix in ixs}
+    row["providers"] = sorted(n for n in names if n)
+    return row
+
+
+@cassettes_group.command("ls")
+@click.argument("path", default=".")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON rows.")
+def ls_cmd(path: str, as_json: bool) -> None:
+    """List cassettes with interaction counts and recorded dates."""
+    rows = [_ls_row(f) for f in _cassette_files(path)]
+    if as_json:
+        _echo_json(rows)
+        return
+    if not rows:
+        click.echo(f"no cassettes under {path}")
+        return
+    width = max(len(r["path"]) for r in rows)
+    for r in rows:
+        if r["error"]:
+            click.echo(f"{r['path']:<{width}}  ERROR {r['error']}")
+            continue
+        when = str(r["recorded_last"])[:19].replace("T", " ")
+        click.echo(f"{r['path']:<{width}}  {r['interactions']:>5} interactions  {r['streamed']:>3} streamed  "
+                   f"recorded {when}  {', '.join(r['providers']) or '-'}")
+
+
+# --- show ----------------------------------------------------------------------------------------------
+
+
+def _show_text(f: Path) -> None:
+    from harness.cassettes.inspect import describe, request_messages
+    from harness.cassettes.store import load_cassette
+
+    ixs = load_cassette(f)
+    click.echo(f"{f}  ({len(ixs)} interactions)")
+    previous: list[tuple[str, str]] = []
+    for ix in ixs:
+        d = describe(ix)
+        timing = ix.timing or {}
+        ttft = (timing.get("chunks") or [[timing.get("ttfb_ms")]])[0][0]
+        head = [f"#{ix.index}", ix.request.method, d["endpoint"], d["provider"] or "?", str(d["model"] or "?"),
+                "stream" if d["streamed"] else "", str(ix.response.status)]
+        if timing.get("total_ms") is not None:
+            head.append(f"ttft {ttft:.0f} ms  total {float(timing['total_ms']):.0f} ms")
+        click.echo("\n" + "  ".join(h for h in head if h))
+        messages = request_messages(ix.request.json_or_none())
+        new = messages[len(previous):] if messages[: len(previous)] == previous else messages
+        for role, text in new:
+            click.echo(f"    {role}: {_one_line(text)}")
+        previous = messages
+        reply = d["reply"]
+        if reply is None:
+            click.echo(f"    ! {d['error']}")
+            continue
+        if reply["text"]:
+            click.echo(f"    → ai: {_one_line(reply['text'])}")
+        for tc in reply["tool_calls"]:
+            click.echo(f"    → tool call {tc['name']}({json.dumps(tc['args'], ensure_ascii=False)})  id={tc['id']}")
+        usage = reply["usage_metadata"] or {}
+        if usage or reply["finish_reason"]:
+            click.echo(f"      usage in {usage.get('input_tokens', '?')} / out {usage.get('output_tokens', '?')}"
+                       f"  finish {reply['finish_reason'] or '?'}")
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@cassettes_group.command("show")
+@click.argument("path")
+@click.option("--json", "as_json", is_flag=True,
+              help="Per interaction: provider, endpoint, model, streamed, reply parsed by the provider's adapter.")
+def show_cmd(path: str, as_json: bool) -> None:
+    """Show cassettes as conversations: messages sent, replies, tool calls, usage, timing."""
+    from harness.cassettes.inspect import describe
+    from harness.cassettes.store import load_cassette
+
+    files = _cassette_files(path)
+    if as_json:
+        _echo_json([{"cassette": str(f), **describe(ix)} for f in files for ix in load_cassette(f)])
+        return
+    for f in files:
+        _show_text(f)
+
+
+# --- verify --------------------------------------------------------------------------------------------
+
+
+def _verify_file(f: Path) -> list[dict[str, Any]]:
+    from harness.cassettes import scrub
+    from harness.cassettes.store import read_cassette_file
+
+    found: list[dict[str, Any]] = []
+
+    def add(kind: str, message: str, index: int | None = None) -> None:
+        found.append({"cassette": str(f), "interaction": index, "kind": kind, "message": message})
+
+    try:
+        cf = read_cassette_file(f)
+    except InputError as e:
+        add("schema", str(e))
+        return found
+    for m in scrub.KEY_SHAPES.finditer(cf.text.encode("utf-8")):
+        line = cf.text.encode("utf-8").count(b"\n", 0, m.start()) + 1
+        add("secret", f"line {line}: text shaped like a credential ({m.group()[:6].decode(errors='replace')}…)")
+    for ix in cf.interactions:
+        for which, raw in (("request", ix.request.raw_headers), ("response", ix.response.raw_headers)):
+            for k, vals in raw.items():
+                if k.lower() in scrub.SECRET_HEADERS and any(scrub.looks_unredacted(v) for v in vals):
+                    add("secret", f"{which} header {k!r} holds an unredacted value", ix.index)
+        for k, v in parse_qsl(urlsplit(ix.request.uri).query):
+            if k.lower() in scrub.SECRET_QUERY and scrub.looks_unredacted(v):
+                add("secret", f"query parameter {k!r} holds an unredacted value", ix.index)
+        for blob in (ix.request.body, ix.response.body):
+            # binary bodies are stored base64-encoded, out of reach of the text scan above
+            if not _is_text(blob) and scrub.KEY_SHAPES.search(blob):
+                add("secret", "a binary body holds bytes shaped like a credential", ix.index)
+        if not 100 <= ix.response.status <= 599:
+            add("schema", f"status {ix.response.status} is not an HTTP status", ix.index)
+        chunks = (ix.timing or {}).get("chunks")
+        if chunks:
+            try:
+                lengths = [int(c[1]) for c in chunks]
+                offsets = [float(c[0]) for c in chunks]
+            except (TypeError, ValueError, IndexError):
+                add("schema", "timing.chunks must be a list of [offset_ms, byte_length]", ix.index)
+                continue
+            if sum(lengths) != len(ix.response.body):
+                add("schema", f"timing.chunks lengths sum to {sum(lengths)} but the body has "
+                              f"{len(ix.response.body)} bytes", ix.index)
+            if any(b < a for a, b in zip(offsets, offsets[1:], strict=False)) or (offsets and offsets[0] < 0):
+                add("schema", "timing.chunks offsets must be non-negative and non-decreasing", ix.index)
+    return found
+
+
+def _is_text(blob: bytes) -> bool:
+    try:
+        blob.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@cassettes_group.command("verify")
+@click.argument("path")
+@click.option("--json", "as_json", is_flag=True, help="Print findings as JSON.")
+def verify_cmd(path: str, as_json: bool) -> None:
+    """Scan cassettes for secrets and schema problems (exit 1 when anything is found)."""
+    files = _cassette_files(path)
+    findings = [x for f in files for x in _verify_file(f)]
+    if as_json:
+        _echo_json({"files": len(files), "findings": findings})
+    else:
+        for x in findings:
+            where = f" interaction #{x['interaction']}" if x["interaction"] is not None else ""
+            click.echo(f"{x['cassette']}:{where} {x['kind']}: {x['message']}")
+        click.echo(f"{len(files)} cassettes checked, {len(findings)} problems")
+    if findings:
+        raise click.exceptions.Exit(1)
+
+
+# --- prune ---------------------------------------------------------------------------------------------
+
+
+def _usage(log: Path) -> dict[str, set[str]]:
+    used: dict[str, set[str]] = {}
+    for n, line in enumerate(log.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            used.setdefault(entry["cassette"], set()).update(entry["used"])
+        except (ValueError, KeyError, TypeError):
+            raise InputError("not a usage log line (expected JSON with cassette and used)", path=str(log),
+                             line=n) from None
+    return used
+
+
+@cassettes_group.command("prune")
+@click.argument("path")
+@click.option("--usage", "usage_log", type=click.Path(dir_okay=False),
+              help="Usage log written by runs (default: $HARNESS_CASSETTE_USAGE).")
+@click.option("--dry-run", is_flag=True, help="Report what would be removed; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+def prune_cmd(path: str, usage_log: str | None, dry_run: bool, as_json: bool) -> None:
+    """Remove interactions that no logged run used."""
+    from harness.cassettes.cassette import USAGE_ENV, fragment_id
+    from harness.cassettes.store import read_cassette_file, rewrite
+
+    log = usage_log or os.environ.get(USAGE_ENV)
+    if not log or not Path(log).is_file():
+        raise InputError(f"no usage log{f' at {log}' if log else ''}: run with {USAGE_ENV}=FILE "
+                         "(or use_cassette(..., usage_log=FILE)), then prune with --usage FILE")
+    used = _usage(Path(log))
+    results = []
+    for f in _cassette_files(path):
+        ids = used.get(str(f.resolve()))
+        if ids is None:
+            results.append({"cassette": str(f), "kept": None, "removed": 0, "note": "no run used it; left alone"})
+            continue
+        if dry_run:
+            frags = read_cassette_file(f).fragments()
+            kept = sum(fragment_id(fr) in ids for fr in frags)
+            removed = len(frags) - kept
+        else:
+            kept, removed = rewrite(f, lambda fr, ids=ids: fragment_id(fr) in ids)
+        results.append({"cassette": str(f), "kept": kept, "removed": removed, "note": None})
+    if as_json:
+        _echo_json(results)
+        return
+    for r in results:
+        what = r["note"] or f"kept {r['kept']}, {'would remove' if dry_run else 'removed'} {r['removed']}"
+        click.echo(f"{r['cassette']}: {what}")
