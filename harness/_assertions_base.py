@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -71,7 +72,7 @@ class AssertionContext:
         Tool calls are collected from every AI message of the transcript in order, usage is summed
         from their `usage_metadata`, unless given explicitly.
         """
-        messages = list(transcript) if transcript else [output]
+        messages: list[BaseMessage] = list(transcript) if transcript else [output]
         ai = [m for m in messages if isinstance(m, AIMessage)]
         if output not in ai:
             ai.append(output)
@@ -194,16 +195,14 @@ def import_object(path: str, what: str = "import path") -> Any:
     module_part, attr = target.rsplit(":", 1)
     try:
         if module_part.endswith(".py"):
-            file = Path(module_part).resolve()
-            if not file.is_file():
-                raise FileNotFoundError(f"no such file {str(file)!r}")
-            name = f"_harness_user_{abs(hash(str(file)))}"
-            spec = importlib.util.spec_from_file_location(name, file)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            spec.loader.exec_module(module)
+            module = _load_file(Path(module_part).resolve())
         else:
+            # `harness run` is a console script: the working directory is not on sys.path, yet
+            # users expect `checks:fn` next to their suite to import. Appended, so installed
+            # packages still win.
+            cwd = os.getcwd()
+            if cwd not in sys.path and "" not in sys.path:
+                sys.path.append(cwd)
             module = importlib.import_module(module_part)
     except Exception as e:
         raise ImportPathError(f"{what} {path!r}: cannot import {module_part!r} ({type(e).__name__}: {e}); "
@@ -216,4 +215,23 @@ def import_object(path: str, what: str = "import path") -> Any:
         obj = getattr(obj, part)
     _imported[path] = obj
     return obj
+
+
+def _load_file(file: Path) -> Any:
+    """Import a .py file once per process (several paths may name objects in the same file)."""
+    if not file.is_file():
+        raise FileNotFoundError(f"no such file {str(file)!r}")
+    name = "_harness_user_" + re.sub(r"\W", "_", str(file))
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, file)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
 

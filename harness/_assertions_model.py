@@ -67,12 +67,12 @@ class PythonCheck(SpecBase):
             return self.outcome(ok, f"{who} scored {score:g} ({'>=' if ok else '<'} threshold {self.threshold:g})",
                                 score)
         if isinstance(result, dict) and ("pass" in result or "passed" in result or "score" in result):
-            score = result.get("score")
-            score = float(score) if isinstance(score, (int, float)) else None
+            raw = result.get("score")
+            given = float(raw) if isinstance(raw, (int, float)) and not isinstance(raw, bool) else None
             passed = result.get("pass", result.get("passed"))
             if not isinstance(passed, bool):
-                passed = score is not None and score >= self.threshold
-            return self.outcome(passed, str(result.get("reason") or f"{who} returned {preview(result, 120)}"), score)
+                passed = given is not None and given >= self.threshold
+            return self.outcome(passed, str(result.get("reason") or f"{who} returned {preview(result, 120)}"), given)
         shown = repr(result) if len(repr(result)) <= 120 else repr(result)[:120] + "…"
         return self.outcome(False, f"error: {who} returned {shown}; expected a bool, "
                                    "(bool, reason), a number, or a dict {pass, score, reason}")
@@ -109,7 +109,7 @@ def judge_messages(rubric: str, ctx: AssertionContext) -> list[Any]:
         parts.append(f"<tool_calls>\n{calls}\n</tool_calls>")
     parts.append(f"<output>\n{ctx.text}\n</output>")
     parts.append("Does the output satisfy the rubric? Answer with the JSON object only.")
-    return [SystemMessage(JUDGE_SYSTEM), HumanMessage("\n\n".join(parts))]
+    return [SystemMessage(content=JUDGE_SYSTEM), HumanMessage(content="\n\n".join(parts))]
 
 
 class LlmJudge(SpecBase):
@@ -177,15 +177,15 @@ def register_embedder(name: str, fn: Embedder) -> None:
 
 def ngram_embed(texts: list[str]) -> list[dict[str, float]]:
     """Dependency-free sparse embedding: word counts plus character trigrams of each word.
-    Deterministic, catches rewording and word order changes, knows nothing of synonyms."""
-    out = []
+    Deterministic; insensitive to word order; knows nothing of synonyms."""
+    out: list[dict[str, float]] = []
     for text in texts:
         words = re.findall(r"\w+", text.casefold())
         feats: Counter[str] = Counter(f"w:{w}" for w in words)
         for w in words:
             padded = f" {w} "
             feats.update(f"c:{padded[i:i + 3]}" for i in range(len(padded) - 2))
-        out.append(dict(feats))
+        out.append({k: float(v) for k, v in feats.items()})
     return out
 
 

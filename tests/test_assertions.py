@@ -284,6 +284,21 @@ def test_bad_import_path_is_one_clear_error_line(user_module, path, line):
     assert line in outcome.reason
 
 
+def test_modules_in_the_working_directory_import_as_under_a_console_script(tmp_path, monkeypatch):
+    (tmp_path / "cwd_checks.py").write_text("CALLS = []\n"
+                                            "def first(text):\n    CALLS.append(1)\n    return True\n"
+                                            "def second(text):\n    return len(CALLS) == 1\n")
+    monkeypatch.chdir(tmp_path)
+    # `harness run` is a console script: neither "" nor the working directory is on sys.path
+    monkeypatch.setattr("sys.path", [p for p in __import__("sys").path if p not in ("", str(tmp_path))])
+    assert check({"type": "python", "path": "cwd_checks:first"}, make_ctx()).passed
+    # a file path to the same file loads it once: state set by the first call is seen by the second
+    (tmp_path / "file_checks.py").write_text((tmp_path / "cwd_checks.py").read_text())
+    outcomes = evaluate_sync([{"type": "python", "path": "file_checks.py:first"},
+                              {"type": "python", "path": "file_checks.py:second"}], make_ctx())
+    assert [o.passed for o in outcomes] == [True, True]
+
+
 def test_malformed_import_path_is_rejected_when_the_suite_loads():
     with pytest.raises(pydantic.ValidationError, match="must look like 'package.module:name'"):
         parse_assertions([{"type": "python", "path": "my_checks.mentions_paris"}])
