@@ -35,7 +35,9 @@ EXCEPTION_STATUS = {
     "internalserverexception": 500, "serviceexception": 500,
 }
 RETRYABLE = {"modelnotreadyexception", "modeltimeoutexception", "throttlingexception",
-             "serviceunavailableexception", "internalserverexception", "modelstreamerrorexception"}
+             "serviceunavailableexception", "internalserverexception"}
+# the model itself failed (HTTP 424): an API error, not a bad request; botocore does not retry these
+_MODEL_FAILED = {"modelerrorexception", "modelstreamerrorexception"}
 _OVERFLOW = ("too long", "context length", "context window", "maximum context", "too many tokens",
              "exceeds the maximum", "input length")
 
@@ -46,10 +48,13 @@ def exception_error(code: str, message: str, status: int | None, *, provider: st
     key = code.lower()
     status = status or EXCEPTION_STATUS.get(key, 500)
     overflow = key == "validationexception" and any(s in message.lower() for s in _OVERFLOW)
-    err = error_for_status(status, f"{code}: {message}" if code else message, provider=provider, body=body,
-                           context_overflow=overflow, retry_after=retry_after,
-                           retryable=(key in RETRYABLE) if key in EXCEPTION_STATUS else None)
-    return err
+    text = f"{code}: {message}" if code else message
+    if key in _MODEL_FAILED:
+        err: ModelError = ModelAPIError(text, provider=provider, status_code=status, body=body, retry_after=retry_after)
+        err.is_retryable = False
+        return err
+    return error_for_status(status, text, provider=provider, body=body, context_overflow=overflow,
+                            retry_after=retry_after, retryable=(key in RETRYABLE) if key in EXCEPTION_STATUS else None)
 
 
 def usage_from_converse(u: dict[str, Any] | None) -> dict[str, Any] | None:
