@@ -82,7 +82,11 @@ class ToolRuntime:
             if not isinstance(obj, BaseTool):
                 if not callable(obj):
                     raise ConfigurationError(f"tool {spec.name!r}: {spec.function!r} is not callable")
-                obj = tool(spec.name, obj)
+                try:
+                    obj = tool(spec.name, obj, description=spec.description or (obj.__doc__ or "").strip()
+                               or f"Calls {spec.function}")
+                except (TypeError, ValueError) as e:
+                    raise ConfigurationError(f"tool {spec.name!r} ({spec.function}): {e}") from None
             self.tool = obj
         self.openai = self._openai_dict()
 

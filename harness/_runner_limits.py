@@ -24,7 +24,8 @@ T = TypeVar("T")
 
 @dataclass
 class RetryPolicy:
-    max_attempts: int = 6  # per model call, the first attempt included
+    max_attempts: int = 4  # per model call for transient errors, the first attempt included
+    max_rate_limit_attempts: int = 25  # rate limits pass: a storm gets a bigger budget than a failure
     base_delay: float = 0.25
     max_delay: float = 20.0
     max_retry_after: float = 120.0
@@ -104,7 +105,7 @@ async def call_with_retries(
     on_retry: Callable[[ModelError, int], Any] | None = None,
 ) -> T:
     """Run one model call under the provider's limiter, retrying rate limits and transient errors."""
-    attempt = 0
+    attempt = limited = 0
     while True:
         if limiter is not None:
             await limiter.acquire()
@@ -114,13 +115,17 @@ async def call_with_retries(
             ok = True
             return result
         except ModelError as err:
-            attempt += 1
-            if not err.is_retryable or attempt >= policy.max_attempts:
+            rate_limited = isinstance(err, ModelRateLimitError)
+            if rate_limited:
+                limited += 1
+            else:
+                attempt += 1
+            if not err.is_retryable or attempt >= policy.max_attempts or limited >= policy.max_rate_limit_attempts:
                 raise
             replayed = _replayed(err)
-            if isinstance(err, ModelRateLimitError):
+            if rate_limited:
                 ra = err.retry_after if err.retry_after is None or err.retry_after <= policy.max_retry_after else None
-                delay = 0.0 if replayed else policy.backoff(attempt - 1)
+                delay = 0.0 if replayed else policy.backoff(min(limited - 1, 5))
                 if limiter is not None and not replayed:
                     delay = limiter.on_rate_limit(ra, delay)
                 elif ra is not None and not replayed:
@@ -128,7 +133,7 @@ async def call_with_retries(
             else:
                 delay = 0.0 if replayed else policy.backoff(attempt - 1)
             if on_retry is not None:
-                on_retry(err, attempt)
+                on_retry(err, attempt + limited)
         finally:
             if limiter is not None:
                 await limiter.release(ok)
