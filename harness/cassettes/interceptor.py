@@ -264,7 +264,7 @@ class CassetteInterceptor:
     def _miss(self, key: RequestKey) -> CassetteMissError:
         cf = self._load()
         lines = [f"{self.path}: no recorded response matches this request (record_mode={self.record_mode}).",
-                 f"  request: {summarize(key.method, key.url, key.body)}"]
+                 f"  request: {summarize(key.method, key.raw_url, key.body)}"]
         if not cf.exists:
             lines.append("  the cassette file does not exist.")
         elif not cf.interactions:
@@ -278,7 +278,7 @@ class CassetteInterceptor:
                     lines.append(f"  all {self._index.recorded(key.digest)} recorded answers to this request "
                                  "were already played (pass allow_playback_repeats=True to replay the last).")
                 else:
-                    lines.append(f"  nearest recorded (#{n}): {summarize(near.method, near.url, near.body)}")
+                    lines.append(f"  nearest recorded (#{n}): {summarize(near.method, near.raw_url, near.body)}")
                     lines.append("  " + body_diff(near, key).replace("\n", "\n  "))
         lines.append('  To record it, use record_mode="new_episodes" (or set HARNESS_RECORD_MODE=new_episodes).')
         return CassetteMissError("\n".join(lines), cassette=str(self.path), request=key)

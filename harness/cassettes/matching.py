@@ -45,6 +45,7 @@ class RequestKey:
     url: str
     canonical: str  # normalised body: canonical JSON, or the raw text when not JSON
     body: Any  # the parsed JSON body (not normalised), None when not JSON
+    raw_url: str = ""
 
 
 class Matcher:
@@ -81,7 +82,7 @@ class Matcher:
         h = hashlib.blake2b(digest_size=16)
         h.update(f"{method.upper()} {norm_url}\n".encode())
         h.update(canonical.encode("utf-8", "surrogatepass"))
-        return RequestKey(h.hexdigest(), method.upper(), norm_url, canonical, parsed)
+        return RequestKey(h.hexdigest(), method.upper(), norm_url, canonical, parsed, url)
 
     def key_of(self, ix: Interaction) -> RequestKey:
         return self.key(ix.request.method, ix.request.uri, ix.request.body)
