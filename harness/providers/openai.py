@@ -73,6 +73,31 @@ def _user_parts(content: Any) -> Any:
     return parts
 
 
+def split_content(content: Any) -> tuple[str, str]:
+    """Reply content -> (text, reasoning). OpenAI sends a string; compatible servers (Mistral's
+    magistral) may send a list of `text` and `thinking` parts, the latter holding text parts."""
+    if not isinstance(content, list):
+        return content or "", ""
+    text, reasoning = "", ""
+    for part in content:
+        if isinstance(part, str):
+            text += part
+        elif part.get("type") == "text":
+            text += part.get("text") or ""
+        elif part.get("type") == "thinking":
+            inner = part.get("thinking")
+            reasoning += inner if isinstance(inner, str) else _text_of(inner or [])
+    return text, reasoning
+
+
+def _reasoning_of(msg: dict[str, Any]) -> str:
+    """Reasoning text: `reasoning_content` (DeepSeek, vLLM) or `reasoning` (Groq, OpenRouter, Ollama /v1)."""
+    for key in ("reasoning_content", "reasoning"):
+        if isinstance(msg.get(key), str) and msg[key]:
+            return msg[key]
+    return ""
+
+
 def message_to_openai(m: BaseMessage) -> dict[str, Any]:
     if m.type == "system":
         role = "developer" if m.additional_kwargs.get("__openai_role__") == "developer" else "system"
@@ -119,7 +144,7 @@ class OpenAIChatAdapter(ProviderAdapter):
     default_structured_method: ClassVar[str] = "json_schema"
     settings_keys: ClassVar[tuple[str, ...]] = ("organization", "project", "default_headers")
     path: ClassVar[str] = "/chat/completions"
-    url_pattern: ClassVar[str] = r"/chat/completions(\?|$)"
+    url_pattern: ClassVar[str] = r"/chat/completions(?:[?#]|$)"  # recorders may add "#stream" (Mistral SDK)
 
     @classmethod
     def select(cls, params: dict[str, Any]) -> type[ProviderAdapter]:
@@ -192,14 +217,17 @@ class OpenAIChatAdapter(ProviderAdapter):
             except ValueError as e:
                 invalid.append({"name": fn.get("name"), "args": raw, "id": tc.get("id"), "error": str(e),
                                 "type": "invalid_tool_call"})
-        extra = {k: msg[k] for k in ("refusal", "audio", "reasoning_content", "annotations") if msg.get(k)}
+        text, thinking = split_content(msg.get("content"))
+        extra = {k: msg[k] for k in ("refusal", "audio", "annotations") if msg.get(k)}
+        if reasoning := _reasoning_of(msg) + thinking:
+            extra["reasoning_content"] = reasoning
         meta = {"token_usage": body.get("usage"), "model_provider": self.name, "model_name": body.get("model"),
                 "system_fingerprint": body.get("system_fingerprint"), "id": body.get("id"),
                 "service_tier": body.get("service_tier"), "finish_reason": choice.get("finish_reason")}
         if choice.get("logprobs") is not None:
             meta["logprobs"] = choice["logprobs"]
         return AIMessage(
-            content=msg.get("content") or "",
+            content=text,
             id=body.get("id"),
             tool_calls=tool_calls,
             invalid_tool_calls=invalid,
@@ -231,6 +259,7 @@ class _ChatStreamDecoder(StreamDecoder):
         self.provider = provider
         self.sse = SSEParser()
         self.done = False
+        self.finished = False  # some servers (OpenRouter) repeat finish_reason; strings would concatenate
 
     def feed(self, data: bytes) -> list[AIMessageChunk]:
         return [c for ev in self.sse.feed(data) if (c := self._event(ev.data)) is not None]
@@ -254,9 +283,10 @@ class _ChatStreamDecoder(StreamDecoder):
         content, tool_chunks, extra = "", [], {}
         for choice in obj.get("choices") or []:
             delta = choice.get("delta") or {}
-            content += delta.get("content") or ""
-            if delta.get("reasoning_content"):
-                extra["reasoning_content"] = delta["reasoning_content"]
+            text, thinking = split_content(delta.get("content"))
+            content += text
+            if reasoning := _reasoning_of(delta) + thinking:
+                extra["reasoning_content"] = reasoning
             if delta.get("refusal"):
                 extra["refusal"] = delta["refusal"]
             for tc in delta.get("tool_calls") or []:
@@ -265,7 +295,8 @@ class _ChatStreamDecoder(StreamDecoder):
                                     "index": tc.get("index"), "type": "tool_call_chunk"})
             if choice.get("logprobs"):
                 meta["logprobs"] = choice["logprobs"]
-            if choice.get("finish_reason"):
+            if choice.get("finish_reason") and not self.finished:
+                self.finished = True
                 meta.update(finish_reason=choice["finish_reason"], model_name=obj.get("model"))
                 for k in ("system_fingerprint", "service_tier"):
                     if obj.get(k):
