@@ -16,8 +16,9 @@ PROVIDER = "google_genai"
 # where signatures of parts that are not content blocks live (additional_kwargs keys)
 FC_SIGNATURES = "__gemini_function_call_thought_signatures__"  # {tool_call_id: signature}
 TEXT_SIGNATURES = "__gemini_text_signatures__"  # [signature] of text parts while content is a plain str
-# Google's documented placeholder for a function call without a signature (e.g. history from another model)
-SKIP_SIGNATURE = "skip_thought_signature_validator"
+# Google's documented placeholder for a function call without a signature (e.g. history from another
+# model); signatures are bytes, so base64 on the wire, as real clients send it
+SKIP_SIGNATURE = "c2tpcF90aG91Z2h0X3NpZ25hdHVyZV92YWxpZGF0b3I="  # b"skip_thought_signature_validator"
 
 _GENERATION = {
     "temperature": "temperature", "top_p": "topP", "top_k": "topK", "max_tokens": "maxOutputTokens",

@@ -360,7 +360,8 @@ def _server_block(value: dict[str, Any]) -> dict[str, Any] | None:
 
 def content_blocks(message: AIMessage) -> list[dict[str, Any]]:
     """Gemini AIMessage -> standard v1 blocks: signatures into `extras`, server tools into their blocks."""
-    if isinstance(message, AIMessageChunk) and message.chunk_position != "last":
+    if (isinstance(message, AIMessageChunk) and message.chunk_position != "last" and message.tool_call_chunks
+            and not message.content):
         raise NotImplementedError  # mid-stream: the generic view shows raw tool-call fragments
     text_sigs = list(message.additional_kwargs.get(TEXT_SIGNATURES) or [])
     blocks: list[dict[str, Any]] = []
@@ -372,7 +373,10 @@ def content_blocks(message: AIMessage) -> list[dict[str, Any]]:
                     block["extras"] = {"signature": text_sigs.pop(0)}
                 blocks.append(block)
         elif item.get("type") == "non_standard" and isinstance(item.get("value"), dict):
-            blocks.append(_server_block(item["value"]) or item)
+            server = _server_block(item["value"])
+            if server is not None and "index" in item:
+                server["index"] = item["index"]
+            blocks.append(server or item)
         else:
             blocks.append(dict(item))
     sigs = message.additional_kwargs.get(FC_SIGNATURES) or {}
