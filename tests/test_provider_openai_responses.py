@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import time
 
 import pytest
@@ -339,3 +340,81 @@ def test_recognises_responses_urls_only():
     assert adapter_for_url("https://x.openai.azure.com/openai/v1/responses").name == "openai_responses"
     assert adapter_for_url("https://api.openai.com/v1/responses/input_tokens") is None
     assert adapter_for_url("https://api.openai.com/v1/chat/completions").name == "openai"
+
+
+def _sse(*events):
+    return b"".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events)
+
+
+FINAL = {
+    "id": "resp_1", "object": "response", "status": "completed", "model": "gpt-oss-120b",
+    "output": [
+        {"type": "reasoning", "id": "rs_1", "summary": [],
+         "content": [{"type": "reasoning_text", "text": "Add two and two."}]},
+        {"type": "message", "id": "msg_1", "role": "assistant",
+         "content": [{"type": "output_text", "text": "It is 4.", "annotations": []}]},
+        {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "check", "arguments": '{"n": 4}'},
+    ],
+    "usage": {"input_tokens": 9, "output_tokens": 7, "total_tokens": 16},
+}
+
+
+def _decode(body):
+    adapter = adapter_for_url("https://api.openai.com/v1/responses").for_recorded()
+    return adapter, _sum(adapter.parse_stream_body(body, [5] * (len(body) // 5 + 1)))
+
+
+def test_stream_of_only_done_events_still_gives_the_whole_message():
+    adapter, streamed = _decode(_sse(
+        {"type": "response.created", "response": {**FINAL, "status": "in_progress", "output": []}},
+        *[{"type": "response.output_item.done", "output_index": i, "item": item} for i, item in enumerate(FINAL["output"])],
+        {"type": "response.completed", "response": FINAL}))
+    invoked = adapter.parse_response(FINAL)
+    assert streamed.content == invoked.content and streamed.tool_calls == invoked.tool_calls
+    assert streamed.usage_metadata == invoked.usage_metadata
+    assert invoked.content_blocks[0] == {"type": "reasoning", "reasoning": "Add two and two.", "id": "rs_1", "index": 0,
+                                         "extras": {"source": "reasoning_text"}}
+    assert invoked.response_metadata["finish_reason"] == "tool_calls"
+
+
+def test_stream_of_raw_reasoning_text_deltas():
+    adapter, streamed = _decode(_sse(
+        {"type": "response.output_item.added", "output_index": 0, "item": {"type": "reasoning", "id": "rs_1"}},
+        {"type": "response.reasoning_text.delta", "output_index": 0, "item_id": "rs_1", "content_index": 0,
+         "delta": "Add two "},
+        {"type": "response.reasoning_text.delta", "output_index": 0, "item_id": "rs_1", "content_index": 0,
+         "delta": "and two."},
+        {"type": "response.completed", "response": FINAL}))
+    invoked = adapter.parse_response(FINAL)
+    assert streamed.content == invoked.content and streamed.tool_calls == invoked.tool_calls
+
+
+def test_completed_event_fills_in_items_whose_events_never_came():
+    adapter, streamed = _decode(_sse({"type": "response.completed", "response": FINAL}) + b"data: [DONE]\n\n")
+    assert streamed.text == "It is 4." and streamed.tool_calls[0]["args"] == {"n": 4}
+
+
+def test_logprobs_and_verbosity_parameters(emu, model):
+    model.invoke("q", logprobs=True, top_logprobs=2, verbosity="low", max_completion_tokens=9)
+    body = emu.requests[-1].body
+    assert body["include"] == ["message.output_text.logprobs"] and body["top_logprobs"] == 2
+    assert body["text"] == {"verbosity": "low"} and body["max_output_tokens"] == 9
+    assert "logprobs" not in body and "verbosity" not in body
+
+
+def test_other_providers_history_is_sent_as_plain_items(emu, model):
+    foreign = AIMessage(content=[{"type": "thinking", "thinking": "hmm", "signature": "sig"},
+                                 {"type": "text", "text": "Hello", "id": "lc_123"}],
+                        tool_calls=[{"name": "f", "args": {"a": 1}, "id": "toolu_1"}])
+    model.invoke(["hi", foreign, ToolMessage("done", tool_call_id="toolu_1")])
+    assert emu.requests[-1].body["input"] == [
+        {"role": "user", "content": "hi"},
+        {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Hello", "annotations": []}]},
+        {"type": "function_call", "call_id": "toolu_1", "name": "f", "arguments": '{"a": 1}'},
+        {"type": "function_call_output", "call_id": "toolu_1", "output": "done"},
+    ]
+
+
+def test_unsupported_content_is_a_clear_error(model):
+    with pytest.raises(ValueError, match="'audio' content block.*allowed: text, image, file"):
+        model.invoke([HumanMessage(content=[{"type": "audio", "base64": "AAAA", "mime_type": "audio/wav"}])])

@@ -104,7 +104,9 @@ def _assistant_items(m: AIMessage, stateless: bool) -> list[dict[str, Any]]:
             if kind != "reasoning":
                 reasoning = None
             if kind in ("text", "output_text", "refusal"):
-                bid = None if stateless else block.get("id")
+                bid = block.get("id")
+                if stateless or not (isinstance(bid, str) and bid.startswith("msg_")):
+                    bid = None  # only ids of OpenAI's own stored message items can be sent back
                 if message is None or message.get("id") != bid:
                     message = {"type": "message", "role": "assistant", "content": []}
                     if bid:

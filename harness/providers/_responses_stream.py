@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from harness.errors import ModelAPIError
-from harness.messages import AIMessageChunk
+from harness.messages import AIMessageChunk, merge_lists
 from harness.providers._responses_items import (
     FUNCTION_CALL_IDS,
     SERVER_TOOL_ITEMS,
@@ -287,7 +287,7 @@ class _Out:
         if not (force or self.blocks or self.tool_chunks or self.extra or self.meta):
             return []
         return [AIMessageChunk(
-            content=self.blocks,
+            content=merge_lists([], self.blocks) or [],  # one event may touch a block twice (added + done)
             id=dec.resp_id,
             tool_call_chunks=self.tool_chunks,
             additional_kwargs=self.extra,
