@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from harness import init_chat_model, tool
 from harness.errors import (
+    ConfigurationError,
     ContextOverflowError,
     MissingAPIKeyError,
     ModelAPIError,
@@ -216,6 +217,19 @@ def test_no_credentials_fails_only_when_going_live(emulator, monkeypatch, tmp_pa
         assert keyless.invoke("record me").content == "Emulated reply to: record me"
     with pytest.raises(MissingAPIKeyError, match="AWS_ACCESS_KEY_ID"):
         keyless.invoke("live now")
+
+
+def test_profile_credentials_without_botocore_name_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "botocore.session", None)  # as if `harness[bedrock]` were not installed
+    monkeypatch.setattr(_sigv4, "_sessions", {})
+    with pytest.raises(ConfigurationError, match=re.escape("pip install 'harness[bedrock]'")):
+        BedrockConverseAdapter(model=MODEL_ID, credentials_profile_name="dev")
+    # explicit keys and a region need no botocore at all
+    adapter = BedrockConverseAdapter(model=MODEL_ID, region_name="us-west-2", aws_access_key_id=KEY,
+                                     aws_secret_access_key=SECRET)
+    assert adapter.secrets() == [SECRET]
 
 
 def test_recognises_recorded_traffic_and_drops_region_for_matching():
@@ -477,6 +491,10 @@ def test_image_input(emulator, model):
         {"image": {"format": "png", "source": {"bytes": PNG}}},
         {"image": {"format": "jpeg", "source": {"bytes": PNG}}}]
     assert emulator.requests_for("bedrock_converse")[-1].parsed.messages[-1]["images"]
+    model.invoke([HumanMessage([{"type": "file", "base64": "JVBERi0x", "mime_type": "application/pdf",
+                                 "extras": {"filename": "report.v2.pdf"}}, "Summarise it."])])
+    assert _wire(emulator).body["messages"][0]["content"] == [
+        {"document": {"format": "pdf", "name": "report-v2", "source": {"bytes": "JVBERi0x"}}}, {"text": "Summarise it."}]
     with pytest.raises(ValueError, match="does not fetch image URLs"):
         model.invoke([HumanMessage([{"type": "image", "url": "https://example.com/cat.png"}])])
 
