@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from harness.chat_models import init_chat_model
 from harness.errors import (
     ConfigurationError,
+    MissingAPIKeyError,
     ModelInvalidRequestError,
     ModelNotFoundError,
     ModelRateLimitError,
@@ -240,3 +241,9 @@ def test_recognises_azure_urls():
     assert adapter_for_url("https://api.openai.com/v1/chat/completions").name == "openai"
     recorded = adapter_for_url(f"{base}/deployments/gpt-4o/chat/completions").for_recorded()
     assert recorded.model_from_request(f"{base}/deployments/gpt-4o/chat/completions?api-version=1", {}) == "gpt-4o"
+
+
+def test_missing_credentials_name_both_variables(emu):
+    m = init_chat_model("azure_openai:gpt-4o", azure_endpoint=emu.base_url("azure_openai"), api_version="2024-10-21")
+    with pytest.raises(MissingAPIKeyError, match="AZURE_OPENAI_API_KEY or AZURE_OPENAI_AD_TOKEN"):
+        m.invoke("hi")

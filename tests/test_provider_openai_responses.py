@@ -418,3 +418,16 @@ def test_other_providers_history_is_sent_as_plain_items(emu, model):
 def test_unsupported_content_is_a_clear_error(model):
     with pytest.raises(ValueError, match="'audio' content block.*allowed: text, image, file"):
         model.invoke([HumanMessage(content=[{"type": "audio", "base64": "AAAA", "mime_type": "audio/wav"}])])
+
+
+def test_file_input_and_image_tool_output(emu, model):
+    pdf = base64.b64encode(b"%PDF-1.4").decode()
+    model.invoke([HumanMessage(content=[{"type": "file", "base64": pdf, "mime_type": "application/pdf",
+                                         "filename": "a.pdf"}]),
+                  AIMessage(content="", tool_calls=[{"name": "shot", "args": {}, "id": "call_9"}]),
+                  ToolMessage(content=[{"type": "image", "url": "https://example.org/s.png"}], tool_call_id="call_9")])
+    items = emu.requests[-1].body["input"]
+    assert items[0]["content"] == [{"type": "input_file", "file_data": f"data:application/pdf;base64,{pdf}",
+                                    "filename": "a.pdf"}]
+    assert items[2] == {"type": "function_call_output", "call_id": "call_9",
+                        "output": [{"type": "input_image", "image_url": "https://example.org/s.png", "detail": "auto"}]}

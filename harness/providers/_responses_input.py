@@ -37,7 +37,7 @@ def _file_part(block: dict[str, Any]) -> dict[str, Any] | None:
         return None
     extras = block.get("extras") or {}
     filename = block.get("filename") or extras.get("filename")
-    if block.get("file_id") or block.get("id") and block.get("source_type") == "id":
+    if block.get("file_id") or (block.get("id") and block.get("source_type") == "id"):
         part = {"type": "input_file", "file_id": block.get("file_id") or block.get("id")}
     elif block.get("base64") or block.get("data"):
         mime = block.get("mime_type", "application/pdf")

@@ -22,7 +22,7 @@ import re
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from harness.errors import ConfigurationError
+from harness.errors import ConfigurationError, MissingAPIKeyError
 from harness.messages import AIMessage
 from harness.providers.base import ChatRequest, ProviderAdapter
 from harness.providers.openai import OpenAIChatAdapter
@@ -52,6 +52,8 @@ class _AzureEndpoint:
         self.ad_token = settings.get("azure_ad_token") or os.environ.get("AZURE_OPENAI_AD_TOKEN")
         if self.ad_token:
             self.missing_key = None  # Entra ID token instead of a key
+        elif self.missing_key is not None:
+            self.missing_key = MissingAPIKeyError(self.name, ["AZURE_OPENAI_API_KEY", "AZURE_OPENAI_AD_TOKEN"])
         self.api_version = settings.get("api_version") or os.environ.get("OPENAI_API_VERSION")
         self.deployment = settings.get("azure_deployment") or model
 
