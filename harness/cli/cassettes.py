@@ -219,7 +219,7 @@ def verify_cmd(path: str, as_json: bool) -> None:
             click.echo(f"{x['cassette']}:{where} {x['kind']}: {x['message']}")
         click.echo(f"{len(files)} cassettes checked, {len(findings)} problems")
     if findings:
-        raise click.exceptions.Exit(1)
+        raise SystemExit(1)
 
 
 # --- prune ---------------------------------------------------------------------------------------------
