@@ -15,6 +15,8 @@ from harness.errors import (
     ModelAuthenticationError,
     ModelError,
     ModelInvalidRequestError,
+    ModelNotFoundError,
+    ModelPermissionDeniedError,
     ModelRateLimitError,
     UnsupportedFeatureError,
 )
@@ -412,8 +414,8 @@ def test_429_error_shape_and_retry_after(emulator):
 OVERLOADED = Fault("status", 529, "Overloaded", retry_after=0.01)
 
 
-def test_529_overloaded_is_retried(emulator, model):
-    emulator.queue(OVERLOADED, Fault.http(529, "Overloaded"), Reply(text="finally"))
+def test_529_and_500_are_retried(emulator, model):
+    emulator.queue(OVERLOADED, Fault("status", 500, "Internal server error", retry_after=0.01), Reply(text="finally"))
     assert model.invoke("hi").content == "finally"
     assert len(emulator.requests_for("anthropic")) == 3
 
@@ -430,6 +432,8 @@ def test_529_gives_up_after_max_retries(emulator, model):
     (400, "messages: text content blocks must be non-empty", ModelInvalidRequestError),
     (400, "prompt is too long: 210000 tokens > 200000 maximum", ContextOverflowError),
     (401, "invalid x-api-key", ModelAuthenticationError),
+    (403, "Your API key does not have permission to use the specified resource.", ModelPermissionDeniedError),
+    (404, "model: claude-nope", ModelNotFoundError),
     (413, "Request exceeds the maximum allowed number of bytes.", ModelInvalidRequestError),
 ])
 def test_client_errors_are_not_retried(emulator, model, status, message, cls):
@@ -439,6 +443,15 @@ def test_client_errors_are_not_retried(emulator, model, status, message, cls):
     assert type(info.value) is cls and not info.value.is_retryable
     assert message in str(info.value)
     assert len(emulator.requests_for("anthropic")) == 1
+
+
+def test_error_event_mid_stream_raises_the_matching_error():
+    body = (b'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","model":"m",'
+            b'"content":[],"usage":{"input_tokens":3,"output_tokens":1}}}\n\n'
+            b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n')
+    with pytest.raises(ModelAPIError, match="Overloaded") as info:
+        AnthropicAdapter.for_recorded().parse_stream_body(body)
+    assert info.value.status_code == 529 and info.value.is_retryable
 
 
 def test_emulator_rejects_requests_missing_required_fields(emulator):
