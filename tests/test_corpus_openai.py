@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from harness.cassettes import load_cassette
 from harness.errors import ModelAPIError, ModelError
 from harness.messages import message_chunk_to_message
 from harness.providers import adapter_for_url
@@ -37,16 +37,16 @@ pytestmark = [pytest.mark.corpus, pytest.mark.skipif(not CORPUS, reason="HARNESS
 
 def _load() -> tuple[list[Any], list[tuple[str, str]]]:
     """(checked cases, excluded (id, reason)) over every interaction in DIRS."""
-    cases, excluded = [], []
+    cases: list[Any] = []
+    excluded: list[tuple[str, str]] = []
     if not CORPUS:
         return cases, excluded
     root = Path(CORPUS)
     for d in DIRS:
         for path in sorted((root / d).rglob("*.y*ml")):
-            data = yaml.safe_load(path.read_text()) or {}  # until harness.cassettes.load_cassette lands
-            for i, it in enumerate(data.get("interactions") or data.get("http_interactions") or []):
+            for i, it in enumerate(load_cassette(path)):
                 case_id = f"{path.relative_to(root)}#{i}"
-                reason = _exclusion(it["request"])
+                reason = _exclusion(it.request.method, it.request.uri)
                 if reason:
                     excluded.append((case_id, reason))
                 else:
@@ -54,10 +54,9 @@ def _load() -> tuple[list[Any], list[tuple[str, str]]]:
     return cases, excluded
 
 
-def _exclusion(request: dict[str, Any]) -> str | None:
-    url, method = request.get("uri", ""), request.get("method", "").upper()
-    if method != "POST":
-        return f"{method} {url.split('/')[2]}: not a model call (a download made by the test)"
+def _exclusion(method: str, url: str) -> str | None:
+    if method.upper() != "POST":
+        return f"{method.upper()} {url.split('/')[2]}: not a model call (a download made by the test)"
     path = re.split(r"[?#]", url)[0].rstrip("/")
     if path.endswith(("/chat/completions", "/responses")):
         return None  # an OpenAI-format chat call: checked, whichever adapter claims it
@@ -71,16 +70,6 @@ CASES, EXCLUDED = _load()
 
 
 # --- reading the raw payload ---------------------------------------------------------------------
-
-def _body(response: dict[str, Any]) -> Any:
-    if "parsed_body" in response:
-        return response["parsed_body"]
-    raw = (response.get("body") or {}).get("string", "")
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
-
 
 def _events(sse: str) -> list[dict[str, Any]]:
     out = []
@@ -179,23 +168,23 @@ def _check(msg: Any, expected: dict[str, Any]) -> None:
 # --- the checks -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("interaction", CASES)
-def test_interaction(interaction: dict[str, Any]) -> None:
-    request, response = interaction["request"], interaction["response"]
-    url = request["uri"]
+def test_interaction(interaction: Any) -> None:
+    request, response = interaction.request, interaction.response
+    url = request.uri
     cls = adapter_for_url(url)
     assert cls is not None and cls.name in OPENAI_FORMATS, f"{url} is claimed by {cls and cls.name}"
     adapter = cls.for_recorded(url)
-    status = (response.get("status") or {}).get("code", 200)
-    body = _body(response)
+    status = response.status
+    parsed = response.json_or_none()
+    body = parsed if isinstance(parsed, dict) else response.body.decode()
     if status >= 400:
-        headers = {k.lower(): (v[0] if isinstance(v, list) else v) for k, v in (response.get("headers") or {}).items()}
-        err = adapter.classify_error(status, headers, body)
+        err = adapter.classify_error(status, response.headers, body)
         assert isinstance(err, ModelError) and err.status_code == status
         assert body["error"]["message"] in str(err)
         assert err.is_retryable == (status == 429 or status >= 500)
         return
     responses_api = adapter.name != "openai" and url.split("?")[0].endswith("/responses")
-    request_body = request.get("parsed_body") or {}
+    request_body = request.json_or_none() or {}
     assert adapter.is_stream_request(url, request_body) == isinstance(body, str)
     assert adapter.model_from_request(url, request_body) in (request_body.get("model"), "gpt-4o")
     if isinstance(body, dict):
