@@ -122,7 +122,9 @@ _EXTRA_META = ("additionalModelResponseFields", "performanceConfig", "serviceTie
 def parse_converse(body: dict[str, Any], model: str, provider: str) -> AIMessage:
     message = (body.get("output") or {}).get("message") or {}
     pieces: list[Any] = []
-    tool_calls, invalid, citations = [], [], []
+    tool_calls: list[dict[str, Any]] = []
+    invalid: list[dict[str, Any]] = []
+    citations: list[Any] = []
     for i, block in enumerate(message.get("content") or []):
         if "text" in block:
             pieces.append(block["text"])
@@ -210,8 +212,8 @@ class ConverseStreamDecoder(StreamDecoder):
             if tu.get("type") == "server_tool_use":
                 self.server_blocks[i] = {"toolUse": tu, "input": ""}
                 return None
-            return AIMessageChunk(content="", tool_call_chunks=[tool_call_chunk(tu.get("name"), "", tu.get("toolUseId"), i)],
-                                  response_metadata={"model_provider": self.provider})
+            start_chunk: list[Any] = [tool_call_chunk(tu.get("name"), "", tu.get("toolUseId"), i)]
+            return AIMessageChunk(content="", tool_call_chunks=start_chunk, response_metadata={"model_provider": self.provider})
         if "toolResult" in start:
             self.server_blocks[i] = {"toolResult": start["toolResult"], "output": []}
         return None
@@ -220,7 +222,8 @@ class ConverseStreamDecoder(StreamDecoder):
         i, delta = p.get("contentBlockIndex", 0), p.get("delta") or {}
         buffered = self.server_blocks.get(i)
         content: Any = ""
-        chunks, extra = [], {}
+        chunks: list[Any] = []
+        extra: dict[str, Any] = {}
         if "text" in delta:
             content = delta["text"]
         elif "toolUse" in delta:

@@ -266,7 +266,7 @@ class _NDJSONDecoder(StreamDecoder):
             raise ModelAPIError(f"error in stream: {error_message(obj)}", provider=self.provider, body=obj)
         msg = obj.get("message") or {}
         calls = _tool_calls(msg.get("tool_calls") or [], self.calls)
-        chunks = [tool_call_chunk(name, args if isinstance(args, str) else json.dumps(args), id_, self.calls + i)
+        chunks: list[Any] = [tool_call_chunk(name, args if isinstance(args, str) else json.dumps(args), id_, self.calls + i)
                   for i, (name, args, id_) in enumerate(calls)]
         self.calls += len(calls)
         meta: dict[str, Any] = {"model_provider": self.provider}
