@@ -207,14 +207,20 @@ def test_no_credentials_fails_only_when_going_live(emulator, monkeypatch, tmp_pa
     from harness.cassettes import use_cassette
 
     cassette = tmp_path / "bedrock.yaml"
+    emulator.queue("record me", Reply(text="streamed and recorded", reasoning="hmm",
+                                      tool_calls=[ToolCallSpec("get_weather", {"city": "Oslo"})]))
     with use_cassette(cassette, record_mode="once"):
         _model(emulator).invoke("record me")  # recorded with real (test) credentials
+        recorded = _sum(list(_model(emulator).stream("stream me")))
     text = cassette.read_text()
     assert SECRET not in text and TOKEN not in text
     keyless = init_chat_model(f"bedrock_converse:{MODEL_ID}", base_url=emulator.base_url("bedrock_converse"),
                               region_name="us-west-2")
     with use_cassette(cassette, record_mode="none"):
-        assert keyless.invoke("record me").content == "Emulated reply to: record me"
+        assert keyless.invoke("record me").content == "record me"
+        replayed = _sum(list(keyless.stream("stream me")))
+    assert _comparable(replayed)[:5] == _comparable(recorded)[:5]
+    assert replayed.response_metadata["timing"]["replayed"] is True
     with pytest.raises(MissingAPIKeyError, match="AWS_ACCESS_KEY_ID"):
         keyless.invoke("live now")
 
