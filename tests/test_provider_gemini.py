@@ -270,6 +270,30 @@ def test_structured_output_openapi_dialect_sends_response_schema(emulator):
     assert gen["responseSchema"]["properties"]["population"]["type"] == "INTEGER"
 
 
+class Trip(BaseModel):
+    """A trip."""
+
+    origin: City
+    stops: list[City]
+    note: str | None = None
+
+
+def test_openapi_dialect_inlines_refs_and_marks_nullable(emulator):
+    model = _model(emulator, schema_dialect="openapi")
+    emulator.queue(Reply(text="ok"))
+    model.bind_tools([get_weather]).invoke("hi")
+    [decl] = emulator.requests[-1].body["tools"][0]["functionDeclarations"]
+    assert "parametersJsonSchema" not in decl
+    assert decl["parameters"]["type"] == "OBJECT"
+    assert decl["parameters"]["properties"]["city"]["type"] == "STRING"
+    trip = model.with_structured_output(Trip).invoke("plan")
+    assert trip.origin == City(name="example name", population=1)
+    schema = emulator.requests[-1].body["generationConfig"]["responseSchema"]
+    assert "$ref" not in json.dumps(schema) and "$defs" not in schema
+    assert schema["properties"]["stops"]["items"]["properties"]["population"]["type"] == "INTEGER"
+    assert schema["properties"]["note"]["nullable"] is True and schema["properties"]["note"]["type"] == "STRING"
+
+
 # --- usage, reasoning, images ------------------------------------------------------------------------
 
 

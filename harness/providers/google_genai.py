@@ -180,7 +180,7 @@ class _Decoder(StreamDecoder):
             if sig:
                 extra.setdefault(FC_SIGNATURES, {})[cid] = sig
             return
-        if set(part) <= _TEXT_KEYS:
+        if "text" in part or set(part) <= _TEXT_KEYS:  # a part holds one data field: text means a text part
             text, kind = part.get("text") or "", "thought" if part.get("thought") else "text"
             self.list_mode = self.list_mode or kind == "thought"
             if not text and not sig:
