@@ -19,13 +19,13 @@ from harness.messages import KNOWN_BLOCK_TYPES, BaseMessage, ToolMessage
 from harness.providers.base import image_source
 
 # normalised finish_reason (wire-formats §8.2); the raw value stays in response_metadata.stop_reason
-FINISH_REASONS = {
+FINISH_REASONS: dict[Any, str] = {
     "end_turn": "stop", "stop_sequence": "stop", "pause_turn": "stop",
     "max_tokens": "length", "model_context_window_exceeded": "length",
     "tool_use": "tool_calls", "refusal": "content_filter",
 }
 # error.type in an error body / stream `error` event -> HTTP status it stands for
-ERROR_STATUS = {
+ERROR_STATUS: dict[Any, int] = {
     "invalid_request_error": 400, "authentication_error": 401, "billing_error": 402, "permission_error": 403,
     "not_found_error": 404, "request_too_large": 413, "rate_limit_error": 429, "api_error": 500,
     "timeout_error": 504, "overloaded_error": 529,
@@ -225,6 +225,8 @@ def tool_choice_to_anthropic(choice: Any, parallel: bool | None) -> dict[str, An
         out: dict[str, Any] | None = {"type": "auto"} if parallel is False else None
     elif choice in ("auto", "any", "none"):
         out = {"type": choice}
+    elif isinstance(choice, dict) and choice.get("type") == "function":  # OpenAI-style dict
+        out = {"type": "tool", "name": (choice.get("function") or {}).get("name") or choice.get("name")}
     elif isinstance(choice, dict):
         out = dict(choice)
     else:
@@ -247,7 +249,8 @@ def is_plain_text(block: dict[str, Any]) -> bool:
 
 def reply_content(blocks: list[dict[str, Any]]) -> str | list[Any]:
     """Response `content` -> message content under the module docstring's rule."""
-    lead, rest = "", []
+    lead = ""
+    rest: list[Any] = []
     for i, b in enumerate(blocks):
         b = clean_block(b)
         if not rest and is_plain_text(b):

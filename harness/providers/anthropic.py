@@ -95,7 +95,7 @@ class AnthropicAdapter(ProviderAdapter):
         max_tokens, stop = params.pop("max_tokens", None), params.pop("stop", None)
         effort = params.pop("effort", None)
         params.pop("stream_usage", None)
-        thinking = params.get("thinking")
+        thinking = params.get("thinking", request.extra_body.get("thinking"))
         if max_tokens is None:  # required by the API; leave room above a thinking budget
             budget = thinking.get("budget_tokens") if isinstance(thinking, dict) else None
             max_tokens = budget + DEFAULT_MAX_TOKENS if isinstance(budget, int) and budget >= DEFAULT_MAX_TOKENS \
