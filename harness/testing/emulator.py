@@ -105,7 +105,9 @@ class ProviderEmulator:
             return self
         self._server = _Server((self.host, self.port), _make_handler(self))
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="provider-emulator", daemon=True)
+        # a short poll interval: stop() waits for the serve loop to notice, and tests stop it often
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        name="provider-emulator", daemon=True)
         self._thread.start()
         return self
 
