@@ -99,15 +99,18 @@ class Cassette(CassetteInterceptor):
         if not touched and not self.strict:
             return
         self._log_usage()
-        unused = self.unused()
+        unused = self.unused_indices()
         if not unused:
             return
-        lines = [f"  #{ix.index}: {summarize(ix.request.method, ix.request.uri, ix.request.json_or_none())}"
-                 for ix in unused[:20]]
+        f = self._load()
+        lines = []
+        for i in unused[:20]:  # only these are parsed: a big cassette stays cheap to close
+            ix = f.interaction(i)
+            lines.append(f"  #{i}: {summarize(ix.request.method, ix.request.uri, ix.request.json_or_none())}")
         if len(unused) > 20:
             lines.append(f"  ... and {len(unused) - 20} more")
-        msg = (f"{self.path}: {len(unused)} of {len(self._load().interactions)} recorded interactions were "
-               "never played:\n" + "\n".join(lines))
+        msg = (f"{self.path}: {len(unused)} of {len(f)} recorded interactions were never played:\n"
+               + "\n".join(lines))
         if self.strict and ok:
             raise CassetteUnusedError(msg + "\n  (strict=True; run `harness cassettes prune` to remove them)")
         log.warning("%s", msg)

@@ -92,10 +92,26 @@ def _interaction(req: dict[str, Any], resp: dict[str, Any], extra: dict[str, Any
     )
     _decompress(response)
     timing = extra.get("timing") if isinstance(extra.get("timing"), dict) else None
+    match_key = extra.get("match_key")
     streamed = bool(extra.get("streamed")) or bool(timing and timing.get("chunks")) \
         or is_stream_content_type(response.content_type)
     recorded_at = extra.get("recorded_at")
-    return Interaction(request, response, timing, streamed, str(recorded_at) if recorded_at else None, index)
+    return Interaction(request, response, timing, streamed, str(recorded_at) if recorded_at else None, index,
+                       str(match_key) if match_key else None)
+
+
+def interaction_from_entry(entry: Any, index: int) -> Interaction:
+    """One `{request, response, ...}` mapping (an item of `interactions:`) -> Interaction."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("request"), dict) \
+            or not isinstance(entry.get("response"), dict):
+        raise FormatProblem("each interaction needs a `request:` and a `response:` mapping", index)
+    try:
+        return _interaction(entry["request"], entry["response"], entry, index)
+    except FormatProblem as e:
+        e.entry = index
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError) as e:
+        raise FormatProblem(f"malformed interaction: {type(e).__name__}: {e}", index) from e
 
 
 def _headers(raw: Any) -> dict[str, list[str]]:
@@ -217,6 +233,8 @@ def to_record(ix: Interaction) -> dict[str, Any]:
     record["streamed"] = ix.streamed
     if ix.recorded_at:
         record["recorded_at"] = ix.recorded_at
+    if ix.match_key:
+        record["match_key"] = ix.match_key
     return record
 
 

@@ -78,7 +78,8 @@ class RecordedResponse:
 @dataclass
 class Interaction:
     """request + response, plus what harness adds: `timing` (ttfb_ms, total_ms, chunks [[offset_ms,
-    length]]), `streamed`, `recorded_at`. `index` is the position in its cassette file."""
+    length]]), `streamed`, `recorded_at`. `index` is the position in its cassette file; `match_key` the
+    request's matching digest as stored when recorded (saves re-hashing every request on load)."""
 
     request: RecordedRequest
     response: RecordedResponse
@@ -86,6 +87,7 @@ class Interaction:
     streamed: bool = False
     recorded_at: str | None = None
     index: int = 0
+    match_key: str | None = None
 
     def chunk_lengths(self) -> list[int] | None:
         """Byte length of each recorded chunk (None when no boundaries were recorded)."""

@@ -39,6 +39,7 @@ from harness.cassettes.streams import AsyncRecordingStream, RecordingStream, Rep
 from harness.errors import CassetteMissError, ConfigurationError, SecretLeakError
 
 RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
+_DEFAULT_MATCHER = Matcher()
 _NOT_REPLAYED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
@@ -111,6 +112,7 @@ class CassetteInterceptor:
         self._save_lock = threading.Lock()
         self._file: CassetteFile | None = None
         self._index: Index | None = None
+        self._stored_keys = False
         self._slots: list[_Slot] = []
         self._writer: CassetteWriter | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -133,9 +135,26 @@ class CassetteInterceptor:
                 if self._file is None:
                     f = read_cassette_file(self.path)
                     if self.can_replay_mode:
-                        self._index = Index(f.interactions, self.matcher)
+                        stored = f.stored_keys() if self.matcher.is_default else [None] * len(f)
+                        self._stored_keys = all(stored)
+                        digests = [d or self._key_at(f, i).digest for i, d in enumerate(stored)]
+                        self._index = Index(digests, functools.partial(self._key_at, f))
                     self._file = f
         return self._file
+
+    def _key_at(self, f: CassetteFile, i: int) -> RequestKey:
+        return self.matcher.key_of(f.interaction(i))
+
+    def _reindex(self) -> bool:
+        """After a miss against digests stored in the file, hash every request afresh (normalisation
+        may have changed since, e.g. a provider adapter gained a URL hook) and keep what was played."""
+        if not self._stored_keys or self._file is None:
+            return False
+        f = self._file
+        self._stored_keys = False
+        digests = [self._key_at(f, i).digest for i in range(len(f))]
+        self._index = Index(digests, functools.partial(self._key_at, f), played=self.play_counts)
+        return True
 
     @property
     def can_replay_mode(self) -> bool:
@@ -152,11 +171,16 @@ class CassetteInterceptor:
         loaded = self._load().interactions if self.can_replay_mode else []
         return [*loaded, *(s.interaction for s in self._slots if s.interaction is not None)]
 
-    def unused(self) -> list[Interaction]:
-        """Interactions of the file that were never played (none in all/rewrite mode)."""
+    def unused_indices(self) -> list[int]:
+        """File positions of interactions never played (none in all/rewrite mode)."""
         if not self.can_replay_mode:
             return []
-        return [ix for i, ix in enumerate(self._load().interactions) if not self.play_counts[i]]
+        return [i for i in range(len(self._load())) if not self.play_counts[i]]
+
+    def unused(self) -> list[Interaction]:
+        """Interactions of the file that were never played (none in all/rewrite mode)."""
+        f = self._load()
+        return [f.interaction(i) for i in self.unused_indices()]
 
     @property
     def state(self) -> str:
@@ -217,10 +241,12 @@ class CassetteInterceptor:
             with self._lock:
                 assert self._index is not None
                 i = self._index.take(key.digest, repeat=self.allow_playback_repeats)
+                if i is None and self._reindex():
+                    i = self._index.take(key.digest, repeat=self.allow_playback_repeats)
                 if i is not None:
                     self.play_counts[i] += 1
                     self.replayed_count += 1
-                    return cf.interactions[i], None
+                    return cf.interaction(i), None
         if not self._can_record():
             assert key is not None
             err = self._miss(key)
@@ -267,13 +293,13 @@ class CassetteInterceptor:
                  f"  request: {summarize(key.method, key.raw_url, key.body)}"]
         if not cf.exists:
             lines.append("  the cassette file does not exist.")
-        elif not cf.interactions:
+        elif not len(cf):
             lines.append("  the cassette holds no interactions.")
         else:
             assert self._index is not None
             n = self._index.nearest(key)
             if n is not None:
-                near = self._index.keys[n]
+                near = self._index.key_at(n)
                 if near.digest == key.digest:
                     lines.append(f"  all {self._index.recorded(key.digest)} recorded answers to this request "
                                  "were already played (pass allow_playback_repeats=True to replay the last).")
@@ -318,6 +344,8 @@ class CassetteInterceptor:
             timing, streamed, _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds"),
         )
         ix = scrub.scrub_interaction(ix, self.patterns)
+        # the digest of the request as stored: loading the cassette later needs no re-hashing
+        ix.match_key = _DEFAULT_MATCHER.key(ix.request.method, ix.request.uri, ix.request.body).digest
         try:
             scrub.refuse_leaks(scrub.interaction_bytes(ix), self._secrets, str(self.path))
         except SecretLeakError:

@@ -14,7 +14,7 @@ import difflib
 import functools
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -49,6 +49,9 @@ class RequestKey:
 
 
 class Matcher:
+    # bump when normalisation changes: digests stored in cassettes by an older version are then ignored
+    VERSION = "v1"
+
     def __init__(self, ignore: Iterable[str] = ()) -> None:
         ignore = tuple(ignore)
         self.ignore_names = frozenset(x for x in ignore if "." not in x)
@@ -82,7 +85,12 @@ class Matcher:
         h = hashlib.blake2b(digest_size=16)
         h.update(f"{method.upper()} {norm_url}\n".encode())
         h.update(canonical.encode("utf-8", "surrogatepass"))
-        return RequestKey(h.hexdigest(), method.upper(), norm_url, canonical, parsed, url)
+        return RequestKey(f"{self.VERSION}-{h.hexdigest()}", method.upper(), norm_url, canonical, parsed, url)
+
+    @property
+    def is_default(self) -> bool:
+        """Digests stored in cassettes were computed without an ignore list; only then are they usable."""
+        return not self.ignore_names and not self.ignore_paths
 
     def key_of(self, ix: Interaction) -> RequestKey:
         return self.key(ix.request.method, ix.request.uri, ix.request.body)
@@ -106,16 +114,24 @@ class Matcher:
 
 
 class Index:
-    """digest -> recorded interactions in file order; each play takes the next one (O(1))."""
+    """digest -> recorded interactions in file order; each play takes the next one (O(1)).
 
-    def __init__(self, interactions: list[Interaction], matcher: Matcher) -> None:
-        self.matcher = matcher
-        self.keys: list[RequestKey] = [matcher.key_of(ix) for ix in interactions]
+    Built from digests (stored in the file when harness recorded it, else computed); `key_at(i)` gives
+    the full key of interaction i, computed only to explain a miss."""
+
+    def __init__(self, digests: list[str], key_at: Callable[[int], RequestKey], played: Iterable[int] = ()) -> None:
+        self.digests = digests
+        self._key_at = functools.lru_cache(maxsize=None)(key_at)
         self._queues: dict[str, collections.deque[int]] = collections.defaultdict(collections.deque)
         self._last: dict[str, int] = {}
-        for i, k in enumerate(self.keys):
-            self._queues[k.digest].append(i)
-            self._last[k.digest] = i
+        skip = set(played)
+        for i, d in enumerate(digests):
+            if i not in skip:
+                self._queues[d].append(i)
+            self._last[d] = i
+
+    def key_at(self, i: int) -> RequestKey:
+        return self._key_at(i)
 
     def take(self, digest: str, *, repeat: bool = False) -> int | None:
         q = self._queues.get(digest)
@@ -126,19 +142,18 @@ class Index:
         return None
 
     def recorded(self, digest: str) -> int:
-        return sum(1 for k in self.keys if k.digest == digest)
+        return self.digests.count(digest)
 
     def nearest(self, key: RequestKey, limit: int = 400) -> int | None:
         """The recorded request most like `key`: same method and URL first, then the closest body."""
-        if not self.keys:
+        if not self.digests:
             return None
-        same = [i for i, k in enumerate(self.keys) if k.method == key.method and k.url == key.url]
-        pool = same or list(range(len(self.keys)))
-        pool = pool[-limit:]
+        keys = [self.key_at(i) for i in range(len(self.digests))]
+        same = [i for i, k in enumerate(keys) if k.method == key.method and k.url == key.url]
+        pool = (same or list(range(len(keys))))[-limit:]
         a = key.canonical
-        ranked = sorted(pool, key=lambda i: -difflib.SequenceMatcher(None, a, self.keys[i].canonical).quick_ratio())
-        best = max(ranked[:5], key=lambda i: difflib.SequenceMatcher(None, a, self.keys[i].canonical).ratio())
-        return best
+        ranked = sorted(pool, key=lambda i: -difflib.SequenceMatcher(None, a, keys[i].canonical).quick_ratio())
+        return max(ranked[:5], key=lambda i: difflib.SequenceMatcher(None, a, keys[i].canonical).ratio())
 
 
 # --- explaining a miss ----------------------------------------------------------------------------

@@ -14,14 +14,13 @@ import os
 import re
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from filelock import FileLock
 
-from harness.cassettes.formats import FormatProblem, interactions_from_data, to_record
+from harness.cassettes.formats import FormatProblem, interaction_from_entry, interactions_from_data, to_record
 from harness.cassettes.interaction import Interaction
 from harness.errors import CassetteFormatError
 
@@ -31,6 +30,7 @@ _BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 MARKER = "# harness cassette (vcrpy-compatible; timing/streamed/recorded_at are harness extras)\n"
 _HEAD = MARKER + "version: 1\ninteractions:"
 _ITEM = re.compile(r"^- ", re.M)
+_MATCH_KEY = re.compile(r"^  match_key: (\S+)$", re.M)
 
 
 class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
@@ -73,24 +73,76 @@ def stat_key(path: Path) -> tuple[int, int, int] | None:
 # --- reading -----------------------------------------------------------------------------------------
 
 
-@dataclass
 class CassetteFile:
-    path: Path
-    interactions: list[Interaction]
-    text: str = ""
-    exists: bool = False
-    stat: tuple[int, int, int] | None = None
-    digest: str = ""
-    _fragments: list[str] | None = field(default=None, repr=False)
+    """A cassette as read from disk. Files harness wrote are split into per-interaction fragments and
+    each is parsed only when first needed (a 10,000-interaction cassette replays without parsing the
+    interactions it never plays); other layouts are parsed whole."""
+
+    def __init__(self, path: Path, *, text: str = "", exists: bool = False,
+                 stat: tuple[int, int, int] | None = None, fragments: list[str] | None = None,
+                 parsed: list[Interaction] | None = None) -> None:
+        self.path = path
+        self.text = text
+        self.exists = exists
+        self.stat = stat
+        self._fragments = fragments
+        self._parsed: list[Interaction | None] = list(parsed) if parsed is not None else [None] * len(fragments or [])
+        self._first_lines: list[int] | None = None
+
+    def __len__(self) -> int:
+        return len(self._parsed)
+
+    def interaction(self, i: int) -> Interaction:
+        ix = self._parsed[i]
+        if ix is None:
+            assert self._fragments is not None
+            ix = self._parsed[i] = self._parse_fragment(i)
+        return ix
+
+    @property
+    def interactions(self) -> list[Interaction]:
+        return [self.interaction(i) for i in range(len(self))]
 
     def fragments(self) -> list[str]:
         """The YAML text of each interaction (split from our own files, re-dumped from others)."""
         if self._fragments is None:
-            frags = split_fragments(self.text)
-            if frags is None or len(frags) != len(self.interactions):
-                frags = [dump_fragment(ix) for ix in self.interactions]
-            self._fragments = frags
+            self._fragments = [dump_fragment(ix) for ix in self.interactions]
         return self._fragments
+
+    def stored_keys(self) -> list[str | None]:
+        """The `match_key` each interaction was written with, read without parsing the fragments."""
+        if self._fragments is None or any(ix is not None for ix in self._parsed):
+            return [self.interaction(i).match_key for i in range(len(self))]
+        out: list[str | None] = []
+        for frag in self._fragments:
+            m = _MATCH_KEY.search(frag)
+            out.append(m.group(1) if m else None)
+        return out
+
+    def _parse_fragment(self, i: int) -> Interaction:
+        assert self._fragments is not None
+        frag = self._fragments[i]
+        if self._first_lines is None:
+            lines, n = [], _HEAD.count("\n") + 2
+            for f in self._fragments:
+                lines.append(n)
+                n += f.count("\n")
+            self._first_lines = lines
+        try:
+            data = yaml.load(frag, Loader=SafeLoader)
+            if not isinstance(data, list) or len(data) != 1:
+                raise FormatProblem("each interaction needs a `request:` and a `response:` mapping", i)
+            return interaction_from_entry(data[0], i)
+        except (yaml.YAMLError, FormatProblem) as e:
+            # a hand-edited file may still be valid as a whole even though a fragment is not
+            whole = _parse_whole(self.text, self.path)
+            if len(whole) == len(self._parsed):
+                self._parsed, self._fragments = list(whole), None
+                return whole[i]
+            mark = getattr(e, "problem_mark", None)
+            line = self._first_lines[i] + (mark.line if mark is not None else 0)
+            what = f"not valid YAML: {e.problem}" if isinstance(e, yaml.MarkedYAMLError) else str(e)
+            raise CassetteFormatError(what, path=str(self.path), line=line) from None
 
 
 def split_fragments(text: str) -> list[str] | None:
@@ -147,7 +199,7 @@ def read_cassette_file(path: str | os.PathLike[str]) -> CassetteFile:
             st = os.fstat(f.fileno())
             raw = f.read()
     except FileNotFoundError:
-        return CassetteFile(p, [], exists=False)
+        return CassetteFile(p)
     except IsADirectoryError:
         raise CassetteFormatError("is a directory, expected a cassette file (.yaml)", path=str(p)) from None
     try:
@@ -156,13 +208,19 @@ def read_cassette_file(path: str | os.PathLike[str]) -> CassetteFile:
         line = raw[: e.start].count(b"\n") + 1
         raise CassetteFormatError("not UTF-8 text (a compressed cassette? gunzip it first)",
                                   path=str(p), line=line) from None
-    data = parse_yaml(text, p)
+    stat = (st.st_mtime_ns, st.st_size, st.st_ino)
+    frags = split_fragments(text)
+    if frags is not None:
+        return CassetteFile(p, text=text, exists=True, stat=stat, fragments=frags)
+    return CassetteFile(p, text=text, exists=True, stat=stat, parsed=_parse_whole(text, p))
+
+
+def _parse_whole(text: str, path: Path) -> list[Interaction]:
+    data = parse_yaml(text, path)
     try:
-        interactions = interactions_from_data(data)
+        return interactions_from_data(data)
     except FormatProblem as e:
-        raise CassetteFormatError(str(e), path=str(p), line=_entry_line(text, e.entry)) from None
-    return CassetteFile(p, interactions, text, True, (st.st_mtime_ns, st.st_size, st.st_ino),
-                        hashlib.sha256(raw).hexdigest())
+        raise CassetteFormatError(str(e), path=str(path), line=_entry_line(text, e.entry)) from None
 
 
 def load_cassette(path: str | os.PathLike[str]) -> list[Interaction]:
