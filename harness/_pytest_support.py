@@ -210,11 +210,17 @@ class NetworkBlocker:
         self._saved = (connect, connect_ex, getaddrinfo)
         blocker = self
 
-        def guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-            infos = getaddrinfo(host, *args, **kwargs)
+        def guarded_getaddrinfo(host: Any, port: Any = None, *args: Any, **kwargs: Any) -> Any:
+            name = host.decode() if isinstance(host, bytes) else host
+            try:
+                infos = getaddrinfo(host, port, *args, **kwargs)
+            except OSError as e:  # a name that does not resolve is not loopback either
+                if not name or is_loopback(name):
+                    raise
+                raise blocker.refused(f"{name}:{port}", f" (the name did not resolve: {e})") from None
             for info in infos:
-                if isinstance(host, str) and info[4]:
-                    blocker.names.setdefault(str(info[4][0]), host)
+                if name and info[4]:
+                    blocker.names.setdefault(str(info[4][0]), name)
             return infos
 
         def guarded_connect(sock: socket.socket, address: Any) -> Any:
@@ -241,10 +247,13 @@ class NetworkBlocker:
         if is_loopback(host):
             return
         name = self.names.get(host)
-        where = f"{name}:{port} ({host})" if name and name != host else f"{host}:{port}"
-        raise NetworkBlockedError(
-            f"--block-network: a connection to {where} was refused; only loopback is allowed. A test that "
-            "replays its cassette never opens a socket: record the missing cassette first "
+        raise self.refused(f"{name}:{port} ({host})" if name and name != host else f"{host}:{port}")
+
+    @staticmethod
+    def refused(where: str, why: str = "") -> NetworkBlockedError:
+        return NetworkBlockedError(
+            f"--block-network: a connection to {where} was refused{why}; only loopback is allowed. A test "
+            "that replays its cassette never opens a socket: record the missing cassette first "
             "(--record-mode=once, with the API key set), or run without --block-network.")
 
 
@@ -307,7 +316,9 @@ def miss_report(item: Any, excinfo: Any) -> str:
     """A cassette miss fails with the cassette's diff and the line of the test that made the call."""
     here = [e for e in excinfo.traceback if str(e.path) == str(item.path)]
     where = f"{item.location[0]}:{here[-1].lineno + 1}: " if here else ""
-    return (f"{where}cassette miss\n{excinfo.value}\n  Record what is missing: pytest '{item.nodeid}' "
+    message = "\n".join(line for line in str(excinfo.value).splitlines()
+                        if not line.startswith("  To record it, use record_mode="))  # the API's advice
+    return (f"{where}cassette miss\n{message}\n  Record what is missing: pytest '{item.nodeid}' "
             "--record-mode=new_episodes (or --record-mode=rewrite to record this test's cassette afresh).")
 
 
