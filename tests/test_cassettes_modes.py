@@ -260,3 +260,18 @@ def test_tool_call_ids_in_replies_survive_replay(emu, tmp_path, monkeypatch):
     block_sockets(monkeypatch)
     with use_cassette(path, record_mode="none"):
         assert model.invoke("call f").tool_calls[0]["id"] == "call_kept"
+
+
+def test_stale_stored_match_keys_fall_back_to_hashing_the_requests(emu, tmp_path):
+    """Digests stored at record time are a shortcut only: if normalisation changed since, a miss
+    re-hashes every recorded request before giving up."""
+    path = tmp_path / "stale.yaml"
+    record(emu, path, "a", "b")
+    text = path.read_text()
+    assert text.count("match_key: v1-") == 2
+    path.write_text(text.replace("match_key: v1-", "match_key: v1-0000"))
+    model = model_for(emu)
+    with use_cassette(path, record_mode="none", strict=True) as cas:
+        assert model.invoke("b").content.endswith("b")
+        assert model.invoke("a").content.endswith("a")
+    assert cas.replayed_count == 2

@@ -1,0 +1,186 @@
+"""Cassette performance against the provider emulator on loopback. Prints figures; asserts nothing.
+
+    python benchmarks/cassettes.py [--quick]
+
+1. caller time-to-first-token, live vs recording (emulator: first token after 100 ms, 30 ms per chunk)
+2. replay cost per call with 10 / 1,000 / 10,000 interactions in one cassette (and the load time)
+3. record overhead per call over the server (emulator answering at once, and at the paced stream)
+vcrpy 9 (the anchor in issue #3) is measured on the same model and emulator where it applies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import random
+import statistics
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from harness import init_chat_model
+from harness.cassettes import load_cassette, use_cassette
+from harness.cassettes.matching import Matcher
+from harness.cassettes.store import dump_fragment, render
+from harness.messages import HumanMessage
+from harness.providers.base import ChatRequest
+from harness.testing import ProviderEmulator, Reply
+
+KEY = "sk-bench-0123456789abcdefghij"
+MATCHER = Matcher()
+logging.getLogger("harness.cassettes").setLevel(logging.ERROR)  # unused-interaction reports
+
+
+def model_for(emu):
+    return init_chat_model("openai:gpt-4.1-mini", base_url=emu.base_url("openai"), api_key=KEY, max_retries=0)
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:8.2f} ms"
+
+
+def ttft_of(model, prompt: str) -> tuple[float, float]:
+    t0 = time.perf_counter()
+    first = None
+    for chunk in model.stream(prompt):
+        if first is None and chunk.content:
+            first = time.perf_counter() - t0
+    return first or 0.0, time.perf_counter() - t0
+
+
+def vcrpy_cassette(path: Path, mode: str):
+    import vcr
+
+    return vcr.use_cassette(str(path), record_mode=mode, match_on=["method", "uri", "body"])
+
+
+# --- 1. time to first token ---------------------------------------------------------------------------
+
+
+def bench_ttft(runs: int, tmp: Path) -> None:
+    print("\n1. caller time-to-first-token (server: first token at 100 ms, then 30 ms per chunk)")
+    reply = Reply(text="The quick brown fox jumps over the lazy dog again and again.", chunk_chars=6)
+    with ProviderEmulator(ttft=0.100, chunk_delay=0.030, reply_fn=lambda req: reply) as emu:
+        model = model_for(emu)
+        ttft_of(model, "warm up")
+        rows = {}
+        rows["live (no cassette)"] = [ttft_of(model, f"p{i}") for i in range(runs)]
+        with use_cassette(tmp / "ttft.yaml", record_mode="all"):
+            rows["harness recording"] = [ttft_of(model, f"p{i}") for i in range(runs)]
+        with contextlib.suppress(ImportError), vcrpy_cassette(tmp / "ttft-vcrpy.yaml", "all"):
+            rows["vcrpy 9 recording (anchor)"] = [ttft_of(model, f"p{i}") for i in range(runs)]
+    live = statistics.median(t for t, _ in rows["live (no cassette)"])
+    for name, vals in rows.items():
+        ttft = statistics.median(t for t, _ in vals)
+        total = statistics.median(t for _, t in vals)
+        print(f"   {name:<28} ttft {ms(ttft)}  (+{(ttft - live) * 1000:6.2f} ms)   total {ms(total)}")
+
+
+# --- 2. replay cost -----------------------------------------------------------------------------------
+
+
+def build_cassette(path: Path, n: int, template, model) -> None:
+    """n interactions for n distinct prompts, with the request bodies the chat layer sends."""
+    frags = []
+    for i in range(n):
+        wire = model.adapter.build_request(ChatRequest(model=model.model, messages=[HumanMessage(f"question {i}")]))
+        req = replace(template.request, body=wire.body_bytes())
+        key = MATCHER.key(req.method, req.uri, req.body).digest  # as the recorder stores it
+        frags.append(dump_fragment(replace(template, request=req, match_key=key)))
+    path.write_text(render(frags))
+
+
+def bench_replay(calls: int, sizes: list[int], tmp: Path) -> None:
+    print(f"\n2. replay cost per call (ChatModel.invoke end to end, {calls} calls, sockets unused)")
+    with ProviderEmulator() as emu:
+        model = model_for(emu)
+        with use_cassette(tmp / "one.yaml", record_mode="all"):
+            model.invoke("question 0")
+        template = load_cassette(tmp / "one.yaml")[0]
+        model.invoke("warm")
+        t0 = time.perf_counter()
+        for i in range(calls):
+            model.invoke(f"question {i}")
+        live = (time.perf_counter() - t0) / calls
+        print(f"   {'live call, for reference':<28} {ms(live)} per call")
+        emu.stop()
+        for n in sizes:
+            path = tmp / f"replay-{n}.yaml"
+            build_cassette(path, n, template, model)
+            picks = random.Random(n).sample(range(n), min(calls, n))
+            with use_cassette(path, record_mode="none", allow_playback_repeats=True):
+                t0 = time.perf_counter()
+                model.invoke(f"question {picks[0]}")  # first call loads and indexes the file
+                load = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                for i in range(calls):
+                    model.invoke(f"question {picks[i % len(picks)]}")
+                per_call = (time.perf_counter() - t0) / calls
+            print(f"   {n:>6} interactions: harness {ms(per_call)} per call   (load + index once: {ms(load)},"
+                  f" {path.stat().st_size / 1e6:.1f} MB)")
+        for n in [s for s in sizes if s <= 1000]:
+            path = tmp / f"replay-{n}.yaml"
+            k = min(calls, 50)
+            try:
+                with vcrpy_cassette(path, "none") as cas:
+                    cas.allow_playback_repeats = True
+                    t0 = time.perf_counter()
+                    for i in range(k):
+                        model.invoke(f"question {i % n}")
+                    print(f"   {n:>6} interactions: vcrpy 9 {ms((time.perf_counter() - t0) / k)} per call (anchor)")
+            except ImportError:
+                pass
+
+
+# --- 3. record overhead ---------------------------------------------------------------------------------
+
+
+def per_call(fn, n: int) -> float:
+    t0 = time.perf_counter()
+    for i in range(n):
+        fn(i)
+    return (time.perf_counter() - t0) / n
+
+
+def bench_record(calls: int, tmp: Path) -> None:
+    print(f"\n3. record overhead per call over the server ({calls} calls into one cassette)")
+    with ProviderEmulator() as emu:
+        model = model_for(emu)
+        for i in range(20):
+            model.invoke(f"warm {i}")
+        live = per_call(lambda i: model.invoke(f"r{i}"), calls)
+        t_flush = 0.0
+        cas = use_cassette(tmp / "record.yaml", record_mode="all")
+        with cas:
+            rec = per_call(lambda i: model.invoke(f"r{i}"), calls)
+            t_flush = time.perf_counter()
+        t_flush = time.perf_counter() - t_flush
+        print(f"   invoke, server answers at once:  live {ms(live)}  recording {ms(rec)}  "
+              f"overhead {ms(rec - live)}   (final write on exit {ms(t_flush)})")
+    stream_calls = max(5, calls // 20)
+    reply = Reply(text="The quick brown fox jumps over the lazy dog.", chunk_chars=6)
+    with ProviderEmulator(ttft=0.100, chunk_delay=0.030, reply_fn=lambda req: reply) as emu:
+        model = model_for(emu)
+        ttft_of(model, "warm")
+        live = statistics.median(ttft_of(model, f"s{i}")[1] for i in range(stream_calls))
+        with use_cassette(tmp / "record-stream.yaml", record_mode="all"):
+            rec = statistics.median(ttft_of(model, f"s{i}")[1] for i in range(stream_calls))
+        print(f"   stream, paced server (total):    live {ms(live)}  recording {ms(rec)}  overhead {ms(rec - live)}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer runs")
+    args = ap.parse_args()
+    runs, calls = (5, 100) if args.quick else (15, 500)
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        bench_ttft(runs, tmp)
+        bench_replay(calls, [10, 1_000, 10_000], tmp)
+        bench_record(calls, tmp)
+
+
+if __name__ == "__main__":
+    main()
