@@ -43,8 +43,8 @@ def _use_cassette() -> Any:
 
 
 class CellRunner:
-    def __init__(self, runner: Runner, summary: SummaryBuilder, counts: dict[str, int], states: dict[str, int],
-                 progress: Any) -> None:
+    def __init__(self, runner: Runner, summary: SummaryBuilder | None, counts: dict[str, int],
+                 states: dict[str, int], progress: Any, sink: Any = None) -> None:
         self.runner = runner
         self.summary = summary
         self.counts = counts
@@ -52,10 +52,13 @@ class CellRunner:
         self.progress = progress
         self.ran = 0
         self.use_cassette = _use_cassette() if runner.options.cassettes_dir is not None else None
-        self._fh = (runner.run_dir / RESULTS_FILE).open("ab")
+        # a worker process (sink = its stdout) sends records to the parent, the only writer of the file
+        self.sink = sink
+        self._fh = sink if sink is not None else (runner.run_dir / RESULTS_FILE).open("ab")
 
     def close(self) -> None:
-        self._fh.close()
+        if self.sink is None:
+            self._fh.close()
 
     async def run_all(self, cells: Iterator[Cell], workers: int) -> None:
         async def worker() -> None:
@@ -68,8 +71,19 @@ class CellRunner:
     def emit(self, record: dict[str, Any]) -> None:
         self._fh.write(dumps_line(record))
         self._fh.flush()
+        if self.sink is None:
+            self._count(record)
+
+    def emit_line(self, line: bytes) -> None:
+        """A record a worker process finished (already one JSON line)."""
+        self._fh.write(line)
+        self._fh.flush()
+        self._count(json.loads(line))
+
+    def _count(self, record: dict[str, Any]) -> None:
         self.ran += 1
-        self.summary.add(record)
+        if self.summary is not None:
+            self.summary.add(record)
         status = record["status"]
         self.counts[status] = self.counts.get(status, 0) + 1
         state = record["cassette"]["state"]
@@ -183,7 +197,7 @@ class CellRunner:
             "cost_usd": derived.get("cost"),
             "cost_avoided_usd": derived.get("avoided", 0.0),
             "timing": derived.get("timing") or {"ttft_ms": None, "total_ms": None, "replayed": False},
-            "cassette": {"path": path.as_posix() if path is not None else None, "state": state},
+            "cassette": {"path": path, "state": state},
             "error": error,
             "started_at": started,
             "finished_at": utc_now(),

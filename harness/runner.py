@@ -26,6 +26,7 @@ from harness._runner_cell import CaseRuntime, ResolvedModel, execute_cell
 from harness._runner_limits import AdaptiveLimiter, RetryPolicy
 from harness._runner_record import Pricing, utc_now
 from harness._runner_run import CellRunner
+from harness._runner_shard import run_child, shard_spec, worker_count
 from harness.errors import ConfigurationError, InputError, SuiteError
 from harness.results import (
     RESULTS_FILE,
@@ -65,6 +66,7 @@ class RunOptions:
     prices_file: str | None = None
     run_id: str | None = None
     on_record: Callable[[dict[str, Any]], Any] | None = None  # called after each record is written
+    workers: int | None = 1  # processes for CPU-bound (replay) runs; None: auto (large runs, up to 4)
 
 
 @dataclass
@@ -96,8 +98,9 @@ class RunResult:
 
 
 class Runner:
-    def __init__(self, suite: Suite, options: RunOptions | None = None) -> None:
+    def __init__(self, suite: Suite, options: RunOptions | None = None, *, shard: bool = False) -> None:
         self.suite = suite
+        self.shard = shard  # a worker process of a sharded run: the parent validated and owns the run dir
         self.options = options or RunOptions()
         self.cases = suite.expand()
         self.models = self._resolve_models()
@@ -110,6 +113,9 @@ class Runner:
             raise ConfigurationError(f"--record-mode {self.options.record_mode!r} is not allowed; "
                                      f"allowed: {', '.join(RECORD_MODES)}")
         self.pricing = Pricing.load(self.options.prices_file)
+        self._model_slugs: dict[str, str] = {}
+        cas = self.options.cassettes_dir
+        self._cassette_root = (Path(cas) / slugify(suite.name)).as_posix() if cas is not None else ""
 
     # --- validation (before any cell runs) ----------------------------------------------------
 
@@ -220,6 +226,8 @@ class Runner:
 
     def _run_dir(self) -> tuple[str, Path, bool]:
         opts = self.options
+        if self.shard:
+            return str(opts.run_id), Path(str(opts.out)), False
         if opts.resume is not None:
             run_dir = Path(opts.resume)
             meta = load_run_meta(run_dir)
@@ -252,11 +260,15 @@ class Runner:
     def total_cells(self) -> int:
         return sum(self.repeats(ec) for ec in self.cases) * len(self.models)
 
-    def cassette_path(self, cell: Cell) -> Path | None:
+    def cassette_path(self, cell: Cell) -> str | None:
+        """cassettes/<suite>/<case>/<model>.yaml (repeats after the first: <model>.r<N>.yaml)."""
         if self.options.cassettes_dir is None:
             return None
-        name = slugify(cell.model.id) + (f".r{cell.repeat}" if cell.repeat else "") + ".yaml"
-        return Path(self.options.cassettes_dir) / slugify(self.suite.name) / cell.case.slug / name
+        name = self._model_slugs.get(cell.model.id)
+        if name is None:
+            name = self._model_slugs[cell.model.id] = slugify(cell.model.id)
+        suffix = f".r{cell.repeat}.yaml" if cell.repeat else ".yaml"
+        return f"{self._cassette_root}/{cell.case.slug}/{name}{suffix}"
 
     def config(self) -> dict[str, Any]:
         o = self.options
@@ -316,8 +328,15 @@ class Runner:
         if progress is not None:
             progress.start(total=self.total_cells, done=len(done), counts=counts)
         worker = CellRunner(self, summary, counts, states, progress)
+        n = worker_count(self, todo)
         try:
-            await worker.run_all(cells, min(self.concurrency, max(1, todo)))
+            if n == 1:
+                await worker.run_all(cells, min(self.concurrency, max(1, todo)))
+            else:
+                share = max(1, self.concurrency // n)
+                mine = (c for i, c in enumerate(self.cells()) if i % n == 0 and c.key not in done)
+                await asyncio.gather(worker.run_all(mine, share),
+                                     *(run_child(worker, shard_spec(self, k, n, done, share)) for k in range(1, n)))
         finally:
             worker.close()
             self._write_meta(started, summary, utc_now())

@@ -251,3 +251,18 @@ def test_everything_is_validated_before_any_cell_runs(providers, tmp_path):
     with pytest.raises(InputError, match="already holds results"):
         Runner(ok, RunOptions(cassettes_dir=None, out=done.run_dir))
     assert len(records(done.run_dir)) == 1
+
+
+def test_a_sharded_replay_over_two_processes_writes_every_cell_once(providers, tmp_path, monkeypatch):
+    suite = suite_file(tmp_path, "name: shard\nmodels: [openai:gpt-4.1-mini, {model: 'anthropic:claude-haiku-4-5', "
+                                 "id: haiku}]\ncases:\n" + "".join(f"  - {{id: c{i}, prompt: 'q{i}'}}\n" for i in range(10)))
+    cas = tmp_path / "cassettes"
+    Runner(suite, RunOptions(cassettes_dir=cas, record_mode="all", out=tmp_path / "rec")).run()
+    providers.stop()
+    monkeypatch.setenv("CI", "1")
+    result = Runner(suite, RunOptions(cassettes_dir=cas, workers=2, concurrency=4, out=tmp_path / "rep")).run()
+    recs = records(result.run_dir)
+    assert result.ran == 20 and result.states == {"replayed": 20} and result.ok
+    assert sorted((r["case_id"], r["model_id"]) for r in recs) == sorted(
+        (f"c{i}", m) for i in range(10) for m in ("openai:gpt-4.1-mini", "haiku"))
+    assert json.loads((result.run_dir / "run.json").read_text())["summary"]["haiku"]["cells"] == 10

@@ -17,6 +17,7 @@ Examples:
   harness run suites/quickstart.yaml --models openai:gpt-4.1-mini,anthropic:claude-haiku-4-5
   harness run suites/quickstart.yaml --record-mode once  # record what has no cassette yet
   harness run suites/*.yaml --concurrency 20 --junit results.xml --no-report
+  harness run suites/big.yaml --workers 2                # replay a large suite on two cores
   harness run --resume runs/quickstart-20261124T063000-3f2a --retry-errors
 
 \b
@@ -85,6 +86,14 @@ def _usd(v: Any) -> str:
     return "–" if v is None else f"${v:.4f}"
 
 
+def _workers(value: str) -> int | None:
+    if value == "auto":
+        return None
+    if value.isdigit() and int(value) >= 1:
+        return int(value)
+    raise click.BadParameter(f"{value!r}: allowed: a number of processes (1, 2, ...) or auto", param_hint="--workers")
+
+
 def _print_summary(result: Any, console: Any) -> None:
     from rich.table import Table
 
@@ -131,6 +140,8 @@ def _print_failures(run_dir: Path, console: Any, limit: int = 10) -> None:
 @click.option("--no-report", is_flag=True, help="Do not write the HTML report.")
 @click.option("--concurrency", type=click.IntRange(min=1), help="Cells in flight at once (default: the suite's, else 8).")
 @click.option("--repeat", type=click.IntRange(min=1), help="Run every case N times per model.")
+@click.option("--workers", default="1", show_default=True,
+              help="Processes sharing the cells: N or auto. Replays are CPU-bound; live runs need only 1.")
 @click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), help="Write JUnit XML (one testcase per cell).")
 @click.option("--export", "exports", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
               help="Export results by suffix: .csv, .json or .parquet (repeatable).")
@@ -143,7 +154,7 @@ def _print_failures(run_dir: Path, console: Any, limit: int = 10) -> None:
 def run_cmd(suites: tuple[Path, ...], models: str | None, record_mode: str | None, cassettes_dir: Path | None,
             no_cassettes: bool, out: Path | None, report_path: Path | None, baseline: Path | None, no_report: bool,
             concurrency: int | None, repeat: int | None, junit: Path | None, exports: tuple[Path, ...],
-            replay_speed: str | None, resume: Path | None, retry_errors: bool, prices: Path | None,
+            workers: str, replay_speed: str | None, resume: Path | None, retry_errors: bool, prices: Path | None,
             progress: bool | None) -> None:
     """Run SUITE files over their models (or --models): every case × model × repeat, concurrently.
 
@@ -154,7 +165,7 @@ def run_cmd(suites: tuple[Path, ...], models: str | None, record_mode: str | Non
     try:
         code = _run(suites, models, record_mode, cassettes_dir, no_cassettes, out, report_path, baseline,
                     no_report, concurrency, repeat, junit, exports, _replay_speed(replay_speed), resume,
-                    retry_errors, prices, progress)
+                    retry_errors, prices, progress, _workers(workers))
     except (InputError, ConfigurationError) as e:
         click.echo(f"error: {e}", err=True)
         raise SystemExit(2) from None
@@ -165,7 +176,7 @@ def _run(suites: tuple[Path, ...], models: str | None, record_mode: str | None, 
          no_cassettes: bool, out: Path | None, report_path: Path | None, baseline: Path | None, no_report: bool,
          concurrency: int | None, repeat: int | None, junit: Path | None, exports: tuple[Path, ...],
          replay_speed: str | float | None, resume: Path | None, retry_errors: bool, prices: Path | None,
-         progress: bool | None) -> int:
+         progress: bool | None, workers: int | None = 1) -> int:
     from rich.console import Console
 
     from harness.results import export, load_run_meta
@@ -198,6 +209,7 @@ def _run(suites: tuple[Path, ...], models: str | None, record_mode: str | None, 
             concurrency=concurrency or config.get("concurrency"), repeat=repeat or config.get("repeat"),
             replay_speed=replay_speed or config.get("replay_speed") or "instant",
             resume=resume, retry_errors=retry_errors, prices_file=str(prices) if prices else None,
+            workers=workers,
         )
         runners.append(Runner(suite, options))
     show = progress if progress is not None else sys.stderr.isatty()
