@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from harness._pytest_support import _current
-from harness._runner_record import timing_of
+from harness._runner_record import costs, timing_of, usage_of
 from harness.messages import AIMessage, BaseMessage
 
 
@@ -43,8 +43,13 @@ def _context(reply: Any) -> Any:
     timing = {"ttft_ms": timing_of(ai[0]).get("ttft_ms") if ai else None,
               "total_ms": sum(t for t in totals if t is not None) if any(t is not None for t in totals) else None}
     capture = _current.get()
+    calls = [c for c in (capture.call_for(m) for m in ai) if c is not None] if capture is not None else []
+    model = calls[-1].model if calls else (capture.param_model or "") if capture is not None else ""
+    cost = None
+    if calls and len(calls) == len(ai) and capture is not None and capture.pricing is not None:
+        cost = costs(capture.pricing, calls[0].provider, calls[0].name, ai, [usage_of(m) for m in ai])[0]
     return AssertionContext.from_message(output, transcript=transcript, structured=structured, timing=timing,
-                                         case_id="", model=capture.param_model or "" if capture else "")
+                                         cost_usd=cost, case_id="", model=model)
 
 
 def describe_reply(ctx: Any) -> str:
@@ -70,8 +75,14 @@ def describe_reply(ctx: Any) -> str:
 def check(helper: str, reply: Any, specs: list[Any]) -> list[Any]:
     """Evaluate suite assertions on `reply`; record the outcomes; raise AssertionError showing the reply."""
     __tracebackhide__ = True
-    from harness.assertions import evaluate_sync
+    from pydantic import ValidationError
 
+    from harness.assertions import evaluate_sync, parse_assertions
+
+    try:
+        specs = parse_assertions(specs)
+    except ValidationError as e:  # a mistake in the test, not in the model's reply
+        raise ValueError(f"{helper}: invalid assertion {specs!r}: {e}") from None
     ctx = _context(reply)
     outcomes = evaluate_sync(specs, ctx)
     capture = _current.get()

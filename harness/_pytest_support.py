@@ -63,6 +63,7 @@ class TestCapture(cb.BaseCallbackHandler):
     status: str | None = None
     error: str | None = None
     failure: str | None = None  # the assertion message of a failed test
+    pricing: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def on_chat_model_start(self, serialized: Any, messages: Any, *, run_id: UUID, metadata: Any = None,
@@ -83,6 +84,9 @@ class TestCapture(cb.BaseCallbackHandler):
         call = self.calls.get(run_id)
         if call is not None:
             call.error = error
+
+    def call_for(self, message: Any) -> Call | None:
+        return next((c for c in list(self.calls.values()) if c.output is message), None)
 
     @contextlib.contextmanager
     def active(self) -> Iterator[TestCapture]:
@@ -382,7 +386,7 @@ def summary_lines(session: Any) -> list[str]:
     from harness.results import summarize
 
     summary = summarize(session.records)
-    rows = [("model", "tests", "passed", "p50 ms", "tokens in/out", "cost $", "replayed", "recorded", "misses",
+    rows = [("model", "cases", "passed", "p50 ms", "tokens in/out", "cost $", "replayed", "recorded", "misses",
              "unused")]
     for model, s in summary.items():
         cas = [r.get("cassette") or {} for r in session.records if str(r.get("model_id") or r.get("model")) == model]

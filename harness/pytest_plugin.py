@@ -254,7 +254,7 @@ class HarnessSession:
 
 def _capture(item: Any) -> TestCapture:
     if _CAPTURE not in item.stash:
-        item.stash[_CAPTURE] = TestCapture()
+        item.stash[_CAPTURE] = TestCapture(pricing=item.config.stash[_STATE].pricing)
     return item.stash[_CAPTURE]
 
 
