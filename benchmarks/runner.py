@@ -103,13 +103,26 @@ def bench_live() -> None:
 
     text = "name: live\nmodels: [openai:gpt-4.1-mini]\ncases:\n" + "".join(
         f"  - {{id: c{i}, prompt: 'q{i}'}}\n" for i in range(500))
-    with ProviderEmulator(latency=0.1) as emu, tempfile.TemporaryDirectory() as tmp:
-        os.environ.update(OPENAI_BASE_URL=emu.base_url("openai"), OPENAI_API_KEY="sk-bench")
-        suite = parse_suite(text, "live.yaml")
-        runner = Runner(suite, RunOptions(cassettes_dir=None, concurrency=50, out=Path(tmp) / "run"))
-        t0 = time.perf_counter()
-        result = runner.run()
-        took = time.perf_counter() - t0
+    # the emulator in its own process (`harness emulate`), as a provider would be: no GIL shared with the runner
+    emu = subprocess.Popen([sys.executable, "-m", "harness", "emulate", "--port", "0", "--latency", "0.1"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=base_env())
+    try:
+        url = ""
+        while not url:
+            parts = (emu.stdout.readline() if emu.stdout else "").split()
+            if not parts:
+                raise SystemExit("the emulator did not start")
+            url = parts[1] if parts[0] == "openai" else ""
+        with tempfile.TemporaryDirectory() as tmp:
+            os.environ.update(OPENAI_BASE_URL=url, OPENAI_API_KEY="sk-bench")
+            suite = parse_suite(text, "live.yaml")
+            runner = Runner(suite, RunOptions(cassettes_dir=None, concurrency=50, out=Path(tmp) / "run"))
+            t0 = time.perf_counter()
+            result = runner.run()
+            took = time.perf_counter() - t0
+    finally:
+        emu.terminate()
+        emu.wait()
     print(f"live     500 cells, 100 ms latency, concurrency 50: {took:.2f} s "
           f"({took / 1.0:.2f}x the ideal 1.0 s; {result.counts['passed']} passed)  target <= 1.3x", flush=True)
 
