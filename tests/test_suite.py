@@ -194,3 +194,19 @@ def test_schema_describes_suites_and_assertions():
     assert {"name", "cases"} <= set(schema["required"])
     text = json.dumps(schema)
     assert '"icontains"' in text and '"tool_called"' in text and '"structured_output"' in text
+
+
+def test_large_suites_are_parsed_once_then_read_from_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    cases = "".join(f"  - {{id: c{i}, prompt: 'Question {{{{ n }}}}', vars: {{n: {i}}}}}\n" for i in range(600))
+    path = write(tmp_path, "name: big\nmodels: [openai:gpt-4.1-mini]\ncases:\n" + cases)
+    first = load_suite(path)
+    entries = list((tmp_path / "cache" / "suites").glob("*.json"))
+    assert len(entries) == 1
+    second = load_suite(path)
+    assert second.model_dump() == first.model_dump() and second.line_of("cases", 599) == 603
+    assert second.expand()[599].messages() == [{"role": "user", "content": "Question 599"}]
+    entries[0].write_text('{"data": {"name": 1}, "lines": []}')  # a stale or damaged entry is ignored
+    assert load_suite(path).model_dump() == first.model_dump()
+    monkeypatch.setenv("HARNESS_CACHE_DIR", "off")
+    assert load_suite(path).name == "big"
