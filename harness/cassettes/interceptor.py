@@ -246,7 +246,7 @@ class CassetteInterceptor:
                 if i is not None:
                     self.play_counts[i] += 1
                     self.replayed_count += 1
-                    return cf.interaction(i), None
+                    return cf.reply(i), None
         if not self._can_record():
             assert key is not None
             err = self._miss(key)

@@ -30,6 +30,7 @@ _BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 MARKER = "# harness cassette (vcrpy-compatible; timing/streamed/recorded_at are harness extras)\n"
 _HEAD = MARKER + "version: 1\ninteractions:"
 _ITEM = re.compile(r"^- ", re.M)
+_RESPONSE_KEY = "\n  response:\n"
 _MATCH_KEY = re.compile(r"^  match_key: (\S+)$", re.M)
 
 
@@ -102,6 +103,23 @@ class CassetteFile:
     @property
     def interactions(self) -> list[Interaction]:
         return [self.interaction(i) for i in range(len(self))]
+
+    def reply(self, i: int) -> Interaction:
+        """What replay needs of interaction i: response, timing, streamed. Parses only the response
+        half of a fragment (about half the YAML); its `request` is an empty placeholder."""
+        ix = self._parsed[i]
+        if ix is not None or self._fragments is None:
+            return self.interaction(i)
+        frag = self._fragments[i]
+        cut = frag.find(_RESPONSE_KEY)
+        if cut < 0:
+            return self.interaction(i)
+        try:
+            # the keys after `request:` are indented by two spaces: on their own, a block mapping
+            data = yaml.load(frag[cut + 1 :], Loader=SafeLoader)
+            return interaction_from_entry({"request": {"method": "?", "uri": "?"}, **data}, i)
+        except (yaml.YAMLError, FormatProblem, TypeError):
+            return self.interaction(i)  # raises with file and line
 
     def fragments(self) -> list[str]:
         """The YAML text of each interaction (split from our own files, re-dumped from others)."""
