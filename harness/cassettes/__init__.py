@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from harness.cassettes.cassette import Cassette, use_cassette
 from harness.cassettes.interaction import Interaction, RecordedRequest, RecordedResponse
-from harness.cassettes.interceptor import RECORD_MODES, default_record_mode
+from harness.cassettes.modes import RECORD_MODES, default_record_mode
 from harness.cassettes.store import load_cassette
 
 __all__ = [

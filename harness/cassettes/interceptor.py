@@ -34,45 +34,18 @@ from harness.cassettes.interaction import (
     is_stream_content_type,
 )
 from harness.cassettes.matching import Index, Matcher, RequestKey, body_diff, summarize
+from harness.cassettes.modes import (  # noqa: F401  (re-exported)
+    RECORD_MODES,
+    check_record_mode,
+    default_record_mode,
+    parse_replay_speed,
+)
 from harness.cassettes.store import CassetteFile, CassetteWriter, dump_fragment, read_cassette_file
 from harness.cassettes.streams import AsyncRecordingStream, RecordingStream, ReplayStream, Tape, decode_chunks
-from harness.errors import CassetteMissError, ConfigurationError, SecretLeakError
+from harness.errors import CassetteMissError, SecretLeakError
 
-RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 _DEFAULT_MATCHER = Matcher()
 _NOT_REPLAYED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
-
-
-def default_record_mode() -> str:
-    env = os.environ.get("HARNESS_RECORD_MODE")
-    if env:
-        return check_record_mode(env, "HARNESS_RECORD_MODE")
-    return "none" if os.environ.get("CI") else "once"
-
-
-def check_record_mode(mode: str, where: str = "record_mode") -> str:
-    m = mode.strip().lower().replace("-", "_")
-    if m not in RECORD_MODES:
-        raise ConfigurationError(f"{where}: unknown record mode {mode!r}; allowed: {', '.join(RECORD_MODES)}")
-    return m
-
-
-def parse_replay_speed(speed: str | float | None) -> float | None:
-    """None = instant; 1.0 = recorded pace; 2.0 = twice as fast."""
-    if speed is None or speed == "instant":
-        return None
-    if speed == "realtime":
-        return 1.0
-    if isinstance(speed, (int, float)) and not isinstance(speed, bool) and speed > 0:
-        return float(speed)
-    if isinstance(speed, str):
-        try:
-            value = float(speed)
-        except ValueError:
-            value = 0.0
-        if value > 0:
-            return value
-    raise ConfigurationError(f"replay_speed: expected 'instant', 'realtime' or a factor > 0, received {speed!r}")
 
 
 class _Slot:
