@@ -256,7 +256,8 @@ def load_cassette(path: str | os.PathLike[str]) -> list[Interaction]:
 def _lock_for(path: Path) -> FileLock:
     # lock files live in the temp dir, keyed by the cassette's absolute path: no clutter next to cassettes
     digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:20]
-    lock_dir = Path(tempfile.gettempdir()) / "harness-cassette-locks"
+    user = getattr(os, "getuid", lambda: "")()  # per user: another user's lock directory is not writable
+    lock_dir = Path(tempfile.gettempdir()) / f"harness-cassette-locks-{user}"
     lock_dir.mkdir(exist_ok=True)
     return FileLock(str(lock_dir / f"{digest}.lock"))
 
