@@ -9,31 +9,32 @@ import contextvars
 import hashlib
 import ipaddress
 import json
+import secrets
 import socket
 import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from harness import callbacks as cb
-from harness._runner_record import (
-    Pricing,
-    costs,
-    sum_usage,
-    text_of,
-    timing_of,
-    transcript_entry,
-    usage_of,
-    utc_now,
-)
 from harness.errors import CassetteMissError
-from harness.messages import AIMessage, BaseMessage, message_to_dict
+
+# Only the standard library and harness.errors at import time: pytest loads this plugin in every run of
+# every project that has harness installed. Model, cassette and report code is imported when used.
 
 # the capture of the test running in this context (assertion helpers add their outcomes to it)
 _current: contextvars.ContextVar[TestCapture | None] = contextvars.ContextVar("harness_pytest_capture", default=None)
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(2)
 
 
 @dataclass
@@ -41,17 +42,19 @@ class Call:
     model: str
     provider: str
     name: str
-    messages: list[BaseMessage]
-    output: AIMessage | None = None
+    messages: list[Any]
+    output: Any = None  # the AIMessage
     error: BaseException | None = None
 
 
 @dataclass
-class TestCapture(cb.BaseCallbackHandler):
-    """Every chat-model call made while one test runs (a context callback handler), plus what the
-    assertion helpers concluded and the records of suites run with `harness_run`."""
+class TestCapture:
+    """Every chat-model call made while one test runs (a context callback handler, duck-typed as
+    harness.callbacks.BaseCallbackHandler), what the assertion helpers concluded, and the records of
+    suites run with `harness_run`."""
 
     __test__ = False  # not a test class, whatever its name
+    raise_error = False
     param_model: str | None = None  # the model `chat_model` was parametrized with
     used: bool = False  # a model fixture was requested: the test gets a record even with no call
     calls: dict[UUID, Call] = field(default_factory=dict)
@@ -74,11 +77,13 @@ class TestCapture(cb.BaseCallbackHandler):
         with self._lock:
             self.calls[run_id] = Call(model, provider, name, list(messages[0]) if messages else [])
 
+    def on_llm_new_token(self, token: Any, **kwargs: Any) -> None:
+        return None
+
     def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
         call = self.calls.get(run_id)
         if call is not None and response.generations and response.generations[0]:
-            message = response.generations[0][0].message
-            call.output = message if isinstance(message, AIMessage) else AIMessage(content=message.content)
+            call.output = response.generations[0][0].message
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         call = self.calls.get(run_id)
@@ -91,6 +96,8 @@ class TestCapture(cb.BaseCallbackHandler):
     @contextlib.contextmanager
     def active(self) -> Iterator[TestCapture]:
         """Receive every model call made in this context (and the tasks and threads it starts)."""
+        from harness import callbacks as cb
+
         # harness.callbacks keeps context handlers in a ContextVar (get_usage_metadata_callback's way)
         token = cb._context_handlers.set((*cb._context_handlers.get(), self))
         current = _current.set(self)
@@ -103,7 +110,7 @@ class TestCapture(cb.BaseCallbackHandler):
     # --- the results records --------------------------------------------------------------------
 
     def records(self, *, run_id: str, case_id: str, nodeid: str, vars: dict[str, Any], tags: list[str],
-                pricing: Pricing) -> list[dict[str, Any]]:
+                pricing: Any) -> list[dict[str, Any]]:
         """One record per model this test used (docs/results-record.md), then its suite runs' records."""
         groups: dict[str, list[Call]] = {}
         if self.used and self.param_model:
@@ -120,8 +127,10 @@ class TestCapture(cb.BaseCallbackHandler):
         return out
 
     def _record(self, model: str, calls: list[Call], run_id: str, case_id: str, nodeid: str,
-                vars: dict[str, Any], tags: list[str], pricing: Pricing) -> dict[str, Any]:
+                vars: dict[str, Any], tags: list[str], pricing: Any) -> dict[str, Any]:
+        from harness._runner_record import costs, sum_usage, text_of, timing_of, usage_of
         from harness.chat_models import parse_model_string
+        from harness.messages import message_to_dict
 
         ai = [c.output for c in calls if c.output is not None]
         usages = [usage_of(m) for m in ai]
@@ -178,6 +187,8 @@ def _state(sources: list[str], misses: int) -> str:
 def _transcript(calls: list[Call]) -> list[dict[str, Any]]:
     """Every message of the exchange: a call that continues the previous one (a tool loop) adds only
     its new messages; an unrelated call adds all of its own."""
+    from harness._runner_record import transcript_entry
+
     out: list[dict[str, Any]] = []
     for call in calls:
         sent = [transcript_entry(m) for m in call.messages]
@@ -197,6 +208,8 @@ class NetworkBlockedError(RuntimeError):
 
     A RuntimeError rather than an OSError, so HTTP clients do not turn it into a retried connection error.
     """
+
+    __module__ = "harness.pytest_plugin"  # where users import it from
 
 
 class NetworkBlocker:
@@ -275,6 +288,17 @@ def is_loopback(host: str) -> bool:
 # --- small pieces of the plugin -------------------------------------------------------------------
 
 MARKER_KEYS = ("models", "cassette", "record_mode", "tags")
+RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")  # harness.cassettes' modes
+
+
+def check_record_mode(mode: str, where: str) -> str:
+    """harness.cassettes.interceptor.check_record_mode without importing the cassette layer."""
+    from harness.errors import ConfigurationError
+
+    m = mode.strip().lower().replace("-", "_")
+    if m not in RECORD_MODES:
+        raise ConfigurationError(f"{where}: unknown record mode {mode!r}; allowed: {', '.join(RECORD_MODES)}")
+    return m
 
 
 def split_models(values: list[str]) -> list[str]:

@@ -17,31 +17,51 @@ import importlib.util
 import json
 import os
 import re
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness._pytest_asserts import assert_contains, assert_matches_schema, assert_passes, assert_tool_called
 from harness._pytest_support import (
+    RECORD_MODES,
     NetworkBlockedError,
     NetworkBlocker,
     TestCapture,
     case_id,
+    check_record_mode,
     error_text,
     jsonable,
     marker_options,
     miss_report,
+    new_run_id,
     recording_lock,
     split_models,
     summary_lines,
+    utc_now,
     write_outputs,
 )
-from harness._runner_record import utc_now
-from harness.cassettes.interceptor import RECORD_MODES, check_record_mode, parse_replay_speed
 from harness.errors import CassetteMissError, ConfigurationError
 
+if TYPE_CHECKING:
+    from harness._pytest_asserts import (
+        assert_contains,
+        assert_matches_schema,
+        assert_passes,
+        assert_tool_called,
+    )
+
 __all__ = ["NetworkBlockedError", "assert_contains", "assert_matches_schema", "assert_passes", "assert_tool_called"]
+
+
+def __getattr__(name: str) -> Any:
+    # the helpers import the model layer: loaded on first use, so the plugin itself stays cheap to load
+    if name in __all__:
+        from harness import _pytest_asserts
+
+        return getattr(_pytest_asserts, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _CAPTURE = pytest.StashKey[TestCapture]()
 _STATE = pytest.StashKey["HarnessSession"]()
@@ -105,20 +125,23 @@ class HarnessSession:
     """The session's settings and the results records of every model test (merged from xdist workers)."""
 
     def __init__(self, config: pytest.Config) -> None:
-        from harness.chat_models import parse_model_string
-        from harness.runner import new_run_id
-
         self.config = config
         self.owns_options = not _recording_owns_options(config.pluginmanager)
         cli = config.getoption("harness_models")
         self.models = split_models([cli]) if cli else split_models(config.getini("harness_models"))
         self.models_from_cli = bool(cli)
+        self.replay_speed = config.getoption("harness_replay_speed") or "instant"
         try:
-            for m in self.models:
-                parse_model_string(m)
             self.record_mode = self._record_mode()
-            self.replay_speed = config.getoption("harness_replay_speed") or "instant"
-            parse_replay_speed(self.replay_speed)
+            if self.models:
+                from harness.chat_models import parse_model_string
+
+                for m in self.models:
+                    parse_model_string(m)
+            if self.replay_speed != "instant":
+                from harness.cassettes.interceptor import parse_replay_speed
+
+                parse_replay_speed(self.replay_speed)
         except ConfigurationError as e:
             raise pytest.UsageError(f"harness: {e}") from None
         self.cassette_dir = Path(config.rootpath, config.getini("harness_cassette_dir") or "cassettes")
@@ -147,7 +170,11 @@ class HarnessSession:
         if self._pricing is None:
             from harness._runner_record import Pricing
 
-            self._pricing = Pricing.load()
+            try:
+                self._pricing = Pricing.load()
+            except Exception as e:  # a broken price file must not fail model tests: costs become unknown
+                warnings.warn(pytest.PytestWarning(f"harness: costs are unknown: {e}"), stacklevel=2)
+                self._pricing = Pricing(None)
         return self._pricing
 
     def cassette_path(self, item: Any, override: str | os.PathLike[str] | None) -> Path:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+import harness.cassettes  # noqa: F401  loaded here, not first inside an in-process pytester run: pytester
+import harness.runner  # noqa: F401  unloads modules a run imported, and PyYAML's C loader breaks on re-import
 from harness.testing import ProviderEmulator
 
 pytest_plugins = ["pytester"]
