@@ -122,8 +122,9 @@ class TestCapture:
         if out and self.cassette is not None:  # the file's unused interactions, counted once per test
             with contextlib.suppress(Exception):
                 out[0]["cassette"]["unused"] = len(self.cassette.unused())
-        for rec in self.suite_records:
-            out.append({**rec, "run_id": run_id, "nodeid": nodeid})
+        for rec in self.suite_records:  # "smoke::capital": a suite's case beside the tests' node ids
+            out.append({**rec, "case_id": f"{rec.get('suite')}::{rec.get('case_id')}", "run_id": run_id,
+                        "nodeid": nodeid})
         return out
 
     def _record(self, model: str, calls: list[Call], run_id: str, case_id: str, nodeid: str,
@@ -219,6 +220,10 @@ class NetworkBlocker:
     def __init__(self) -> None:
         self.names: dict[str, str] = {}
         self._saved: tuple[Any, Any, Any] | None = None
+
+    @property
+    def installed(self) -> bool:
+        return self._saved is not None
 
     def install(self) -> None:
         if self._saved is not None:

@@ -210,7 +210,9 @@ class HarnessSession:
     def _note(self, item: pytest.Item, capture: TestCapture, call: Any, report: Any) -> None:
         if report.skipped and not hasattr(report, "wasxfail"):
             capture.status = "skipped"
-        elif report.failed or hasattr(report, "wasxfail"):
+        elif report.passed:  # an unexpected pass of an xfail test included
+            capture.status = "passed" if call.when == "call" else capture.status
+        else:  # failed, or failed as expected (xfail)
             excinfo = call.excinfo
             if excinfo is not None and excinfo.errisinstance(AssertionError) and call.when == "call":
                 capture.status, capture.failure = "failed", str(excinfo.value).strip()[:2000] or None
@@ -219,8 +221,6 @@ class HarnessSession:
                 capture.error = error_text(excinfo) if excinfo is not None else "error"
             if excinfo is not None and excinfo.errisinstance(CassetteMissError):
                 report.longrepr = miss_report(item, excinfo)
-        elif call.when == "call":
-            capture.status = "passed"
 
     def _finish(self, item: pytest.Item, capture: TestCapture) -> None:
         if capture.status in (None, "skipped") or not (capture.used or capture.calls or capture.suite_records):
@@ -271,7 +271,7 @@ class HarnessSession:
 
     def pytest_report_header(self, config: pytest.Config) -> str:
         models = ", ".join(self.models) or "none selected (--models or ini harness_models)"
-        blocked = ", network blocked" if self.blocker._saved is not None else ""
+        blocked = ", network blocked" if self.blocker.installed else ""
         return (f"harness: models {models}; record mode {self.record_mode}; "
                 f"cassettes {self.relative(self.cassette_dir)}/{blocked}")
 
@@ -288,7 +288,7 @@ def _capture(item: Any) -> TestCapture:
 @pytest.fixture
 def cassette(request: pytest.FixtureRequest) -> Any:
     """This test's Cassette (cassettes/<module>/<test>[<model>].yaml), recording or replaying every model call."""
-    from harness.cassettes.cassette import use_cassette
+    from harness.cassettes import use_cassette
 
     state = request.config.stash[_STATE]
     opts = marker_options(request.node)
@@ -337,6 +337,7 @@ def chat_model(request: pytest.FixtureRequest, make_chat_model: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def _harness_emulator_server() -> Any:
+    """The emulator behind harness_emulator, started once per session (per xdist worker)."""
     from harness.testing import ProviderEmulator
 
     with ProviderEmulator() as emu:

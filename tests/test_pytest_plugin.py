@@ -298,6 +298,14 @@ def test_without_models_chat_model_says_how_to_choose_them(pytester: pytest.Pyte
     bad = pytester.runpytest("-p", "no:cacheprovider", "--models", "nosuch:model")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
     bad.stderr.fnmatch_lines(["*harness: *unknown provider 'nosuch'*"])
+    speed = pytester.runpytest("-p", "no:cacheprovider", "--replay-speed", "fast")
+    speed.stderr.fnmatch_lines(["*harness: replay_speed: expected 'instant', 'realtime' or a factor > 0*"])
+    pytester.makepyfile("def test_x(make_chat_model):\n"
+                        "    make_chat_model('openai:gpt-4.1-mini', base_url='https://api.openai.com/v1').invoke('hi')\n")
+    missing = pytester.runpytest("-p", "no:cacheprovider")  # no cassette and record mode none: never live
+    missing.assert_outcomes(failed=1)
+    missing.stdout.fnmatch_lines(["*test_without_models_chat_model_says_how_to_choose_them.py:2: cassette miss",
+                                  "*the cassette file does not exist."])
 
 
 def test_pytest_recording_owns_the_shared_option_names(project: pytest.Pytester) -> None:
