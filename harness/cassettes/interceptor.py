@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from harness.cassettes import scrub
+from harness.cassettes.inspect import request_is_stream
 from harness.cassettes.interaction import (
     Interaction,
     RecordedRequest,
@@ -41,11 +42,17 @@ from harness.cassettes.modes import (  # noqa: F401  (re-exported)
     parse_replay_speed,
 )
 from harness.cassettes.store import CassetteFile, CassetteWriter, dump_fragment, read_cassette_file
-from harness.cassettes.streams import AsyncRecordingStream, RecordingStream, ReplayStream, Tape, decode_chunks
+from harness.cassettes.streams import (
+    AsyncRecordingStream,
+    RecordingStream,
+    Tape,
+    decode_chunks,
+    replay_response,
+)
 from harness.errors import CassetteMissError, SecretLeakError
 
 _DEFAULT_MATCHER = Matcher()
-_NOT_REPLAYED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+_WRITE_DELAY_S = 0.02
 
 
 class _Slot:
@@ -92,6 +99,7 @@ class CassetteInterceptor:
         self._pending: list[Future[None]] = []
         self._save_queued = False
         self._write_error: BaseException | None = None
+        self._flushing = threading.Event()
         self.play_counts: collections.Counter[int] = collections.Counter()
         self.replayed_count = 0
         self.recorded_count = 0
@@ -239,28 +247,7 @@ class CassetteInterceptor:
     # --- replay ------------------------------------------------------------------------------------
 
     def _replay(self, ix: Interaction, request: httpx.Request) -> httpx.Response:
-        chunks = ix.chunks()
-        offsets = ix.chunk_offsets_ms() if ix.chunk_lengths() else []
-        if len(offsets) != len(chunks):
-            offsets = []
-        timing = ix.timing or {}
-        info: dict[str, Any] = {"state": "replayed", "cassette": str(self.path), "chunk_offsets_ms": offsets}
-        for k in ("ttfb_ms", "total_ms"):
-            if isinstance(timing.get(k), (int, float)):
-                info[k] = float(timing[k])
-        pace = offsets or ([info["total_ms"]] * len(chunks) if "total_ms" in info else None)
-        headers = [(k, v) for k, vals in ix.response.raw_headers.items()
-                   if k.lower() not in _NOT_REPLAYED_HEADERS for v in vals]
-        if not ix.streamed:
-            headers.append(("content-length", str(len(ix.response.body))))
-        return httpx.Response(
-            ix.response.status,
-            headers=headers,
-            stream=ReplayStream(chunks, pace, self.replay_speed),
-            extensions={"harness": info, "http_version": b"HTTP/1.1",
-                        "reason_phrase": ix.response.message.encode("ascii", "replace")},
-            request=request,
-        )
+        return replay_response(ix, request, str(self.path), self.replay_speed)
 
     def _miss(self, key: RequestKey) -> CassetteMissError:
         cf = self._load()
@@ -305,7 +292,7 @@ class CassetteInterceptor:
         req_body = request.content
         resp_headers = header_lists(response.headers.multi_items())
         chunks, offsets = decode_chunks(tape.chunks, tape.offsets_ms, resp_headers)
-        streamed = is_stream_content_type(response.headers.get("content-type", "")) or _stream_request(url, req_body)
+        streamed = is_stream_content_type(response.headers.get("content-type", "")) or request_is_stream(url, req_body)
         timing: dict[str, Any] = {"ttfb_ms": round(tape.ttfb_ms, 3), "total_ms": tape.total_ms}
         if streamed:
             chunks, kept = scrub.scrub_chunks(chunks, self.patterns)
@@ -341,14 +328,18 @@ class CassetteInterceptor:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(1, thread_name_prefix="harness-cassette-writer")
             try:
-                self._pending.append(self._executor.submit(self._save))
+                self._pending.append(self._executor.submit(self._save, _WRITE_DELAY_S))
                 return
             except RuntimeError:  # interpreter shutting down: write in this thread
                 pass
         self._save()
 
-    def _save(self) -> None:
+    def _save(self, delay: float = 0.0) -> None:
         """Dump new interactions once each, then rewrite the file from fragments (atomic, locked)."""
+        if delay:
+            # let the caller's next request get under way (it then waits on the network, not on us),
+            # and gather the interactions that finish meanwhile into the same write; flush() cuts it short
+            self._flushing.wait(delay)
         with self._save_lock:
             with self._lock:
                 self._save_queued = False
@@ -377,6 +368,16 @@ class CassetteInterceptor:
 
     def flush(self) -> None:
         """Wait for pending writes; raise the first write error (e.g. SecretLeakError) if one happened."""
+        self._flushing.set()
+        try:
+            self._drain()
+        finally:
+            self._flushing.clear()
+        err, self._write_error = self._write_error, None
+        if err is not None:
+            raise err
+
+    def _drain(self) -> None:
         while True:
             with self._lock:
                 pending, self._pending = self._pending, []
@@ -387,12 +388,3 @@ class CassetteInterceptor:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
-        err, self._write_error = self._write_error, None
-        if err is not None:
-            raise err
-
-
-def _stream_request(url: str, body: bytes) -> bool:
-    from harness.cassettes.inspect import request_is_stream
-
-    return request_is_stream(url, body)

@@ -11,8 +11,11 @@ import asyncio
 import time
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import httpx
+
+from harness.cassettes.interaction import Interaction
 
 
 class Tape:
@@ -79,6 +82,35 @@ class AsyncRecordingStream(httpx.AsyncByteStream):
             await self.inner.aclose()
         finally:
             self.tape.close()
+
+
+_NOT_REPLAYED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def replay_response(ix: Interaction, request: httpx.Request, cassette: str, speed: float | None) -> httpx.Response:
+    """The recorded response, its chunks as recorded, marked for the chat layer with recorded timings."""
+    chunks = ix.chunks()
+    offsets = ix.chunk_offsets_ms() if ix.chunk_lengths() else []
+    if len(offsets) != len(chunks):
+        offsets = []
+    timing = ix.timing or {}
+    info: dict[str, Any] = {"state": "replayed", "cassette": cassette, "chunk_offsets_ms": offsets}
+    for k in ("ttfb_ms", "total_ms"):
+        if isinstance(timing.get(k), (int, float)):
+            info[k] = float(timing[k])
+    pace = offsets or ([info["total_ms"]] * len(chunks) if "total_ms" in info else None)
+    headers = [(k, v) for k, vals in ix.response.raw_headers.items()
+               if k.lower() not in _NOT_REPLAYED_HEADERS for v in vals]
+    if not ix.streamed:
+        headers.append(("content-length", str(len(ix.response.body))))
+    return httpx.Response(
+        ix.response.status,
+        headers=headers,
+        stream=ReplayStream(chunks, pace, speed),
+        extensions={"harness": info, "http_version": b"HTTP/1.1",
+                    "reason_phrase": ix.response.message.encode("ascii", "replace")},
+        request=request,
+    )
 
 
 class ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
