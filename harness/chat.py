@@ -8,6 +8,8 @@ Every request goes through `harness.http.HarnessTransport`, so a cassette can re
 from __future__ import annotations
 
 import asyncio
+import functools
+import ssl
 import time
 import uuid
 import weakref
@@ -39,6 +41,14 @@ from harness.runnables import Runnable, ensure_config
 from harness.timing import Clock as _Clock
 from harness.timing import backoff as _backoff
 from harness.timing import sum_chunks
+
+_ASYNC_POOLS = 8
+
+
+@functools.lru_cache(maxsize=1)
+def _ssl_context() -> ssl.SSLContext:
+    """One verified TLS context for all pools (building one loads the CA bundle: ~20 ms each)."""
+    return httpx.create_ssl_context()
 
 # call kwargs the chat layer consumes itself; everything else is a request parameter
 _REQUEST_FIELDS = ("tools", "tool_choice", "parallel_tool_calls", "response_format")
@@ -89,16 +99,21 @@ class ChatModel(ChatSurface, Runnable):
         self._transport = transport
         self._async_client = http_async_client
         self._async_transport = async_transport
-        self._aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+        self._aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[httpx.AsyncClient]] = (
             weakref.WeakKeyDictionary()
         )
+        self._next_pool = 0
 
     # --- plumbing ---------------------------------------------------------------------------------
 
     @property
     def _extensions(self) -> dict[str, Any]:
-        missing = self.adapter.missing_key
-        return {"harness_missing_key": missing} if missing is not None else {}
+        # the cassette layer refuses to write any of these secrets; the live transport refuses to
+        # send a request built without its key
+        ext: dict[str, Any] = {"harness_secrets": tuple(s for s in self.adapter.secrets() if s)}
+        if self.adapter.missing_key is not None:
+            ext["harness_missing_key"] = self.adapter.missing_key
+        return ext
 
     @property
     def model_name(self) -> str:
@@ -118,7 +133,8 @@ class ChatModel(ChatSurface, Runnable):
     def _http(self) -> httpx.Client:
         if self._client is None:
             self._client = httpx.Client(
-                transport=HarnessTransport(self._transport or httpx.HTTPTransport()), timeout=self.timeout
+                transport=HarnessTransport(self._transport or httpx.HTTPTransport(verify=_ssl_context())),
+                timeout=self.timeout,
             )
         return self._client
 
@@ -127,12 +143,21 @@ class ChatModel(ChatSurface, Runnable):
             return self._async_client
         # an AsyncClient's pool belongs to one event loop: keep one per loop
         loop = asyncio.get_running_loop()
-        client = self._aclients.get(loop)
-        if client is None:
-            inner = self._async_transport or httpx.AsyncHTTPTransport()
-            client = httpx.AsyncClient(transport=AsyncHarnessTransport(inner), timeout=self.timeout)
-            self._aclients[loop] = client
-        return client
+        clients = self._aclients.get(loop)
+        if clients is None:
+            if self._async_transport is not None:
+                clients = [httpx.AsyncClient(transport=AsyncHarnessTransport(self._async_transport),
+                                             timeout=self.timeout)]
+            else:
+                # httpcore assigns queued requests to connections in O(connections x requests); with
+                # dozens of calls in flight that dominates the client's CPU, so spread them over a
+                # few small pools
+                ctx = _ssl_context()
+                clients = [httpx.AsyncClient(transport=AsyncHarnessTransport(httpx.AsyncHTTPTransport(verify=ctx)),
+                                             timeout=self.timeout) for _ in range(_ASYNC_POOLS)]
+            self._aclients[loop] = clients
+        self._next_pool = (self._next_pool + 1) % len(clients)
+        return clients[self._next_pool]
 
     def _prepare(
         self, input: Any, config: dict[str, Any] | None, kwargs: dict[str, Any], *, stream: bool
