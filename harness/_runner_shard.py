@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -49,26 +50,35 @@ def shard_spec(runner: Runner, k: int, n: int, done: set[tuple[str, str, int]], 
 
 
 async def run_child(cell_runner: CellRunner, spec: dict[str, Any]) -> None:
-    """Start one child, feed it its spec, and emit every record line it prints."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "harness._runner_shard", stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE, limit=1 << 26, cwd=os.getcwd())
+    """Start one child, feed it its spec, and emit every record line it prints.
+
+    A thread reads the child's stdout: the parent's event loop is busy replaying its own share, and
+    a pipe it read only between cells would fill up and stall the child.
+    """
+    loop = asyncio.get_running_loop()
+    proc = subprocess.Popen([sys.executable, "-m", "harness._runner_shard"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, cwd=os.getcwd())
     assert proc.stdin is not None and proc.stdout is not None
+    stdout = proc.stdout
+
+    def pump() -> None:
+        for line in stdout:
+            if line.endswith(b"\n"):
+                loop.call_soon_threadsafe(cell_runner.emit_line, line)
+
     try:
         proc.stdin.write(json.dumps(spec).encode() + b"\n")
-        await proc.stdin.drain()
         proc.stdin.close()
-        async for line in proc.stdout:
-            if line.endswith(b"\n"):
-                cell_runner.emit_line(line)
-        code = await proc.wait()
+        await asyncio.to_thread(pump)
+        code = await asyncio.to_thread(proc.wait)
+        await asyncio.sleep(0)  # let the last emit_line callbacks run
         if code != 0:
             print(f"harness: worker process {spec['shard']} exited with {code}; its unfinished cells are "
                   f"missing: resume with --resume {spec['run_dir']}", file=sys.stderr)
     finally:
-        if proc.returncode is None:
+        if proc.poll() is None:
             proc.kill()
-            await proc.wait()
+            proc.wait()
 
 
 def _child() -> None:
