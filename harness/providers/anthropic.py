@@ -37,6 +37,7 @@ from harness.providers.base import (
     WireRequest,
     error_message,
     retry_after_seconds,
+    should_retry_header,
 )
 
 DEFAULT_MAX_TOKENS = 4096
@@ -174,11 +175,8 @@ class AnthropicAdapter(ProviderAdapter):
         err = body.get("error") if isinstance(body, dict) else None
         etype = err.get("type") if isinstance(err, dict) else None
         msg = error_message(body)
-        should_retry = headers.get("x-should-retry") if hasattr(headers, "get") else None
-        retryable = None
-        if should_retry in ("true", "false"):
-            retryable = should_retry == "true"
-        elif etype == "overloaded_error":
+        retryable = should_retry_header(headers)
+        if retryable is None and etype == "overloaded_error":
             retryable = True
         overflow = status in (400, 413) and bool(_OVERFLOW.search(msg))
         e = error_for_status(status, msg, provider=self.name, body=body, context_overflow=overflow,

@@ -225,6 +225,12 @@ def retry_after_seconds(headers: dict[str, str] | Any) -> float | None:
             return None
 
 
+def should_retry_header(headers: Any) -> bool | None:
+    """The SDKs' `x-should-retry: true|false` override of the status-based retry decision."""
+    value = headers.get("x-should-retry") if hasattr(headers, "get") else None
+    return {"true": True, "false": False}.get(value) if isinstance(value, str) else None
+
+
 def error_message(body: Any) -> str:
     """Best-effort human message from a provider error body (dict, list or text)."""
     if isinstance(body, list) and body:

@@ -20,6 +20,7 @@ from harness.providers.base import (
     error_message,
     image_source,
     retry_after_seconds,
+    should_retry_header,
 )
 
 # standard parameter name -> Chat Completions body field
@@ -243,10 +244,7 @@ class OpenAIChatAdapter(ProviderAdapter):
         err = body.get("error") if isinstance(body, dict) else None
         code = (err or {}).get("code") if isinstance(err, dict) else None
         msg = error_message(body)
-        should_retry = headers.get("x-should-retry") if hasattr(headers, "get") else None
-        retryable = None
-        if should_retry in ("true", "false"):
-            retryable = should_retry == "true"
+        retryable = should_retry_header(headers)
         if code == "insufficient_quota":
             retryable = False
         overflow = code == "context_length_exceeded" or "maximum context length" in msg
