@@ -17,10 +17,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 from harness.errors import CassetteMissError
+
+if TYPE_CHECKING:
+    from harness.callbacks import BaseCallbackHandler
 
 # Only the standard library and harness.errors at import time: pytest loads this plugin in every run of
 # every project that has harness installed. Model, cassette and report code is imported when used.
@@ -99,7 +102,7 @@ class TestCapture:
         from harness import callbacks as cb
 
         # harness.callbacks keeps context handlers in a ContextVar (get_usage_metadata_callback's way)
-        token = cb._context_handlers.set((*cb._context_handlers.get(), self))
+        token = cb._context_handlers.set((*cb._context_handlers.get(), cast("BaseCallbackHandler", self)))
         current = _current.set(self)
         try:
             yield self
@@ -253,8 +256,8 @@ class NetworkBlocker:
             blocker.check(sock, address)
             return connect_ex(sock, address)
 
-        socket.socket.connect = guarded_connect  # type: ignore[method-assign]
-        socket.socket.connect_ex = guarded_connect_ex  # type: ignore[method-assign]
+        socket.socket.connect = guarded_connect  # type: ignore[method-assign, assignment]
+        socket.socket.connect_ex = guarded_connect_ex  # type: ignore[method-assign, assignment]
         socket.getaddrinfo = guarded_getaddrinfo
 
     def uninstall(self) -> None:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from harness import init_chat_model
 from harness.callbacks import BaseCallbackHandler, UsageMetadataCallbackHandler, get_usage_metadata_callback
-from harness.errors import ModelRefusalError, OutputParserException, UnknownProviderError
+from harness.errors import ModelNotFoundError, ModelRefusalError, OutputParserException, UnknownProviderError
 from harness.messages import AIMessage
 from harness.testing import Fault, Reply, ToolCallSpec
 
@@ -193,7 +193,7 @@ def test_callbacks_start_tokens_end_and_error(emulator, openai_model):
     assert rec.events[0] == ("start", "hi", ["t1"], "evals")
     assert ("token", "abcd") in rec.events and ("token", "efgh") in rec.events
     assert rec.events[-1] == ("end", "abcdefgh")
-    with pytest.raises(Exception):
+    with pytest.raises(ModelNotFoundError):
         openai_model.invoke("x", config=config)
     assert rec.events[-1] == ("error", "ModelNotFoundError")
 

@@ -266,7 +266,10 @@ def prune_cmd(path: str, usage_log: str | None, dry_run: bool, as_json: bool) ->
             kept = sum(fragment_id(fr) in ids for fr in frags)
             removed = len(frags) - kept
         else:
-            kept, removed = rewrite(f, lambda fr, ids=ids: fragment_id(fr) in ids)
+            def keep(fr: str, ids: set[str] = ids) -> bool:
+                return fragment_id(fr) in ids
+
+            kept, removed = rewrite(f, keep)
         results.append({"cassette": str(f), "kept": kept, "removed": removed, "note": None})
     if as_json:
         _echo_json(results)

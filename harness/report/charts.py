@@ -66,7 +66,8 @@ def _axis(vmax_ticks: list[float], y0: float, y1: float, fmt, unit: str) -> list
 
 
 def _legend(items: list[tuple[str, str]], y: float = 14) -> list[str]:
-    out, x = [], PLOT_L
+    out: list[str] = []
+    x: float = PLOT_L
     for cls, label in items:
         out.append(f'<rect x="{x:.1f}" y="{y - 9:.1f}" width="11" height="11" rx="2" class="{cls}"/>')
         out.append(_text(x + 15, y, label, cls="legend"))

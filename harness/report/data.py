@@ -120,17 +120,23 @@ def _same_msg(a: Any, b: Any) -> bool:
             and text_of(a.get("content")) == text_of(b.get("content")))
 
 
+def _dict_at(rec: dict[str, Any], key: str) -> dict[str, Any]:
+    """``rec[key]`` when it is a dict, else an empty dict."""
+    value = rec.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def _messages(value: Any) -> list[dict[str, Any]]:
     return [m for m in value or [] if isinstance(m, dict)] if isinstance(value, list) else []
 
 
 def _output_signature(rec: dict[str, Any]) -> str:
-    out = rec.get("output") if isinstance(rec.get("output"), dict) else {}
+    out = _dict_at(rec, "output")
     return _json([text_of(out.get("text")), out.get("structured"), _tool_calls(out.get("tool_calls"))])
 
 
 def _output_display(rec: dict[str, Any]) -> str:
-    out = rec.get("output") if isinstance(rec.get("output"), dict) else {}
+    out = _dict_at(rec, "output")
     parts = [text_of(out.get("text"))]
     if out.get("structured") is not None:
         parts.append(json.dumps(out["structured"], indent=2, ensure_ascii=False, default=str))
@@ -206,7 +212,7 @@ def _detail(rec: dict[str, Any], case_input: list[dict[str, Any]], strings: _Str
     turns = [_msg(m) for m in transcript[skip:]]
     if turns:
         d["t"] = turns
-    out = rec.get("output") if isinstance(rec.get("output"), dict) else {}
+    out = _dict_at(rec, "output")
     last = next((t for t in reversed(turns) if t["r"] == "a"), None)
     text = text_of(out.get("text"))
     if text and (last is None or last["c"] != text):
@@ -223,14 +229,14 @@ def _detail(rec: dict[str, Any], case_input: list[dict[str, Any]], strings: _Str
         d["fr"] = str(out["finish_reason"])
     if rec.get("error"):
         d["e"] = text_of(rec["error"])
-    cassette = rec.get("cassette") if isinstance(rec.get("cassette"), dict) else {}
+    cassette = _dict_at(rec, "cassette")
     if cassette.get("path"):
         head, tail = posixpath.split(str(cassette["path"]))
         d["cp"] = [strings(head), strings(tail)]
-    u = rec.get("usage") if isinstance(rec.get("usage"), dict) else {}
+    u = _dict_at(rec, "usage")
     if u.get("total_tokens") is not None or u.get("cache_creation_tokens"):
         d["u"] = [intval(u.get("total_tokens")), intval(u.get("cache_creation_tokens"))]
-    timing = rec.get("timing") if isinstance(rec.get("timing"), dict) else {}
+    timing = _dict_at(rec, "timing")
     if timing.get("replayed"):
         d["rp"] = 1
     return d

@@ -26,7 +26,7 @@ JS_FILES = ("util.js", "detail.js", "matrix.js", "report.js")
 
 
 def _static(name: str) -> str:
-    return resources.files("harness.report").joinpath("static", name).read_text(encoding="utf-8")
+    return resources.files("harness.report").joinpath("static").joinpath(name).read_text(encoding="utf-8")
 
 
 @lru_cache(maxsize=1)
@@ -126,12 +126,12 @@ def render_report(run_dir: str | os.PathLike[str], out_path: str | os.PathLike[s
     The default path is ``reports/<suite>-<run_id>.html`` relative to the working directory.
     Raises :class:`~harness.report.loader.ReportInputError` when a run has no or a corrupt results.jsonl.
     """
-    records = load_records(run_dir)
-    meta = load_run_meta(run_dir)
+    records = load_records(Path(run_dir))
+    meta = load_run_meta(Path(run_dir))
     baseline_records = baseline_meta = None
     if baseline_dir is not None:
-        baseline_records = load_records(baseline_dir)
-        baseline_meta = load_run_meta(baseline_dir)
+        baseline_records = load_records(Path(baseline_dir))
+        baseline_meta = load_run_meta(Path(baseline_dir))
     data = build_report_data(records, meta, baseline_records, baseline_meta=baseline_meta)
     path = Path(out_path) if out_path is not None else default_output_path(data)
     write_atomic(path, render_html(data))
