@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,48 +23,116 @@ CACHE_FORMAT = 1
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _LineLoader(_BaseLoader):  # type: ignore[misc,valid-type]
-    """Safe loader that notes the line of every mapping key and sequence item (one parse, no node tree
-    kept: a 10,000-case suite stays cheap)."""
-
-    lines: dict[int, tuple[int, Any]]
-
-
-def _construct_map(loader: _LineLoader, node: Any) -> Any:
-    data: dict[Any, Any] = {}
-    yield data
-    loader.flatten_mapping(node)
-    keys: dict[Any, int] = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            hash(key)
-        except TypeError:
-            raise yaml.constructor.ConstructorError("while constructing a mapping", node.start_mark,
-                                                    "found unhashable key", key_node.start_mark) from None
-        data[key] = loader.construct_object(value_node, deep=True)
-        keys[key] = key_node.start_mark.line + 1
-    loader.lines[id(data)] = (node.start_mark.line + 1, keys)
-
-
-def _construct_seq(loader: _LineLoader, node: Any) -> Any:
-    data: list[Any] = []
-    yield data
-    data.extend(loader.construct_object(child, deep=True) for child in node.value)
-    loader.lines[id(data)] = (node.start_mark.line + 1, [child.start_mark.line + 1 for child in node.value])
-
-
-_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
-_LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
-
-
 def load_yaml(text: str) -> tuple[Any, dict[int, tuple[int, Any]]]:
-    loader = _LineLoader(text)
-    loader.lines = {}
+    """Parse one YAML document as the safe loader does, noting the line of every mapping key and
+    sequence item: {id(mapping): (line, {key: line})}, {id(list): (line, [item lines])}.
+
+    Objects are built straight from the parser's events, so the node tree PyYAML would compose for
+    the whole file first (with marks on every node: ~10 KB per case) never exists."""
+    loader = _BaseLoader(text)
+    builder = _EventBuilder(loader)
     try:
-        return loader.get_single_data(), loader.lines
+        loader.get_event()  # StreamStart
+        if loader.check_event(yaml.StreamEndEvent):
+            return None, {}
+        loader.get_event()  # DocumentStart
+        data = builder.value()
+        loader.get_event()  # DocumentEnd
+        if not loader.check_event(yaml.StreamEndEvent):
+            event: Any = loader.get_event()
+            extra: Any = event.start_mark
+            raise yaml.composer.ComposerError("expected a single document in the stream", None,
+                                              "but found another document", extra)
+        return data, builder.lines
     finally:
         loader.dispose()
+
+
+class _EventBuilder:
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+        self.lines: dict[int, tuple[int, Any]] = {}
+        self.anchors: dict[str, Any] = {}
+
+    def value(self) -> Any:
+        loader = self.loader
+        event: Any = loader.get_event()
+        mark: Any = event.start_mark  # Any: the C parser's marks are not yaml.Mark to mypy
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor not in self.anchors:
+                raise yaml.composer.ComposerError(None, None, f"found undefined alias {event.anchor!r}",
+                                                  mark)
+            return self.anchors[event.anchor]
+        if isinstance(event, yaml.ScalarEvent):
+            tag = event.tag
+            if tag is None or tag == "!":
+                tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+            end: Any = event.end_mark
+            node = yaml.ScalarNode(tag, event.value, mark, end, event.style)
+            construct = loader.yaml_constructors.get(tag)
+            if construct is None:
+                raise yaml.constructor.ConstructorError(None, None, f"could not determine a constructor "
+                                                        f"for the tag {tag!r}", mark)
+            obj = construct(loader, node)
+            if type(obj) is str and len(obj) <= 32:
+                obj = sys.intern(obj)  # keys and short values repeat in every case: share one object
+        elif isinstance(event, yaml.SequenceStartEvent):
+            obj = []
+            item_lines: list[int] = []
+            self._anchor(event, obj)
+            while not loader.check_event(yaml.SequenceEndEvent):
+                item: Any = loader.peek_event()
+                item_lines.append(item.start_mark.line + 1)
+                obj.append(self.value())
+            loader.get_event()
+            self.lines[id(obj)] = (mark.line + 1, item_lines)
+            return obj
+        elif isinstance(event, yaml.MappingStartEvent):
+            return self._mapping(event)
+        else:  # pragma: no cover - the parser only yields the events above here
+            raise yaml.composer.ComposerError(None, None, f"unexpected {type(event).__name__}", mark)
+        self._anchor(event, obj)
+        return obj
+
+    def _anchor(self, event: Any, obj: Any) -> None:
+        if event.anchor:
+            self.anchors[event.anchor] = obj
+
+    def _mapping(self, event: Any) -> dict[Any, Any]:
+        loader = self.loader
+        data: dict[Any, Any] = {}
+        self._anchor(event, data)
+        keys: dict[Any, int] = {}
+        merges: list[Any] = []
+        while not loader.check_event(yaml.MappingEndEvent):
+            key_event: Any = loader.peek_event()
+            is_merge = (isinstance(key_event, yaml.ScalarEvent) and key_event.value == "<<"
+                        and key_event.tag is None and key_event.implicit[0])
+            if is_merge:  # `<<: *defaults` (or a list of them): merged keys never override own keys
+                loader.get_event()
+                value = self.value()
+                merges.extend(value if isinstance(value, list) else [value])
+                continue
+            key = self.value()
+            value = self.value()
+            try:
+                hash(key)
+            except TypeError:
+                raise yaml.constructor.ConstructorError("while constructing a mapping", event.start_mark,
+                                                        "found unhashable key", key_event.start_mark) from None
+            data[key] = value
+            keys[key] = key_event.start_mark.line + 1
+        loader.get_event()
+        for merged in merges:
+            if not isinstance(merged, dict):
+                raise yaml.constructor.ConstructorError("while constructing a mapping", event.start_mark,
+                                                        "a merge (<<) takes a mapping or a list of mappings", None)
+            for k, v in merged.items():
+                if k not in data:
+                    data[k] = v
+                    keys.setdefault(k, event.start_mark.line + 1)
+        self.lines[id(data)] = (event.start_mark.line + 1, keys)
+        return data
 
 
 def line_for(data: Any, lines: dict[int, tuple[int, Any]], loc: tuple[Any, ...]) -> int | None:
