@@ -1,9 +1,10 @@
 """Suite YAML: one parse noting the line of every key and item, and a cache of parsed suite files.
 
-PyYAML builds Python objects slowly (about 1.6 s for a 10,000-case suite even with the C parser), so
-a successfully validated suite's data and line table are kept in a small cache keyed by the file's
-SHA-256 (`$HARNESS_CACHE_DIR`, default `~/.cache/harness/suites`; set it to "off" to disable).
-A changed file has another hash; a cache entry that fails validation is ignored and the file reparsed.
+Objects are built straight from the YAML parser's events (no node tree), about 0.7 s for a
+10,000-case suite. A successfully validated suite's data and line table are also kept in a small
+cache keyed by the file's SHA-256 (`$HARNESS_CACHE_DIR`, default `~/.cache/harness/suites`; set it to
+"off" to disable), which makes re-running a big suite start faster still. A changed file has another
+hash; a cache entry that fails validation is ignored and the file reparsed.
 """
 
 from __future__ import annotations
