@@ -17,13 +17,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from harness.errors import CassetteMissError
 
 if TYPE_CHECKING:
-    from harness.callbacks import BaseCallbackHandler
+    pass
 
 # Only the standard library and harness.errors at import time: pytest loads this plugin in every run of
 # every project that has harness installed. Model, cassette and report code is imported when used.
@@ -101,14 +101,12 @@ class TestCapture:
         """Receive every model call made in this context (and the tasks and threads it starts)."""
         from harness import callbacks as cb
 
-        # harness.callbacks keeps context handlers in a ContextVar (get_usage_metadata_callback's way)
-        token = cb._context_handlers.set((*cb._context_handlers.get(), cast("BaseCallbackHandler", self)))
         current = _current.set(self)
         try:
-            yield self
+            with cb.callbacks_context(self):
+                yield self
         finally:
             _current.reset(current)
-            cb._context_handlers.reset(token)
 
     # --- the results records --------------------------------------------------------------------
 

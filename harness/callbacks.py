@@ -84,14 +84,22 @@ _context_handlers: contextvars.ContextVar[tuple[BaseCallbackHandler, ...]] = con
 
 
 @contextlib.contextmanager
+def callbacks_context(*handlers: Any) -> Iterator[None]:
+    """Every chat-model call inside the block (and tasks and copied contexts started from it) also
+    reports to these handlers, without passing them in each call's config."""
+    token = _context_handlers.set((*_context_handlers.get(), *handlers))
+    try:
+        yield
+    finally:
+        _context_handlers.reset(token)
+
+
+@contextlib.contextmanager
 def get_usage_metadata_callback(name: str = "usage_metadata_callback") -> Iterator[UsageMetadataCallbackHandler]:
     """Every chat-model call inside the block reports its usage to the yielded handler."""
     handler = UsageMetadataCallbackHandler()
-    token = _context_handlers.set((*_context_handlers.get(), handler))
-    try:
+    with callbacks_context(handler):
         yield handler
-    finally:
-        _context_handlers.reset(token)
 
 
 def context_handlers() -> tuple[BaseCallbackHandler, ...]:
