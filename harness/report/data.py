@@ -92,9 +92,25 @@ def _tool_calls(calls: Any) -> list[list[Any]]:
     return out
 
 
+# Content blocks that repeat what a message shows elsewhere (its tool calls, its reasoning).
+_CALL_BLOCKS = frozenset({"tool_use", "server_tool_use", "function_call", "tool_call"})
+_REASONING_BLOCKS = frozenset({"thinking", "redacted_thinking", "reasoning"})
+
+
+def _content(m: dict[str, Any]) -> Any:
+    """``m["content"]`` without the blocks shown on their own: a provider's raw tool-use block is not text."""
+    content = m.get("content")
+    if not isinstance(content, list):
+        return content
+    skip = (_CALL_BLOCKS if m.get("tool_calls") else frozenset()) | (_REASONING_BLOCKS if m.get("reasoning") else frozenset())
+    if not skip:
+        return content
+    return [b for b in content if not (isinstance(b, dict) and b.get("type") in skip)]
+
+
 def _msg(m: dict[str, Any]) -> dict[str, Any]:
     role = str(m.get("role") or "")
-    d: dict[str, Any] = {"r": ROLES.get(role, role), "c": text_of(m.get("content"))}
+    d: dict[str, Any] = {"r": ROLES.get(role, role), "c": text_of(_content(m))}
     if m.get("reasoning"):
         d["rs"] = text_of(m["reasoning"])
     tc = _tool_calls(m.get("tool_calls"))

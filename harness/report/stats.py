@@ -135,7 +135,8 @@ def summarize(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
         total_tokens += intval(_usage(rec).get("total_tokens")) or (t[0] + t[1])
         c = num(rec.get("cost_usd"))
         if c is None:
-            unpriced += 1
+            if t[0] or t[1]:  # tokens were used but have no price; a cell that sent nothing is not "unpriced"
+                unpriced += 1
         else:
             priced = True
             cost += c

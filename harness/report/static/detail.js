@@ -164,7 +164,10 @@ function modelColumn(c, m, row) {
   else tsec.appendChild(el("p", "muted", "No model turns were recorded."));
   col.appendChild(tsec);
 
-  if (det.o !== undefined || det.st !== undefined || det.rs || det.tc || det.fr) {
+  if (det.o === undefined && det.st === undefined && !det.rs && !det.tc) {
+    // the final output is the last assistant turn shown above: no empty "Final output" heading
+    if (det.fr) tsec.appendChild(el("p", "m-meta", "finish reason: " + det.fr));
+  } else {
     var osec = section("Final output");
     if (det.rs) osec.appendChild(reasoningBlock(det.rs));
     if (det.o !== undefined) osec.appendChild(pre(det.o));
