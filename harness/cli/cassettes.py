@@ -31,11 +31,24 @@ def _cassette_files(path: str) -> list[Path]:
     raise InputError("no such file or directory (expected a cassette .yaml or a directory of them)", path=path)
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
-@click.group("cassettes")
+GROUP_EXAMPLES = """\b
+Examples:
+  harness cassettes ls                                  # everything under cassettes/
+  harness cassettes show cassettes/quickstart/capital/gpt-4.1-mini.yaml
+  harness cassettes verify cassettes/                   # exit 1 on a secret or a broken file
+  harness cassettes prune cassettes/ --usage usage.jsonl --dry-run
+"""
+
+
+@click.group("cassettes", epilog=GROUP_EXAMPLES)
 def cassettes_group() -> None:
     """List, show, verify and prune cassettes."""
 
@@ -64,11 +77,14 @@ def _ls_row(f: Path) -> dict[str, Any]:
     return row
 
 
-@cassettes_group.command("ls")
-@click.argument("path", default=".")
+@cassettes_group.command("ls", epilog="""\b
+Examples:
+  harness cassettes ls                        # cassettes/, the directory harness run uses
+  harness cassettes ls cassettes/quickstart --json""")
+@click.argument("path", default="cassettes")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON rows.")
 def ls_cmd(path: str, as_json: bool) -> None:
-    """List cassettes with interaction counts and recorded dates."""
+    """List cassettes under PATH (default: cassettes/) with interaction counts and recorded dates."""
     rows = [_ls_row(f) for f in _cassette_files(path)]
     if as_json:
         _echo_json(rows)
@@ -82,7 +98,7 @@ def ls_cmd(path: str, as_json: bool) -> None:
             click.echo(f"{r['path']:<{width}}  ERROR {r['error']}")
             continue
         when = str(r["recorded_last"])[:19].replace("T", " ")
-        click.echo(f"{r['path']:<{width}}  {r['interactions']:>5} interactions  {r['streamed']:>3} streamed  "
+        click.echo(f"{r['path']:<{width}}  {_plural(r['interactions'], 'interaction'):>16}  {r['streamed']:>3} streamed  "
                    f"recorded {when}  {', '.join(r['providers']) or '-'}")
 
 
@@ -94,7 +110,7 @@ def _show_text(f: Path) -> None:
     from harness.cassettes.store import load_cassette
 
     ixs = load_cassette(f)
-    click.echo(f"{f}  ({len(ixs)} interactions)")
+    click.echo(f"{f}  ({_plural(len(ixs), 'interaction')})")
     previous: list[tuple[str, str]] = []
     for ix in ixs:
         d = describe(ix)
@@ -129,7 +145,10 @@ def _one_line(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-@cassettes_group.command("show")
+@cassettes_group.command("show", epilog="""\b
+Examples:
+  harness cassettes show cassettes/quickstart/weather/gpt-4.1-mini.yaml
+  harness cassettes show cassettes/ --json > interactions.json""")
 @click.argument("path")
 @click.option("--json", "as_json", is_flag=True,
               help="Per interaction: provider, endpoint, model, streamed, reply parsed by the provider's adapter.")
@@ -204,7 +223,10 @@ def _is_text(blob: bytes) -> bool:
     return True
 
 
-@cassettes_group.command("verify")
+@cassettes_group.command("verify", epilog="""\b
+Examples:
+  harness cassettes verify cassettes/        # in CI, before committing new cassettes
+  harness cassettes verify cassettes/ --json""")
 @click.argument("path")
 @click.option("--json", "as_json", is_flag=True, help="Print findings as JSON.")
 def verify_cmd(path: str, as_json: bool) -> None:
@@ -239,7 +261,11 @@ def _usage(log: Path) -> dict[str, set[str]]:
     return used
 
 
-@cassettes_group.command("prune")
+@cassettes_group.command("prune", epilog="""\b
+Examples:
+  HARNESS_CASSETTE_USAGE=usage.jsonl harness run suites/quickstart.yaml   # log what a run used
+  harness cassettes prune cassettes/ --usage usage.jsonl --dry-run        # see what would go
+  harness cassettes prune cassettes/ --usage usage.jsonl""")
 @click.argument("path")
 @click.option("--usage", "usage_log", type=click.Path(dir_okay=False),
               help="Usage log written by runs (default: $HARNESS_CASSETTE_USAGE).")
