@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from harness.cli import cli
 from harness.report import data as D
 from harness.report.stats import summarize
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_report_transcript_hides_raw_tool_use_blocks():
@@ -28,3 +38,72 @@ def test_errored_cell_without_usage_is_not_unpriced():
                 "usage": {"input_tokens": 10, "output_tokens": 5}}
     assert summarize([errored, priced])["unpriced_cells"] == 0
     assert summarize([errored, priced, unpriced])["unpriced_cells"] == 1
+
+
+# --- the command line ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def quickstart(tmp_path, monkeypatch):
+    """A copy of the shipped quickstart suite and cassettes, no keys, no CI: what a new user has."""
+    shutil.copytree(ROOT / "suites", tmp_path / "suites")
+    shutil.copytree(ROOT / "cassettes" / "quickstart", tmp_path / "cassettes" / "quickstart")
+    monkeypatch.chdir(tmp_path)
+    for k in list(os.environ):
+        if k.endswith(("_API_KEY", "_BASE_URL")) or k in ("CI", "HARNESS_RECORD_MODE", "GITHUB_STEP_SUMMARY",
+                                                           "HARNESS_CASSETTE_USAGE"):
+            monkeypatch.delenv(k)
+    return tmp_path
+
+
+def _cli(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_unknown_export_format_is_refused_before_anything_runs(quickstart):
+    res = _cli("run", "suites/quickstart.yaml", "--export", "results.xlsx")
+    assert res.exit_code == 2
+    assert "--export" in res.output and "'xlsx'" in res.output and ".csv, .json, .parquet" in res.output
+    assert not (quickstart / "runs").exists() and not (quickstart / "reports").exists()
+
+
+def test_bad_replay_speed_names_the_option(quickstart):
+    res = _cli("run", "suites/quickstart.yaml", "--replay-speed", "fast")
+    assert res.exit_code == 2
+    assert "--replay-speed" in res.output and "realtime" in res.output
+
+
+def test_failure_lines_show_the_first_line_of_a_multiline_error(quickstart):
+    suite = (quickstart / "suites" / "quickstart.yaml").read_text()
+    (quickstart / "suites" / "quickstart.yaml").write_text(suite.replace("max_turns: 3", "max_turns: 3\n    params: {max_tokens: 5}"))
+    res = _cli("run", "suites/quickstart.yaml", "--no-report", "--no-progress")
+    assert res.exit_code == 1
+    lines = [ln for ln in res.stdout.splitlines() if "CassetteMissError" in ln]
+    assert len(lines) == 3
+    assert "nearest recorded" not in res.stdout and "+++ this request" not in res.stdout
+
+
+def test_cassettes_ls_defaults_to_cassettes_dir_and_counts_in_words(quickstart):
+    (quickstart / "suites" / "not-a-cassette.yaml").write_text("name: x\n")
+    res = _cli("cassettes", "ls")
+    assert res.exit_code == 0, res.output
+    assert "suites/" not in res.output  # only cassettes/, as `harness run` uses
+    assert " 1 interaction " in res.output and " 2 interactions " in res.output
+    assert "1 interactions" not in res.output
+    show = _cli("cassettes", "show", "cassettes/quickstart/capital/gpt-4.1-mini.yaml")
+    assert "(1 interaction)" in show.output
+
+
+@pytest.mark.parametrize("args", [["report"], ["cassettes"], ["cassettes", "ls"], ["cassettes", "show"],
+                                  ["cassettes", "verify"], ["cassettes", "prune"], ["run"], ["compare"],
+                                  ["invoke"], ["emulate"], ["suite-schema"]])
+def test_every_command_help_has_examples(args):
+    res = _cli(*args, "--help")
+    assert res.exit_code == 0
+    assert "Examples:" in res.output, f"harness {' '.join(args)} --help has no examples"
+
+
+def test_report_errors_are_one_lowercase_error_line(quickstart):
+    res = _cli("report", "runs/nothing-here")
+    assert res.exit_code == 2
+    assert res.output.startswith("error: ") and "runs/nothing-here" in res.output

@@ -58,6 +58,7 @@ def compare_cmd(run_a: Path, run_b: Path, as_json: bool, latency_threshold: floa
 
 def _print(diff: dict[str, Any]) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
@@ -76,8 +77,9 @@ def _print(diff: dict[str, Any]) -> None:
     for title, rows, mark in (("Regressions", diff["regressions"], "[red]✗[/]"), ("Fixes", diff["fixes"], "[green]✓[/]")):
         console.print(f"{title}: {len(rows)}")
         for r in rows[:50]:
-            why = f" — {r['reason'][:200]}" if r.get("reason") else ""
-            console.print(f"  {mark} {r['cell']}: {r['before']} → {r['after']}{why}")
+            reason = str(r.get("reason") or "").strip()
+            why = f" — {escape(reason.splitlines()[0][:200])}" if reason else ""  # first line: a miss's diff is long
+            console.print(f"  {mark} {escape(str(r['cell']))}: {r['before']} → {r['after']}{why}")
     lat = diff["latency_changes"]
     if lat:
         console.print(f"Latency changes: {len(lat)}")

@@ -8,8 +8,17 @@ import click
 
 from harness.report import ReportInputError, render_report
 
+EXAMPLES = """\b
+Examples:
+  harness report runs/quickstart-20261124T063000-3f2a                    # -> reports/quickstart-<run id>.html
+  harness report runs/quickstart-20261124T063000-3f2a -o report.html --baseline runs/last-good
 
-@click.command("report")
+\b
+Exit codes: 0 written, 2 usage or input error (no results.jsonl, an unreadable run).
+"""
+
+
+@click.command("report", epilog=EXAMPLES)
 @click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False))
 @click.option("-o", "--output", "output", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Where to write the HTML file (default: reports/<suite>-<run_id>.html).")
@@ -20,6 +29,6 @@ def report_cmd(run_dir: Path, output: Path | None, baseline: Path | None) -> Non
     try:
         path = render_report(run_dir, output, baseline_dir=baseline)
     except ReportInputError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
     click.echo(f"Report written to {path}")

@@ -72,10 +72,29 @@ def _replay_speed(value: str | None) -> str | float | None:
     try:
         speed = float(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r}: allowed: instant, realtime, or a speed factor such as 2.0") from None
+        raise click.BadParameter(f"{value!r}: allowed: instant, realtime, or a speed factor such as 2.0",
+                                 param_hint="--replay-speed") from None
     if speed <= 0:
-        raise click.BadParameter(f"{value!r}: a speed factor must be greater than 0")
+        raise click.BadParameter(f"{value!r}: a speed factor must be greater than 0", param_hint="--replay-speed")
     return speed
+
+
+EXPORT_FORMATS = ("csv", "json", "parquet")
+
+
+def _check_exports(paths: tuple[Path, ...]) -> None:
+    """Refuse an export the run could not write, before any cell runs (not after a long run)."""
+    for path in paths:
+        fmt = path.suffix.lstrip(".").lower()
+        if fmt not in EXPORT_FORMATS:
+            raise click.BadParameter(f"{str(path)!r}: unknown export format {fmt or '(no suffix)'!r}; "
+                                     f"allowed suffixes: .csv, .json, .parquet", param_hint="--export")
+        if fmt == "parquet":
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError:
+                raise click.BadParameter(f"{str(path)!r}: Parquet export needs pyarrow: pip install 'harness[parquet]'",
+                                         param_hint="--export") from None
 
 
 def _ms(v: Any) -> str:
@@ -113,13 +132,16 @@ def _print_summary(result: Any, console: Any) -> None:
 
 
 def _print_failures(run_dir: Path, console: Any, limit: int = 10) -> None:
+    from rich.markup import escape
+
     from harness.results import latest_records
 
     bad = [r for r in latest_records(run_dir) if r.get("status") != "passed"]
     for r in bad[:limit]:
         why = r.get("error") or "; ".join(str(a.get("reason")) for a in r.get("assertions") or [] if not a.get("passed"))
-        console.print(f"  [red]✗[/] {r.get('case_id')} × {r.get('model_id')}: {str(why)[:240]}", markup=True,
-                      highlight=False)
+        first = str(why).strip().splitlines()[0] if str(why).strip() else "?"  # a miss's diff is in the report
+        console.print(f"  [red]✗[/] {escape(str(r.get('case_id')))} × {escape(str(r.get('model_id')))}: "
+                      f"{escape(first[:240])}", markup=True, highlight=False)
     if len(bad) > limit:
         console.print(f"  ... and {len(bad) - limit} more")
 
@@ -195,6 +217,7 @@ def _run(suites: tuple[Path, ...], models: str | None, record_mode: str | None, 
             raise click.UsageError("--resume continues one run: give one SUITE (or none, to use the run's)")
     if not suites:
         raise click.UsageError("give at least one SUITE file (e.g. suites/quickstart.yaml)")
+    _check_exports(exports)
     if no_cassettes and (record_mode or cassettes_dir):
         raise click.UsageError("--no-cassettes cannot be combined with --record-mode or --cassettes")
     cas_dir: str | Path | None = None if no_cassettes else (cassettes_dir or config.get("cassettes_dir", "cassettes"))
