@@ -107,3 +107,14 @@ def test_report_errors_are_one_lowercase_error_line(quickstart):
     res = _cli("report", "runs/nothing-here")
     assert res.exit_code == 2
     assert res.output.startswith("error: ") and "runs/nothing-here" in res.output
+
+
+def test_chart_labels_fit_their_column():
+    from harness.report.charts import LABEL_CHARS, short_label
+
+    assert short_label("gpt-4.1-mini") == "gpt-4.1-mini"
+    assert short_label("openai:gpt-4.1-mini") == "gpt-4.1-mini"              # provider dropped only when too long
+    assert short_label("anthropic:claude-haiku-4-5").startswith("claude-haiku")
+    assert short_label("ollama:x") == "ollama:x"
+    for name in ("anthropic:claude-haiku-4-5", "a-very-long-model-name-without-provider", "p:" + "x" * 40):
+        assert len(short_label(name)) <= LABEL_CHARS

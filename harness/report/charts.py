@@ -48,8 +48,19 @@ def _frame(cid: str, title: str, desc: str, height: float, body: list[str]) -> M
     return Markup(head + "".join(body) + "</svg>")
 
 
+LABEL_CHARS = 15  # what fits LABEL_W at the label font (12px bold); the full name is the <title>
+
+
+def short_label(name: str) -> str:
+    """A model id that fits the label column: without its ``provider:`` prefix when too long, then cut."""
+    short = name
+    if len(short) > LABEL_CHARS and ":" in short:
+        short = short.split(":", 1)[1] or short
+    return short if len(short) <= LABEL_CHARS else short[:LABEL_CHARS - 1] + "…"
+
+
 def _label(y: float, name: str) -> str:
-    short = name if len(name) <= 17 else name[:16] + "…"
+    short = short_label(name)
     return (f'<text x="{LABEL_W:.1f}" y="{y:.1f}" text-anchor="end" class="lbl">'
             f'<title>{escape(name)}</title>{escape(short)}</text>')
 
