@@ -14,7 +14,7 @@ from harness.errors import ConfigurationError, InputError
 EXAMPLES = """\b
 Examples:
   harness run suites/quickstart.yaml                     # replay from cassettes/, write a report
-  harness run suites/quickstart.yaml --models openai:gpt-4.1-mini,anthropic:claude-haiku-4-5
+  harness run suites/quickstart.yaml --models openai:gpt-4.1-mini,anthropic:claude-haiku-4-5   # live: keys needed
   harness run suites/quickstart.yaml --record-mode once  # record what has no cassette yet
   harness run suites/*.yaml --concurrency 20 --junit results.xml --no-report
   harness run suites/big.yaml --workers 2                # replay a large suite on two cores
