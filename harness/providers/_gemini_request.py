@@ -10,7 +10,7 @@ import mimetypes
 from typing import Any
 
 from harness.messages import AIMessage, BaseMessage, ToolMessage
-from harness.providers.base import ChatRequest, ResponseFormat, data_url_parts, image_source
+from harness.providers.base import ChatRequest, ResponseFormat, data_url_parts, image_source, url_source
 
 PROVIDER = "google_genai"
 # where signatures of parts that are not content blocks live (additional_kwargs keys)
@@ -68,9 +68,7 @@ def media_part(block: dict[str, Any]) -> dict[str, Any] | None:
         elif block.get("file_id") or block.get("source_type") == "id":
             src = {"url": block.get("file_id") or block.get("id", "")}
         else:
-            url = block.get("url", "")
-            parts = data_url_parts(url)
-            src = {"base64": parts[1], "mime_type": parts[0]} if parts else {"url": url}
+            src = url_source(block.get("url", ""))
     media = kind if kind in _MEDIA_TYPES else "image"
     if "base64" in src:
         mime = src.get("mime_type") or block.get("mime_type") or _DEFAULT_MIME[media]

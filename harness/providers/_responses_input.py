@@ -19,13 +19,9 @@ from typing import Any
 
 from harness.messages import AIMessage, BaseMessage, ToolMessage
 from harness.providers._responses_items import FUNCTION_CALL_IDS, annotation_to_wire
-from harness.providers.base import image_source
+from harness.providers.base import image_detail, image_source, source_url
 
 _NATIVE_INPUT_PARTS = ("input_text", "input_image", "input_file")
-
-
-def _data_url(src: dict[str, str]) -> str:
-    return src.get("url") or f"data:{src['mime_type']};base64,{src['base64']}"
 
 
 def _file_part(block: dict[str, Any]) -> dict[str, Any] | None:
@@ -64,13 +60,11 @@ def user_parts(content: Any) -> Any:
         elif block.get("type") in _NATIVE_INPUT_PARTS:
             parts.append(block)
         elif (src := image_source(block)) is not None:
-            iu = block.get("image_url")
-            detail = block.get("detail") or (iu.get("detail") if isinstance(iu, dict) else None)
             if block.get("file_id"):
                 part = {"type": "input_image", "file_id": block["file_id"]}
             else:
-                part = {"type": "input_image", "image_url": _data_url(src)}
-            part["detail"] = detail or "auto"
+                part = {"type": "input_image", "image_url": source_url(src)}
+            part["detail"] = image_detail(block) or "auto"
             parts.append(part)
         elif (fp := _file_part(block)) is not None:
             parts.append(fp)

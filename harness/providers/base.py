@@ -267,14 +267,28 @@ def image_source(block: dict[str, Any]) -> dict[str, str] | None:
     if t == "image_url":
         iu = block.get("image_url")
         url = iu.get("url") if isinstance(iu, dict) else iu
-        parts = data_url_parts(url or "")
-        return {"base64": parts[1], "mime_type": parts[0]} if parts else {"url": url or ""}
+        return url_source(url or "")
     if t != "image":
         return None
     if block.get("source_type") == "base64" or ("data" in block and "base64" not in block):
         return {"base64": block.get("data", ""), "mime_type": block.get("mime_type", "image/png")}
     if block.get("base64"):
         return {"base64": block["base64"], "mime_type": block.get("mime_type", "image/png")}
-    url = block.get("url", "")
+    return url_source(block.get("url", ""))
+
+
+def url_source(url: str) -> dict[str, str]:
+    """A URL as a media source: {"base64": ..., "mime_type": ...} for a data: URL, else {"url": url}."""
     parts = data_url_parts(url)
     return {"base64": parts[1], "mime_type": parts[0]} if parts else {"url": url}
+
+
+def source_url(src: dict[str, str]) -> str:
+    """The inverse of `url_source`: the source's URL, or a data: URL of its base64 data."""
+    return src.get("url") or f"data:{src['mime_type']};base64,{src['base64']}"
+
+
+def image_detail(block: dict[str, Any]) -> str | None:
+    """OpenAI's image `detail` ("low" / "high" / "auto"), on the block or inside its `image_url`."""
+    iu = block.get("image_url")
+    return block.get("detail") or (iu.get("detail") if isinstance(iu, dict) else None)

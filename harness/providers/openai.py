@@ -18,9 +18,11 @@ from harness.providers.base import (
     StreamDecoder,
     WireRequest,
     error_message,
+    image_detail,
     image_source,
     retry_after_seconds,
     should_retry_header,
+    source_url,
 )
 
 # standard parameter name -> Chat Completions body field
@@ -62,11 +64,8 @@ def _user_parts(content: Any) -> Any:
         elif block.get("type") == "text":
             parts.append({"type": "text", "text": block["text"]})
         elif (src := image_source(block)) is not None:
-            url = src.get("url") or f"data:{src['mime_type']};base64,{src['base64']}"
-            image_url = {"url": url}
-            iu = block.get("image_url")
-            detail = block.get("detail") or (iu.get("detail") if isinstance(iu, dict) else None)
-            if detail:
+            image_url = {"url": source_url(src)}
+            if detail := image_detail(block):
                 image_url["detail"] = detail
             parts.append({"type": "image_url", "image_url": image_url})
         elif block.get("type") in ("input_audio", "file"):
