@@ -118,3 +118,47 @@ def test_chart_labels_fit_their_column():
     assert short_label("ollama:x") == "ollama:x"
     for name in ("anthropic:claude-haiku-4-5", "a-very-long-model-name-without-provider", "p:" + "x" * 40):
         assert len(short_label(name)) <= LABEL_CHARS
+
+
+def test_summary_card_says_1_error_not_1_errors(tmp_path):
+    from report_fixtures import record, write_run
+
+    from harness.report import render_report
+
+    run = write_run(tmp_path / "run", [record("a", 0, status="error", error="MissingAPIKeyError: no key\nsecond line"),
+                                       record("b", 0, text="fine"), record("a", 1, status="error", error="x"),
+                                       record("b", 1, status="error", error="y")])
+    html = render_report(run, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "⚠ 1 error<" in html and "⚠ 1 errors" not in html
+    assert "⚠ 2 errors<" in html
+
+
+@pytest.mark.browser
+def test_matrix_cell_label_and_detail_in_the_browser(tmp_path):
+    """A cell's aria-label reads one line of a multi-line error; a plain answer has no empty 'Final output'."""
+    import tempfile
+
+    from report_fixtures import CHROMIUM, launch_chromium, record, write_run
+
+    from harness.report import render_report
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    run = write_run(tmp_path / "run", [record("a", 0, status="error", error="CassetteMissError: no match\n  --- recorded"),
+                                       record("b", 0, text="The capital is Paris.")])
+    path = render_report(run, tmp_path / "r.html")
+    with sync_api.sync_playwright() as pw, tempfile.TemporaryDirectory() as profile:
+        ctx = launch_chromium(pw, profile, viewport={"width": 1200, "height": 900})
+        page = ctx.new_page()
+        page.goto(path.resolve().as_uri())
+        cells = page.locator("td.cell")
+        label = cells.nth(0).get_attribute("aria-label")
+        assert "CassetteMissError: no match" in label and "--- recorded" not in label
+        cells.nth(1).click()
+        body = page.locator("#detail-body")
+        expect = sync_api.expect
+        expect(body).to_contain_text("The capital is Paris.")
+        assert "Final output" not in body.inner_text() and "FINAL OUTPUT" not in body.inner_text()
+        expect(body).to_contain_text("finish reason")
+        ctx.close()

@@ -169,8 +169,14 @@ function renderCell(c, row, m) {
   if (c[C_COST] !== null) metrics += " · " + fmtUsd(c[C_COST]);
   td.appendChild(el("div", "c-metrics", metrics));
   td.setAttribute("aria-label", rowLabel(row) + " × " + D.models[m] + ": " + STATUS[c[C_STATUS]].long +
-    (c[C_REASON] !== null ? ", " + S[c[C_REASON]] : "") + ", " + metrics);
+    (c[C_REASON] !== null ? ", " + firstLine(S[c[C_REASON]]) : "") + ", " + metrics);
   return td;
+}
+
+// a screen reader reads one line of the reason (a cassette miss carries a whole diff); the detail has all
+function firstLine(text) {
+  var line = String(text).split("\n")[0];
+  return line.length > 300 ? line.slice(0, 299) + "…" : line;
 }
 
 function renderBody() {
