@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from harness.messages import KNOWN_BLOCK_TYPES, BaseMessage, ToolMessage
+from harness.providers._common import append_turn, usage_metadata
 from harness.providers.base import image_source
 
 # normalised finish_reason (wire-formats §8.2); the raw value stays in response_metadata.stop_reason
@@ -150,12 +151,7 @@ def messages_to_anthropic(messages: list[BaseMessage]) -> tuple[Any, list[dict[s
             role, blocks = "user", [_tool_result(m)]
         else:
             raise ValueError(f"cannot send a {type(m).__name__} to Anthropic; allowed: system, human, ai, tool messages")
-        if not blocks:
-            continue
-        if turns and turns[-1]["role"] == role:
-            turns[-1]["content"].extend(blocks)
-        else:
-            turns.append({"role": role, "content": blocks})
+        append_turn(turns, role, blocks)
     for turn in turns:
         if turn["role"] == "user":  # the API wants tool_result blocks before anything else in the turn
             c = turn["content"]
@@ -271,18 +267,10 @@ def usage_from_anthropic(u: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     read, write = u.get("cache_read_input_tokens"), u.get("cache_creation_input_tokens")
     inp = (u.get("input_tokens") or 0) + (read or 0) + (write or 0)
-    out = u.get("output_tokens") or 0
-    usage: dict[str, Any] = {"input_tokens": inp, "output_tokens": out, "total_tokens": inp + out}
-    itd = {k: v for k, v in (("cache_read", read), ("cache_creation", write)) if v is not None}
-    for k, v in (u.get("cache_creation") or {}).items():
-        if isinstance(v, int) and v:
-            itd[k] = v
-    if itd:
-        usage["input_token_details"] = itd
+    ephemeral = {k: v for k, v in (u.get("cache_creation") or {}).items() if isinstance(v, int) and v}
     thinking = (u.get("output_tokens_details") or {}).get("thinking_tokens")
-    if thinking is not None:
-        usage["output_token_details"] = {"reasoning": thinking}
-    return usage
+    return usage_metadata(inp, u.get("output_tokens") or 0, None,
+                          {"cache_read": read, "cache_creation": write, **ephemeral}, {"reasoning": thinking})
 
 
 def refusal_text(stop_details: Any, text: str) -> str:

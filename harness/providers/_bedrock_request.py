@@ -11,6 +11,7 @@ from typing import Any
 
 from harness.errors import UnsupportedFeatureError
 from harness.messages import AIMessage, BaseMessage, ToolMessage
+from harness.providers._common import append_turn
 from harness.providers.base import ChatRequest, image_source
 
 PROVIDER = "bedrock_converse"
@@ -196,12 +197,7 @@ def to_converse(messages: list[BaseMessage]) -> tuple[list[dict[str, Any]], list
             role, blocks = "user", user_blocks(m)
         else:
             raise ValueError(f"{PROVIDER}: cannot send a {type(m).__name__}; allowed: system, human, ai, tool messages")
-        if not blocks:
-            continue
-        if turns and turns[-1]["role"] == role:
-            turns[-1]["content"].extend(blocks)
-        else:
-            turns.append({"role": role, "content": blocks})
+        append_turn(turns, role, blocks)
     return system, turns
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from harness.errors import ModelAPIError, ModelError, error_for_status
 from harness.messages import AIMessage, AIMessageChunk, merge_content, tool_call_chunk
+from harness.providers._common import usage_metadata
 from harness.providers._eventstream import EventStreamDecoder, EventStreamError, EventStreamMessage
 from harness.providers.base import StreamDecoder
 
@@ -63,8 +64,6 @@ def usage_from_converse(u: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     read, write = u.get("cacheReadInputTokens"), u.get("cacheWriteInputTokens")
     inp = (u.get("inputTokens") or 0) + (read or 0) + (write or 0)
-    out = u.get("outputTokens") or 0
-    usage: dict[str, Any] = {"input_tokens": inp, "output_tokens": out, "total_tokens": u.get("totalTokens") or inp + out}
     details: dict[str, Any] = {}
     if read is not None or write is not None:
         details = {"cache_read": read or 0, "cache_creation": write or 0}
@@ -72,9 +71,7 @@ def usage_from_converse(u: dict[str, Any] | None) -> dict[str, Any] | None:
         if isinstance(d, dict) and d.get("ttl"):
             key = f"ephemeral_{d['ttl']}_input_tokens"
             details[key] = details.get(key, 0) + (d.get("inputTokens") or 0)
-    if details:
-        usage["input_token_details"] = details
-    return usage
+    return usage_metadata(inp, u.get("outputTokens") or 0, u.get("totalTokens"), details)
 
 
 def reasoning_block(rc: dict[str, Any], index: int) -> dict[str, Any]:

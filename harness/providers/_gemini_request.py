@@ -10,6 +10,7 @@ import mimetypes
 from typing import Any
 
 from harness.messages import AIMessage, BaseMessage, ToolMessage
+from harness.providers._common import text_of
 from harness.providers.base import ChatRequest, ResponseFormat, data_url_parts, image_source, url_source
 
 PROVIDER = "google_genai"
@@ -99,13 +100,6 @@ def user_parts(content: Any, where: str) -> list[dict[str, Any]]:
     return parts
 
 
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    return "".join(b if isinstance(b, str) else b.get("text", "") for b in content
-                   if isinstance(b, str) or b.get("type") == "text")
-
-
 def model_parts(m: AIMessage, sign_calls: bool) -> list[dict[str, Any]]:
     """An AIMessage -> the parts of a `model` Content, with thought signatures where they came from."""
     own = m.response_metadata.get("model_provider") == PROVIDER
@@ -157,7 +151,7 @@ def function_response(m: ToolMessage, names: dict[str, str], where: str) -> dict
             f"{where}: ToolMessage tool_call_id={m.tool_call_id!r} answers no tool call of a preceding AIMessage; "
             "Gemini needs the function name: keep that AIMessage in the history or pass ToolMessage(name=...)"
         )
-    text = _text_of(m.content)
+    text = text_of(m.content)
     media = [p for b in ([] if isinstance(m.content, str) else m.content)
              if isinstance(b, dict) and (p := media_part(b)) is not None]
     if m.status == "error":
@@ -185,7 +179,7 @@ def build_contents(messages: list[BaseMessage], sign_calls: bool) -> tuple[list[
     for i, m in enumerate(messages):
         where = f"messages[{i}]"
         if m.type == "system":
-            system.append({"text": _text_of(m.content)})
+            system.append({"text": text_of(m.content)})
         elif m.type == "human":
             contents.append({"role": "user", "parts": user_parts(m.content, where)})
         elif isinstance(m, AIMessage):

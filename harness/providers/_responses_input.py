@@ -18,10 +18,12 @@ import json
 from typing import Any
 
 from harness.messages import AIMessage, BaseMessage, ToolMessage
+from harness.providers._common import text_of
 from harness.providers._responses_items import FUNCTION_CALL_IDS, annotation_to_wire
 from harness.providers.base import image_detail, image_source, source_url
 
 _NATIVE_INPUT_PARTS = ("input_text", "input_image", "input_file")
+_TEXT_PARTS = ("text", "input_text", "output_text")
 
 
 def _file_part(block: dict[str, Any]) -> dict[str, Any] | None:
@@ -74,13 +76,6 @@ def user_parts(content: Any) -> Any:
                 "allowed: text, image, file (and input_text / input_image / input_file)"
             )
     return parts
-
-
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    return "".join(p if isinstance(p, str) else p.get("text", "") for p in content
-                   if isinstance(p, str) or p.get("type") in ("text", "input_text", "output_text"))
 
 
 def _assistant_items(m: AIMessage, stateless: bool) -> list[dict[str, Any]]:
@@ -148,7 +143,7 @@ def _tool_output(content: Any) -> Any:
     if isinstance(content, str):
         return content
     if all(isinstance(b, str) or b.get("type") == "text" for b in content):
-        return _text_of(content)
+        return text_of(content, _TEXT_PARTS)
     return user_parts(content)
 
 
@@ -157,7 +152,7 @@ def messages_to_input(messages: list[BaseMessage], *, stateless: bool = False) -
     for m in messages:
         if m.type == "system":
             role = "developer" if m.additional_kwargs.get("__openai_role__") == "developer" else "system"
-            items.append({"role": role, "content": _text_of(m.content)})
+            items.append({"role": role, "content": text_of(m.content, _TEXT_PARTS)})
         elif m.type == "human":
             items.append({"role": "user", "content": user_parts(m.content)})
         elif isinstance(m, AIMessage):

@@ -20,6 +20,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from harness.providers._common import json_tool_call, usage_metadata
+
 SERVER_TOOL_ITEMS = {
     "web_search_call": "web_search",
     "file_search_call": "file_search",
@@ -33,17 +35,12 @@ FUNCTION_CALL_IDS = "__openai_function_call_ids__"  # additional_kwargs key: cal
 def usage_from_responses(u: dict[str, Any] | None) -> dict[str, Any] | None:
     if not u:
         return None
-    inp, out = u.get("input_tokens") or 0, u.get("output_tokens") or 0
-    usage: dict[str, Any] = {"input_tokens": inp, "output_tokens": out, "total_tokens": u.get("total_tokens") or inp + out}
-    itd_raw, otd_raw = u.get("input_tokens_details") or {}, u.get("output_tokens_details") or {}
-    itd = {k: v for k, v in {"cache_read": itd_raw.get("cached_tokens"),
-                             "cache_creation": itd_raw.get("cache_write_tokens")}.items() if v is not None}
-    otd = {"reasoning": otd_raw["reasoning_tokens"]} if otd_raw.get("reasoning_tokens") is not None else {}
-    if itd:
-        usage["input_token_details"] = itd
-    if otd:
-        usage["output_token_details"] = otd
-    return usage
+    itd, otd = u.get("input_tokens_details") or {}, u.get("output_tokens_details") or {}
+    return usage_metadata(
+        u.get("input_tokens") or 0, u.get("output_tokens") or 0, u.get("total_tokens"),
+        {"cache_read": itd.get("cached_tokens"), "cache_creation": itd.get("cache_write_tokens")},
+        {"reasoning": otd.get("reasoning_tokens")},
+    )
 
 
 def citation(ann: dict[str, Any]) -> dict[str, Any]:
@@ -192,18 +189,11 @@ def output_to_message_parts(output: list[dict[str, Any]]) -> dict[str, Any]:
                 blocks.append(reasoning_block(item.get("id"), k, text, raw=raw, extras=extras if i == 0 else None))
                 k += 1
         elif kind == "function_call":
-            raw_args = item.get("arguments") or ""
             call_id = item.get("call_id") or item.get("id")
             if item.get("id") and call_id:
                 fc_ids[call_id] = item["id"]
-            try:
-                args = json.loads(raw_args) if raw_args else {}
-                if not isinstance(args, dict):
-                    raise ValueError(f"arguments are a {type(args).__name__}, not an object")
-                tool_calls.append({"name": item.get("name", ""), "args": args, "id": call_id, "type": "tool_call"})
-            except ValueError as e:
-                invalid.append({"name": item.get("name"), "args": raw_args, "id": call_id, "error": str(e),
-                                "type": "invalid_tool_call"})
+            call = json_tool_call(item, call_id)
+            (tool_calls if call["type"] == "tool_call" else invalid).append(call)
         elif kind in SERVER_TOOL_ITEMS:
             blocks.extend(server_tool_blocks(item, k))
             k += 2

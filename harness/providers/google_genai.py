@@ -28,6 +28,7 @@ from harness.messages import (
     register_block_translator,
     tool_call_chunk,
 )
+from harness.providers._common import usage_metadata
 from harness.providers._gemini_request import FC_SIGNATURES, PROVIDER, TEXT_SIGNATURES, build_body
 from harness.providers._sse import SSEParser
 from harness.providers.base import (
@@ -71,8 +72,7 @@ def usage_from_gemini(u: dict[str, Any] | None) -> dict[str, Any] | None:
         audio = sum(d.get("tokenCount") or 0 for d in u.get(key) or () if d.get("modality") == "AUDIO")
         if audio:
             details["audio"] = audio
-    return {"input_tokens": inp, "output_tokens": out, "total_tokens": u.get("totalTokenCount") or inp + out,
-            "input_token_details": itd, "output_token_details": otd}
+    return usage_metadata(inp, out, u.get("totalTokenCount"), itd, otd)
 
 
 def _signed_diff(cur: dict[str, Any], prev: dict[str, Any]) -> dict[str, Any]:

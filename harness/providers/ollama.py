@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from harness.errors import ModelAPIError
 from harness.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage, tool_call_chunk
+from harness.providers._common import usage_metadata
 from harness.providers.base import (
     Capabilities,
     ChatRequest,
@@ -124,8 +125,7 @@ def _finish(done_reason: str | None, has_tool_calls: bool) -> str | None:
 def _usage(body: dict[str, Any]) -> dict[str, Any] | None:
     if "prompt_eval_count" not in body and "eval_count" not in body:
         return None
-    inp, out = body.get("prompt_eval_count") or 0, body.get("eval_count") or 0
-    return {"input_tokens": inp, "output_tokens": out, "total_tokens": inp + out}
+    return usage_metadata(body.get("prompt_eval_count") or 0, body.get("eval_count") or 0)
 
 
 def _final_metadata(body: dict[str, Any], provider: str, has_tool_calls: bool) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from harness.errors import ModelAPIError, ModelError, error_for_status
 from harness.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
+from harness.providers._common import json_tool_call, text_of, usage_metadata
 from harness.providers._sse import SSEParser
 from harness.providers.base import (
     Capabilities,
@@ -33,25 +34,13 @@ _DROP_PARAMS = {"stream_usage", "use_responses_api"}
 def usage_from_openai(u: dict[str, Any] | None) -> dict[str, Any] | None:
     if not u:
         return None
-    inp, out = u.get("prompt_tokens") or 0, u.get("completion_tokens") or 0
-    usage: dict[str, Any] = {"input_tokens": inp, "output_tokens": out, "total_tokens": u.get("total_tokens") or inp + out}
     pd, cd = u.get("prompt_tokens_details") or {}, u.get("completion_tokens_details") or {}
-    itd = {k: v for k, v in {"audio": pd.get("audio_tokens"), "cache_read": pd.get("cached_tokens"),
-                             "cache_creation": pd.get("cache_write_tokens")}.items() if v is not None}
-    otd = {k: v for k, v in {"audio": cd.get("audio_tokens"), "reasoning": cd.get("reasoning_tokens")}.items()
-           if v is not None}
-    if itd:
-        usage["input_token_details"] = itd
-    if otd:
-        usage["output_token_details"] = otd
-    return usage
-
-
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    return "".join(p if isinstance(p, str) else p.get("text", "") for p in content
-                   if isinstance(p, str) or p.get("type") == "text")
+    return usage_metadata(
+        u.get("prompt_tokens") or 0, u.get("completion_tokens") or 0, u.get("total_tokens"),
+        {"audio": pd.get("audio_tokens"), "cache_read": pd.get("cached_tokens"),
+         "cache_creation": pd.get("cache_write_tokens")},
+        {"audio": cd.get("audio_tokens"), "reasoning": cd.get("reasoning_tokens")},
+    )
 
 
 def _user_parts(content: Any) -> Any:
@@ -86,7 +75,7 @@ def split_content(content: Any) -> tuple[str, str]:
             text += part.get("text") or ""
         elif part.get("type") == "thinking":
             inner = part.get("thinking")
-            reasoning += inner if isinstance(inner, str) else _text_of(inner or [])
+            reasoning += inner if isinstance(inner, str) else text_of(inner or [])
     return text, reasoning
 
 
@@ -101,11 +90,11 @@ def _reasoning_of(msg: dict[str, Any]) -> str:
 def message_to_openai(m: BaseMessage) -> dict[str, Any]:
     if m.type == "system":
         role = "developer" if m.additional_kwargs.get("__openai_role__") == "developer" else "system"
-        return {"role": role, "content": m.content if isinstance(m.content, str) else _text_of(m.content)}
+        return {"role": role, "content": m.content if isinstance(m.content, str) else text_of(m.content)}
     if m.type == "human":
         out = {"role": "user", "content": _user_parts(m.content)}
     elif m.type == "ai":
-        out = {"role": "assistant", "content": _text_of(m.content) or None}
+        out = {"role": "assistant", "content": text_of(m.content) or None}
         calls = getattr(m, "tool_calls", None)
         if calls:
             out["tool_calls"] = [
@@ -117,7 +106,7 @@ def message_to_openai(m: BaseMessage) -> dict[str, Any]:
             out["content"] = ""
     elif isinstance(m, ToolMessage):
         out = {"role": "tool", "tool_call_id": m.tool_call_id,
-               "content": m.content if isinstance(m.content, str) else _text_of(m.content)}
+               "content": m.content if isinstance(m.content, str) else text_of(m.content)}
     else:
         raise ValueError(f"cannot send a {type(m).__name__} to OpenAI; allowed: system, human, ai, tool messages")
     if m.name:
@@ -205,18 +194,11 @@ class OpenAIChatAdapter(ProviderAdapter):
             raise ModelAPIError(error_message(body), provider=self.name, body=body)
         choice = (body.get("choices") or [{}])[0]
         msg = choice.get("message") or {}
-        tool_calls, invalid = [], []
+        tool_calls: list[dict[str, Any]] = []
+        invalid: list[dict[str, Any]] = []
         for tc in msg.get("tool_calls") or []:
-            fn = tc.get("function") or {}
-            raw = fn.get("arguments") or ""
-            try:
-                args = json.loads(raw) if raw else {}
-                if not isinstance(args, dict):
-                    raise ValueError(f"arguments are a {type(args).__name__}, not an object")
-                tool_calls.append({"name": fn.get("name", ""), "args": args, "id": tc.get("id"), "type": "tool_call"})
-            except ValueError as e:
-                invalid.append({"name": fn.get("name"), "args": raw, "id": tc.get("id"), "error": str(e),
-                                "type": "invalid_tool_call"})
+            call = json_tool_call(tc.get("function") or {}, tc.get("id"))
+            (tool_calls if call["type"] == "tool_call" else invalid).append(call)
         text, thinking = split_content(msg.get("content"))
         extra = {k: msg[k] for k in ("refusal", "audio", "annotations") if msg.get(k)}
         if reasoning := _reasoning_of(msg) + thinking:
