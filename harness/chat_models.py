@@ -38,6 +38,10 @@ def parse_model_string(model: str, model_provider: str | None = None) -> tuple[s
         prefix, rest = model.split(":", 1)
         key = normalize_provider(prefix)
         if key in _available():
+            if not rest.strip():
+                raise ConfigurationError(
+                    f"model {model!r} names no model after '{prefix}:'; write it as '{prefix}:<model name>'"
+                )
             return rest, key
         if not infer_provider(model) and re.fullmatch(r"[A-Za-z][A-Za-z_-]*", prefix):
             raise UnknownProviderError(prefix, known_providers(), model=model)

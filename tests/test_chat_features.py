@@ -131,6 +131,11 @@ def test_uninferable_model_lists_providers():
         init_chat_model("llama3")
 
 
+def test_empty_model_name_is_refused():
+    with pytest.raises(ValueError, match=r"names no model after 'openai:'"):
+        init_chat_model("openai:", api_key="k")
+
+
 def test_non_string_model_is_a_type_error():
     with pytest.raises(TypeError):
         init_chat_model(42)  # type: ignore[arg-type]
