@@ -15,6 +15,13 @@ def emulator():
         yield emu
 
 
+@pytest.fixture(scope="module")
+def emu():
+    """One ProviderEmulator for a whole test module (faster; each test clears it, e.g. in its model fixture)."""
+    with ProviderEmulator() as emu:
+        yield emu
+
+
 @pytest.fixture
 def openai_model(emulator):
     """`openai:gpt-4.1-mini` talking to the emulator, with quick retries."""

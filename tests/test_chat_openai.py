@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+from _helpers import comparable, sum_chunks
 
 from harness import init_chat_model, tool
 from harness.errors import (
@@ -19,16 +20,7 @@ from harness.errors import (
 from harness.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolMessage
 from harness.testing import Fault, Reply, ToolCallSpec
 
-
-def _sum(chunks):
-    return chunks[0] + chunks[1:]
-
-
-def _comparable(msg):
-    """What invoke-equivalence compares: everything a user reads, minus per-call timing/ids."""
-    meta = {k: v for k, v in msg.response_metadata.items() if k not in ("timing", "token_usage", "id",
-                                                                         "service_tier", "logprobs")}
-    return msg.text, msg.tool_calls, msg.usage_metadata, meta
+PER_CALL_META = ("token_usage", "id", "service_tier", "logprobs")  # differ between an invoke and a stream
 
 
 # --- invoke / stream -------------------------------------------------------------------------------
@@ -63,7 +55,7 @@ def test_timing_reports_ttft_and_total(emulator, openai_model):
     emulator.ttft, emulator.chunk_delay = 0.08, 0.01
     emulator.queue(Reply(text="one two three four five six", chunk_chars=4))
     chunks = list(openai_model.stream("count"))
-    timing = _sum(chunks).response_metadata["timing"]
+    timing = sum_chunks(chunks).response_metadata["timing"]
     assert 70 <= timing["ttft_ms"] < timing["total_ms"]
     assert timing["replayed"] is False and timing["source"] == "live"
 
@@ -76,8 +68,8 @@ def test_stream_yields_chunks_as_they_arrive_and_sums_to_invoke(emulator, openai
     assert len(chunks) > 5
     assert all(isinstance(c, AIMessageChunk) for c in chunks)
     assert chunks[-1].chunk_position == "last"
-    total = _sum(chunks)
-    assert _comparable(total) == _comparable(invoked)
+    total = sum_chunks(chunks)
+    assert comparable(total, *PER_CALL_META) == comparable(invoked, *PER_CALL_META)
     wire = emulator.requests[-1].body
     assert wire["stream"] is True and wire["stream_options"] == {"include_usage": True}
 
@@ -89,9 +81,9 @@ def test_streamed_parallel_tool_call_chunks_sum_to_complete_calls(emulator, open
     invoked = openai_model.invoke("weather?")
     chunks = list(openai_model.stream("weather?"))
     assert any(c.tool_call_chunks for c in chunks)
-    total = _sum(chunks)
+    total = sum_chunks(chunks)
     assert [c["args"] for c in total.tool_calls] == [{"location": "Boston", "unit": "c"}, {"location": "Tokyo"}]
-    assert _comparable(total) == _comparable(invoked)
+    assert comparable(total, *PER_CALL_META) == comparable(invoked, *PER_CALL_META)
     assert total.response_metadata["finish_reason"] == "tool_calls"
 
 
@@ -100,7 +92,7 @@ async def test_async_invoke_and_astream(emulator, openai_model):
     msg = await openai_model.ainvoke("hi")
     assert msg.content == "async hello"
     chunks = [c async for c in openai_model.astream("hi")]
-    assert _sum(chunks).text == "streamed async"
+    assert sum_chunks(chunks).text == "streamed async"
 
 
 async def test_astream_events_start_stream_end(emulator, openai_model):

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import json
 
 import pytest
-from pydantic import BaseModel
+from _helpers import PNG, Answer, comparable, get_weather, sum_chunks
 
-from harness import init_chat_model, tool
+from harness import init_chat_model
 from harness.errors import (
     ContextOverflowError,
     ModelAPIError,
@@ -26,36 +25,12 @@ from harness.providers.anthropic import AnthropicAdapter
 from harness.testing import Fault, Reply, ToolCallSpec
 
 MODEL = "anthropic:claude-sonnet-4-5"
-PNG = base64.b64encode(b"\x89PNG\r\n\x1a\nfake").decode()
 THINKING = {"type": "enabled", "budget_tokens": 2048}
 
 
 @pytest.fixture
 def model(emulator):
     return init_chat_model(MODEL, base_url=emulator.base_url("anthropic"), api_key="sk-ant-test", max_retries=2)
-
-
-@tool
-def get_weather(city: str) -> str:
-    """Current weather for a city."""
-    return f"sunny in {city}"
-
-
-class Answer(BaseModel):
-    """An answer with a justification."""
-
-    answer: str
-    justification: str
-
-
-def _sum(chunks):
-    return chunks[0] + chunks[1:]
-
-
-def _comparable(msg):
-    """Everything a user reads, minus per-call timing and the response id."""
-    meta = {k: v for k, v in msg.response_metadata.items() if k not in ("timing", "id")}
-    return msg.content, msg.tool_calls, msg.invalid_tool_calls, msg.usage_metadata, msg.additional_kwargs, meta
 
 
 def _wire(emulator, i=-1):
@@ -145,8 +120,8 @@ def test_summed_stream_equals_invoke(emulator, model, reply):
     chunks = list(model.stream("question"))
     assert all(isinstance(c, AIMessageChunk) for c in chunks)
     assert chunks[-1].chunk_position == "last"
-    total = _sum(chunks)
-    assert _comparable(total) == _comparable(invoked)
+    total = sum_chunks(chunks)
+    assert comparable(total, "id") == comparable(invoked, "id")
     assert total.id.startswith("msg_")
     assert _wire(emulator).body["stream"] is True
     # string metadata appears on one chunk only, so summation cannot concatenate it
@@ -166,7 +141,7 @@ def test_streamed_blocks_carry_index_and_tool_chunks_merge(emulator, model):
     assert tool_chunks[0]["id"] == "toolu_1" and tool_chunks[0]["name"] == "get_weather"
     assert all(t["index"] == 2 for t in tool_chunks)
     assert all(t["id"] is None for t in tool_chunks[1:])
-    total = _sum(chunks)
+    total = sum_chunks(chunks)
     assert total.tool_calls == [{"name": "get_weather", "args": {"city": "Lima"}, "id": "toolu_1",
                                  "type": "tool_call"}]
     assert total.text == "Checking."
@@ -176,7 +151,7 @@ async def test_async_invoke_and_astream(emulator, model):
     emulator.queue(Reply(text="async hello"), Reply(text="streamed async"))
     assert (await model.ainvoke("hi")).content == "async hello"
     chunks = [c async for c in model.astream("hi")]
-    assert _sum(chunks).content == "streamed async"
+    assert sum_chunks(chunks).content == "streamed async"
 
 
 def test_stream_cut_or_malformed_raises(emulator, model):
@@ -311,7 +286,7 @@ def test_usage_counts_cache_read_and_creation_as_input(emulator, model):
     reply = Reply(text="cached", usage={"input_tokens": 1000, "output_tokens": 10, "cache_read": 600,
                                        "cache_creation": 300})
     emulator.queue(reply, reply)
-    for msg in (model.invoke("q"), _sum(list(model.stream("q")))):
+    for msg in (model.invoke("q"), sum_chunks(list(model.stream("q")))):
         assert msg.usage_metadata == {
             "input_tokens": 1000, "output_tokens": 10, "total_tokens": 1010,
             "input_token_details": {"cache_read": 600, "cache_creation": 300, "ephemeral_5m_input_tokens": 300},
@@ -349,7 +324,7 @@ def test_streamed_thinking_with_tool_call_round_trips(emulator, model):
                                                                              id="toolu_R")]),
                    Reply(text="Sunny."))
     bound = model.bind_tools([get_weather]).bind(thinking=THINKING)
-    ai = _sum(list(bound.stream("weather in Rome?")))
+    ai = sum_chunks(list(bound.stream("weather in Rome?")))
     assert ai.content_blocks[0]["type"] == "reasoning" and ai.content_blocks[1]["type"] == "tool_call"
     bound.invoke([HumanMessage("weather in Rome?"), ai, ToolMessage("sunny", tool_call_id="toolu_R")])
     sent = _wire(emulator).body["messages"][1]["content"]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import time
 
 import pytest
+from _helpers import PNG, stream_message
 from pydantic import BaseModel
 
 from harness.chat_models import init_chat_model
@@ -16,17 +16,9 @@ from harness.errors import (
     ModelNotFoundError,
     ModelRateLimitError,
 )
-from harness.messages import HumanMessage, ToolMessage, message_chunk_to_message
+from harness.messages import HumanMessage, ToolMessage
 from harness.providers import adapter_for_url
-from harness.testing import Fault, ProviderEmulator, Reply, ToolCallSpec
-
-PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 16).decode()
-
-
-@pytest.fixture(scope="module")
-def emu():
-    with ProviderEmulator() as e:
-        yield e
+from harness.testing import Fault, Reply, ToolCallSpec
 
 
 @pytest.fixture(autouse=True)
@@ -40,13 +32,6 @@ def model(emu):
     emu.clear()
     return init_chat_model("azure_openai:gpt-4o", azure_endpoint=emu.base_url("azure_openai"),
                            azure_deployment="prod-4o", api_version="2024-10-21", api_key="azure-key")
-
-
-def _sum(chunks):
-    total = None
-    for c in chunks:
-        total = c if total is None else total + c
-    return message_chunk_to_message(total)
 
 
 def test_invoke_wire_format(emu, model):
@@ -127,7 +112,7 @@ def test_stream_sums_to_invoke(emu, model):
                   usage={"input_tokens": 30, "output_tokens": 9, "cache_read": 16, "reasoning": 4})
     emu.queue(reply, reply)
     invoked = model.invoke("q")
-    streamed = _sum(model.stream("q"))
+    streamed = stream_message(model.stream("q"))
     assert emu.requests[-1].body["stream"] is True
     assert emu.requests[-1].body["stream_options"] == {"include_usage": True}
     assert streamed.content == invoked.content == "Paris, and the weather:"

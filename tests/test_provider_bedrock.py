@@ -4,7 +4,6 @@ test vectors and botocore."""
 
 from __future__ import annotations
 
-import base64
 import json
 import random
 import re
@@ -12,9 +11,10 @@ import time
 from datetime import datetime, timezone
 
 import pytest
+from _helpers import PNG, Answer, comparable, get_weather, sum_chunks
 from pydantic import BaseModel
 
-from harness import init_chat_model, tool
+from harness import init_chat_model
 from harness.errors import (
     ConfigurationError,
     ContextOverflowError,
@@ -34,7 +34,6 @@ from harness.testing import Fault, Reply, ToolCallSpec
 
 MODEL_ID = "anthropic.claude-3-5-sonnet-20240620-v1:0"
 KEY, SECRET, TOKEN = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "SESSIONTOKEN"
-PNG = base64.b64encode(b"\x89PNG\r\n\x1a\nfake").decode()
 THINKING = {"type": "enabled", "budget_tokens": 2048}
 AUTH = re.compile(r"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/(\d{8})/us-west-2/bedrock/aws4_request, "
                   r"SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$")
@@ -49,28 +48,6 @@ def _model(emulator, **kw):
 @pytest.fixture
 def model(emulator):
     return _model(emulator)
-
-
-@tool
-def get_weather(city: str) -> str:
-    """Current weather for a city."""
-    return f"sunny in {city}"
-
-
-class Answer(BaseModel):
-    """An answer with a justification."""
-
-    answer: str
-    justification: str
-
-
-def _sum(chunks):
-    return chunks[0] + chunks[1:]
-
-
-def _comparable(msg):
-    meta = {k: v for k, v in msg.response_metadata.items() if k != "timing"}
-    return msg.content, msg.tool_calls, msg.invalid_tool_calls, msg.usage_metadata, msg.additional_kwargs, meta
 
 
 def _wire(emulator, i=-1):
@@ -211,15 +188,15 @@ def test_no_credentials_fails_only_when_going_live(emulator, monkeypatch, tmp_pa
                                       tool_calls=[ToolCallSpec("get_weather", {"city": "Oslo"})]))
     with use_cassette(cassette, record_mode="once"):
         _model(emulator).invoke("record me")  # recorded with real (test) credentials
-        recorded = _sum(list(_model(emulator).stream("stream me")))
+        recorded = sum_chunks(list(_model(emulator).stream("stream me")))
     text = cassette.read_text()
     assert SECRET not in text and TOKEN not in text
     keyless = init_chat_model(f"bedrock_converse:{MODEL_ID}", base_url=emulator.base_url("bedrock_converse"),
                               region_name="us-west-2")
     with use_cassette(cassette, record_mode="none"):
         assert keyless.invoke("record me").content == "record me"
-        replayed = _sum(list(keyless.stream("stream me")))
-    assert _comparable(replayed)[:5] == _comparable(recorded)[:5]
+        replayed = sum_chunks(list(keyless.stream("stream me")))
+    assert comparable(replayed)[:5] == comparable(recorded)[:5]
     assert replayed.response_metadata["timing"]["replayed"] is True
     with pytest.raises(MissingAPIKeyError, match="AWS_ACCESS_KEY_ID"):
         keyless.invoke("live now")
@@ -270,8 +247,8 @@ def test_summed_stream_equals_invoke(emulator, model, reply):
     chunks = list(model.stream("question"))
     assert all(isinstance(c, AIMessageChunk) for c in chunks)
     assert chunks[-1].chunk_position == "last"
-    total = _sum(chunks)
-    assert _comparable(total) == _comparable(invoked)
+    total = sum_chunks(chunks)
+    assert comparable(total) == comparable(invoked)
     assert _wire(emulator).path.endswith("/converse-stream")
     for key in ("model_name", "stopReason", "finish_reason"):
         assert sum(key in c.response_metadata for c in chunks) == 1, key
@@ -282,7 +259,7 @@ async def test_async_invoke_and_astream(emulator, model):
     emulator.queue(Reply(text="async hello"), Reply(text="streamed async", reasoning="hmm"))
     assert (await model.ainvoke("hi")).content == "async hello"
     chunks = [c async for c in model.astream("hi")]
-    assert _sum(chunks).text == "streamed async"
+    assert sum_chunks(chunks).text == "streamed async"
 
 
 def test_stream_cut_or_corrupted_raises(emulator, model):

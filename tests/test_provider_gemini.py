@@ -8,6 +8,7 @@ import time
 
 import httpx
 import pytest
+from _helpers import comparable, sum_chunks
 from pydantic import BaseModel
 
 from harness import init_chat_model, tool
@@ -36,15 +37,6 @@ def _model(emulator, name="gemini-2.5-flash", **kw):
 @pytest.fixture
 def gemini(emulator):
     return _model(emulator)
-
-
-def _sum(chunks):
-    return chunks[0] + chunks[1:]
-
-
-def _comparable(msg):
-    meta = {k: v for k, v in msg.response_metadata.items() if k != "timing"}
-    return msg.content, msg.tool_calls, msg.usage_metadata, msg.additional_kwargs, meta
 
 
 @tool
@@ -104,7 +96,7 @@ def test_stream_uses_sse_endpoint_and_sums_to_invoke(emulator, gemini):
     assert wire.path == "/v1beta/models/gemini-2.5-flash:streamGenerateContent" and wire.query == {"alt": "sse"}
     # usage arrives cumulative on every event; chunks carry differences that add up to the total
     assert sum(1 for c in chunks if c.usage_metadata) > 2
-    assert _comparable(_sum(chunks)) == _comparable(invoked)
+    assert comparable(sum_chunks(chunks)) == comparable(invoked)
     assert sum(1 for c in chunks if c.response_metadata.get("model_name")) == 1
 
 
@@ -115,8 +107,8 @@ def test_stream_with_thoughts_parallel_calls_and_signatures_sums_to_invoke(emula
     emulator.queue(reply, reply)
     bound = model.bind_tools([get_weather, get_time])
     invoked = bound.invoke("weather in Paris, time in Tokyo")
-    total = _sum(list(bound.stream("weather in Paris, time in Tokyo")))
-    assert _comparable(total) == _comparable(invoked)
+    total = sum_chunks(list(bound.stream("weather in Paris, time in Tokyo")))
+    assert comparable(total) == comparable(invoked)
     assert invoked.content[0] == {"type": "reasoning", "reasoning": "Two cities, two tools.", "index": 0}
     assert invoked.text == "Checking both."
     assert [c["name"] for c in invoked.tool_calls] == ["get_weather", "get_time"]
@@ -127,8 +119,8 @@ async def test_async_invoke_and_stream(emulator, gemini):
     emulator.queue(Reply(text="async hello"), Reply(text="async hello"))
     msg = await gemini.ainvoke("hi")
     chunks = [c async for c in gemini.astream("hi")]
-    assert msg.content == "async hello" == _sum(chunks).content
-    assert _sum(chunks).usage_metadata == msg.usage_metadata
+    assert msg.content == "async hello" == sum_chunks(chunks).content
+    assert sum_chunks(chunks).usage_metadata == msg.usage_metadata
 
 
 def test_emulator_stream_is_sse_with_cumulative_usage(emulator):
@@ -306,7 +298,7 @@ def test_usage_details_cached_and_thought_tokens(emulator, gemini):
     assert msg.usage_metadata == expected
     raw = msg.response_metadata["token_usage"]
     assert (raw["cachedContentTokenCount"], raw["thoughtsTokenCount"], raw["candidatesTokenCount"]) == (60, 20, 10)
-    assert _sum(list(gemini.stream("hello"))).usage_metadata == expected
+    assert sum_chunks(list(gemini.stream("hello"))).usage_metadata == expected
 
 
 def test_reasoning_thought_parts_and_signatures_round_trip(emulator):
@@ -334,7 +326,7 @@ def test_thinking_without_thoughts_keeps_text_plain_and_signature_aside(emulator
     assert emulator.requests[-1].body["generationConfig"]["thinkingConfig"] == {"thinkingLevel": "HIGH"}
     assert msg.content == "Fine." and msg.usage_metadata["output_token_details"]["reasoning"] > 0
     [sig] = msg.additional_kwargs["__gemini_text_signatures__"]
-    assert _comparable(_sum(list(model.stream("how are you")))) == _comparable(msg)
+    assert comparable(sum_chunks(list(model.stream("how are you")))) == comparable(msg)
     emulator.queue(Reply(text="ok"))
     model.invoke([HumanMessage("how are you"), msg, HumanMessage("good")])
     assert emulator.requests[-1].body["contents"][1]["parts"] == [{"text": "Fine.", "thoughtSignature": sig}]
@@ -462,7 +454,7 @@ def test_stream_usage_differences_add_up_to_the_last_report_even_when_it_shrinks
             + event(" end", {"promptTokenCount": 13, "candidatesTokenCount": 8, "totalTokenCount": 21}, "STOP"))
     adapter = GeminiAdapter.for_recorded()
     for split in (None, [7] * (len(body) // 7)):
-        total = _sum(adapter.parse_stream_body(body, split))
+        total = sum_chunks(adapter.parse_stream_body(body, split))
         assert total.content == "The end" and total.response_metadata["model_name"] == "m"
         assert (total.usage_metadata["input_tokens"], total.usage_metadata["output_tokens"],
                 total.usage_metadata["total_tokens"]) == (13, 8, 21)

@@ -3,11 +3,11 @@ and Ollama's OpenAI-compatible /v1 endpoint through the `openai` adapter."""
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 
 import pytest
+from _helpers import PNG, Answer, comparable, get_weather, sum_chunks
 from pydantic import BaseModel
 
 from harness import init_chat_model, tool
@@ -25,34 +25,11 @@ from harness.providers.ollama import OllamaAdapter, normalize_host
 from harness.testing import Fault, Reply, ToolCallSpec
 
 MODEL = "ollama:qwen3:8b"
-PNG = base64.b64encode(b"\x89PNG\r\n\x1a\nfake").decode()
 
 
 @pytest.fixture
 def model(emulator):
     return init_chat_model(MODEL, base_url=emulator.base_url("ollama"), max_retries=2)
-
-
-@tool
-def get_weather(city: str) -> str:
-    """Current weather for a city."""
-    return f"sunny in {city}"
-
-
-class Answer(BaseModel):
-    """An answer with a justification."""
-
-    answer: str
-    justification: str
-
-
-def _sum(chunks):
-    return chunks[0] + chunks[1:]
-
-
-def _comparable(msg):
-    meta = {k: v for k, v in msg.response_metadata.items() if k not in ("timing", "created_at")}
-    return msg.content, msg.tool_calls, msg.invalid_tool_calls, msg.usage_metadata, msg.additional_kwargs, meta
 
 
 def _wire(emulator, i=-1):
@@ -130,8 +107,8 @@ def test_summed_stream_equals_invoke(emulator, model, reply):
     chunks = list(model.stream("question"))
     assert all(isinstance(c, AIMessageChunk) for c in chunks)
     assert chunks[-1].chunk_position == "last"
-    total = _sum(chunks)
-    assert _comparable(total) == _comparable(invoked)
+    total = sum_chunks(chunks)
+    assert comparable(total, "created_at") == comparable(invoked, "created_at")
     assert _wire(emulator).body["stream"] is True
     for key in ("model_name", "done_reason", "finish_reason", "created_at"):
         assert sum(key in c.response_metadata for c in chunks) == 1, key
@@ -142,7 +119,7 @@ async def test_async_invoke_and_astream(emulator, model):
     emulator.queue(Reply(text="async hello"), Reply(text="streamed async"))
     assert (await model.ainvoke("hi")).content == "async hello"
     chunks = [c async for c in model.astream("hi")]
-    assert _sum(chunks).text == "streamed async"
+    assert sum_chunks(chunks).text == "streamed async"
 
 
 def test_ndjson_lines_split_anywhere_decode_the_same():
@@ -152,9 +129,9 @@ def test_ndjson_lines_split_anywhere_decode_the_same():
                   "done_reason": "stop", "prompt_eval_count": 5, "eval_count": 3})
     body = b"".join(json.dumps(x, ensure_ascii=False).encode() + b"\n" for x in lines)
     adapter = OllamaAdapter.for_recorded()
-    whole = _sum(adapter.parse_stream_body(body))
+    whole = sum_chunks(adapter.parse_stream_body(body))
     for size in (1, 2, 7, 50):
-        split = _sum(adapter.parse_stream_body(body, [size] * (len(body) // size)))
+        split = sum_chunks(adapter.parse_stream_body(body, [size] * (len(body) // size)))
         assert split.content == whole.content == "Hello wörld"
         assert split.usage_metadata == whole.usage_metadata == {"input_tokens": 5, "output_tokens": 3, "total_tokens": 8}
 
@@ -212,7 +189,7 @@ def test_tool_calls_without_ids_get_stable_ones():
     assert len({tc["id"] for tc in first.tool_calls}) == 2
     assert first.invalid_tool_calls[0]["name"] == "broken"
     del body["message"]["tool_calls"][2]
-    streamed = _sum(adapter.parse_stream_body(json.dumps(body).encode() + b"\n"))
+    streamed = sum_chunks(adapter.parse_stream_body(json.dumps(body).encode() + b"\n"))
     assert streamed.tool_calls == first.tool_calls
 
 
@@ -289,7 +266,7 @@ def test_logprobs_per_chunk(emulator, model):
     emulator.queue(reply, reply)
     invoked = model.invoke("hi", logprobs=True)
     assert _wire(emulator).body["logprobs"] is True
-    total = _sum(list(model.stream("hi", logprobs=True)))
+    total = sum_chunks(list(model.stream("hi", logprobs=True)))
     assert [p["token"] for p in total.response_metadata["logprobs"]] == ["abcd", "efgh"]
     assert total.response_metadata["logprobs"] == invoked.response_metadata["logprobs"]
 

@@ -8,6 +8,7 @@ import json
 import time
 
 import pytest
+from _helpers import PNG, stream_message
 from pydantic import BaseModel
 
 from harness.chat_models import init_chat_model
@@ -18,19 +19,12 @@ from harness.errors import (
     ModelRateLimitError,
     ModelRefusalError,
 )
-from harness.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage, message_chunk_to_message
+from harness.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from harness.providers import adapter_for_url
-from harness.testing import Fault, ProviderEmulator, Reply, ToolCallSpec
+from harness.testing import Fault, Reply, ToolCallSpec
 
-PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 16).decode()
 SEARCH = {"type": "web_search", "query": "capital of France",
           "results": [{"url": "https://example.org/paris", "title": "Paris"}]}
-
-
-@pytest.fixture(scope="module")
-def emu():
-    with ProviderEmulator() as e:
-        yield e
 
 
 @pytest.fixture
@@ -38,13 +32,6 @@ def model(emu):
     emu.clear()
     return init_chat_model("openai_responses:gpt-4.1", base_url=emu.base_url("openai_responses"), api_key="sk-test",
                            max_retries=2)
-
-
-def _sum(chunks):
-    total = None
-    for c in chunks:
-        total = c if total is None else total + c
-    return message_chunk_to_message(total)
 
 
 def _rich_reply(**kw):
@@ -119,7 +106,7 @@ def test_stream_sums_to_invoke(emu, model, reply):
     emu.queue(reply, reply)
     invoked = model.invoke("q", **kw)
     chunks = list(model.stream("q", **kw))
-    streamed = _sum(chunks)
+    streamed = stream_message(chunks)
     assert emu.requests[-1].body["stream"] is True
     assert len(chunks) > 3
     assert streamed.content == invoked.content
@@ -147,7 +134,7 @@ def test_astream_sums_to_ainvoke(emu, model):
     async def run():
         invoked = await model.ainvoke("q")
         chunks = [c async for c in model.astream("q")]
-        return invoked, _sum(chunks)
+        return invoked, stream_message(chunks)
 
     invoked, streamed = asyncio.run(run())
     assert streamed.content == invoked.content and streamed.tool_calls == invoked.tool_calls
@@ -361,7 +348,7 @@ FINAL = {
 
 def _decode(body):
     adapter = adapter_for_url("https://api.openai.com/v1/responses").for_recorded()
-    return adapter, _sum(adapter.parse_stream_body(body, [5] * (len(body) // 5 + 1)))
+    return adapter, stream_message(adapter.parse_stream_body(body, [5] * (len(body) // 5 + 1)))
 
 
 def test_stream_of_only_done_events_still_gives_the_whole_message():
