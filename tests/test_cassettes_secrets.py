@@ -149,3 +149,17 @@ def test_a_scrub_pattern_lets_the_write_through(emu, tmp_path):
     assert_nothing_leaked(tmp_path)
     body = load_cassette(tmp_path / "ok.yaml")[0].request.json()
     assert json.dumps(body).count("<REDACTED>") == 1
+
+
+def test_a_request_scrubbed_by_a_pattern_still_replays(emu, tmp_path, monkeypatch):
+    """The stored request holds <REDACTED> where the live one holds the value: matching must scrub the
+    live request the same way, or a cassette recorded with scrub_patterns could never replay."""
+    model = init_chat_model("openai:gpt-4.1-mini", base_url=emu.base_url("openai"), api_key=BEARER)
+    path = tmp_path / "scrubbed.yaml"
+    with use_cassette(path, record_mode="once", scrub_patterns=[r"alice@example\.com"]):
+        live = model.invoke("mail alice@example.com")
+    sent = len(emu.requests)
+    with use_cassette(path, record_mode="none", scrub_patterns=[r"alice@example\.com"]) as cas:
+        again = model.invoke("mail alice@example.com")
+    assert cas.state == "replayed" and len(emu.requests) == sent
+    assert again.content == live.content.replace("alice@example.com", "<REDACTED>")

@@ -218,7 +218,10 @@ class CassetteInterceptor:
         cf = self._load()
         key: RequestKey | None = None
         if self.can_replay_mode:
-            key = self.matcher.key(request.method, str(request.url), body)
+            url = str(request.url)
+            if self.patterns:  # the stored request was scrubbed: match it against the live one scrubbed alike
+                url, body = scrub.scrub_url(url, self.patterns), scrub.scrub_bytes(body, self.patterns)
+            key = self.matcher.key(request.method, url, body)
             with self._lock:
                 assert self._index is not None
                 i = self._index.take(key.digest, repeat=self.allow_playback_repeats)
