@@ -104,6 +104,17 @@ def test_all_and_rewrite_replace_the_file_without_stale_interactions(emu, tmp_pa
     assert not [p for p in tmp_path.iterdir() if p.name != "all.yaml"]  # no temp files left behind
 
 
+@pytest.mark.parametrize("mode", ["all", "rewrite"])
+def test_all_and_rewrite_replace_a_corrupt_file_instead_of_refusing_it(emu, tmp_path, mode):
+    path = tmp_path / "broken.yaml"
+    path.write_text("interactions: [\n  - {request: \n", encoding="utf-8")  # hand-edited, truncated
+    model = model_for(emu)
+    with use_cassette(path, record_mode=mode) as cas:
+        model.invoke("fresh")
+    assert cas.state == "recorded"
+    assert [ix.request.json()["messages"][0]["content"] for ix in load_cassette(path)] == ["fresh"]
+
+
 def test_all_mode_that_records_nothing_leaves_the_file_alone(emu, tmp_path):
     path = tmp_path / "keep.yaml"
     record(emu, path, "a")

@@ -41,7 +41,7 @@ from harness.cassettes.modes import (  # noqa: F401  (re-exported)
     default_record_mode,
     parse_replay_speed,
 )
-from harness.cassettes.store import CassetteFile, CassetteWriter, dump_fragment, read_cassette_file
+from harness.cassettes.store import CassetteFile, CassetteWriter, dump_fragment, read_cassette_file, stat_key
 from harness.cassettes.streams import (
     AsyncRecordingStream,
     RecordingStream,
@@ -49,7 +49,7 @@ from harness.cassettes.streams import (
     decode_chunks,
     replay_response,
 )
-from harness.errors import CassetteMissError, SecretLeakError
+from harness.errors import CassetteFormatError, CassetteMissError, SecretLeakError
 
 _DEFAULT_MATCHER = Matcher()
 _WRITE_DELAY_S = 0.02
@@ -114,7 +114,7 @@ class CassetteInterceptor:
         if self._file is None:
             with self._lock:
                 if self._file is None:
-                    f = read_cassette_file(self.path)
+                    f = self._read()
                     if self.can_replay_mode:
                         stored = f.stored_keys() if self.matcher.is_default else [None] * len(f)
                         self._stored_keys = all(stored)
@@ -122,6 +122,15 @@ class CassetteInterceptor:
                         self._index = Index(digests, functools.partial(self._key_at, f))
                     self._file = f
         return self._file
+
+    def _read(self) -> CassetteFile:
+        try:
+            return read_cassette_file(self.path)
+        except CassetteFormatError:
+            if self.can_replay_mode or not self.path.is_file():
+                raise
+            # all/rewrite replace the file and play nothing from it: an unreadable one is simply replaced
+            return CassetteFile(self.path, exists=True, stat=stat_key(self.path))
 
     def _key_at(self, f: CassetteFile, i: int) -> RequestKey:
         return self.matcher.key_of(f.interaction(i))
