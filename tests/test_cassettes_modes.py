@@ -12,7 +12,7 @@ from harness import init_chat_model
 from harness.cassettes import load_cassette, use_cassette
 from harness.errors import CassetteMissError, CassetteUnusedError, ConfigurationError
 from harness.messages import AIMessage, HumanMessage, ToolMessage
-from harness.testing import ProviderEmulator, Reply, ToolCallSpec
+from harness.testing import Fault, ProviderEmulator, Reply, ToolCallSpec
 
 KEY = "sk-SENTINEL-modes-0123456789abcdef"
 
@@ -113,6 +113,38 @@ def test_all_and_rewrite_replace_a_corrupt_file_instead_of_refusing_it(emu, tmp_
         model.invoke("fresh")
     assert cas.state == "recorded"
     assert [ix.request.json()["messages"][0]["content"] for ix in load_cassette(path)] == ["fresh"]
+
+
+def test_an_interrupted_once_recording_leaves_no_half_cassette(emu, tmp_path):
+    """Ctrl-C cancels the session after its first call was written: in `once` mode that file would
+    replay the first call and refuse to record the rest, so it must not survive."""
+    import asyncio
+
+    path = tmp_path / "cut.yaml"
+    model = model_for(emu)
+    emu.queue(Reply(text="first"), Fault.timeout(delay=5))
+
+    async def session() -> None:
+        async with use_cassette(path, record_mode="once"):
+            await model.ainvoke("turn 1")
+            await model.ainvoke("turn 2")  # stalls: cancelled while in flight
+
+    async def main() -> None:
+        task = asyncio.create_task(session())
+        while len(emu.requests) < 2:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)  # the first interaction's background write has happened
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert not path.exists()
+    emu.clear()
+    with use_cassette(path, record_mode="once") as cas:  # the next run records the whole session
+        assert model.invoke("turn 1").content == "Emulated reply to: turn 1"
+        model.invoke("turn 2")
+    assert cas.state == "recorded" and len(load_cassette(path)) == 2
 
 
 def test_all_mode_that_records_nothing_leaves_the_file_alone(emu, tmp_path):

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from harness.cassettes.interceptor import CassetteInterceptor
 from harness.cassettes.matching import summarize
+from harness.cassettes.store import rewrite
 from harness.errors import CassetteUnusedError
 from harness.http import intercept
 
@@ -59,7 +60,9 @@ class Cassette(CassetteInterceptor):
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         cm = self._entered.pop()
         try:
-            self.close(ok=exc_type is None)
+            # KeyboardInterrupt, CancelledError (Ctrl-C in asyncio), SystemExit: cut short, not failed
+            interrupted = exc_type is not None and not issubclass(exc_type, Exception)
+            self.close(ok=exc_type is None, interrupted=interrupted)
         finally:
             cm.__exit__(exc_type, exc, tb)
 
@@ -92,9 +95,11 @@ class Cassette(CassetteInterceptor):
 
     # --- end of session ----------------------------------------------------------------------------
 
-    def close(self, *, ok: bool = True) -> None:
+    def close(self, *, ok: bool = True, interrupted: bool = False) -> None:
         """Write pending recordings, log usage, report (or with `strict`, refuse) unused interactions."""
         self.flush()
+        if interrupted:
+            self._drop_partial_recording()
         touched = self._file is not None
         if not touched and not self.strict:
             return
@@ -114,6 +119,21 @@ class Cassette(CassetteInterceptor):
         if self.strict and ok:
             raise CassetteUnusedError(msg + "\n  (strict=True; run `harness cassettes prune` to remove them)")
         log.warning("%s", msg)
+
+    def _drop_partial_recording(self) -> None:
+        """A `once` session that created its file and was interrupted recorded only part of what it
+        would have: replaying that file would refuse the rest (the file exists), so take this session's
+        interactions back out (and the file, when nothing else is in it)."""
+        if self.record_mode != "once" or self._file is None or self._file.exists:
+            return
+        mine = {s.fragment for s in self._slots if s.fragment is not None}
+        if not mine or not self.path.exists():
+            return
+        kept, _ = rewrite(self.path, lambda fragment: fragment not in mine)
+        if not kept:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+        log.warning("%s: interrupted while recording; the partial recording was discarded", self.path)
 
     def _log_usage(self) -> None:
         """Append which interactions this session used (played or recorded), for `cassettes prune`."""
