@@ -386,7 +386,9 @@ def parse_suite(text: str, path: str = "<suite>", _fmt: Any = None) -> Suite:
         errors = e.errors(include_url=False)
         first = errors[0]
         message = fmt(dict(first), data)
-        more = f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+        # a value that fits no member of a union fails once per member: one problem, one message
+        n = len(dict.fromkeys(fmt(dict(err), data) for err in errors))
+        more = f" (and {n - 1} more error{'s' if n > 2 else ''})" if n > 1 else ""
         raise SuiteError(message + more, path=path, line=line_for(data, lines, tuple(first["loc"]))) from None
     suite._path = path
     suite._lines = compact_lines(data, lines)

@@ -66,12 +66,19 @@ def _tag_of(model: Any) -> str | None:
     return None
 
 
+def _union_label(member: Any) -> str:
+    """The name pydantic gives a union member in an error's loc: 'str', 'ModelEntry', 'dict[str,any]'."""
+    if typing.get_origin(member) is None and isinstance(member, type):
+        return member.__name__
+    return str(member).replace("typing.", "").replace(" ", "").lower()
+
+
 def _step(ann: Any, part: Any) -> tuple[Any, bool]:
     """Follow one loc item from annotation `ann`: (next annotation, whether the item is in the file)."""
     members = _members(ann)
     if isinstance(part, str):
         for m in members:  # a pydantic union tag: an assertion type or a member's class name
-            if _tag_of(m) == part or getattr(m, "__name__", None) == part or str(m) == part:
+            if _tag_of(m) == part or (len(members) > 1 and _union_label(m) == part) or str(m) == part:
                 return m, False
     for m in members:
         origin = typing.get_origin(m)
@@ -86,21 +93,40 @@ def _step(ann: Any, part: Any) -> tuple[Any, bool]:
     return None, isinstance(part, int) or part not in ("str", "int", "dict", "list")
 
 
-def _walk(loc: tuple[Any, ...]) -> tuple[list[Any], Any]:
-    """(the loc items that are in the file, the annotation of the parent of the last item)."""
+def _walk(loc: tuple[Any, ...]) -> tuple[list[Any], Any, bool]:
+    """(the loc items that are in the file, the annotation of the parent of the last item, whether the
+    last item names a member of a union the value did not fit)."""
     from harness.suite import Suite
 
     ann: Any = Suite
     shown: list[Any] = []
     parent: Any = Suite
+    union_member = False
     for part in loc:
         parent = ann
         ann, in_file = _step(ann, part)
         if in_file:
             shown.append(part)
+        union_member = not in_file and ann is not None and len(_members(parent)) > 1 and _tag_of(ann) is None
         if ann is None:
             break
-    return shown, parent
+    return shown, parent, union_member
+
+
+def _kind_of(member: Any) -> str:
+    origin = typing.get_origin(member)
+    if member is str:
+        return "a string"
+    if member in (int, float):
+        return "a number"
+    if member is bool:
+        return "true or false"
+    if origin is list:
+        inner = _members(typing.get_args(member)[0])
+        return "a list of mappings" if inner and typing.get_origin(inner[0]) is dict else "a list"
+    if origin is dict or (isinstance(member, type) and issubclass(member, BaseModel)):
+        return "a mapping"
+    return _union_label(member)
 
 
 def _dotted(loc: list[Any]) -> str:
@@ -138,7 +164,7 @@ def _assertion_types() -> list[str]:
 def validation_message(error: dict[str, Any], data: Any = None) -> str:
     """One line for one pydantic error: where (dotted path), what is wrong, what is allowed."""
     loc = tuple(error.get("loc", ()))
-    shown, parent = _walk(loc)
+    shown, parent, union_member = _walk(loc)
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}
     where = _dotted(shown)
@@ -163,6 +189,9 @@ def validation_message(error: dict[str, Any], data: Any = None) -> str:
             return f"{prefix}missing {what.split()[-1]!r}; allowed {what}s: {expected}"
         tag = str(ctx.get("tag"))
         return f"{prefix}unknown {what} {tag!r}{_did_you_mean(tag, tags)}; allowed: {expected}"
+    if union_member and kind.endswith("_type"):  # the value fits none of the union's shapes: name them all
+        return f"{prefix}expected {' or '.join(dict.fromkeys(map(_kind_of, _members(parent))))}; " \
+               f"received {_short(error.get('input'))}"
     msg = str(error.get("msg", "invalid value"))
     if msg.startswith("Value error, "):
         return prefix + msg[len("Value error, "):]

@@ -154,6 +154,15 @@ def test_field_errors_name_the_field_and_what_was_received(tmp_path):
     assert msg.startswith(":5: cases[0].max_turns: input should be greater than or equal to 1; received 0"), msg
 
 
+def test_a_value_fitting_no_shape_of_a_union_names_every_allowed_shape(tmp_path):
+    msg = error_of(tmp_path, "name: demo\ncases:\n  - id: a\n    prompt: hi\n    vars: [1, 2]\n")
+    assert msg.startswith(":5: cases[0].vars: expected a mapping or a list of mappings; received [1, 2]"), msg
+    msg = error_of(tmp_path, "name: demo\ncases:\n  - id: a\n    prompt: hi\n    vars: 3\n")
+    assert msg == ":5: cases[0].vars: expected a mapping or a list of mappings; received 3", msg  # one problem
+    msg = error_of(tmp_path, "name: demo\nmodels: [12]\ncases:\n  - {id: a, prompt: hi}\n")
+    assert msg == ":2: models[0]: expected a string or a mapping; received 12", msg
+
+
 @pytest.mark.parametrize("body, expected", [
     ("  - id: a\n", "a case needs exactly one of 'prompt' or 'messages'"),
     ("  - id: a\n    prompt: x\n  - id: a\n    prompt: y\n", "duplicate case id 'a'"),
