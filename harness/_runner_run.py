@@ -31,7 +31,8 @@ from harness.results import RESULTS_FILE, SummaryBuilder, dumps_line
 if TYPE_CHECKING:
     from harness.runner import Cell, Runner
 
-_STATES = {"replayed": "replayed", "recorded": "recorded", "mixed": "mixed", "live": "live", "unused": "replayed"}
+# "unused": the cell made no model call (it failed first, e.g. a missing key) — never "replayed"
+_STATES = {"replayed": "replayed", "recorded": "recorded", "mixed": "mixed", "live": "live", "unused": "unused"}
 
 
 def _use_cassette() -> Any:

@@ -146,6 +146,17 @@ def test_a_replay_miss_is_an_error_cell_and_the_run_goes_on(providers, tmp_path)
     assert all(r["error"].startswith("CassetteMissError: ") for r in recs)
 
 
+def test_a_cell_that_made_no_call_is_not_reported_as_replayed(providers, tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY")  # `once` with no cassette goes live, and there is no key
+    suite = suite_file(tmp_path, "name: nokey\nmodels: [openai:gpt-4.1-mini]\ncases:\n  - {id: a, prompt: hi}\n")
+    result = Runner(suite, RunOptions(cassettes_dir=tmp_path / "c", record_mode="once", out=tmp_path / "run")).run()
+    (rec,) = records(result.run_dir)
+    assert rec["status"] == "error" and rec["error"].startswith("MissingAPIKeyError: ")
+    assert rec["cassette"]["state"] == "unused"
+    assert result.states.get("replayed", 0) == 0
+    assert providers.requests == []  # nothing went out without a key
+
+
 def test_an_error_in_one_cell_is_recorded_and_does_not_stop_the_run(providers, tmp_path):
     suite = suite_file(tmp_path, "name: one\nmodels: [openai:gpt-4.1-mini]\ncases:\n"
                                  + "".join(f"  - {{id: c{i}, prompt: 'q{i}'}}\n" for i in range(4)))

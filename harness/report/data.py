@@ -20,7 +20,7 @@ from .stats import intval, model_key, num, status_of
 FORMAT_VERSION = 1
 STATUS_CODES = {"passed": 0, "failed": 1, "error": 2}
 DIFF_CODES = {"new": 0, "fixed": 1, "regressed": 2, "unchanged": 3}
-STATES = ["", "live", "recorded", "replayed", "miss", "mixed"]
+STATES = ["", "live", "recorded", "replayed", "miss", "mixed", "unused"]
 ROLES = {"system": "s", "user": "u", "assistant": "a", "tool": "t"}
 
 # positions in each cell array

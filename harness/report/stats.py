@@ -8,7 +8,7 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-STATES = ("replayed", "recorded", "live", "miss", "mixed")
+STATES = ("replayed", "recorded", "live", "miss", "mixed", "unused")
 
 
 @contextlib.contextmanager

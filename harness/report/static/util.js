@@ -22,7 +22,7 @@ var DIFFS = [
   { key: "regressed", icon: "▼", label: "regressed" },
   { key: "unchanged", icon: "=", label: "unchanged" }
 ];
-var STATE_ICONS = { live: "●", recorded: "◉", replayed: "↻", miss: "∅", mixed: "◐" };
+var STATE_ICONS = { live: "●", recorded: "◉", replayed: "↻", miss: "∅", mixed: "◐", unused: "○" };
 var ROLE_NAMES = { s: "system", u: "user", a: "assistant", t: "tool" };
 
 function el(tag, cls, text) {
