@@ -147,6 +147,36 @@ def test_an_interrupted_once_recording_leaves_no_half_cassette(emu, tmp_path):
     assert cas.state == "recorded" and len(load_cassette(path)) == 2
 
 
+@pytest.mark.parametrize("mode", ["all", "rewrite"])
+def test_an_interrupted_rerecording_keeps_the_previous_cassette(emu, tmp_path, mode):
+    """Ctrl-C while re-recording: the old cassette is worth more than half of a new one."""
+    import asyncio
+
+    path = tmp_path / "keep.yaml"
+    record(emu, path, "old 1", "old 2", mode="once")
+    before = path.read_bytes()
+    model = model_for(emu)
+    emu.queue(Reply(text="new first"), Fault.timeout(delay=5))
+    sent = len(emu.requests)
+
+    async def session() -> None:
+        async with use_cassette(path, record_mode=mode):
+            await model.ainvoke("new 1")
+            await model.ainvoke("new 2")  # stalls: cancelled while in flight
+
+    async def main() -> None:
+        task = asyncio.create_task(session())
+        while len(emu.requests) < sent + 2:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)  # the first new interaction has replaced the file by now
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert path.read_bytes() == before
+
+
 def test_all_mode_that_records_nothing_leaves_the_file_alone(emu, tmp_path):
     path = tmp_path / "keep.yaml"
     record(emu, path, "a")

@@ -123,7 +123,12 @@ class Cassette(CassetteInterceptor):
     def _drop_partial_recording(self) -> None:
         """A `once` session that created its file and was interrupted recorded only part of what it
         would have: replaying that file would refuse the rest (the file exists), so take this session's
-        interactions back out (and the file, when nothing else is in it)."""
+        interactions back out (and the file, when nothing else is in it). An interrupted all/rewrite
+        session puts the previous cassette back: a cut-short run must not cost the old recording."""
+        if self.record_mode in ("all", "rewrite"):
+            if self._writer is not None and self._writer.restore():
+                log.warning("%s: interrupted while re-recording; the previous cassette was kept", self.path)
+            return
         if self.record_mode != "once" or self._file is None or self._file.exists:
             return
         mine = {s.fragment for s in self._slots if s.fragment is not None}

@@ -9,6 +9,7 @@ and merges their fragments with its own before replacing the file atomically.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -296,6 +297,8 @@ class CassetteWriter:
         self.path = path
         self._disk: list[str] = initial.fragments() if initial.exists else []
         self._stale: set[str] = set(self._disk) if replace else set()
+        # what to put back if a replacing session is cut short (None: there was no file)
+        self._original: list[str] | None = list(self._disk) if initial.exists else None
         self._stat = initial.stat
         self._lock = _lock_for(path)
         self.writes = 0
@@ -316,6 +319,20 @@ class CassetteWriter:
             self._disk = fragments
             self._stat = stat_key(self.path)
             self.writes += 1
+
+
+    def restore(self) -> bool:
+        """Undo this session's writes: the file as it was before (or no file). True if anything changed."""
+        if not self.writes:
+            return False
+        with self._lock:
+            if self._original is None:
+                with contextlib.suppress(FileNotFoundError):
+                    self.path.unlink()
+            else:
+                write_atomic(self.path, render(self._original).encode("utf-8"))
+            self._disk, self._stat, self.writes = list(self._original or []), stat_key(self.path), 0
+        return True
 
 
 def rewrite(path: Path, keep: Callable[[str], bool]) -> tuple[int, int]:
