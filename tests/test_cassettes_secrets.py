@@ -163,3 +163,29 @@ def test_a_request_scrubbed_by_a_pattern_still_replays(emu, tmp_path, monkeypatc
         again = model.invoke("mail alice@example.com")
     assert cas.state == "replayed" and len(emu.requests) == sent
     assert again.content == live.content.replace("alice@example.com", "<REDACTED>")
+
+
+def test_a_secret_that_never_goes_on_the_wire_is_still_refused(tmp_path):
+    """Bedrock signs with the secret access key but never sends it; the chat layer hands the
+    adapter's secrets to the cassette, so a prompt that quotes it is refused all the same."""
+    secret = "SENTINELawssecretaccesskey8888888888888"
+    with ProviderEmulator() as emu:
+        model = init_chat_model("bedrock_converse:amazon.nova-micro-v1:0", base_url=emu.base_url("bedrock_converse"),
+                                region_name="us-east-1", aws_access_key_id="AKIAEXAMPLEKEYID0000",
+                                aws_secret_access_key=secret)
+        path = tmp_path / "aws.yaml"
+        with pytest.raises(SecretLeakError), use_cassette(path, record_mode="all"):
+            model.invoke(f"my secret is {secret}")
+    assert not path.exists() or secret.encode() not in path.read_bytes()
+
+
+def test_a_very_short_dummy_key_does_not_block_recording(tmp_path):
+    """Test keys like "x" would match everywhere; values under 8 characters are scrubbed from the
+    auth headers as usual but not searched for in bodies."""
+    with ProviderEmulator() as emu:
+        model = init_chat_model("anthropic:claude-haiku-4-5", base_url=emu.base_url("anthropic"), api_key="x")
+        path = tmp_path / "short.yaml"
+        with use_cassette(path, record_mode="all") as cas:
+            model.invoke("Write a haiku about boxes")
+    assert cas.recorded_count == 1
+    assert b"<REDACTED>" in path.read_bytes()

@@ -250,7 +250,8 @@ class CassetteInterceptor:
         slot = _Slot()
         found = scrub.live_secrets(request.headers.multi_items(), str(request.url))
         # a caller may name further live values (e.g. the chat layer's `adapter.secrets()`)
-        found.update(s for s in request.extensions.get("harness_secrets") or () if s)
+        found.update(s for s in request.extensions.get("harness_secrets") or ()
+                     if len(s or "") >= scrub.MIN_SECRET_LEN)
         with self._lock:
             self._slots.append(slot)
             self._secrets |= found
