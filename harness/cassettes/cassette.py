@@ -118,6 +118,8 @@ class Cassette(CassetteInterceptor):
                + "\n".join(lines))
         if self.strict and ok:
             raise CassetteUnusedError(msg + "\n  (strict=True; run `harness cassettes prune` to remove them)")
+        if self.misses:
+            return  # the miss error already named the nearest recorded request: don't say it twice
         log.warning("%s", msg)
 
     def _drop_partial_recording(self) -> None:
