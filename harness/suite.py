@@ -384,7 +384,9 @@ def parse_suite(text: str, path: str = "<suite>", _fmt: Any = None) -> Suite:
         suite = Suite.model_validate(data)
     except ValidationError as e:
         errors = e.errors(include_url=False)
-        first = errors[0]
+        # a misspelt key shows up twice: as an unknown field and as the required one it was meant to
+        # be; the unknown field (with its "did you mean") is the one that says what to fix
+        first = next((err for err in errors if err["type"] == "extra_forbidden"), errors[0])
         message = fmt(dict(first), data)
         # a value that fits no member of a union fails once per member: one problem, one message
         n = len(dict.fromkeys(fmt(dict(err), data) for err in errors))

@@ -135,6 +135,19 @@ def test_unknown_field_suggests_and_lists_fields(tmp_path):
     assert msg.startswith(":4: cases[0]: unknown field 'promt' (did you mean 'prompt'?); allowed: id,"), msg
 
 
+def test_a_misspelt_required_field_is_reported_as_the_misspelling(tmp_path):
+    msg = error_of(tmp_path, """\
+        name: demo
+        cases:
+          - id: a
+            prompt: hi
+            assert:
+              - {type: latency, max: 100}
+        """)
+    # not "missing required field 'max_ms'": the unknown key is what the author has to change
+    assert msg.startswith(":6: cases[0].assert[0]: unknown field 'max' (did you mean 'max_ms'?)"), msg
+
+
 def test_field_errors_name_the_field_and_what_was_received(tmp_path):
     msg = error_of(tmp_path, """\
         name: demo
