@@ -189,3 +189,17 @@ def test_a_very_short_dummy_key_does_not_block_recording(tmp_path):
             model.invoke("Write a haiku about boxes")
     assert cas.recorded_count == 1
     assert b"<REDACTED>" in path.read_bytes()
+
+
+def test_a_failed_write_does_not_hide_the_error_that_ended_the_block(tmp_path, caplog):
+    folder = tmp_path / "cassettes"
+    folder.mkdir()
+    with ProviderEmulator() as emu:
+        model = init_chat_model("openai:gpt-4.1-mini", base_url=emu.base_url("openai"), api_key=BEARER)
+        with pytest.raises(ZeroDivisionError), use_cassette(folder / "c.yaml", record_mode="all"):
+            model.invoke("first")
+            folder.rename(tmp_path / "moved")
+            folder.write_text("a file where the cassette's folder was")  # every later write fails
+            model.invoke("second")
+            raise ZeroDivisionError("the user's own error is what propagates")
+    assert "could not finish the cassette" in caplog.text

@@ -62,7 +62,13 @@ class Cassette(CassetteInterceptor):
         try:
             # KeyboardInterrupt, CancelledError (Ctrl-C in asyncio), SystemExit: cut short, not failed
             interrupted = exc_type is not None and not issubclass(exc_type, Exception)
-            self.close(ok=exc_type is None, interrupted=interrupted)
+            try:
+                self.close(ok=exc_type is None, interrupted=interrupted)
+            except Exception:
+                if exc_type is None:
+                    raise
+                # the block already failed: its error is the one to see; the refused write is logged
+                log.exception("%s: could not finish the cassette after an error in the block", self.path)
         finally:
             cm.__exit__(exc_type, exc, tb)
 
