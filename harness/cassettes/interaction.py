@@ -25,12 +25,11 @@ def _json(body: bytes) -> Any:
     return json.loads(body) if body else None
 
 
-@dataclass
-class RecordedRequest:
-    method: str
-    uri: str
-    raw_headers: dict[str, list[str]] = field(default_factory=dict)
-    body: bytes = b""
+class _RecordedMessage:
+    """What a recorded request and response share: headers and a body that may be JSON."""
+
+    raw_headers: dict[str, list[str]]
+    body: bytes
 
     @property
     def headers(self) -> httpx.Headers:
@@ -48,15 +47,19 @@ class RecordedRequest:
 
 
 @dataclass
-class RecordedResponse:
+class RecordedRequest(_RecordedMessage):
+    method: str
+    uri: str
+    raw_headers: dict[str, list[str]] = field(default_factory=dict)
+    body: bytes = b""
+
+
+@dataclass
+class RecordedResponse(_RecordedMessage):
     status: int
     raw_headers: dict[str, list[str]] = field(default_factory=dict)
     body: bytes = b""
     message: str = ""
-
-    @property
-    def headers(self) -> httpx.Headers:
-        return _header_view(self.raw_headers)
 
     @property
     def content_type(self) -> str:
@@ -64,15 +67,6 @@ class RecordedResponse:
             if k.lower() == "content-type" and vals:
                 return str(vals[0]).split(";")[0].strip().lower()
         return ""
-
-    def json(self) -> Any:
-        return _json(self.body)
-
-    def json_or_none(self) -> Any:
-        try:
-            return _json(self.body)
-        except (ValueError, UnicodeDecodeError):
-            return None
 
 
 @dataclass
