@@ -24,7 +24,7 @@ from harness import init_chat_model
 from harness.cassettes import load_cassette, use_cassette
 from harness.cassettes.matching import Matcher
 from harness.cassettes.store import dump_fragment, render
-from harness.messages import HumanMessage
+from harness.messages.core import HumanMessage
 from harness.providers.base import ChatRequest
 from harness.testing import ProviderEmulator, Reply
 
@@ -85,7 +85,9 @@ def build_cassette(path: Path, n: int, template, model) -> None:
     """n interactions for n distinct prompts, with the request bodies the chat layer sends."""
     frags = []
     for i in range(n):
-        wire = model.adapter.build_request(ChatRequest(model=model.model, messages=[HumanMessage(f"question {i}")]))
+        wire = model.adapter.build_request(
+            ChatRequest(model=model.model, messages=[HumanMessage(f"question {i}")])
+        )
         req = replace(template.request, body=wire.body_bytes())
         key = MATCHER.key(req.method, req.uri, req.body).digest  # as the recorder stores it
         frags.append(dump_fragment(replace(template, request=req, match_key=key)))
@@ -118,8 +120,10 @@ def bench_replay(calls: int, sizes: list[int], tmp: Path) -> None:
                 for i in range(calls):
                     model.invoke(f"question {picks[i % len(picks)]}")
                 per_call = (time.perf_counter() - t0) / calls
-            print(f"   {n:>6} interactions: harness {ms(per_call)} per call   (load + index once: {ms(load)},"
-                  f" {path.stat().st_size / 1e6:.1f} MB)")
+            print(
+                f"   {n:>6} interactions: harness {ms(per_call)} per call   (load + index once: {ms(load)},"
+                f" {path.stat().st_size / 1e6:.1f} MB)"
+            )
         for n in [s for s in sizes if s <= 1000]:
             path = tmp / f"replay-{n}.yaml"
             k = min(calls, 50)
@@ -129,7 +133,9 @@ def bench_replay(calls: int, sizes: list[int], tmp: Path) -> None:
                     t0 = time.perf_counter()
                     for i in range(k):
                         model.invoke(f"question {i % n}")
-                    print(f"   {n:>6} interactions: vcrpy 9 {ms((time.perf_counter() - t0) / k)} per call (anchor)")
+                    print(
+                        f"   {n:>6} interactions: vcrpy 9 {ms((time.perf_counter() - t0) / k)} per call (anchor)"
+                    )
             except ImportError:
                 pass
 
@@ -157,8 +163,10 @@ def bench_record(calls: int, tmp: Path) -> None:
             rec = per_call(lambda i: model.invoke(f"r{i}"), calls)
             t_flush = time.perf_counter()
         t_flush = time.perf_counter() - t_flush
-        print(f"   invoke, server answers at once:  live {ms(live)}  recording {ms(rec)}  "
-              f"overhead {ms(rec - live)}   (final write on exit {ms(t_flush)})")
+        print(
+            f"   invoke, server answers at once:  live {ms(live)}  recording {ms(rec)}  "
+            f"overhead {ms(rec - live)}   (final write on exit {ms(t_flush)})"
+        )
     stream_calls = max(5, calls // 20)
     reply = Reply(text="The quick brown fox jumps over the lazy dog.", chunk_chars=6)
     with ProviderEmulator(ttft=0.100, chunk_delay=0.030, reply_fn=lambda req: reply) as emu:
@@ -167,7 +175,9 @@ def bench_record(calls: int, tmp: Path) -> None:
         live = statistics.median(ttft_of(model, f"s{i}")[1] for i in range(stream_calls))
         with use_cassette(tmp / "record-stream.yaml", record_mode="all"):
             rec = statistics.median(ttft_of(model, f"s{i}")[1] for i in range(stream_calls))
-        print(f"   stream, paced server (total):    live {ms(live)}  recording {ms(rec)}  overhead {ms(rec - live)}")
+        print(
+            f"   stream, paced server (total):    live {ms(live)}  recording {ms(rec)}  overhead {ms(rec - live)}"
+        )
 
 
 def main() -> None:

@@ -55,7 +55,9 @@ def main() -> None:
             h_ms += _measure(harness_call, args.calls // 4)
     raw_med, h_med = statistics.median(raw_ms), statistics.median(h_ms)
     print(f"calls per path:             {len(raw_ms)}")
-    print(f"raw httpx POST   median:    {raw_med:.3f} ms   p95 {statistics.quantiles(raw_ms, n=20)[18]:.3f} ms")
+    print(
+        f"raw httpx POST   median:    {raw_med:.3f} ms   p95 {statistics.quantiles(raw_ms, n=20)[18]:.3f} ms"
+    )
     print(f"harness invoke   median:    {h_med:.3f} ms   p95 {statistics.quantiles(h_ms, n=20)[18]:.3f} ms")
     print(f"overhead per call (median): {h_med - raw_med:.3f} ms   (target < 0.5 ms)")
 

@@ -40,11 +40,17 @@ def render_figures(run_dir: Path, out: Path) -> None:
     _, t_write = _t(write_atomic, out, html)
     total = t_load + t_build + t_html + t_write
     size = out.stat().st_size
-    print(f"cells:               {len(records):,} ({data['meta']['cases']:,} cases × {len(data['models'])} models)")
-    print(f"render time:         {total:.2f} s  (read jsonl {t_load:.2f} s · build data {t_build:.2f} s · "
-          f"template {t_html:.2f} s · write {t_write:.2f} s)  target < 5 s")
-    print(f"file size:           {size / 1e6:.2f} MB ({size / len(records):.0f} bytes per cell)  "
-          f"target < 15 MB for 30,000 cells")
+    print(
+        f"cells:               {len(records):,} ({data['meta']['cases']:,} cases × {len(data['models'])} models)"
+    )
+    print(
+        f"render time:         {total:.2f} s  (read jsonl {t_load:.2f} s · build data {t_build:.2f} s · "
+        f"template {t_html:.2f} s · write {t_write:.2f} s)  target < 5 s"
+    )
+    print(
+        f"file size:           {size / 1e6:.2f} MB ({size / len(records):.0f} bytes per cell)  "
+        f"target < 15 MB for 30,000 cells"
+    )
 
 
 def browser_figures(out: Path, runs: int = 3) -> None:
@@ -69,9 +75,12 @@ def browser_figures(out: Path, runs: int = 3) -> None:
                 page.wait_for_selector("body[data-ready='1']", timeout=60_000)
                 wall.append(time.perf_counter() - t0)
                 ready.append(page.evaluate("window.__reportReadyMs") / 1000)
-                dom.append(page.evaluate(
-                    "() => { const n = performance.getEntriesByType('navigation')[0];"
-                    " return n.domContentLoadedEventEnd / 1000; }"))
+                dom.append(
+                    page.evaluate(
+                        "() => { const n = performance.getEntriesByType('navigation')[0];"
+                        " return n.domContentLoadedEventEnd / 1000; }"
+                    )
+                )
                 # interaction costs on the full data set
                 t1 = time.perf_counter()
                 page.select_option("#f-status", "failed")
@@ -96,10 +105,14 @@ def browser_figures(out: Path, runs: int = 3) -> None:
         finally:
             ctx.close()
     med = statistics.median
-    print(f"load-to-interactive: {med(ready):.2f} s median of {runs} (navigation start → matrix rendered; "
-          f"DOMContentLoaded {med(dom):.2f} s; wall incl. navigation {med(wall):.2f} s)  target < 2 s")
-    print(f"interactions:        status filter {med(search) * 1000:.0f} ms · next page {med(page2) * 1000:.0f} ms · "
-          f"open detail {med(detail) * 1000:.0f} ms · free-text search {med(text) * 1000:.0f} ms (incl. 120 ms debounce)")
+    print(
+        f"load-to-interactive: {med(ready):.2f} s median of {runs} (navigation start → matrix rendered; "
+        f"DOMContentLoaded {med(dom):.2f} s; wall incl. navigation {med(wall):.2f} s)  target < 2 s"
+    )
+    print(
+        f"interactions:        status filter {med(search) * 1000:.0f} ms · next page {med(page2) * 1000:.0f} ms · "
+        f"open detail {med(detail) * 1000:.0f} ms · free-text search {med(text) * 1000:.0f} ms (incl. 120 ms debounce)"
+    )
 
 
 def main() -> None:
@@ -110,8 +123,11 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="report-bench-") as tmp:
         base = args.keep or Path(tmp)
-        run_dir = write_run(base / "run", synth_records(args.cases, n_models=args.models),
-                            {"run_id": "bench-run", "suite": "bench"})
+        run_dir = write_run(
+            base / "run",
+            synth_records(args.cases, n_models=args.models),
+            {"run_id": "bench-run", "suite": "bench"},
+        )
         out = base / "bench.html"
         render_figures(run_dir, out)
         browser_figures(out)

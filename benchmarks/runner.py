@@ -38,8 +38,10 @@ MODELS = '[openai:gpt-4.1-mini, {model: "anthropic:claude-haiku-4-5", id: haiku}
 def suite_text(name: str, n_cases: int, distinct: int) -> str:
     lines = [f"name: {name}", f"models: {MODELS}", "defaults: {temperature: 0, max_tokens: 100}", "cases:"]
     for i in range(n_cases):
-        lines.append(f"  - {{id: c{i:06d}, prompt: 'Question {{{{ n }}}}: what is {{{{ n }}}} plus one?', "
-                     f"vars: {{n: {i % distinct}}}, assert: [{{type: contains, value: Question}}]}}")
+        lines.append(
+            f"  - {{id: c{i:06d}, prompt: 'Question {{{{ n }}}}: what is {{{{ n }}}} plus one?', "
+            f"vars: {{n: {i % distinct}}}, assert: [{{type: contains, value: Question}}]}}"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -48,17 +50,28 @@ def base_env(emu: ProviderEmulator | None = None) -> dict[str, str]:
     env.pop("HARNESS_RECORD_MODE", None)
     env["PYTHONPATH"] = str(ROOT)
     if emu is not None:
-        env.update(OPENAI_BASE_URL=emu.base_url("openai"), ANTHROPIC_BASE_URL=emu.base_url("anthropic"),
-                   OPENAI_API_KEY="sk-bench", ANTHROPIC_API_KEY="sk-ant-bench")
+        env.update(
+            OPENAI_BASE_URL=emu.base_url("openai"),
+            ANTHROPIC_BASE_URL=emu.base_url("anthropic"),
+            OPENAI_API_KEY="sk-bench",
+            ANTHROPIC_API_KEY="sk-ant-bench",
+        )
     else:  # replay: no keys, and loopback base URLs (the cassettes were recorded against the emulator)
         env.update(OPENAI_BASE_URL="http://127.0.0.1:9/v1", ANTHROPIC_BASE_URL="http://127.0.0.1:9", CI="1")
     return env
 
 
-def harness_run(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+def harness_run(
+    args: list[str], cwd: Path, env: dict[str, str]
+) -> tuple[float, subprocess.CompletedProcess[str]]:
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "harness", "run", *args, "--no-report", "--no-progress"],
-                          cwd=cwd, env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness", "run", *args, "--no-report", "--no-progress"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     return time.perf_counter() - t0, proc
 
 
@@ -78,10 +91,15 @@ def record(data: Path) -> None:
         return
     print("recording 20,000 cassettes from the emulator (setup, not timed) ...", flush=True)
     with ProviderEmulator() as emu:
-        took, proc = harness_run(["bench10k.yaml", "--record-mode", "all", "--out", "runs/record",
-                                  "--concurrency", "32"], data, base_env(emu))
+        took, proc = harness_run(
+            ["bench10k.yaml", "--record-mode", "all", "--out", "runs/record", "--concurrency", "32"],
+            data,
+            base_env(emu),
+        )
     if proc.returncode != 0:
-        raise SystemExit(f"recording failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+        raise SystemExit(
+            f"recording failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+        )
     print(f"  recorded in {took:.1f} s", flush=True)
 
 
@@ -89,23 +107,35 @@ def bench_replay(data: Path) -> None:
     record(data)
     for workers in ("1", "2"):
         out = data / "runs" / f"replay-{time.time_ns()}"
-        took, proc = harness_run(["bench10k.yaml", "--out", str(out), "--concurrency", "16", "--workers", workers],
-                                 data, base_env())
+        took, proc = harness_run(
+            ["bench10k.yaml", "--out", str(out), "--concurrency", "16", "--workers", workers],
+            data,
+            base_env(),
+        )
         ok = proc.returncode == 0 and states(out) == {"replayed": 20_000}
-        print(f"replay   10,000 cases x 2 models = 20,000 cells, --workers {workers}: {took:.2f} s end to end "
-              f"({20_000 / took:,.0f} cells/s){'' if ok else '  [FAILED: ' + proc.stderr[-300:] + ']'}"
-              "  target < 10 s", flush=True)
+        print(
+            f"replay   10,000 cases x 2 models = 20,000 cells, --workers {workers}: {took:.2f} s end to end "
+            f"({20_000 / took:,.0f} cells/s){'' if ok else '  [FAILED: ' + proc.stderr[-300:] + ']'}"
+            "  target < 10 s",
+            flush=True,
+        )
 
 
 def bench_live() -> None:
-    from harness.runner import Runner, RunOptions
-    from harness.suite import parse_suite
+    from harness.runner.runner import Runner, RunOptions
+    from harness.suite.spec import parse_suite
 
     text = "name: live\nmodels: [openai:gpt-4.1-mini]\ncases:\n" + "".join(
-        f"  - {{id: c{i}, prompt: 'q{i}'}}\n" for i in range(500))
+        f"  - {{id: c{i}, prompt: 'q{i}'}}\n" for i in range(500)
+    )
     # the emulator in its own process (`harness emulate`), as a provider would be: no GIL shared with the runner
-    emu = subprocess.Popen([sys.executable, "-m", "harness", "emulate", "--port", "0", "--latency", "0.1"],
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=base_env())
+    emu = subprocess.Popen(
+        [sys.executable, "-m", "harness", "emulate", "--port", "0", "--latency", "0.1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=base_env(),
+    )
     try:
         url = ""
         while not url:
@@ -123,8 +153,11 @@ def bench_live() -> None:
     finally:
         emu.terminate()
         emu.wait()
-    print(f"live     500 cells, 100 ms latency, concurrency 50: {took:.2f} s "
-          f"({took / 1.0:.2f}x the ideal 1.0 s; {result.counts['passed']} passed)  target <= 1.3x", flush=True)
+    print(
+        f"live     500 cells, 100 ms latency, concurrency 50: {took:.2f} s "
+        f"({took / 1.0:.2f}x the ideal 1.0 s; {result.counts['passed']} passed)  target <= 1.3x",
+        flush=True,
+    )
 
 
 def bench_memory(data: Path) -> None:
@@ -145,12 +178,17 @@ def bench_memory(data: Path) -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     ok = proc.returncode == 0 and states(out) == {"replayed": 100_000}
     note = "" if peak_mb > before / 1024 else " (a previous child peaked higher; run --only memory alone)"
-    print(f"memory   100,000-cell replay: peak RSS {peak_mb:.0f} MB in {took:.1f} s"
-          f"{'' if ok else '  [FAILED: ' + proc.stderr[-300:] + ']'}{note}  target < 300 MB", flush=True)
+    print(
+        f"memory   100,000-cell replay: peak RSS {peak_mb:.0f} MB in {took:.1f} s"
+        f"{'' if ok else '  [FAILED: ' + proc.stderr[-300:] + ']'}{note}  target < 300 MB",
+        flush=True,
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--only", choices=["replay", "live", "memory"])
     parser.add_argument("--data", type=Path, help="directory for the recorded cassettes (kept between runs)")
     args = parser.parse_args()

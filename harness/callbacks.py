@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from harness.messages import AIMessage, BaseMessage, add_usage
+from harness.messages.core import AIMessage, BaseMessage, add_usage
 
 
 @dataclass
@@ -95,7 +95,9 @@ def callbacks_context(*handlers: Any) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def get_usage_metadata_callback(name: str = "usage_metadata_callback") -> Iterator[UsageMetadataCallbackHandler]:
+def get_usage_metadata_callback(
+    name: str = "usage_metadata_callback",
+) -> Iterator[UsageMetadataCallbackHandler]:
     """Every chat-model call inside the block reports its usage to the yielded handler."""
     handler = UsageMetadataCallbackHandler()
     with callbacks_context(handler):
@@ -122,7 +124,9 @@ class CallbackManager:
 
     __slots__ = ("handlers", "run_id", "tags", "metadata")
 
-    def __init__(self, handlers: list[BaseCallbackHandler], run_id: UUID, tags: list[str], metadata: dict[str, Any]):
+    def __init__(
+        self, handlers: list[BaseCallbackHandler], run_id: UUID, tags: list[str], metadata: dict[str, Any]
+    ):
         self.handlers = handlers
         self.run_id = run_id
         self.tags = tags

@@ -62,9 +62,7 @@ class MissingAPIKeyError(ConfigurationError):
     def __init__(self, provider: str, env_vars: list[str]) -> None:
         self.provider = provider
         self.env_vars = env_vars
-        super().__init__(
-            f"{provider}: no API key. Pass api_key=... or set {' or '.join(env_vars)}."
-        )
+        super().__init__(f"{provider}: no API key. Pass api_key=... or set {' or '.join(env_vars)}.")
 
 
 class UnsupportedFeatureError(ConfigurationError):
@@ -230,8 +228,11 @@ def error_for_status(
         cls = ModelNotFoundError
     elif status == 429:
         return ModelRateLimitError(
-            message, provider=provider, status_code=status,
-            retryable=True if retryable is None else retryable, **kw,
+            message,
+            provider=provider,
+            status_code=status,
+            retryable=True if retryable is None else retryable,
+            **kw,
         )
     elif status in (408, 409) or status >= 500:
         cls = ModelAPIError

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import json
 from collections.abc import Iterator
 from typing import Any, Protocol
 
@@ -109,3 +110,18 @@ def response_info(response: httpx.Response) -> dict[str, Any]:
     """The interceptor's marks on a response ({} for a plain live call)."""
     info = response.extensions.get("harness")
     return info if isinstance(info, dict) else {}
+
+
+def loads_or_text(body: bytes | str) -> Any:
+    """Parse JSON; fall back to the decoded text when the body is not JSON (error pages)."""
+    if isinstance(body, bytes):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return body
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body

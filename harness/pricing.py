@@ -46,7 +46,8 @@ class PriceTable:
 
     def __init__(self, prices: dict[str, dict[str, Price]] | None = None) -> None:
         self.prices: dict[str, dict[str, Price]] = {
-            p.lower(): {m.lower(): price for m, price in models.items()} for p, models in (prices or {}).items()
+            p.lower(): {m.lower(): price for m, price in models.items()}
+            for p, models in (prices or {}).items()
         }
 
     def __len__(self) -> int:
@@ -119,8 +120,12 @@ class PriceTable:
 def _snapshot_match(table: dict[str, Price], name: str) -> Price | None:
     best: str | None = None
     for known in table:
-        if (known != WILDCARD and name.startswith(known) and _SNAPSHOT.match(name[len(known):])
-                and (best is None or len(known) > len(best))):
+        if (
+            known != WILDCARD
+            and name.startswith(known)
+            and _SNAPSHOT.match(name[len(known) :])
+            and (best is None or len(known) > len(best))
+        ):
             best = known
     return table[best] if best is not None else None
 
@@ -153,7 +158,9 @@ def parse_prices(text: str, path: str = "<prices>") -> PriceTable:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problem = getattr(e, "problem", None) or str(e)
-        raise InputError(f"invalid YAML: {problem}", path=path, line=mark.line + 1 if mark else None) from None
+        raise InputError(
+            f"invalid YAML: {problem}", path=path, line=mark.line + 1 if mark else None
+        ) from None
     if root is None:
         return PriceTable()
     _expect_mapping(root, "the top level must map provider names to their models", path)
@@ -196,18 +203,27 @@ def _price(node: Any, where: str, path: str) -> Price:
     for knode, vnode in node.value:
         key = _scalar_key(knode, path)
         if key not in _FIELDS:
-            raise InputError(f"{where}: unknown key {key!r}; allowed: {allowed}", path=path, line=_line(knode))
+            raise InputError(
+                f"{where}: unknown key {key!r}; allowed: {allowed}", path=path, line=_line(knode)
+            )
         raw = vnode.value if isinstance(vnode, yaml.ScalarNode) else None
         try:
             value = float(raw) if raw is not None and raw != "" else None
         except ValueError:
             value = None
         if value is None or value < 0 or not math.isfinite(value):
-            raise InputError(f"{where}.{key}: expected a non-negative number (USD per million tokens); got "
-                             f"{_describe(vnode)}", path=path, line=_line(vnode))
+            raise InputError(
+                f"{where}.{key}: expected a non-negative number (USD per million tokens); got "
+                f"{_describe(vnode)}",
+                path=path,
+                line=_line(vnode),
+            )
         values[key] = value
     missing = [k for k in ("input", "output") if k not in values]
     if missing:
-        raise InputError(f"{where}: missing {' and '.join(missing)}; required: input, output (USD per million "
-                         "tokens)", path=path, line=_line(node))
+        raise InputError(
+            f"{where}: missing {' and '.join(missing)}; required: input, output (USD per million tokens)",
+            path=path,
+            line=_line(node),
+        )
     return Price(**values)

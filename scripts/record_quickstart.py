@@ -53,8 +53,12 @@ def reply(req: EmulatedRequest) -> Reply:
     if req.tools and last.get("role") != "tool":
         return Reply(tool_calls=[ToolCallSpec("get_weather", {"location": "Boston"})], **pace)
     if last.get("role") == "tool":
-        return Reply(text=f"It's {last.get('content')} right now, a good day to be outside.".replace(
-            "It's sunny, 22°C in Boston", "It's sunny and 22°C in Boston"), **pace)
+        return Reply(
+            text=f"It's {last.get('content')} right now, a good day to be outside.".replace(
+                "It's sunny, 22°C in Boston", "It's sunny and 22°C in Boston"
+            ),
+            **pace,
+        )
     if "capital" in question:
         return Reply(text="The capital of France is Paris.", **pace)
     if "haiku" in question:
@@ -78,7 +82,8 @@ def public_urls(directory: Path) -> int:
             local = urlsplit(url)
             hosts[local.netloc] = public.netloc
             return f"{match.group(1)}{public.scheme}://{public.netloc}{local.path}" + (
-                f"?{local.query}" if local.query else "")
+                f"?{local.query}" if local.query else ""
+            )
 
         new = re.sub(r"^(\s*uri: )(http://127\.0\.0\.1:\d+\S*)$", swap, text, flags=re.M)
         for local, public in hosts.items():
@@ -98,8 +103,21 @@ def main() -> int:
             rec_env[cls.base_url_env[0]] = emu.base_url(provider)
             for var in cls.api_key_env[:1]:
                 rec_env[var] = f"dummy-{provider}-key-for-the-emulator"
-        cmd = [sys.executable, "-m", "harness", "run", str(SUITE), "--record-mode", "all",
-               "--out", f"{tmp}/record", "--no-report", "--concurrency", "4", "--no-progress"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "harness",
+            "run",
+            str(SUITE),
+            "--record-mode",
+            "all",
+            "--out",
+            f"{tmp}/record",
+            "--no-report",
+            "--concurrency",
+            "4",
+            "--no-progress",
+        ]
         print("recording:", " ".join(cmd[2:]), flush=True)
         code = subprocess.call(cmd, env=rec_env, cwd=ROOT)
         if code != 0:
@@ -107,8 +125,17 @@ def main() -> int:
             return code
         print(f"rewrote URLs in {public_urls(CASSETTES)} cassettes", flush=True)
         replay_env = dict(env, CI="1")
-        cmd = [sys.executable, "-m", "harness", "run", str(SUITE), "--out", f"{tmp}/replay", "--no-report",
-               "--no-progress"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "harness",
+            "run",
+            str(SUITE),
+            "--out",
+            f"{tmp}/replay",
+            "--no-report",
+            "--no-progress",
+        ]
         code = subprocess.call(cmd, env=replay_env, cwd=ROOT)
         lines = Path(f"{tmp}/replay/results.jsonl").read_text(encoding="utf-8").splitlines()
         states = {json.loads(line)["cassette"]["state"] for line in lines}

@@ -7,7 +7,7 @@ import base64
 from pydantic import BaseModel
 
 from harness import tool
-from harness.messages import message_chunk_to_message
+from harness.messages.core import message_chunk_to_message
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\nfake").decode()  # base64 of bytes that start like a PNG
 
@@ -42,4 +42,11 @@ def comparable(msg, *ignore):
     """Everything a user reads from a message, minus per-call `timing` and the metadata keys `ignore`
     (ids and timestamps that differ between an invoke and a stream of the same reply)."""
     meta = {k: v for k, v in msg.response_metadata.items() if k != "timing" and k not in ignore}
-    return msg.content, msg.tool_calls, msg.invalid_tool_calls, msg.usage_metadata, msg.additional_kwargs, meta
+    return (
+        msg.content,
+        msg.tool_calls,
+        msg.invalid_tool_calls,
+        msg.usage_metadata,
+        msg.additional_kwargs,
+        meta,
+    )

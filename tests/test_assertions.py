@@ -11,7 +11,7 @@ import pydantic
 import pytest
 
 from harness import init_chat_model
-from harness.assertions import (
+from harness.assertions.registry import (
     ASSERTION_TYPES,
     AssertionContext,
     Outcome,
@@ -20,17 +20,28 @@ from harness.assertions import (
     parse_assertions,
     register_embedder,
 )
-from harness.messages import AIMessage, HumanMessage, ToolMessage
+from harness.messages.core import AIMessage, HumanMessage, ToolMessage
 from harness.testing import Reply
 
 
-def make_ctx(text: str = "The capital of France is Paris.", *, calls: list[dict] | None = None,
-             transcript: list | None = None, **kw) -> AssertionContext:
-    tool_calls = [{"name": c["name"], "args": c.get("args", {}), "id": f"call_{i}"} for i, c in enumerate(calls or [])]
-    msg = AIMessage(text, tool_calls=tool_calls, usage_metadata={"input_tokens": 50, "output_tokens": 10,
-                                                               "total_tokens": 60})
-    return AssertionContext.from_message(msg, transcript=transcript, case_id="c1", model="openai:gpt-4.1-mini",
-                                         **kw)
+def make_ctx(
+    text: str = "The capital of France is Paris.",
+    *,
+    calls: list[dict] | None = None,
+    transcript: list | None = None,
+    **kw,
+) -> AssertionContext:
+    tool_calls = [
+        {"name": c["name"], "args": c.get("args", {}), "id": f"call_{i}"} for i, c in enumerate(calls or [])
+    ]
+    msg = AIMessage(
+        text,
+        tool_calls=tool_calls,
+        usage_metadata={"input_tokens": 50, "output_tokens": 10, "total_tokens": 60},
+    )
+    return AssertionContext.from_message(
+        msg, transcript=transcript, case_id="c1", model="openai:gpt-4.1-mini", **kw
+    )
 
 
 def check(spec: dict, ctx: AssertionContext) -> Outcome:
@@ -40,23 +51,40 @@ def check(spec: dict, ctx: AssertionContext) -> Outcome:
     return outcome
 
 
-MOVIE_SCHEMA = {"type": "object", "properties": {"title": {"type": "string"}, "year": {"type": "integer"}},
-                "required": ["title", "year"]}
+MOVIE_SCHEMA = {
+    "type": "object",
+    "properties": {"title": {"type": "string"}, "year": {"type": "integer"}},
+    "required": ["title", "year"],
+}
 TIMING = {"ttft_ms": 80.0, "total_ms": 215.6}
 USAGE = {"input_tokens": 120, "output_tokens": 21, "total_tokens": 141}
 
 # (spec, context kwargs, passes?, words the reason must contain)
 CASES = [
     ({"type": "equals", "value": "Paris."}, {"text": " Paris.\n"}, True, "equals 'Paris.'"),
-    ({"type": "equals", "value": "paris."}, {"text": "Paris."}, False, "expected output to equal 'paris.'; got 'Paris.'"),
-    ({"type": "equals", "value": "paris.", "ignore_case": True}, {"text": "Paris."}, True, "case-insensitive"),
+    (
+        {"type": "equals", "value": "paris."},
+        {"text": "Paris."},
+        False,
+        "expected output to equal 'paris.'; got 'Paris.'",
+    ),
+    (
+        {"type": "equals", "value": "paris.", "ignore_case": True},
+        {"text": "Paris."},
+        True,
+        "case-insensitive",
+    ),
     ({"type": "equals", "value": {"a": 1}}, {"text": '```json\n{"a": 1}\n```'}, True, "output JSON equals"),
     ({"type": "equals", "value": 42}, {"text": "41"}, False, "expected output JSON equal to 42; got 41"),
     ({"type": "contains", "value": "Paris"}, {}, True, "output contains 'Paris'"),
     ({"type": "contains", "value": "paris"}, {}, False, "expected output to contain 'paris'; got"),
     ({"type": "icontains", "value": "PARIS"}, {}, True, "(case-insensitive)"),
-    ({"type": "icontains", "value": "Paris"}, {"text": "The capital is Lyon."},
-     False, "expected output to contain 'Paris' (case-insensitive); got 'The capital is Lyon.'"),
+    (
+        {"type": "icontains", "value": "Paris"},
+        {"text": "The capital is Lyon."},
+        False,
+        "expected output to contain 'Paris' (case-insensitive); got 'The capital is Lyon.'",
+    ),
     ({"type": "not-contains", "value": "Lyon"}, {}, True, "does not contain 'Lyon'"),
     ({"type": "not-contains", "value": "Paris"}, {}, False, "expected output to not contain 'Paris'"),
     ({"type": "not-icontains", "value": "LYON"}, {}, True, "does not contain"),
@@ -64,50 +92,108 @@ CASES = [
     ({"type": "regex", "value": r"\bpar\w+", "flags": "i"}, {}, True, "matches /\\bpar\\w+/i at 'Paris'"),
     ({"type": "regex", "value": r"^\d+$"}, {}, False, "expected output to match /^\\d+$/"),
     ({"type": "not-regex", "value": r"\d"}, {}, True, "does not match"),
-    ({"type": "starts-with", "value": "The capital"}, {"text": "\n The capital is Paris"}, True, "starts with"),
+    (
+        {"type": "starts-with", "value": "The capital"},
+        {"text": "\n The capital is Paris"},
+        True,
+        "starts with",
+    ),
     ({"type": "starts-with", "value": "Paris"}, {}, False, "expected output to start with 'Paris'"),
     ({"type": "is-json"}, {"text": '```json\n{"title": "Inception"}\n```'}, True, "valid JSON (an object)"),
     ({"type": "is-json"}, {"text": 'Sure! {"title": "Inception"}'}, False, "expected output to be JSON"),
-    ({"type": "json-schema", "schema": MOVIE_SCHEMA}, {"text": '{"title": "Inception", "year": 2010}'},
-     True, "output JSON matches the JSON schema"),
-    ({"type": "json-schema", "schema": MOVIE_SCHEMA}, {"text": '{"title": "Inception", "year": "2010"}'},
-     False, "at $.year: '2010' is not of type 'integer'"),
-    ({"type": "json-schema", "schema": MOVIE_SCHEMA}, {"text": "", "structured": {"title": "Inception"}},
-     False, "structured output does not match the JSON schema: at $: 'year' is a required property"),
+    (
+        {"type": "json-schema", "schema": MOVIE_SCHEMA},
+        {"text": '{"title": "Inception", "year": 2010}'},
+        True,
+        "output JSON matches the JSON schema",
+    ),
+    (
+        {"type": "json-schema", "schema": MOVIE_SCHEMA},
+        {"text": '{"title": "Inception", "year": "2010"}'},
+        False,
+        "at $.year: '2010' is not of type 'integer'",
+    ),
+    (
+        {"type": "json-schema", "schema": MOVIE_SCHEMA},
+        {"text": "", "structured": {"title": "Inception"}},
+        False,
+        "structured output does not match the JSON schema: at $: 'year' is a required property",
+    ),
     ({"type": "json_schema"}, {"structured": {"title": "x"}}, True, "structured output was parsed"),
     ({"type": "json-schema"}, {}, False, "expected parsed structured output"),
-    ({"type": "tool_called", "name": "get_weather", "args": {"location": "Boston"}},
-     {"calls": [{"name": "get_weather", "args": {"location": "Boston", "unit": "c"}}]}, True, "was called (1 time)"),
-    ({"type": "tool_called", "name": "get_weather", "args": {"location": "Boston"}},
-     {"calls": [{"name": "get_weather", "args": {"location": "Tokyo"}}]},
-     False, 'expected a call to get_weather(⊇ {"location": "Boston"}); calls made: get_weather({"location": "Tokyo"})'),
-    ({"type": "tool_called", "name": "search", "args": {"q": {"filters": {"year": 2010}}}},
-     {"calls": [{"name": "search", "args": {"q": {"text": "x", "filters": {"year": 2010, "lang": "en"}}}}]},
-     True, "was called"),
-    ({"type": "tool_called", "name": "get_weather", "times": 2},
-     {"calls": [{"name": "get_weather"}, {"name": "get_weather"}, {"name": "get_weather"}]},
-     False, "exactly 2 times; it was called 3"),
+    (
+        {"type": "tool_called", "name": "get_weather", "args": {"location": "Boston"}},
+        {"calls": [{"name": "get_weather", "args": {"location": "Boston", "unit": "c"}}]},
+        True,
+        "was called (1 time)",
+    ),
+    (
+        {"type": "tool_called", "name": "get_weather", "args": {"location": "Boston"}},
+        {"calls": [{"name": "get_weather", "args": {"location": "Tokyo"}}]},
+        False,
+        'expected a call to get_weather(⊇ {"location": "Boston"}); calls made: get_weather({"location": "Tokyo"})',
+    ),
+    (
+        {"type": "tool_called", "name": "search", "args": {"q": {"filters": {"year": 2010}}}},
+        {
+            "calls": [
+                {"name": "search", "args": {"q": {"text": "x", "filters": {"year": 2010, "lang": "en"}}}}
+            ]
+        },
+        True,
+        "was called",
+    ),
+    (
+        {"type": "tool_called", "name": "get_weather", "times": 2},
+        {"calls": [{"name": "get_weather"}, {"name": "get_weather"}, {"name": "get_weather"}]},
+        False,
+        "exactly 2 times; it was called 3",
+    ),
     ({"type": "tool_called", "name": "get_weather"}, {}, False, "no tool calls were made"),
     ({"type": "no_tool_calls"}, {}, True, "no tool calls were made"),
-    ({"type": "no_tool_calls"}, {"calls": [{"name": "search", "args": {"q": "x"}}]},
-     False, 'expected no tool calls; calls made: search({"q": "x"})'),
+    (
+        {"type": "no_tool_calls"},
+        {"calls": [{"name": "search", "args": {"q": "x"}}]},
+        False,
+        'expected no tool calls; calls made: search({"q": "x"})',
+    ),
     ({"type": "latency", "max_ms": 3000}, {"timing": TIMING}, True, "latency 216 ms <= 3000 ms"),
-    ({"type": "latency", "max_ms": 100}, {"timing": TIMING}, False, "latency 216 ms exceeds the maximum 100 ms"),
+    (
+        {"type": "latency", "max_ms": 100},
+        {"timing": TIMING},
+        False,
+        "latency 216 ms exceeds the maximum 100 ms",
+    ),
     ({"type": "ttft", "max_ms": 100}, {"timing": TIMING}, True, "time to first token 80 ms"),
-    ({"type": "ttft", "max_ms": 50}, {"timing": {"total_ms": 9.0, "ttft_ms": None}},
-     False, "time to first token is unknown"),
-    ({"type": "tokens", "max_total": 200, "max_output": 50}, {"usage": USAGE}, True, "total tokens 141 <= 200"),
+    (
+        {"type": "ttft", "max_ms": 50},
+        {"timing": {"total_ms": 9.0, "ttft_ms": None}},
+        False,
+        "time to first token is unknown",
+    ),
+    (
+        {"type": "tokens", "max_total": 200, "max_output": 50},
+        {"usage": USAGE},
+        True,
+        "total tokens 141 <= 200",
+    ),
     ({"type": "tokens", "max_input": 100}, {"usage": USAGE}, False, "input tokens 120 > 100"),
     ({"type": "cost", "max_usd": 0.01}, {"cost_usd": 0.000123}, True, "cost $0.000123 <= $0.01"),
     ({"type": "cost", "max_usd": 0.0001}, {"cost_usd": 0.000123}, False, "exceeds the maximum $0.0001"),
     ({"type": "cost", "max_usd": 1}, {}, False, "cost is unknown for model 'openai:gpt-4.1-mini'"),
     ({"type": "similar", "value": "Paris is the capital of France"}, {}, True, "similarity"),
-    ({"type": "similar", "value": "Tokyo has excellent sushi restaurants"}, {}, False, "expected similarity >= 0.75"),
+    (
+        {"type": "similar", "value": "Tokyo has excellent sushi restaurants"},
+        {},
+        False,
+        "expected similarity >= 0.75",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("spec", "kw", "passes", "reason"), CASES, ids=[f"{c[0]['type']}-{i}" for i, c in
-                                                                         enumerate(CASES)])
+@pytest.mark.parametrize(
+    ("spec", "kw", "passes", "reason"), CASES, ids=[f"{c[0]['type']}-{i}" for i, c in enumerate(CASES)]
+)
 def test_assertion_passes_or_fails_with_reason(spec, kw, passes, reason):
     outcome = check(spec, make_ctx(**kw))
     assert outcome.passed is passes, outcome.reason
@@ -115,9 +201,28 @@ def test_assertion_passes_or_fails_with_reason(spec, kw, passes, reason):
 
 
 def test_every_declared_type_is_registered_and_covered():
-    names = {"equals", "contains", "icontains", "not-contains", "not-icontains", "regex", "starts-with",
-             "is-json", "json-schema", "pydantic", "tool_called", "tool_trajectory", "no_tool_calls", "latency",
-             "ttft", "tokens", "cost", "python", "llm_judge", "similar"}
+    names = {
+        "equals",
+        "contains",
+        "icontains",
+        "not-contains",
+        "not-icontains",
+        "regex",
+        "starts-with",
+        "is-json",
+        "json-schema",
+        "pydantic",
+        "tool_called",
+        "tool_trajectory",
+        "no_tool_calls",
+        "latency",
+        "ttft",
+        "tokens",
+        "cost",
+        "python",
+        "llm_judge",
+        "similar",
+    }
     assert names <= set(ASSERTION_TYPES)
     covered = {c[0]["type"] for c in CASES} | {"pydantic", "tool_trajectory", "python", "llm_judge"}
     assert names <= covered
@@ -159,8 +264,12 @@ def test_yaml_numbers_are_accepted_as_text_values():
 
 
 def test_specs_dump_with_suite_names_and_load_again():
-    raw = [{"type": "pydantic", "class": "a.b:C"}, {"type": "json-schema", "schema": {"type": "object"}},
-           {"type": "llm-rubric", "value": "polite"}, {"type": "tool_trajectory", "tools": ["a", {"name": "b"}]}]
+    raw = [
+        {"type": "pydantic", "class": "a.b:C"},
+        {"type": "json-schema", "schema": {"type": "object"}},
+        {"type": "llm-rubric", "value": "polite"},
+        {"type": "tool_trajectory", "tools": ["a", {"name": "b"}]},
+    ]
     specs = parse_assertions(raw)
     dumped = [s.model_dump() for s in specs]
     assert dumped[0] == {"type": "pydantic", "class": "a.b:C"}
@@ -176,22 +285,32 @@ def test_an_invalid_mapping_given_to_evaluate_becomes_an_error_outcome():
 
 # --- tool trajectories --------------------------------------------------------------------------
 
-CALLS = [{"name": "search", "args": {"q": "weather"}}, {"name": "get_weather", "args": {"location": "Boston"}},
-         {"name": "get_weather", "args": {"location": "Tokyo"}}]
+CALLS = [
+    {"name": "search", "args": {"q": "weather"}},
+    {"name": "get_weather", "args": {"location": "Boston"}},
+    {"name": "get_weather", "args": {"location": "Tokyo"}},
+]
 
 
-@pytest.mark.parametrize(("tools", "order", "passes"), [
-    (["search", "get_weather", "get_weather"], "strict", True),
-    (["get_weather", "search", "get_weather"], "strict", False),
-    (["search", "get_weather"], "strict", False),
-    (["get_weather", "get_weather", "search"], "unordered", True),
-    (["get_weather", "search"], "unordered", False),
-    # a greedy pairing would give the Tokyo-call to the bare ref and leave the Tokyo ref unmatched
-    ([{"name": "get_weather"}, "search", {"name": "get_weather", "args": {"location": "Boston"}}], "unordered", True),
-    (["search", {"name": "get_weather", "args": {"location": "Tokyo"}}], "subset", True),
-    ([{"name": "get_weather", "args": {"location": "Tokyo"}}, "search"], "subset", False),
-    (["search", "delete_everything"], "subset", False),
-])
+@pytest.mark.parametrize(
+    ("tools", "order", "passes"),
+    [
+        (["search", "get_weather", "get_weather"], "strict", True),
+        (["get_weather", "search", "get_weather"], "strict", False),
+        (["search", "get_weather"], "strict", False),
+        (["get_weather", "get_weather", "search"], "unordered", True),
+        (["get_weather", "search"], "unordered", False),
+        # a greedy pairing would give the Tokyo-call to the bare ref and leave the Tokyo ref unmatched
+        (
+            [{"name": "get_weather"}, "search", {"name": "get_weather", "args": {"location": "Boston"}}],
+            "unordered",
+            True,
+        ),
+        (["search", {"name": "get_weather", "args": {"location": "Tokyo"}}], "subset", True),
+        ([{"name": "get_weather", "args": {"location": "Tokyo"}}, "search"], "subset", False),
+        (["search", "delete_everything"], "subset", False),
+    ],
+)
 def test_tool_trajectory_modes(tools, order, passes):
     outcome = check({"type": "tool_trajectory", "tools": tools, "order": order}, make_ctx(calls=CALLS))
     assert outcome.passed is passes, outcome.reason
@@ -200,13 +319,25 @@ def test_tool_trajectory_modes(tools, order, passes):
 
 
 def test_tool_calls_are_collected_across_the_tool_loop_transcript():
-    first = AIMessage("", tool_calls=[{"name": "get_weather", "args": {"location": "Boston"}, "id": "a"}],
-                      usage_metadata={"input_tokens": 50, "output_tokens": 12, "total_tokens": 62,
-                                      "input_token_details": {"cache_read": 20}})
-    final = AIMessage("It is sunny in Boston.", usage_metadata={"input_tokens": 70, "output_tokens": 9,
-                                                                "total_tokens": 79})
-    transcript = [HumanMessage("Weather in Boston?"), first,
-                  ToolMessage("sunny", tool_call_id="a", name="get_weather"), final]
+    first = AIMessage(
+        "",
+        tool_calls=[{"name": "get_weather", "args": {"location": "Boston"}, "id": "a"}],
+        usage_metadata={
+            "input_tokens": 50,
+            "output_tokens": 12,
+            "total_tokens": 62,
+            "input_token_details": {"cache_read": 20},
+        },
+    )
+    final = AIMessage(
+        "It is sunny in Boston.", usage_metadata={"input_tokens": 70, "output_tokens": 9, "total_tokens": 79}
+    )
+    transcript = [
+        HumanMessage("Weather in Boston?"),
+        first,
+        ToolMessage("sunny", tool_call_id="a", name="get_weather"),
+        final,
+    ]
     ctx = AssertionContext.from_message(final, transcript=transcript)
     assert ctx.tool_calls == [{"name": "get_weather", "args": {"location": "Boston"}, "id": "a"}]
     assert ctx.usage["input_tokens"] == 120 and ctx.usage["total_tokens"] == 141
@@ -219,7 +350,8 @@ def test_tool_calls_are_collected_across_the_tool_loop_transcript():
 
 @pytest.fixture
 def user_module(tmp_path, monkeypatch):
-    (tmp_path / "my_checks.py").write_text(textwrap.dedent('''
+    (tmp_path / "my_checks.py").write_text(
+        textwrap.dedent("""
         import pydantic
 
         class Movie(pydantic.BaseModel):
@@ -245,23 +377,31 @@ def user_module(tmp_path, monkeypatch):
             return None
 
         NOT_CALLABLE = 3
-    '''))
+    """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
 
-@pytest.mark.parametrize(("path", "passes", "reason", "score"), [
-    ("my_checks:mentions_paris", True, "python check my_checks:mentions_paris returned True", None),
-    ("my_checks:with_reason", False, "c1: wanted a shorter answer than 31 chars", None),
-    ("my_checks:length_score", False, "scored 0.31 (< threshold 0.5)", 0.31),
-    ("my_checks:async_check", True, "async says fine", 0.9),
-    ("my_checks.py:mentions_paris", True, "returned True", None),
-    ("my_checks:broken", False, "error: ZeroDivisionError: division by zero", None),
-    ("my_checks:returns_none", False, "error: python check my_checks:returns_none returned None; expected a bool",
-     None),
-    ("my_checks:NOT_CALLABLE", False, "is not a function (it is int)", None),
-])
+@pytest.mark.parametrize(
+    ("path", "passes", "reason", "score"),
+    [
+        ("my_checks:mentions_paris", True, "python check my_checks:mentions_paris returned True", None),
+        ("my_checks:with_reason", False, "c1: wanted a shorter answer than 31 chars", None),
+        ("my_checks:length_score", False, "scored 0.31 (< threshold 0.5)", 0.31),
+        ("my_checks:async_check", True, "async says fine", 0.9),
+        ("my_checks.py:mentions_paris", True, "returned True", None),
+        ("my_checks:broken", False, "error: ZeroDivisionError: division by zero", None),
+        (
+            "my_checks:returns_none",
+            False,
+            "error: python check my_checks:returns_none returned None; expected a bool",
+            None,
+        ),
+        ("my_checks:NOT_CALLABLE", False, "is not a function (it is int)", None),
+    ],
+)
 def test_python_assertion(user_module, path, passes, reason, score):
     outcome = check({"type": "python", "path": path}, make_ctx())
     assert outcome.passed is passes
@@ -269,14 +409,23 @@ def test_python_assertion(user_module, path, passes, reason, score):
     assert outcome.score == score
 
 
-@pytest.mark.parametrize(("path", "line"), [
-    ("no_such_module:fn", "python `path` 'no_such_module:fn': cannot import 'no_such_module' (ModuleNotFoundError: "
-                          "No module named 'no_such_module'); expected 'package.module:name' or "
-                          "'path/to/file.py:name'"),
-    ("my_checks:nope", "python `path` 'my_checks:nope': module 'my_checks' has no attribute 'nope'; expected "
-                       "'package.module:name' or 'path/to/file.py:name'"),
-    ("missing.py:fn", "cannot import 'missing.py' (FileNotFoundError: no such file"),
-])
+@pytest.mark.parametrize(
+    ("path", "line"),
+    [
+        (
+            "no_such_module:fn",
+            "python `path` 'no_such_module:fn': cannot import 'no_such_module' (ModuleNotFoundError: "
+            "No module named 'no_such_module'); expected 'package.module:name' or "
+            "'path/to/file.py:name'",
+        ),
+        (
+            "my_checks:nope",
+            "python `path` 'my_checks:nope': module 'my_checks' has no attribute 'nope'; expected "
+            "'package.module:name' or 'path/to/file.py:name'",
+        ),
+        ("missing.py:fn", "cannot import 'missing.py' (FileNotFoundError: no such file"),
+    ],
+)
 def test_bad_import_path_is_one_clear_error_line(user_module, path, line):
     outcome = check({"type": "python", "path": path}, make_ctx())
     assert not outcome.passed
@@ -285,17 +434,24 @@ def test_bad_import_path_is_one_clear_error_line(user_module, path, line):
 
 
 def test_modules_in_the_working_directory_import_as_under_a_console_script(tmp_path, monkeypatch):
-    (tmp_path / "cwd_checks.py").write_text("CALLS = []\n"
-                                            "def first(text):\n    CALLS.append(1)\n    return True\n"
-                                            "def second(text):\n    return len(CALLS) == 1\n")
+    (tmp_path / "cwd_checks.py").write_text(
+        "CALLS = []\n"
+        "def first(text):\n    CALLS.append(1)\n    return True\n"
+        "def second(text):\n    return len(CALLS) == 1\n"
+    )
     monkeypatch.chdir(tmp_path)
     # `harness run` is a console script: neither "" nor the working directory is on sys.path
     monkeypatch.setattr("sys.path", [p for p in __import__("sys").path if p not in ("", str(tmp_path))])
     assert check({"type": "python", "path": "cwd_checks:first"}, make_ctx()).passed
     # a file path to the same file loads it once: state set by the first call is seen by the second
     (tmp_path / "file_checks.py").write_text((tmp_path / "cwd_checks.py").read_text())
-    outcomes = evaluate_sync([{"type": "python", "path": "file_checks.py:first"},
-                              {"type": "python", "path": "file_checks.py:second"}], make_ctx())
+    outcomes = evaluate_sync(
+        [
+            {"type": "python", "path": "file_checks.py:first"},
+            {"type": "python", "path": "file_checks.py:second"},
+        ],
+        make_ctx(),
+    )
     assert [o.passed for o in outcomes] == [True, True]
 
 
@@ -331,9 +487,14 @@ def judge(emulator):
 
 
 def test_llm_judge_passes_on_the_judges_verdict(emulator, judge):
-    emulator.queue(Reply(text='```json\n{"pass": true, "score": 0.9, "reason": "Names Christopher Nolan."}\n```'))
-    ctx = make_ctx("Inception (2010) was directed by Christopher Nolan.", judge=judge,
-                   transcript=[HumanMessage("Details about Inception")])
+    emulator.queue(
+        Reply(text='```json\n{"pass": true, "score": 0.9, "reason": "Names Christopher Nolan."}\n```')
+    )
+    ctx = make_ctx(
+        "Inception (2010) was directed by Christopher Nolan.",
+        judge=judge,
+        transcript=[HumanMessage("Details about Inception")],
+    )
     outcome = check({"type": "llm_judge", "rubric": "mentions Christopher Nolan"}, ctx)
     assert outcome.passed and outcome.score == 0.9
     assert outcome.reason == "judge: pass (score 0.9): Names Christopher Nolan."
@@ -345,8 +506,10 @@ def test_llm_judge_passes_on_the_judges_verdict(emulator, judge):
 
 def test_llm_judge_fails_with_the_judges_reason(emulator, judge):
     emulator.queue(Reply(text='{"pass": false, "score": 0.1, "reason": "Does not mention the director."}'))
-    outcome = check({"type": "llm_judge", "rubric": "mentions Christopher Nolan"},
-                    make_ctx("Inception is a 2010 film.", judge=judge))
+    outcome = check(
+        {"type": "llm_judge", "rubric": "mentions Christopher Nolan"},
+        make_ctx("Inception is a 2010 film.", judge=judge),
+    )
     assert not outcome.passed and outcome.score == 0.1
     assert outcome.reason.startswith("judge: fail (score 0.1): Does not mention the director.; output was")
 
@@ -361,8 +524,10 @@ def test_llm_judge_reply_that_is_not_json_is_an_error(emulator, judge):
     emulator.queue(Reply(text="Looks good to me!"))
     outcome = check({"type": "llm_judge", "rubric": "polite"}, make_ctx(judge=judge))
     assert not outcome.passed
-    assert outcome.reason == ('error: the judge did not answer with a JSON object {"pass", "score", "reason"}; '
-                              "it said 'Looks good to me!'")
+    assert outcome.reason == (
+        'error: the judge did not answer with a JSON object {"pass", "score", "reason"}; '
+        "it said 'Looks good to me!'"
+    )
 
 
 def test_llm_judge_without_a_judge_fails_clearly():
@@ -373,8 +538,9 @@ def test_llm_judge_without_a_judge_fails_clearly():
 def test_llm_judge_model_error_becomes_an_error_outcome(emulator):
     from harness.testing import Fault
 
-    judge = init_chat_model("openai:gpt-4.1-mini", base_url=emulator.base_url("openai"), api_key="sk-test",
-                            max_retries=0)
+    judge = init_chat_model(
+        "openai:gpt-4.1-mini", base_url=emulator.base_url("openai"), api_key="sk-test", max_retries=0
+    )
     emulator.queue(Fault.http(400, "bad judge request"))
     outcome = check({"type": "llm-rubric", "value": "polite"}, make_ctx(judge=judge))
     assert not outcome.passed and outcome.reason.startswith("error: ModelInvalidRequestError")
@@ -385,7 +551,9 @@ def test_llm_judge_model_error_becomes_an_error_outcome(emulator):
 
 def test_similar_with_a_registered_embedder():
     register_embedder("length", lambda texts: [[len(t), 1.0] for t in texts])
-    outcome = check({"type": "similar", "value": "x" * 31, "embedder": "length", "threshold": 0.99}, make_ctx())
+    outcome = check(
+        {"type": "similar", "value": "x" * 31, "embedder": "length", "threshold": 0.99}, make_ctx()
+    )
     assert outcome.passed and outcome.score == 1.0 and "(length)" in outcome.reason
 
 
@@ -398,11 +566,19 @@ def test_similar_sentence_transformers_is_optional():
     try:
         import sentence_transformers  # noqa: F401
     except ImportError:
-        outcome = check({"type": "similar", "value": "Paris", "embedder": "sentence-transformers"}, make_ctx())
+        outcome = check(
+            {"type": "similar", "value": "Paris", "embedder": "sentence-transformers"}, make_ctx()
+        )
         assert not outcome.passed and "pip install sentence-transformers" in outcome.reason
     else:  # pragma: no cover - only where the optional package is installed
-        outcome = check({"type": "similar", "value": "The capital of France is Paris.",
-                         "embedder": "sentence-transformers"}, make_ctx())
+        outcome = check(
+            {
+                "type": "similar",
+                "value": "The capital of France is Paris.",
+                "embedder": "sentence-transformers",
+            },
+            make_ctx(),
+        )
         assert outcome.passed
 
 
@@ -410,8 +586,13 @@ def test_similar_sentence_transformers_is_optional():
 
 
 def test_evaluate_keeps_order_and_never_raises(user_module):
-    specs = parse_assertions([{"type": "icontains", "value": "paris"}, {"type": "python", "path": "my_checks:broken"},
-                              {"type": "no_tool_calls"}])
+    specs = parse_assertions(
+        [
+            {"type": "icontains", "value": "paris"},
+            {"type": "python", "path": "my_checks:broken"},
+            {"type": "no_tool_calls"},
+        ]
+    )
     outcomes = asyncio.run(evaluate(specs, make_ctx()))
     assert [o.type for o in outcomes] == ["icontains", "python", "no_tool_calls"]
     assert [o.passed for o in outcomes] == [True, False, True]
@@ -426,14 +607,23 @@ def test_evaluate_sync_works_inside_a_running_event_loop():
 
 
 def test_fallback_json_schema_validator():
-    from harness._assertions_jsonschema import fallback_errors
+    from harness.assertions.jsonschema import fallback_errors
 
-    schema = {"type": "object", "required": ["title"], "additionalProperties": False,
-              "properties": {"title": {"type": "string", "minLength": 1},
-                             "tags": {"type": "array", "items": {"enum": ["a", "b"]}},
-                             "year": {"anyOf": [{"type": "integer", "minimum": 1900}, {"type": "null"}]}}}
+    schema = {
+        "type": "object",
+        "required": ["title"],
+        "additionalProperties": False,
+        "properties": {
+            "title": {"type": "string", "minLength": 1},
+            "tags": {"type": "array", "items": {"enum": ["a", "b"]}},
+            "year": {"anyOf": [{"type": "integer", "minimum": 1900}, {"type": "null"}]},
+        },
+    }
     assert fallback_errors({"title": "x", "tags": ["a"], "year": None}, schema) == []
     errors = fallback_errors({"title": "", "tags": ["c"], "year": 1800, "extra": 1}, schema)
-    assert errors == ["at $.title: '' is too short", "at $.tags[0]: 'c' is not one of ['a', 'b']",
-                      "at $.year: 1800 is not valid under anyOf (0 of 2 match)",
-                      "at $: additional property 'extra' is not allowed"]
+    assert errors == [
+        "at $.title: '' is too short",
+        "at $.tags[0]: 'c' is not one of ['a', 'b']",
+        "at $.year: 1800 is not valid under anyOf (0 of 2 match)",
+        "at $: additional property 'extra' is not allowed",
+    ]

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from harness import init_chat_model, tool
 from harness.cassettes import load_cassette, use_cassette
 from harness.cli.cassettes import cassettes_group
-from harness.messages import HumanMessage, ToolMessage
+from harness.messages.core import HumanMessage, ToolMessage
 from harness.testing import ProviderEmulator, Reply, ToolCallSpec
 
 KEY = "sk-SENTINEL-cli-0123456789abcdef"
@@ -32,9 +32,13 @@ def recorded(tmp_path_factory):
     root = tmp_path_factory.mktemp("cassettes")
     with ProviderEmulator() as emu:
         model = init_chat_model("openai:gpt-4.1-mini", base_url=emu.base_url("openai"), api_key=KEY)
-        emu.queue(Reply(tool_calls=[ToolCallSpec("get_weather", {"city": "Oslo"}, id="call_w1")],
-                        usage={"input_tokens": 30, "output_tokens": 7}),
-                  Reply(text="It is sunny in Oslo.", usage={"input_tokens": 45, "output_tokens": 6}))
+        emu.queue(
+            Reply(
+                tool_calls=[ToolCallSpec("get_weather", {"city": "Oslo"}, id="call_w1")],
+                usage={"input_tokens": 30, "output_tokens": 7},
+            ),
+            Reply(text="It is sunny in Oslo.", usage={"input_tokens": 45, "output_tokens": 6}),
+        )
         with use_cassette(root / "loop.yaml", record_mode="all"):
             bound = model.bind_tools([get_weather])
             msgs = [HumanMessage("Weather in Oslo?")]
@@ -52,8 +56,12 @@ def run(*args):
 
 def harness_cli(*args):
     """The installed entry point, for exit codes and the one-line errors."""
-    return subprocess.run([sys.executable, "-m", "harness", "cassettes", *args], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": os.getcwd()})
+    return subprocess.run(
+        [sys.executable, "-m", "harness", "cassettes", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
 
 
 def test_ls_lists_counts_and_dates(recorded):
@@ -83,7 +91,9 @@ def test_show_json_gives_the_reply_parsed_by_the_adapter(recorded):
     first, second = data
     assert first["provider"] == "openai" and first["endpoint"] == "/v1/chat/completions"
     assert first["model"] == "gpt-4.1-mini" and first["streamed"] is False and second["streamed"] is True
-    assert first["reply"]["tool_calls"] == [{"name": "get_weather", "args": {"city": "Oslo"}, "id": "call_w1"}]
+    assert first["reply"]["tool_calls"] == [
+        {"name": "get_weather", "args": {"city": "Oslo"}, "id": "call_w1"}
+    ]
     assert first["reply"]["finish_reason"] == "tool_calls"
     assert first["reply"]["usage_metadata"]["input_tokens"] == 30
     assert second["reply"]["text"] == "It is sunny in Oslo." and second["reply"]["tool_calls"] == []
@@ -93,11 +103,25 @@ def test_show_json_gives_the_reply_parsed_by_the_adapter(recorded):
 
 def test_verify_passes_clean_cassettes_and_fails_on_findings(recorded, tmp_path):
     assert run("verify", str(recorded)).exit_code == 0
-    leaky = {"version": 1, "interactions": [{
-        "request": {"method": "POST", "uri": "https://api.openai.com/v1/chat/completions?key=AIzaSyLEAKEDLEAKEDLEAKED",
-                    "headers": {"Authorization": ["Bearer sk-proj-" + "a" * 48]}, "body": "{}"},
-        "response": {"status": {"code": 200, "message": "OK"}, "headers": {}, "body": {"string": "data: x\n\n"}},
-        "timing": {"ttfb_ms": 1, "total_ms": 2, "chunks": [[1, 5], [0.5, 99]]}}]}
+    leaky = {
+        "version": 1,
+        "interactions": [
+            {
+                "request": {
+                    "method": "POST",
+                    "uri": "https://api.openai.com/v1/chat/completions?key=AIzaSyLEAKEDLEAKEDLEAKED",
+                    "headers": {"Authorization": ["Bearer sk-proj-" + "a" * 48]},
+                    "body": "{}",
+                },
+                "response": {
+                    "status": {"code": 200, "message": "OK"},
+                    "headers": {},
+                    "body": {"string": "data: x\n\n"},
+                },
+                "timing": {"ttfb_ms": 1, "total_ms": 2, "chunks": [[1, 5], [0.5, 99]]},
+            }
+        ],
+    }
     (tmp_path / "leaky.yaml").write_text(yaml.safe_dump(leaky))
     (tmp_path / "broken.yaml").write_text("interactions: [\n")
     res = run("verify", str(tmp_path), "--json")

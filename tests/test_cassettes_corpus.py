@@ -64,8 +64,10 @@ def test_every_corpus_request_replays_its_recorded_answer_offline(path, monkeypa
     interactions = [ix for ix in load_cassette(path) if ix.request.uri.startswith("http")]
     if not interactions:
         pytest.skip("no replayable URL (scrubbed host)")
-    with httpx.Client(transport=HarnessTransport()) as client, \
-            use_cassette(path, record_mode="none", strict=True) as cas:
+    with (
+        httpx.Client(transport=HarnessTransport()) as client,
+        use_cassette(path, record_mode="none", strict=True) as cas,
+    ):
         for ix in interactions:
             r = client.request(ix.request.method, ix.request.uri, content=ix.request.body)
             assert r.status_code == ix.response.status

@@ -31,8 +31,9 @@ def emu():
 
 
 def model_for(emu, base_url=None):
-    return init_chat_model("openai:gpt-4.1-mini", base_url=base_url or emu.base_url("openai"), api_key=KEY,
-                           max_retries=0)
+    return init_chat_model(
+        "openai:gpt-4.1-mini", base_url=base_url or emu.base_url("openai"), api_key=KEY, max_retries=0
+    )
 
 
 def test_written_file_is_readable_yaml_with_decoded_bodies(emu, tmp_path):
@@ -85,18 +86,39 @@ def test_cassette_recorded_by_vcrpy_itself_replays_through_harness(emu, tmp_path
 
 def test_vcrpy_style_gzip_binary_bodies_load_and_replay(tmp_path):
     """A pytest-recording cassette whose response is gzip-compressed, stored as !!binary."""
-    reply = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4.1-mini",
-             "choices": [{"index": 0, "finish_reason": "stop",
-                          "message": {"role": "assistant", "content": "From a gzip body."}}],
-             "usage": {"prompt_tokens": 5, "completion_tokens": 4, "total_tokens": 9}}
+    reply = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "gpt-4.1-mini",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": "From a gzip body."},
+            }
+        ],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 4, "total_tokens": 9},
+    }
     request = {"model": "gpt-4.1-mini", "messages": [{"role": "user", "content": "zip?"}]}
-    cassette = {"version": 1, "interactions": [{
-        "request": {"body": json.dumps(request), "headers": {"Content-Type": ["application/json"]},
-                    "method": "POST", "uri": "https://api.openai.com/v1/chat/completions"},
-        "response": {"status": {"code": 200, "message": "OK"},
-                     "headers": {"Content-Encoding": ["gzip"], "Content-Type": ["application/json"]},
-                     "body": {"string": gzip.compress(json.dumps(reply).encode())}},
-    }]}
+    cassette = {
+        "version": 1,
+        "interactions": [
+            {
+                "request": {
+                    "body": json.dumps(request),
+                    "headers": {"Content-Type": ["application/json"]},
+                    "method": "POST",
+                    "uri": "https://api.openai.com/v1/chat/completions",
+                },
+                "response": {
+                    "status": {"code": 200, "message": "OK"},
+                    "headers": {"Content-Encoding": ["gzip"], "Content-Type": ["application/json"]},
+                    "body": {"string": gzip.compress(json.dumps(reply).encode())},
+                },
+            }
+        ],
+    }
     path = tmp_path / "gz.yaml"
     path.write_text(yaml.safe_dump(cassette))
     assert "!!binary" in path.read_text()
@@ -110,24 +132,40 @@ def test_vcrpy_style_gzip_binary_bodies_load_and_replay(tmp_path):
 
 def test_body_bytes_round_trip_exactly(tmp_path):
     """Streams are stored verbatim: CRLF, trailing blank lines, non-UTF-8 bytes all come back."""
-    bodies = [b"data: {\"a\":1}\r\n\r\ndata: [DONE]\r\n\r\n", b"line\n\n\n", b"\x00\x01\xff binary",
-              " leading space\nand \u00e9\n".encode(), b""]
-    ixs = [Interaction(RecordedRequest("POST", "http://x/y", {}, b'{"a": 1}'),
-                       RecordedResponse(200, {"content-type": ["text/event-stream"]}, body, "OK"),
-                       {"ttfb_ms": 1.0, "total_ms": 2.0, "chunks": [[1.0, len(body)]] if body else []}, True)
-           for body in bodies]
+    bodies = [
+        b'data: {"a":1}\r\n\r\ndata: [DONE]\r\n\r\n',
+        b"line\n\n\n",
+        b"\x00\x01\xff binary",
+        " leading space\nand \u00e9\n".encode(),
+        b"",
+    ]
+    ixs = [
+        Interaction(
+            RecordedRequest("POST", "http://x/y", {}, b'{"a": 1}'),
+            RecordedResponse(200, {"content-type": ["text/event-stream"]}, body, "OK"),
+            {"ttfb_ms": 1.0, "total_ms": 2.0, "chunks": [[1.0, len(body)]] if body else []},
+            True,
+        )
+        for body in bodies
+    ]
     path = tmp_path / "rt.yaml"
     path.write_text(render([dump_fragment(ix) for ix in ixs]))
     assert [ix.response.body for ix in load_cassette(path)] == bodies
 
 
-@pytest.mark.parametrize("text, line, what", [
-    ("interactions:\n- request: {method: POST\n  uri: x\n", 3, "not valid YAML"),
-    ("version: 1\ninteractions:\n- request: {method: POST, uri: 'http://x'}\n"
-     "  response: {status: {code: 200}}\n- request: {method: POST, uri: 'http://y'}\n", 5,
-     "needs a `request:` and a `response:`"),
-    ("just: a mapping\n", None, "no `interactions:` list"),
-])
+@pytest.mark.parametrize(
+    "text, line, what",
+    [
+        ("interactions:\n- request: {method: POST\n  uri: x\n", 3, "not valid YAML"),
+        (
+            "version: 1\ninteractions:\n- request: {method: POST, uri: 'http://x'}\n"
+            "  response: {status: {code: 200}}\n- request: {method: POST, uri: 'http://y'}\n",
+            5,
+            "needs a `request:` and a `response:`",
+        ),
+        ("just: a mapping\n", None, "no `interactions:` list"),
+    ],
+)
 def test_corrupt_cassette_names_file_and_line(tmp_path, text, line, what):
     path = tmp_path / "bad.yaml"
     path.write_text(text)
@@ -179,8 +217,14 @@ _RECORDER = textwrap.dedent("""
 
 def _run_recorders(emu, paths, n, mode):
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    procs = [subprocess.Popen([sys.executable, "-c", _RECORDER, emu.base_url("openai"), str(p), str(w), str(n), mode],
-                              env=env, stderr=subprocess.PIPE) for w, p in enumerate(paths)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _RECORDER, emu.base_url("openai"), str(p), str(w), str(n), mode],
+            env=env,
+            stderr=subprocess.PIPE,
+        )
+        for w, p in enumerate(paths)
+    ]
     for p in procs:
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err.decode()[-2000:]
@@ -199,8 +243,9 @@ def test_parallel_processes_record_into_one_directory(emu, tmp_path):
     paths = [tmp_path / "cassettes" / f"test_{w}.yaml" for w in range(4)]
     _run_recorders(emu, paths, 5, "once")
     for w, p in enumerate(paths):
-        assert [ix.request.json()["messages"][0]["content"] for ix in load_cassette(p)] == \
-            [f"worker {w} call {i}" for i in range(5)]
+        assert [ix.request.json()["messages"][0]["content"] for ix in load_cassette(p)] == [
+            f"worker {w} call {i}" for i in range(5)
+        ]
     assert sorted(p.name for p in (tmp_path / "cassettes").iterdir()) == [p.name for p in paths]
 
 
@@ -209,18 +254,53 @@ def test_loads_every_variant_shape(tmp_path):
     req = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
     resp = {"ok": True}
     variants = {
-        "pydantic.yaml": {"version": 1, "interactions": [{
-            "request": {"method": "POST", "uri": "https://a/v1/chat/completions", "headers": {}, "parsed_body": req},
-            "response": {"status": {"code": 200, "message": "OK"}, "headers": {}, "parsed_body": resp}}]},
-        "aws.yaml": {"requests": [{"method": "POST", "uri": "https://b/x", "headers": {}, "body": json.dumps(req)}],
-                     "responses": [{"status": {"code": 200, "message": "OK"}, "headers": {},
-                                    "body": {"string": json.dumps(resp)}}]},
-        "ruby.yml": {"http_interactions": [{
-            "request": {"method": "post", "uri": "https://c/api/chat",
-                        "body": {"encoding": "UTF-8", "string": json.dumps(req)}, "headers": {}},
-            "response": {"status": {"code": 200, "message": "OK"}, "headers": {},
-                         "body": {"encoding": "UTF-8", "string": json.dumps(resp)}},
-            "recorded_at": "Sat, 28 Jun 2025 04:14:24 GMT"}], "recorded_with": "VCR 6.3.1"},
+        "pydantic.yaml": {
+            "version": 1,
+            "interactions": [
+                {
+                    "request": {
+                        "method": "POST",
+                        "uri": "https://a/v1/chat/completions",
+                        "headers": {},
+                        "parsed_body": req,
+                    },
+                    "response": {
+                        "status": {"code": 200, "message": "OK"},
+                        "headers": {},
+                        "parsed_body": resp,
+                    },
+                }
+            ],
+        },
+        "aws.yaml": {
+            "requests": [{"method": "POST", "uri": "https://b/x", "headers": {}, "body": json.dumps(req)}],
+            "responses": [
+                {
+                    "status": {"code": 200, "message": "OK"},
+                    "headers": {},
+                    "body": {"string": json.dumps(resp)},
+                }
+            ],
+        },
+        "ruby.yml": {
+            "http_interactions": [
+                {
+                    "request": {
+                        "method": "post",
+                        "uri": "https://c/api/chat",
+                        "body": {"encoding": "UTF-8", "string": json.dumps(req)},
+                        "headers": {},
+                    },
+                    "response": {
+                        "status": {"code": 200, "message": "OK"},
+                        "headers": {},
+                        "body": {"encoding": "UTF-8", "string": json.dumps(resp)},
+                    },
+                    "recorded_at": "Sat, 28 Jun 2025 04:14:24 GMT",
+                }
+            ],
+            "recorded_with": "VCR 6.3.1",
+        },
     }
     for name, data in variants.items():
         (tmp_path / name).write_text(yaml.safe_dump(data))

@@ -11,7 +11,7 @@ import pytest
 from harness import init_chat_model
 from harness.cassettes import load_cassette, use_cassette
 from harness.errors import CassetteMissError, CassetteUnusedError, ConfigurationError
-from harness.messages import AIMessage, HumanMessage, ToolMessage
+from harness.messages.core import AIMessage, HumanMessage, ToolMessage
 from harness.testing import Fault, ProviderEmulator, Reply, ToolCallSpec
 
 KEY = "sk-SENTINEL-modes-0123456789abcdef"
@@ -58,8 +58,10 @@ def test_none_replays_and_raises_on_a_miss_without_sending(emu, tmp_path):
 
 
 def test_none_without_a_file_is_a_miss(emu, tmp_path):
-    with use_cassette(tmp_path / "absent.yaml", record_mode="none"), \
-            pytest.raises(CassetteMissError, match="does not exist"):
+    with (
+        use_cassette(tmp_path / "absent.yaml", record_mode="none"),
+        pytest.raises(CassetteMissError, match="does not exist"),
+    ):
         model_for(emu).invoke("x")
     assert not (tmp_path / "absent.yaml").exists()
 
@@ -238,9 +240,11 @@ def test_provider_generated_ids_from_earlier_turns_do_not_break_matching(emu, tm
     emu.queue(Reply(text="done"))
 
     def conversation(call_id):
-        return [HumanMessage("weather?"),
-                AIMessage("", tool_calls=[{"name": "get_weather", "args": {"city": "Oslo"}, "id": call_id}]),
-                ToolMessage("sunny", tool_call_id=call_id)]
+        return [
+            HumanMessage("weather?"),
+            AIMessage("", tool_calls=[{"name": "get_weather", "args": {"city": "Oslo"}, "id": call_id}]),
+            ToolMessage("sunny", tool_call_id=call_id),
+        ]
 
     with use_cassette(path, record_mode="all"):
         model.invoke(conversation("call_RECORDED_1"))
@@ -306,13 +310,18 @@ def test_unused_interactions_are_reported_and_strict_fails(emu, tmp_path, caplog
     path = tmp_path / "unused.yaml"
     record(emu, path, "a", "b", "c")
     model = model_for(emu)
-    with caplog.at_level(logging.WARNING, logger="harness.cassettes"), \
-            use_cassette(path, record_mode="none") as cas:
+    with (
+        caplog.at_level(logging.WARNING, logger="harness.cassettes"),
+        use_cassette(path, record_mode="none") as cas,
+    ):
         model.invoke("a")
     assert [ix.request.json()["messages"][0]["content"] for ix in cas.unused()] == ["b", "c"]
     assert cas.play_counts[0] == 1
     assert "2 of 3 recorded interactions were never played" in caplog.text
-    with pytest.raises(CassetteUnusedError, match="#1.*'b'"), use_cassette(path, record_mode="none", strict=True):
+    with (
+        pytest.raises(CassetteUnusedError, match="#1.*'b'"),
+        use_cassette(path, record_mode="none", strict=True),
+    ):
         model.invoke("a")
 
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from harness import init_chat_model, tool
 from harness.cassettes import load_cassette, use_cassette
 from harness.http import HarnessTransport
-from harness.messages import HumanMessage, ToolMessage
+from harness.messages.core import HumanMessage, ToolMessage
 from harness.testing import ProviderEmulator, Reply, ToolCallSpec
 
 SENTINEL = "sk-SENTINEL-record-replay-0123456789abcdef"
@@ -32,8 +32,9 @@ def emu():
 
 
 def model_for(emu, **kw):
-    return init_chat_model("openai:gpt-4.1-mini", base_url=emu.base_url("openai"), api_key=SENTINEL,
-                           max_retries=0, **kw)
+    return init_chat_model(
+        "openai:gpt-4.1-mini", base_url=emu.base_url("openai"), api_key=SENTINEL, max_retries=0, **kw
+    )
 
 
 @pytest.fixture
@@ -206,9 +207,11 @@ def _tool_loop(model):
 def test_tool_loop_several_requests_in_one_cassette(emu, tmp_path, offline):
     path = tmp_path / "loop.yaml"
     model = model_for(emu)
-    emu.queue(Reply(tool_calls=[ToolCallSpec("get_weather", {"city": "Paris"}, id="call_p1")]),
-              Reply(tool_calls=[ToolCallSpec("get_weather", {"city": "Oslo"}, id="call_o1")]),
-              Reply(text="Sunny in both."))
+    emu.queue(
+        Reply(tool_calls=[ToolCallSpec("get_weather", {"city": "Paris"}, id="call_p1")]),
+        Reply(tool_calls=[ToolCallSpec("get_weather", {"city": "Oslo"}, id="call_o1")]),
+        Reply(text="Sunny in both."),
+    )
     with use_cassette(path, record_mode="all"):
         live = _tool_loop(model)
     assert len(load_cassette(path)) == 3
@@ -216,7 +219,9 @@ def test_tool_loop_several_requests_in_one_cassette(emu, tmp_path, offline):
     with use_cassette(path, record_mode="none", strict=True) as cas:
         replayed = _tool_loop(model)
     assert [m.content for m in replayed] == [m.content for m in live]
-    assert [getattr(m, "tool_calls", None) for m in replayed] == [getattr(m, "tool_calls", None) for m in live]
+    assert [getattr(m, "tool_calls", None) for m in replayed] == [
+        getattr(m, "tool_calls", None) for m in live
+    ]
     assert cas.replayed_count == 3
 
 
@@ -295,9 +300,13 @@ def test_identical_requests_from_threads_each_get_one_recorded_answer(emu, tmp_p
     with use_cassette(path, record_mode="none", strict=True) as cas:
         import contextvars
 
-        threads = [threading.Thread(target=contextvars.copy_context().run,
-                                    args=(lambda: results.append(model.invoke("same").content),))
-                   for _ in range(6)]
+        threads = [
+            threading.Thread(
+                target=contextvars.copy_context().run,
+                args=(lambda: results.append(model.invoke("same").content),),
+            )
+            for _ in range(6)
+        ]
         for t in threads:
             t.start()
         for t in threads:

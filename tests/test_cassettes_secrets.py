@@ -28,8 +28,21 @@ SET_COOKIE = "SENTINELsetcookie8888888888888888"
 ORG = "org-SENTINELorganisation999999"
 PROJECT = "proj_SENTINELproject000000000"
 BASIC_PASSWORD = "SENTINELbasicpassword11111111"
-ALL = [BEARER, X_API_KEY, AZURE_KEY, GOOG_KEY, QUERY_KEY, AWS_KEY_ID, AWS_SIGNATURE, AWS_TOKEN, COOKIE, SET_COOKIE,
-       ORG, PROJECT, BASIC_PASSWORD]
+ALL = [
+    BEARER,
+    X_API_KEY,
+    AZURE_KEY,
+    GOOG_KEY,
+    QUERY_KEY,
+    AWS_KEY_ID,
+    AWS_SIGNATURE,
+    AWS_TOKEN,
+    COOKIE,
+    SET_COOKIE,
+    ORG,
+    PROJECT,
+    BASIC_PASSWORD,
+]
 
 
 @pytest.fixture
@@ -60,24 +73,42 @@ def test_bearer_key_of_a_chat_model_is_scrubbed(emu, tmp_path):
     assert load_cassette(tmp_path / "c.yaml")[0].request.headers["authorization"] == "<REDACTED>"
 
 
-@pytest.mark.parametrize("scheme, path, headers", [
-    ("x-api-key", "/v1/messages", {"x-api-key": X_API_KEY, "anthropic-version": "2023-06-01"}),
-    ("api-key", "/openai/deployments/d/chat/completions?api-version=2024-10-21", {"api-key": AZURE_KEY}),
-    ("x-goog-api-key", "/v1beta/models/gemini-2.5-flash:generateContent", {"x-goog-api-key": GOOG_KEY}),
-    ("?key=", f"/v1beta/models/gemini-2.5-flash:generateContent?key={QUERY_KEY}&alt=sse", {}),
-    ("sigv4", "/model/anthropic.claude/converse", {
-        "authorization": f"AWS4-HMAC-SHA256 Credential={AWS_KEY_ID}/20250101/us-east-1/bedrock/aws4_request, "
-                         f"SignedHeaders=host;x-amz-date;x-amz-security-token, Signature={AWS_SIGNATURE}",
-        "x-amz-security-token": AWS_TOKEN, "x-amz-date": "20250101T000000Z"}),
-    ("cookie", "/anything", {"cookie": f"session={COOKIE}; theme=dark"}),
-    ("org/project", "/v1/chat/completions", {"authorization": f"Bearer {BEARER}",
-                                             "openai-organization": ORG, "openai-project": PROJECT}),
-    ("basic", "/anything", {"authorization": "Basic " + base64.b64encode(f"user:{BASIC_PASSWORD}".encode()).decode()}),
-])
+@pytest.mark.parametrize(
+    "scheme, path, headers",
+    [
+        ("x-api-key", "/v1/messages", {"x-api-key": X_API_KEY, "anthropic-version": "2023-06-01"}),
+        ("api-key", "/openai/deployments/d/chat/completions?api-version=2024-10-21", {"api-key": AZURE_KEY}),
+        ("x-goog-api-key", "/v1beta/models/gemini-2.5-flash:generateContent", {"x-goog-api-key": GOOG_KEY}),
+        ("?key=", f"/v1beta/models/gemini-2.5-flash:generateContent?key={QUERY_KEY}&alt=sse", {}),
+        (
+            "sigv4",
+            "/model/anthropic.claude/converse",
+            {
+                "authorization": f"AWS4-HMAC-SHA256 Credential={AWS_KEY_ID}/20250101/us-east-1/bedrock/aws4_request, "
+                f"SignedHeaders=host;x-amz-date;x-amz-security-token, Signature={AWS_SIGNATURE}",
+                "x-amz-security-token": AWS_TOKEN,
+                "x-amz-date": "20250101T000000Z",
+            },
+        ),
+        ("cookie", "/anything", {"cookie": f"session={COOKIE}; theme=dark"}),
+        (
+            "org/project",
+            "/v1/chat/completions",
+            {"authorization": f"Bearer {BEARER}", "openai-organization": ORG, "openai-project": PROJECT},
+        ),
+        (
+            "basic",
+            "/anything",
+            {"authorization": "Basic " + base64.b64encode(f"user:{BASIC_PASSWORD}".encode()).decode()},
+        ),
+    ],
+)
 def test_every_auth_scheme_is_scrubbed_from_raw_requests(emu, tmp_path, scheme, path, headers):
     body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
-    with httpx.Client(transport=HarnessTransport()) as client, \
-            use_cassette(tmp_path / "raw.yaml", record_mode="all") as cas:
+    with (
+        httpx.Client(transport=HarnessTransport()) as client,
+        use_cassette(tmp_path / "raw.yaml", record_mode="all") as cas,
+    ):
         r = client.post(emu.url + path, json=body, headers=headers)
     assert r.status_code < 600 and cas.recorded_count == 1
     assert_nothing_leaked(tmp_path)
@@ -94,13 +125,24 @@ def test_every_auth_scheme_is_scrubbed_from_raw_requests(emu, tmp_path, scheme, 
 
 
 def test_set_cookie_and_org_ids_in_responses_are_scrubbed(emu, tmp_path):
-    emu.queue(Fault("status", 429, "slow down", headers={"set-cookie": f"__cf_bm={SET_COOKIE}; path=/",
-                                                          "openai-organization": ORG}))
+    emu.queue(
+        Fault(
+            "status",
+            429,
+            "slow down",
+            headers={"set-cookie": f"__cf_bm={SET_COOKIE}; path=/", "openai-organization": ORG},
+        )
+    )
     body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
-    with httpx.Client(transport=HarnessTransport()) as client, \
-            use_cassette(tmp_path / "resp.yaml", record_mode="all"):
-        r = client.post(emu.base_url("openai") + "/chat/completions", json=body,
-                        headers={"authorization": f"Bearer {BEARER}"})
+    with (
+        httpx.Client(transport=HarnessTransport()) as client,
+        use_cassette(tmp_path / "resp.yaml", record_mode="all"),
+    ):
+        r = client.post(
+            emu.base_url("openai") + "/chat/completions",
+            json=body,
+            headers={"authorization": f"Bearer {BEARER}"},
+        )
     assert r.status_code == 429 and SET_COOKIE in r.headers["set-cookie"]  # the caller still saw it
     assert_nothing_leaked(tmp_path)
     [ix] = load_cassette(tmp_path / "resp.yaml")
@@ -136,8 +178,10 @@ def test_a_write_that_still_holds_the_live_key_is_refused(emu, tmp_path):
 
 def test_explicit_secrets_are_refused_too(emu, tmp_path):
     model = init_chat_model("openai:gpt-4.1-mini", base_url=emu.base_url("openai"), api_key=BEARER)
-    with use_cassette(tmp_path / "s.yaml", record_mode="all", secrets=["hunter2-database-password"]), \
-            pytest.raises(SecretLeakError):
+    with (
+        use_cassette(tmp_path / "s.yaml", record_mode="all", secrets=["hunter2-database-password"]),
+        pytest.raises(SecretLeakError),
+    ):
         model.invoke("the password is hunter2-database-password")
     assert not (tmp_path / "s.yaml").exists() or b"hunter2" not in every_written_byte(tmp_path)
 
@@ -170,9 +214,13 @@ def test_a_secret_that_never_goes_on_the_wire_is_still_refused(tmp_path):
     adapter's secrets to the cassette, so a prompt that quotes it is refused all the same."""
     secret = "SENTINELawssecretaccesskey8888888888888"
     with ProviderEmulator() as emu:
-        model = init_chat_model("bedrock_converse:amazon.nova-micro-v1:0", base_url=emu.base_url("bedrock_converse"),
-                                region_name="us-east-1", aws_access_key_id="AKIAEXAMPLEKEYID0000",
-                                aws_secret_access_key=secret)
+        model = init_chat_model(
+            "bedrock_converse:amazon.nova-micro-v1:0",
+            base_url=emu.base_url("bedrock_converse"),
+            region_name="us-east-1",
+            aws_access_key_id="AKIAEXAMPLEKEYID0000",
+            aws_secret_access_key=secret,
+        )
         path = tmp_path / "aws.yaml"
         with pytest.raises(SecretLeakError), use_cassette(path, record_mode="all"):
             model.invoke(f"my secret is {secret}")

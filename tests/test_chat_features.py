@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 from harness import init_chat_model
 from harness.callbacks import BaseCallbackHandler, UsageMetadataCallbackHandler, get_usage_metadata_callback
 from harness.errors import ModelNotFoundError, ModelRefusalError, OutputParserException, UnknownProviderError
-from harness.messages import AIMessage
+from harness.messages.core import AIMessage
 from harness.testing import Fault, Reply, ToolCallSpec
 
 
@@ -30,9 +30,13 @@ class MovieDict(TypedDict):
     year: int
 
 
-MOVIE_SCHEMA = {"title": "Movie", "description": "A film.", "type": "object",
-                "properties": {"title": {"type": "string"}, "year": {"type": "integer"}},
-                "required": ["title", "year"]}
+MOVIE_SCHEMA = {
+    "title": "Movie",
+    "description": "A film.",
+    "type": "object",
+    "properties": {"title": {"type": "string"}, "year": {"type": "integer"}},
+    "required": ["title", "year"],
+}
 INCEPTION = {"title": "Inception", "year": 2010}
 
 
@@ -43,7 +47,9 @@ def _reply_for(method: str) -> Reply:
 
 
 @pytest.mark.parametrize("method", ["json_schema", "function_calling", "json_mode"])
-@pytest.mark.parametrize("schema", [Movie, MovieDict, MOVIE_SCHEMA], ids=["pydantic", "typeddict", "jsonschema"])
+@pytest.mark.parametrize(
+    "schema", [Movie, MovieDict, MOVIE_SCHEMA], ids=["pydantic", "typeddict", "jsonschema"]
+)
 def test_structured_output_every_schema_kind_and_method(emulator, openai_model, schema, method):
     emulator.queue(_reply_for(method))
     result = openai_model.with_structured_output(schema, method=method).invoke("Inception?")
@@ -111,12 +117,17 @@ async def test_structured_output_async_batch(emulator, openai_model):
 
 @pytest.mark.parametrize(
     ("model", "provider", "name"),
-    [("openai:gpt-4.1-mini", "openai", "gpt-4.1-mini"), ("gpt-4o", "openai", "gpt-4o"), ("o3-mini", "openai", "o3-mini"),
-     ("claude-sonnet-4-5", "anthropic", "claude-sonnet-4-5"), ("gemini-2.5-flash", "google_genai", "gemini-2.5-flash"),
-     ("ollama:llama3:8b", "ollama", "llama3:8b")],
+    [
+        ("openai:gpt-4.1-mini", "openai", "gpt-4.1-mini"),
+        ("gpt-4o", "openai", "gpt-4o"),
+        ("o3-mini", "openai", "o3-mini"),
+        ("claude-sonnet-4-5", "anthropic", "claude-sonnet-4-5"),
+        ("gemini-2.5-flash", "google_genai", "gemini-2.5-flash"),
+        ("ollama:llama3:8b", "ollama", "llama3:8b"),
+    ],
 )
 def test_init_chat_model_parses_and_infers_provider(model, provider, name):
-    from harness.chat_models import parse_model_string
+    from harness.models.init import parse_model_string
 
     assert parse_model_string(model) == (name, provider)
 
@@ -142,15 +153,21 @@ def test_non_string_model_is_a_type_error():
 
 
 def test_configurable_model_with_prefix_and_queued_bind_tools(emulator):
-    from harness.tools import tool
+    from harness.tools.tool import tool
 
     @tool
     def lookup(q: str) -> str:
         """Look something up."""
         return q
 
-    model = init_chat_model("openai:gpt-4.1-mini", configurable_fields="any", config_prefix="foo",
-                            base_url=emulator.base_url(), api_key="k", temperature=0)
+    model = init_chat_model(
+        "openai:gpt-4.1-mini",
+        configurable_fields="any",
+        config_prefix="foo",
+        base_url=emulator.base_url(),
+        api_key="k",
+        temperature=0,
+    )
     bound = model.bind_tools([lookup])
     bound.invoke("x", config={"configurable": {"foo_model": "openai:gpt-4o", "foo_temperature": 0.7}})
     body = emulator.requests[-1].body
@@ -164,7 +181,9 @@ def test_configurable_model_without_default_model(emulator):
     model = init_chat_model(base_url=emulator.base_url(), api_key="k")
     model.invoke("x", config={"configurable": {"model": "gpt-4.1-nano"}})
     assert emulator.requests[-1].body["model"] == "gpt-4.1-nano"
-    only_model = init_chat_model("gpt-4o", configurable_fields=["model"], base_url=emulator.base_url(), api_key="k")
+    only_model = init_chat_model(
+        "gpt-4o", configurable_fields=["model"], base_url=emulator.base_url(), api_key="k"
+    )
     only_model.invoke("x", config={"configurable": {"model": "gpt-4.1", "temperature": 1}})
     assert "temperature" not in emulator.requests[-1].body  # not a configurable field: ignored
 
@@ -206,9 +225,11 @@ def test_callbacks_start_tokens_end_and_error(emulator, openai_model):
 def test_usage_callback_totals_across_two_models(emulator):
     a = init_chat_model("openai:gpt-4.1-mini", base_url=emulator.base_url(), api_key="k")
     b = init_chat_model("openai:gpt-4o", base_url=emulator.base_url(), api_key="k")
-    emulator.queue(Reply(text="x", usage={"input_tokens": 10, "output_tokens": 2}),
-                   Reply(text="y", usage={"input_tokens": 5, "output_tokens": 1}),
-                   Reply(text="z", usage={"input_tokens": 7, "output_tokens": 3}))
+    emulator.queue(
+        Reply(text="x", usage={"input_tokens": 10, "output_tokens": 2}),
+        Reply(text="y", usage={"input_tokens": 5, "output_tokens": 1}),
+        Reply(text="z", usage={"input_tokens": 7, "output_tokens": 3}),
+    )
     with get_usage_metadata_callback() as usage:
         a.invoke("1")
         a.batch(["2"])

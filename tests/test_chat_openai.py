@@ -17,7 +17,7 @@ from harness.errors import (
     ModelRateLimitError,
     ModelTimeoutError,
 )
-from harness.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolMessage
+from harness.messages.core import AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolMessage
 from harness.testing import Fault, Reply, ToolCallSpec
 
 PER_CALL_META = ("token_usage", "id", "service_tier", "logprobs")  # differ between an invoke and a stream
@@ -28,8 +28,9 @@ PER_CALL_META = ("token_usage", "id", "service_tier", "logprobs")  # differ betw
 
 def test_invoke_sends_documented_wire_format_and_parses_reply(emulator, openai_model):
     emulator.queue(Reply(text="Paris.", usage={"input_tokens": 20, "output_tokens": 3, "cache_read": 5}))
-    msg = openai_model.invoke([("system", "Be brief."), ("user", "Capital of France?")], temperature=0,
-                              max_tokens=50, stop=["END"])
+    msg = openai_model.invoke(
+        [("system", "Be brief."), ("user", "Capital of France?")], temperature=0, max_tokens=50, stop=["END"]
+    )
     assert isinstance(msg, AIMessage)
     assert msg.content == "Paris."
     assert msg.usage_metadata["input_tokens"] == 20
@@ -43,8 +44,10 @@ def test_invoke_sends_documented_wire_format_and_parses_reply(emulator, openai_m
     wire = emulator.requests[-1]
     assert wire.path == "/v1/chat/completions"
     assert wire.headers["authorization"] == "Bearer sk-test-key"
-    assert wire.body["messages"] == [{"role": "system", "content": "Be brief."},
-                                     {"role": "user", "content": "Capital of France?"}]
+    assert wire.body["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Capital of France?"},
+    ]
     assert wire.body["max_completion_tokens"] == 50
     assert wire.body["temperature"] == 0
     assert wire.body["stop"] == ["END"]
@@ -75,14 +78,21 @@ def test_stream_yields_chunks_as_they_arrive_and_sums_to_invoke(emulator, openai
 
 
 def test_streamed_parallel_tool_call_chunks_sum_to_complete_calls(emulator, openai_model):
-    reply = Reply(tool_calls=[ToolCallSpec("get_weather", {"location": "Boston", "unit": "c"}),
-                              ToolCallSpec("get_weather", {"location": "Tokyo"})])
+    reply = Reply(
+        tool_calls=[
+            ToolCallSpec("get_weather", {"location": "Boston", "unit": "c"}),
+            ToolCallSpec("get_weather", {"location": "Tokyo"}),
+        ]
+    )
     emulator.queue(reply, reply)
     invoked = openai_model.invoke("weather?")
     chunks = list(openai_model.stream("weather?"))
     assert any(c.tool_call_chunks for c in chunks)
     total = sum_chunks(chunks)
-    assert [c["args"] for c in total.tool_calls] == [{"location": "Boston", "unit": "c"}, {"location": "Tokyo"}]
+    assert [c["args"] for c in total.tool_calls] == [
+        {"location": "Boston", "unit": "c"},
+        {"location": "Tokyo"},
+    ]
     assert comparable(total, *PER_CALL_META) == comparable(invoked, *PER_CALL_META)
     assert total.response_metadata["finish_reason"] == "tool_calls"
 
@@ -161,8 +171,14 @@ def get_weather(location: str, unit: str = "c") -> str:
 
 @pytest.mark.parametrize(
     ("choice", "wire"),
-    [("auto", "auto"), ("any", "required"), ("required", "required"), (True, "required"), ("none", "none"),
-     ("get_weather", {"type": "function", "function": {"name": "get_weather"}})],
+    [
+        ("auto", "auto"),
+        ("any", "required"),
+        ("required", "required"),
+        (True, "required"),
+        ("none", "none"),
+        ("get_weather", {"type": "function", "function": {"name": "get_weather"}}),
+    ],
 )
 def test_bind_tools_tool_choice_encodings(emulator, openai_model, choice, wire):
     openai_model.bind_tools([get_weather], tool_choice=choice).invoke("weather?")
@@ -181,8 +197,12 @@ def test_bind_tools_parallel_flag_and_bad_choice(emulator, openai_model):
 
 def test_tool_execution_loop_with_parallel_calls(emulator, openai_model):
     emulator.queue(
-        Reply(tool_calls=[ToolCallSpec("get_weather", {"location": "Boston"}),
-                          ToolCallSpec("get_weather", {"location": "Tokyo"})]),
+        Reply(
+            tool_calls=[
+                ToolCallSpec("get_weather", {"location": "Boston"}),
+                ToolCallSpec("get_weather", {"location": "Tokyo"}),
+            ]
+        ),
         Reply(text="Boston and Tokyo are both sunny."),
     )
     model = openai_model.bind_tools([get_weather])
@@ -205,11 +225,17 @@ def test_tool_execution_loop_with_parallel_calls(emulator, openai_model):
 
 
 def test_image_input_is_sent_as_image_url_parts(emulator, openai_model):
-    openai_model.invoke([HumanMessage(content=[
-        {"type": "text", "text": "Describe"},
-        {"type": "image", "base64": "iVBORw0KGgo=", "mime_type": "image/png"},
-        {"type": "image", "url": "https://example.com/cat.png"},
-    ])])
+    openai_model.invoke(
+        [
+            HumanMessage(
+                content=[
+                    {"type": "text", "text": "Describe"},
+                    {"type": "image", "base64": "iVBORw0KGgo=", "mime_type": "image/png"},
+                    {"type": "image", "url": "https://example.com/cat.png"},
+                ]
+            )
+        ]
+    )
     parts = emulator.requests[-1].body["messages"][0]["content"]
     assert parts[0] == {"type": "text", "text": "Describe"}
     assert parts[1] == {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
@@ -259,8 +285,9 @@ def test_429_error_carries_status_and_retry_after(emulator):
 
 
 def test_timeout_raises_clear_error(emulator):
-    model = init_chat_model("openai:gpt-4.1-mini", base_url=emulator.base_url(), api_key="k", timeout=0.2,
-                            max_retries=0)
+    model = init_chat_model(
+        "openai:gpt-4.1-mini", base_url=emulator.base_url(), api_key="k", timeout=0.2, max_retries=0
+    )
     emulator.queue(Fault.timeout(delay=1.0))
     with pytest.raises(ModelTimeoutError, match="timeout=0.2s"):
         model.invoke("x")
@@ -279,7 +306,9 @@ def test_malformed_sse_raises(emulator, openai_model):
 
 
 def test_connection_refused_is_a_connection_error():
-    model = init_chat_model("openai:gpt-4.1-mini", base_url="http://127.0.0.1:9/v1", api_key="k", max_retries=0)
+    model = init_chat_model(
+        "openai:gpt-4.1-mini", base_url="http://127.0.0.1:9/v1", api_key="k", max_retries=0
+    )
     with pytest.raises(ModelConnectionError):
         model.invoke("x")
 
@@ -308,7 +337,9 @@ async def test_rate_limiter_paces_sync_and_async_calls(emulator):
     from harness.rate_limiters import InMemoryRateLimiter
 
     limiter = InMemoryRateLimiter(requests_per_second=20, check_every_n_seconds=0.005)
-    model = init_chat_model("openai:gpt-4.1-mini", base_url=emulator.base_url(), api_key="k", rate_limiter=limiter)
+    model = init_chat_model(
+        "openai:gpt-4.1-mini", base_url=emulator.base_url(), api_key="k", rate_limiter=limiter
+    )
     started = time.perf_counter()
     await asyncio.gather(*(model.ainvoke(str(i)) for i in range(5)))
     elapsed = time.perf_counter() - started
@@ -318,8 +349,14 @@ async def test_rate_limiter_paces_sync_and_async_calls(emulator):
 
 
 def test_default_headers_and_model_kwargs_reach_the_wire(emulator):
-    model = init_chat_model("openai:gpt-4.1-mini", base_url=emulator.base_url(), api_key="k",
-                            model_kwargs={"user": "u-1"}, default_headers={"X-Trace": "t1"}, seed=7)
+    model = init_chat_model(
+        "openai:gpt-4.1-mini",
+        base_url=emulator.base_url(),
+        api_key="k",
+        model_kwargs={"user": "u-1"},
+        default_headers={"X-Trace": "t1"},
+        seed=7,
+    )
     model.invoke("x")
     req = emulator.requests[-1]
     assert req.body["user"] == "u-1" and req.body["seed"] == 7 and req.headers["x-trace"] == "t1"

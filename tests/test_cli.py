@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import cli
-from harness.results import iter_records
-from harness.suite_schema import SCHEMA_PATH
+from harness.results.io import iter_records
+from harness.suite.schema import SCHEMA_PATH
 from harness.testing import ProviderEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,8 +43,12 @@ cases:
 
 
 def provider_env(emu: ProviderEmulator | None = None, keys: bool = True) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.endswith(("_API_KEY", "_BASE_URL")) and k not in ("CI", "HARNESS_RECORD_MODE", "GITHUB_STEP_SUMMARY")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.endswith(("_API_KEY", "_BASE_URL"))
+        and k not in ("CI", "HARNESS_RECORD_MODE", "GITHUB_STEP_SUMMARY")
+    }
     if emu is not None:
         env.update(OPENAI_BASE_URL=emu.base_url("openai"), ANTHROPIC_BASE_URL=emu.base_url("anthropic"))
     if keys:
@@ -92,13 +96,23 @@ def test_suite_schema_prints_the_committed_schema():
     assert result.exit_code == 0 and result.output == SCHEMA_PATH.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("name: demo\ncases:\n  - id: a\n    prompt: 'oops\n", r"bad.yaml:5: invalid YAML: .*\(it started on line 4\)"),
-    ("name: demo\nmodels: [openai:gpt-4.1-mini]\ncases:\n  - id: a\n    prompt: hi\n    assert: [{type: contians, value: x}]\n",
-     r"bad.yaml:6: cases\[0\].assert\[0\]: unknown assertion type 'contians' \(did you mean 'contains'\?\); allowed: "),
-    ("name: demo\nmodels:\n  - anthropc:claude-haiku-4-5\ncases: [{id: a, prompt: hi}]\n",
-     r"bad.yaml:3: models\[0\]: model 'anthropc:claude-haiku-4-5': unknown provider 'anthropc'. Did you mean 'anthropic'\?"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "name: demo\ncases:\n  - id: a\n    prompt: 'oops\n",
+            r"bad.yaml:5: invalid YAML: .*\(it started on line 4\)",
+        ),
+        (
+            "name: demo\nmodels: [openai:gpt-4.1-mini]\ncases:\n  - id: a\n    prompt: hi\n    assert: [{type: contians, value: x}]\n",
+            r"bad.yaml:6: cases\[0\].assert\[0\]: unknown assertion type 'contians' \(did you mean 'contains'\?\); allowed: ",
+        ),
+        (
+            "name: demo\nmodels:\n  - anthropc:claude-haiku-4-5\ncases: [{id: a, prompt: hi}]\n",
+            r"bad.yaml:3: models\[0\]: model 'anthropc:claude-haiku-4-5': unknown provider 'anthropc'. Did you mean 'anthropic'\?",
+        ),
+    ],
+)
 def test_bad_suites_give_one_located_line_and_exit_2(workdir, text, expected):
     import re
 
@@ -118,17 +132,34 @@ def test_unknown_model_on_the_command_line_exits_2(workdir):
 
 def test_record_then_replay_with_the_emulator_stopped_and_sockets_blocked(workdir, monkeypatch):
     with ProviderEmulator() as emu:
-        rec = invoke(["run", "demo.yaml", "--record-mode", "all", "--out", "rec", "--junit", "rec.xml",
-                      "--export", "rec.csv"], env=provider_env(emu))
+        rec = invoke(
+            [
+                "run",
+                "demo.yaml",
+                "--record-mode",
+                "all",
+                "--out",
+                "rec",
+                "--junit",
+                "rec.xml",
+                "--export",
+                "rec.csv",
+            ],
+            env=provider_env(emu),
+        )
         assert rec.exit_code == 0, rec.output + rec.stderr
         loopback = provider_env(emu, keys=False)
     assert "4 recorded" in rec.output and (workdir / "rec.xml").is_file() and (workdir / "rec.csv").is_file()
     assert sorted(p.name for p in (workdir / "cassettes" / "demo" / "weather").iterdir()) == [
-        "haiku.yaml", "openai-gpt-4.1-mini.yaml"]
+        "haiku.yaml",
+        "openai-gpt-4.1-mini.yaml",
+    ]
     block_sockets(monkeypatch)
     summary = workdir / "summary.md"
-    rep = invoke(["run", "demo.yaml", "--out", "rep", "--report", "rep.html"],
-                 env={**loopback, "CI": "1", "GITHUB_STEP_SUMMARY": str(summary)})
+    rep = invoke(
+        ["run", "demo.yaml", "--out", "rep", "--report", "rep.html"],
+        env={**loopback, "CI": "1", "GITHUB_STEP_SUMMARY": str(summary)},
+    )
     assert rep.exit_code == 0, rep.output + rep.stderr
     assert "4 replayed" in rep.output and (workdir / "rep.html").is_file()
     assert "| haiku | 2 | 0 | 0 | 100% |" in summary.read_text()
@@ -143,10 +174,14 @@ def test_record_then_replay_with_the_emulator_stopped_and_sockets_blocked(workdi
 
 def test_a_failing_cell_exits_1_and_compare_reports_the_regression(workdir):
     with ProviderEmulator() as emu:
-        ok = invoke(["run", "demo.yaml", "--no-cassettes", "--out", "a", "--no-report"], env=provider_env(emu))
+        ok = invoke(
+            ["run", "demo.yaml", "--no-cassettes", "--out", "a", "--no-report"], env=provider_env(emu)
+        )
         assert ok.exit_code == 0
         (workdir / "demo.yaml").write_text(SUITE.replace("value: Ann", "value: Bob"), encoding="utf-8")
-        bad = invoke(["run", "demo.yaml", "--no-cassettes", "--out", "b", "--no-report"], env=provider_env(emu))
+        bad = invoke(
+            ["run", "demo.yaml", "--no-cassettes", "--out", "b", "--no-report"], env=provider_env(emu)
+        )
     assert bad.exit_code == 1 and "hello × openai:gpt-4.1-mini" in bad.output
     diff = invoke(["compare", "a", "b"])
     assert diff.exit_code == 1 and "Regressions: 2" in diff.output
@@ -159,12 +194,16 @@ def test_invoke_prints_the_reply_and_records_then_replays(workdir, monkeypatch):
         env = provider_env(emu)
         out = invoke(["invoke", "openai:gpt-4.1-mini", "Hello there", "--stream"], env=env)
         assert out.exit_code == 0 and "Emulated reply to: Hello there" in out.output
-        rec = invoke(["invoke", "anthropic:claude-haiku-4-5", "Hi", "--cassette", "hi.yaml", "--record-mode", "once"],
-                     env=env)
+        rec = invoke(
+            ["invoke", "anthropic:claude-haiku-4-5", "Hi", "--cassette", "hi.yaml", "--record-mode", "once"],
+            env=env,
+        )
         assert rec.exit_code == 0 and "recorded" in rec.stderr
         replay_env = provider_env(emu, keys=False)
     block_sockets(monkeypatch)
-    rep = invoke(["invoke", "anthropic:claude-haiku-4-5", "Hi", "--cassette", "hi.yaml", "--json"], env=replay_env)
+    rep = invoke(
+        ["invoke", "anthropic:claude-haiku-4-5", "Hi", "--cassette", "hi.yaml", "--json"], env=replay_env
+    )
     assert rep.exit_code == 0, rep.stderr
     assert json.loads(rep.stdout)["content"] == "Emulated reply to: Hi" and "replayed" in rep.stderr
     bad = invoke(["invoke", "nope:model", "Hi"])
@@ -174,13 +213,21 @@ def test_invoke_prints_the_reply_and_records_then_replays(workdir, monkeypatch):
 def test_quickstart_replays_on_a_fresh_clone_with_no_keys_and_no_network(tmp_path):
     shutil.copytree(ROOT / "suites", tmp_path / "suites")
     shutil.copytree(ROOT / "cassettes" / "quickstart", tmp_path / "cassettes" / "quickstart")
-    guard = ("import socket, sys\n"
-             "def refuse(*a, **k):\n    raise OSError('network blocked')\n"
-             "socket.socket.connect = refuse\nsocket.create_connection = refuse\n"
-             "from harness.cli import main\nmain(sys.argv[1:])\n")
+    guard = (
+        "import socket, sys\n"
+        "def refuse(*a, **k):\n    raise OSError('network blocked')\n"
+        "socket.socket.connect = refuse\nsocket.create_connection = refuse\n"
+        "from harness.cli import main\nmain(sys.argv[1:])\n"
+    )
     env = {**provider_env(keys=False), "CI": "true", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-c", guard, "run", "suites/quickstart.yaml", "--out", "runs/qs"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", guard, "run", "suites/quickstart.yaml", "--out", "runs/qs"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     recs = list(iter_records(tmp_path / "runs" / "qs"))
     assert len(recs) == 12 and {r["status"] for r in recs} == {"passed"}
@@ -192,13 +239,26 @@ def test_quickstart_replays_on_a_fresh_clone_with_no_keys_and_no_network(tmp_pat
 def test_a_killed_run_resumes_without_losing_or_redoing_a_cell(tmp_path):
     n = 30
     suite = "name: long\nmodels: [openai:gpt-4.1-mini]\ncases:\n" + "".join(
-        f"  - {{id: c{i:02d}, prompt: 'q{i}'}}\n" for i in range(n))
+        f"  - {{id: c{i:02d}, prompt: 'q{i}'}}\n" for i in range(n)
+    )
     (tmp_path / "long.yaml").write_text(suite, encoding="utf-8")
     results = tmp_path / "run" / "results.jsonl"
     with ProviderEmulator(latency=0.08) as emu:
         env = {**provider_env(emu), "PYTHONPATH": str(ROOT)}
-        cmd = [sys.executable, "-m", "harness", "run", "long.yaml", "--no-cassettes", "--out", "run",
-               "--concurrency", "2", "--no-report", "--no-progress"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "harness",
+            "run",
+            "long.yaml",
+            "--no-cassettes",
+            "--out",
+            "run",
+            "--concurrency",
+            "2",
+            "--no-report",
+            "--no-progress",
+        ]
         proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -210,8 +270,14 @@ def test_a_killed_run_resumes_without_losing_or_redoing_a_cell(tmp_path):
         done = [line for line in results.read_bytes().splitlines(keepends=True) if line.endswith(b"\n")]
         assert 8 <= len(done) < n
         emu.clear()
-        resumed = subprocess.run([sys.executable, "-m", "harness", "run", "--resume", "run", "--no-report",
-                                  "--no-progress"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        resumed = subprocess.run(
+            [sys.executable, "-m", "harness", "run", "--resume", "run", "--no-report", "--no-progress"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert resumed.returncode == 0, resumed.stdout + resumed.stderr
         assert len(emu.requests) == n - len(done)  # no finished cell sent again
     recs = list(iter_records(tmp_path / "run"))
@@ -223,8 +289,14 @@ def test_a_killed_run_resumes_without_losing_or_redoing_a_cell(tmp_path):
 
 def test_emulate_prints_base_urls_and_serves_until_interrupted(tmp_path):
     env = {**provider_env(keys=False), "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "emulate", "--port", "0"], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "emulate", "--port", "0"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         urls = {}
         for _ in range(20):
@@ -235,8 +307,11 @@ def test_emulate_prints_base_urls_and_serves_until_interrupted(tmp_path):
             if {"openai", "anthropic"} <= urls.keys() and "google_genai" in urls:
                 break
         assert "OPENAI_BASE_URL" in line or urls
-        r = httpx.post(urls["openai"] + "/chat/completions", headers={"authorization": "Bearer x"},
-                       json={"model": "gpt-4.1-mini", "messages": [{"role": "user", "content": "ping"}]})
+        r = httpx.post(
+            urls["openai"] + "/chat/completions",
+            headers={"authorization": "Bearer x"},
+            json={"model": "gpt-4.1-mini", "messages": [{"role": "user", "content": "ping"}]},
+        )
         assert r.status_code == 200 and "ping" in r.json()["choices"][0]["message"]["content"]
     finally:
         proc.send_signal(signal.SIGINT)

@@ -18,10 +18,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_report_transcript_hides_raw_tool_use_blocks():
     # an Anthropic assistant turn keeps its tool_use blocks in `content`; they are shown as tool calls
-    msg = {"role": "assistant",
-           "content": [{"type": "text", "text": "Let me look."},
-                       {"type": "tool_use", "id": "call_1", "name": "movie", "input": {"year": 2010}}],
-           "tool_calls": [{"name": "movie", "args": {"year": 2010}, "id": "call_1"}]}
+    msg = {
+        "role": "assistant",
+        "content": [
+            {"type": "text", "text": "Let me look."},
+            {"type": "tool_use", "id": "call_1", "name": "movie", "input": {"year": 2010}},
+        ],
+        "tool_calls": [{"name": "movie", "args": {"year": 2010}, "id": "call_1"}],
+    }
     shown = D._msg(msg)
     assert shown["c"] == "Let me look."
     assert shown["tc"] and "tool_use" not in shown["c"]
@@ -30,12 +34,28 @@ def test_report_transcript_hides_raw_tool_use_blocks():
 
 
 def test_errored_cell_without_usage_is_not_unpriced():
-    errored = {"case_id": "a", "model_id": "m", "status": "error", "error": "MissingAPIKeyError: ...",
-               "usage": None, "cost_usd": None}
-    priced = {"case_id": "b", "model_id": "m", "status": "passed", "cost_usd": 0.001,
-              "usage": {"input_tokens": 10, "output_tokens": 5}}
-    unpriced = {"case_id": "c", "model_id": "m", "status": "passed", "cost_usd": None,
-                "usage": {"input_tokens": 10, "output_tokens": 5}}
+    errored = {
+        "case_id": "a",
+        "model_id": "m",
+        "status": "error",
+        "error": "MissingAPIKeyError: ...",
+        "usage": None,
+        "cost_usd": None,
+    }
+    priced = {
+        "case_id": "b",
+        "model_id": "m",
+        "status": "passed",
+        "cost_usd": 0.001,
+        "usage": {"input_tokens": 10, "output_tokens": 5},
+    }
+    unpriced = {
+        "case_id": "c",
+        "model_id": "m",
+        "status": "passed",
+        "cost_usd": None,
+        "usage": {"input_tokens": 10, "output_tokens": 5},
+    }
     assert summarize([errored, priced])["unpriced_cells"] == 0
     assert summarize([errored, priced, unpriced])["unpriced_cells"] == 1
 
@@ -50,8 +70,12 @@ def quickstart(tmp_path, monkeypatch):
     shutil.copytree(ROOT / "cassettes" / "quickstart", tmp_path / "cassettes" / "quickstart")
     monkeypatch.chdir(tmp_path)
     for k in list(os.environ):
-        if k.endswith(("_API_KEY", "_BASE_URL")) or k in ("CI", "HARNESS_RECORD_MODE", "GITHUB_STEP_SUMMARY",
-                                                           "HARNESS_CASSETTE_USAGE"):
+        if k.endswith(("_API_KEY", "_BASE_URL")) or k in (
+            "CI",
+            "HARNESS_RECORD_MODE",
+            "GITHUB_STEP_SUMMARY",
+            "HARNESS_CASSETTE_USAGE",
+        ):
             monkeypatch.delenv(k)
     return tmp_path
 
@@ -75,7 +99,9 @@ def test_bad_replay_speed_names_the_option(quickstart):
 
 def test_failure_lines_show_the_first_line_of_a_multiline_error(quickstart):
     suite = (quickstart / "suites" / "quickstart.yaml").read_text()
-    (quickstart / "suites" / "quickstart.yaml").write_text(suite.replace("max_turns: 3", "max_turns: 3\n    params: {max_tokens: 5}"))
+    (quickstart / "suites" / "quickstart.yaml").write_text(
+        suite.replace("max_turns: 3", "max_turns: 3\n    params: {max_tokens: 5}")
+    )
     res = _cli("run", "suites/quickstart.yaml", "--no-report", "--no-progress")
     assert res.exit_code == 1
     lines = [ln for ln in res.stdout.splitlines() if "CassetteMissError" in ln]
@@ -94,9 +120,22 @@ def test_cassettes_ls_defaults_to_cassettes_dir_and_counts_in_words(quickstart):
     assert "(1 interaction)" in show.output
 
 
-@pytest.mark.parametrize("args", [["report"], ["cassettes"], ["cassettes", "ls"], ["cassettes", "show"],
-                                  ["cassettes", "verify"], ["cassettes", "prune"], ["run"], ["compare"],
-                                  ["invoke"], ["emulate"], ["suite-schema"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report"],
+        ["cassettes"],
+        ["cassettes", "ls"],
+        ["cassettes", "show"],
+        ["cassettes", "verify"],
+        ["cassettes", "prune"],
+        ["run"],
+        ["compare"],
+        ["invoke"],
+        ["emulate"],
+        ["suite-schema"],
+    ],
+)
 def test_every_command_help_has_examples(args):
     res = _cli(*args, "--help")
     assert res.exit_code == 0
@@ -113,7 +152,7 @@ def test_chart_labels_fit_their_column():
     from harness.report.charts import LABEL_CHARS, short_label
 
     assert short_label("gpt-4.1-mini") == "gpt-4.1-mini"
-    assert short_label("openai:gpt-4.1-mini") == "gpt-4.1-mini"              # provider dropped only when too long
+    assert short_label("openai:gpt-4.1-mini") == "gpt-4.1-mini"  # provider dropped only when too long
     assert short_label("anthropic:claude-haiku-4-5").startswith("claude-haiku")
     assert short_label("ollama:x") == "ollama:x"
     for name in ("anthropic:claude-haiku-4-5", "a-very-long-model-name-without-provider", "p:" + "x" * 40):
@@ -125,9 +164,15 @@ def test_summary_card_says_1_error_not_1_errors(tmp_path):
 
     from harness.report import render_report
 
-    run = write_run(tmp_path / "run", [record("a", 0, status="error", error="MissingAPIKeyError: no key\nsecond line"),
-                                       record("b", 0, text="fine"), record("a", 1, status="error", error="x"),
-                                       record("b", 1, status="error", error="y")])
+    run = write_run(
+        tmp_path / "run",
+        [
+            record("a", 0, status="error", error="MissingAPIKeyError: no key\nsecond line"),
+            record("b", 0, text="fine"),
+            record("a", 1, status="error", error="x"),
+            record("b", 1, status="error", error="y"),
+        ],
+    )
     html = render_report(run, tmp_path / "r.html").read_text(encoding="utf-8")
     assert "⚠ 1 error<" in html and "⚠ 1 errors" not in html
     assert "⚠ 2 errors<" in html
@@ -145,8 +190,13 @@ def test_matrix_cell_label_and_detail_in_the_browser(tmp_path):
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is not installed")
     sync_api = pytest.importorskip("playwright.sync_api")
-    run = write_run(tmp_path / "run", [record("a", 0, status="error", error="CassetteMissError: no match\n  --- recorded"),
-                                       record("b", 0, text="The capital is Paris.")])
+    run = write_run(
+        tmp_path / "run",
+        [
+            record("a", 0, status="error", error="CassetteMissError: no match\n  --- recorded"),
+            record("b", 0, text="The capital is Paris."),
+        ],
+    )
     path = render_report(run, tmp_path / "r.html")
     with sync_api.sync_playwright() as pw, tempfile.TemporaryDirectory() as profile:
         ctx = launch_chromium(pw, profile, viewport={"width": 1200, "height": 900})

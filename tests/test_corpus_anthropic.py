@@ -12,15 +12,25 @@ import pytest
 
 from harness.cassettes import load_cassette
 from harness.errors import ModelAPIError, ModelInvalidRequestError, ModelNotFoundError, ModelRateLimitError
-from harness.providers._anthropic_format import messages_to_anthropic
-from harness.providers.anthropic import AnthropicAdapter
+from harness.providers.anthropic.adapter import AnthropicAdapter
+from harness.providers.anthropic.format import messages_to_anthropic
 
 pytestmark = pytest.mark.corpus
 CORPUS = os.environ.get("HARNESS_CORPUS")
-FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
-          "refusal": "content_filter"}
-ERRORS = {400: ModelInvalidRequestError, 404: ModelNotFoundError, 429: ModelRateLimitError, 500: ModelAPIError,
-          529: ModelAPIError}
+FINISH = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+}
+ERRORS = {
+    400: ModelInvalidRequestError,
+    404: ModelNotFoundError,
+    429: ModelRateLimitError,
+    500: ModelAPIError,
+    529: ModelAPIError,
+}
 
 
 def _interactions():
@@ -106,12 +116,16 @@ def test_recorded_interaction_parses(it):
     assert streamed == ("text/event-stream" in resp.content_type)
     if streamed:
         blocks, usage, stop = _accumulate_sse(resp.body.decode())
-        pieces = [adapter.parse_stream_body(resp.body, [7] * (len(resp.body) // 7 + 1)),
-                  adapter.parse_stream_body(resp.body, it.chunk_lengths())]
+        pieces = [
+            adapter.parse_stream_body(resp.body, [7] * (len(resp.body) // 7 + 1)),
+            adapter.parse_stream_body(resp.body, it.chunk_lengths()),
+        ]
         totals = [chunks[0] + chunks[1:] for chunks in pieces]
         assert totals[0].content == totals[1].content
         msg = totals[0]
-        assert msg.id == json.loads(resp.body.decode().split("data:", 1)[1].split("\n", 1)[0])["message"]["id"]
+        assert (
+            msg.id == json.loads(resp.body.decode().split("data:", 1)[1].split("\n", 1)[0])["message"]["id"]
+        )
     else:
         raw = resp.json()
         blocks, usage, stop = raw["content"], raw["usage"], raw["stop_reason"]
@@ -119,7 +133,8 @@ def test_recorded_interaction_parses(it):
         assert msg.id == raw["id"]
     assert msg.text == "".join(b["text"] for b in blocks if b["type"] == "text")
     assert [(c["name"], c["args"], c["id"]) for c in msg.tool_calls] == [
-        (b["name"], b["input"], b["id"]) for b in blocks if b["type"] == "tool_use"]
+        (b["name"], b["input"], b["id"]) for b in blocks if b["type"] == "tool_use"
+    ]
     assert msg.invalid_tool_calls == []
     cached = (usage.get("cache_read_input_tokens") or 0) + (usage.get("cache_creation_input_tokens") or 0)
     assert msg.usage_metadata["input_tokens"] == usage["input_tokens"] + cached
@@ -129,8 +144,11 @@ def test_recorded_interaction_parses(it):
     assert msg.response_metadata["stop_reason"] == stop
     assert msg.response_metadata["model_name"]
     # non-text blocks (thinking with signature, redacted thinking, server tools) are kept in order
-    kept = [b for b in msg.content if isinstance(b, dict) and b["type"] != "text"] if isinstance(
-        msg.content, list) else []
+    kept = (
+        [b for b in msg.content if isinstance(b, dict) and b["type"] != "text"]
+        if isinstance(msg.content, list)
+        else []
+    )
     assert [b["type"] for b in kept] == [b["type"] for b in blocks if b["type"] != "text"]
     # ... and the next assistant turn replays exactly what the model produced
     _, turns = messages_to_anthropic([msg])

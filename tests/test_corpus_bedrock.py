@@ -17,8 +17,8 @@ import pytest
 
 from harness.errors import ModelError, ModelInvalidRequestError
 from harness.providers import adapter_for_url
-from harness.providers._bedrock_request import assistant_blocks
-from harness.providers.bedrock_converse import BedrockConverseAdapter
+from harness.providers.bedrock.converse import BedrockConverseAdapter
+from harness.providers.bedrock.request import assistant_blocks
 
 CORPUS = os.environ.get("HARNESS_CORPUS")
 pytestmark = pytest.mark.corpus
@@ -138,5 +138,8 @@ def test_every_recorded_bedrock_interaction_is_covered():
     checked = _interactions()
     # every interaction under bedrock/ is recognised as Converse traffic, plus the Bedrock half of
     # multi-provider/ files (their other interactions belong to other adapters)
-    assert len([p for p in checked if str(p.values[1]).startswith(str(Path(CORPUS) / "bedrock"))]) == in_bedrock_dir
+    assert (
+        len([p for p in checked if str(p.values[1]).startswith(str(Path(CORPUS) / "bedrock"))])
+        == in_bedrock_dir
+    )
     print(f"\nbedrock corpus: {len(checked)} interactions checked, 0 excluded")

@@ -24,10 +24,10 @@ import pytest
 
 from harness.cassettes import load_cassette
 from harness.errors import ModelError, ModelNotFoundError
-from harness.messages import HumanMessage, message_chunk_to_message
+from harness.messages.core import HumanMessage, message_chunk_to_message
 from harness.providers import adapter_for_url
 from harness.providers.base import ChatRequest
-from harness.providers.google_genai import GeminiAdapter
+from harness.providers.google_genai.adapter import GeminiAdapter
 
 CORPUS = os.environ.get("HARNESS_CORPUS")
 DIRS = ("gemini", "gemini-vertex", "multi-provider")
@@ -62,12 +62,23 @@ def _events(inter) -> list[dict]:
 
 
 def _expected(events: list[dict]) -> dict:
-    parts = [p for e in events for c in (e.get("candidates") or [])[:1] for p in (c.get("content") or {}).get("parts") or []]
+    parts = [
+        p
+        for e in events
+        for c in (e.get("candidates") or [])[:1]
+        for p in (c.get("content") or {}).get("parts") or []
+    ]
     usage = [e["usageMetadata"] for e in events if e.get("usageMetadata")][-1]
-    finishes = [c["finishReason"] for e in events for c in (e.get("candidates") or [])[:1] if c.get("finishReason")]
+    finishes = [
+        c["finishReason"] for e in events for c in (e.get("candidates") or [])[:1] if c.get("finishReason")
+    ]
     calls = [p["functionCall"] for p in parts if "functionCall" in p]
     raw = finishes[-1] if finishes else None
-    finish = {"STOP": "tool_calls" if calls else "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter"}.get(raw)
+    finish = {
+        "STOP": "tool_calls" if calls else "stop",
+        "MAX_TOKENS": "length",
+        "SAFETY": "content_filter",
+    }.get(raw)
     thoughts = usage.get("thoughtsTokenCount", 0)
     return {
         "text": "".join(p["text"] for p in parts if "text" in p and not p.get("thought")),
@@ -75,8 +86,10 @@ def _expected(events: list[dict]) -> dict:
         "calls": [(c["name"], c.get("args") or {}) for c in calls],
         "ids": [c.get("id") for c in calls],
         "media": sum("inlineData" in p for p in parts),
-        "server": sum(bool({"toolCall", "toolResponse", "executableCode", "codeExecutionResult"} & set(p))
-                      for p in parts),
+        "server": sum(
+            bool({"toolCall", "toolResponse", "executableCode", "codeExecutionResult"} & set(p))
+            for p in parts
+        ),
         "usage": {
             "input_tokens": usage.get("promptTokenCount", 0) + usage.get("toolUsePromptTokenCount", 0),
             "output_tokens": usage.get("candidatesTokenCount", 0) + thoughts,
@@ -100,9 +113,13 @@ def _check_message(msg, exp: dict) -> None:
     assert sum(b["type"] in ("image", "audio", "video", "file") for b in blocks) == exp["media"]
     assert sum(b["type"].startswith("server_tool") for b in blocks) == exp["server"]
     u = msg.usage_metadata
-    assert {"input_tokens": u["input_tokens"], "output_tokens": u["output_tokens"], "total_tokens": u["total_tokens"],
-            "cache_read": u["input_token_details"]["cache_read"],
-            "reasoning": u["output_token_details"]["reasoning"]} == exp["usage"]
+    assert {
+        "input_tokens": u["input_tokens"],
+        "output_tokens": u["output_tokens"],
+        "total_tokens": u["total_tokens"],
+        "cache_read": u["input_token_details"]["cache_read"],
+        "reasoning": u["output_token_details"]["reasoning"],
+    } == exp["usage"]
     meta = msg.response_metadata
     assert meta["model_provider"] == "google_genai" and meta["model_name"] == exp["model"]
     assert meta.get("native_finish_reason") == exp["raw_finish"]
@@ -114,11 +131,16 @@ def _check_message(msg, exp: dict) -> None:
 def test_recorded_interaction_parses_like_the_raw_payload(inter):
     uri = inter.request.uri
     adapter = GeminiAdapter.for_recorded(uri)
-    assert adapter.model_from_request(uri, inter.request.json_or_none()) == re.search(r"/models/([^/:]+):", uri)[1]
+    assert (
+        adapter.model_from_request(uri, inter.request.json_or_none())
+        == re.search(r"/models/([^/:]+):", uri)[1]
+    )
     stream = adapter.is_stream_request(uri, None)
     assert stream == (inter.response.content_type == "text/event-stream" or "streamGenerateContent" in uri)
     if inter.response.status >= 400:
-        err = adapter.classify_error(inter.response.status, inter.response.headers, inter.response.json_or_none())
+        err = adapter.classify_error(
+            inter.response.status, inter.response.headers, inter.response.json_or_none()
+        )
         assert isinstance(err, ModelError) and err.status_code == inter.response.status
         assert not isinstance(err, ModelNotFoundError) or inter.response.status == 404
         assert str(inter.response.json()["error"]["message"])[:40] in str(err)
@@ -136,12 +158,19 @@ def test_recorded_interaction_parses_like_the_raw_payload(inter):
     for cuts in (inter.chunk_lengths(), [97] * (len(body) // 97)):
         chunks = adapter.parse_stream_body(body, cuts)
         again = chunks[0] + chunks[1:]
-        assert (again.content, again.tool_calls, again.usage_metadata) == (total.content, total.tool_calls,
-                                                                            total.usage_metadata)
+        assert (again.content, again.tool_calls, again.usage_metadata) == (
+            total.content,
+            total.tool_calls,
+            total.usage_metadata,
+        )
     # invoke-equivalence on real data: the events as one JSON array (the non-SSE stream form)
     invoked = adapter.parse_response(events)
     assert (invoked.content, invoked.tool_calls, invoked.usage_metadata, invoked.additional_kwargs) == (
-        total.content, total.tool_calls, total.usage_metadata, total.additional_kwargs)
+        total.content,
+        total.tool_calls,
+        total.usage_metadata,
+        total.additional_kwargs,
+    )
 
 
 def _parsed(inter):
@@ -167,8 +196,10 @@ def _normal(parts: list[dict]) -> list[dict]:
 
 
 def _shape(parts: list[dict]) -> tuple:
-    return ("".join(p.get("text", "") for p in parts if not p.get("thought")),
-            [(p["functionCall"]["name"], p["functionCall"].get("args")) for p in parts if "functionCall" in p])
+    return (
+        "".join(p.get("text", "") for p in parts if not p.get("thought")),
+        [(p["functionCall"]["name"], p["functionCall"].get("args")) for p in parts if "functionCall" in p],
+    )
 
 
 def test_replies_go_back_as_history_the_way_working_clients_sent_them():
@@ -183,10 +214,16 @@ def test_replies_go_back_as_history_the_way_working_clients_sent_them():
             model = GeminiAdapter.for_recorded().model_from_request(inter.request.uri, None)
             history = ChatRequest(model=model, messages=[HumanMessage("q"), _parsed(inter)])
             ours = GeminiAdapter.for_recorded().build_request(history).json["contents"][1]["parts"]
-            sent = [c["parts"] for later in inters[k + 1:] for c in (later.request.json_or_none() or {}).get("contents", [])
-                    if c.get("role") == "model" and _shape(c["parts"]) == _shape(ours)]
+            sent = [
+                c["parts"]
+                for later in inters[k + 1 :]
+                for c in (later.request.json_or_none() or {}).get("contents", [])
+                if c.get("role") == "model" and _shape(c["parts"]) == _shape(ours)
+            ]
             if sent:
-                assert _normal(ours) in [_normal(p) for p in sent], f"{f}: reply #{k} would go back differently"
+                assert _normal(ours) in [_normal(p) for p in sent], (
+                    f"{f}: reply #{k} would go back differently"
+                )
                 round_trips += 1
     print(f"round trips checked: {round_trips}")
     assert round_trips >= 8
@@ -197,4 +234,6 @@ def test_every_google_interaction_is_checked_or_excluded_for_a_reason():
     for f, i, inter in ALL:
         if adapter_for_url(inter.request.uri) is GeminiAdapter:
             continue
-        assert any(re.search(p, inter.request.uri) for p in EXCLUDED), f"{f}#{i}: {inter.request.uri} not recognised"
+        assert any(re.search(p, inter.request.uri) for p in EXCLUDED), (
+            f"{f}#{i}: {inter.request.uri} not recognised"
+        )

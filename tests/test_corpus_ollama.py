@@ -28,26 +28,40 @@ def _interactions() -> list:
     from harness.cassettes import load_cassette
 
     root = Path(CORPUS)
-    return [pytest.param(ix, id=f"{path.relative_to(root)}#{i}")
-            for path in sorted(root.glob("ollama/*/*.y*ml")) for i, ix in enumerate(load_cassette(path))]
+    return [
+        pytest.param(ix, id=f"{path.relative_to(root)}#{i}")
+        for path in sorted(root.glob("ollama/*/*.y*ml"))
+        for i, ix in enumerate(load_cassette(path))
+    ]
 
 
 def _expected(adapter_cls, body: dict) -> dict:
     if adapter_cls is OllamaAdapter:
         msg = body["message"]
-        return {"text": msg.get("content") or "", "reasoning": msg.get("thinking"),
-                "calls": [(c["function"]["name"], c["function"]["arguments"]) for c in msg.get("tool_calls") or []],
-                "ids": [c.get("id") for c in msg.get("tool_calls") or []],
-                "usage": (body.get("prompt_eval_count", 0), body.get("eval_count", 0),
-                          body.get("prompt_eval_count", 0) + body.get("eval_count", 0)),
-                "finish": body["done_reason"]}
+        return {
+            "text": msg.get("content") or "",
+            "reasoning": msg.get("thinking"),
+            "calls": [
+                (c["function"]["name"], c["function"]["arguments"]) for c in msg.get("tool_calls") or []
+            ],
+            "ids": [c.get("id") for c in msg.get("tool_calls") or []],
+            "usage": (
+                body.get("prompt_eval_count", 0),
+                body.get("eval_count", 0),
+                body.get("prompt_eval_count", 0) + body.get("eval_count", 0),
+            ),
+            "finish": body["done_reason"],
+        }
     choice, u = body["choices"][0], body["usage"]
     calls = choice["message"].get("tool_calls") or []
-    return {"text": choice["message"].get("content") or "", "reasoning": None,
-            "calls": [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in calls],
-            "ids": [c["id"] for c in calls],
-            "usage": (u["prompt_tokens"], u["completion_tokens"], u["total_tokens"]),
-            "finish": choice["finish_reason"]}
+    return {
+        "text": choice["message"].get("content") or "",
+        "reasoning": None,
+        "calls": [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in calls],
+        "ids": [c["id"] for c in calls],
+        "usage": (u["prompt_tokens"], u["completion_tokens"], u["total_tokens"]),
+        "finish": choice["finish_reason"],
+    }
 
 
 @pytest.mark.parametrize("ix", _interactions())

@@ -22,15 +22,27 @@ import pytest
 
 from harness.cassettes import load_cassette
 from harness.errors import ModelAPIError, ModelError
-from harness.messages import message_chunk_to_message
+from harness.messages.core import message_chunk_to_message
 from harness.providers import adapter_for_url
 
 CORPUS = os.environ.get("HARNESS_CORPUS")
-DIRS = ("openai-chat", "openai-responses", "azure-openai", "groq", "mistral", "openrouter", "multi-provider", "ollama")
+DIRS = (
+    "openai-chat",
+    "openai-responses",
+    "azure-openai",
+    "groq",
+    "mistral",
+    "openrouter",
+    "multi-provider",
+    "ollama",
+)
 OPENAI_FORMATS = {"openai", "openai_responses", "azure_openai"}
 # finish reason normalisation of wire-formats.md §8.2, for the Responses API (which has only `status`)
-RESPONSES_FINISH = {("completed", None): "stop", ("incomplete", "max_output_tokens"): "length",
-                    ("incomplete", "content_filter"): "content_filter"}
+RESPONSES_FINISH = {
+    ("completed", None): "stop",
+    ("incomplete", "max_output_tokens"): "length",
+    ("incomplete", "content_filter"): "content_filter",
+}
 
 pytestmark = [pytest.mark.corpus, pytest.mark.skipif(not CORPUS, reason="HARNESS_CORPUS is not set")]
 
@@ -71,6 +83,7 @@ CASES, EXCLUDED = _load()
 
 # --- reading the raw payload ---------------------------------------------------------------------
 
+
 def _events(sse: str) -> list[dict[str, Any]]:
     out = []
     for line in sse.splitlines():
@@ -97,10 +110,17 @@ def _thinking(msg: dict[str, Any]) -> str:
 def _chat_expected(body: dict[str, Any]) -> dict[str, Any]:
     choice = body["choices"][0]
     msg = choice["message"]
-    calls = [(t["function"]["name"], json.loads(t["function"]["arguments"] or "{}"), t["id"])
-             for t in msg.get("tool_calls") or []]
-    return {"text": _text(msg.get("content")), "calls": calls, "usage": body.get("usage"),
-            "finish": choice.get("finish_reason"), "reasoning": _thinking(msg)}
+    calls = [
+        (t["function"]["name"], json.loads(t["function"]["arguments"] or "{}"), t["id"])
+        for t in msg.get("tool_calls") or []
+    ]
+    return {
+        "text": _text(msg.get("content")),
+        "calls": calls,
+        "usage": body.get("usage"),
+        "finish": choice.get("finish_reason"),
+        "reasoning": _thinking(msg),
+    }
 
 
 def _chat_stream_expected(events: list[dict[str, Any]]) -> dict[str, Any]:
@@ -117,20 +137,42 @@ def _chat_stream_expected(events: list[dict[str, Any]]) -> dict[str, Any]:
                 slot["name"] += (tc.get("function") or {}).get("name") or ""
                 slot["args"] += (tc.get("function") or {}).get("arguments") or ""
             finish = choice.get("finish_reason") or finish
-    return {"text": text, "usage": usage, "finish": finish, "reasoning": reasoning,
-            "calls": [(c["name"], json.loads(c["args"] or "{}"), c["id"]) for _, c in sorted(calls.items())]}
+    return {
+        "text": text,
+        "usage": usage,
+        "finish": finish,
+        "reasoning": reasoning,
+        "calls": [(c["name"], json.loads(c["args"] or "{}"), c["id"]) for _, c in sorted(calls.items())],
+    }
 
 
 def _responses_expected(resp: dict[str, Any]) -> dict[str, Any]:
     output = resp.get("output") or []
-    text = "".join(p.get("text", "") for item in output if item["type"] == "message"
-                   for p in item.get("content") or [] if p.get("type") == "output_text")
-    calls = [(i["name"], json.loads(i["arguments"] or "{}"), i["call_id"]) for i in output if i["type"] == "function_call"]
+    text = "".join(
+        p.get("text", "")
+        for item in output
+        if item["type"] == "message"
+        for p in item.get("content") or []
+        if p.get("type") == "output_text"
+    )
+    calls = [
+        (i["name"], json.loads(i["arguments"] or "{}"), i["call_id"])
+        for i in output
+        if i["type"] == "function_call"
+    ]
     finish = RESPONSES_FINISH[(resp["status"], (resp.get("incomplete_details") or {}).get("reason"))]
     if finish == "stop" and calls:
         finish = "tool_calls"
-    reasoning = "".join(p["text"] for item in output if item["type"] == "reasoning" for p in item.get("summary") or [])
-    return {"text": text, "calls": calls, "usage": resp.get("usage"), "finish": finish, "reasoning": reasoning}
+    reasoning = "".join(
+        p["text"] for item in output if item["type"] == "reasoning" for p in item.get("summary") or []
+    )
+    return {
+        "text": text,
+        "calls": calls,
+        "usage": resp.get("usage"),
+        "finish": finish,
+        "reasoning": reasoning,
+    }
 
 
 def _usage_expected(raw: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -144,8 +186,13 @@ def _usage_expected(raw: dict[str, Any] | None) -> dict[str, Any] | None:
         inp, out = raw.get("prompt_tokens") or 0, raw.get("completion_tokens") or 0
         cached = (raw.get("prompt_tokens_details") or {}).get("cached_tokens")
         reasoning = (raw.get("completion_tokens_details") or {}).get("reasoning_tokens")
-    return {"input": inp, "output": out, "total": raw.get("total_tokens") or inp + out,
-            "cache_read": cached, "reasoning": reasoning}
+    return {
+        "input": inp,
+        "output": out,
+        "total": raw.get("total_tokens") or inp + out,
+        "cache_read": cached,
+        "reasoning": reasoning,
+    }
 
 
 def _check(msg: Any, expected: dict[str, Any]) -> None:
@@ -160,12 +207,17 @@ def _check(msg: Any, expected: dict[str, Any]) -> None:
     if want is None:
         assert got is None
         return
-    assert (got["input_tokens"], got["output_tokens"], got["total_tokens"]) == (want["input"], want["output"], want["total"])
+    assert (got["input_tokens"], got["output_tokens"], got["total_tokens"]) == (
+        want["input"],
+        want["output"],
+        want["total"],
+    )
     assert (got.get("input_token_details") or {}).get("cache_read") == want["cache_read"]
     assert (got.get("output_token_details") or {}).get("reasoning") == want["reasoning"]
 
 
 # --- the checks -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("interaction", CASES)
 def test_interaction(interaction: Any) -> None:
@@ -199,7 +251,9 @@ def test_interaction(interaction: Any) -> None:
     chunks = adapter.parse_stream_body(body.encode())
     msg = message_chunk_to_message(sum(chunks[1:], chunks[0]))
     if responses_api:
-        final = next(ev["response"] for ev in events if ev["type"] in ("response.completed", "response.incomplete"))
+        final = next(
+            ev["response"] for ev in events if ev["type"] in ("response.completed", "response.incomplete")
+        )
         expected = _responses_expected(final)
         deltas = "".join(ev["delta"] for ev in events if ev["type"] == "response.output_text.delta")
         assert deltas == expected["text"]
@@ -214,8 +268,12 @@ def test_interaction(interaction: Any) -> None:
 
 
 def _without_encrypted(blocks: list[Any]) -> list[Any]:
-    return [{**b, "extras": {k: v for k, v in b.get("extras", {}).items() if k != "encrypted_content"}}
-            if isinstance(b, dict) else b for b in blocks]
+    return [
+        {**b, "extras": {k: v for k, v in b.get("extras", {}).items() if k != "encrypted_content"}}
+        if isinstance(b, dict)
+        else b
+        for b in blocks
+    ]
 
 
 def test_every_chat_interaction_is_checked() -> None:
@@ -225,6 +283,12 @@ def test_every_chat_interaction_is_checked() -> None:
     print(f"\n{len(CASES)} interactions checked, {len(EXCLUDED)} excluded:")
     for case_id, reason in EXCLUDED:
         print(f"  {case_id}: {reason}")
-    allowed = {"GET t3.ftcdn.net", "not a chat endpoint (input token counting)", "anthropic", "google_genai",
-               "bedrock_converse", "ollama"}
+    allowed = {
+        "GET t3.ftcdn.net",
+        "not a chat endpoint (input token counting)",
+        "anthropic",
+        "google_genai",
+        "bedrock_converse",
+        "ollama",
+    }
     assert reasons <= allowed, sorted(EXCLUDED)

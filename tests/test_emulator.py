@@ -42,15 +42,26 @@ def test_reply_function_sees_a_normalised_request(emulator):
 
 def test_default_replies_follow_schema_tools_and_tool_results(emulator):
     model = init_chat_model("openai:gpt-4.1-mini", base_url=emulator.base_url(), api_key="k")
-    schema = {"title": "City", "type": "object", "properties": {"name": {"type": "string"},
-                                                                 "population": {"type": "integer"}}}
+    schema = {
+        "title": "City",
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "population": {"type": "integer"}},
+    }
     assert model.with_structured_output(schema).invoke("x") == {"name": "example name", "population": 1}
-    tools = [{"type": "function", "function": {"name": "lookup", "parameters": {
-        "type": "object", "properties": {"q": {"type": "string"}}}}}]
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "lookup",
+                "parameters": {"type": "object", "properties": {"q": {"type": "string"}}},
+            },
+        }
+    ]
     ai = model.bind_tools(tools).invoke("find it")
     assert ai.tool_calls[0]["name"] == "lookup" and ai.tool_calls[0]["args"] == {"q": "example q"}
-    final = model.bind_tools(tools).invoke(["find it", ai, {"role": "tool", "content": "42",
-                                                            "tool_call_id": ai.tool_calls[0]["id"]}])
+    final = model.bind_tools(tools).invoke(
+        ["find it", ai, {"role": "tool", "content": "42", "tool_call_id": ai.tool_calls[0]["id"]}]
+    )
     assert final.text == "Based on the tools: 42"
 
 
@@ -70,7 +81,9 @@ def test_streams_are_paced_by_ttft_and_chunk_delay():
 def test_unknown_route_and_unparseable_request(emulator):
     r = httpx.post(emulator.url + "/v2/nothing", json={"a": 1})
     assert r.status_code == 404 and "no route" in r.json()["error"]["message"]
-    r = httpx.post(emulator.base_url() + "/chat/completions", content=b"{}", headers={"content-type": "application/json"})
+    r = httpx.post(
+        emulator.base_url() + "/chat/completions", content=b"{}", headers={"content-type": "application/json"}
+    )
     assert r.status_code == 400 and "could not parse" in r.json()["error"]["message"]
     assert [q.path for q in emulator.requests] == ["/v2/nothing", "/v1/chat/completions"]
 
@@ -87,8 +100,11 @@ def test_faults_on_demand(emulator):
 
 def test_requests_keep_headers_and_json_body(emulator):
     emulator.queue(Reply(text="ok"))
-    httpx.post(emulator.base_url() + "/chat/completions", headers={"authorization": "Bearer abc"},
-               json={"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": False})
+    httpx.post(
+        emulator.base_url() + "/chat/completions",
+        headers={"authorization": "Bearer abc"},
+        json={"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": False},
+    )
     got = emulator.requests[-1]
     assert got.headers["authorization"] == "Bearer abc"
     assert got.body["messages"][0]["content"] == "hi"

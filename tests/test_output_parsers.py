@@ -8,8 +8,8 @@ from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
 from harness.errors import OutputParserException
-from harness.messages import AIMessage
-from harness.output_parsers import (
+from harness.messages.core import AIMessage
+from harness.tools.output_parsers import (
     JsonOutputKeyToolsParser,
     JsonOutputParser,
     JsonOutputToolsParser,
@@ -41,9 +41,13 @@ class Movie(TypedDict):
     year: int
 
 
-MOVIE_SCHEMA = {"title": "Movie", "description": "A movie.", "type": "object",
-                "properties": {"title": {"type": "string"}, "year": {"type": "integer"}},
-                "required": ["title", "year"]}
+MOVIE_SCHEMA = {
+    "title": "Movie",
+    "description": "A movie.",
+    "type": "object",
+    "properties": {"title": {"type": "string"}, "year": {"type": "integer"}},
+    "required": ["title", "year"],
+}
 
 
 def tc(name: str, args: dict, id: str = "call_1") -> dict:
@@ -53,17 +57,20 @@ def tc(name: str, args: dict, id: str = "call_1") -> dict:
 # --- parse_json_markdown ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", [
-    '{"a": 1}',
-    '  {"a": 1}\n',
-    '```json\n{"a": 1}\n```',
-    '```JSON\n{"a": 1}\n```',
-    '```\n{"a": 1}\n```',
-    'Here you go:\n```json\n{"a": 1}\n```\nHope that helps!',
-    'Sure! The result is {"a": 1} as requested.',
-    '```json\n{"a": 1}',  # unterminated fence (truncated reply)
-    'Take {this} first, then {"a": 1}.',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": 1}',
+        '  {"a": 1}\n',
+        '```json\n{"a": 1}\n```',
+        '```JSON\n{"a": 1}\n```',
+        '```\n{"a": 1}\n```',
+        'Here you go:\n```json\n{"a": 1}\n```\nHope that helps!',
+        'Sure! The result is {"a": 1} as requested.',
+        '```json\n{"a": 1}',  # unterminated fence (truncated reply)
+        'Take {this} first, then {"a": 1}.',
+    ],
+)
 def test_parse_json_markdown_tolerates_fences_and_prose(text):
     assert parse_json_markdown(text) == {"a": 1}
 
@@ -105,8 +112,13 @@ def test_json_output_parser_parse_and_parse_result():
     assert p.parse('```json\n{"k": [1]}\n```') == {"k": [1]}
     assert p.parse_result(AIMessage(content='{"k": 2}')) == {"k": 2}
     # list content: only text blocks count
-    msg = AIMessage(content=[{"type": "text", "text": '{"k":'}, {"type": "reasoning", "reasoning": "hm"},
-                             {"type": "text", "text": " 3}"}])
+    msg = AIMessage(
+        content=[
+            {"type": "text", "text": '{"k":'},
+            {"type": "reasoning", "reasoning": "hm"},
+            {"type": "text", "text": " 3}"},
+        ]
+    )
     assert p.parse_result(msg) == {"k": 3}
     assert p.parse_result([msg]) == {"k": 3}
     assert p.invoke(msg) == {"k": 3} and p.invoke('{"k": 4}') == {"k": 4}
@@ -127,7 +139,9 @@ def test_pydantic_output_parser_success_and_failures():
     assert msg.startswith('Failed to parse Answer from completion {"score": 1}. Got: ')
     assert "answer" in msg and "Field required" in msg
     assert isinstance(e.value.__cause__, pydantic.ValidationError)
-    with pytest.raises(OutputParserException, match="^Failed to parse Answer from completion not json. Got: Invalid JSON"):
+    with pytest.raises(
+        OutputParserException, match="^Failed to parse Answer from completion not json. Got: Invalid JSON"
+    ):
         p.parse("not json")
 
 
@@ -138,10 +152,15 @@ def test_pydantic_output_parser_rejects_non_model():
 
 def test_json_output_tools_parser():
     msg = AIMessage(content="", tool_calls=[tc("a", {"x": 1}, "c1"), tc("b", {"y": 2}, "c2")])
-    assert JsonOutputToolsParser().parse_result(msg) == [{"type": "a", "args": {"x": 1}},
-                                                         {"type": "b", "args": {"y": 2}}]
+    assert JsonOutputToolsParser().parse_result(msg) == [
+        {"type": "a", "args": {"x": 1}},
+        {"type": "b", "args": {"y": 2}},
+    ]
     assert JsonOutputToolsParser(return_id=True, first_tool_only=True).parse_result(msg) == {
-        "type": "a", "args": {"x": 1}, "id": "c1"}
+        "type": "a",
+        "args": {"x": 1},
+        "id": "c1",
+    }
     assert JsonOutputToolsParser().parse(msg) == JsonOutputToolsParser().parse_result(msg)
     with pytest.raises(OutputParserException, match="parse_result"):
         JsonOutputToolsParser().parse("text")
@@ -156,8 +175,18 @@ def test_tools_parsers_without_tool_call():
 
 
 def test_invalid_tool_call_raises_output_parser_exception():
-    msg = AIMessage(content="", invalid_tool_calls=[
-        {"name": "Answer", "args": '{"answer": ', "id": "c", "error": "bad json", "type": "invalid_tool_call"}])
+    msg = AIMessage(
+        content="",
+        invalid_tool_calls=[
+            {
+                "name": "Answer",
+                "args": '{"answer": ',
+                "id": "c",
+                "error": "bad json",
+                "type": "invalid_tool_call",
+            }
+        ],
+    )
     with pytest.raises(OutputParserException, match="'Answer'.*bad json"):
         PydanticToolsParser(tools=[Answer], first_tool_only=True).parse_result(msg)
 
@@ -176,7 +205,9 @@ def test_pydantic_tools_parser():
     msg = AIMessage(content="", tool_calls=[tc("Answer", {"answer": "x"}), tc("Other", {"n": "5"})])
     assert PydanticToolsParser(tools=[Answer, Other]).parse_result(msg) == [Answer(answer="x"), Other(n=5)]
     assert PydanticToolsParser(tools=[Answer], first_tool_only=True).parse_result(msg) == Answer(answer="x")
-    with pytest.raises(OutputParserException, match=r"unknown tool\(s\) \['Other'\]; expected one of \['Answer'\]"):
+    with pytest.raises(
+        OutputParserException, match=r"unknown tool\(s\) \['Other'\]; expected one of \['Answer'\]"
+    ):
         PydanticToolsParser(tools=[Answer]).parse_result(msg)
     with pytest.raises(pydantic.ValidationError):
         PydanticToolsParser(tools=[Answer]).parse_result(AIMessage(content="", tool_calls=[tc("Answer", {})]))
@@ -200,9 +231,14 @@ def test_schema_kind():
 def test_schema_to_json_schema_pydantic():
     name, desc, schema = schema_to_json_schema(Answer)
     assert (name, desc) == ("Answer", "An answer.")
-    assert schema == {"properties": {"answer": {"description": "The answer", "type": "string"},
-                                     "score": {"default": 0, "type": "integer"}},
-                      "required": ["answer"], "type": "object"}
+    assert schema == {
+        "properties": {
+            "answer": {"description": "The answer", "type": "string"},
+            "score": {"default": 0, "type": "integer"},
+        },
+        "required": ["answer"],
+        "type": "object",
+    }
     strict = schema_to_json_schema(Answer, strict=True)[2]
     assert strict["required"] == ["answer", "score"] and strict["additionalProperties"] is False
 
@@ -212,11 +248,21 @@ def test_schema_to_json_schema_typeddict_and_dicts():
     assert (name, desc) == ("Movie", "A movie.")
     assert schema["properties"]["title"] == {"description": "Its title.", "type": "string"}
     assert schema_to_json_schema(MOVIE_SCHEMA) == (
-        "Movie", "A movie.", {k: v for k, v in MOVIE_SCHEMA.items() if k not in ("title", "description")})
+        "Movie",
+        "A movie.",
+        {k: v for k, v in MOVIE_SCHEMA.items() if k not in ("title", "description")},
+    )
     # non-object top-level JSON schema is kept whole
     assert schema_to_json_schema({"title": "Tags", "type": "array", "items": {"type": "string"}}) == (
-        "Tags", None, {"type": "array", "items": {"type": "string"}})
-    fn = {"name": "f", "description": "", "parameters": {"type": "object", "properties": {"a": {"type": "string"}}}}
+        "Tags",
+        None,
+        {"type": "array", "items": {"type": "string"}},
+    )
+    fn = {
+        "name": "f",
+        "description": "",
+        "parameters": {"type": "object", "properties": {"a": {"type": "string"}}},
+    }
     assert schema_to_json_schema(fn) == ("f", None, fn["parameters"])
     assert schema_to_json_schema({"name": "g"}) == ("g", None, {"type": "object", "properties": {}})
     fmt = {"type": "json_schema", "json_schema": {"name": "R", "schema": {"type": "object"}, "strict": True}}
@@ -235,7 +281,9 @@ def test_make_structured_parser_function_calling():
     assert parse(other_first) == Answer(answer="b")
     as_dict = make_structured_parser(Movie, "function_calling")
     assert as_dict(AIMessage(content="", tool_calls=[tc("Movie", {"title": "Heat", "year": "x"})])) == {
-        "title": "Heat", "year": "x"}  # dict schemas are not validated
+        "title": "Heat",
+        "year": "x",
+    }  # dict schemas are not validated
 
 
 @pytest.mark.parametrize("method", ["json_schema", "json_mode"])

@@ -19,9 +19,9 @@ from harness.errors import (
     ModelRateLimitError,
     UnsupportedFeatureError,
 )
-from harness.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolMessage
+from harness.messages.core import AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolMessage
 from harness.providers import adapter_for_url
-from harness.providers.anthropic import AnthropicAdapter
+from harness.providers.anthropic.adapter import AnthropicAdapter
 from harness.testing import Fault, Reply, ToolCallSpec
 
 MODEL = "anthropic:claude-sonnet-4-5"
@@ -30,7 +30,9 @@ THINKING = {"type": "enabled", "budget_tokens": 2048}
 
 @pytest.fixture
 def model(emulator):
-    return init_chat_model(MODEL, base_url=emulator.base_url("anthropic"), api_key="sk-ant-test", max_retries=2)
+    return init_chat_model(
+        MODEL, base_url=emulator.base_url("anthropic"), api_key="sk-ant-test", max_retries=2
+    )
 
 
 def _wire(emulator, i=-1):
@@ -42,13 +44,21 @@ def _wire(emulator, i=-1):
 
 def test_invoke_sends_documented_request_and_parses_reply(emulator, model):
     emulator.queue(Reply(text="Paris.", usage={"input_tokens": 20, "output_tokens": 3}))
-    msg = model.invoke([SystemMessage("Be brief."), HumanMessage("Capital of France?")],
-                       temperature=0.2, stop=["END"], top_k=5)
+    msg = model.invoke(
+        [SystemMessage("Be brief."), HumanMessage("Capital of France?")],
+        temperature=0.2,
+        stop=["END"],
+        top_k=5,
+    )
     assert isinstance(msg, AIMessage)
     assert msg.content == "Paris."
     assert msg.id.startswith("msg_")
-    assert msg.usage_metadata == {"input_tokens": 20, "output_tokens": 3, "total_tokens": 23,
-                                  "input_token_details": {"cache_read": 0, "cache_creation": 0}}
+    assert msg.usage_metadata == {
+        "input_tokens": 20,
+        "output_tokens": 3,
+        "total_tokens": 23,
+        "input_token_details": {"cache_read": 0, "cache_creation": 0},
+    }
     meta = msg.response_metadata
     assert meta["model_provider"] == "anthropic"
     assert meta["model_name"] == meta["model"] == "claude-sonnet-4-5"
@@ -80,13 +90,19 @@ def test_system_messages_with_cache_control_stay_blocks(emulator, model):
     system = SystemMessage([{"type": "text", "text": "Long policy.", "cache_control": {"type": "ephemeral"}}])
     model.invoke([system, HumanMessage("hi")])
     assert _wire(emulator).body["system"] == [
-        {"type": "text", "text": "Long policy.", "cache_control": {"type": "ephemeral"}}]
+        {"type": "text", "text": "Long policy.", "cache_control": {"type": "ephemeral"}}
+    ]
 
 
 def test_betas_default_headers_and_model_kwargs_reach_the_wire(emulator):
-    m = init_chat_model(MODEL, base_url=emulator.base_url("anthropic"), api_key="k",
-                        betas=["files-api-2025-04-14", "context-1m-2025-08-07"],
-                        default_headers={"x-team": "evals"}, model_kwargs={"metadata": {"user_id": "u1"}})
+    m = init_chat_model(
+        MODEL,
+        base_url=emulator.base_url("anthropic"),
+        api_key="k",
+        betas=["files-api-2025-04-14", "context-1m-2025-08-07"],
+        default_headers={"x-team": "evals"},
+        model_kwargs={"metadata": {"user_id": "u1"}},
+    )
     m.invoke("hi")
     wire = _wire(emulator)
     assert wire.headers["anthropic-beta"] == "files-api-2025-04-14,context-1m-2025-08-07"
@@ -104,16 +120,29 @@ def test_api_key_and_base_url_from_environment(emulator, monkeypatch):
 # --- streaming -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("reply", [
-    Reply(text="The quick brown fox jumps over the lazy dog.", chunk_chars=5),
-    Reply(text="Let me check both.", tool_calls=[ToolCallSpec("get_weather", {"city": "Paris"}),
-                                                 ToolCallSpec("get_weather", {"city": "Tokyo"})]),
-    Reply(tool_calls=[ToolCallSpec("get_weather", {"city": "Oslo"})]),
-    Reply(reasoning="The user wants a number.", text="42", chunk_chars=3),
-    Reply(reasoning="Need the weather.", text="Checking.", tool_calls=[ToolCallSpec("get_weather", {"city": "Rome"})],
-          usage={"input_tokens": 900, "output_tokens": 40, "cache_read": 500, "cache_creation": 300}),
-    Reply(refusal="I can't help with that."),
-], ids=["text", "text+parallel-tools", "tool-only", "thinking+text", "thinking+text+tool+cache", "refusal"])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(text="The quick brown fox jumps over the lazy dog.", chunk_chars=5),
+        Reply(
+            text="Let me check both.",
+            tool_calls=[
+                ToolCallSpec("get_weather", {"city": "Paris"}),
+                ToolCallSpec("get_weather", {"city": "Tokyo"}),
+            ],
+        ),
+        Reply(tool_calls=[ToolCallSpec("get_weather", {"city": "Oslo"})]),
+        Reply(reasoning="The user wants a number.", text="42", chunk_chars=3),
+        Reply(
+            reasoning="Need the weather.",
+            text="Checking.",
+            tool_calls=[ToolCallSpec("get_weather", {"city": "Rome"})],
+            usage={"input_tokens": 900, "output_tokens": 40, "cache_read": 500, "cache_creation": 300},
+        ),
+        Reply(refusal="I can't help with that."),
+    ],
+    ids=["text", "text+parallel-tools", "tool-only", "thinking+text", "thinking+text+tool+cache", "refusal"],
+)
 def test_summed_stream_equals_invoke(emulator, model, reply):
     emulator.queue(reply, reply)
     invoked = model.invoke("question")
@@ -128,12 +157,20 @@ def test_summed_stream_equals_invoke(emulator, model, reply):
     for key in ("model_name", "stop_reason", "finish_reason"):
         assert sum(key in c.response_metadata for c in chunks) == 1, key
     assert [c for c in chunks if "model_name" in c.response_metadata][0] is chunks[0]
-    assert [c for c in chunks if c.usage_metadata] == [c for c in chunks if "stop_reason" in c.response_metadata]
+    assert [c for c in chunks if c.usage_metadata] == [
+        c for c in chunks if "stop_reason" in c.response_metadata
+    ]
 
 
 def test_streamed_blocks_carry_index_and_tool_chunks_merge(emulator, model):
-    emulator.queue(Reply(reasoning="thinking hard", text="Checking.", chunk_chars=4,
-                         tool_calls=[ToolCallSpec("get_weather", {"city": "Lima"}, id="toolu_1")]))
+    emulator.queue(
+        Reply(
+            reasoning="thinking hard",
+            text="Checking.",
+            chunk_chars=4,
+            tool_calls=[ToolCallSpec("get_weather", {"city": "Lima"}, id="toolu_1")],
+        )
+    )
     chunks = list(model.stream("weather?"))
     blocks = [b for c in chunks if isinstance(c.content, list) for b in c.content]
     assert blocks and all(isinstance(b.get("index"), int) for b in blocks)
@@ -142,8 +179,9 @@ def test_streamed_blocks_carry_index_and_tool_chunks_merge(emulator, model):
     assert all(t["index"] == 2 for t in tool_chunks)
     assert all(t["id"] is None for t in tool_chunks[1:])
     total = sum_chunks(chunks)
-    assert total.tool_calls == [{"name": "get_weather", "args": {"city": "Lima"}, "id": "toolu_1",
-                                 "type": "tool_call"}]
+    assert total.tool_calls == [
+        {"name": "get_weather", "args": {"city": "Lima"}, "id": "toolu_1", "type": "tool_call"}
+    ]
     assert total.text == "Checking."
 
 
@@ -166,32 +204,55 @@ def test_stream_cut_or_malformed_raises(emulator, model):
 # --- tools -------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("choice", "parallel", "wire"), [
-    ("auto", None, {"type": "auto"}),
-    ("any", None, {"type": "any"}),
-    (True, None, {"type": "any"}),
-    ("get_weather", None, {"type": "tool", "name": "get_weather"}),
-    ("none", None, {"type": "none"}),
-    ({"type": "function", "function": {"name": "get_weather"}}, None, {"type": "tool", "name": "get_weather"}),
-    ({"type": "tool", "name": "get_weather"}, False,
-     {"type": "tool", "name": "get_weather", "disable_parallel_tool_use": True}),
-    ("auto", False, {"type": "auto", "disable_parallel_tool_use": True}),
-    (None, False, {"type": "auto", "disable_parallel_tool_use": True}),
-    (None, None, None),
-])
+@pytest.mark.parametrize(
+    ("choice", "parallel", "wire"),
+    [
+        ("auto", None, {"type": "auto"}),
+        ("any", None, {"type": "any"}),
+        (True, None, {"type": "any"}),
+        ("get_weather", None, {"type": "tool", "name": "get_weather"}),
+        ("none", None, {"type": "none"}),
+        (
+            {"type": "function", "function": {"name": "get_weather"}},
+            None,
+            {"type": "tool", "name": "get_weather"},
+        ),
+        (
+            {"type": "tool", "name": "get_weather"},
+            False,
+            {"type": "tool", "name": "get_weather", "disable_parallel_tool_use": True},
+        ),
+        ("auto", False, {"type": "auto", "disable_parallel_tool_use": True}),
+        (None, False, {"type": "auto", "disable_parallel_tool_use": True}),
+        (None, None, None),
+    ],
+)
 def test_tool_choice_encodings(emulator, model, choice, parallel, wire):
     model.bind_tools([get_weather], tool_choice=choice, parallel_tool_calls=parallel).invoke("weather?")
     body = _wire(emulator).body
-    assert body["tools"] == [{"name": "get_weather", "description": "Current weather for a city.",
-                              "input_schema": {"type": "object", "properties": {"city": {"type": "string"}},
-                                               "required": ["city"]}}]
+    assert body["tools"] == [
+        {
+            "name": "get_weather",
+            "description": "Current weather for a city.",
+            "input_schema": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        }
+    ]
     assert body.get("tool_choice") == wire
 
 
 def test_tool_loop_with_parallel_calls_sends_tool_results_back(emulator, model):
     emulator.queue(
-        Reply(text="Checking both.", tool_calls=[ToolCallSpec("get_weather", {"city": "Paris"}, id="toolu_A"),
-                                                 ToolCallSpec("get_weather", {"city": "Tokyo"}, id="toolu_B")]),
+        Reply(
+            text="Checking both.",
+            tool_calls=[
+                ToolCallSpec("get_weather", {"city": "Paris"}, id="toolu_A"),
+                ToolCallSpec("get_weather", {"city": "Tokyo"}, id="toolu_B"),
+            ],
+        ),
         Reply(text="Sunny in Paris; Tokyo failed."),
     )
     bound = model.bind_tools([get_weather])
@@ -220,11 +281,15 @@ def test_tool_loop_with_parallel_calls_sends_tool_results_back(emulator, model):
 
 def test_tool_results_then_user_text_merge_into_one_user_turn(emulator, model):
     ai = AIMessage("", tool_calls=[{"name": "get_weather", "args": {"city": "Oslo"}, "id": "toolu_X"}])
-    model.invoke([HumanMessage("hi"), ai, ToolMessage("cold", tool_call_id="toolu_X"), HumanMessage("and now?")])
+    model.invoke(
+        [HumanMessage("hi"), ai, ToolMessage("cold", tool_call_id="toolu_X"), HumanMessage("and now?")]
+    )
     msgs = _wire(emulator).body["messages"]
     assert [m["role"] for m in msgs] == ["user", "assistant", "user"]
-    assert msgs[2]["content"] == [{"type": "tool_result", "tool_use_id": "toolu_X", "content": "cold"},
-                                  {"type": "text", "text": "and now?"}]
+    assert msgs[2]["content"] == [
+        {"type": "tool_result", "tool_use_id": "toolu_X", "content": "cold"},
+        {"type": "text", "text": "and now?"},
+    ]
 
 
 # --- structured output -------------------------------------------------------------------------------------
@@ -241,8 +306,13 @@ def test_structured_output_defaults_to_forced_tool_pydantic(emulator, model):
 
 
 def test_structured_output_function_calling_dict_schema_include_raw(emulator, model):
-    schema = {"title": "Person", "description": "A person.", "type": "object",
-              "properties": {"name": {"type": "string"}, "age": {"type": "integer"}}, "required": ["name"]}
+    schema = {
+        "title": "Person",
+        "description": "A person.",
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+        "required": ["name"],
+    }
     out = model.with_structured_output(schema, method="function_calling", include_raw=True).invoke("who?")
     assert out["parsing_error"] is None
     assert out["parsed"] == {"name": "example name", "age": 1}
@@ -261,15 +331,18 @@ def test_structured_output_json_schema_uses_output_config(emulator, model):
 
 
 def test_structured_output_json_schema_dict_include_raw_and_constraints(emulator, model):
-    schema = {"title": "Score", "type": "object",
-              "properties": {"score": {"type": "integer", "minimum": 0, "maximum": 10, "description": "0-10"}},
-              "required": ["score"]}
+    schema = {
+        "title": "Score",
+        "type": "object",
+        "properties": {"score": {"type": "integer", "minimum": 0, "maximum": 10, "description": "0-10"}},
+        "required": ["score"],
+    }
     emulator.queue(Reply(text='{"score": 7}'), Reply(text="not json"))
     runnable = model.with_structured_output(schema, method="json_schema", include_raw=True)
     out = runnable.invoke("rate")
     assert out["parsed"] == {"score": 7} and out["parsing_error"] is None
     sent = _wire(emulator).body["output_config"]["format"]["schema"]["properties"]["score"]
-    assert "minimum" not in sent and sent["description"] == '0-10 {minimum: 0, maximum: 10}'
+    assert "minimum" not in sent and sent["description"] == "0-10 {minimum: 0, maximum: 10}"
     bad = runnable.invoke("rate")
     assert bad["parsed"] is None and bad["parsing_error"] is not None
 
@@ -283,17 +356,28 @@ def test_json_mode_is_not_offered(model):
 
 
 def test_usage_counts_cache_read_and_creation_as_input(emulator, model):
-    reply = Reply(text="cached", usage={"input_tokens": 1000, "output_tokens": 10, "cache_read": 600,
-                                       "cache_creation": 300})
+    reply = Reply(
+        text="cached",
+        usage={"input_tokens": 1000, "output_tokens": 10, "cache_read": 600, "cache_creation": 300},
+    )
     emulator.queue(reply, reply)
     for msg in (model.invoke("q"), sum_chunks(list(model.stream("q")))):
         assert msg.usage_metadata == {
-            "input_tokens": 1000, "output_tokens": 10, "total_tokens": 1010,
-            "input_token_details": {"cache_read": 600, "cache_creation": 300, "ephemeral_5m_input_tokens": 300},
+            "input_tokens": 1000,
+            "output_tokens": 10,
+            "total_tokens": 1010,
+            "input_token_details": {
+                "cache_read": 600,
+                "cache_creation": 300,
+                "ephemeral_5m_input_tokens": 300,
+            },
         }
         raw = msg.response_metadata["usage"]
         assert (raw["input_tokens"], raw["cache_read_input_tokens"], raw["cache_creation_input_tokens"]) == (
-            100, 600, 300)
+            100,
+            600,
+            300,
+        )
 
 
 def test_thinking_blocks_are_kept_and_signature_sent_back(emulator, model):
@@ -313,16 +397,23 @@ def test_thinking_blocks_are_kept_and_signature_sent_back(emulator, model):
     ]
     assert first.usage_metadata["output_token_details"]["reasoning"] >= 1
     thinker.invoke([HumanMessage("2+2?"), first, HumanMessage("times two?")])
-    assert _wire(emulator).body["messages"][1] == {"role": "assistant", "content": [
-        {"type": "thinking", "thinking": "Two plus two is four.", "signature": signature},
-        {"type": "text", "text": "4"},
-    ]}
+    assert _wire(emulator).body["messages"][1] == {
+        "role": "assistant",
+        "content": [
+            {"type": "thinking", "thinking": "Two plus two is four.", "signature": signature},
+            {"type": "text", "text": "4"},
+        ],
+    }
 
 
 def test_streamed_thinking_with_tool_call_round_trips(emulator, model):
-    emulator.queue(Reply(reasoning="Need weather.", tool_calls=[ToolCallSpec("get_weather", {"city": "Rome"},
-                                                                             id="toolu_R")]),
-                   Reply(text="Sunny."))
+    emulator.queue(
+        Reply(
+            reasoning="Need weather.",
+            tool_calls=[ToolCallSpec("get_weather", {"city": "Rome"}, id="toolu_R")],
+        ),
+        Reply(text="Sunny."),
+    )
     bound = model.bind_tools([get_weather]).bind(thinking=THINKING)
     ai = sum_chunks(list(bound.stream("weather in Rome?")))
     assert ai.content_blocks[0]["type"] == "reasoning" and ai.content_blocks[1]["type"] == "tool_call"
@@ -339,13 +430,19 @@ def test_forced_tool_choice_with_thinking_falls_back_to_auto(emulator, model):
 
 
 def test_image_input_base64_and_url(emulator, model):
-    model.invoke([HumanMessage([
-        {"type": "text", "text": "Compare these."},
-        {"type": "image", "base64": PNG, "mime_type": "image/png"},
-        {"type": "image_url", "image_url": {"url": f"data:image/jpeg;base64,{PNG}"}},
-        {"type": "image", "url": "https://example.com/cat.png"},
-        {"type": "image_url", "image_url": {"url": "https://example.com/dog.webp"}},
-    ])])
+    model.invoke(
+        [
+            HumanMessage(
+                [
+                    {"type": "text", "text": "Compare these."},
+                    {"type": "image", "base64": PNG, "mime_type": "image/png"},
+                    {"type": "image_url", "image_url": {"url": f"data:image/jpeg;base64,{PNG}"}},
+                    {"type": "image", "url": "https://example.com/cat.png"},
+                    {"type": "image_url", "image_url": {"url": "https://example.com/dog.webp"}},
+                ]
+            )
+        ]
+    )
     content = _wire(emulator).body["messages"][0]["content"]
     assert content == [
         {"type": "text", "text": "Compare these."},
@@ -384,8 +481,10 @@ def test_429_error_shape_and_retry_after(emulator):
         m.invoke("hi")
     err = info.value
     assert err.status_code == 429 and err.is_retryable and err.retry_after == 7
-    assert err.body["error"] == {"type": "rate_limit_error",
-                                 "message": "Number of requests has exceeded your rate limit"}
+    assert err.body["error"] == {
+        "type": "rate_limit_error",
+        "message": "Number of requests has exceeded your rate limit",
+    }
     assert err.request_id.startswith("req_")
 
 
@@ -393,7 +492,9 @@ OVERLOADED = Fault("status", 529, "Overloaded", retry_after=0.01)
 
 
 def test_529_and_500_are_retried(emulator, model):
-    emulator.queue(OVERLOADED, Fault("status", 500, "Internal server error", retry_after=0.01), Reply(text="finally"))
+    emulator.queue(
+        OVERLOADED, Fault("status", 500, "Internal server error", retry_after=0.01), Reply(text="finally")
+    )
     assert model.invoke("hi").content == "finally"
     assert len(emulator.requests_for("anthropic")) == 3
 
@@ -406,14 +507,21 @@ def test_529_gives_up_after_max_retries(emulator, model):
     assert len(emulator.requests_for("anthropic")) == 3
 
 
-@pytest.mark.parametrize(("status", "message", "cls"), [
-    (400, "messages: text content blocks must be non-empty", ModelInvalidRequestError),
-    (400, "prompt is too long: 210000 tokens > 200000 maximum", ContextOverflowError),
-    (401, "invalid x-api-key", ModelAuthenticationError),
-    (403, "Your API key does not have permission to use the specified resource.", ModelPermissionDeniedError),
-    (404, "model: claude-nope", ModelNotFoundError),
-    (413, "Request exceeds the maximum allowed number of bytes.", ModelInvalidRequestError),
-])
+@pytest.mark.parametrize(
+    ("status", "message", "cls"),
+    [
+        (400, "messages: text content blocks must be non-empty", ModelInvalidRequestError),
+        (400, "prompt is too long: 210000 tokens > 200000 maximum", ContextOverflowError),
+        (401, "invalid x-api-key", ModelAuthenticationError),
+        (
+            403,
+            "Your API key does not have permission to use the specified resource.",
+            ModelPermissionDeniedError,
+        ),
+        (404, "model: claude-nope", ModelNotFoundError),
+        (413, "Request exceeds the maximum allowed number of bytes.", ModelInvalidRequestError),
+    ],
+)
 def test_client_errors_are_not_retried(emulator, model, status, message, cls):
     emulator.queue(Fault.http(status, message))
     with pytest.raises(cls) as info:
@@ -424,9 +532,11 @@ def test_client_errors_are_not_retried(emulator, model, status, message, cls):
 
 
 def test_error_event_mid_stream_raises_the_matching_error():
-    body = (b'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","model":"m",'
-            b'"content":[],"usage":{"input_tokens":3,"output_tokens":1}}}\n\n'
-            b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n')
+    body = (
+        b'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","model":"m",'
+        b'"content":[],"usage":{"input_tokens":3,"output_tokens":1}}}\n\n'
+        b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'
+    )
     with pytest.raises(ModelAPIError, match="Overloaded") as info:
         AnthropicAdapter.for_recorded().parse_stream_body(body)
     assert info.value.status_code == 529 and info.value.is_retryable
@@ -435,11 +545,16 @@ def test_error_event_mid_stream_raises_the_matching_error():
 def test_emulator_rejects_requests_missing_required_fields(emulator):
     import httpx
 
-    r = httpx.post(emulator.base_url("anthropic") + "/v1/messages", json={"model": "m", "messages": []},
-                   headers={"anthropic-version": "2023-06-01"})
+    r = httpx.post(
+        emulator.base_url("anthropic") + "/v1/messages",
+        json={"model": "m", "messages": []},
+        headers={"anthropic-version": "2023-06-01"},
+    )
     assert r.status_code == 400
-    assert r.json()["error"] == {"type": "invalid_request_error",
-                                 "message": "emulator could not parse request: max_tokens: Field required"}
+    assert r.json()["error"] == {
+        "type": "invalid_request_error",
+        "message": "emulator could not parse request: max_tokens: Field required",
+    }
 
 
 # --- recognising recorded traffic ------------------------------------------------------------------------
@@ -458,15 +573,26 @@ def test_recognition_hooks():
 
 def test_parse_response_handles_redacted_thinking_and_server_tools():
     a = AnthropicAdapter.for_recorded()
-    msg = a.parse_response({
-        "id": "msg_1", "model": "claude-x", "stop_reason": "end_turn", "stop_sequence": None,
-        "content": [{"type": "redacted_thinking", "data": "opaque"},
-                    {"type": "server_tool_use", "id": "srv_1", "name": "web_search", "input": {"query": "q"}},
-                    {"type": "web_search_tool_result", "tool_use_id": "srv_1", "content": []},
-                    {"type": "text", "text": "Answer.", "citations": None}],
-        "usage": {"input_tokens": 5, "output_tokens": 2},
-    })
+    msg = a.parse_response(
+        {
+            "id": "msg_1",
+            "model": "claude-x",
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "content": [
+                {"type": "redacted_thinking", "data": "opaque"},
+                {"type": "server_tool_use", "id": "srv_1", "name": "web_search", "input": {"query": "q"}},
+                {"type": "web_search_tool_result", "tool_use_id": "srv_1", "content": []},
+                {"type": "text", "text": "Answer.", "citations": None},
+            ],
+            "usage": {"input_tokens": 5, "output_tokens": 2},
+        }
+    )
     assert msg.text == "Answer." and msg.tool_calls == []
-    assert [b["type"] for b in msg.content_blocks] == ["non_standard", "server_tool_call", "server_tool_result",
-                                                       "text"]
+    assert [b["type"] for b in msg.content_blocks] == [
+        "non_standard",
+        "server_tool_call",
+        "server_tool_result",
+        "text",
+    ]
     assert msg.usage_metadata == {"input_tokens": 5, "output_tokens": 2, "total_tokens": 7}

@@ -21,17 +21,18 @@ from harness.errors import (
     ModelPermissionDeniedError,
     ModelRateLimitError,
 )
-from harness.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
+from harness.messages.core import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from harness.providers import adapter_for_url
-from harness.providers.google_genai import GeminiAdapter
+from harness.providers.google_genai.adapter import GeminiAdapter
 from harness.testing import Fault, Reply, ToolCallSpec
 
 KEY = "gk-test-key-123"
 
 
 def _model(emulator, name="gemini-2.5-flash", **kw):
-    return init_chat_model(f"google_genai:{name}", base_url=emulator.base_url("google_genai"), api_key=KEY,
-                           max_retries=2, **kw)
+    return init_chat_model(
+        f"google_genai:{name}", base_url=emulator.base_url("google_genai"), api_key=KEY, max_retries=2, **kw
+    )
 
 
 @pytest.fixture
@@ -63,13 +64,22 @@ class City(BaseModel):
 
 def test_invoke_sends_documented_wire_format_and_parses_reply(emulator, gemini):
     emulator.queue(Reply(text="Paris.", usage={"input_tokens": 20, "output_tokens": 3, "cache_read": 5}))
-    msg = gemini.invoke([("system", "Be brief."), ("user", "Capital of France?")], temperature=0, max_tokens=50,
-                        stop=["END"], top_p=0.9)
+    msg = gemini.invoke(
+        [("system", "Be brief."), ("user", "Capital of France?")],
+        temperature=0,
+        max_tokens=50,
+        stop=["END"],
+        top_p=0.9,
+    )
     assert isinstance(msg, AIMessage)
     assert msg.content == "Paris."
-    assert msg.usage_metadata == {"input_tokens": 20, "output_tokens": 3, "total_tokens": 23,
-                                  "input_token_details": {"cache_read": 5},
-                                  "output_token_details": {"reasoning": 0}}
+    assert msg.usage_metadata == {
+        "input_tokens": 20,
+        "output_tokens": 3,
+        "total_tokens": 23,
+        "input_token_details": {"cache_read": 5},
+        "output_token_details": {"reasoning": 0},
+    }
     meta = msg.response_metadata
     assert meta["finish_reason"] == "stop" and meta["native_finish_reason"] == "STOP"
     assert meta["model_name"] == "gemini-2.5-flash" and meta["model_provider"] == "google_genai"
@@ -93,7 +103,9 @@ def test_stream_uses_sse_endpoint_and_sums_to_invoke(emulator, gemini):
     assert len(chunks) > 5 and all(isinstance(c, AIMessageChunk) for c in chunks)
     assert chunks[-1].chunk_position == "last"
     wire = emulator.requests[-1]
-    assert wire.path == "/v1beta/models/gemini-2.5-flash:streamGenerateContent" and wire.query == {"alt": "sse"}
+    assert wire.path == "/v1beta/models/gemini-2.5-flash:streamGenerateContent" and wire.query == {
+        "alt": "sse"
+    }
     # usage arrives cumulative on every event; chunks carry differences that add up to the total
     assert sum(1 for c in chunks if c.usage_metadata) > 2
     assert comparable(sum_chunks(chunks)) == comparable(invoked)
@@ -102,8 +114,15 @@ def test_stream_uses_sse_endpoint_and_sums_to_invoke(emulator, gemini):
 
 def test_stream_with_thoughts_parallel_calls_and_signatures_sums_to_invoke(emulator):
     model = _model(emulator, "gemini-3-flash-preview", include_thoughts=True)
-    reply = Reply(text="Checking both.", reasoning="Two cities, two tools.", chunk_chars=4,
-                  tool_calls=[ToolCallSpec("get_weather", {"city": "Paris"}), ToolCallSpec("get_time", {"city": "Tokyo"})])
+    reply = Reply(
+        text="Checking both.",
+        reasoning="Two cities, two tools.",
+        chunk_chars=4,
+        tool_calls=[
+            ToolCallSpec("get_weather", {"city": "Paris"}),
+            ToolCallSpec("get_time", {"city": "Tokyo"}),
+        ],
+    )
     emulator.queue(reply, reply)
     bound = model.bind_tools([get_weather, get_time])
     invoked = bound.invoke("weather in Paris, time in Tokyo")
@@ -141,32 +160,58 @@ def test_emulator_stream_is_sse_with_cumulative_usage(emulator):
 @pytest.mark.parametrize("name", ["gemini-2.5-flash", "gemini-3-flash-preview"])
 def test_tool_loop_with_parallel_calls_sends_function_responses_by_name(emulator, name):
     model = _model(emulator, name).bind_tools([get_weather, get_time])
-    emulator.queue(Reply(tool_calls=[ToolCallSpec("get_weather", {"city": "Paris"}),
-                                     ToolCallSpec("get_time", {"city": "Tokyo"})]),
-                   Reply(text="Sunny in Paris; 9am in Tokyo."))
+    emulator.queue(
+        Reply(
+            tool_calls=[
+                ToolCallSpec("get_weather", {"city": "Paris"}),
+                ToolCallSpec("get_time", {"city": "Tokyo"}),
+            ]
+        ),
+        Reply(text="Sunny in Paris; 9am in Tokyo."),
+    )
     question = HumanMessage("Weather in Paris and time in Tokyo?")
     ai = model.invoke([question])
-    assert [(c["name"], c["args"]) for c in ai.tool_calls] == [("get_weather", {"city": "Paris"}),
-                                                             ("get_time", {"city": "Tokyo"})]
+    assert [(c["name"], c["args"]) for c in ai.tool_calls] == [
+        ("get_weather", {"city": "Paris"}),
+        ("get_time", {"city": "Tokyo"}),
+    ]
     assert ai.content == "" and ai.response_metadata["finish_reason"] == "tool_calls"
     first = emulator.requests[-1].body
     [decls] = [t["functionDeclarations"] for t in first["tools"]]
-    assert [(d["name"], d["description"]) for d in decls] == [("get_weather", "Current weather in a city."),
-                                                               ("get_time", "Local time in a city.")]
+    assert [(d["name"], d["description"]) for d in decls] == [
+        ("get_weather", "Current weather in a city."),
+        ("get_time", "Local time in a city."),
+    ]
     assert decls[0]["parametersJsonSchema"]["properties"] == {"city": {"type": "string"}}
     assert "toolConfig" not in first
-    results = [ToolMessage("sunny", tool_call_id=ai.tool_calls[0]["id"]),
-               ToolMessage('{"time": "09:00"}', tool_call_id=ai.tool_calls[1]["id"])]
+    results = [
+        ToolMessage("sunny", tool_call_id=ai.tool_calls[0]["id"]),
+        ToolMessage('{"time": "09:00"}', tool_call_id=ai.tool_calls[1]["id"]),
+    ]
     final = model.invoke([question, ai, *results])
     assert final.content == "Sunny in Paris; 9am in Tokyo."
     contents = emulator.requests[-1].body["contents"]
     assert [c["role"] for c in contents] == ["user", "model", "user"]
     calls = [p["functionCall"] for p in contents[1]["parts"]]
-    assert calls == [{"name": "get_weather", "args": {"city": "Paris"}, "id": ai.tool_calls[0]["id"]},
-                     {"name": "get_time", "args": {"city": "Tokyo"}, "id": ai.tool_calls[1]["id"]}]
+    assert calls == [
+        {"name": "get_weather", "args": {"city": "Paris"}, "id": ai.tool_calls[0]["id"]},
+        {"name": "get_time", "args": {"city": "Tokyo"}, "id": ai.tool_calls[1]["id"]},
+    ]
     assert contents[2]["parts"] == [
-        {"functionResponse": {"name": "get_weather", "response": {"output": "sunny"}, "id": ai.tool_calls[0]["id"]}},
-        {"functionResponse": {"name": "get_time", "response": {"time": "09:00"}, "id": ai.tool_calls[1]["id"]}},
+        {
+            "functionResponse": {
+                "name": "get_weather",
+                "response": {"output": "sunny"},
+                "id": ai.tool_calls[0]["id"],
+            }
+        },
+        {
+            "functionResponse": {
+                "name": "get_time",
+                "response": {"time": "09:00"},
+                "id": ai.tool_calls[1]["id"],
+            }
+        },
     ]
     signed = [p.get("thoughtSignature") for p in contents[1]["parts"]]
     if name.startswith("gemini-3"):  # the API's ids and first-call signature go back unchanged
@@ -177,15 +222,18 @@ def test_tool_loop_with_parallel_calls_sends_function_responses_by_name(emulator
         assert all(c["id"].startswith("call_") for c in ai.tool_calls) and signed == [None, None]
 
 
-@pytest.mark.parametrize("choice, config", [
-    ("auto", {"mode": "AUTO"}),
-    ("any", {"mode": "ANY"}),
-    ("required", {"mode": "ANY"}),
-    (True, {"mode": "ANY"}),
-    ("none", {"mode": "NONE"}),
-    ("get_time", {"mode": "ANY", "allowedFunctionNames": ["get_time"]}),
-    ({"functionCallingConfig": {"mode": "VALIDATED"}}, {"mode": "VALIDATED"}),
-])
+@pytest.mark.parametrize(
+    "choice, config",
+    [
+        ("auto", {"mode": "AUTO"}),
+        ("any", {"mode": "ANY"}),
+        ("required", {"mode": "ANY"}),
+        (True, {"mode": "ANY"}),
+        ("none", {"mode": "NONE"}),
+        ("get_time", {"mode": "ANY", "allowedFunctionNames": ["get_time"]}),
+        ({"functionCallingConfig": {"mode": "VALIDATED"}}, {"mode": "VALIDATED"}),
+    ],
+)
 def test_tool_choice_becomes_function_calling_config(emulator, gemini, choice, config):
     emulator.queue(Reply(text="ok"))
     gemini.bind_tools([get_weather, get_time], tool_choice=choice).invoke("hi")
@@ -195,12 +243,19 @@ def test_tool_choice_becomes_function_calling_config(emulator, gemini, choice, c
 def test_history_from_another_model_gets_the_documented_placeholder_signature(emulator):
     model = _model(emulator, "gemini-3-flash-preview")
     emulator.queue(Reply(text="done"))
-    foreign = AIMessage("", tool_calls=[{"name": "get_weather", "args": {"city": "Oslo"}, "id": "toolu_1"}],
-                        response_metadata={"model_provider": "anthropic"})
+    foreign = AIMessage(
+        "",
+        tool_calls=[{"name": "get_weather", "args": {"city": "Oslo"}, "id": "toolu_1"}],
+        response_metadata={"model_provider": "anthropic"},
+    )
     model.invoke([HumanMessage("weather?"), foreign, ToolMessage("rain", tool_call_id="toolu_1")])
     parts = emulator.requests[-1].body["contents"][1]["parts"]
-    assert parts == [{"functionCall": {"name": "get_weather", "args": {"city": "Oslo"}, "id": "toolu_1"},
-                      "thoughtSignature": base64.b64encode(b"skip_thought_signature_validator").decode()}]
+    assert parts == [
+        {
+            "functionCall": {"name": "get_weather", "args": {"city": "Oslo"}, "id": "toolu_1"},
+            "thoughtSignature": base64.b64encode(b"skip_thought_signature_validator").decode(),
+        }
+    ]
 
 
 def test_tool_message_without_its_call_needs_a_name(emulator, gemini):
@@ -226,13 +281,19 @@ def test_structured_output_json_schema_pydantic(emulator, gemini):
 
 
 def test_structured_output_dict_schema_include_raw(emulator, gemini):
-    schema = {"title": "Answer", "type": "object", "properties": {"answer": {"type": "string"}},
-              "required": ["answer"]}
+    schema = {
+        "title": "Answer",
+        "type": "object",
+        "properties": {"answer": {"type": "string"}},
+        "required": ["answer"],
+    }
     out = gemini.with_structured_output(schema, include_raw=True).invoke("?")
     assert out["parsed"] == {"answer": "example answer"} and out["parsing_error"] is None
     assert isinstance(out["raw"], AIMessage)
     sent = emulator.requests[-1].body["generationConfig"]["responseJsonSchema"]
-    assert {k: v for k, v in schema.items() if k != "title"} == {k: v for k, v in sent.items() if k != "title"}
+    assert {k: v for k, v in schema.items() if k != "title"} == {
+        k: v for k, v in sent.items() if k != "title"
+    }
     emulator.queue(Reply(text="not json"))
     bad = gemini.with_structured_output(schema, include_raw=True).invoke("?")
     assert bad["parsed"] is None and bad["parsing_error"] is not None
@@ -249,7 +310,9 @@ def test_structured_output_function_calling_forces_the_tool(emulator, gemini):
 
 def test_structured_output_json_mode(emulator, gemini):
     emulator.queue(Reply(text='{"name": "Tokyo", "population": 37}'))
-    assert gemini.with_structured_output(City, method="json_mode").invoke("?") == City(name="Tokyo", population=37)
+    assert gemini.with_structured_output(City, method="json_mode").invoke("?") == City(
+        name="Tokyo", population=37
+    )
     assert emulator.requests[-1].body["generationConfig"] == {"responseMimeType": "application/json"}
 
 
@@ -283,7 +346,9 @@ def test_openapi_dialect_inlines_refs_and_marks_nullable(emulator):
     schema = emulator.requests[-1].body["generationConfig"]["responseSchema"]
     assert "$ref" not in json.dumps(schema) and "$defs" not in schema
     assert schema["properties"]["stops"]["items"]["properties"]["population"]["type"] == "INTEGER"
-    assert schema["properties"]["note"]["nullable"] is True and schema["properties"]["note"]["type"] == "STRING"
+    assert (
+        schema["properties"]["note"]["nullable"] is True and schema["properties"]["note"]["type"] == "STRING"
+    )
 
 
 # --- usage, reasoning, images ------------------------------------------------------------------------
@@ -292,12 +357,21 @@ def test_openapi_dialect_inlines_refs_and_marks_nullable(emulator):
 def test_usage_details_cached_and_thought_tokens(emulator, gemini):
     usage = {"input_tokens": 100, "output_tokens": 30, "cache_read": 60, "reasoning": 20}
     emulator.queue(Reply(text="hi", usage=usage), Reply(text="hi", usage=usage))
-    expected = {"input_tokens": 100, "output_tokens": 30, "total_tokens": 130,
-                "input_token_details": {"cache_read": 60}, "output_token_details": {"reasoning": 20}}
+    expected = {
+        "input_tokens": 100,
+        "output_tokens": 30,
+        "total_tokens": 130,
+        "input_token_details": {"cache_read": 60},
+        "output_token_details": {"reasoning": 20},
+    }
     msg = gemini.invoke("hello")
     assert msg.usage_metadata == expected
     raw = msg.response_metadata["token_usage"]
-    assert (raw["cachedContentTokenCount"], raw["thoughtsTokenCount"], raw["candidatesTokenCount"]) == (60, 20, 10)
+    assert (raw["cachedContentTokenCount"], raw["thoughtsTokenCount"], raw["candidatesTokenCount"]) == (
+        60,
+        20,
+        10,
+    )
     assert sum_chunks(list(gemini.stream("hello"))).usage_metadata == expected
 
 
@@ -315,8 +389,10 @@ def test_reasoning_thought_parts_and_signatures_round_trip(emulator):
     emulator.queue(Reply(text="ok"))
     model.invoke([HumanMessage("6*7?"), msg, HumanMessage("thanks")])
     parts = emulator.requests[-1].body["contents"][1]["parts"]
-    assert parts == [{"text": "Six times seven.", "thought": True},
-                     {"text": "42.", "thoughtSignature": blocks[1]["extras"]["signature"]}]
+    assert parts == [
+        {"text": "Six times seven.", "thought": True},
+        {"text": "42.", "thoughtSignature": blocks[1]["extras"]["signature"]},
+    ]
 
 
 def test_thinking_without_thoughts_keeps_text_plain_and_signature_aside(emulator):
@@ -334,12 +410,18 @@ def test_thinking_without_thoughts_keeps_text_plain_and_signature_aside(emulator
 
 def test_image_input_goes_inline_or_as_file_data(emulator, gemini):
     emulator.queue(Reply(text="a cat"))
-    gemini.invoke([HumanMessage(content=[
-        {"type": "text", "text": "What is this?"},
-        {"type": "image", "base64": "iVBORw0KGgo=", "mime_type": "image/png"},
-        {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,/9j/4AAQ"}},
-        {"type": "image", "url": "https://example.com/cat.png"},
-    ])])
+    gemini.invoke(
+        [
+            HumanMessage(
+                content=[
+                    {"type": "text", "text": "What is this?"},
+                    {"type": "image", "base64": "iVBORw0KGgo=", "mime_type": "image/png"},
+                    {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,/9j/4AAQ"}},
+                    {"type": "image", "url": "https://example.com/cat.png"},
+                ]
+            )
+        ]
+    )
     wire = emulator.requests[-1]
     assert wire.body["contents"][0]["parts"] == [
         {"text": "What is this?"},
@@ -351,14 +433,20 @@ def test_image_input_goes_inline_or_as_file_data(emulator, gemini):
 
 
 def test_model_kwargs_merge_into_the_body_and_base_url_with_version(emulator):
-    model = init_chat_model("google_genai:models/gemini-2.5-flash", api_key=KEY, temperature=0.5,
-                            base_url=emulator.base_url("google_genai") + "/v1beta",
-                            model_kwargs={"generationConfig": {"seed": 7}, "safetySettings": []})
+    model = init_chat_model(
+        "google_genai:models/gemini-2.5-flash",
+        api_key=KEY,
+        temperature=0.5,
+        base_url=emulator.base_url("google_genai") + "/v1beta",
+        model_kwargs={"generationConfig": {"seed": 7}, "safetySettings": []},
+    )
     emulator.queue(Reply(text="ok"))
     model.invoke("hi")
     wire = emulator.requests[-1]
     assert wire.path == "/v1beta/models/gemini-2.5-flash:generateContent"
-    assert wire.body["generationConfig"] == {"temperature": 0.5, "seed": 7} and wire.body["safetySettings"] == []
+    assert (
+        wire.body["generationConfig"] == {"temperature": 0.5, "seed": 7} and wire.body["safetySettings"] == []
+    )
 
 
 # --- errors ------------------------------------------------------------------------------------------
@@ -373,8 +461,14 @@ def test_429_is_retried_after_the_advertised_delay(emulator, gemini):
 
 
 def test_retry_delay_in_the_error_body_is_honoured_without_a_header(gemini):
-    body = {"error": {"code": 429, "message": "Resource has been exhausted", "status": "RESOURCE_EXHAUSTED",
-                      "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "19s"}]}}
+    body = {
+        "error": {
+            "code": 429,
+            "message": "Resource has been exhausted",
+            "status": "RESOURCE_EXHAUSTED",
+            "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "19s"}],
+        }
+    }
     err = gemini.adapter.classify_error(429, httpx.Headers(), body)
     assert isinstance(err, ModelRateLimitError) and err.is_retryable and err.retry_after == 19.0
     assert "RESOURCE_EXHAUSTED" in str(err)
@@ -403,8 +497,13 @@ def test_server_errors_are_retried(emulator, gemini, status):
 
 
 def test_context_overflow_is_recognised(gemini):
-    body = {"error": {"code": 400, "status": "INVALID_ARGUMENT",
-                      "message": "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576)."}}
+    body = {
+        "error": {
+            "code": 400,
+            "status": "INVALID_ARGUMENT",
+            "message": "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).",
+        }
+    }
     assert isinstance(gemini.adapter.classify_error(400, httpx.Headers(), body), ContextOverflowError)
 
 
@@ -431,8 +530,10 @@ def test_key_from_environment_and_missing_key(emulator, monkeypatch):
 
 def test_recognises_developer_api_and_vertex_urls():
     dev = "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
-    vertex = ("https://aiplatform.googleapis.com/v1beta1/projects/p/locations/global/publishers/google/models/"
-              "gemini-2.0-flash:generateContent")
+    vertex = (
+        "https://aiplatform.googleapis.com/v1beta1/projects/p/locations/global/publishers/google/models/"
+        "gemini-2.0-flash:generateContent"
+    )
     assert adapter_for_url(dev) is GeminiAdapter and adapter_for_url(vertex) is GeminiAdapter
     assert not GeminiAdapter.recognizes(vertex.replace("generateContent", "countTokens"))
     adapter = GeminiAdapter.for_recorded(dev)
@@ -447,31 +548,52 @@ def test_stream_usage_differences_add_up_to_the_last_report_even_when_it_shrinks
         cand = {"content": {"role": "model", "parts": [{"text": text}]}}
         if finish:
             cand["finishReason"] = finish
-        return b"data: " + json.dumps({"candidates": [cand], "usageMetadata": usage, "modelVersion": "m",
-                                       "responseId": "r1"}).encode() + b"\r\n\r\n"
+        return (
+            b"data: "
+            + json.dumps(
+                {"candidates": [cand], "usageMetadata": usage, "modelVersion": "m", "responseId": "r1"}
+            ).encode()
+            + b"\r\n\r\n"
+        )
 
-    body = (event("The", {"promptTokenCount": 15, "totalTokenCount": 15})
-            + event(" end", {"promptTokenCount": 13, "candidatesTokenCount": 8, "totalTokenCount": 21}, "STOP"))
+    body = event("The", {"promptTokenCount": 15, "totalTokenCount": 15}) + event(
+        " end", {"promptTokenCount": 13, "candidatesTokenCount": 8, "totalTokenCount": 21}, "STOP"
+    )
     adapter = GeminiAdapter.for_recorded()
     for split in (None, [7] * (len(body) // 7)):
         total = sum_chunks(adapter.parse_stream_body(body, split))
         assert total.content == "The end" and total.response_metadata["model_name"] == "m"
-        assert (total.usage_metadata["input_tokens"], total.usage_metadata["output_tokens"],
-                total.usage_metadata["total_tokens"]) == (13, 8, 21)
+        assert (
+            total.usage_metadata["input_tokens"],
+            total.usage_metadata["output_tokens"],
+            total.usage_metadata["total_tokens"],
+        ) == (13, 8, 21)
 
 
 def test_server_side_tool_parts_are_kept_and_sent_back_verbatim():
     adapter = GeminiAdapter(model="gemini-3-flash-preview", api_key=KEY)
-    call = {"toolCall": {"toolType": "GOOGLE_SEARCH_WEB", "args": {"queries": ["q"]}, "id": "t1"},
-            "thoughtSignature": "c2ln"}
+    call = {
+        "toolCall": {"toolType": "GOOGLE_SEARCH_WEB", "args": {"queries": ["q"]}, "id": "t1"},
+        "thoughtSignature": "c2ln",
+    }
     result = {"toolResponse": {"toolType": "GOOGLE_SEARCH_WEB", "response": {"hits": 3}, "id": "t1"}}
-    msg = adapter.parse_response({"candidates": [{"content": {"role": "model", "parts": [
-        call, result, {"text": "Found it."}]}, "finishReason": "STOP"}], "modelVersion": "gemini-3-flash-preview"})
+    msg = adapter.parse_response(
+        {
+            "candidates": [
+                {
+                    "content": {"role": "model", "parts": [call, result, {"text": "Found it."}]},
+                    "finishReason": "STOP",
+                }
+            ],
+            "modelVersion": "gemini-3-flash-preview",
+        }
+    )
     assert msg.text == "Found it."
     assert [b["type"] for b in msg.content_blocks] == ["server_tool_call", "server_tool_result", "text"]
     assert msg.content_blocks[0]["name"] == "google_search_web"
     from harness.providers.base import ChatRequest
 
-    body = adapter.build_request(ChatRequest(model="gemini-3-flash-preview",
-                                             messages=[HumanMessage("q"), msg, HumanMessage("more")])).json
+    body = adapter.build_request(
+        ChatRequest(model="gemini-3-flash-preview", messages=[HumanMessage("q"), msg, HumanMessage("more")])
+    ).json
     assert body["contents"][1]["parts"] == [call, result, {"text": "Found it."}]

@@ -19,7 +19,7 @@ from harness.errors import (
     ModelRateLimitError,
     UnsupportedFeatureError,
 )
-from harness.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolMessage
+from harness.messages.core import AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolMessage
 from harness.providers import adapter_for_url
 from harness.providers.ollama import OllamaAdapter, normalize_host
 from harness.testing import Fault, Reply, ToolCallSpec
@@ -41,9 +41,16 @@ def _wire(emulator, i=-1):
 
 def test_invoke_sends_documented_request_and_parses_reply(emulator, model):
     emulator.queue(Reply(text="Paris.", usage={"input_tokens": 26, "output_tokens": 3}))
-    msg = model.invoke([SystemMessage("Be brief."), HumanMessage("Capital of France?")],
-                       temperature=0.2, max_tokens=512, top_p=0.9, stop=["END"], seed=7, num_ctx=8192,
-                       keep_alive="5m")
+    msg = model.invoke(
+        [SystemMessage("Be brief."), HumanMessage("Capital of France?")],
+        temperature=0.2,
+        max_tokens=512,
+        top_p=0.9,
+        stop=["END"],
+        seed=7,
+        num_ctx=8192,
+        keep_alive="5m",
+    )
     assert isinstance(msg, AIMessage) and msg.content == "Paris."
     assert msg.usage_metadata == {"input_tokens": 26, "output_tokens": 3, "total_tokens": 29}
     meta = msg.response_metadata
@@ -56,9 +63,21 @@ def test_invoke_sends_documented_request_and_parses_reply(emulator, model):
     assert wire.method == "POST" and wire.path == "/api/chat"
     assert "authorization" not in wire.headers
     assert wire.body == {
-        "model": "qwen3:8b", "stream": False, "keep_alive": "5m",
-        "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Capital of France?"}],
-        "options": {"temperature": 0.2, "num_predict": 512, "top_p": 0.9, "stop": ["END"], "seed": 7, "num_ctx": 8192},
+        "model": "qwen3:8b",
+        "stream": False,
+        "keep_alive": "5m",
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Capital of France?"},
+        ],
+        "options": {
+            "temperature": 0.2,
+            "num_predict": 512,
+            "top_p": 0.9,
+            "stop": ["END"],
+            "seed": 7,
+            "num_ctx": 8192,
+        },
     }
 
 
@@ -93,14 +112,23 @@ def test_recognises_recorded_traffic():
 # --- streaming -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("reply", [
-    Reply(text="The quick brown fox jumps over the lazy dog.", chunk_chars=5),
-    Reply(text="Let me check both.", tool_calls=[ToolCallSpec("get_weather", {"city": "Paris"}),
-                                                 ToolCallSpec("get_weather", {"city": "Tokyo"})]),
-    Reply(tool_calls=[ToolCallSpec("get_weather", {})]),
-    Reply(reasoning="The user wants a number.", text="42", chunk_chars=3),
-    Reply(text="cut short", finish_reason="length"),
-], ids=["text", "text+parallel-tools", "tool-no-args", "thinking+text", "length"])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(text="The quick brown fox jumps over the lazy dog.", chunk_chars=5),
+        Reply(
+            text="Let me check both.",
+            tool_calls=[
+                ToolCallSpec("get_weather", {"city": "Paris"}),
+                ToolCallSpec("get_weather", {"city": "Tokyo"}),
+            ],
+        ),
+        Reply(tool_calls=[ToolCallSpec("get_weather", {})]),
+        Reply(reasoning="The user wants a number.", text="42", chunk_chars=3),
+        Reply(text="cut short", finish_reason="length"),
+    ],
+    ids=["text", "text+parallel-tools", "tool-no-args", "thinking+text", "length"],
+)
 def test_summed_stream_equals_invoke(emulator, model, reply):
     emulator.queue(reply, reply)
     invoked = model.invoke("question")
@@ -123,17 +151,32 @@ async def test_async_invoke_and_astream(emulator, model):
 
 
 def test_ndjson_lines_split_anywhere_decode_the_same():
-    lines = [{"model": "m", "created_at": "t", "message": {"role": "assistant", "content": c}, "done": False}
-             for c in ("Hel", "lo ", "wörld")]
-    lines.append({"model": "m", "created_at": "t", "message": {"role": "assistant", "content": ""}, "done": True,
-                  "done_reason": "stop", "prompt_eval_count": 5, "eval_count": 3})
+    lines = [
+        {"model": "m", "created_at": "t", "message": {"role": "assistant", "content": c}, "done": False}
+        for c in ("Hel", "lo ", "wörld")
+    ]
+    lines.append(
+        {
+            "model": "m",
+            "created_at": "t",
+            "message": {"role": "assistant", "content": ""},
+            "done": True,
+            "done_reason": "stop",
+            "prompt_eval_count": 5,
+            "eval_count": 3,
+        }
+    )
     body = b"".join(json.dumps(x, ensure_ascii=False).encode() + b"\n" for x in lines)
     adapter = OllamaAdapter.for_recorded()
     whole = sum_chunks(adapter.parse_stream_body(body))
     for size in (1, 2, 7, 50):
         split = sum_chunks(adapter.parse_stream_body(body, [size] * (len(body) // size)))
         assert split.content == whole.content == "Hello wörld"
-        assert split.usage_metadata == whole.usage_metadata == {"input_tokens": 5, "output_tokens": 3, "total_tokens": 8}
+        assert (
+            split.usage_metadata
+            == whole.usage_metadata
+            == {"input_tokens": 5, "output_tokens": 3, "total_tokens": 8}
+        )
 
 
 def test_stream_errors(emulator, model):
@@ -143,7 +186,9 @@ def test_stream_errors(emulator, model):
     emulator.queue(Fault.malformed())
     with pytest.raises(ModelAPIError, match="not JSON"):
         list(model.stream("hi"))
-    mid_stream = b'{"message":{"role":"assistant","content":"Hi"},"done":false}\n{"error":"model runner crashed"}\n'
+    mid_stream = (
+        b'{"message":{"role":"assistant","content":"Hi"},"done":false}\n{"error":"model runner crashed"}\n'
+    )
     with pytest.raises(ModelAPIError, match="model runner crashed"):
         OllamaAdapter.for_recorded().parse_stream_body(mid_stream)
 
@@ -152,13 +197,21 @@ def test_stream_errors(emulator, model):
 
 
 def test_tool_loop_with_parallel_calls_sends_results_back(emulator, model):
-    emulator.queue(Reply(tool_calls=[ToolCallSpec("get_weather", {"city": "Paris"}, id="call_a"),
-                                     ToolCallSpec("get_weather", {"city": "Tokyo"}, id="call_b")]))
+    emulator.queue(
+        Reply(
+            tool_calls=[
+                ToolCallSpec("get_weather", {"city": "Paris"}, id="call_a"),
+                ToolCallSpec("get_weather", {"city": "Tokyo"}, id="call_b"),
+            ]
+        )
+    )
     bound = model.bind_tools([get_weather])
     messages = [HumanMessage("Weather in Paris and Tokyo?")]
     first = bound.invoke(messages)
-    assert [(tc["id"], tc["args"]) for tc in first.tool_calls] == [("call_a", {"city": "Paris"}),
-                                                                   ("call_b", {"city": "Tokyo"})]
+    assert [(tc["id"], tc["args"]) for tc in first.tool_calls] == [
+        ("call_a", {"city": "Paris"}),
+        ("call_b", {"city": "Tokyo"}),
+    ]
     assert first.response_metadata["finish_reason"] == "tool_calls"
     assert first.response_metadata["done_reason"] == "stop"
     messages.append(first)
@@ -166,26 +219,55 @@ def test_tool_loop_with_parallel_calls_sends_results_back(emulator, model):
     final = bound.invoke(messages)
     assert final.content == "Based on the tools: sunny in Paris; sunny in Tokyo"
     body = _wire(emulator).body
-    assert body["tools"] == [{"type": "function", "function": {
-        "name": "get_weather", "description": "Current weather for a city.",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+    assert body["tools"] == [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Current weather for a city.",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"city": {"type": "string"}},
+                    "required": ["city"],
+                },
+            },
+        }
+    ]
     assert body["messages"][1:] == [
-        {"role": "assistant", "content": "", "tool_calls": [
-            {"function": {"name": "get_weather", "arguments": {"city": "Paris"}}, "id": "call_a"},
-            {"function": {"name": "get_weather", "arguments": {"city": "Tokyo"}}, "id": "call_b"}]},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {"function": {"name": "get_weather", "arguments": {"city": "Paris"}}, "id": "call_a"},
+                {"function": {"name": "get_weather", "arguments": {"city": "Tokyo"}}, "id": "call_b"},
+            ],
+        },
         {"role": "tool", "content": "sunny in Paris", "tool_call_id": "call_a", "tool_name": "get_weather"},
-        {"role": "tool", "content": "sunny in Tokyo", "tool_call_id": "call_b", "tool_name": "get_weather"}]
+        {"role": "tool", "content": "sunny in Tokyo", "tool_call_id": "call_b", "tool_name": "get_weather"},
+    ]
 
 
 def test_tool_calls_without_ids_get_stable_ones():
-    body = {"model": "m", "message": {"role": "assistant", "content": "", "tool_calls": [
-        {"function": {"name": "get_weather", "arguments": {"city": "Oslo"}}},
-        {"function": {"name": "get_weather", "arguments": '{"city": "Rome"}'}},
-        {"function": {"name": "broken", "arguments": "{not json"}}]}, "done": True, "done_reason": "stop"}
+    body = {
+        "model": "m",
+        "message": {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {"function": {"name": "get_weather", "arguments": {"city": "Oslo"}}},
+                {"function": {"name": "get_weather", "arguments": '{"city": "Rome"}'}},
+                {"function": {"name": "broken", "arguments": "{not json"}},
+            ],
+        },
+        "done": True,
+        "done_reason": "stop",
+    }
     adapter = OllamaAdapter.for_recorded()
     first, second = adapter.parse_response(body), adapter.parse_response(body)
     assert [tc["args"] for tc in first.tool_calls] == [{"city": "Oslo"}, {"city": "Rome"}]
-    assert first.tool_calls == second.tool_calls and all(tc["id"].startswith("call_") for tc in first.tool_calls)
+    assert first.tool_calls == second.tool_calls and all(
+        tc["id"].startswith("call_") for tc in first.tool_calls
+    )
     assert len({tc["id"] for tc in first.tool_calls}) == 2
     assert first.invalid_tool_calls[0]["name"] == "broken"
     del body["message"]["tool_calls"][2]
@@ -216,8 +298,10 @@ def test_tool_choice_none_omits_tools_and_a_forced_tool_is_sent_alone(emulator, 
 @pytest.mark.parametrize("schema", [Answer, Answer.model_json_schema()])
 def test_structured_output(emulator, model, method, schema):
     if method == "json_mode":  # JSON mode does not send the schema: the prompt must describe it
-        emulator.queue(Reply(text='{"answer": "yes", "justification": "it scatters blue light"}'),
-                       Reply(text='{"answer": "yes", "justification": "it scatters blue light"}'))
+        emulator.queue(
+            Reply(text='{"answer": "yes", "justification": "it scatters blue light"}'),
+            Reply(text='{"answer": "yes", "justification": "it scatters blue light"}'),
+        )
     out = model.with_structured_output(schema, method=method, include_raw=True).invoke("Is the sky blue?")
     assert out["parsing_error"] is None
     parsed = out["parsed"]
@@ -248,15 +332,28 @@ def test_thinking_is_requested_returned_and_sent_back(emulator, model):
     model.invoke([HumanMessage("What is 2+2?"), msg, HumanMessage("And 3+3?")], think="high")
     body = _wire(emulator).body
     assert body["think"] == "high"
-    assert body["messages"][1] == {"role": "assistant", "content": "Emulated reply to: What is 2+2?",
-                                   "thinking": "Thinking about the question."}
+    assert body["messages"][1] == {
+        "role": "assistant",
+        "content": "Emulated reply to: What is 2+2?",
+        "thinking": "Thinking about the question.",
+    }
 
 
 def test_image_input(emulator, model):
-    model.invoke([HumanMessage([{"type": "text", "text": "What is this?"},
-                                {"type": "image", "base64": PNG, "mime_type": "image/png"},
-                                {"type": "image_url", "image_url": {"url": f"data:image/jpeg;base64,{PNG}"}}])])
-    assert _wire(emulator).body["messages"] == [{"role": "user", "content": "What is this?", "images": [PNG, PNG]}]
+    model.invoke(
+        [
+            HumanMessage(
+                [
+                    {"type": "text", "text": "What is this?"},
+                    {"type": "image", "base64": PNG, "mime_type": "image/png"},
+                    {"type": "image_url", "image_url": {"url": f"data:image/jpeg;base64,{PNG}"}},
+                ]
+            )
+        ]
+    )
+    assert _wire(emulator).body["messages"] == [
+        {"role": "user", "content": "What is this?", "images": [PNG, PNG]}
+    ]
     with pytest.raises(ValueError, match="does not fetch image URLs"):
         model.invoke([HumanMessage([{"type": "image", "url": "https://example.com/cat.png"}])])
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import harness.cassettes  # noqa: F401  loaded here, not first inside an in-process pytester run: pytester
-import harness.runner  # noqa: F401  unloads modules a run imported, and PyYAML's C loader breaks on re-import
+import harness.runner.runner  # noqa: F401  unloads modules a run imported, and PyYAML's C loader breaks on re-import
 from harness.testing import ProviderEmulator
 
 pytest_plugins = ["pytester"]
@@ -22,7 +22,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "pytest"
 CONFTEST = '''
 import json, os
 import pytest
-from harness.chat_models import parse_model_string
+from harness.models.init import parse_model_string
 
 @pytest.fixture
 def harness_model_kwargs():
@@ -141,27 +141,49 @@ def test_record_then_replay_offline_in_one_process_and_under_xdist(project: pyte
 
     project.emulator.stop()  # type: ignore[attr-defined]
     replayed = project.runpytest(
-        "-p", "no:cacheprovider", "--block-network", "--models", MODELS, "--harness-results", "out/results.jsonl",
-        "--harness-report", "out/report.html", "--junitxml", "out/junit.xml")
+        "-p",
+        "no:cacheprovider",
+        "--block-network",
+        "--models",
+        MODELS,
+        "--harness-results",
+        "out/results.jsonl",
+        "--harness-report",
+        "out/report.html",
+        "--junitxml",
+        "out/junit.xml",
+    )
     replayed.assert_outcomes(passed=EXPECTED_PASSED)
     records = _records(project.path / "out" / "results.jsonl")
     assert (project.path / "out" / "report.html").stat().st_size > 10_000
     assert json.loads((project.path / "out" / "run.json").read_text())["run_id"] == records[0]["run_id"]
     pairs = {(r["nodeid"].split("::")[1].split("[")[0], r["model"]) for r in records}
-    for test in ("test_capital", "test_tool_loop", "test_structured", "test_async_stream", "test_two_models",
-                 "test_suite"):
+    for test in (
+        "test_capital",
+        "test_tool_loop",
+        "test_structured",
+        "test_async_stream",
+        "test_two_models",
+        "test_suite",
+    ):
         assert (test, "openai:gpt-4.1-mini") in pairs and (test, "anthropic:claude-haiku-4-5") in pairs, test
     assert ("test_marker_models", "anthropic:claude-haiku-4-5") in pairs
     assert ("test_scripted_emulator", "openai:gpt-4.1-mini") in pairs
     assert {r["status"] for r in records} == {"passed"}
     assert {r["cassette"]["state"] for r in records} == {"replayed"}
-    capital = next(r for r in records if r["case_id"] == "test_models.py::test_capital"
-                   and r["model"] == "openai:gpt-4.1-mini")
+    capital = next(
+        r
+        for r in records
+        if r["case_id"] == "test_models.py::test_capital" and r["model"] == "openai:gpt-4.1-mini"
+    )
     assert capital["output"]["text"] == "Emulated reply to: What is the capital of France?"
     assert capital["usage"]["input_tokens"] > 0 and capital["timing"]["replayed"] is True
     assert [a["type"] for a in capital["assertions"]] == ["icontains", "regex"]
-    loop = next(r for r in records if r["case_id"] == "test_models.py::test_tool_loop"
-                and r["model"] == "anthropic:claude-haiku-4-5")
+    loop = next(
+        r
+        for r in records
+        if r["case_id"] == "test_models.py::test_tool_loop" and r["model"] == "anthropic:claude-haiku-4-5"
+    )
     assert [m["role"] for m in loop["transcript"]] == ["user", "assistant", "tool", "assistant"]
     assert next(r for r in records if "test_marker_models" in r["case_id"])["tags"] == ["smoke"]
 
@@ -171,24 +193,40 @@ def test_record_then_replay_offline_in_one_process_and_under_xdist(project: pyte
     assert "harness" in summary and "openai:gpt-4.1-mini" in summary and "replayed" in summary
 
     parallel = project.runpytest_subprocess(
-        "-p", "no:cacheprovider", "-n", "2", "--block-network", "--models", MODELS,
-        "--harness-results", "par/results.jsonl", "--harness-report", "par/report.html")
+        "-p",
+        "no:cacheprovider",
+        "-n",
+        "2",
+        "--block-network",
+        "--models",
+        MODELS,
+        "--harness-results",
+        "par/results.jsonl",
+        "--harness-report",
+        "par/report.html",
+    )
     parallel.assert_outcomes(passed=EXPECTED_PASSED)
     merged = _records(project.path / "par" / "results.jsonl")
-    assert sorted((r["case_id"], r["model"]) for r in merged) == sorted((r["case_id"], r["model"]) for r in records)
+    assert sorted((r["case_id"], r["model"]) for r in merged) == sorted(
+        (r["case_id"], r["model"]) for r in records
+    )
     assert len({r["run_id"] for r in merged}) == 1
     assert (project.path / "par" / "report.html").is_file()
 
 
 def test_a_changed_prompt_fails_with_the_cassette_diff(project: pytest.Pytester) -> None:
-    project.makepyfile(test_models="def test_capital(chat_model):\n"
-                                   "    chat_model.invoke('What is the capital of France?')\n")
-    project.runpytest("-p", "no:cacheprovider", "--record-mode=once", "--models", "openai:gpt-4.1-mini"
-                      ).assert_outcomes(passed=1)
-    project.makepyfile(test_models="def test_capital(chat_model):\n"
-                                   "    chat_model.invoke('What is the capital of Spain?')\n")
-    result = project.runpytest("-p", "no:cacheprovider", "--models", "openai:gpt-4.1-mini",
-                               "--harness-results", "results.jsonl")
+    project.makepyfile(
+        test_models="def test_capital(chat_model):\n    chat_model.invoke('What is the capital of France?')\n"
+    )
+    project.runpytest(
+        "-p", "no:cacheprovider", "--record-mode=once", "--models", "openai:gpt-4.1-mini"
+    ).assert_outcomes(passed=1)
+    project.makepyfile(
+        test_models="def test_capital(chat_model):\n    chat_model.invoke('What is the capital of Spain?')\n"
+    )
+    result = project.runpytest(
+        "-p", "no:cacheprovider", "--models", "openai:gpt-4.1-mini", "--harness-results", "results.jsonl"
+    )
     result.assert_outcomes(failed=1)
     out = result.stdout.str()
     assert "test_models.py:2: cassette miss" in out
@@ -202,7 +240,8 @@ def test_a_changed_prompt_fails_with_the_cassette_diff(project: pytest.Pytester)
 
 
 def test_a_failing_assertion_shows_the_reply(project: pytest.Pytester) -> None:
-    project.makepyfile(test_models='''
+    project.makepyfile(
+        test_models="""
         from harness.pytest_plugin import assert_contains, assert_tool_called
 
         def test_capital(chat_model):
@@ -210,26 +249,38 @@ def test_a_failing_assertion_shows_the_reply(project: pytest.Pytester) -> None:
 
         def test_tool(chat_model):
             assert_tool_called(chat_model.invoke("Weather in Boston?"), "get_weather", {"location": "Boston"})
-    ''')
-    result = project.runpytest("-p", "no:cacheprovider", "--record-mode=once", "--models", "openai:gpt-4.1-mini",
-                               "--harness-results", "results.jsonl")
+    """
+    )
+    result = project.runpytest(
+        "-p",
+        "no:cacheprovider",
+        "--record-mode=once",
+        "--models",
+        "openai:gpt-4.1-mini",
+        "--harness-results",
+        "results.jsonl",
+    )
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines([
-        "*assert_contains failed:*",
-        "*[[]contains] expected output to contain 'Madrid'; got 'Emulated reply to: What is the capital of France?'",
-        "*model reply (gpt-4.1-mini, recorded):",
-        "*  text: Emulated reply to: What is the capital of France?",
-        "*assert_tool_called failed:*",
-        "*expected a call to get_weather*no tool calls were made*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*assert_contains failed:*",
+            "*[[]contains] expected output to contain 'Madrid'; got 'Emulated reply to: What is the capital of France?'",
+            "*model reply (gpt-4.1-mini, recorded):",
+            "*  text: Emulated reply to: What is the capital of France?",
+            "*assert_tool_called failed:*",
+            "*expected a call to get_weather*no tool calls were made*",
+        ]
+    )
     records = _records(project.path / "results.jsonl")
     assert {r["status"] for r in records} == {"failed"}
     assert records[0]["assertions"][0]["passed"] is False
 
 
 def test_record_mode_once_records_only_the_missing_cassettes(project: pytest.Pytester) -> None:
-    project.makepyfile(test_models="def test_a(chat_model):\n    chat_model.invoke('a')\n\n"
-                                   "def test_b(chat_model):\n    chat_model.invoke('b')\n")
+    project.makepyfile(
+        test_models="def test_a(chat_model):\n    chat_model.invoke('a')\n\n"
+        "def test_b(chat_model):\n    chat_model.invoke('b')\n"
+    )
     args = ("-p", "no:cacheprovider", "--models", "openai:gpt-4.1-mini", "--harness-results", "results.jsonl")
     project.runpytest(*args, "--record-mode=once").assert_outcomes(passed=2)
     (project.path / "cassettes" / "test_models" / "test_b[openai-gpt-4.1-mini].yaml").unlink()
@@ -238,18 +289,29 @@ def test_record_mode_once_records_only_the_missing_cassettes(project: pytest.Pyt
     assert states == {"test_models.py::test_a": "replayed", "test_models.py::test_b": "recorded"}
 
 
-def test_recording_under_xdist_and_the_env_record_mode(project: pytest.Pytester,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_recording_under_xdist_and_the_env_record_mode(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HARNESS_RECORD_MODE", "new_episodes")  # one shared cassette: each test adds to it
-    project.makepyfile(test_models="import pytest\n\n@pytest.mark.parametrize('n', range(6))\n"
-                                   "@pytest.mark.harness(cassette='shared.yaml')\n"
-                                   "def test_n(chat_model, n):\n    chat_model.invoke(f'number {n}')\n")
-    project.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--models", "openai:gpt-4.1-mini"
-                                 ).assert_outcomes(passed=6)
+    project.makepyfile(
+        test_models="import pytest\n\n@pytest.mark.parametrize('n', range(6))\n"
+        "@pytest.mark.harness(cassette='shared.yaml')\n"
+        "def test_n(chat_model, n):\n    chat_model.invoke(f'number {n}')\n"
+    )
+    project.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-n", "2", "--models", "openai:gpt-4.1-mini"
+    ).assert_outcomes(passed=6)
     monkeypatch.delenv("HARNESS_RECORD_MODE")
     project.emulator.stop()  # type: ignore[attr-defined]
-    result = project.runpytest("-p", "no:cacheprovider", "--block-network", "--models", "openai:gpt-4.1-mini",
-                               "--harness-results", "results.jsonl")
+    result = project.runpytest(
+        "-p",
+        "no:cacheprovider",
+        "--block-network",
+        "--models",
+        "openai:gpt-4.1-mini",
+        "--harness-results",
+        "results.jsonl",
+    )
     result.assert_outcomes(passed=6)  # all six, recorded by two workers into one file, replay
     assert {r["vars"]["n"] for r in _records(project.path / "results.jsonl")} == set(range(6))
 
@@ -269,20 +331,38 @@ def test_block_network_names_the_address_and_the_flag(pytester: pytest.Pytester)
     """)
     result = pytester.runpytest("-p", "no:cacheprovider", "--block-network")
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*NetworkBlockedError: --block-network: a connection to 192.0.2.10:443 was "
-                                 "refused; only loopback is allowed*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*NetworkBlockedError: --block-network: a connection to 192.0.2.10:443 was "
+            "refused; only loopback is allowed*"
+        ]
+    )
 
 
 def test_options_fixtures_and_marker_are_documented(pytester: pytest.Pytester) -> None:
     pytester.makeini(INI)
     help_text = pytester.runpytest("--help").stdout.str()
-    for option in ("--record-mode", "--models", "--harness-report", "--harness-results", "--block-network",
-                   "--replay-speed", "harness_models", "harness_cassette_dir"):
+    for option in (
+        "--record-mode",
+        "--models",
+        "--harness-report",
+        "--harness-results",
+        "--block-network",
+        "--replay-speed",
+        "harness_models",
+        "harness_cassette_dir",
+    ):
         assert option in help_text, option
     assert "harness: model tests replayed from cassettes" in help_text
     fixtures = pytester.runpytest("--fixtures").stdout.str()
-    for name in ("chat_model", "make_chat_model", "cassette", "harness_emulator", "harness_run",
-                 "harness_model_kwargs"):
+    for name in (
+        "chat_model",
+        "make_chat_model",
+        "cassette",
+        "harness_emulator",
+        "harness_run",
+        "harness_model_kwargs",
+    ):
         assert f"\n{name}\n" in fixtures or f"\n{name} " in fixtures, name
     assert "The chat model under test, parametrized over --models" in fixtures
     markers = pytester.runpytest("--markers").stdout.str()
@@ -300,22 +380,30 @@ def test_without_models_chat_model_says_how_to_choose_them(pytester: pytest.Pyte
     bad.stderr.fnmatch_lines(["*harness: *unknown provider 'nosuch'*"])
     speed = pytester.runpytest("-p", "no:cacheprovider", "--replay-speed", "fast")
     speed.stderr.fnmatch_lines(["*harness: replay_speed: expected 'instant', 'realtime' or a factor > 0*"])
-    pytester.makepyfile("def test_x(make_chat_model):\n"
-                        "    make_chat_model('openai:gpt-4.1-mini', base_url='https://api.openai.com/v1').invoke('hi')\n")
+    pytester.makepyfile(
+        "def test_x(make_chat_model):\n"
+        "    make_chat_model('openai:gpt-4.1-mini', base_url='https://api.openai.com/v1').invoke('hi')\n"
+    )
     missing = pytester.runpytest("-p", "no:cacheprovider")  # no cassette and record mode none: never live
     missing.assert_outcomes(failed=1)
-    missing.stdout.fnmatch_lines(["*test_without_models_chat_model_says_how_to_choose_them.py:2: cassette miss",
-                                  "*the cassette file does not exist."])
+    missing.stdout.fnmatch_lines(
+        [
+            "*test_without_models_chat_model_says_how_to_choose_them.py:2: cassette miss",
+            "*the cassette file does not exist.",
+        ]
+    )
 
 
 def test_pytest_recording_owns_the_shared_option_names(project: pytest.Pytester) -> None:
     """With pytest-recording installed, its --record-mode / --block-network are read, not redefined."""
-    project.makepyfile(pytest_recording=textwrap.dedent('''
+    project.makepyfile(
+        pytest_recording=textwrap.dedent("""
         def pytest_addoption(parser):
             group = parser.getgroup("recording")
             group.addoption("--record-mode", default="none", choices=("once", "new_episodes", "none", "all", "rewrite"))
             group.addoption("--block-network", action="store_true", default=False)
-    '''))
+    """)
+    )
     project.makepyfile(test_models="def test_a(chat_model):\n    chat_model.invoke('a')\n")
     project.syspathinsert()
     args = ("-p", "no:cacheprovider", "-p", "pytest_recording", "--models", "openai:gpt-4.1-mini")
@@ -325,12 +413,23 @@ def test_pytest_recording_owns_the_shared_option_names(project: pytest.Pytester)
     project.runpytest(*args, "--block-network").assert_outcomes(passed=1)
 
 
-def test_the_examples_replay_offline_under_xdist(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_examples_replay_offline_under_xdist(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """examples/pytest is what a team copies: its committed cassettes replay with no key and no network."""
     monkeypatch.delenv("HARNESS_RECORD_MODE", raising=False)
     result = pytester.runpytest_subprocess(
-        str(EXAMPLES), "-p", "no:cacheprovider", "-n", "2", "--block-network",
-        "--harness-results", str(pytester.path / "results.jsonl"), "--harness-report", str(pytester.path / "r.html"))
+        str(EXAMPLES),
+        "-p",
+        "no:cacheprovider",
+        "-n",
+        "2",
+        "--block-network",
+        "--harness-results",
+        str(pytester.path / "results.jsonl"),
+        "--harness-report",
+        str(pytester.path / "r.html"),
+    )
     outcomes = result.parseoutcomes()
     assert result.ret == 0 and outcomes["passed"] >= 10 and not outcomes.get("failed"), result.stdout.str()
     records = _records(pytester.path / "results.jsonl")

@@ -37,8 +37,11 @@ def runs(tmp_path):
 def _cell(data, case_id, model_id, repeat=0):
     ci = next(i for i, c in enumerate(data["cases"]) if c[0] == case_id)
     mi = data["models"].index(model_id)
-    return next(c for c in data["cells"] if c[D.CELL_CASE] == ci and c[D.CELL_MODEL] == mi
-                and c[D.CELL_REPEAT] == repeat)
+    return next(
+        c
+        for c in data["cells"]
+        if c[D.CELL_CASE] == ci and c[D.CELL_MODEL] == mi and c[D.CELL_REPEAT] == repeat
+    )
 
 
 def _embedded(html: str) -> dict:
@@ -65,8 +68,11 @@ def test_summary_per_model():
     gem = data["summary"][0]
     assert (gem["cells"], gem["passed"], gem["failed"], gem["errors"]) == (7, 5, 1, 1)
     assert gem["pass_rate"] == pytest.approx(5 / 7)
-    lat = [r["timing"]["total_ms"] for r in current_records()
-           if r["model_id"] == "gemini-flash" and r["timing"]["total_ms"] is not None]
+    lat = [
+        r["timing"]["total_ms"]
+        for r in current_records()
+        if r["model_id"] == "gemini-flash" and r["timing"]["total_ms"] is not None
+    ]
     assert gem["latency_p50_ms"] == pytest.approx(percentile(lat, 50), abs=0.05)
     assert gem["latency_p95_ms"] == pytest.approx(percentile(lat, 95), abs=0.05)
     assert gem["reasoning_tokens"] == 660 and gem["cached_tokens"] == 64
@@ -104,15 +110,30 @@ def test_payload_dedupes_input_and_output():
     failing = _cell(data, "extract_person", "claude-sonnet")
     assert data["s"][failing[D.CELL_REASON]] == "json_schema: born: '1815' is not of type 'integer'"
     path = _cell(data, "capital", "claude-sonnet")[D.CELL_DETAIL]["cp"]
-    assert "/".join(data["s"][i] for i in path) == "cassettes/quickstart/capital/anthropic-claude-sonnet-4-5.yaml"
+    assert (
+        "/".join(data["s"][i] for i in path)
+        == "cassettes/quickstart/capital/anthropic-claude-sonnet-4-5.yaml"
+    )
 
 
 def test_payload_odd_records():
     recs = [
-        {"case_id": "a", "model": "m", "status": "passed", "transcript": [
-            {"role": "assistant", "content": [{"type": "text", "text": "hello"}, {"type": "image"}]}]},
+        {
+            "case_id": "a",
+            "model": "m",
+            "status": "passed",
+            "transcript": [
+                {"role": "assistant", "content": [{"type": "text", "text": "hello"}, {"type": "image"}]}
+            ],
+        },
         {"case_id": "a", "model": "m", "repeat": 1, "status": "failed", "timing": {"total_ms": float("nan")}},
-        {"case_id": "a", "model": "m", "repeat": 1, "status": "passed", "timing": {"total_ms": 5}},  # replaces
+        {
+            "case_id": "a",
+            "model": "m",
+            "repeat": 1,
+            "status": "passed",
+            "timing": {"total_ms": 5},
+        },  # replaces
     ]
     data = build_report_data(recs, None)
     assert data["meta"]["repeats"] == 2 and len(data["cells"]) == 2
@@ -139,7 +160,14 @@ def test_baseline_diff():
     assert cap[D.DIFF_BASE_TEXT] == "The capital is Paris." and cap[D.DIFF_CUR_TEXT] == "Paris."
     assert diff("capital", "claude-sonnet")[D.DIFF_CHANGED] == 0
     counts = data["baseline"]["counts"]
-    assert counts == {"new": 1, "fixed": 1, "regressed": 1, "unchanged": 18, "removed": 1, "output_changed": 3}
+    assert counts == {
+        "new": 1,
+        "fixed": 1,
+        "regressed": 1,
+        "unchanged": 18,
+        "removed": 1,
+        "output_changed": 3,
+    }
     assert data["baseline"]["removed"] == [["dropped_case", "gpt-mini", 0, 0]]
     assert data["baseline"]["run_id"] == "20261123T120000-aaaa"
 

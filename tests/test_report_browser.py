@@ -18,7 +18,9 @@ from harness.report import render_report
 pytestmark = pytest.mark.browser
 
 if not os.path.exists(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium chromium-driver)", allow_module_level=True)
+    pytest.skip(
+        f"{CHROMIUM} is not installed (apt-get install chromium chromium-driver)", allow_module_level=True
+    )
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
 expect = sync_api.expect
 
@@ -70,10 +72,16 @@ class Page:
 
     def cell(self, case_id: str, model_id: str):
         col = self.page.eval_on_selector_all(
-            "#matrix-head th", f"ths => ths.findIndex(t => t.querySelector('.mc-name')?.textContent === {model_id!r})")
+            "#matrix-head th",
+            f"ths => ths.findIndex(t => t.querySelector('.mc-name')?.textContent === {model_id!r})",
+        )
         assert col > 0, f"no column {model_id}"
-        return self.page.locator("#matrix-body tr").filter(
-            has=self.page.locator("th.case .case-id", has_text=re.compile(f"^{case_id}$"))).locator("td, th").nth(col)
+        return (
+            self.page.locator("#matrix-body tr")
+            .filter(has=self.page.locator("th.case .case-id", has_text=re.compile(f"^{case_id}$")))
+            .locator("td, th")
+            .nth(col)
+        )
 
     def row_ids(self) -> list[str]:
         return self.page.locator("#matrix-body th.case .case-id").all_inner_texts()
@@ -117,8 +125,15 @@ def test_empty_run_renders(open_report):
 
 def test_matrix_shows_every_cell(open_report):
     pg = open_report("plain")
-    assert pg.row_ids() == ["capital", "weather_tool", "extract_person", "reasoning_math", "xss_echo",
-                            "rate_limited", "long_answer"]
+    assert pg.row_ids() == [
+        "capital",
+        "weather_tool",
+        "extract_person",
+        "reasoning_math",
+        "xss_echo",
+        "rate_limited",
+        "long_answer",
+    ]
     assert pg.page.locator("#matrix-body td.cell").count() == 21
     assert pg.page.locator("#matrix-body td.cell.missing").count() == 0
     assert pg.page.locator("#matrix-head th[scope=col]").all_inner_texts()[1].startswith("gpt-mini")
@@ -152,9 +167,17 @@ def test_click_opens_side_by_side_detail(open_report):
     assert cols.count() == 3
     assert [c.split("\n")[0] for c in cols.all_inner_texts()] == ["gpt-mini", "claude-sonnet", "gemini-flash"]
     text = cols.nth(1).inner_text()
-    for expected in ("get_weather", '"location": "Boston"', "Tool result", '"sky": "sunny"',
-                     "Assistant · turn 2", "get_weather was called", "TTFT", "Per turn",
-                     "cassettes/quickstart/weather_tool/anthropic-claude-sonnet-4-5.yaml"):
+    for expected in (
+        "get_weather",
+        '"location": "Boston"',
+        "Tool result",
+        '"sky": "sunny"',
+        "Assistant · turn 2",
+        "get_weather was called",
+        "TTFT",
+        "Per turn",
+        "cassettes/quickstart/weather_tool/anthropic-claude-sonnet-4-5.yaml",
+    ):
         assert expected in text, expected
     assert "What's the weather in Boston?" in pg.page.locator("#detail .d-info").inner_text()
     box = [cols.nth(i).bounding_box() for i in range(3)]
@@ -192,7 +215,8 @@ def test_keyboard_navigation(open_report):
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowRight")
     assert page.evaluate("document.activeElement.getAttribute('aria-label')").startswith(
-        "weather_tool × claude-sonnet: passed")
+        "weather_tool × claude-sonnet: passed"
+    )
     assert page.locator("#matrix-body [tabindex='0']").count() == 1  # roving tabindex
     page.keyboard.press("Enter")
     page.locator("#detail").wait_for(state="visible")
@@ -200,7 +224,9 @@ def test_keyboard_navigation(open_report):
     page.keyboard.press("j")
     assert page.locator("#detail-title").inner_text() == "extract_person"
     page.keyboard.press("Escape")
-    assert page.evaluate("document.activeElement.getAttribute('aria-label')").startswith("extract_person × claude")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')").startswith(
+        "extract_person × claude"
+    )
 
 
 def test_filters_and_sorting(open_report):
@@ -247,7 +273,9 @@ def test_baseline_diff_marks_cells(open_report):
     pg = open_report("diff")
     page = pg.page
     regressed = pg.cell("long_answer", "gemini-flash")
-    assert "d-regressed" in regressed.get_attribute("class") and "▼ regressed" in regressed.inner_text().lower()
+    assert (
+        "d-regressed" in regressed.get_attribute("class") and "▼ regressed" in regressed.inner_text().lower()
+    )
     assert "▲ fixed" in pg.cell("weather_tool", "claude-sonnet").inner_text().lower()
     assert "✚ new" in pg.cell("reasoning_math", "gemini-flash").inner_text().lower()
     assert "δ output" in pg.cell("capital", "gpt-mini").inner_text().lower()

@@ -7,9 +7,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from harness._runner_export import write_github_summary, write_junit
 from harness.errors import InputError
-from harness.results import (
+from harness.results.ci_outputs import write_github_summary, write_junit
+from harness.results.io import (
     compare_runs,
     dumps_line,
     export,
@@ -20,22 +20,54 @@ from harness.results import (
 )
 
 
-def rec(case: str, model: str = "m1", status: str = "passed", total: float = 100.0, ttft: float = 40.0,
-        repeat: int = 0, cost: float | None = 0.001, replayed: bool = False) -> dict:
+def rec(
+    case: str,
+    model: str = "m1",
+    status: str = "passed",
+    total: float = 100.0,
+    ttft: float = 40.0,
+    repeat: int = 0,
+    cost: float | None = 0.001,
+    replayed: bool = False,
+) -> dict:
     return {
-        "run_id": "r1", "suite": "s", "case_id": case, "model": f"openai:{model}", "model_id": model,
-        "provider": "openai", "repeat": repeat, "vars": {"x": 1}, "tags": ["t"], "status": status,
-        "assertions": [{"type": "icontains", "passed": status == "passed", "reason": f"reason {case}", "score": None}],
+        "run_id": "r1",
+        "suite": "s",
+        "case_id": case,
+        "model": f"openai:{model}",
+        "model_id": model,
+        "provider": "openai",
+        "repeat": repeat,
+        "vars": {"x": 1},
+        "tags": ["t"],
+        "status": status,
+        "assertions": [
+            {"type": "icontains", "passed": status == "passed", "reason": f"reason {case}", "score": None}
+        ],
         "input": [{"role": "user", "content": "hi"}],
-        "output": {"text": f"answer {case}", "tool_calls": [], "structured": None, "reasoning": None,
-                   "finish_reason": "stop"},
-        "transcript": [], "usage": {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15,
-                                    "cache_read_tokens": 0, "cache_creation_tokens": 0, "reasoning_tokens": 0},
-        "cost_usd": cost, "cost_avoided_usd": cost if replayed and cost else 0.0,
+        "output": {
+            "text": f"answer {case}",
+            "tool_calls": [],
+            "structured": None,
+            "reasoning": None,
+            "finish_reason": "stop",
+        },
+        "transcript": [],
+        "usage": {
+            "input_tokens": 10,
+            "output_tokens": 5,
+            "total_tokens": 15,
+            "cache_read_tokens": 0,
+            "cache_creation_tokens": 0,
+            "reasoning_tokens": 0,
+        },
+        "cost_usd": cost,
+        "cost_avoided_usd": cost if replayed and cost else 0.0,
         "timing": {"ttft_ms": ttft, "total_ms": total, "replayed": replayed},
         "cassette": {"path": f"cassettes/s/{case}/{model}.yaml", "state": "replayed" if replayed else "live"},
         "error": "ModelAPIError: boom" if status == "error" else None,
-        "started_at": "2026-11-24T06:30:00.000Z", "finished_at": "2026-11-24T06:30:00.100Z",
+        "started_at": "2026-11-24T06:30:00.000Z",
+        "finished_at": "2026-11-24T06:30:00.100Z",
     }
 
 
@@ -43,19 +75,38 @@ def make_run(tmp_path, name: str, records: list[dict], run_id: str = "r1"):
     run_dir = tmp_path / name
     run_dir.mkdir()
     (run_dir / "results.jsonl").write_bytes(b"".join(dumps_line(r) for r in records))
-    (run_dir / "run.json").write_text(json.dumps({"run_id": run_id, "suite": "s", "summary": summarize(records)}))
+    (run_dir / "run.json").write_text(
+        json.dumps({"run_id": run_id, "suite": "s", "summary": summarize(records)})
+    )
     return run_dir
 
 
-RECORDS = [rec("a", total=100), rec("b", total=300, status="failed"), rec("c", status="error", total=None),
-           rec("a", model="m2", total=50, replayed=True), rec("b", model="m2", total=70, cost=None)]
+RECORDS = [
+    rec("a", total=100),
+    rec("b", total=300, status="failed"),
+    rec("c", status="error", total=None),
+    rec("a", model="m2", total=50, replayed=True),
+    rec("b", model="m2", total=70, cost=None),
+]
 
 
 def test_load_results_gives_one_flat_row_per_cell(tmp_path):
     df = load_results(make_run(tmp_path, "run", RECORDS))
     assert len(df) == 5
-    assert {"case_id", "model_id", "status", "passed", "text", "input_tokens", "ttft_ms", "total_ms",
-            "cost_usd", "cassette_state", "assertions", "error"} <= set(df.columns)
+    assert {
+        "case_id",
+        "model_id",
+        "status",
+        "passed",
+        "text",
+        "input_tokens",
+        "ttft_ms",
+        "total_ms",
+        "cost_usd",
+        "cassette_state",
+        "assertions",
+        "error",
+    } <= set(df.columns)
     assert df.groupby("model_id")["passed"].sum().to_dict() == {"m1": 1, "m2": 2}
     row = df[(df.case_id == "a") & (df.model_id == "m1")].iloc[0]
     assert row.text == "answer a" and row.input_tokens == 10 and row.n_failed == 0

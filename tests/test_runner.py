@@ -10,9 +10,9 @@ import textwrap
 import pytest
 
 from harness.errors import ConfigurationError, InputError, SuiteError
-from harness.results import iter_records
-from harness.runner import Runner, RunOptions
-from harness.suite import load_suite, parse_suite
+from harness.results.io import iter_records
+from harness.runner.runner import Runner, RunOptions
+from harness.suite.spec import load_suite, parse_suite
 from harness.testing import Fault, Reply
 
 SUITE = """\
@@ -41,9 +41,30 @@ cases:
     assert: [{type: is-json}]
 """
 
-RECORD_KEYS = {"run_id", "suite", "case_id", "model", "model_id", "provider", "repeat", "vars", "tags", "status",
-               "assertions", "input", "output", "transcript", "usage", "cost_usd", "cost_avoided_usd", "timing",
-               "cassette", "error", "started_at", "finished_at"}
+RECORD_KEYS = {
+    "run_id",
+    "suite",
+    "case_id",
+    "model",
+    "model_id",
+    "provider",
+    "repeat",
+    "vars",
+    "tags",
+    "status",
+    "assertions",
+    "input",
+    "output",
+    "transcript",
+    "usage",
+    "cost_usd",
+    "cost_avoided_usd",
+    "timing",
+    "cassette",
+    "error",
+    "started_at",
+    "finished_at",
+}
 
 
 @pytest.fixture
@@ -104,8 +125,9 @@ def test_live_run_writes_one_complete_record_per_cell(providers, tmp_path):
     assert roles == ["user", "assistant", "tool", "assistant"]
     assert weather["transcript"][2]["content"].startswith("sunny in ")
     assert weather["transcript"][1]["tool_calls"][0]["name"] == "get_weather"
-    assert weather["usage"]["input_tokens"] == sum(m["usage"]["input_tokens"] for m in weather["transcript"]
-                                                   if m["role"] == "assistant")
+    assert weather["usage"]["input_tokens"] == sum(
+        m["usage"]["input_tokens"] for m in weather["transcript"] if m["role"] == "assistant"
+    )
     movie = cells[("movie", "openai:gpt-4.1-mini", 0)]
     assert movie["output"]["structured"] == {"title": "example title", "year": 1}
     meta = json.loads((result.run_dir / "run.json").read_text())
@@ -137,8 +159,9 @@ def test_record_then_replay_offline_gives_the_same_results(providers, tmp_path, 
 
 def test_a_replay_miss_is_an_error_cell_and_the_run_goes_on(providers, tmp_path):
     suite = suite_file(tmp_path)
-    result = Runner(suite, RunOptions(cassettes_dir=tmp_path / "empty", record_mode="none",
-                                      out=tmp_path / "run")).run()
+    result = Runner(
+        suite, RunOptions(cassettes_dir=tmp_path / "empty", record_mode="none", out=tmp_path / "run")
+    ).run()
     recs = records(result.run_dir)
     assert len(recs) == 8 and not result.ok
     assert {r["status"] for r in recs} == {"error"}
@@ -148,8 +171,12 @@ def test_a_replay_miss_is_an_error_cell_and_the_run_goes_on(providers, tmp_path)
 
 def test_a_cell_that_made_no_call_is_not_reported_as_replayed(providers, tmp_path, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY")  # `once` with no cassette goes live, and there is no key
-    suite = suite_file(tmp_path, "name: nokey\nmodels: [openai:gpt-4.1-mini]\ncases:\n  - {id: a, prompt: hi}\n")
-    result = Runner(suite, RunOptions(cassettes_dir=tmp_path / "c", record_mode="once", out=tmp_path / "run")).run()
+    suite = suite_file(
+        tmp_path, "name: nokey\nmodels: [openai:gpt-4.1-mini]\ncases:\n  - {id: a, prompt: hi}\n"
+    )
+    result = Runner(
+        suite, RunOptions(cassettes_dir=tmp_path / "c", record_mode="once", out=tmp_path / "run")
+    ).run()
     (rec,) = records(result.run_dir)
     assert rec["status"] == "error" and rec["error"].startswith("MissingAPIKeyError: ")
     assert rec["cassette"]["state"] == "unused"
@@ -158,8 +185,11 @@ def test_a_cell_that_made_no_call_is_not_reported_as_replayed(providers, tmp_pat
 
 
 def test_an_error_in_one_cell_is_recorded_and_does_not_stop_the_run(providers, tmp_path):
-    suite = suite_file(tmp_path, "name: one\nmodels: [openai:gpt-4.1-mini]\ncases:\n"
-                                 + "".join(f"  - {{id: c{i}, prompt: 'q{i}'}}\n" for i in range(4)))
+    suite = suite_file(
+        tmp_path,
+        "name: one\nmodels: [openai:gpt-4.1-mini]\ncases:\n"
+        + "".join(f"  - {{id: c{i}, prompt: 'q{i}'}}\n" for i in range(4)),
+    )
     providers.queue(Fault.http(400, "bad request from the emulator"))
     result = Runner(suite, RunOptions(cassettes_dir=None, concurrency=1, out=tmp_path / "run")).run()
     recs = records(result.run_dir)
@@ -169,8 +199,11 @@ def test_an_error_in_one_cell_is_recorded_and_does_not_stop_the_run(providers, t
 
 
 def test_a_429_storm_completes(providers, tmp_path):
-    suite = suite_file(tmp_path, "name: storm\nmodels: [openai:gpt-4.1-mini]\ncases:\n"
-                                 + "".join(f"  - {{id: c{i}, prompt: 'q{i}'}}\n" for i in range(20)))
+    suite = suite_file(
+        tmp_path,
+        "name: storm\nmodels: [openai:gpt-4.1-mini]\ncases:\n"
+        + "".join(f"  - {{id: c{i}, prompt: 'q{i}'}}\n" for i in range(20)),
+    )
     providers.queue(*[Fault.rate_limit(retry_after=0.02) for _ in range(30)])
     runner = Runner(suite, RunOptions(cassettes_dir=None, concurrency=10, out=tmp_path / "run"))
     result = runner.run()
@@ -188,8 +221,11 @@ def test_transient_server_errors_are_retried(providers, tmp_path):
 
 
 def test_resume_skips_finished_cells_and_repairs_a_torn_line(providers, tmp_path):
-    suite = suite_file(tmp_path, "name: r\nmodels: [openai:gpt-4.1-mini]\ncases:\n"
-                                 + "".join(f"  - {{id: c{i}, prompt: 'q{i}'}}\n" for i in range(6)))
+    suite = suite_file(
+        tmp_path,
+        "name: r\nmodels: [openai:gpt-4.1-mini]\ncases:\n"
+        + "".join(f"  - {{id: c{i}, prompt: 'q{i}'}}\n" for i in range(6)),
+    )
     first = Runner(suite, RunOptions(cassettes_dir=None, out=tmp_path / "run")).run()
     path = first.run_dir / "results.jsonl"
     lines = path.read_bytes().splitlines(keepends=True)
@@ -204,8 +240,11 @@ def test_resume_skips_finished_cells_and_repairs_a_torn_line(providers, tmp_path
 
 
 def test_retry_errors_reruns_only_errored_cells(providers, tmp_path):
-    suite = suite_file(tmp_path, "name: r\nmodels: [openai:gpt-4.1-mini]\ncases:\n"
-                                 + "".join(f"  - {{id: c{i}, prompt: 'q{i}'}}\n" for i in range(3)))
+    suite = suite_file(
+        tmp_path,
+        "name: r\nmodels: [openai:gpt-4.1-mini]\ncases:\n"
+        + "".join(f"  - {{id: c{i}, prompt: 'q{i}'}}\n" for i in range(3)),
+    )
     providers.queue(Fault.http(400, "nope"))
     first = Runner(suite, RunOptions(cassettes_dir=None, concurrency=1, out=tmp_path / "run")).run()
     assert first.counts["error"] == 1
@@ -221,7 +260,9 @@ def test_retry_errors_reruns_only_errored_cells(providers, tmp_path):
 def test_tool_from_an_import_path_and_repeats(providers, tmp_path, monkeypatch):
     (tmp_path / "calc_tools_mod.py").write_text("def add(a: int, b: int) -> int:\n    return a + b\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    suite = suite_file(tmp_path, """\
+    suite = suite_file(
+        tmp_path,
+        """\
         name: tools
         models: [openai:gpt-4.1-mini]
         repeat: 2
@@ -230,9 +271,14 @@ def test_tool_from_an_import_path_and_repeats(providers, tmp_path, monkeypatch):
             prompt: "What is 2 + 3?"
             tools: [{name: add, description: Add two numbers, function: "calc_tools_mod:add",
                      parameters: {type: object, properties: {a: {type: integer}, b: {type: integer}}}}]
-        """)
-    providers.queue(Reply(tool_calls=[{"name": "add", "args": {"a": 2, "b": 3}}]), Reply(text="5"),
-                    Reply(tool_calls=[{"name": "add", "args": {"a": 2, "b": 3}}]), Reply(text="5"))
+        """,
+    )
+    providers.queue(
+        Reply(tool_calls=[{"name": "add", "args": {"a": 2, "b": 3}}]),
+        Reply(text="5"),
+        Reply(tool_calls=[{"name": "add", "args": {"a": 2, "b": 3}}]),
+        Reply(text="5"),
+    )
     result = Runner(suite, RunOptions(cassettes_dir=None, concurrency=1, out=tmp_path / "run")).run()
     recs = records(result.run_dir)
     assert [r["repeat"] for r in recs] == [0, 1]
@@ -240,18 +286,26 @@ def test_tool_from_an_import_path_and_repeats(providers, tmp_path, monkeypatch):
 
 
 def test_everything_is_validated_before_any_cell_runs(providers, tmp_path):
-    bad_model = suite_file(tmp_path, "name: m\nmodels:\n  - openai:gpt-4.1-mini\n  - opnai:gpt-4.1\n"
-                                     "cases: [{id: a, prompt: hi}]\n")
+    bad_model = suite_file(
+        tmp_path,
+        "name: m\nmodels:\n  - openai:gpt-4.1-mini\n  - opnai:gpt-4.1\ncases: [{id: a, prompt: hi}]\n",
+    )
     with pytest.raises(SuiteError) as info:
         Runner(bad_model, RunOptions(out=tmp_path / "run"))
-    assert str(info.value).endswith("demo.yaml:4: models[1]: model 'opnai:gpt-4.1': unknown provider 'opnai'. "
-                                    "Did you mean 'openai'? Known providers: " + str(info.value).split("providers: ")[1])
-    undefined = parse_suite("name: u\nmodels: [openai:gpt-4.1-mini]\ncases:\n  - {id: a, prompt: '{{ nope }}'}\n",
-                            "u.yaml")
+    assert str(info.value).endswith(
+        "demo.yaml:4: models[1]: model 'opnai:gpt-4.1': unknown provider 'opnai'. "
+        "Did you mean 'openai'? Known providers: " + str(info.value).split("providers: ")[1]
+    )
+    undefined = parse_suite(
+        "name: u\nmodels: [openai:gpt-4.1-mini]\ncases:\n  - {id: a, prompt: '{{ nope }}'}\n", "u.yaml"
+    )
     with pytest.raises(SuiteError, match=r"u.yaml:4: case 'a': template error: 'nope' is undefined"):
         Runner(undefined, RunOptions(out=tmp_path / "run"))
-    bad_tool = parse_suite("name: t\nmodels: [openai:gpt-4.1-mini]\ncases:\n  - id: a\n    prompt: hi\n"
-                           "    tools: [{name: x, function: 'no_such_module:f'}]\n", "t.yaml")
+    bad_tool = parse_suite(
+        "name: t\nmodels: [openai:gpt-4.1-mini]\ncases:\n  - id: a\n    prompt: hi\n"
+        "    tools: [{name: x, function: 'no_such_module:f'}]\n",
+        "t.yaml",
+    )
     with pytest.raises(SuiteError, match=r"t.yaml:6: cases\[0\].tools: cannot import 'no_such_module:f'"):
         Runner(bad_tool, RunOptions(out=tmp_path / "run"))
     with pytest.raises(ConfigurationError, match="--models: model 'nope:x': unknown provider"):
@@ -265,15 +319,21 @@ def test_everything_is_validated_before_any_cell_runs(providers, tmp_path):
 
 
 def test_a_sharded_replay_over_two_processes_writes_every_cell_once(providers, tmp_path, monkeypatch):
-    suite = suite_file(tmp_path, "name: shard\nmodels: [openai:gpt-4.1-mini, {model: 'anthropic:claude-haiku-4-5', "
-                                 "id: haiku}]\ncases:\n" + "".join(f"  - {{id: c{i}, prompt: 'q{i}'}}\n" for i in range(10)))
+    suite = suite_file(
+        tmp_path,
+        "name: shard\nmodels: [openai:gpt-4.1-mini, {model: 'anthropic:claude-haiku-4-5', "
+        "id: haiku}]\ncases:\n" + "".join(f"  - {{id: c{i}, prompt: 'q{i}'}}\n" for i in range(10)),
+    )
     cas = tmp_path / "cassettes"
     Runner(suite, RunOptions(cassettes_dir=cas, record_mode="all", out=tmp_path / "rec")).run()
     providers.stop()
     monkeypatch.setenv("CI", "1")
-    result = Runner(suite, RunOptions(cassettes_dir=cas, workers=2, concurrency=4, out=tmp_path / "rep")).run()
+    result = Runner(
+        suite, RunOptions(cassettes_dir=cas, workers=2, concurrency=4, out=tmp_path / "rep")
+    ).run()
     recs = records(result.run_dir)
     assert result.ran == 20 and result.states == {"replayed": 20} and result.ok
     assert sorted((r["case_id"], r["model_id"]) for r in recs) == sorted(
-        (f"c{i}", m) for i in range(10) for m in ("openai:gpt-4.1-mini", "haiku"))
+        (f"c{i}", m) for i in range(10) for m in ("openai:gpt-4.1-mini", "haiku")
+    )
     assert json.loads((result.run_dir / "run.json").read_text())["summary"]["haiku"]["cells"] == 10

@@ -8,8 +8,8 @@ import textwrap
 import pytest
 
 from harness.errors import SuiteError
-from harness.suite import ModelEntry, load_suite, parse_suite, slugify
-from harness.suite_schema import SCHEMA_PATH, schema_text, suite_json_schema
+from harness.suite.schema import SCHEMA_PATH, schema_text, suite_json_schema
+from harness.suite.spec import ModelEntry, load_suite, parse_suite, slugify
 
 
 def write(tmp_path, text: str, name: str = "suite.yaml"):
@@ -25,7 +25,7 @@ def error_of(tmp_path, text: str) -> str:
     message = str(info.value)
     assert "\n" not in message, message
     assert message.startswith(str(path)), message
-    return message[len(str(path)):]
+    return message[len(str(path)) :]
 
 
 GOOD = """\
@@ -77,8 +77,17 @@ def test_a_valid_suite_loads_with_models_cases_and_expansion(tmp_path):
     assert entries[1].params == {"temperature": 0}
     cases = suite.expand()
     ids = [c.id for c in cases]
-    assert ids == ["capital", "weather", "movie", "matrix[1-x]", "matrix[1-y]", "matrix[2-x]", "matrix[2-y]",
-                   "rows[Ann]", "rows[Bo]"]
+    assert ids == [
+        "capital",
+        "weather",
+        "movie",
+        "matrix[1-x]",
+        "matrix[1-y]",
+        "matrix[2-x]",
+        "matrix[2-y]",
+        "rows[Ann]",
+        "rows[Bo]",
+    ]
     capital = cases[0]
     assert capital.vars == {"tone": "brief", "country": "France"}
     assert capital.messages() == [{"role": "user", "content": "Be brief. What is the capital of France?"}]
@@ -92,25 +101,32 @@ def test_a_valid_suite_loads_with_models_cases_and_expansion(tmp_path):
 
 def test_model_entry_accepts_a_string_or_a_mapping():
     assert ModelEntry.coerce("openai:gpt-4.1").display_id == "openai:gpt-4.1"
-    entry = ModelEntry.coerce({"model": "openai:gpt-4.1", "id": "gpt", "base_url": "http://x", "use_responses_api": True})
+    entry = ModelEntry.coerce(
+        {"model": "openai:gpt-4.1", "id": "gpt", "base_url": "http://x", "use_responses_api": True}
+    )
     assert entry.display_id == "gpt"
     assert entry.params == {"base_url": "http://x", "use_responses_api": True}
 
 
 def test_malformed_yaml_names_the_line(tmp_path):
-    msg = error_of(tmp_path, """\
+    msg = error_of(
+        tmp_path,
+        """\
         name: demo
         cases:
           - id: a
             prompt: "unterminated
           - id: b
-        """)
+        """,
+    )
     assert msg.startswith(":6: invalid YAML") or msg.startswith(":5: invalid YAML"), msg
     assert "line 4" in msg
 
 
 def test_unknown_assertion_type_lists_what_is_allowed(tmp_path):
-    msg = error_of(tmp_path, """\
+    msg = error_of(
+        tmp_path,
+        """\
         name: demo
         cases:
           - id: a
@@ -118,70 +134,90 @@ def test_unknown_assertion_type_lists_what_is_allowed(tmp_path):
             assert:
               - {type: icontains, value: x}
               - {type: icontain, value: Paris}
-        """)
+        """,
+    )
     assert msg.startswith(":7: cases[0].assert[1]: unknown assertion type 'icontain'"), msg
     assert "did you mean 'icontains'?" in msg
     assert "allowed:" in msg and "equals" in msg and "llm_judge" in msg
 
 
 def test_unknown_field_suggests_and_lists_fields(tmp_path):
-    msg = error_of(tmp_path, """\
+    msg = error_of(
+        tmp_path,
+        """\
         name: demo
         cases:
           - id: a
             promt: hi
-        """)
+        """,
+    )
     # the first error is the misspelt key (the missing prompt comes from the same mistake)
     assert msg.startswith(":4: cases[0]: unknown field 'promt' (did you mean 'prompt'?); allowed: id,"), msg
 
 
 def test_a_misspelt_required_field_is_reported_as_the_misspelling(tmp_path):
-    msg = error_of(tmp_path, """\
+    msg = error_of(
+        tmp_path,
+        """\
         name: demo
         cases:
           - id: a
             prompt: hi
             assert:
               - {type: latency, max: 100}
-        """)
+        """,
+    )
     # not "missing required field 'max_ms'": the unknown key is what the author has to change
     assert msg.startswith(":6: cases[0].assert[0]: unknown field 'max' (did you mean 'max_ms'?)"), msg
 
 
 def test_field_errors_name_the_field_and_what_was_received(tmp_path):
-    msg = error_of(tmp_path, """\
+    msg = error_of(
+        tmp_path,
+        """\
         name: demo
         cases:
           - id: a
             messages: [{role: usr, content: hi}]
-        """)
+        """,
+    )
     assert msg.startswith(":4: cases[0].messages[0].role: input should be 'system'"), msg
     assert "received 'usr'" in msg
-    msg = error_of(tmp_path, """\
+    msg = error_of(
+        tmp_path,
+        """\
         name: demo
         cases:
           - id: a
             prompt: hi
             max_turns: 0
-        """)
-    assert msg.startswith(":5: cases[0].max_turns: input should be greater than or equal to 1; received 0"), msg
+        """,
+    )
+    assert msg.startswith(":5: cases[0].max_turns: input should be greater than or equal to 1; received 0"), (
+        msg
+    )
 
 
 def test_a_value_fitting_no_shape_of_a_union_names_every_allowed_shape(tmp_path):
     msg = error_of(tmp_path, "name: demo\ncases:\n  - id: a\n    prompt: hi\n    vars: [1, 2]\n")
     assert msg.startswith(":5: cases[0].vars: expected a mapping or a list of mappings; received [1, 2]"), msg
     msg = error_of(tmp_path, "name: demo\ncases:\n  - id: a\n    prompt: hi\n    vars: 3\n")
-    assert msg == ":5: cases[0].vars: expected a mapping or a list of mappings; received 3", msg  # one problem
+    assert msg == ":5: cases[0].vars: expected a mapping or a list of mappings; received 3", (
+        msg
+    )  # one problem
     msg = error_of(tmp_path, "name: demo\nmodels: [12]\ncases:\n  - {id: a, prompt: hi}\n")
     assert msg == ":2: models[0]: expected a string or a mapping; received 12", msg
 
 
-@pytest.mark.parametrize("body, expected", [
-    ("  - id: a\n", "a case needs exactly one of 'prompt' or 'messages'"),
-    ("  - id: a\n    prompt: x\n  - id: a\n    prompt: y\n", "duplicate case id 'a'"),
-    ("  - id: a\n    prompt: x\n    tools: [{name: t}]\n", "a tool needs 'returns'"),
-    ("  - id: a\n    prompt: x\n    tools: [{name: t, returns: 1, function: 'm:f'}]\n", "not both"),
-])
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ("  - id: a\n", "a case needs exactly one of 'prompt' or 'messages'"),
+        ("  - id: a\n    prompt: x\n  - id: a\n    prompt: y\n", "duplicate case id 'a'"),
+        ("  - id: a\n    prompt: x\n    tools: [{name: t}]\n", "a tool needs 'returns'"),
+        ("  - id: a\n    prompt: x\n    tools: [{name: t, returns: 1, function: 'm:f'}]\n", "not both"),
+    ],
+)
 def test_semantic_errors(tmp_path, body, expected):
     msg = error_of(tmp_path, "name: demo\ncases:\n" + body)
     assert expected in msg, msg
@@ -207,7 +243,8 @@ def test_parse_suite_from_text_and_slugify():
 
 def test_committed_schema_is_up_to_date():
     assert SCHEMA_PATH.read_text(encoding="utf-8") == schema_text(), (
-        "harness/suite.schema.json is stale: run `python -m harness.suite_schema`")
+        "harness/suite.schema.json is stale: run `python -m harness.suite.schema`"
+    )
 
 
 def test_schema_describes_suites_and_assertions():
@@ -220,7 +257,9 @@ def test_schema_describes_suites_and_assertions():
 
 def test_large_suites_are_parsed_once_then_read_from_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
-    cases = "".join(f"  - {{id: c{i}, prompt: 'Question {{{{ n }}}}', vars: {{n: {i}}}}}\n" for i in range(600))
+    cases = "".join(
+        f"  - {{id: c{i}, prompt: 'Question {{{{ n }}}}', vars: {{n: {i}}}}}\n" for i in range(600)
+    )
     path = write(tmp_path, "name: big\nmodels: [openai:gpt-4.1-mini]\ncases:\n" + cases)
     first = load_suite(path)
     entries = list((tmp_path / "cache" / "suites").glob("*.json"))

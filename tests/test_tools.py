@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 from typing_extensions import NotRequired, TypedDict
 
 from harness.errors import ToolException
-from harness.messages import ToolMessage
-from harness.tools import (
+from harness.messages.core import ToolMessage
+from harness.tools.tool import (
     BaseTool,
     StructuredTool,
     _parse_google_docstring,
@@ -43,10 +43,17 @@ GET_WEATHER_TOOL = {
         "parameters": {
             "properties": {
                 "city": {"description": "The city name.", "type": "string"},
-                "units": {"default": "c", "description": "Temperature units, either c or f.",
-                          "enum": ["c", "f"], "type": "string"},
-                "days": {"anyOf": [{"type": "integer"}, {"type": "null"}], "default": None,
-                         "description": "Number of days."},
+                "units": {
+                    "default": "c",
+                    "description": "Temperature units, either c or f.",
+                    "enum": ["c", "f"],
+                    "type": "string",
+                },
+                "days": {
+                    "anyOf": [{"type": "integer"}, {"type": "null"}],
+                    "default": None,
+                    "description": "Number of days.",
+                },
             },
             "required": ["city"],
             "type": "object",
@@ -75,16 +82,24 @@ def test_convert_to_openai_function_is_the_inner_function_and_strict_none_adds_n
 def test_convert_to_json_schema_reshapes_function():
     schema = convert_to_json_schema(get_weather)
     params = GET_WEATHER_TOOL["function"]["parameters"]
-    assert schema == {"title": "get_weather",
-                      "description": "Get the weather for a city. Longer description paragraph.", **params}
+    assert schema == {
+        "title": "get_weather",
+        "description": "Get the weather for a city. Longer description paragraph.",
+        **params,
+    }
 
 
-@pytest.mark.parametrize("builtin", [
-    {"type": "web_search_preview"}, {"type": "web_search_preview_2025_03_11"}, {"type": "file_search",
-                                                                                   "vector_store_ids": ["v"]},
-    {"type": "code_interpreter", "container": {"type": "auto"}}, {"type": "mcp", "server_label": "x"},
-    {"type": "function", "function": {"name": "f", "parameters": {}}},
-])
+@pytest.mark.parametrize(
+    "builtin",
+    [
+        {"type": "web_search_preview"},
+        {"type": "web_search_preview_2025_03_11"},
+        {"type": "file_search", "vector_store_ids": ["v"]},
+        {"type": "code_interpreter", "container": {"type": "auto"}},
+        {"type": "mcp", "server_label": "x"},
+        {"type": "function", "function": {"name": "f", "parameters": {}}},
+    ],
+)
 def test_openai_builtin_tool_dicts_are_returned_unchanged(builtin):
     assert convert_to_openai_tool(builtin) is builtin
 
@@ -92,19 +107,24 @@ def test_openai_builtin_tool_dicts_are_returned_unchanged(builtin):
 def test_anthropic_tool_dict():
     schema = {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}
     out = convert_to_openai_tool({"name": "search", "description": "Search.", "input_schema": schema})
-    assert out == {"type": "function", "function": {"name": "search", "parameters": schema,
-                                                     "description": "Search."}}
+    assert out == {
+        "type": "function",
+        "function": {"name": "search", "parameters": schema, "description": "Search."},
+    }
 
 
 def test_bedrock_tool_spec_dict():
     schema = {"type": "object", "properties": {"q": {"type": "string"}}}
-    out = convert_to_openai_function({"toolSpec": {"name": "s", "description": "d", "inputSchema": {"json": schema}}})
+    out = convert_to_openai_function(
+        {"toolSpec": {"name": "s", "description": "d", "inputSchema": {"json": schema}}}
+    )
     assert out == {"name": "s", "description": "d", "parameters": schema}
 
 
 def test_openai_function_dict_keeps_only_known_keys():
-    out = convert_to_openai_function({"name": "f", "description": "d", "parameters": {"type": "object"},
-                                      "strict": False, "extra": 1})
+    out = convert_to_openai_function(
+        {"name": "f", "description": "d", "parameters": {"type": "object"}, "strict": False, "extra": 1}
+    )
     assert out == {"name": "f", "description": "d", "parameters": {"type": "object"}, "strict": False}
 
 
@@ -114,11 +134,18 @@ def test_openai_tool_dict_unwrapped_by_convert_to_openai_function():
 
 
 def test_json_schema_dict_with_title():
-    schema = {"title": "Person", "description": "A person.", "type": "object",
-              "properties": {"name": {"type": "string", "title": "Name"}}}
+    schema = {
+        "title": "Person",
+        "description": "A person.",
+        "type": "object",
+        "properties": {"name": {"type": "string", "title": "Name"}},
+    }
     out = convert_to_openai_function(schema)
-    assert out == {"name": "Person", "description": "A person.",
-                   "parameters": {"type": "object", "properties": {"name": {"type": "string", "title": "Name"}}}}
+    assert out == {
+        "name": "Person",
+        "description": "A person.",
+        "parameters": {"type": "object", "properties": {"name": {"type": "string", "title": "Name"}}},
+    }
     assert schema["title"] == "Person"  # input not mutated
     # without properties: no parameters
     assert convert_to_openai_function({"title": "Empty", "type": "object"}) == {"name": "Empty"}
@@ -159,11 +186,16 @@ def test_pydantic_class_refs_dereferenced_titles_removed():
     assert out["description"] == "A person."
     params = out["parameters"]
     assert "$defs" not in params and "title" not in params
-    assert params["properties"]["title"] == {"description": "Honorific", "type": "string"}  # property named title kept
+    assert params["properties"]["title"] == {
+        "description": "Honorific",
+        "type": "string",
+    }  # property named title kept
     addr = params["properties"]["address"]
     assert "$ref" not in addr
-    assert addr["properties"] == {"street": {"description": "Street and number", "type": "string"},
-                                  "city": {"type": "string"}}
+    assert addr["properties"] == {
+        "street": {"description": "Street and number", "type": "string"},
+        "city": {"type": "string"},
+    }
     assert addr["description"] == "A postal address."
     assert params["required"] == ["title", "name", "address"]
     assert params["properties"]["tags"] == {"default": [], "items": {"type": "string"}, "type": "array"}
@@ -173,7 +205,9 @@ def test_title_keys_inside_default_values_are_data_and_kept():
     class Book(BaseModel):
         meta: dict = {"title": "Untitled"}
 
-    assert convert_to_openai_function(Book)["parameters"]["properties"]["meta"]["default"] == {"title": "Untitled"}
+    assert convert_to_openai_function(Book)["parameters"]["properties"]["meta"]["default"] == {
+        "title": "Untitled"
+    }
 
 
 def test_pydantic_class_without_docstring_has_no_description():
@@ -181,7 +215,9 @@ def test_pydantic_class_without_docstring_has_no_description():
         x: int
 
     assert convert_to_openai_function(Bare) == {
-        "name": "Bare", "parameters": {"properties": {"x": {"type": "integer"}}, "required": ["x"], "type": "object"}}
+        "name": "Bare",
+        "parameters": {"properties": {"x": {"type": "integer"}}, "required": ["x"], "type": "object"},
+    }
 
 
 def test_recursive_pydantic_model_keeps_defs_for_the_cycle():
@@ -205,8 +241,11 @@ def test_pydantic_v1_model():
         a: int
 
     out = convert_to_openai_function(Old)
-    assert out == {"name": "Old", "description": "Old style.",
-                   "parameters": {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}}
+    assert out == {
+        "name": "Old",
+        "description": "Old style.",
+        "parameters": {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]},
+    }
 
 
 class Inner(TypedDict):
@@ -242,8 +281,12 @@ def test_typeddict_docstring_annotated_nested():
     assert p["properties"]["text"] == {"description": "What to search for.", "type": "string"}
     assert p["properties"]["limit"] == {"default": 10, "description": "Max results", "type": "integer"}
     assert p["properties"]["lang"] == {"description": "Language code", "type": "string"}
-    inner = {"description": "Inner thing.", "properties": {"flag": {"description": "Whether set.", "type": "boolean"}},
-             "required": ["flag"], "type": "object"}
+    inner = {
+        "description": "Inner thing.",
+        "properties": {"flag": {"description": "Whether set.", "type": "boolean"}},
+        "required": ["flag"],
+        "type": "object",
+    }
     assert p["properties"]["inner"] == inner
     assert p["properties"]["many"]["items"] == inner
     assert p["properties"]["maybe"] == {"type": "string"}  # not required, no fake default
@@ -276,9 +319,15 @@ def test_plain_function_drops_self_cls_varargs_and_handles_pydantic_args():
     assert out["name"] == "lookup"
     assert set(out["parameters"]["properties"]) == {"item", "count"}
     assert out["parameters"]["properties"]["item"]["properties"]["street"]["type"] == "string"
-    assert out["parameters"]["properties"]["count"] == {"default": 1, "description": "How many.", "type": "integer"}
+    assert out["parameters"]["properties"]["count"] == {
+        "default": 1,
+        "description": "How many.",
+        "type": "integer",
+    }
     made = convert_to_openai_function(Svc.make)
-    assert made["parameters"]["properties"] == {"n": {"additionalProperties": {"type": "integer"}, "type": "object"}}
+    assert made["parameters"]["properties"] == {
+        "n": {"additionalProperties": {"type": "integer"}, "type": "object"}
+    }
     assert made["description"] == "Make."
 
 
@@ -298,16 +347,27 @@ def test_base_tool_instance_conversion():
         """Add numbers."""
         return a + b
 
-    assert convert_to_openai_tool(add) == {"type": "function", "function": {
-        "name": "add", "description": "Add numbers.",
-        "parameters": {"properties": {"a": {"type": "integer"}, "b": {"default": 2, "type": "integer"}},
-                       "required": ["a"], "type": "object"}}}
+    assert convert_to_openai_tool(add) == {
+        "type": "function",
+        "function": {
+            "name": "add",
+            "description": "Add numbers.",
+            "parameters": {
+                "properties": {"a": {"type": "integer"}, "b": {"default": 2, "type": "integer"}},
+                "required": ["a"],
+                "type": "object",
+            },
+        },
+    }
 
 
 def test_simple_string_tool_without_schema():
     t = tool("shout", lambda s: s.upper(), infer_schema=False, description="Shout it.")
     assert convert_to_openai_function(t)["parameters"] == {
-        "properties": {"__arg1": {"title": "__arg1", "type": "string"}}, "required": ["__arg1"], "type": "object"}
+        "properties": {"__arg1": {"title": "__arg1", "type": "string"}},
+        "required": ["__arg1"],
+        "type": "object",
+    }
     assert t.invoke("hi") == "HI"
     assert t.invoke({"__arg1": "yo"}) == "YO"
 
@@ -326,14 +386,23 @@ def test_strict_true_rewrites_recursively():
 
 
 def test_strict_walks_anyof_items_and_defs():
-    schema = {"title": "T", "type": "object", "properties": {
-        "a": {"anyOf": [{"type": "object", "properties": {"x": {"type": "string"}}}, {"type": "null"}]},
-        "b": {"type": "array", "items": {"type": "object", "properties": {"y": {"type": "integer"}}}},
-        "c": {"$ref": "#/$defs/C"}},
-        "$defs": {"C": {"type": "object", "properties": {"z": {"type": "number"}}}}}
+    schema = {
+        "title": "T",
+        "type": "object",
+        "properties": {
+            "a": {"anyOf": [{"type": "object", "properties": {"x": {"type": "string"}}}, {"type": "null"}]},
+            "b": {"type": "array", "items": {"type": "object", "properties": {"y": {"type": "integer"}}}},
+            "c": {"$ref": "#/$defs/C"},
+        },
+        "$defs": {"C": {"type": "object", "properties": {"z": {"type": "number"}}}},
+    }
     p = convert_to_openai_function(schema, strict=True)["parameters"]
-    assert p["properties"]["a"]["anyOf"][0] == {"type": "object", "properties": {"x": {"type": "string"}},
-                                                "required": ["x"], "additionalProperties": False}
+    assert p["properties"]["a"]["anyOf"][0] == {
+        "type": "object",
+        "properties": {"x": {"type": "string"}},
+        "required": ["x"],
+        "additionalProperties": False,
+    }
     assert p["properties"]["b"]["items"]["required"] == ["y"]
     assert p["properties"]["b"]["items"]["additionalProperties"] is False
     assert p["$defs"]["C"]["required"] == ["z"]
@@ -349,8 +418,17 @@ def test_strict_false_adds_key_without_rewriting_and_conflict_raises():
 
 
 def test_strict_applies_to_ready_openai_tool_dict():
-    t = {"type": "function", "function": {"name": "f", "parameters": {
-        "type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}, "required": ["a"]}}}
+    t = {
+        "type": "function",
+        "function": {
+            "name": "f",
+            "parameters": {
+                "type": "object",
+                "properties": {"a": {"type": "string"}, "b": {"type": "string"}},
+                "required": ["a"],
+            },
+        },
+    }
     out = convert_to_openai_tool(t, strict=True)
     assert out["function"]["strict"] is True
     assert out["function"]["parameters"]["required"] == ["a", "b"]
@@ -469,7 +547,11 @@ def test_tool_with_json_schema_args_schema_passes_args_through():
     schema = {"title": "s", "type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
     t = tool("js", lambda n: n + 1, args_schema=schema, description="d")
     assert t.args == {"n": {"type": "integer"}}
-    assert t.tool_call_schema == {"title": "js", "description": "d", **{k: v for k, v in schema.items() if k != "title"}}
+    assert t.tool_call_schema == {
+        "title": "js",
+        "description": "d",
+        **{k: v for k, v in schema.items() if k != "title"},
+    }
     assert t.invoke({"n": 1}) == 2
 
 
@@ -498,8 +580,13 @@ def test_invoke_with_args_returns_raw_result_and_validates():
 def test_invoke_with_tool_call_returns_tool_message():
     msg = multiply.invoke(call("multiply", {"a": 2, "b": 5}, id="call_9"))
     assert isinstance(msg, ToolMessage)
-    assert (msg.content, msg.name, msg.tool_call_id, msg.status, msg.artifact) == ("10", "multiply", "call_9",
-                                                                                   "success", None)
+    assert (msg.content, msg.name, msg.tool_call_id, msg.status, msg.artifact) == (
+        "10",
+        "multiply",
+        "call_9",
+        "success",
+        None,
+    )
 
 
 def test_pydantic_argument_is_validated_into_instance():
@@ -512,17 +599,20 @@ def test_pydantic_argument_is_validated_into_instance():
     assert where.invoke({"addr": {"street": "Main 1", "city": "Bonn"}}) == "Bonn"
 
 
-@pytest.mark.parametrize(("result", "content"), [
-    ("plain", "plain"),
-    ({"v": 1, "ü": "é"}, '{"v": 1, "ü": "é"}'),
-    (6, "6"),
-    ([1, 2], "[1, 2]"),
-    (["a", {"type": "text", "text": "b"}], ["a", {"type": "text", "text": "b"}]),
-    ([{"type": "other"}], '[{"type": "other"}]'),
-    (None, "null"),
-    (Address(street="s", city="c"), "street='s' city='c'"),  # not JSON-serialisable: str()
-    ({3}, "{3}"),
-])
+@pytest.mark.parametrize(
+    ("result", "content"),
+    [
+        ("plain", "plain"),
+        ({"v": 1, "ü": "é"}, '{"v": 1, "ü": "é"}'),
+        (6, "6"),
+        ([1, 2], "[1, 2]"),
+        (["a", {"type": "text", "text": "b"}], ["a", {"type": "text", "text": "b"}]),
+        ([{"type": "other"}], '[{"type": "other"}]'),
+        (None, "null"),
+        (Address(street="s", city="c"), "street='s' city='c'"),  # not JSON-serialisable: str()
+        ({3}, "{3}"),
+    ],
+)
 def test_tool_message_content_conversion(result, content):
     t = tool("r", lambda: result, description="d")
     assert t.invoke(call("r", {})).content == content

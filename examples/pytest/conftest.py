@@ -23,5 +23,7 @@ def canned_answers(req: EmulatedRequest) -> Reply:
 def harness_model_kwargs(harness_emulator):
     """Point every model the fixtures build at the emulator (replay never contacts it)."""
     harness_emulator.reply_fn = canned_answers
-    return lambda model: {"base_url": harness_emulator.base_url(parse_model_string(model)[1]),
-                          "api_key": "emulator-key"}
+    return lambda model: {
+        "base_url": harness_emulator.base_url(parse_model_string(model)[1]),
+        "api_key": "emulator-key",
+    }

@@ -38,8 +38,9 @@ class Cassette(CassetteInterceptor):
     `.recorded_count`, `.misses`.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, usage_log: str | os.PathLike[str] | None = None,
-                 **options: Any) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, usage_log: str | os.PathLike[str] | None = None, **options: Any
+    ) -> None:
         super().__init__(path, **options)
         self._options = {**options, "usage_log": usage_log}
         log_path = usage_log or os.environ.get(USAGE_ENV)
@@ -85,6 +86,7 @@ class Cassette(CassetteInterceptor):
 
     def __call__(self, func: F) -> F:
         if inspect.iscoroutinefunction(func):
+
             @functools.wraps(func)
             async def awrapper(*args: Any, **kwargs: Any) -> Any:
                 async with self.fresh():
@@ -120,8 +122,10 @@ class Cassette(CassetteInterceptor):
             lines.append(f"  #{i}: {summarize(ix.request.method, ix.request.uri, ix.request.json_or_none())}")
         if len(unused) > 20:
             lines.append(f"  ... and {len(unused) - 20} more")
-        msg = (f"{self.path}: {len(unused)} of {len(f)} recorded interactions were never played:\n"
-               + "\n".join(lines))
+        msg = (
+            f"{self.path}: {len(unused)} of {len(f)} recorded interactions were never played:\n"
+            + "\n".join(lines)
+        )
         if self.strict and ok:
             raise CassetteUnusedError(msg + "\n  (strict=True; run `harness cassettes prune` to remove them)")
         if self.misses:
@@ -155,7 +159,9 @@ class Cassette(CassetteInterceptor):
         frags = self._file.fragments() if self.can_replay_mode else []
         used = [fragment_id(frags[i]) for i in sorted(self.play_counts) if i < len(frags)]
         used += [fragment_id(s.fragment) for s in self._slots if s.fragment is not None]
-        line = json.dumps({"cassette": str(self.path.resolve()), "record_mode": self.record_mode, "used": used})
+        line = json.dumps(
+            {"cassette": str(self.path.resolve()), "record_mode": self.record_mode, "used": used}
+        )
         self.usage_log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.usage_log, "a", encoding="utf-8") as f:
             f.write(line + "\n")
@@ -190,7 +196,14 @@ def use_cassette(
     secrets: extra values that must never be written (a write containing one is refused).
     """
     return Cassette(
-        path, record_mode=record_mode, replay_speed=replay_speed, match_ignore=tuple(match_ignore),
-        scrub_patterns=tuple(scrub_patterns), strict=strict, secrets=tuple(secrets),
-        allow_playback_repeats=allow_playback_repeats, ignore_hosts=tuple(ignore_hosts), usage_log=usage_log,
+        path,
+        record_mode=record_mode,
+        replay_speed=replay_speed,
+        match_ignore=tuple(match_ignore),
+        scrub_patterns=tuple(scrub_patterns),
+        strict=strict,
+        secrets=tuple(secrets),
+        allow_playback_repeats=allow_playback_repeats,
+        ignore_hosts=tuple(ignore_hosts),
+        usage_log=usage_log,
     )

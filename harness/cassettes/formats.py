@@ -39,26 +39,35 @@ def interactions_from_data(data: Any) -> list[Interaction]:
     if data is None:
         return []
     if not isinstance(data, dict):
-        raise FormatProblem(f"expected a mapping with an `interactions:` list, received a {type(data).__name__}")
+        raise FormatProblem(
+            f"expected a mapping with an `interactions:` list, received a {type(data).__name__}"
+        )
     if "interactions" in data or "http_interactions" in data:
         entries = data.get("interactions", data.get("http_interactions")) or []
         if not isinstance(entries, list):
             raise FormatProblem("`interactions` must be a list of {request, response} mappings")
         pairs = []
         for i, e in enumerate(entries):
-            if not isinstance(e, dict) or not isinstance(e.get("request"), dict) \
-                    or not isinstance(e.get("response"), dict):
+            if (
+                not isinstance(e, dict)
+                or not isinstance(e.get("request"), dict)
+                or not isinstance(e.get("response"), dict)
+            ):
                 raise FormatProblem("each interaction needs a `request:` and a `response:` mapping", i)
             pairs.append((e["request"], e["response"], e))
     elif "requests" in data and "responses" in data:  # langchain-aws: parallel lists
         reqs, resps = data["requests"] or [], data["responses"] or []
         if not isinstance(reqs, list) or not isinstance(resps, list) or len(reqs) != len(resps):
-            raise FormatProblem(f"`requests:` and `responses:` must be lists of equal length "
-                                f"(received {len(reqs)} and {len(resps)})")
+            raise FormatProblem(
+                f"`requests:` and `responses:` must be lists of equal length "
+                f"(received {len(reqs)} and {len(resps)})"
+            )
         pairs = [(q, r, {}) for q, r in zip(reqs, resps, strict=False)]
     else:
-        raise FormatProblem("no `interactions:` list (nor `http_interactions:`, nor `requests:`/`responses:`); "
-                            f"top-level keys are: {', '.join(map(str, data)) or 'none'}")
+        raise FormatProblem(
+            "no `interactions:` list (nor `http_interactions:`, nor `requests:`/`responses:`); "
+            f"top-level keys are: {', '.join(map(str, data)) or 'none'}"
+        )
     out = []
     for i, (req, resp, extra) in enumerate(pairs):
         try:
@@ -81,7 +90,9 @@ def _interaction(req: dict[str, Any], resp: dict[str, Any], extra: dict[str, Any
         body=_body(req["parsed_body"]) if "parsed_body" in req else _body(req.get("body")),
     )
     status = resp.get("status")
-    code, message = (status.get("code"), status.get("message", "")) if isinstance(status, dict) else (status, "")
+    code, message = (
+        (status.get("code"), status.get("message", "")) if isinstance(status, dict) else (status, "")
+    )
     if code is None:
         raise FormatProblem("response needs `status: {code: ...}`")
     response = RecordedResponse(
@@ -93,17 +104,30 @@ def _interaction(req: dict[str, Any], resp: dict[str, Any], extra: dict[str, Any
     _decompress(response)
     timing = extra.get("timing") if isinstance(extra.get("timing"), dict) else None
     match_key = extra.get("match_key")
-    streamed = bool(extra.get("streamed")) or bool(timing and timing.get("chunks")) \
+    streamed = (
+        bool(extra.get("streamed"))
+        or bool(timing and timing.get("chunks"))
         or is_stream_content_type(response.content_type)
+    )
     recorded_at = extra.get("recorded_at")
-    return Interaction(request, response, timing, streamed, str(recorded_at) if recorded_at else None, index,
-                       str(match_key) if match_key else None)
+    return Interaction(
+        request,
+        response,
+        timing,
+        streamed,
+        str(recorded_at) if recorded_at else None,
+        index,
+        str(match_key) if match_key else None,
+    )
 
 
 def interaction_from_entry(entry: Any, index: int) -> Interaction:
     """One `{request, response, ...}` mapping (an item of `interactions:`) -> Interaction."""
-    if not isinstance(entry, dict) or not isinstance(entry.get("request"), dict) \
-            or not isinstance(entry.get("response"), dict):
+    if (
+        not isinstance(entry, dict)
+        or not isinstance(entry.get("request"), dict)
+        or not isinstance(entry.get("response"), dict)
+    ):
         raise FormatProblem("each interaction needs a `request:` and a `response:` mapping", index)
     try:
         return _interaction(entry["request"], entry["response"], entry, index)
@@ -221,7 +245,12 @@ def to_record(ix: Interaction) -> dict[str, Any]:
     _set_length(req_headers, len(req_body.encode() if isinstance(req_body, str) else req_body))
     _set_length(resp_headers, len(resp_body.encode() if isinstance(resp_body, str) else resp_body))
     record: dict[str, Any] = {
-        "request": {"method": ix.request.method, "uri": ix.request.uri, "headers": req_headers, "body": req_body},
+        "request": {
+            "method": ix.request.method,
+            "uri": ix.request.uri,
+            "headers": req_headers,
+            "body": req_body,
+        },
         "response": {
             "status": {"code": ix.response.status, "message": ix.response.message},
             "headers": resp_headers,

@@ -44,7 +44,7 @@ def request_is_stream(url: str, body: bytes) -> bool:
 
 
 def _aggregate(chunks: list[Any]) -> Any:
-    from harness.messages import AIMessageChunk, message_chunk_to_message
+    from harness.messages.core import AIMessageChunk, message_chunk_to_message
 
     total = AIMessageChunk(content="")
     total = total + [*chunks, AIMessageChunk(content="", chunk_position="last")]
@@ -61,12 +61,14 @@ def parse_reply(ix: Interaction, adapter: Any, streamed: bool) -> dict[str, Any]
             raise ValueError("response body is not JSON")
         message = adapter.parse_response(body)
     meta = message.response_metadata or {}
-    finish = next((meta[k] for k in ("finish_reason", "stop_reason", "done_reason", "stopReason") if meta.get(k)),
-                  None)
+    finish = next(
+        (meta[k] for k in ("finish_reason", "stop_reason", "done_reason", "stopReason") if meta.get(k)), None
+    )
     return {
         "text": str(message.text),
-        "tool_calls": [{"name": tc.get("name"), "args": tc.get("args"), "id": tc.get("id")}
-                       for tc in message.tool_calls],
+        "tool_calls": [
+            {"name": tc.get("name"), "args": tc.get("args"), "id": tc.get("id")} for tc in message.tool_calls
+        ],
         "usage_metadata": message.usage_metadata,
         "finish_reason": finish,
     }

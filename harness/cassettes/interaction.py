@@ -13,8 +13,13 @@ from typing import Any
 import httpx
 
 # content types whose bodies arrive as a sequence of events: recorded with chunk boundaries
-STREAM_CONTENT_TYPES = ("text/event-stream", "application/x-ndjson", "application/vnd.amazon.eventstream",
-                        "application/jsonl", "application/stream+json")
+STREAM_CONTENT_TYPES = (
+    "text/event-stream",
+    "application/x-ndjson",
+    "application/vnd.amazon.eventstream",
+    "application/jsonl",
+    "application/stream+json",
+)
 
 
 def _header_view(raw: dict[str, list[str]]) -> httpx.Headers:

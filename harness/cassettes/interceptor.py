@@ -250,8 +250,9 @@ class CassetteInterceptor:
         slot = _Slot()
         found = scrub.live_secrets(request.headers.multi_items(), str(request.url))
         # a caller may name further live values (e.g. the chat layer's `adapter.secrets()`)
-        found.update(s for s in request.extensions.get("harness_secrets") or ()
-                     if len(s or "") >= scrub.MIN_SECRET_LEN)
+        found.update(
+            s for s in request.extensions.get("harness_secrets") or () if len(s or "") >= scrub.MIN_SECRET_LEN
+        )
         with self._lock:
             self._slots.append(slot)
             self._secrets |= found
@@ -264,8 +265,10 @@ class CassetteInterceptor:
 
     def _miss(self, key: RequestKey) -> CassetteMissError:
         cf = self._load()
-        lines = [f"{self.path}: no recorded response matches this request (record_mode={self.record_mode}).",
-                 f"  request: {summarize(key.method, key.raw_url, key.body)}"]
+        lines = [
+            f"{self.path}: no recorded response matches this request (record_mode={self.record_mode}).",
+            f"  request: {summarize(key.method, key.raw_url, key.body)}",
+        ]
         if not cf.exists:
             lines.append("  the cassette file does not exist.")
         elif not len(cf):
@@ -276,12 +279,18 @@ class CassetteInterceptor:
             if n is not None:
                 near = self._index.key_at(n)
                 if near.digest == key.digest:
-                    lines.append(f"  all {self._index.recorded(key.digest)} recorded answers to this request "
-                                 "were already played (pass allow_playback_repeats=True to replay the last).")
+                    lines.append(
+                        f"  all {self._index.recorded(key.digest)} recorded answers to this request "
+                        "were already played (pass allow_playback_repeats=True to replay the last)."
+                    )
                 else:
-                    lines.append(f"  nearest recorded (#{n}): {summarize(near.method, near.raw_url, near.body)}")
+                    lines.append(
+                        f"  nearest recorded (#{n}): {summarize(near.method, near.raw_url, near.body)}"
+                    )
                     lines.append("  " + body_diff(near, key).replace("\n", "\n  "))
-        lines.append('  To record it, use record_mode="new_episodes" (or set HARNESS_RECORD_MODE=new_episodes).')
+        lines.append(
+            '  To record it, use record_mode="new_episodes" (or set HARNESS_RECORD_MODE=new_episodes).'
+        )
         return CassetteMissError("\n".join(lines), cassette=str(self.path), request=key)
 
     # --- record ------------------------------------------------------------------------------------
@@ -305,7 +314,9 @@ class CassetteInterceptor:
         req_body = request.content
         resp_headers = header_lists(response.headers.multi_items())
         chunks, offsets = decode_chunks(tape.chunks, tape.offsets_ms, resp_headers)
-        streamed = is_stream_content_type(response.headers.get("content-type", "")) or request_is_stream(url, req_body)
+        streamed = is_stream_content_type(response.headers.get("content-type", "")) or request_is_stream(
+            url, req_body
+        )
         timing: dict[str, Any] = {"ttfb_ms": round(tape.ttfb_ms, 3), "total_ms": tape.total_ms}
         if streamed:
             chunks, kept = scrub.scrub_chunks(chunks, self.patterns)
@@ -314,9 +325,12 @@ class CassetteInterceptor:
             timing["chunks"] = [[o, len(c)] for o, c in zip(offsets, chunks, strict=True)]
         ix = Interaction(
             RecordedRequest(request.method, url, header_lists(request.headers.multi_items()), req_body),
-            RecordedResponse(response.status_code, resp_headers, b"".join(chunks),
-                             response.reason_phrase or ""),
-            timing, streamed, _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds"),
+            RecordedResponse(
+                response.status_code, resp_headers, b"".join(chunks), response.reason_phrase or ""
+            ),
+            timing,
+            streamed,
+            _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds"),
         )
         ix = scrub.scrub_interaction(ix, self.patterns)
         # the digest of the request as stored: loading the cassette later needs no re-hashing
@@ -365,8 +379,10 @@ class CassetteInterceptor:
                     return
                 if self._writer is None:
                     self._writer = CassetteWriter(self.path, self._load(), replace=not self.can_replay_mode)
-                self._writer.save([s.fragment for s in slots],  # type: ignore[misc]
-                                  lambda data: scrub.refuse_leaks(data, self._secrets, str(self.path)))
+                self._writer.save(
+                    [s.fragment for s in slots],  # type: ignore[misc]
+                    lambda data: scrub.refuse_leaks(data, self._secrets, str(self.path)),
+                )
             except BaseException as e:
                 self._drop_leaking(slots)
                 self._write_error = e

@@ -21,10 +21,25 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from harness.cassettes.interaction import Interaction
 
-VOLATILE_ID_KEYS = frozenset({"id", "tool_call_id", "tool_use_id", "call_id", "toolUseId", "toolCallId",
-                              "previous_response_id"})
-AUTH_QUERY_PARAMS = frozenset({"key", "api_key", "api-key", "apikey", "access_token", "token", "sig", "signature",
-                               "x-amz-signature", "x-amz-credential", "x-amz-security-token", "x-amz-date"})
+VOLATILE_ID_KEYS = frozenset(
+    {"id", "tool_call_id", "tool_use_id", "call_id", "toolUseId", "toolCallId", "previous_response_id"}
+)
+AUTH_QUERY_PARAMS = frozenset(
+    {
+        "key",
+        "api_key",
+        "api-key",
+        "apikey",
+        "access_token",
+        "token",
+        "sig",
+        "signature",
+        "x-amz-signature",
+        "x-amz-credential",
+        "x-amz-security-token",
+        "x-amz-date",
+    }
+)
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0"})
 
 
@@ -63,9 +78,16 @@ class Matcher:
         host = (parts.hostname or "").lower()
         port = parts.port
         # a local server's port is ephemeral (emulators, ollama on another port): match any loopback port
-        netloc = "loopback" if host in LOOPBACK_HOSTS else host + (f":{port}" if port and port not in (80, 443) else "")
-        query = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                       if k.lower() not in AUTH_QUERY_PARAMS and k not in self.ignore_names)
+        netloc = (
+            "loopback"
+            if host in LOOPBACK_HOSTS
+            else host + (f":{port}" if port and port not in (80, 443) else "")
+        )
+        query = sorted(
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if k.lower() not in AUTH_QUERY_PARAMS and k not in self.ignore_names
+        )
         q = f"?{urlencode(query)}" if query else ""
         return f"{parts.scheme.lower()}://{netloc}{parts.path or '/'}{q}"
 
@@ -80,8 +102,12 @@ class Matcher:
                 canonical = body.decode("utf-8", "replace")
             else:
                 ids: dict[str, str] = {}
-                canonical = json.dumps(self._normalise(parsed, (), ids), sort_keys=True, ensure_ascii=False,
-                                       separators=(",", ":"))
+                canonical = json.dumps(
+                    self._normalise(parsed, (), ids),
+                    sort_keys=True,
+                    ensure_ascii=False,
+                    separators=(",", ":"),
+                )
         h = hashlib.blake2b(digest_size=16)
         h.update(f"{method.upper()} {norm_url}\n".encode())
         h.update(canonical.encode("utf-8", "surrogatepass"))
@@ -119,7 +145,9 @@ class Index:
     Built from digests (stored in the file when harness recorded it, else computed); `key_at(i)` gives
     the full key of interaction i, computed only to explain a miss."""
 
-    def __init__(self, digests: list[str], key_at: Callable[[int], RequestKey], played: Iterable[int] = ()) -> None:
+    def __init__(
+        self, digests: list[str], key_at: Callable[[int], RequestKey], played: Iterable[int] = ()
+    ) -> None:
         self.digests = digests
         self._key_at = functools.lru_cache(maxsize=None)(key_at)
         self._queues: dict[str, collections.deque[int]] = collections.defaultdict(collections.deque)
@@ -152,7 +180,9 @@ class Index:
         same = [i for i, k in enumerate(keys) if k.method == key.method and k.url == key.url]
         pool = (same or list(range(len(keys))))[-limit:]
         a = key.canonical
-        ranked = sorted(pool, key=lambda i: -difflib.SequenceMatcher(None, a, keys[i].canonical).quick_ratio())
+        ranked = sorted(
+            pool, key=lambda i: -difflib.SequenceMatcher(None, a, keys[i].canonical).quick_ratio()
+        )
         return max(ranked[:5], key=lambda i: difflib.SequenceMatcher(None, a, keys[i].canonical).ratio())
 
 
@@ -161,18 +191,26 @@ class Index:
 
 def pretty(key: RequestKey) -> list[str]:
     try:
-        return json.dumps(json.loads(key.canonical), indent=2, sort_keys=True, ensure_ascii=False).splitlines()
+        return json.dumps(
+            json.loads(key.canonical), indent=2, sort_keys=True, ensure_ascii=False
+        ).splitlines()
     except ValueError:
         return key.canonical.splitlines()
 
 
 def body_diff(recorded: RequestKey, live: RequestKey, max_lines: int = 60) -> str:
-    lines = list(difflib.unified_diff(pretty(recorded), pretty(live), "recorded", "this request", n=2, lineterm=""))
+    lines = list(
+        difflib.unified_diff(pretty(recorded), pretty(live), "recorded", "this request", n=2, lineterm="")
+    )
     if recorded.url != live.url:
         lines = [f"- url {recorded.url}", f"+ url {live.url}", *lines]
     if len(lines) > max_lines:
         lines = [*lines[:max_lines], f"... ({len(lines) - max_lines} more diff lines)"]
-    return "\n".join(lines) if lines else "(bodies are identical once normalised: every recorded answer was played)"
+    return (
+        "\n".join(lines)
+        if lines
+        else "(bodies are identical once normalised: every recorded answer was played)"
+    )
 
 
 def _first_text(value: Any, depth: int = 0) -> str:

@@ -38,4 +38,6 @@ def parse_replay_speed(speed: str | float | None) -> float | None:
             value = 0.0
         if value > 0:
             return value
-    raise ConfigurationError(f"replay_speed: expected 'instant', 'realtime' or a factor > 0, received {speed!r}")
+    raise ConfigurationError(
+        f"replay_speed: expected 'instant', 'realtime' or a factor > 0, received {speed!r}"
+    )

@@ -20,13 +20,38 @@ from harness.cassettes.interaction import Interaction
 from harness.errors import SecretLeakError
 
 REDACTED = "<REDACTED>"
-SECRET_HEADERS = frozenset({
-    "authorization", "proxy-authorization", "x-api-key", "api-key", "x-goog-api-key",
-    "ocp-apim-subscription-key", "x-amz-security-token", "cookie", "set-cookie",
-    "openai-organization", "openai-project", "anthropic-organization-id", "x-goog-user-project",
-})
-SECRET_QUERY = frozenset({"key", "api_key", "api-key", "apikey", "access_token", "token", "sig", "signature",
-                          "x-amz-signature", "x-amz-credential", "x-amz-security-token"})
+SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "x-api-key",
+        "api-key",
+        "x-goog-api-key",
+        "ocp-apim-subscription-key",
+        "x-amz-security-token",
+        "cookie",
+        "set-cookie",
+        "openai-organization",
+        "openai-project",
+        "anthropic-organization-id",
+        "x-goog-user-project",
+    }
+)
+SECRET_QUERY = frozenset(
+    {
+        "key",
+        "api_key",
+        "api-key",
+        "apikey",
+        "access_token",
+        "token",
+        "sig",
+        "signature",
+        "x-amz-signature",
+        "x-amz-credential",
+        "x-amz-security-token",
+    }
+)
 MIN_SECRET_LEN = 8
 NEWLINE = b"\n"
 # credential shapes `verify` looks for in files written by any tool
@@ -129,9 +154,12 @@ def scrub_chunks(chunks: list[bytes], patterns: list[re.Pattern[bytes]]) -> tupl
 
 def scrub_interaction(ix: Interaction, patterns: list[re.Pattern[bytes]]) -> Interaction:
     """Headers, URL and non-streamed bodies (a streamed response body is scrubbed by the recorder)."""
-    req = replace(ix.request, uri=scrub_url(ix.request.uri, patterns),
-                  raw_headers=scrub_headers(ix.request.raw_headers, patterns),
-                  body=scrub_bytes(ix.request.body, patterns))
+    req = replace(
+        ix.request,
+        uri=scrub_url(ix.request.uri, patterns),
+        raw_headers=scrub_headers(ix.request.raw_headers, patterns),
+        body=scrub_bytes(ix.request.body, patterns),
+    )
     resp = replace(ix.response, raw_headers=scrub_headers(ix.response.raw_headers, patterns))
     if not ix.streamed:
         resp = replace(resp, body=scrub_bytes(resp.body, patterns))

@@ -51,8 +51,14 @@ _Dumper.add_representer(str, _represent_str)
 
 def dump_fragment(ix: Interaction) -> str:
     """One interaction as the YAML text of a list item (`- request: ...`)."""
-    text = yaml.dump([to_record(ix)], Dumper=_Dumper, sort_keys=False, allow_unicode=True,
-                     default_flow_style=False, width=1 << 30)
+    text = yaml.dump(
+        [to_record(ix)],
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=1 << 30,
+    )
     # the emitter closes a document that held a keep-chomped block (`|+`) with `...`; fragments are
     # joined into one document, so drop it
     return text[:-4] if text.endswith("\n...\n") else text
@@ -80,15 +86,24 @@ class CassetteFile:
     each is parsed only when first needed (a 10,000-interaction cassette replays without parsing the
     interactions it never plays); other layouts are parsed whole."""
 
-    def __init__(self, path: Path, *, text: str = "", exists: bool = False,
-                 stat: tuple[int, int, int] | None = None, fragments: list[str] | None = None,
-                 parsed: list[Interaction] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        text: str = "",
+        exists: bool = False,
+        stat: tuple[int, int, int] | None = None,
+        fragments: list[str] | None = None,
+        parsed: list[Interaction] | None = None,
+    ) -> None:
         self.path = path
         self.text = text
         self.exists = exists
         self.stat = stat
         self._fragments = fragments
-        self._parsed: list[Interaction | None] = list(parsed) if parsed is not None else [None] * len(fragments or [])
+        self._parsed: list[Interaction | None] = (
+            list(parsed) if parsed is not None else [None] * len(fragments or [])
+        )
         self._first_lines: list[int] | None = None
 
     def __len__(self) -> int:
@@ -202,7 +217,9 @@ def _entry_line(text: str, entry: int | None) -> int | None:
     if not isinstance(root, yaml.MappingNode):
         return 1
     for key, value in root.value:
-        if key.value in ("interactions", "http_interactions", "requests") and isinstance(value, yaml.SequenceNode):
+        if key.value in ("interactions", "http_interactions", "requests") and isinstance(
+            value, yaml.SequenceNode
+        ):
             if entry < len(value.value):
                 return value.value[entry].start_mark.line + 1
             return value.start_mark.line + 1
@@ -225,8 +242,9 @@ def read_cassette_file(path: str | os.PathLike[str]) -> CassetteFile:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
-        raise CassetteFormatError("not UTF-8 text (a compressed cassette? gunzip it first)",
-                                  path=str(p), line=line) from None
+        raise CassetteFormatError(
+            "not UTF-8 text (a compressed cassette? gunzip it first)", path=str(p), line=line
+        ) from None
     stat = (st.st_mtime_ns, st.st_size, st.st_ino)
     frags = split_fragments(text)
     if frags is not None:
@@ -319,7 +337,6 @@ class CassetteWriter:
             self._disk = fragments
             self._stat = stat_key(self.path)
             self.writes += 1
-
 
     def restore(self) -> bool:
         """Undo this session's writes: the file as it was before (or no file). True if anything changed."""

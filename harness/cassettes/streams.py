@@ -87,7 +87,9 @@ class AsyncRecordingStream(httpx.AsyncByteStream):
 _NOT_REPLAYED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
-def replay_response(ix: Interaction, request: httpx.Request, cassette: str, speed: float | None) -> httpx.Response:
+def replay_response(
+    ix: Interaction, request: httpx.Request, cassette: str, speed: float | None
+) -> httpx.Response:
     """The recorded response, its chunks as recorded, marked for the chat layer with recorded timings."""
     chunks = ix.chunks()
     offsets = ix.chunk_offsets_ms() if ix.chunk_lengths() else []
@@ -99,16 +101,23 @@ def replay_response(ix: Interaction, request: httpx.Request, cassette: str, spee
         if isinstance(timing.get(k), (int, float)):
             info[k] = float(timing[k])
     pace = offsets or ([info["total_ms"]] * len(chunks) if "total_ms" in info else None)
-    headers = [(k, v) for k, vals in ix.response.raw_headers.items()
-               if k.lower() not in _NOT_REPLAYED_HEADERS for v in vals]
+    headers = [
+        (k, v)
+        for k, vals in ix.response.raw_headers.items()
+        if k.lower() not in _NOT_REPLAYED_HEADERS
+        for v in vals
+    ]
     if not ix.streamed:
         headers.append(("content-length", str(len(ix.response.body))))
     return httpx.Response(
         ix.response.status,
         headers=headers,
         stream=ReplayStream(chunks, pace, speed),
-        extensions={"harness": info, "http_version": b"HTTP/1.1",
-                    "reason_phrase": ix.response.message.encode("ascii", "replace")},
+        extensions={
+            "harness": info,
+            "http_version": b"HTTP/1.1",
+            "reason_phrase": ix.response.message.encode("ascii", "replace"),
+        },
         request=request,
     )
 
@@ -117,7 +126,9 @@ class ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     """Recorded chunks; with `speed` (1.0 = recorded pace, 2.0 = twice as fast) each chunk waits for its
     recorded offset measured from when the response was handed out."""
 
-    def __init__(self, chunks: list[bytes], offsets_ms: list[float] | None = None, speed: float | None = None) -> None:
+    def __init__(
+        self, chunks: list[bytes], offsets_ms: list[float] | None = None, speed: float | None = None
+    ) -> None:
         self.chunks = chunks
         self.offsets_ms = offsets_ms if offsets_ms and len(offsets_ms) == len(chunks) else None
         self.speed = speed if speed and self.offsets_ms else None
@@ -150,7 +161,9 @@ class ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         return None
 
 
-def decode_chunks(chunks: list[bytes], offsets: list[float], headers: dict[str, list[str]]) -> tuple[list[bytes], list[float]]:
+def decode_chunks(
+    chunks: list[bytes], offsets: list[float], headers: dict[str, list[str]]
+) -> tuple[list[bytes], list[float]]:
     """Undo gzip/deflate chunk by chunk so the body is stored readable and boundaries still line up."""
     key = next((k for k in headers if k.lower() == "content-encoding"), None)
     if key is None:

@@ -27,8 +27,12 @@ def _cassette_files(path: str) -> list[Path]:
     if p.is_file():
         return [p]
     if p.is_dir():
-        return sorted(f for f in p.rglob("*") if f.suffix in _SUFFIXES and f.is_file() and not f.name.startswith("."))
-    raise InputError("no such file or directory (expected a cassette .yaml or a directory of them)", path=path)
+        return sorted(
+            f for f in p.rglob("*") if f.suffix in _SUFFIXES and f.is_file() and not f.name.startswith(".")
+        )
+    raise InputError(
+        "no such file or directory (expected a cassette .yaml or a directory of them)", path=path
+    )
 
 
 def _plural(n: int, word: str) -> str:
@@ -60,8 +64,16 @@ def _ls_row(f: Path) -> dict[str, Any]:
     from harness.cassettes.inspect import adapter_for
     from harness.cassettes.store import read_cassette_file
 
-    row: dict[str, Any] = {"path": str(f), "interactions": None, "recorded_first": None, "recorded_last": None,
-                           "providers": [], "streamed": 0, "bytes": f.stat().st_size, "error": None}
+    row: dict[str, Any] = {
+        "path": str(f),
+        "interactions": None,
+        "recorded_first": None,
+        "recorded_last": None,
+        "providers": [],
+        "streamed": 0,
+        "bytes": f.stat().st_size,
+        "error": None,
+    }
     try:
         ixs = read_cassette_file(f).interactions
     except InputError as e:
@@ -70,17 +82,24 @@ def _ls_row(f: Path) -> dict[str, Any]:
     dates = sorted(ix.recorded_at for ix in ixs if ix.recorded_at)
     if not dates:
         dates = [dt.datetime.fromtimestamp(f.stat().st_mtime, dt.timezone.utc).isoformat(timespec="seconds")]
-    row.update(interactions=len(ixs), recorded_first=dates[0], recorded_last=dates[-1],
-               streamed=sum(ix.streamed for ix in ixs))
+    row.update(
+        interactions=len(ixs),
+        recorded_first=dates[0],
+        recorded_last=dates[-1],
+        streamed=sum(ix.streamed for ix in ixs),
+    )
     names = {getattr(adapter_for(ix.request.uri), "name", None) for ix in ixs}
     row["providers"] = sorted(n for n in names if n)
     return row
 
 
-@cassettes_group.command("ls", epilog="""\b
+@cassettes_group.command(
+    "ls",
+    epilog="""\b
 Examples:
   harness cassettes ls                        # cassettes/, the directory harness run uses
-  harness cassettes ls cassettes/quickstart --json""")
+  harness cassettes ls cassettes/quickstart --json""",
+)
 @click.argument("path", default="cassettes")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON rows.")
 def ls_cmd(path: str, as_json: bool) -> None:
@@ -98,8 +117,10 @@ def ls_cmd(path: str, as_json: bool) -> None:
             click.echo(f"{r['path']:<{width}}  ERROR {r['error']}")
             continue
         when = str(r["recorded_last"])[:19].replace("T", " ")
-        click.echo(f"{r['path']:<{width}}  {_plural(r['interactions'], 'interaction'):>16}  {r['streamed']:>3} streamed  "
-                   f"recorded {when}  {', '.join(r['providers']) or '-'}")
+        click.echo(
+            f"{r['path']:<{width}}  {_plural(r['interactions'], 'interaction'):>16}  {r['streamed']:>3} streamed  "
+            f"recorded {when}  {', '.join(r['providers']) or '-'}"
+        )
 
 
 # --- show ----------------------------------------------------------------------------------------------
@@ -116,13 +137,20 @@ def _show_text(f: Path) -> None:
         d = describe(ix)
         timing = ix.timing or {}
         ttft = (timing.get("chunks") or [[timing.get("ttfb_ms")]])[0][0]
-        head = [f"#{ix.index}", ix.request.method, d["endpoint"], d["provider"] or "?", str(d["model"] or "?"),
-                "stream" if d["streamed"] else "", str(ix.response.status)]
+        head = [
+            f"#{ix.index}",
+            ix.request.method,
+            d["endpoint"],
+            d["provider"] or "?",
+            str(d["model"] or "?"),
+            "stream" if d["streamed"] else "",
+            str(ix.response.status),
+        ]
         if timing.get("total_ms") is not None:
             head.append(f"ttft {ttft:.0f} ms  total {float(timing['total_ms']):.0f} ms")
         click.echo("\n" + "  ".join(h for h in head if h))
         messages = request_messages(ix.request.json_or_none())
-        new = messages[len(previous):] if messages[: len(previous)] == previous else messages
+        new = messages[len(previous) :] if messages[: len(previous)] == previous else messages
         for role, text in new:
             click.echo(f"    {role}: {_one_line(text)}")
         previous = messages
@@ -133,11 +161,15 @@ def _show_text(f: Path) -> None:
         if reply["text"]:
             click.echo(f"    → ai: {_one_line(reply['text'])}")
         for tc in reply["tool_calls"]:
-            click.echo(f"    → tool call {tc['name']}({json.dumps(tc['args'], ensure_ascii=False)})  id={tc['id']}")
+            click.echo(
+                f"    → tool call {tc['name']}({json.dumps(tc['args'], ensure_ascii=False)})  id={tc['id']}"
+            )
         usage = reply["usage_metadata"] or {}
         if usage or reply["finish_reason"]:
-            click.echo(f"      usage in {usage.get('input_tokens', '?')} / out {usage.get('output_tokens', '?')}"
-                       f"  finish {reply['finish_reason'] or '?'}")
+            click.echo(
+                f"      usage in {usage.get('input_tokens', '?')} / out {usage.get('output_tokens', '?')}"
+                f"  finish {reply['finish_reason'] or '?'}"
+            )
 
 
 def _one_line(text: str, limit: int = 200) -> str:
@@ -145,13 +177,20 @@ def _one_line(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-@cassettes_group.command("show", epilog="""\b
+@cassettes_group.command(
+    "show",
+    epilog="""\b
 Examples:
   harness cassettes show cassettes/quickstart/weather/gpt-4.1-mini.yaml
-  harness cassettes show cassettes/ --json > interactions.json""")
+  harness cassettes show cassettes/ --json > interactions.json""",
+)
 @click.argument("path")
-@click.option("--json", "as_json", is_flag=True,
-              help="Per interaction: provider, endpoint, model, streamed, reply parsed by the provider's adapter.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Per interaction: provider, endpoint, model, streamed, reply parsed by the provider's adapter.",
+)
 def show_cmd(path: str, as_json: bool) -> None:
     """Show cassettes as conversations: messages sent, replies, tool calls, usage, timing."""
     from harness.cassettes.inspect import describe
@@ -184,7 +223,10 @@ def _verify_file(f: Path) -> list[dict[str, Any]]:
         return found
     for m in scrub.KEY_SHAPES.finditer(cf.text.encode("utf-8")):
         line = cf.text.encode("utf-8").count(b"\n", 0, m.start()) + 1
-        add("secret", f"line {line}: text shaped like a credential ({m.group()[:6].decode(errors='replace')}…)")
+        add(
+            "secret",
+            f"line {line}: text shaped like a credential ({m.group()[:6].decode(errors='replace')}…)",
+        )
     for ix in cf.interactions:
         for which, raw in (("request", ix.request.raw_headers), ("response", ix.response.raw_headers)):
             for k, vals in raw.items():
@@ -208,8 +250,12 @@ def _verify_file(f: Path) -> list[dict[str, Any]]:
                 add("schema", "timing.chunks must be a list of [offset_ms, byte_length]", ix.index)
                 continue
             if sum(lengths) != len(ix.response.body):
-                add("schema", f"timing.chunks lengths sum to {sum(lengths)} but the body has "
-                              f"{len(ix.response.body)} bytes", ix.index)
+                add(
+                    "schema",
+                    f"timing.chunks lengths sum to {sum(lengths)} but the body has "
+                    f"{len(ix.response.body)} bytes",
+                    ix.index,
+                )
             if any(b < a for a, b in zip(offsets, offsets[1:], strict=False)) or (offsets and offsets[0] < 0):
                 add("schema", "timing.chunks offsets must be non-negative and non-decreasing", ix.index)
     return found
@@ -223,10 +269,13 @@ def _is_text(blob: bytes) -> bool:
     return True
 
 
-@cassettes_group.command("verify", epilog="""\b
+@cassettes_group.command(
+    "verify",
+    epilog="""\b
 Examples:
   harness cassettes verify cassettes/        # in CI, before committing new cassettes
-  harness cassettes verify cassettes/ --json""")
+  harness cassettes verify cassettes/ --json""",
+)
 @click.argument("path")
 @click.option("--json", "as_json", is_flag=True, help="Print findings as JSON.")
 def verify_cmd(path: str, as_json: bool) -> None:
@@ -256,19 +305,27 @@ def _usage(log: Path) -> dict[str, set[str]]:
             entry = json.loads(line)
             used.setdefault(entry["cassette"], set()).update(entry["used"])
         except (ValueError, KeyError, TypeError):
-            raise InputError("not a usage log line (expected JSON with cassette and used)", path=str(log),
-                             line=n) from None
+            raise InputError(
+                "not a usage log line (expected JSON with cassette and used)", path=str(log), line=n
+            ) from None
     return used
 
 
-@cassettes_group.command("prune", epilog="""\b
+@cassettes_group.command(
+    "prune",
+    epilog="""\b
 Examples:
   HARNESS_CASSETTE_USAGE=usage.jsonl harness run suites/quickstart.yaml   # log what a run used
   harness cassettes prune cassettes/ --usage usage.jsonl --dry-run        # see what would go
-  harness cassettes prune cassettes/ --usage usage.jsonl""")
+  harness cassettes prune cassettes/ --usage usage.jsonl""",
+)
 @click.argument("path")
-@click.option("--usage", "usage_log", type=click.Path(dir_okay=False),
-              help="Usage log written by runs (default: $HARNESS_CASSETTE_USAGE).")
+@click.option(
+    "--usage",
+    "usage_log",
+    type=click.Path(dir_okay=False),
+    help="Usage log written by runs (default: $HARNESS_CASSETTE_USAGE).",
+)
 @click.option("--dry-run", is_flag=True, help="Report what would be removed; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 def prune_cmd(path: str, usage_log: str | None, dry_run: bool, as_json: bool) -> None:
@@ -278,20 +335,25 @@ def prune_cmd(path: str, usage_log: str | None, dry_run: bool, as_json: bool) ->
 
     log = usage_log or os.environ.get(USAGE_ENV)
     if not log or not Path(log).is_file():
-        raise InputError(f"no usage log{f' at {log}' if log else ''}: run with {USAGE_ENV}=FILE "
-                         "(or use_cassette(..., usage_log=FILE)), then prune with --usage FILE")
+        raise InputError(
+            f"no usage log{f' at {log}' if log else ''}: run with {USAGE_ENV}=FILE "
+            "(or use_cassette(..., usage_log=FILE)), then prune with --usage FILE"
+        )
     used = _usage(Path(log))
     results = []
     for f in _cassette_files(path):
         ids = used.get(str(f.resolve()))
         if ids is None:
-            results.append({"cassette": str(f), "kept": None, "removed": 0, "note": "no run used it; left alone"})
+            results.append(
+                {"cassette": str(f), "kept": None, "removed": 0, "note": "no run used it; left alone"}
+            )
             continue
         if dry_run:
             frags = read_cassette_file(f).fragments()
             kept = sum(fragment_id(fr) in ids for fr in frags)
             removed = len(frags) - kept
         else:
+
             def keep(fr: str, ids: set[str] = ids) -> bool:
                 return fragment_id(fr) in ids
 

@@ -28,21 +28,29 @@ def _delta(a: Any, b: Any, fmt: Any) -> str:
     return fmt(b) if a == b else f"{fmt(a)} → {fmt(b)}"
 
 
-@click.command("compare", epilog="""\b
+@click.command(
+    "compare",
+    epilog="""\b
 Examples:
   harness compare runs/quickstart-20261124T063000-3f2a runs/quickstart-20261125T090000-7c1d
   harness compare RUN_A RUN_B --json > diff.json
 \b
 Exit codes: 0 no regressions, 1 some cell passed in RUN_A and not in RUN_B, 2 usage or input error.
-""")
+""",
+)
 @click.argument("run_a", type=click.Path(path_type=Path, file_okay=False))
 @click.argument("run_b", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
-@click.option("--latency-threshold", type=click.FloatRange(min=0), default=0.2, show_default=True,
-              help="Report cells whose latency changed by more than this fraction (and 50 ms).")
+@click.option(
+    "--latency-threshold",
+    type=click.FloatRange(min=0),
+    default=0.2,
+    show_default=True,
+    help="Report cells whose latency changed by more than this fraction (and 50 ms).",
+)
 def compare_cmd(run_a: Path, run_b: Path, as_json: bool, latency_threshold: float) -> None:
     """Compare RUN_B against RUN_A (the baseline), cell by cell and model by model."""
-    from harness.results import compare_runs
+    from harness.results.io import compare_runs
 
     try:
         diff = compare_runs(run_a, run_b, latency_threshold=latency_threshold)
@@ -63,28 +71,40 @@ def _print(diff: dict[str, Any]) -> None:
 
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     a, b = diff["a"], diff["b"]
-    console.print(f"A: {a['run_dir']} ({a.get('run_id') or '?'})   B: {b['run_dir']} ({b.get('run_id') or '?'})")
+    console.print(
+        f"A: {a['run_dir']} ({a.get('run_id') or '?'})   B: {b['run_dir']} ({b.get('run_id') or '?'})"
+    )
     table = Table(title="per model (A → B)", title_justify="left")
     for col in ("model", "pass rate", "latency p50 ms", "latency p95 ms", "TTFT p50 ms", "cost"):
         table.add_column(col, justify="left" if col == "model" else "right")
     for mid, m in diff["models"].items():
-        table.add_row(mid, _delta(m["pass_rate_a"], m["pass_rate_b"], _pct),
-                      _delta(m["latency_p50_ms_a"], m["latency_p50_ms_b"], _num),
-                      _delta(m["latency_p95_ms_a"], m["latency_p95_ms_b"], _num),
-                      _delta(m["ttft_p50_ms_a"], m["ttft_p50_ms_b"], _num),
-                      _delta(m["cost_usd_a"], m["cost_usd_b"], _usd))
+        table.add_row(
+            mid,
+            _delta(m["pass_rate_a"], m["pass_rate_b"], _pct),
+            _delta(m["latency_p50_ms_a"], m["latency_p50_ms_b"], _num),
+            _delta(m["latency_p95_ms_a"], m["latency_p95_ms_b"], _num),
+            _delta(m["ttft_p50_ms_a"], m["ttft_p50_ms_b"], _num),
+            _delta(m["cost_usd_a"], m["cost_usd_b"], _usd),
+        )
     console.print(table)
-    for title, rows, mark in (("Regressions", diff["regressions"], "[red]✗[/]"), ("Fixes", diff["fixes"], "[green]✓[/]")):
+    for title, rows, mark in (
+        ("Regressions", diff["regressions"], "[red]✗[/]"),
+        ("Fixes", diff["fixes"], "[green]✓[/]"),
+    ):
         console.print(f"{title}: {len(rows)}")
         for r in rows[:50]:
             reason = str(r.get("reason") or "").strip()
-            why = f" — {escape(reason.splitlines()[0][:200])}" if reason else ""  # first line: a miss's diff is long
+            why = (
+                f" — {escape(reason.splitlines()[0][:200])}" if reason else ""
+            )  # first line: a miss's diff is long
             console.print(f"  {mark} {escape(str(r['cell']))}: {r['before']} → {r['after']}{why}")
     lat = diff["latency_changes"]
     if lat:
         console.print(f"Latency changes: {len(lat)}")
         for r in lat[:20]:
-            console.print(f"  {r['cell']}: {r['latency_a_ms']:.0f} → {r['latency_b_ms']:.0f} ms ({r['change'] * 100:+.0f}%)")
+            console.print(
+                f"  {r['cell']}: {r['latency_a_ms']:.0f} → {r['latency_b_ms']:.0f} ms ({r['change'] * 100:+.0f}%)"
+            )
     if diff["new"]:
         console.print(f"New cells: {len(diff['new'])}")
     if diff["removed"]:

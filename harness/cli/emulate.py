@@ -7,7 +7,9 @@ import threading
 import click
 
 
-@click.command("emulate", epilog="""\b
+@click.command(
+    "emulate",
+    epilog="""\b
 Examples:
   harness emulate --port 8765
   harness emulate --latency 0.1 --ttft 0.05 --chunk-delay 0.01
@@ -15,13 +17,25 @@ Examples:
 Then, in another shell:
   export OPENAI_BASE_URL=http://127.0.0.1:8765/v1 OPENAI_API_KEY=sk-test
   harness invoke openai:gpt-4.1-mini "Hello" --stream
-""")
-@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
-              help="Port to listen on (0: any free port).")
+""",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port to listen on (0: any free port).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
-@click.option("--latency", type=click.FloatRange(min=0), default=0.0, help="Seconds before each whole response.")
-@click.option("--ttft", type=click.FloatRange(min=0), default=0.0, help="Seconds before the first streamed chunk.")
-@click.option("--chunk-delay", type=click.FloatRange(min=0), default=0.0, help="Seconds between streamed chunks.")
+@click.option(
+    "--latency", type=click.FloatRange(min=0), default=0.0, help="Seconds before each whole response."
+)
+@click.option(
+    "--ttft", type=click.FloatRange(min=0), default=0.0, help="Seconds before the first streamed chunk."
+)
+@click.option(
+    "--chunk-delay", type=click.FloatRange(min=0), default=0.0, help="Seconds between streamed chunks."
+)
 def emulate_cmd(port: int, host: str, latency: float, ttft: float, chunk_delay: float) -> None:
     """Serve every provider's wire format on one local port until Ctrl-C.
 

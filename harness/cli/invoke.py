@@ -21,7 +21,9 @@ def _param(values: tuple[str, ...]) -> dict[str, Any]:
     for item in values:
         key, sep, raw = item.partition("=")
         if not sep or not key:
-            raise click.BadParameter(f"{item!r}: expected KEY=VALUE, e.g. temperature=0", param_hint="--param")
+            raise click.BadParameter(
+                f"{item!r}: expected KEY=VALUE, e.g. temperature=0", param_hint="--param"
+            )
         try:
             out[key] = json.loads(raw)
         except ValueError:
@@ -29,27 +31,49 @@ def _param(values: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-@click.command("invoke", epilog="""\b
+@click.command(
+    "invoke",
+    epilog="""\b
 Examples:
   harness invoke openai:gpt-4.1-mini "What is the capital of France?"
   harness invoke anthropic:claude-haiku-4-5 "Write a haiku" --stream
   harness invoke openai:gpt-4.1-mini "Hello" --cassette cassettes/hello.yaml   # record once, then replay
   harness invoke openai:gpt-4.1-mini "Hello" -p temperature=0 -p max_tokens=50 --json
-""")
+""",
+)
 @click.argument("model")
 @click.argument("prompt")
 @click.option("--stream", is_flag=True, help="Print the reply as it streams.")
 @click.option("--system", default=None, help="A system message sent before the prompt.")
-@click.option("-p", "--param", "params", multiple=True, help="Model parameter KEY=VALUE (JSON values), repeatable.")
-@click.option("--base-url", default=None, help="Send to this endpoint (e.g. a local emulator or OpenAI-compatible server).")
-@click.option("--cassette", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Record the call to this cassette, or replay it from there.")
+@click.option(
+    "-p", "--param", "params", multiple=True, help="Model parameter KEY=VALUE (JSON values), repeatable."
+)
+@click.option(
+    "--base-url",
+    default=None,
+    help="Send to this endpoint (e.g. a local emulator or OpenAI-compatible server).",
+)
+@click.option(
+    "--cassette",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Record the call to this cassette, or replay it from there.",
+)
 @click.option("--record-mode", type=click.Choice(RECORD_MODES), default=None, help="Cassette record mode.")
 @click.option("--json", "as_json", is_flag=True, help="Print the reply as a JSON message record.")
-def invoke_cmd(model: str, prompt: str, stream: bool, system: str | None, params: tuple[str, ...],
-               base_url: str | None, cassette: Path | None, record_mode: str | None, as_json: bool) -> None:
+def invoke_cmd(
+    model: str,
+    prompt: str,
+    stream: bool,
+    system: str | None,
+    params: tuple[str, ...],
+    base_url: str | None,
+    cassette: Path | None,
+    record_mode: str | None,
+    as_json: bool,
+) -> None:
     """Send PROMPT to MODEL ("provider:name") and print the reply; timing and tokens go to stderr."""
-    from harness.chat_models import init_chat_model
+    from harness.models.init import init_chat_model
 
     kwargs = _param(params)
     if base_url:
@@ -59,7 +83,7 @@ def invoke_cmd(model: str, prompt: str, stream: bool, system: str | None, params
     except (ConfigurationError, InputError, TypeError) as e:
         click.echo(f"error: {e}", err=True)
         raise SystemExit(2) from None
-    messages: list[dict[str, Any]] = ([{"role": "system", "content": system}] if system else [])
+    messages: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
     messages.append({"role": "user", "content": prompt})
     try:
         message = asyncio.run(_invoke(chat, messages, stream and not as_json, cassette, record_mode))
@@ -70,7 +94,7 @@ def invoke_cmd(model: str, prompt: str, stream: bool, system: str | None, params
         click.echo(f"error: {e}", err=True)
         raise SystemExit(2) from None
     if as_json:
-        from harness._runner_record import transcript_entry
+        from harness.results.build import transcript_entry
 
         entry = transcript_entry(message)
         entry["finish_reason"] = message.response_metadata.get("finish_reason")
@@ -82,10 +106,11 @@ def invoke_cmd(model: str, prompt: str, stream: bool, system: str | None, params
     _footer(model, message)
 
 
-async def _invoke(chat: Any, messages: list[dict[str, Any]], stream: bool, cassette: Path | None,
-                  record_mode: str | None) -> Any:
-    from harness.chat import sum_chunks
-    from harness.messages import message_chunk_to_message
+async def _invoke(
+    chat: Any, messages: list[dict[str, Any]], stream: bool, cassette: Path | None, record_mode: str | None
+) -> Any:
+    from harness.messages.core import message_chunk_to_message
+    from harness.models.chat import sum_chunks
 
     ctx: Any = contextlib.nullcontext()
     if cassette is not None:
@@ -105,7 +130,7 @@ async def _invoke(chat: Any, messages: list[dict[str, Any]], stream: bool, casse
 
 
 def _footer(model: str, message: Any) -> None:
-    from harness._runner_record import timing_of, usage_of
+    from harness.results.build import timing_of, usage_of
 
     t = timing_of(message)
     u = usage_of(message)
@@ -116,6 +141,9 @@ def _footer(model: str, message: Any) -> None:
         parts.append(f"ttft {t['ttft_ms']:.0f} ms")
     parts.append(f"{u['input_tokens']}→{u['output_tokens']} tokens")
     if message.tool_calls:
-        parts.append("tool calls: " + ", ".join(f"{c['name']}({json.dumps(c.get('args'))})" for c in message.tool_calls))
+        parts.append(
+            "tool calls: "
+            + ", ".join(f"{c['name']}({json.dumps(c.get('args'))})" for c in message.tool_calls)
+        )
     parts.append(t.get("source") or ("replayed" if t.get("replayed") else "live"))
     click.echo(" · ".join(parts), err=True)

@@ -20,10 +20,21 @@ Exit codes: 0 written, 2 usage or input error (no results.jsonl, an unreadable r
 
 @click.command("report", epilog=EXAMPLES)
 @click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False))
-@click.option("-o", "--output", "output", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Where to write the HTML file (default: reports/<suite>-<run_id>.html).")
-@click.option("--baseline", "baseline", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="A previous run directory to diff against (new / fixed / regressed / unchanged).")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Where to write the HTML file (default: reports/<suite>-<run_id>.html).",
+)
+@click.option(
+    "--baseline",
+    "baseline",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="A previous run directory to diff against (new / fixed / regressed / unchanged).",
+)
 def report_cmd(run_dir: Path, output: Path | None, baseline: Path | None) -> None:
     """Render RUN_DIR's results.jsonl into one self-contained HTML report (opens offline)."""
     try:

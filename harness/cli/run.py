@@ -34,23 +34,33 @@ class Progress:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.progress = Progress(TextColumn("[bold]{task.fields[suite]}"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("{task.fields[stats]}"), TimeElapsedColumn(),
-                                 console=Console(stderr=True), transient=False)
+        self.progress = Progress(
+            TextColumn("[bold]{task.fields[suite]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[stats]}"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
         self.suite = suite
         self.task: Any = None
 
     @staticmethod
     def _stats(counts: dict[str, int], states: dict[str, int]) -> str:
-        parts = [f"[green]{counts.get('passed', 0)} passed[/]", f"[red]{counts.get('failed', 0)} failed[/]",
-                 f"[yellow]{counts.get('error', 0)} errors[/]"]
+        parts = [
+            f"[green]{counts.get('passed', 0)} passed[/]",
+            f"[red]{counts.get('failed', 0)} failed[/]",
+            f"[yellow]{counts.get('error', 0)} errors[/]",
+        ]
         cas = ", ".join(f"{v} {k}" for k, v in sorted(states.items()) if v)
         return " ".join(parts) + (f" · {cas}" if cas else "")
 
     def start(self, total: int, done: int, counts: dict[str, int]) -> None:
         self.progress.start()
-        self.task = self.progress.add_task("run", total=total, completed=done, suite=self.suite,
-                                           stats=self._stats(counts, {}))
+        self.task = self.progress.add_task(
+            "run", total=total, completed=done, suite=self.suite, stats=self._stats(counts, {})
+        )
 
     def advance(self, record: dict[str, Any], counts: dict[str, int], states: dict[str, int]) -> None:
         self.progress.update(self.task, advance=1, stats=self._stats(counts, states))
@@ -72,10 +82,14 @@ def _replay_speed(value: str | None) -> str | float | None:
     try:
         speed = float(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r}: allowed: instant, realtime, or a speed factor such as 2.0",
-                                 param_hint="--replay-speed") from None
+        raise click.BadParameter(
+            f"{value!r}: allowed: instant, realtime, or a speed factor such as 2.0",
+            param_hint="--replay-speed",
+        ) from None
     if speed <= 0:
-        raise click.BadParameter(f"{value!r}: a speed factor must be greater than 0", param_hint="--replay-speed")
+        raise click.BadParameter(
+            f"{value!r}: a speed factor must be greater than 0", param_hint="--replay-speed"
+        )
     return speed
 
 
@@ -87,14 +101,19 @@ def _check_exports(paths: tuple[Path, ...]) -> None:
     for path in paths:
         fmt = path.suffix.lstrip(".").lower()
         if fmt not in EXPORT_FORMATS:
-            raise click.BadParameter(f"{str(path)!r}: unknown export format {fmt or '(no suffix)'!r}; "
-                                     f"allowed suffixes: .csv, .json, .parquet", param_hint="--export")
+            raise click.BadParameter(
+                f"{str(path)!r}: unknown export format {fmt or '(no suffix)'!r}; "
+                f"allowed suffixes: .csv, .json, .parquet",
+                param_hint="--export",
+            )
         if fmt == "parquet":
             try:
                 import pyarrow  # noqa: F401
             except ImportError:
-                raise click.BadParameter(f"{str(path)!r}: Parquet export needs pyarrow: pip install 'harness[parquet]'",
-                                         param_hint="--export") from None
+                raise click.BadParameter(
+                    f"{str(path)!r}: Parquet export needs pyarrow: pip install 'harness[parquet]'",
+                    param_hint="--export",
+                ) from None
 
 
 def _ms(v: Any) -> str:
@@ -110,74 +129,173 @@ def _workers(value: str) -> int | None:
         return None
     if value.isdigit() and int(value) >= 1:
         return int(value)
-    raise click.BadParameter(f"{value!r}: allowed: a number of processes (1, 2, ...) or auto", param_hint="--workers")
+    raise click.BadParameter(
+        f"{value!r}: allowed: a number of processes (1, 2, ...) or auto", param_hint="--workers"
+    )
 
 
 def _print_summary(result: Any, console: Any) -> None:
     from rich.table import Table
 
     table = Table(title=f"{result.suite} · {result.run_id}", title_justify="left")
-    for col in ("model", "cells", "passed", "failed", "errors", "pass rate", "p50 ms", "p95 ms", "TTFT p50",
-                "tokens in/out", "cost", "avoided"):
+    for col in (
+        "model",
+        "cells",
+        "passed",
+        "failed",
+        "errors",
+        "pass rate",
+        "p50 ms",
+        "p95 ms",
+        "TTFT p50",
+        "tokens in/out",
+        "cost",
+        "avoided",
+    ):
         table.add_column(col, justify="left" if col == "model" else "right")
     for mid, s in result.summary.items():
         rate = f"{s['pass_rate'] * 100:.0f}%" if s.get("pass_rate") is not None else "–"
-        table.add_row(mid, str(s["cells"]), str(s["passed"]), str(s["failed"]), str(s["errors"]), rate,
-                      _ms(s["latency_p50_ms"]), _ms(s["latency_p95_ms"]), _ms(s["ttft_p50_ms"]),
-                      f"{s['input_tokens']}/{s['output_tokens']}", _usd(s["cost_usd"]), _usd(s["cost_avoided_usd"]))
+        table.add_row(
+            mid,
+            str(s["cells"]),
+            str(s["passed"]),
+            str(s["failed"]),
+            str(s["errors"]),
+            rate,
+            _ms(s["latency_p50_ms"]),
+            _ms(s["latency_p95_ms"]),
+            _ms(s["ttft_p50_ms"]),
+            f"{s['input_tokens']}/{s['output_tokens']}",
+            _usd(s["cost_usd"]),
+            _usd(s["cost_avoided_usd"]),
+        )
     console.print(table)
     states = ", ".join(f"{v} {k}" for k, v in sorted(result.states.items()))
     resumed = f", {result.skipped} already done" if result.skipped else ""
-    console.print(f"{result.ran} cells run in {result.elapsed_s:.1f}s{resumed}" + (f" ({states})" if states else ""))
+    console.print(
+        f"{result.ran} cells run in {result.elapsed_s:.1f}s{resumed}" + (f" ({states})" if states else "")
+    )
 
 
 def _print_failures(run_dir: Path, console: Any, limit: int = 10) -> None:
     from rich.markup import escape
 
-    from harness.results import latest_records
+    from harness.results.io import latest_records
 
     bad = [r for r in latest_records(run_dir) if r.get("status") != "passed"]
     for r in bad[:limit]:
-        why = r.get("error") or "; ".join(str(a.get("reason")) for a in r.get("assertions") or [] if not a.get("passed"))
-        first = str(why).strip().splitlines()[0] if str(why).strip() else "?"  # a miss's diff is in the report
-        console.print(f"  [red]✗[/] {escape(str(r.get('case_id')))} × {escape(str(r.get('model_id')))}: "
-                      f"{escape(first[:240])}", markup=True, highlight=False)
+        why = r.get("error") or "; ".join(
+            str(a.get("reason")) for a in r.get("assertions") or [] if not a.get("passed")
+        )
+        first = (
+            str(why).strip().splitlines()[0] if str(why).strip() else "?"
+        )  # a miss's diff is in the report
+        console.print(
+            f"  [red]✗[/] {escape(str(r.get('case_id')))} × {escape(str(r.get('model_id')))}: "
+            f"{escape(first[:240])}",
+            markup=True,
+            highlight=False,
+        )
     if len(bad) > limit:
         console.print(f"  ... and {len(bad) - limit} more")
 
 
 @click.command("run", epilog=EXAMPLES)
 @click.argument("suites", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--models", help="Comma-separated models replacing the suite's, e.g. openai:gpt-4.1-mini,ollama:llama3.2")
-@click.option("--record-mode", type=click.Choice(RECORD_MODES), default=None,
-              help="Cassette record mode (default: $HARNESS_RECORD_MODE, else none in CI or when a cassette exists).")
-@click.option("--cassettes", "cassettes_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Cassette directory (default: cassettes/); files are <suite>/<case>/<model>.yaml.")
+@click.option(
+    "--models", help="Comma-separated models replacing the suite's, e.g. openai:gpt-4.1-mini,ollama:llama3.2"
+)
+@click.option(
+    "--record-mode",
+    type=click.Choice(RECORD_MODES),
+    default=None,
+    help="Cassette record mode (default: $HARNESS_RECORD_MODE, else none in CI or when a cassette exists).",
+)
+@click.option(
+    "--cassettes",
+    "cassettes_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Cassette directory (default: cassettes/); files are <suite>/<case>/<model>.yaml.",
+)
 @click.option("--no-cassettes", is_flag=True, help="Call every model live; record and replay nothing.")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Run directory (default: runs/<suite>-<run_id>).")
-@click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="HTML report path (default: reports/<suite>-<run_id>.html).")
-@click.option("--baseline", type=click.Path(path_type=Path, file_okay=False, exists=True),
-              help="A previous run directory the report compares against.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Run directory (default: runs/<suite>-<run_id>).",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="HTML report path (default: reports/<suite>-<run_id>.html).",
+)
+@click.option(
+    "--baseline",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="A previous run directory the report compares against.",
+)
 @click.option("--no-report", is_flag=True, help="Do not write the HTML report.")
-@click.option("--concurrency", type=click.IntRange(min=1), help="Cells in flight at once (default: the suite's, else 8).")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    help="Cells in flight at once (default: the suite's, else 8).",
+)
 @click.option("--repeat", type=click.IntRange(min=1), help="Run every case N times per model.")
-@click.option("--workers", default="1", show_default=True,
-              help="Processes sharing the cells: N or auto. Replays are CPU-bound; live runs need only 1.")
-@click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), help="Write JUnit XML (one testcase per cell).")
-@click.option("--export", "exports", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="Export results by suffix: .csv, .json or .parquet (repeatable).")
+@click.option(
+    "--workers",
+    default="1",
+    show_default=True,
+    help="Processes sharing the cells: N or auto. Replays are CPU-bound; live runs need only 1.",
+)
+@click.option(
+    "--junit",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write JUnit XML (one testcase per cell).",
+)
+@click.option(
+    "--export",
+    "exports",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Export results by suffix: .csv, .json or .parquet (repeatable).",
+)
 @click.option("--replay-speed", default=None, help="instant (default), realtime, or a factor such as 2.0.")
-@click.option("--resume", type=click.Path(path_type=Path, file_okay=False, exists=True),
-              help="Continue a run directory: finished cells are skipped.")
+@click.option(
+    "--resume",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Continue a run directory: finished cells are skipped.",
+)
 @click.option("--retry-errors", is_flag=True, help="With --resume: run the errored cells again.")
-@click.option("--prices", type=click.Path(path_type=Path, dir_okay=False, exists=True), help="A price file overriding the built-in prices.")
-@click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: when stderr is a terminal).")
-def run_cmd(suites: tuple[Path, ...], models: str | None, record_mode: str | None, cassettes_dir: Path | None,
-            no_cassettes: bool, out: Path | None, report_path: Path | None, baseline: Path | None, no_report: bool,
-            concurrency: int | None, repeat: int | None, junit: Path | None, exports: tuple[Path, ...],
-            workers: str, replay_speed: str | None, resume: Path | None, retry_errors: bool, prices: Path | None,
-            progress: bool | None) -> None:
+@click.option(
+    "--prices",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="A price file overriding the built-in prices.",
+)
+@click.option(
+    "--progress/--no-progress", default=None, help="Show a progress bar (default: when stderr is a terminal)."
+)
+def run_cmd(
+    suites: tuple[Path, ...],
+    models: str | None,
+    record_mode: str | None,
+    cassettes_dir: Path | None,
+    no_cassettes: bool,
+    out: Path | None,
+    report_path: Path | None,
+    baseline: Path | None,
+    no_report: bool,
+    concurrency: int | None,
+    repeat: int | None,
+    junit: Path | None,
+    exports: tuple[Path, ...],
+    workers: str,
+    replay_speed: str | None,
+    resume: Path | None,
+    retry_errors: bool,
+    prices: Path | None,
+    progress: bool | None,
+) -> None:
     """Run SUITE files over their models (or --models): every case × model × repeat, concurrently.
 
     Results go to RUN_DIR/results.jsonl (one record per cell, written as each finishes) and
@@ -185,25 +303,59 @@ def run_cmd(suites: tuple[Path, ...], models: str | None, record_mode: str | Non
     cell runs: a bad suite or model is one error line and exit code 2.
     """
     try:
-        code = _run(suites, models, record_mode, cassettes_dir, no_cassettes, out, report_path, baseline,
-                    no_report, concurrency, repeat, junit, exports, _replay_speed(replay_speed), resume,
-                    retry_errors, prices, progress, _workers(workers))
+        code = _run(
+            suites,
+            models,
+            record_mode,
+            cassettes_dir,
+            no_cassettes,
+            out,
+            report_path,
+            baseline,
+            no_report,
+            concurrency,
+            repeat,
+            junit,
+            exports,
+            _replay_speed(replay_speed),
+            resume,
+            retry_errors,
+            prices,
+            progress,
+            _workers(workers),
+        )
     except (InputError, ConfigurationError) as e:
         click.echo(f"error: {e}", err=True)
         raise SystemExit(2) from None
     raise SystemExit(code)
 
 
-def _run(suites: tuple[Path, ...], models: str | None, record_mode: str | None, cassettes_dir: Path | None,
-         no_cassettes: bool, out: Path | None, report_path: Path | None, baseline: Path | None, no_report: bool,
-         concurrency: int | None, repeat: int | None, junit: Path | None, exports: tuple[Path, ...],
-         replay_speed: str | float | None, resume: Path | None, retry_errors: bool, prices: Path | None,
-         progress: bool | None, workers: int | None = 1) -> int:
+def _run(
+    suites: tuple[Path, ...],
+    models: str | None,
+    record_mode: str | None,
+    cassettes_dir: Path | None,
+    no_cassettes: bool,
+    out: Path | None,
+    report_path: Path | None,
+    baseline: Path | None,
+    no_report: bool,
+    concurrency: int | None,
+    repeat: int | None,
+    junit: Path | None,
+    exports: tuple[Path, ...],
+    replay_speed: str | float | None,
+    resume: Path | None,
+    retry_errors: bool,
+    prices: Path | None,
+    progress: bool | None,
+    workers: int | None = 1,
+) -> int:
     from rich.console import Console
 
-    from harness.results import export, load_run_meta
-    from harness.runner import Runner, RunOptions
-    from harness.suite import load_suite
+    from harness.results.io import export, load_run_meta
+    from harness.runner.runner import Runner, RunOptions
+    from harness.suite.spec import load_suite
 
     if retry_errors and resume is None:
         raise click.UsageError("--retry-errors needs --resume RUN_DIR")
@@ -220,7 +372,9 @@ def _run(suites: tuple[Path, ...], models: str | None, record_mode: str | None, 
     _check_exports(exports)
     if no_cassettes and (record_mode or cassettes_dir):
         raise click.UsageError("--no-cassettes cannot be combined with --record-mode or --cassettes")
-    cas_dir: str | Path | None = None if no_cassettes else (cassettes_dir or config.get("cassettes_dir", "cassettes"))
+    cas_dir: str | Path | None = (
+        None if no_cassettes else (cassettes_dir or config.get("cassettes_dir", "cassettes"))
+    )
     loaded = [load_suite(p) for p in suites]  # every suite validated before anything runs
     runners = []
     for suite in loaded:
@@ -228,10 +382,14 @@ def _run(suites: tuple[Path, ...], models: str | None, record_mode: str | None, 
         options = RunOptions(
             models=_split_models(models) or config.get("models"),
             record_mode=record_mode or config.get("record_mode"),
-            cassettes_dir=cas_dir, out=run_out,
-            concurrency=concurrency or config.get("concurrency"), repeat=repeat or config.get("repeat"),
+            cassettes_dir=cas_dir,
+            out=run_out,
+            concurrency=concurrency or config.get("concurrency"),
+            repeat=repeat or config.get("repeat"),
             replay_speed=replay_speed or config.get("replay_speed") or "instant",
-            resume=resume, retry_errors=retry_errors, prices_file=str(prices) if prices else None,
+            resume=resume,
+            retry_errors=retry_errors,
+            prices_file=str(prices) if prices else None,
             workers=workers,
         )
         runners.append(Runner(suite, options))
@@ -253,17 +411,19 @@ def _run(suites: tuple[Path, ...], models: str | None, record_mode: str | None, 
             target = path.with_name(f"{path.stem}-{result.suite}{path.suffix}") if len(runners) > 1 else path
             console.print(f"Exported: {export(result.run_dir, target)}")
     if junit is not None:
-        from harness._runner_export import write_junit
+        from harness.results.ci_outputs import write_junit
 
         console.print(f"JUnit: {write_junit(run_dirs, junit)}")
     if os.environ.get("GITHUB_STEP_SUMMARY"):
-        from harness._runner_export import write_github_summary
+        from harness.results.ci_outputs import write_github_summary
 
         write_github_summary(run_dirs, reports)
     return code
 
 
-def _report(result: Any, report_path: Path | None, baseline: Path | None, several: bool, console: Any) -> Path | None:
+def _report(
+    result: Any, report_path: Path | None, baseline: Path | None, several: bool, console: Any
+) -> Path | None:
     try:
         from harness.report import render_report
     except ImportError:  # pragma: no cover - the report module ships with harness

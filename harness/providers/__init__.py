@@ -22,7 +22,7 @@ _BUILTIN: dict[str, str] = {
     "azure_openai": "harness.providers.azure_openai:AzureOpenAIAdapter",
     "anthropic": "harness.providers.anthropic:AnthropicAdapter",
     "google_genai": "harness.providers.google_genai:GeminiAdapter",
-    "bedrock_converse": "harness.providers.bedrock_converse:BedrockConverseAdapter",
+    "bedrock_converse": "harness.providers.bedrock:BedrockConverseAdapter",
     "ollama": "harness.providers.ollama:OllamaAdapter",
 }
 # aliases users type (LangChain registry keys that mean the same wire format here)
@@ -80,7 +80,15 @@ def register_provider(name: str, spec: str) -> None:
 
 
 # more specific endpoints first: Azure's /openai/deployments/.../chat/completions before OpenAI's
-_RECOGNIZE_ORDER = ("azure_openai", "openai_responses", "bedrock_converse", "google_genai", "anthropic", "ollama", "openai")
+_RECOGNIZE_ORDER = (
+    "azure_openai",
+    "openai_responses",
+    "bedrock_converse",
+    "google_genai",
+    "anthropic",
+    "ollama",
+    "openai",
+)
 
 
 def adapter_for_url(url: str) -> type[ProviderAdapter] | None:

@@ -12,8 +12,11 @@ def text_of(content: Any, kinds: tuple[str, ...] = ("text",)) -> str:
     """Message content as plain text: a string as is, else the joined strings and `kinds` parts."""
     if isinstance(content, str):
         return content
-    return "".join(p if isinstance(p, str) else p.get("text", "") for p in content
-                   if isinstance(p, str) or p.get("type") in kinds)
+    return "".join(
+        p if isinstance(p, str) else p.get("text", "")
+        for p in content
+        if isinstance(p, str) or p.get("type") in kinds
+    )
 
 
 def append_turn(turns: list[dict[str, Any]], role: str, blocks: list[dict[str, Any]]) -> None:
@@ -36,7 +39,13 @@ def json_tool_call(fn: Mapping[str, Any], call_id: Any) -> dict[str, Any]:
         if not isinstance(args, dict):
             raise ValueError(f"arguments are a {type(args).__name__}, not an object")
     except ValueError as e:
-        return {"name": fn.get("name"), "args": raw, "id": call_id, "error": str(e), "type": "invalid_tool_call"}
+        return {
+            "name": fn.get("name"),
+            "args": raw,
+            "id": call_id,
+            "error": str(e),
+            "type": "invalid_tool_call",
+        }
     return {"name": fn.get("name", ""), "args": args, "id": call_id, "type": "tool_call"}
 
 
@@ -49,8 +58,11 @@ def usage_metadata(
 ) -> dict[str, Any]:
     """A UsageMetadata dict. The total defaults to input + output; details with a None value are left
     out, and so is a details dict left empty."""
-    usage: dict[str, Any] = {"input_tokens": input_tokens, "output_tokens": output_tokens,
-                             "total_tokens": total_tokens or input_tokens + output_tokens}
+    usage: dict[str, Any] = {
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "total_tokens": total_tokens or input_tokens + output_tokens,
+    }
     for key, details in (("input_token_details", input_details), ("output_token_details", output_details)):
         kept = {k: v for k, v in (details or {}).items() if v is not None}
         if kept:

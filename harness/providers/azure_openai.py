@@ -23,10 +23,10 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from harness.errors import ConfigurationError, MissingAPIKeyError
-from harness.messages import AIMessage
+from harness.messages.core import AIMessage
 from harness.providers.base import ChatRequest, ProviderAdapter
 from harness.providers.openai import OpenAIChatAdapter
-from harness.providers.openai_responses import OpenAIResponsesAdapter
+from harness.providers.openai_responses.adapter import OpenAIResponsesAdapter
 
 _DEPLOYMENT = re.compile(r"/openai/deployments/([^/?#]+)")
 
@@ -39,21 +39,30 @@ class _AzureEndpoint:
     base_url_env: ClassVar[tuple[str, ...]] = ("AZURE_OPENAI_ENDPOINT",)
     default_base_url: ClassVar[str] = ""
     settings_keys: ClassVar[tuple[str, ...]] = (
-        "azure_endpoint", "azure_deployment", "api_version", "azure_ad_token", "default_headers",
+        "azure_endpoint",
+        "azure_deployment",
+        "api_version",
+        "azure_ad_token",
+        "default_headers",
     )
     settings: dict[str, Any]
     base_url: str
     api_key: str | None
     missing_key: Any
 
-    def __init__(self, *, model: str, api_key: str | None = None, base_url: str | None = None, **settings: Any):
-        super().__init__(model=model, api_key=api_key, base_url=base_url or settings.get("azure_endpoint"),
-                         **settings)  # type: ignore[call-arg]
+    def __init__(
+        self, *, model: str, api_key: str | None = None, base_url: str | None = None, **settings: Any
+    ):
+        super().__init__(
+            model=model, api_key=api_key, base_url=base_url or settings.get("azure_endpoint"), **settings
+        )  # type: ignore[call-arg]
         self.ad_token = settings.get("azure_ad_token") or os.environ.get("AZURE_OPENAI_AD_TOKEN")
         if self.ad_token:
             self.missing_key = None  # Entra ID token instead of a key
         elif self.missing_key is not None:
-            self.missing_key = MissingAPIKeyError(self.name, ["AZURE_OPENAI_API_KEY", "AZURE_OPENAI_AD_TOKEN"])
+            self.missing_key = MissingAPIKeyError(
+                self.name, ["AZURE_OPENAI_API_KEY", "AZURE_OPENAI_AD_TOKEN"]
+            )
         self.api_version = settings.get("api_version") or os.environ.get("OPENAI_API_VERSION")
         self.deployment = settings.get("azure_deployment") or model
 
@@ -102,7 +111,11 @@ class AzureOpenAIAdapter(_AzureEndpoint, OpenAIChatAdapter):
     def url(self, request: ChatRequest) -> str:
         base = self.endpoint()
         if self.is_v1():
-            return base + "/chat/completions" + (self.version_query() if self.settings.get("api_version") else "")
+            return (
+                base
+                + "/chat/completions"
+                + (self.version_query() if self.settings.get("api_version") else "")
+            )
         if "/openai/deployments/" not in base:
             base += "/openai/deployments/" + quote(self.deployment, safe="")
         return base + "/chat/completions" + self.version_query()

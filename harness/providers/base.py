@@ -1,7 +1,7 @@
 """The provider adapter contract: pure translation between harness messages and one wire format.
 
 An adapter builds the HTTP request, parses a whole response, decodes a stream and classifies an
-error. It owns no client, does no I/O and never retries: the chat layer (`harness.chat`) does that
+error. It owns no client, does no I/O and never retries: the chat layer (`harness.models.chat`) does that
 once for every provider. Shared code must never branch on a provider's name; anything that differs
 per provider is a class attribute or method here.
 """
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from harness.errors import MissingAPIKeyError, ModelError, error_for_status
 
 if TYPE_CHECKING:
-    from harness.messages import AIMessage, AIMessageChunk, BaseMessage
+    from harness.messages.core import AIMessage, AIMessageChunk, BaseMessage
 
 StructuredMethod = Literal["json_schema", "function_calling", "json_mode"]
 

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from harness.errors import ModelAPIError
-from harness.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage, tool_call_chunk
+from harness.messages.core import AIMessage, AIMessageChunk, BaseMessage, ToolMessage, tool_call_chunk
 from harness.providers._common import usage_metadata
 from harness.providers.base import (
     Capabilities,
@@ -29,8 +29,18 @@ from harness.providers.base import (
 # model parameters that go into `options` (anything unknown goes there too: Ollama's options are open)
 _TOP_LEVEL = {"keep_alive", "logprobs", "top_logprobs", "truncate", "shift", "format", "think"}
 _DROP = {"stream_usage"}
-_META = ("model", "created_at", "done", "done_reason", "total_duration", "load_duration", "prompt_eval_count",
-         "prompt_eval_duration", "eval_count", "eval_duration")
+_META = (
+    "model",
+    "created_at",
+    "done",
+    "done_reason",
+    "total_duration",
+    "load_duration",
+    "prompt_eval_count",
+    "prompt_eval_duration",
+    "eval_count",
+    "eval_duration",
+)
 DEFAULT_PORT = 11434
 
 
@@ -67,8 +77,10 @@ def _images(m: BaseMessage) -> list[str]:
         if src is None:
             continue
         if "base64" not in src:
-            raise ValueError(f"ollama: Ollama does not fetch image URLs; pass base64 data (a data: URL or "
-                             f"{{'type': 'image', 'base64': ..., 'mime_type': ...}}); received {src.get('url', '')[:80]!r}")
+            raise ValueError(
+                f"ollama: Ollama does not fetch image URLs; pass base64 data (a data: URL or "
+                f"{{'type': 'image', 'base64': ..., 'mime_type': ...}}); received {src.get('url', '')[:80]!r}"
+            )
         out.append(src["base64"])
     return out
 
@@ -78,7 +90,11 @@ def _reasoning(m: AIMessage) -> str:
     if isinstance(rc, str):
         return rc
     if isinstance(m.content, list):
-        return "".join(b.get("reasoning") or "" for b in m.content if isinstance(b, dict) and b.get("type") == "reasoning")
+        return "".join(
+            b.get("reasoning") or ""
+            for b in m.content
+            if isinstance(b, dict) and b.get("type") == "reasoning"
+        )
     return ""
 
 
@@ -105,14 +121,18 @@ def to_ollama(messages: list[BaseMessage]) -> list[dict[str, Any]]:
             if m.tool_calls:
                 item["tool_calls"] = []
                 for tc in m.tool_calls:
-                    call: dict[str, Any] = {"function": {"name": tc["name"], "arguments": tc.get("args") or {}}}
+                    call: dict[str, Any] = {
+                        "function": {"name": tc["name"], "arguments": tc.get("args") or {}}
+                    }
                     if tc.get("id"):
                         call["id"] = tc["id"]
                         names[tc["id"]] = tc["name"]
                     item["tool_calls"].append(call)
             out.append(item)
         else:
-            raise ValueError(f"ollama: cannot send a {type(m).__name__}; allowed: system, human, ai, tool messages")
+            raise ValueError(
+                f"ollama: cannot send a {type(m).__name__}; allowed: system, human, ai, tool messages"
+            )
     return out
 
 
@@ -130,8 +150,11 @@ def _usage(body: dict[str, Any]) -> dict[str, Any] | None:
 
 def _final_metadata(body: dict[str, Any], provider: str, has_tool_calls: bool) -> dict[str, Any]:
     meta = {k: body[k] for k in _META if k in body}
-    meta.update(model_name=body.get("model"), model_provider=provider,
-                finish_reason=_finish(body.get("done_reason"), has_tool_calls))
+    meta.update(
+        model_name=body.get("model"),
+        model_provider=provider,
+        finish_reason=_finish(body.get("done_reason"), has_tool_calls),
+    )
     return {k: v for k, v in meta.items() if v is not None}
 
 
@@ -152,7 +175,9 @@ def _tool_calls(raw: list[Any], start: int) -> list[tuple[str, Any, str]]:
 class OllamaAdapter(ProviderAdapter):
     name: ClassVar[str] = "ollama"
     # no tool_choice / parallel_tool_calls on the wire: a forced tool is sent as the only tool
-    capabilities: ClassVar[Capabilities] = Capabilities(parallel_tool_calls=False, reasoning=True, logprobs=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        parallel_tool_calls=False, reasoning=True, logprobs=True
+    )
     api_key_env: ClassVar[tuple[str, ...]] = ("OLLAMA_API_KEY",)
     base_url_env: ClassVar[tuple[str, ...]] = ("OLLAMA_HOST",)
     default_base_url: ClassVar[str] = f"http://localhost:{DEFAULT_PORT}"
@@ -161,13 +186,18 @@ class OllamaAdapter(ProviderAdapter):
     settings_keys: ClassVar[tuple[str, ...]] = ("default_headers",)
     url_pattern: ClassVar[str] = r"/api/chat/?(\?|$)"
 
-    def __init__(self, *, model: str, api_key: str | None = None, base_url: str | None = None, **settings: Any) -> None:
+    def __init__(
+        self, *, model: str, api_key: str | None = None, base_url: str | None = None, **settings: Any
+    ) -> None:
         super().__init__(model=model, api_key=api_key, base_url=base_url, **settings)
         self.base_url = normalize_host(self.base_url)
 
     def build_body(self, request: ChatRequest) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": request.model, "messages": to_ollama(request.messages),
-                                "stream": request.stream}
+        body: dict[str, Any] = {
+            "model": request.model,
+            "messages": to_ollama(request.messages),
+            "stream": request.stream,
+        }
         options: dict[str, Any] = {}
         for key, value in request.params.items():
             if key in _DROP:
@@ -212,8 +242,15 @@ class OllamaAdapter(ProviderAdapter):
             if isinstance(args, dict):
                 tool_calls.append({"name": name, "args": args, "id": id_, "type": "tool_call"})
             else:
-                invalid.append({"name": name, "args": args if isinstance(args, str) else json.dumps(args), "id": id_,
-                                "error": "arguments are not a JSON object", "type": "invalid_tool_call"})
+                invalid.append(
+                    {
+                        "name": name,
+                        "args": args if isinstance(args, str) else json.dumps(args),
+                        "id": id_,
+                        "error": "arguments are not a JSON object",
+                        "type": "invalid_tool_call",
+                    }
+                )
         meta = _final_metadata(body, self.name, bool(tool_calls or invalid))
         if body.get("logprobs"):
             meta["logprobs"] = body["logprobs"]
@@ -261,13 +298,17 @@ class _NDJSONDecoder(StreamDecoder):
         try:
             obj = json.loads(line)
         except ValueError as e:
-            raise ModelAPIError(f"malformed stream line (not JSON): {line[:200]!r}", provider=self.provider) from e
+            raise ModelAPIError(
+                f"malformed stream line (not JSON): {line[:200]!r}", provider=self.provider
+            ) from e
         if not isinstance(obj, dict) or "error" in obj:
             raise ModelAPIError(f"error in stream: {error_message(obj)}", provider=self.provider, body=obj)
         msg = obj.get("message") or {}
         calls = _tool_calls(msg.get("tool_calls") or [], self.calls)
-        chunks: list[Any] = [tool_call_chunk(name, args if isinstance(args, str) else json.dumps(args), id_, self.calls + i)
-                  for i, (name, args, id_) in enumerate(calls)]
+        chunks: list[Any] = [
+            tool_call_chunk(name, args if isinstance(args, str) else json.dumps(args), id_, self.calls + i)
+            for i, (name, args, id_) in enumerate(calls)
+        ]
         self.calls += len(calls)
         meta: dict[str, Any] = {"model_provider": self.provider}
         usage = None

@@ -9,7 +9,7 @@ import json
 from typing import Any, ClassVar
 
 from harness.errors import ModelAPIError, ModelError, error_for_status
-from harness.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
+from harness.messages.core import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
 from harness.providers._common import json_tool_call, text_of, usage_metadata
 from harness.providers._sse import SSEParser
 from harness.providers.base import (
@@ -36,9 +36,14 @@ def usage_from_openai(u: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     pd, cd = u.get("prompt_tokens_details") or {}, u.get("completion_tokens_details") or {}
     return usage_metadata(
-        u.get("prompt_tokens") or 0, u.get("completion_tokens") or 0, u.get("total_tokens"),
-        {"audio": pd.get("audio_tokens"), "cache_read": pd.get("cached_tokens"),
-         "cache_creation": pd.get("cache_write_tokens")},
+        u.get("prompt_tokens") or 0,
+        u.get("completion_tokens") or 0,
+        u.get("total_tokens"),
+        {
+            "audio": pd.get("audio_tokens"),
+            "cache_read": pd.get("cached_tokens"),
+            "cache_creation": pd.get("cache_write_tokens"),
+        },
         {"audio": cd.get("audio_tokens"), "reasoning": cd.get("reasoning_tokens")},
     )
 
@@ -98,17 +103,25 @@ def message_to_openai(m: BaseMessage) -> dict[str, Any]:
         calls = getattr(m, "tool_calls", None)
         if calls:
             out["tool_calls"] = [
-                {"id": c["id"], "type": "function",
-                 "function": {"name": c["name"], "arguments": json.dumps(c["args"], ensure_ascii=False)}}
+                {
+                    "id": c["id"],
+                    "type": "function",
+                    "function": {"name": c["name"], "arguments": json.dumps(c["args"], ensure_ascii=False)},
+                }
                 for c in calls
             ]
         elif out["content"] is None:
             out["content"] = ""
     elif isinstance(m, ToolMessage):
-        out = {"role": "tool", "tool_call_id": m.tool_call_id,
-               "content": m.content if isinstance(m.content, str) else text_of(m.content)}
+        out = {
+            "role": "tool",
+            "tool_call_id": m.tool_call_id,
+            "content": m.content if isinstance(m.content, str) else text_of(m.content),
+        }
     else:
-        raise ValueError(f"cannot send a {type(m).__name__} to OpenAI; allowed: system, human, ai, tool messages")
+        raise ValueError(
+            f"cannot send a {type(m).__name__} to OpenAI; allowed: system, human, ai, tool messages"
+        )
     if m.name:
         out["name"] = m.name
     return out
@@ -156,7 +169,10 @@ class OpenAIChatAdapter(ProviderAdapter):
         return self.base_url + self.path
 
     def build_body(self, request: ChatRequest) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": request.model, "messages": [message_to_openai(m) for m in request.messages]}
+        body: dict[str, Any] = {
+            "model": request.model,
+            "messages": [message_to_openai(m) for m in request.messages],
+        }
         for k, v in request.params.items():
             if k not in _DROP_PARAMS:
                 body[_PARAM_NAMES.get(k, k)] = v
@@ -185,8 +201,11 @@ class OpenAIChatAdapter(ProviderAdapter):
         return body
 
     def build_request(self, request: ChatRequest) -> WireRequest:
-        headers = {"Content-Type": "application/json", **self.auth_headers(),
-                   **(self.settings.get("default_headers") or {})}
+        headers = {
+            "Content-Type": "application/json",
+            **self.auth_headers(),
+            **(self.settings.get("default_headers") or {}),
+        }
         return WireRequest("POST", self.url(request), headers, self.build_body(request))
 
     def parse_response(self, body: Any) -> AIMessage:
@@ -203,9 +222,15 @@ class OpenAIChatAdapter(ProviderAdapter):
         extra = {k: msg[k] for k in ("refusal", "audio", "annotations") if msg.get(k)}
         if reasoning := _reasoning_of(msg) + thinking:
             extra["reasoning_content"] = reasoning
-        meta = {"token_usage": body.get("usage"), "model_provider": self.name, "model_name": body.get("model"),
-                "system_fingerprint": body.get("system_fingerprint"), "id": body.get("id"),
-                "service_tier": body.get("service_tier"), "finish_reason": choice.get("finish_reason")}
+        meta = {
+            "token_usage": body.get("usage"),
+            "model_provider": self.name,
+            "model_name": body.get("model"),
+            "system_fingerprint": body.get("system_fingerprint"),
+            "id": body.get("id"),
+            "service_tier": body.get("service_tier"),
+            "finish_reason": choice.get("finish_reason"),
+        }
         if choice.get("logprobs") is not None:
             meta["logprobs"] = choice["logprobs"]
         return AIMessage(
@@ -229,8 +254,15 @@ class OpenAIChatAdapter(ProviderAdapter):
         if code == "insufficient_quota":
             retryable = False
         overflow = code == "context_length_exceeded" or "maximum context length" in msg
-        return error_for_status(status, msg, provider=self.name, body=body, context_overflow=overflow,
-                                retryable=retryable, retry_after=retry_after_seconds(headers))
+        return error_for_status(
+            status,
+            msg,
+            provider=self.name,
+            body=body,
+            context_overflow=overflow,
+            retryable=retryable,
+            retry_after=retry_after_seconds(headers),
+        )
 
 
 class _ChatStreamDecoder(StreamDecoder):
@@ -255,7 +287,9 @@ class _ChatStreamDecoder(StreamDecoder):
         try:
             obj = json.loads(data)
         except ValueError as e:
-            raise ModelAPIError(f"malformed stream event (not JSON): {data[:200]!r}", provider=self.provider) from e
+            raise ModelAPIError(
+                f"malformed stream event (not JSON): {data[:200]!r}", provider=self.provider
+            ) from e
         if "error" in obj:
             raise ModelAPIError(f"error in stream: {error_message(obj)}", provider=self.provider, body=obj)
         meta: dict[str, Any] = {"model_provider": self.provider}
@@ -270,8 +304,15 @@ class _ChatStreamDecoder(StreamDecoder):
                 extra["refusal"] = delta["refusal"]
             for tc in delta.get("tool_calls") or []:
                 fn = tc.get("function") or {}
-                tool_chunks.append({"name": fn.get("name"), "args": fn.get("arguments"), "id": tc.get("id"),
-                                    "index": tc.get("index"), "type": "tool_call_chunk"})
+                tool_chunks.append(
+                    {
+                        "name": fn.get("name"),
+                        "args": fn.get("arguments"),
+                        "id": tc.get("id"),
+                        "index": tc.get("index"),
+                        "type": "tool_call_chunk",
+                    }
+                )
             if choice.get("logprobs"):
                 meta["logprobs"] = choice["logprobs"]
             if choice.get("finish_reason") and not self.finished:

@@ -42,9 +42,11 @@ def _text(x: float, y: float, s: Any, *, cls: str = "", anchor: str = "start") -
 
 
 def _frame(cid: str, title: str, desc: str, height: float, body: list[str]) -> Markup:
-    head = (f'<svg class="chart" id="{cid}" viewBox="0 0 {W} {height:.0f}" role="img" '
-            f'aria-labelledby="{cid}-t {cid}-d" xmlns="http://www.w3.org/2000/svg">'
-            f'<title id="{cid}-t">{escape(title)}</title><desc id="{cid}-d">{escape(desc)}</desc>')
+    head = (
+        f'<svg class="chart" id="{cid}" viewBox="0 0 {W} {height:.0f}" role="img" '
+        f'aria-labelledby="{cid}-t {cid}-d" xmlns="http://www.w3.org/2000/svg">'
+        f'<title id="{cid}-t">{escape(title)}</title><desc id="{cid}-d">{escape(desc)}</desc>'
+    )
     return Markup(head + "".join(body) + "</svg>")
 
 
@@ -56,13 +58,15 @@ def short_label(name: str) -> str:
     short = name
     if len(short) > LABEL_CHARS and ":" in short:
         short = short.split(":", 1)[1] or short
-    return short if len(short) <= LABEL_CHARS else short[:LABEL_CHARS - 1] + "…"
+    return short if len(short) <= LABEL_CHARS else short[: LABEL_CHARS - 1] + "…"
 
 
 def _label(y: float, name: str) -> str:
     short = short_label(name)
-    return (f'<text x="{LABEL_W:.1f}" y="{y:.1f}" text-anchor="end" class="lbl">'
-            f'<title>{escape(name)}</title>{escape(short)}</text>')
+    return (
+        f'<text x="{LABEL_W:.1f}" y="{y:.1f}" text-anchor="end" class="lbl">'
+        f"<title>{escape(name)}</title>{escape(short)}</text>"
+    )
 
 
 def _axis(vmax_ticks: list[float], y0: float, y1: float, fmt, unit: str) -> list[str]:
@@ -96,21 +100,32 @@ def pass_rate_chart(summary: list[dict[str, Any]]) -> Markup:
         body.append(_label(y + 15, s["model_id"]))
         cells = s["cells"] or 1
         x = PLOT_L
-        for key, cls, icon in (("passed", "s-pass", "✓"), ("failed", "s-fail", "✗"), ("errors", "s-err", "⚠")):
+        for key, cls, icon in (
+            ("passed", "s-pass", "✓"),
+            ("failed", "s-fail", "✗"),
+            ("errors", "s-err", "⚠"),
+        ):
             n = s[key]
             if not n:
                 continue
             w = (PLOT_R - PLOT_L) * n / cells
-            body.append(f'<rect x="{x:.1f}" y="{y + 4:.1f}" width="{w:.1f}" height="{ROW_H - 10}" class="{cls}">'
-                        f'<title>{escape(s["model_id"])}: {n} {key}</title></rect>')
+            body.append(
+                f'<rect x="{x:.1f}" y="{y + 4:.1f}" width="{w:.1f}" height="{ROW_H - 10}" class="{cls}">'
+                f"<title>{escape(s['model_id'])}: {n} {key}</title></rect>"
+            )
             label = f"{icon}{n}"
             if w > 7 * len(label) + 8:
                 body.append(_text(x + w / 2, y + 19, label, cls="in-bar", anchor="middle"))
             x += w
         rate = s["pass_rate"]
         body.append(_text(PLOT_R + 6, y + 19, "–" if rate is None else f"{rate * 100:.1f}%", cls="val"))
-    return _frame("chart-pass", "Pass rate per model",
-                  "Stacked bars of passed, failed and errored cells per model, as a percentage of cells.", h, body)
+    return _frame(
+        "chart-pass",
+        "Pass rate per model",
+        "Stacked bars of passed, failed and errored cells per model, as a percentage of cells.",
+        h,
+        body,
+    )
 
 
 def latency_chart(summary: list[dict[str, Any]]) -> Markup:
@@ -122,7 +137,13 @@ def latency_chart(summary: list[dict[str, Any]]) -> Markup:
     seconds = ticks[-1] >= 5000
     fmt = (lambda v: f"{v / 1000:g}") if seconds else (lambda v: f"{v:g}")
     body = _legend([("box", "p25–p75 box · median line · whiskers p5–p95")])
-    body += _axis(ticks, TOP - 6, TOP + rows * ROW_H, fmt, "latency per cell (s)" if seconds else "latency per cell (ms)")
+    body += _axis(
+        ticks,
+        TOP - 6,
+        TOP + rows * ROW_H,
+        fmt,
+        "latency per cell (s)" if seconds else "latency per cell (ms)",
+    )
     top = ticks[-1]
     for i, (s, b) in enumerate(zip(summary, boxes, strict=True)):
         y = TOP + i * ROW_H
@@ -132,22 +153,35 @@ def latency_chart(summary: list[dict[str, Any]]) -> Markup:
             body.append(_text(PLOT_L + 4, mid + 4, "no timings", cls="muted"))
             continue
         x5, x25, x50, x75, x95 = (_x(b[k], top) for k in ("p5", "p25", "p50", "p75", "p95"))
-        tip = (f'{s["model_id"]}: p5 {fmt_ms(b["p5"])}, p25 {fmt_ms(b["p25"])}, median {fmt_ms(b["p50"])}, '
-               f'p75 {fmt_ms(b["p75"])}, p95 {fmt_ms(b["p95"])}')
-        body.append(f'<g><title>{escape(tip)}</title>'
-                    f'<line x1="{x5:.1f}" x2="{x95:.1f}" y1="{mid:.1f}" y2="{mid:.1f}" class="whisker"/>'
-                    f'<line x1="{x5:.1f}" x2="{x5:.1f}" y1="{mid - 6:.1f}" y2="{mid + 6:.1f}" class="whisker"/>'
-                    f'<line x1="{x95:.1f}" x2="{x95:.1f}" y1="{mid - 6:.1f}" y2="{mid + 6:.1f}" class="whisker"/>'
-                    f'<rect x="{x25:.1f}" y="{y + 6:.1f}" width="{max(x75 - x25, 1.5):.1f}" height="{ROW_H - 12}" '
-                    f'class="box"/><line x1="{x50:.1f}" x2="{x50:.1f}" y1="{y + 4:.1f}" y2="{y + ROW_H - 4:.1f}" '
-                    f'class="median"/></g>')
+        tip = (
+            f"{s['model_id']}: p5 {fmt_ms(b['p5'])}, p25 {fmt_ms(b['p25'])}, median {fmt_ms(b['p50'])}, "
+            f"p75 {fmt_ms(b['p75'])}, p95 {fmt_ms(b['p95'])}"
+        )
+        body.append(
+            f"<g><title>{escape(tip)}</title>"
+            f'<line x1="{x5:.1f}" x2="{x95:.1f}" y1="{mid:.1f}" y2="{mid:.1f}" class="whisker"/>'
+            f'<line x1="{x5:.1f}" x2="{x5:.1f}" y1="{mid - 6:.1f}" y2="{mid + 6:.1f}" class="whisker"/>'
+            f'<line x1="{x95:.1f}" x2="{x95:.1f}" y1="{mid - 6:.1f}" y2="{mid + 6:.1f}" class="whisker"/>'
+            f'<rect x="{x25:.1f}" y="{y + 6:.1f}" width="{max(x75 - x25, 1.5):.1f}" height="{ROW_H - 12}" '
+            f'class="box"/><line x1="{x50:.1f}" x2="{x50:.1f}" y1="{y + 4:.1f}" y2="{y + ROW_H - 4:.1f}" '
+            f'class="median"/></g>'
+        )
         body.append(_text(PLOT_R + 6, mid + 4, fmt_ms(b["p50"]), cls="val"))
-    return _frame("chart-latency", "Latency distribution per model",
-                  "Box plots of total model-call latency per cell; value at right is the median.", h, body)
+    return _frame(
+        "chart-latency",
+        "Latency distribution per model",
+        "Box plots of total model-call latency per cell; value at right is the median.",
+        h,
+        body,
+    )
 
 
-TOKEN_SERIES = (("input_tokens", "t-in", "input"), ("output_tokens", "t-out", "output"),
-                ("cached_tokens", "t-cache", "cached"), ("reasoning_tokens", "t-reason", "reasoning"))
+TOKEN_SERIES = (
+    ("input_tokens", "t-in", "input"),
+    ("output_tokens", "t-out", "output"),
+    ("cached_tokens", "t-cache", "cached"),
+    ("reasoning_tokens", "t-reason", "reasoning"),
+)
 
 
 def tokens_chart(summary: list[dict[str, Any]]) -> Markup:
@@ -164,11 +198,18 @@ def tokens_chart(summary: list[dict[str, Any]]) -> Markup:
         for j, (key, cls, label) in enumerate(TOKEN_SERIES):
             by = y + 4 + j * bar
             w = max(_x(s[key], ticks[-1]) - PLOT_L, 0 if not s[key] else 1.5)
-            body.append(f'<rect x="{PLOT_L}" y="{by:.1f}" width="{w:.1f}" height="{bar - 2}" class="{cls}">'
-                        f'<title>{escape(s["model_id"])} {label}: {s[key]:,} tokens</title></rect>')
+            body.append(
+                f'<rect x="{PLOT_L}" y="{by:.1f}" width="{w:.1f}" height="{bar - 2}" class="{cls}">'
+                f"<title>{escape(s['model_id'])} {label}: {s[key]:,} tokens</title></rect>"
+            )
             body.append(_text(PLOT_L + w + 4, by + 7, f"{label} {fmt_tokens(s[key])}", cls="mini"))
-    return _frame("chart-tokens", "Tokens per model",
-                  "Input, output, cached and reasoning tokens summed over every cell of each model.", h, body)
+    return _frame(
+        "chart-tokens",
+        "Tokens per model",
+        "Input, output, cached and reasoning tokens summed over every cell of each model.",
+        h,
+        body,
+    )
 
 
 def cost_chart(summary: list[dict[str, Any]]) -> Markup:
@@ -182,22 +223,34 @@ def cost_chart(summary: list[dict[str, Any]]) -> Markup:
     for i, s in enumerate(summary):
         y = TOP + i * group
         body.append(_label(y + group / 2, s["model_id"]))
-        for j, (value, cls, what) in enumerate(((s["cost_usd"], "c-paid", "cost"),
-                                                (s["cost_avoided_usd"], "c-avoid", "avoided"))):
+        for j, (value, cls, what) in enumerate(
+            ((s["cost_usd"], "c-paid", "cost"), (s["cost_avoided_usd"], "c-avoid", "avoided"))
+        ):
             by = y + 4 + j * bar
             if value is None:
                 body.append(_text(PLOT_L + 4, by + 9, "no price", cls="mini"))
                 continue
             w = max(_x(value, ticks[-1]) - PLOT_L, 0 if not value else 1.5)
-            body.append(f'<rect x="{PLOT_L}" y="{by:.1f}" width="{w:.1f}" height="{bar - 2}" class="{cls}">'
-                        f'<title>{escape(s["model_id"])} {what}: {fmt_usd(value)}</title></rect>')
+            body.append(
+                f'<rect x="{PLOT_L}" y="{by:.1f}" width="{w:.1f}" height="{bar - 2}" class="{cls}">'
+                f"<title>{escape(s['model_id'])} {what}: {fmt_usd(value)}</title></rect>"
+            )
             body.append(_text(PLOT_L + w + 4, by + 8, f"{what} {fmt_usd(value)}", cls="mini"))
-    return _frame("chart-cost", "Cost per model",
-                  "Cost in US dollars per model, and the part avoided because calls were replayed.", h, body)
+    return _frame(
+        "chart-cost",
+        "Cost per model",
+        "Cost in US dollars per model, and the part avoided because calls were replayed.",
+        h,
+        body,
+    )
 
 
 def all_charts(summary: list[dict[str, Any]]) -> list[tuple[str, Markup]]:
     if not summary:
         return []
-    return [("Pass rate", pass_rate_chart(summary)), ("Latency", latency_chart(summary)),
-            ("Tokens", tokens_chart(summary)), ("Cost", cost_chart(summary))]
+    return [
+        ("Pass rate", pass_rate_chart(summary)),
+        ("Latency", latency_chart(summary)),
+        ("Tokens", tokens_chart(summary)),
+        ("Cost", cost_chart(summary)),
+    ]

@@ -24,12 +24,36 @@ STATES = ["", "live", "recorded", "replayed", "miss", "mixed", "unused"]
 ROLES = {"system": "s", "user": "u", "assistant": "a", "tool": "t"}
 
 # positions in each cell array
-(CELL_CASE, CELL_MODEL, CELL_REPEAT, CELL_STATUS, CELL_STATE, CELL_LATENCY, CELL_TTFT, CELL_IN,
- CELL_OUT, CELL_CACHED, CELL_REASONING, CELL_COST, CELL_AVOIDED, CELL_REASON, CELL_ASSERTIONS,
- CELL_DIFF, CELL_DETAIL) = range(17)
+(
+    CELL_CASE,
+    CELL_MODEL,
+    CELL_REPEAT,
+    CELL_STATUS,
+    CELL_STATE,
+    CELL_LATENCY,
+    CELL_TTFT,
+    CELL_IN,
+    CELL_OUT,
+    CELL_CACHED,
+    CELL_REASONING,
+    CELL_COST,
+    CELL_AVOIDED,
+    CELL_REASON,
+    CELL_ASSERTIONS,
+    CELL_DIFF,
+    CELL_DETAIL,
+) = range(17)
 # positions in a cell's diff array
-(DIFF_CODE, DIFF_CHANGED, DIFF_LATENCY, DIFF_COST, DIFF_BASE_STATUS, DIFF_BASE_TEXT, DIFF_TOKENS,
- DIFF_CUR_TEXT) = range(8)
+(
+    DIFF_CODE,
+    DIFF_CHANGED,
+    DIFF_LATENCY,
+    DIFF_COST,
+    DIFF_BASE_STATUS,
+    DIFF_BASE_TEXT,
+    DIFF_TOKENS,
+    DIFF_CUR_TEXT,
+) = range(8)
 
 
 class _Strings:
@@ -102,7 +126,9 @@ def _content(m: dict[str, Any]) -> Any:
     content = m.get("content")
     if not isinstance(content, list):
         return content
-    skip = (_CALL_BLOCKS if m.get("tool_calls") else frozenset()) | (_REASONING_BLOCKS if m.get("reasoning") else frozenset())
+    skip = (_CALL_BLOCKS if m.get("tool_calls") else frozenset()) | (
+        _REASONING_BLOCKS if m.get("reasoning") else frozenset()
+    )
     if not skip:
         return content
     return [b for b in content if not (isinstance(b, dict) and b.get("type") in skip)]
@@ -118,8 +144,12 @@ def _msg(m: dict[str, Any]) -> dict[str, Any]:
         d["tc"] = tc
     if isinstance(m.get("usage"), dict):
         u = m["usage"]
-        d["u"] = [intval(u.get("input_tokens")), intval(u.get("output_tokens")),
-                  intval(u.get("cache_read_tokens")), intval(u.get("reasoning_tokens"))]
+        d["u"] = [
+            intval(u.get("input_tokens")),
+            intval(u.get("output_tokens")),
+            intval(u.get("cache_read_tokens")),
+            intval(u.get("reasoning_tokens")),
+        ]
     if isinstance(m.get("timing"), dict):
         d["tm"] = [_r1(m["timing"].get("ttft_ms")), _r1(m["timing"].get("total_ms"))]
     if m.get("tool_call_id"):
@@ -132,8 +162,12 @@ def _msg(m: dict[str, Any]) -> dict[str, Any]:
 
 
 def _same_msg(a: Any, b: Any) -> bool:
-    return (isinstance(a, dict) and isinstance(b, dict) and a.get("role") == b.get("role")
-            and text_of(a.get("content")) == text_of(b.get("content")))
+    return (
+        isinstance(a, dict)
+        and isinstance(b, dict)
+        and a.get("role") == b.get("role")
+        and text_of(a.get("content")) == text_of(b.get("content"))
+    )
 
 
 def _dict_at(rec: dict[str, Any], key: str) -> dict[str, Any]:
@@ -200,8 +234,11 @@ def _model_order(records: list[dict[str, Any]], run_meta: dict[str, Any]) -> lis
         seen.setdefault(model_key(rec), rec)
     order: list[str] = []
     for m in run_meta.get("models") or []:
-        name = m if isinstance(m, str) else (m.get("model_id") or m.get("id") or m.get("model")
-                                              if isinstance(m, dict) else None)
+        name = (
+            m
+            if isinstance(m, str)
+            else (m.get("model_id") or m.get("id") or m.get("model") if isinstance(m, dict) else None)
+        )
         for mid, rec in seen.items():
             if mid not in order and name in (mid, rec.get("model")):
                 order.append(mid)
@@ -265,8 +302,11 @@ def _assertions(rec: dict[str, Any], strings: _Strings) -> tuple[list[list[Any]]
         if not isinstance(a, dict):
             continue
         passed = a.get("passed")
-        item: list[Any] = [strings(a.get("type") or "assertion"), 1 if passed else (0 if passed is False else 2),
-                           strings(text_of(a.get("reason")))]
+        item: list[Any] = [
+            strings(a.get("type") or "assertion"),
+            1 if passed else (0 if passed is False else 2),
+            strings(text_of(a.get("reason"))),
+        ]
         score = num(a.get("score"))
         if score is not None:
             item.append(round(score, 4))
@@ -294,8 +334,12 @@ def build_report_data(
         return _build(records, run_meta, baseline_records, baseline_meta)
 
 
-def _build(records: list[dict[str, Any]], run_meta: dict[str, Any] | None,
-           baseline_records: list[dict[str, Any]] | None, baseline_meta: dict[str, Any] | None) -> dict[str, Any]:
+def _build(
+    records: list[dict[str, Any]],
+    run_meta: dict[str, Any] | None,
+    baseline_records: list[dict[str, Any]] | None,
+    baseline_meta: dict[str, Any] | None,
+) -> dict[str, Any]:
     run_meta = run_meta or {}
     strings = _Strings()
     by_key = _dedupe(records)
@@ -317,19 +361,33 @@ def _build(records: list[dict[str, Any]], run_meta: dict[str, Any] | None,
             cases.append([cid, tags, rec.get("vars") or None, [_msg(m) for m in inp]])
 
     cells: list[list[Any]] = []
-    for key, rec in sorted(by_key.items(), key=lambda kv: (case_idx[kv[0][0]], kv[0][2], model_idx[kv[0][1]])):
+    for key, rec in sorted(
+        by_key.items(), key=lambda kv: (case_idx[kv[0][0]], kv[0][2], model_idx[kv[0][1]])
+    ):
         ci = case_idx[key[0]]
         t = stats.tokens(rec)
         assertions, reason = _assertions(rec, strings)
-        cells.append([
-            ci, model_idx[key[1]], key[2], STATUS_CODES[status_of(rec)],
-            STATES.index(stats.state_of(rec)) if stats.state_of(rec) in STATES else 0,
-            _r1(stats.latency_ms(rec)), _r1(stats.ttft_ms(rec)), t[0], t[1], t[2], t[3],
-            _money(rec.get("cost_usd")), _money(rec.get("cost_avoided_usd")) or 0,
-            reason, assertions,
-            _diff(rec, base.get(key)) if base is not None else None,
-            _detail(rec, case_inputs[ci], strings),
-        ])
+        cells.append(
+            [
+                ci,
+                model_idx[key[1]],
+                key[2],
+                STATUS_CODES[status_of(rec)],
+                STATES.index(stats.state_of(rec)) if stats.state_of(rec) in STATES else 0,
+                _r1(stats.latency_ms(rec)),
+                _r1(stats.ttft_ms(rec)),
+                t[0],
+                t[1],
+                t[2],
+                t[3],
+                _money(rec.get("cost_usd")),
+                _money(rec.get("cost_avoided_usd")) or 0,
+                reason,
+                assertions,
+                _diff(rec, base.get(key)) if base is not None else None,
+                _detail(rec, case_inputs[ci], strings),
+            ]
+        )
 
     per_model: dict[str, list[dict[str, Any]]] = {m: [] for m in models}
     for key, rec in by_key.items():
@@ -347,10 +405,10 @@ def _build(records: list[dict[str, Any]], run_meta: dict[str, Any] | None,
             "run_id": str(run_meta.get("run_id") or _first(recs, "run_id") or "run"),
             "suite": str(run_meta.get("suite") or _first(recs, "suite") or "suite"),
             "suite_path": run_meta.get("suite_path"),
-            "started_at": run_meta.get("started_at") or min((str(r["started_at"]) for r in recs
-                                                             if r.get("started_at")), default=None),
-            "finished_at": run_meta.get("finished_at") or max((str(r["finished_at"]) for r in recs
-                                                               if r.get("finished_at")), default=None),
+            "started_at": run_meta.get("started_at")
+            or min((str(r["started_at"]) for r in recs if r.get("started_at")), default=None),
+            "finished_at": run_meta.get("finished_at")
+            or max((str(r["finished_at"]) for r in recs if r.get("finished_at")), default=None),
             "generated_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "records": len(records),
             "cells": len(cells),
@@ -365,17 +423,22 @@ def _build(records: list[dict[str, Any]], run_meta: dict[str, Any] | None,
         "baseline": None,
     }
     data["tags"] = sorted({t for c in cases for t in c[1]}, key=lambda i: strings.items[i])
-    data["assertion_types"] = sorted({a[0] for c in cells for a in c[CELL_ASSERTIONS]},
-                                     key=lambda i: strings.items[i])
+    data["assertion_types"] = sorted(
+        {a[0] for c in cells for a in c[CELL_ASSERTIONS]}, key=lambda i: strings.items[i]
+    )
     if base is not None:
         data["baseline"] = _baseline_block(base, by_key, models, cells, baseline_meta or {})
     data["s"] = strings.items
     return data
 
 
-def _baseline_block(base: dict[tuple[str, str, int], dict[str, Any]],
-                    current: dict[tuple[str, str, int], dict[str, Any]], models: list[str],
-                    cells: list[list[Any]], meta: dict[str, Any]) -> dict[str, Any]:
+def _baseline_block(
+    base: dict[tuple[str, str, int], dict[str, Any]],
+    current: dict[tuple[str, str, int], dict[str, Any]],
+    models: list[str],
+    cells: list[list[Any]],
+    meta: dict[str, Any],
+) -> dict[str, Any]:
     counts = dict.fromkeys(DIFF_CODES, 0)
     names = {v: k for k, v in DIFF_CODES.items()}
     changed = 0

@@ -77,22 +77,28 @@ def render_html(data: dict[str, Any]) -> str:
     """The report page for a payload from :func:`build_report_data`."""
     script = _script_text()
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
-    csp = (f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; "
-           "img-src data:; base-uri 'none'; form-action 'none'")
+    csp = (
+        f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; "
+        "img-src data:; base-uri 'none'; form-action 'none'"
+    )
     strings = data["s"]
-    return _env().get_template("report.html.j2").render(
-        d=data,
-        meta=data["meta"],
-        summary=data["summary"],
-        baseline=data.get("baseline"),
-        strings=strings,
-        tags=[(i, strings[i]) for i in data.get("tags", [])],
-        assertion_types=[(i, strings[i]) for i in data.get("assertion_types", [])],
-        charts=charts.all_charts(data["summary"]),
-        csp=Markup(csp),
-        css=Markup(_static("report.css")),
-        script=Markup(script),
-        data_json=Markup(embed_json(data)),
+    return (
+        _env()
+        .get_template("report.html.j2")
+        .render(
+            d=data,
+            meta=data["meta"],
+            summary=data["summary"],
+            baseline=data.get("baseline"),
+            strings=strings,
+            tags=[(i, strings[i]) for i in data.get("tags", [])],
+            assertion_types=[(i, strings[i]) for i in data.get("assertion_types", [])],
+            charts=charts.all_charts(data["summary"]),
+            csp=Markup(csp),
+            css=Markup(_static("report.css")),
+            script=Markup(script),
+            data_json=Markup(embed_json(data)),
+        )
     )
 
 
@@ -119,8 +125,12 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def render_report(run_dir: str | os.PathLike[str], out_path: str | os.PathLike[str] | None = None, *,
-                  baseline_dir: str | os.PathLike[str] | None = None) -> Path:
+def render_report(
+    run_dir: str | os.PathLike[str],
+    out_path: str | os.PathLike[str] | None = None,
+    *,
+    baseline_dir: str | os.PathLike[str] | None = None,
+) -> Path:
     """Write the HTML report of ``run_dir`` (optionally diffed against ``baseline_dir``); returns its path.
 
     The default path is ``reports/<suite>-<run_id>.html`` relative to the working directory.

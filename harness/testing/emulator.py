@@ -106,8 +106,12 @@ class ProviderEmulator:
         self._server = _Server((self.host, self.port), _make_handler(self))
         self.port = self._server.server_address[1]
         # a short poll interval: stop() waits for the serve loop to notice, and tests stop it often
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
-                                        name="provider-emulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="provider-emulator",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -198,14 +202,21 @@ def _make_handler(emu: ProviderEmulator) -> type[BaseHTTPRequestHandler]:
                 emu.requests.append(rec)
             fmt = next((f for f in emu.formats if f.matches(self.command, split.path)), None)
             if fmt is None:
-                self._send(404, {"content-type": "application/json"},
-                           json.dumps({"error": {"message": f"emulator: no route for {self.command} {split.path}"}}).encode())
+                self._send(
+                    404,
+                    {"content-type": "application/json"},
+                    json.dumps(
+                        {"error": {"message": f"emulator: no route for {self.command} {split.path}"}}
+                    ).encode(),
+                )
                 return
             rec.provider = fmt.provider
             try:
                 req = fmt.parse(split.path, headers, body, query)
             except Exception as e:  # a client bug: answer like a provider would, with a 400
-                status, h, b = fmt.render_error(Fault.http(400, f"emulator could not parse request: {e}"), None)
+                status, h, b = fmt.render_error(
+                    Fault.http(400, f"emulator could not parse request: {e}"), None
+                )
                 self._send(status, h, b)
                 return
             rec.parsed = req

@@ -121,7 +121,9 @@ class EmulatedRequest:
 ReplyFn = Callable[[EmulatedRequest], "Reply | Fault | str"]
 
 
-def example_from_schema(schema: dict[str, Any], *, name: str = "value", defs: dict[str, Any] | None = None) -> Any:
+def example_from_schema(
+    schema: dict[str, Any], *, name: str = "value", defs: dict[str, Any] | None = None
+) -> Any:
     """A deterministic instance of a JSON schema (enough for structured-output round trips)."""
     defs = defs if defs is not None else schema.get("$defs", schema.get("definitions", {}))
     if "$ref" in schema:
@@ -164,12 +166,16 @@ def default_reply(req: EmulatedRequest) -> Reply:
     forced = req.tool_choice.get("name") if isinstance(req.tool_choice, dict) else None
     if req.tools and req.tool_choice != "none" and (forced or req.last_message.get("role") != "tool"):
         tool = next((t for t in req.tools if t["name"] == forced), req.tools[0])
-        return Reply(tool_calls=[ToolCallSpec(tool["name"], example_from_schema(tool.get("parameters") or {}))])
+        return Reply(
+            tool_calls=[ToolCallSpec(tool["name"], example_from_schema(tool.get("parameters") or {}))]
+        )
     if req.last_message.get("role") == "tool":
         results = [str(m.get("content")) for m in req.messages if m.get("role") == "tool"]
         return Reply(text="Based on the tools: " + "; ".join(results))
-    return Reply(text=f"Emulated reply to: {req.last_user_text}",
-                 reasoning="Thinking about the question." if req.reasoning else None)
+    return Reply(
+        text=f"Emulated reply to: {req.last_user_text}",
+        reasoning="Thinking about the question." if req.reasoning else None,
+    )
 
 
 def estimate_usage(req: EmulatedRequest, reply: Reply) -> dict[str, int]:

@@ -22,7 +22,12 @@ class Movie(BaseModel):
 def test_capital(chat_model):
     reply = chat_model.invoke("What is the capital of France?")
     assert_contains(reply, "paris", ignore_case=True)
-    assert_passes(reply, {"type": "not-icontains", "value": "london"}, {"type": "tokens", "max_total": 500}, {"type": "cost", "max_usd": 0.01})
+    assert_passes(
+        reply,
+        {"type": "not-icontains", "value": "london"},
+        {"type": "tokens", "max_total": 500},
+        {"type": "cost", "max_usd": 0.01},
+    )
 
 
 def test_weather_tool_loop(chat_model):
@@ -52,6 +57,8 @@ def test_only_one_model(chat_model):
 def test_models_agree(make_chat_model):
     """A test that builds several models itself: one cassette, one record per model."""
     question = "What is the capital of France?"
-    answers = [make_chat_model(m, temperature=0).invoke(question).text
-               for m in ("openai:gpt-4.1-mini", "anthropic:claude-haiku-4-5")]
+    answers = [
+        make_chat_model(m, temperature=0).invoke(question).text
+        for m in ("openai:gpt-4.1-mini", "anthropic:claude-haiku-4-5")
+    ]
     assert all("Paris" in a for a in answers), answers

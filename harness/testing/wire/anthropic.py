@@ -16,9 +16,18 @@ from harness.testing.scripting import EmulatedRequest, Fault, Reply, estimate_us
 from harness.testing.wire.base import Rendered, RenderedStream, WireFormat, json_response, sse
 
 _STOP = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "content_filter": "refusal"}
-_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
-                403: "permission_error", 404: "not_found_error", 413: "request_too_large",
-                429: "rate_limit_error", 500: "api_error", 504: "timeout_error", 529: "overloaded_error"}
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    504: "timeout_error",
+    529: "overloaded_error",
+}
 
 
 def _text(content: Any) -> str:
@@ -41,10 +50,16 @@ def parse_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
         blocks = [{"type": "text", "text": content}] if isinstance(content, str) else list(content or [])
         if role == "assistant":
             item: dict[str, Any] = {"role": "assistant", "content": _text(blocks)}
-            calls = [{"name": b["name"], "args": b.get("input") or {}, "id": b.get("id")}
-                     for b in blocks if b.get("type") == "tool_use"]
-            thinking = [{"thinking": b.get("thinking", ""), "signature": b.get("signature")}
-                        for b in blocks if b.get("type") == "thinking"]
+            calls = [
+                {"name": b["name"], "args": b.get("input") or {}, "id": b.get("id")}
+                for b in blocks
+                if b.get("type") == "tool_use"
+            ]
+            thinking = [
+                {"thinking": b.get("thinking", ""), "signature": b.get("signature")}
+                for b in blocks
+                if b.get("type") == "thinking"
+            ]
             if calls:
                 item["tool_calls"] = calls
             if thinking:
@@ -53,8 +68,14 @@ def parse_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         results = [b for b in blocks if b.get("type") == "tool_result"]
         for r in results:
-            out.append({"role": "tool", "content": _text(r.get("content")), "tool_call_id": r.get("tool_use_id"),
-                        "is_error": bool(r.get("is_error"))})
+            out.append(
+                {
+                    "role": "tool",
+                    "content": _text(r.get("content")),
+                    "tool_call_id": r.get("tool_use_id"),
+                    "is_error": bool(r.get("is_error")),
+                }
+            )
         rest = [b for b in blocks if b.get("type") != "tool_result"]
         if rest or not results:
             item = {"role": "user", "content": _text(rest)}
@@ -100,18 +121,28 @@ class AnthropicMessagesFormat(WireFormat):
                 raise ValueError(f"{key}: Field required")
         if "anthropic-version" not in headers:
             raise ValueError("anthropic-version: header is required")
-        tools = [{"name": t["name"], "description": t.get("description", ""), "parameters": t["input_schema"]}
-                 for t in body.get("tools") or [] if "input_schema" in t]
+        tools = [
+            {"name": t["name"], "description": t.get("description", ""), "parameters": t["input_schema"]}
+            for t in body.get("tools") or []
+            if "input_schema" in t
+        ]
         choice = body.get("tool_choice")
         if isinstance(choice, dict):
             choice = {"name": choice.get("name")} if choice.get("type") == "tool" else choice.get("type")
         fmt = (body.get("output_config") or {}).get("format") or {}
         thinking = body.get("thinking") or {}
         return EmulatedRequest(
-            provider=self.provider, path=path, model=body["model"], messages=parse_messages(body), tools=tools,
-            tool_choice=choice, response_schema=fmt.get("schema") if fmt.get("type") == "json_schema" else None,
-            stream=bool(body.get("stream")), reasoning=thinking.get("type") in ("enabled", "adaptive"),
-            body=body, headers=headers,
+            provider=self.provider,
+            path=path,
+            model=body["model"],
+            messages=parse_messages(body),
+            tools=tools,
+            tool_choice=choice,
+            response_schema=fmt.get("schema") if fmt.get("type") == "json_schema" else None,
+            stream=bool(body.get("stream")),
+            reasoning=thinking.get("type") in ("enabled", "adaptive"),
+            body=body,
+            headers=headers,
         )
 
     # --- the reply as content blocks --------------------------------------------------------------
@@ -119,13 +150,20 @@ class AnthropicMessagesFormat(WireFormat):
     def _blocks(self, reply: Reply) -> list[dict[str, Any]]:
         blocks: list[dict[str, Any]] = []
         if reply.reasoning:
-            blocks.append({"type": "thinking", "thinking": reply.reasoning,
-                           "signature": "EmuSig" + _digest(reply.reasoning)[:32]})
+            blocks.append(
+                {
+                    "type": "thinking",
+                    "thinking": reply.reasoning,
+                    "signature": "EmuSig" + _digest(reply.reasoning)[:32],
+                }
+            )
         blocks.extend(reply.server_tools)
         text = reply.text or (reply.refusal or "")
         if text:
             blocks.append({"type": "text", "text": text})
-        blocks.extend({"type": "tool_use", "id": t.id, "name": t.name, "input": t.args} for t in reply.tool_calls)
+        blocks.extend(
+            {"type": "tool_use", "id": t.id, "name": t.name, "input": t.args} for t in reply.tool_calls
+        )
         return blocks
 
     def _stop(self, reply: Reply, req: EmulatedRequest) -> tuple[str, str | None]:
@@ -135,25 +173,44 @@ class AnthropicMessagesFormat(WireFormat):
             return "stop_sequence", (req.body.get("stop_sequences") or [None])[0]
         return _STOP.get(reply.finish, reply.finish), None
 
-    def _message(self, reply: Reply, req: EmulatedRequest, content: list[Any], usage: dict[str, Any],
-                 stop: str | None = None, stop_sequence: str | None = None) -> dict[str, Any]:
-        return {"id": "msg_emu" + _digest(req.body)[:20], "type": "message", "role": "assistant",
-                "model": reply.model or req.model, "content": content, "stop_reason": stop,
-                "stop_sequence": stop_sequence, "usage": usage}
+    def _message(
+        self,
+        reply: Reply,
+        req: EmulatedRequest,
+        content: list[Any],
+        usage: dict[str, Any],
+        stop: str | None = None,
+        stop_sequence: str | None = None,
+    ) -> dict[str, Any]:
+        return {
+            "id": "msg_emu" + _digest(req.body)[:20],
+            "type": "message",
+            "role": "assistant",
+            "model": reply.model or req.model,
+            "content": content,
+            "stop_reason": stop,
+            "stop_sequence": stop_sequence,
+            "usage": usage,
+        }
 
     def render(self, reply: Reply, req: EmulatedRequest) -> Rendered:
         stop, seq = self._stop(reply, req)
         status, headers, body = json_response(
-            self._message(reply, req, self._blocks(reply), wire_usage(req, reply), stop, seq))
+            self._message(reply, req, self._blocks(reply), wire_usage(req, reply), stop, seq)
+        )
         return status, {**headers, "request-id": "req_emu" + _digest(req.body)[:16]}, body
 
     def render_stream(self, reply: Reply, req: EmulatedRequest) -> RenderedStream:
         usage = wire_usage(req, reply)
         start_usage = {k: v for k, v in usage.items() if k != "output_tokens_details"}
         start_usage["output_tokens"] = 1
-        pieces = [sse({"type": "message_start", "message": self._message(reply, req, [], start_usage)},
-                      "message_start"),
-                  sse({"type": "ping"}, "ping")]
+        pieces = [
+            sse(
+                {"type": "message_start", "message": self._message(reply, req, [], start_usage)},
+                "message_start",
+            ),
+            sse({"type": "ping"}, "ping"),
+        ]
 
         def ev(kind: str, **data: Any) -> None:
             pieces.append(sse({"type": kind, **data}, kind))
@@ -161,10 +218,18 @@ class AnthropicMessagesFormat(WireFormat):
         for i, block in enumerate(self._blocks(reply)):
             t = block["type"]
             if t == "thinking":
-                ev("content_block_start", index=i, content_block={"type": "thinking", "thinking": "", "signature": ""})
+                ev(
+                    "content_block_start",
+                    index=i,
+                    content_block={"type": "thinking", "thinking": "", "signature": ""},
+                )
                 for p in _pieces(block["thinking"], reply.chunk_chars):
                     ev("content_block_delta", index=i, delta={"type": "thinking_delta", "thinking": p})
-                ev("content_block_delta", index=i, delta={"type": "signature_delta", "signature": block["signature"]})
+                ev(
+                    "content_block_delta",
+                    index=i,
+                    delta={"type": "signature_delta", "signature": block["signature"]},
+                )
             elif t == "text":
                 ev("content_block_start", index=i, content_block={"type": "text", "text": ""})
                 for p in _pieces(block["text"], reply.chunk_chars):
@@ -174,13 +239,24 @@ class AnthropicMessagesFormat(WireFormat):
                 args = json.dumps(block.get("input") or {})
                 half = len(args) // 2
                 for part in ("", args[:half], args[half:]):
-                    ev("content_block_delta", index=i, delta={"type": "input_json_delta", "partial_json": part})
+                    ev(
+                        "content_block_delta",
+                        index=i,
+                        delta={"type": "input_json_delta", "partial_json": part},
+                    )
             else:
                 ev("content_block_start", index=i, content_block=block)
             ev("content_block_stop", index=i)
         stop, seq = self._stop(reply, req)
-        final_usage = {k: usage[k] for k in ("input_tokens", "cache_creation_input_tokens",
-                                             "cache_read_input_tokens", "output_tokens")}
+        final_usage = {
+            k: usage[k]
+            for k in (
+                "input_tokens",
+                "cache_creation_input_tokens",
+                "cache_read_input_tokens",
+                "output_tokens",
+            )
+        }
         if "output_tokens_details" in usage:
             final_usage["output_tokens_details"] = usage["output_tokens_details"]
         ev("message_delta", delta={"stop_reason": stop, "stop_sequence": seq}, usage=final_usage)
@@ -188,10 +264,16 @@ class AnthropicMessagesFormat(WireFormat):
         return 200, {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}, pieces
 
     def render_error(self, fault: Fault, req: EmulatedRequest | None) -> Rendered:
-        etype = _ERROR_TYPES.get(fault.status, "api_error" if fault.status >= 500 else "invalid_request_error")
+        etype = _ERROR_TYPES.get(
+            fault.status, "api_error" if fault.status >= 500 else "invalid_request_error"
+        )
         request_id = "req_emu" + _digest(fault.status, fault.message)[:16]
         body = {"type": "error", "error": {"type": etype, "message": fault.message}, "request_id": request_id}
-        return fault.status, {"content-type": "application/json", "request-id": request_id}, json.dumps(body).encode()
+        return (
+            fault.status,
+            {"content-type": "application/json", "request-id": request_id},
+            json.dumps(body).encode(),
+        )
 
     def malformed_stream(self, req: EmulatedRequest) -> list[bytes]:
         return [b"event: content_block_delta\ndata: {not json\n\n"]

@@ -25,8 +25,12 @@ from harness.testing.wire.openai_chat import OpenAIChatFormat
 _PATH = re.compile(r"^/openai/deployments/([^/]+)/chat/completions/?$")
 _SAFE = {"filtered": False, "severity": "safe"}
 _FILTERS = {"hate": _SAFE, "self_harm": _SAFE, "sexual": _SAFE, "violence": _SAFE}
-_PROMPT_FILTERS = [{"prompt_index": 0, "content_filter_results": {**_FILTERS, "jailbreak": {"filtered": False,
-                                                                                          "detected": False}}}]
+_PROMPT_FILTERS = [
+    {
+        "prompt_index": 0,
+        "content_filter_results": {**_FILTERS, "jailbreak": {"filtered": False, "detected": False}},
+    }
+]
 _CODES = {401: "401", 403: "403", 404: "DeploymentNotFound", 429: "429"}
 
 
@@ -55,14 +59,23 @@ class AzureOpenAIFormat(OpenAIChatFormat):
         body["prompt_filter_results"] = _PROMPT_FILTERS
         filtered = reply.finish == "content_filter"
         for choice in body["choices"]:
-            choice["content_filter_results"] = {k: {"filtered": filtered, "severity": "high" if filtered else "safe"}
-                                                for k in _FILTERS}
+            choice["content_filter_results"] = {
+                k: {"filtered": filtered, "severity": "high" if filtered else "safe"} for k in _FILTERS
+            }
         return status, headers, json.dumps(body).encode()
 
     def render_stream(self, reply: Reply, req: EmulatedRequest) -> RenderedStream:
         status, headers, pieces = super().render_stream(reply, req)
-        opening = sse({"choices": [], "created": 0, "id": "", "model": "", "object": "",
-                       "prompt_filter_results": _PROMPT_FILTERS})
+        opening = sse(
+            {
+                "choices": [],
+                "created": 0,
+                "id": "",
+                "model": "",
+                "object": "",
+                "prompt_filter_results": _PROMPT_FILTERS,
+            }
+        )
         return status, headers, [opening, *pieces]
 
     def render_error(self, fault: Fault, req: EmulatedRequest | None) -> Rendered:

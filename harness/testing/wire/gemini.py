@@ -20,15 +20,27 @@ from harness.testing.wire.base import Rendered, RenderedStream, WireFormat, json
 _PATH = re.compile(r"/models/([^/:]+):(generateContent|streamGenerateContent)$")
 _OLD_MODEL = re.compile(r"^gemini-[12][.-]")
 _FINISH = {"stop": "STOP", "length": "MAX_TOKENS", "tool_calls": "STOP", "content_filter": "SAFETY"}
-_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-           409: "ABORTED", 429: "RESOURCE_EXHAUSTED", 499: "CANCELLED", 500: "INTERNAL", 503: "UNAVAILABLE",
-           504: "DEADLINE_EXCEEDED"}
+_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ABORTED",
+    429: "RESOURCE_EXHAUSTED",
+    499: "CANCELLED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
 
 
 def _lower_types(schema: Any) -> Any:
     """responseSchema (OpenAPI subset, upper-case types) -> lower-case JSON-Schema-ish for example_from_schema."""
     if isinstance(schema, dict):
-        return {k: (v.lower() if k == "type" and isinstance(v, str) else _lower_types(v)) for k, v in schema.items()}
+        return {
+            k: (v.lower() if k == "type" and isinstance(v, str) else _lower_types(v))
+            for k, v in schema.items()
+        }
     if isinstance(schema, list):
         return [_lower_types(v) for v in schema]
     return schema
@@ -56,15 +68,22 @@ def parse_contents(body: dict[str, Any]) -> list[dict[str, Any]]:
             }
             calls = [p["functionCall"] for p in parts if "functionCall" in p]
             if calls:
-                item["tool_calls"] = [{"name": c["name"], "args": c.get("args") or {}, "id": c.get("id")}
-                                      for c in calls]
+                item["tool_calls"] = [
+                    {"name": c["name"], "args": c.get("args") or {}, "id": c.get("id")} for c in calls
+                ]
             messages.append(item)
             continue
         for p in parts:
             if "functionResponse" in p:
                 fr = p["functionResponse"]
-                messages.append({"role": "tool", "content": _tool_content(fr.get("response")),
-                                 "tool_call_id": fr.get("id"), "name": fr.get("name")})
+                messages.append(
+                    {
+                        "role": "tool",
+                        "content": _tool_content(fr.get("response")),
+                        "tool_call_id": fr.get("id"),
+                        "name": fr.get("name"),
+                    }
+                )
         text = "".join(p.get("text", "") for p in parts if "text" in p)
         images = [p for p in parts if "inlineData" in p or "fileData" in p]
         if text or images or not any("functionResponse" in p for p in parts):
@@ -94,20 +113,35 @@ class GeminiFormat(WireFormat):
     def parse(self, path: str, headers: dict[str, str], body: Any, query: dict[str, str]) -> EmulatedRequest:
         m = _PATH.search(path)
         assert m is not None
-        tools = [{"name": d["name"], "description": d.get("description", ""),
-                  "parameters": d.get("parametersJsonSchema") or _lower_types(d.get("parameters")) or {}}
-                 for t in body.get("tools") or [] for d in t.get("functionDeclarations") or []]
+        tools = [
+            {
+                "name": d["name"],
+                "description": d.get("description", ""),
+                "parameters": d.get("parametersJsonSchema") or _lower_types(d.get("parameters")) or {},
+            }
+            for t in body.get("tools") or []
+            for d in t.get("functionDeclarations") or []
+        ]
         gen = body.get("generationConfig") or {}
         schema = gen.get("responseJsonSchema") or _lower_types(gen.get("responseSchema"))
         thinking = gen.get("thinkingConfig") or {}
         return EmulatedRequest(
-            provider=self.provider, path=path, model=m.group(1), messages=parse_contents(body), tools=tools,
-            tool_choice=_choice(body.get("toolConfig")), response_schema=schema,
+            provider=self.provider,
+            path=path,
+            model=m.group(1),
+            messages=parse_contents(body),
+            tools=tools,
+            tool_choice=_choice(body.get("toolConfig")),
+            response_schema=schema,
             json_mode=gen.get("responseMimeType") == "application/json" and schema is None,
             stream=m.group(2) == "streamGenerateContent",
-            reasoning=bool(thinking.get("includeThoughts") or thinking.get("thinkingBudget")
-                           or thinking.get("thinkingLevel")),
-            body=body, headers=headers,
+            reasoning=bool(
+                thinking.get("includeThoughts")
+                or thinking.get("thinkingBudget")
+                or thinking.get("thinkingLevel")
+            ),
+            body=body,
+            headers=headers,
         )
 
     # --- rendering ----------------------------------------------------------------------------------
@@ -115,7 +149,9 @@ class GeminiFormat(WireFormat):
     def _traits(self, reply: Reply, req: EmulatedRequest) -> tuple[bool, bool, bool]:
         """(send functionCall ids, sign parts, send thought parts)"""
         modern = not _OLD_MODEL.match(req.model)
-        include = bool(((req.body.get("generationConfig") or {}).get("thinkingConfig") or {}).get("includeThoughts"))
+        include = bool(
+            ((req.body.get("generationConfig") or {}).get("thinkingConfig") or {}).get("includeThoughts")
+        )
         return modern, modern or req.reasoning, include and bool(reply.reasoning)
 
     def _call_parts(self, reply: Reply, req: EmulatedRequest) -> list[dict[str, Any]]:
@@ -135,25 +171,38 @@ class GeminiFormat(WireFormat):
         u = estimate_usage(req, reply)
         reasoning = u.get("reasoning", 0)
         candidates = round((u["output_tokens"] - u.get("reasoning", 0)) * fraction)
-        out: dict[str, Any] = {"promptTokenCount": u["input_tokens"], "candidatesTokenCount": candidates,
-                               "totalTokenCount": u["input_tokens"] + candidates + reasoning,
-                               "promptTokensDetails": [{"modality": "TEXT", "tokenCount": u["input_tokens"]}]}
+        out: dict[str, Any] = {
+            "promptTokenCount": u["input_tokens"],
+            "candidatesTokenCount": candidates,
+            "totalTokenCount": u["input_tokens"] + candidates + reasoning,
+            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": u["input_tokens"]}],
+        }
         if reasoning:
             out["thoughtsTokenCount"] = reasoning
         if u.get("cache_read"):
             out["cachedContentTokenCount"] = u["cache_read"]
         return out
 
-    def _envelope(self, req: EmulatedRequest, reply: Reply, parts: list[dict[str, Any]],
-                  usage: dict[str, Any], finish: bool) -> dict[str, Any]:
+    def _envelope(
+        self,
+        req: EmulatedRequest,
+        reply: Reply,
+        parts: list[dict[str, Any]],
+        usage: dict[str, Any],
+        finish: bool,
+    ) -> dict[str, Any]:
         cand: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
         if finish:
             cand["finishReason"] = _FINISH.get(reply.finish, reply.finish.upper())
             if reply.tool_calls:
                 cand["finishMessage"] = "Model generated function call(s)."
         rid = hashlib.sha1(json.dumps(req.body, sort_keys=True).encode()).hexdigest()[:22]
-        return {"candidates": [cand], "usageMetadata": usage, "modelVersion": reply.model or req.model,
-                "responseId": rid}
+        return {
+            "candidates": [cand],
+            "usageMetadata": usage,
+            "modelVersion": reply.model or req.model,
+            "responseId": rid,
+        }
 
     def render(self, reply: Reply, req: EmulatedRequest) -> Rendered:
         _, sign, thoughts = self._traits(reply, req)
@@ -185,17 +234,27 @@ class GeminiFormat(WireFormat):
         if sign and not reply.tool_calls:
             last[0]["thoughtSignature"] = _signature(req.body, reply.text or reply.refusal or "")
         events.append((last, 1.0))
-        out = [sse(self._envelope(req, reply, parts, self._usage(req, reply, frac), i == len(events) - 1))
-               for i, (parts, frac) in enumerate(events)]
+        out = [
+            sse(self._envelope(req, reply, parts, self._usage(req, reply, frac), i == len(events) - 1))
+            for i, (parts, frac) in enumerate(events)
+        ]
         return 200, {"content-type": "text/event-stream"}, out
 
     def render_error(self, fault: Fault, req: EmulatedRequest | None) -> Rendered:
-        err: dict[str, Any] = {"code": fault.status, "message": fault.message,
-                               "status": _STATUS.get(fault.status, "UNKNOWN")}
+        err: dict[str, Any] = {
+            "code": fault.status,
+            "message": fault.message,
+            "status": _STATUS.get(fault.status, "UNKNOWN"),
+        }
         if fault.status == 429 and fault.retry_after is not None:
-            err["details"] = [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
-                               "retryDelay": f"{fault.retry_after:g}s"}]
-        return fault.status, {"content-type": "application/json; charset=UTF-8"}, json.dumps({"error": err}).encode()
+            err["details"] = [
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{fault.retry_after:g}s"}
+            ]
+        return (
+            fault.status,
+            {"content-type": "application/json; charset=UTF-8"},
+            json.dumps({"error": err}).encode(),
+        )
 
 
 FORMAT = GeminiFormat()

@@ -27,9 +27,13 @@ def parse_ollama_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]
             item["tool_calls"] = []
             for tc in m["tool_calls"]:
                 args = tc["function"].get("arguments") or {}
-                item["tool_calls"].append({"name": tc["function"]["name"],
-                                           "args": json.loads(args) if isinstance(args, str) else args,
-                                           "id": tc.get("id")})
+                item["tool_calls"].append(
+                    {
+                        "name": tc["function"]["name"],
+                        "args": json.loads(args) if isinstance(args, str) else args,
+                        "id": tc.get("id"),
+                    }
+                )
         if m.get("tool_call_id"):
             item["tool_call_id"] = m["tool_call_id"]
         if m.get("tool_name"):
@@ -49,21 +53,42 @@ class OllamaFormat(WireFormat):
     def parse(self, path: str, headers: dict[str, str], body: Any, query: dict[str, str]) -> EmulatedRequest:
         if not isinstance(body, dict) or not body.get("model") or not isinstance(body.get("messages"), list):
             raise ValueError("the body must be a JSON object with 'model' and a 'messages' list")
-        tools = [{"name": t["function"]["name"], "description": t["function"].get("description", ""),
-                  "parameters": t["function"].get("parameters") or {}}
-                 for t in body.get("tools") or [] if t.get("type", "function") == "function"]
+        tools = [
+            {
+                "name": t["function"]["name"],
+                "description": t["function"].get("description", ""),
+                "parameters": t["function"].get("parameters") or {},
+            }
+            for t in body.get("tools") or []
+            if t.get("type", "function") == "function"
+        ]
         fmt = body.get("format")
         return EmulatedRequest(
-            provider=self.provider, path=path, model=body["model"], messages=parse_ollama_messages(body["messages"]),
-            tools=tools, response_schema=fmt if isinstance(fmt, dict) else None, json_mode=fmt == "json",
-            stream=body.get("stream", True) is not False, reasoning=bool(body.get("think")), body=body, headers=headers,
+            provider=self.provider,
+            path=path,
+            model=body["model"],
+            messages=parse_ollama_messages(body["messages"]),
+            tools=tools,
+            response_schema=fmt if isinstance(fmt, dict) else None,
+            json_mode=fmt == "json",
+            stream=body.get("stream", True) is not False,
+            reasoning=bool(body.get("think")),
+            body=body,
+            headers=headers,
         )
 
     def _final(self, reply: Reply, req: EmulatedRequest) -> dict[str, Any]:
         u = estimate_usage(req, reply)
-        return {"done": True, "done_reason": _DONE_REASON.get(reply.finish, reply.finish),
-                "total_duration": 5_000_000, "load_duration": 1_000_000, "prompt_eval_count": u["input_tokens"],
-                "prompt_eval_duration": 2_000_000, "eval_count": u["output_tokens"], "eval_duration": 2_000_000}
+        return {
+            "done": True,
+            "done_reason": _DONE_REASON.get(reply.finish, reply.finish),
+            "total_duration": 5_000_000,
+            "load_duration": 1_000_000,
+            "prompt_eval_count": u["input_tokens"],
+            "prompt_eval_duration": 2_000_000,
+            "eval_count": u["output_tokens"],
+            "eval_duration": 2_000_000,
+        }
 
     def _logprobs(self, pieces: list[str], req: EmulatedRequest) -> dict[str, Any]:
         if not req.body.get("logprobs"):
@@ -72,8 +97,10 @@ class OllamaFormat(WireFormat):
 
     @staticmethod
     def _calls(reply: Reply, start: int = 0) -> list[dict[str, Any]]:
-        return [{"id": t.id, "function": {"index": start + i, "name": t.name, "arguments": t.args}}
-                for i, t in enumerate(reply.tool_calls)]
+        return [
+            {"id": t.id, "function": {"index": start + i, "name": t.name, "arguments": t.args}}
+            for i, t in enumerate(reply.tool_calls)
+        ]
 
     def render(self, reply: Reply, req: EmulatedRequest) -> Rendered:
         message: dict[str, Any] = {"role": "assistant", "content": reply.text}
@@ -81,8 +108,15 @@ class OllamaFormat(WireFormat):
             message["thinking"] = reply.reasoning
         if reply.tool_calls:
             message["tool_calls"] = self._calls(reply)
-        return json_response({"model": reply.model or req.model, "created_at": _created_at(), "message": message,
-                              **self._final(reply, req), **self._logprobs(reply.text_pieces(), req)})
+        return json_response(
+            {
+                "model": reply.model or req.model,
+                "created_at": _created_at(),
+                "message": message,
+                **self._final(reply, req),
+                **self._logprobs(reply.text_pieces(), req),
+            }
+        )
 
     def render_stream(self, reply: Reply, req: EmulatedRequest) -> RenderedStream:
         model, created = reply.model or req.model, _created_at()
@@ -95,8 +129,10 @@ class OllamaFormat(WireFormat):
         lines = []
         if reply.reasoning:
             half = len(reply.reasoning) // 2
-            lines += [line({"content": "", "thinking": p}, done=False)
-                      for p in (reply.reasoning[:half], reply.reasoning[half:])]
+            lines += [
+                line({"content": "", "thinking": p}, done=False)
+                for p in (reply.reasoning[:half], reply.reasoning[half:])
+            ]
         lines += [line({"content": p}, done=False, **self._logprobs([p], req)) for p in reply.text_pieces()]
         if reply.tool_calls:  # Ollama sends each call whole, never as argument fragments
             lines.append(line({"content": "", "tool_calls": self._calls(reply)}, done=False))

@@ -23,8 +23,14 @@ def parse_chat_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         role = {"developer": "system"}.get(m.get("role", "user"), m.get("role", "user"))
         item: dict[str, Any] = {"role": role, "content": _content_text(m.get("content"))}
         if m.get("tool_calls"):
-            item["tool_calls"] = [{"name": t["function"]["name"], "args": json.loads(t["function"]["arguments"] or "{}"),
-                                   "id": t.get("id")} for t in m["tool_calls"]]
+            item["tool_calls"] = [
+                {
+                    "name": t["function"]["name"],
+                    "args": json.loads(t["function"]["arguments"] or "{}"),
+                    "id": t.get("id"),
+                }
+                for t in m["tool_calls"]
+            ]
         if m.get("tool_call_id"):
             item["tool_call_id"] = m["tool_call_id"]
         if isinstance(m.get("content"), list):
@@ -54,9 +60,15 @@ class OpenAIChatFormat(WireFormat):
         return method == "POST" and path.rstrip("/").endswith("/v1/chat/completions")
 
     def parse(self, path: str, headers: dict[str, str], body: Any, query: dict[str, str]) -> EmulatedRequest:
-        tools = [{"name": t["function"]["name"], "description": t["function"].get("description", ""),
-                  "parameters": t["function"].get("parameters") or {}}
-                 for t in body.get("tools") or [] if t.get("type") == "function"]
+        tools = [
+            {
+                "name": t["function"]["name"],
+                "description": t["function"].get("description", ""),
+                "parameters": t["function"].get("parameters") or {},
+            }
+            for t in body.get("tools") or []
+            if t.get("type") == "function"
+        ]
         choice = body.get("tool_choice")
         if isinstance(choice, dict):
             choice = {"name": choice["function"]["name"]}
@@ -64,34 +76,69 @@ class OpenAIChatFormat(WireFormat):
             choice = "any"
         rf = body.get("response_format") or {}
         return EmulatedRequest(
-            provider=self.provider, path=path, model=body["model"],
-            messages=parse_chat_messages(body["messages"]), tools=tools, tool_choice=choice,
-            response_schema=(rf.get("json_schema") or {}).get("schema") if rf.get("type") == "json_schema" else None,
-            json_mode=rf.get("type") == "json_object", stream=bool(body.get("stream")),
-            reasoning=bool(body.get("reasoning_effort")), body=body, headers=headers,
+            provider=self.provider,
+            path=path,
+            model=body["model"],
+            messages=parse_chat_messages(body["messages"]),
+            tools=tools,
+            tool_choice=choice,
+            response_schema=(rf.get("json_schema") or {}).get("schema")
+            if rf.get("type") == "json_schema"
+            else None,
+            json_mode=rf.get("type") == "json_object",
+            stream=bool(body.get("stream")),
+            reasoning=bool(body.get("reasoning_effort")),
+            body=body,
+            headers=headers,
         )
 
     def _id(self, req: EmulatedRequest) -> str:
         return "chatcmpl-emu" + hashlib.sha1(json.dumps(req.body, sort_keys=True).encode()).hexdigest()[:12]
 
     def render(self, reply: Reply, req: EmulatedRequest) -> Rendered:
-        message: dict[str, Any] = {"role": "assistant", "content": reply.text or None, "refusal": reply.refusal,
-                                   "annotations": []}
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": reply.text or None,
+            "refusal": reply.refusal,
+            "annotations": [],
+        }
         if reply.tool_calls:
-            message["tool_calls"] = [{"id": t.id, "type": "function",
-                                      "function": {"name": t.name, "arguments": json.dumps(t.args)}}
-                                     for t in reply.tool_calls]
+            message["tool_calls"] = [
+                {
+                    "id": t.id,
+                    "type": "function",
+                    "function": {"name": t.name, "arguments": json.dumps(t.args)},
+                }
+                for t in reply.tool_calls
+            ]
         logprobs = None
         if req.body.get("logprobs"):
-            logprobs = {"content": [{"token": p, "logprob": -0.1, "bytes": list(p.encode()), "top_logprobs": []}
-                                    for p in reply.text_pieces()], "refusal": None}
-        return json_response({
-            "id": self._id(req), "object": "chat.completion", "created": int(time.time()),
-            "model": reply.model or req.model, "system_fingerprint": "fp_emulator", "service_tier": "default",
-            "choices": [{"index": 0, "message": message, "logprobs": logprobs,
-                         "finish_reason": _FINISH.get(reply.finish, reply.finish)}],
-            "usage": openai_usage(estimate_usage(req, reply)),
-        })
+            logprobs = {
+                "content": [
+                    {"token": p, "logprob": -0.1, "bytes": list(p.encode()), "top_logprobs": []}
+                    for p in reply.text_pieces()
+                ],
+                "refusal": None,
+            }
+        return json_response(
+            {
+                "id": self._id(req),
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": reply.model or req.model,
+                "system_fingerprint": "fp_emulator",
+                "service_tier": "default",
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": message,
+                        "logprobs": logprobs,
+                        "finish_reason": _FINISH.get(reply.finish, reply.finish),
+                    }
+                ],
+                "usage": openai_usage(estimate_usage(req, reply)),
+            }
+        )
 
     def render_stream(self, reply: Reply, req: EmulatedRequest) -> RenderedStream:
         cid, model, created = self._id(req), reply.model or req.model, int(time.time())
@@ -99,27 +146,59 @@ class OpenAIChatFormat(WireFormat):
         def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:  # noqa: D401
             choice: dict[str, Any] = {"index": 0, "delta": delta, "finish_reason": finish}
             choice.update(extra)
-            return sse({"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-                        "system_fingerprint": "fp_emulator", "choices": [choice], "usage": None})
+            return sse(
+                {
+                    "id": cid,
+                    "object": "chat.completion.chunk",
+                    "created": created,
+                    "model": model,
+                    "system_fingerprint": "fp_emulator",
+                    "choices": [choice],
+                    "usage": None,
+                }
+            )
 
         pieces = [chunk({"role": "assistant", "content": ""})]
         for p in reply.text_pieces():
             extra: dict[str, Any] = {}
             if req.body.get("logprobs"):
-                extra["logprobs"] = {"content": [{"token": p, "logprob": -0.1, "bytes": list(p.encode()),
-                                                  "top_logprobs": []}]}
+                extra["logprobs"] = {
+                    "content": [{"token": p, "logprob": -0.1, "bytes": list(p.encode()), "top_logprobs": []}]
+                }
             pieces.append(chunk({"content": p}, **extra))
         for i, t in enumerate(reply.tool_calls):
             args = json.dumps(t.args)
-            pieces.append(chunk({"tool_calls": [{"index": i, "id": t.id, "type": "function",
-                                                 "function": {"name": t.name, "arguments": ""}}]}))
+            pieces.append(
+                chunk(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": i,
+                                "id": t.id,
+                                "type": "function",
+                                "function": {"name": t.name, "arguments": ""},
+                            }
+                        ]
+                    }
+                )
+            )
             half = len(args) // 2
             for part in (args[:half], args[half:]):
                 pieces.append(chunk({"tool_calls": [{"index": i, "function": {"arguments": part}}]}))
         pieces.append(chunk({}, _FINISH.get(reply.finish, reply.finish)))
         if (req.body.get("stream_options") or {}).get("include_usage"):
-            pieces.append(sse({"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-                               "choices": [], "usage": openai_usage(estimate_usage(req, reply))}))
+            pieces.append(
+                sse(
+                    {
+                        "id": cid,
+                        "object": "chat.completion.chunk",
+                        "created": created,
+                        "model": model,
+                        "choices": [],
+                        "usage": openai_usage(estimate_usage(req, reply)),
+                    }
+                )
+            )
         pieces.append(b"data: [DONE]\n\n")
         return 200, {"content-type": "text/event-stream"}, pieces
 

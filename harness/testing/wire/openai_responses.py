@@ -28,9 +28,13 @@ from typing import Any, ClassVar
 from harness.testing.scripting import EmulatedRequest, Fault, Reply, estimate_usage
 from harness.testing.wire.base import Rendered, RenderedStream, WireFormat, json_response, sse
 
-_ERROR_TYPES = {400: ("invalid_request_error", None), 401: ("invalid_request_error", "invalid_api_key"),
-                403: ("permission_error", None), 404: ("invalid_request_error", "model_not_found"),
-                429: ("requests", "rate_limit_exceeded")}
+_ERROR_TYPES = {
+    400: ("invalid_request_error", None),
+    401: ("invalid_request_error", "invalid_api_key"),
+    403: ("permission_error", None),
+    404: ("invalid_request_error", "model_not_found"),
+    429: ("requests", "rate_limit_exceeded"),
+}
 
 
 def openai_error(fault: Fault) -> Rendered:
@@ -42,8 +46,11 @@ def openai_error(fault: Fault) -> Rendered:
 
 def _text(content: Any) -> str:
     if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict)
-                       and p.get("type") in ("input_text", "output_text", "text"))
+        return "".join(
+            p.get("text", "")
+            for p in content
+            if isinstance(p, dict) and p.get("type") in ("input_text", "output_text", "text")
+        )
     return "" if content is None else str(content)
 
 
@@ -67,16 +74,27 @@ def parse_input(body: dict[str, Any]) -> list[dict[str, Any]]:
             if not out or out[-1]["role"] != "assistant":
                 out.append({"role": "assistant", "content": ""})
             out[-1].setdefault("tool_calls", []).append(
-                {"name": item["name"], "args": json.loads(item.get("arguments") or "{}"), "id": item["call_id"]})
+                {
+                    "name": item["name"],
+                    "args": json.loads(item.get("arguments") or "{}"),
+                    "id": item["call_id"],
+                }
+            )
         elif kind == "function_call_output":
-            out.append({"role": "tool", "content": _text(item.get("output")), "tool_call_id": item["call_id"]})
+            out.append(
+                {"role": "tool", "content": _text(item.get("output")), "tool_call_id": item["call_id"]}
+            )
     return out
 
 
 def responses_usage(u: dict[str, int]) -> dict[str, Any]:
-    return {"input_tokens": u["input_tokens"], "input_tokens_details": {"cached_tokens": u.get("cache_read", 0)},
-            "output_tokens": u["output_tokens"], "output_tokens_details": {"reasoning_tokens": u.get("reasoning", 0)},
-            "total_tokens": u["input_tokens"] + u["output_tokens"]}
+    return {
+        "input_tokens": u["input_tokens"],
+        "input_tokens_details": {"cached_tokens": u.get("cache_read", 0)},
+        "output_tokens": u["output_tokens"],
+        "output_tokens_details": {"reasoning_tokens": u.get("reasoning", 0)},
+        "total_tokens": u["input_tokens"] + u["output_tokens"],
+    }
 
 
 def _server_item(spec: dict[str, Any], i: int, tag: str) -> dict[str, Any]:
@@ -86,14 +104,26 @@ def _server_item(spec: dict[str, Any], i: int, tag: str) -> dict[str, Any]:
     base = {"id": f"{prefix}_{tag}{i}", "status": status}
     if kind == "web_search":
         sources = [{"type": "url", "url": r["url"]} for r in spec.get("results") or []]
-        return {"type": "web_search_call", **base,
-                "action": {"type": "search", "query": spec.get("query", ""), "sources": sources}}
+        return {
+            "type": "web_search_call",
+            **base,
+            "action": {"type": "search", "query": spec.get("query", ""), "sources": sources},
+        }
     if kind == "code_interpreter":
-        return {"type": "code_interpreter_call", **base, "code": spec.get("code", ""), "container_id": "cntr_emu",
-                "outputs": [{"type": "logs", "logs": spec.get("output", "")}]}
+        return {
+            "type": "code_interpreter_call",
+            **base,
+            "code": spec.get("code", ""),
+            "container_id": "cntr_emu",
+            "outputs": [{"type": "logs", "logs": spec.get("output", "")}],
+        }
     if kind == "file_search":
-        return {"type": "file_search_call", **base, "queries": spec.get("queries") or [],
-                "results": spec.get("results") or []}
+        return {
+            "type": "file_search_call",
+            **base,
+            "queries": spec.get("queries") or [],
+            "results": spec.get("results") or [],
+        }
     return {"type": f"{kind}_call", **base, **spec}
 
 
@@ -105,8 +135,15 @@ class OpenAIResponsesFormat(WireFormat):
         return method == "POST" and path.rstrip("/").endswith("/v1/responses")
 
     def parse(self, path: str, headers: dict[str, str], body: Any, query: dict[str, str]) -> EmulatedRequest:
-        tools = [{"name": t["name"], "description": t.get("description", ""), "parameters": t.get("parameters") or {}}
-                 for t in body.get("tools") or [] if t.get("type") == "function"]
+        tools = [
+            {
+                "name": t["name"],
+                "description": t.get("description", ""),
+                "parameters": t.get("parameters") or {},
+            }
+            for t in body.get("tools") or []
+            if t.get("type") == "function"
+        ]
         choice = body.get("tool_choice")
         if isinstance(choice, dict) and choice.get("type") == "function":
             choice = {"name": choice["name"]}
@@ -114,10 +151,18 @@ class OpenAIResponsesFormat(WireFormat):
             choice = "any"
         fmt = (body.get("text") or {}).get("format") or {}
         return EmulatedRequest(
-            provider=self.provider, path=path, model=body["model"], messages=parse_input(body), tools=tools,
-            tool_choice=choice, response_schema=fmt.get("schema") if fmt.get("type") == "json_schema" else None,
-            json_mode=fmt.get("type") == "json_object", stream=bool(body.get("stream")),
-            reasoning=bool(body.get("reasoning")), body=body, headers=headers,
+            provider=self.provider,
+            path=path,
+            model=body["model"],
+            messages=parse_input(body),
+            tools=tools,
+            tool_choice=choice,
+            response_schema=fmt.get("schema") if fmt.get("type") == "json_schema" else None,
+            json_mode=fmt.get("type") == "json_object",
+            stream=bool(body.get("stream")),
+            reasoning=bool(body.get("reasoning")),
+            body=body,
+            headers=headers,
         )
 
     def render_error(self, fault: Fault, req: EmulatedRequest | None) -> Rendered:
@@ -133,8 +178,11 @@ class OpenAIResponsesFormat(WireFormat):
         tag = self._tag(req)
         items: list[dict[str, Any]] = []
         if reply.reasoning:
-            rs: dict[str, Any] = {"type": "reasoning", "id": f"rs_{tag}",
-                                  "summary": [{"type": "summary_text", "text": reply.reasoning}]}
+            rs: dict[str, Any] = {
+                "type": "reasoning",
+                "id": f"rs_{tag}",
+                "summary": [{"type": "summary_text", "text": reply.reasoning}],
+            }
             if "reasoning.encrypted_content" in (req.body.get("include") or []):
                 rs["encrypted_content"] = "enc_" + hashlib.sha1(reply.reasoning.encode()).hexdigest()
             items.append(rs)
@@ -142,34 +190,69 @@ class OpenAIResponsesFormat(WireFormat):
         for i, spec in enumerate(reply.server_tools):
             items.append(_server_item(spec, i, tag))
             if spec.get("type") == "web_search" and reply.text:
-                annotations += [{"type": "url_citation", "url": r["url"], "title": r.get("title", ""),
-                                 "start_index": 0, "end_index": len(reply.text)} for r in spec.get("results") or []]
+                annotations += [
+                    {
+                        "type": "url_citation",
+                        "url": r["url"],
+                        "title": r.get("title", ""),
+                        "start_index": 0,
+                        "end_index": len(reply.text),
+                    }
+                    for r in spec.get("results") or []
+                ]
         content: list[dict[str, Any]] = []
         if reply.text:
-            content.append({"type": "output_text", "text": reply.text, "annotations": annotations, "logprobs": []})
+            content.append(
+                {"type": "output_text", "text": reply.text, "annotations": annotations, "logprobs": []}
+            )
         if reply.refusal:
             content.append({"type": "refusal", "refusal": reply.refusal})
         if content:
-            items.append({"type": "message", "id": f"msg_{tag}", "status": "completed", "role": "assistant",
-                          "content": content})
+            items.append(
+                {
+                    "type": "message",
+                    "id": f"msg_{tag}",
+                    "status": "completed",
+                    "role": "assistant",
+                    "content": content,
+                }
+            )
         for i, t in enumerate(reply.tool_calls):
-            items.append({"type": "function_call", "id": f"fc_{tag}{i}", "call_id": t.id, "name": t.name,
-                          "arguments": json.dumps(t.args), "status": "completed"})
+            items.append(
+                {
+                    "type": "function_call",
+                    "id": f"fc_{tag}{i}",
+                    "call_id": t.id,
+                    "name": t.name,
+                    "arguments": json.dumps(t.args),
+                    "status": "completed",
+                }
+            )
         return items
 
-    def _response(self, reply: Reply, req: EmulatedRequest, output: list[dict[str, Any]], done: bool) -> dict[str, Any]:
+    def _response(
+        self, reply: Reply, req: EmulatedRequest, output: list[dict[str, Any]], done: bool
+    ) -> dict[str, Any]:
         status, incomplete = "completed", None
         if reply.finish in ("length", "content_filter"):
             status = "incomplete"
             incomplete = {"reason": "max_output_tokens" if reply.finish == "length" else "content_filter"}
         return {
-            "id": f"resp_{self._tag(req)}", "object": "response", "created_at": int(time.time()),
-            "status": status if done else "in_progress", "error": None,
-            "incomplete_details": incomplete if done else None, "model": reply.model or req.model,
-            "output": output, "parallel_tool_calls": req.body.get("parallel_tool_calls", True),
-            "tool_choice": req.body.get("tool_choice", "auto"), "tools": req.body.get("tools") or [],
-            "text": req.body.get("text") or {"format": {"type": "text"}}, "service_tier": "default",
-            "store": req.body.get("store", True), "metadata": {},
+            "id": f"resp_{self._tag(req)}",
+            "object": "response",
+            "created_at": int(time.time()),
+            "status": status if done else "in_progress",
+            "error": None,
+            "incomplete_details": incomplete if done else None,
+            "model": reply.model or req.model,
+            "output": output,
+            "parallel_tool_calls": req.body.get("parallel_tool_calls", True),
+            "tool_choice": req.body.get("tool_choice", "auto"),
+            "tools": req.body.get("tools") or [],
+            "text": req.body.get("text") or {"format": {"type": "text"}},
+            "service_tier": "default",
+            "store": req.body.get("store", True),
+            "metadata": {},
             "usage": responses_usage(estimate_usage(req, reply)) if done else None,
         }
 
@@ -191,46 +274,92 @@ class OpenAIResponsesFormat(WireFormat):
             kind, iid = item["type"], item["id"]
             ev = {"output_index": oi, "item_id": iid}
             if kind == "message":
-                emit("response.output_item.added", output_index=oi, item={**item, "status": "in_progress", "content": []})
+                emit(
+                    "response.output_item.added",
+                    output_index=oi,
+                    item={**item, "status": "in_progress", "content": []},
+                )
                 for ci, part in enumerate(item["content"]):
-                    empty = {**part, "text": "", "annotations": []} if part["type"] == "output_text" else {**part, "refusal": ""}
+                    empty = (
+                        {**part, "text": "", "annotations": []}
+                        if part["type"] == "output_text"
+                        else {**part, "refusal": ""}
+                    )
                     emit("response.content_part.added", **ev, content_index=ci, part=empty)
                     if part["type"] == "output_text":
                         for piece in reply.text_pieces():
-                            emit("response.output_text.delta", **ev, content_index=ci, delta=piece, logprobs=[])
+                            emit(
+                                "response.output_text.delta", **ev, content_index=ci, delta=piece, logprobs=[]
+                            )
                         for ai, ann in enumerate(part["annotations"]):
-                            emit("response.output_text.annotation.added", **ev, content_index=ci,
-                                 annotation_index=ai, annotation=ann)
-                        emit("response.output_text.done", **ev, content_index=ci, text=part["text"], logprobs=[])
+                            emit(
+                                "response.output_text.annotation.added",
+                                **ev,
+                                content_index=ci,
+                                annotation_index=ai,
+                                annotation=ann,
+                            )
+                        emit(
+                            "response.output_text.done",
+                            **ev,
+                            content_index=ci,
+                            text=part["text"],
+                            logprobs=[],
+                        )
                     else:
                         emit("response.refusal.delta", **ev, content_index=ci, delta=part["refusal"])
                         emit("response.refusal.done", **ev, content_index=ci, refusal=part["refusal"])
                     emit("response.content_part.done", **ev, content_index=ci, part=part)
             elif kind == "reasoning":
-                emit("response.output_item.added", output_index=oi,
-                     item={"type": "reasoning", "id": iid, "summary": []})
+                emit(
+                    "response.output_item.added",
+                    output_index=oi,
+                    item={"type": "reasoning", "id": iid, "summary": []},
+                )
                 for si, part in enumerate(item["summary"]):
-                    emit("response.reasoning_summary_part.added", **ev, summary_index=si,
-                         part={"type": "summary_text", "text": ""})
+                    emit(
+                        "response.reasoning_summary_part.added",
+                        **ev,
+                        summary_index=si,
+                        part={"type": "summary_text", "text": ""},
+                    )
                     text = part["text"]
                     for i in range(0, len(text), max(1, reply.chunk_chars)):
-                        emit("response.reasoning_summary_text.delta", **ev, summary_index=si,
-                             delta=text[i:i + max(1, reply.chunk_chars)])
+                        emit(
+                            "response.reasoning_summary_text.delta",
+                            **ev,
+                            summary_index=si,
+                            delta=text[i : i + max(1, reply.chunk_chars)],
+                        )
                     emit("response.reasoning_summary_text.done", **ev, summary_index=si, text=text)
                     emit("response.reasoning_summary_part.done", **ev, summary_index=si, part=part)
             elif kind == "function_call":
-                emit("response.output_item.added", output_index=oi, item={**item, "arguments": "", "status": "in_progress"})
+                emit(
+                    "response.output_item.added",
+                    output_index=oi,
+                    item={**item, "arguments": "", "status": "in_progress"},
+                )
                 args = item["arguments"]
-                for part in (args[: len(args) // 2], args[len(args) // 2:]):
+                for part in (args[: len(args) // 2], args[len(args) // 2 :]):
                     emit("response.function_call_arguments.delta", **ev, delta=part)
                 emit("response.function_call_arguments.done", **ev, arguments=args)
             else:  # server-side tool: progress events, the result arrives with output_item.done
-                emit("response.output_item.added", output_index=oi, item={"type": kind, "id": iid, "status": "in_progress"})
-                for phase in ("in_progress", "searching" if kind == "web_search_call" else "interpreting", "completed"):
+                emit(
+                    "response.output_item.added",
+                    output_index=oi,
+                    item={"type": kind, "id": iid, "status": "in_progress"},
+                )
+                for phase in (
+                    "in_progress",
+                    "searching" if kind == "web_search_call" else "interpreting",
+                    "completed",
+                ):
                     emit(f"response.{kind}.{phase}", **ev)
             emit("response.output_item.done", output_index=oi, item=item)
         final = self._response(reply, req, items, done=True)
-        emit("response.completed" if final["status"] == "completed" else "response.incomplete", response=final)
+        emit(
+            "response.completed" if final["status"] == "completed" else "response.incomplete", response=final
+        )
         return 200, {"content-type": "text/event-stream"}, pieces
 
     def malformed_stream(self, req: EmulatedRequest) -> list[bytes]:

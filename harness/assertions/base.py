@@ -1,0 +1,263 @@
+"""What every assertion shares: the outcome, the context it reads, and small helpers.
+
+Public names are re-exported from `harness.assertions.registry`; import them from there.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from harness.messages.core import AIMessage, BaseMessage
+
+PREVIEW_CHARS = 200
+
+
+@dataclass
+class Outcome:
+    """The verdict of one assertion on one cell. `reason` is written for a reviewer to read."""
+
+    type: str
+    passed: bool
+    reason: str
+    score: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "passed": self.passed, "reason": self.reason, "score": self.score}
+
+
+@dataclass
+class AssertionContext:
+    """Everything an assertion may look at for one case × model × repeat cell."""
+
+    output: AIMessage
+    text: str
+    structured: Any
+    transcript: list[BaseMessage]
+    tool_calls: list[dict[str, Any]]
+    usage: dict[str, Any]
+    cost_usd: float | None
+    timing: dict[str, Any]
+    vars: dict[str, Any]
+    case_id: str
+    model: str
+    judge: Any | None = None
+
+    @classmethod
+    def from_message(
+        cls,
+        output: AIMessage,
+        *,
+        transcript: list[BaseMessage] | None = None,
+        structured: Any = None,
+        usage: dict[str, Any] | None = None,
+        cost_usd: float | None = None,
+        timing: dict[str, Any] | None = None,
+        vars: dict[str, Any] | None = None,
+        case_id: str = "",
+        model: str = "",
+        judge: Any | None = None,
+    ) -> AssertionContext:
+        """Build a context from a final message (and the transcript, when there was a tool loop).
+
+        Tool calls are collected from every AI message of the transcript in order, usage is summed
+        from their `usage_metadata`, unless given explicitly.
+        """
+        messages: list[BaseMessage] = list(transcript) if transcript else [output]
+        ai = [m for m in messages if isinstance(m, AIMessage)]
+        if output not in ai:
+            ai.append(output)
+        calls = [
+            {"name": c["name"], "args": c.get("args") or {}, "id": c.get("id")}
+            for m in ai
+            for c in m.tool_calls
+        ]
+        return cls(
+            output=output,
+            text=str(output.text),
+            structured=structured,
+            transcript=messages,
+            tool_calls=calls,
+            usage=usage if usage is not None else sum_usage(ai),
+            cost_usd=cost_usd,
+            timing=timing or {},
+            vars=vars or {},
+            case_id=case_id,
+            model=model,
+            judge=judge,
+        )
+
+
+def sum_usage(messages: list[AIMessage]) -> dict[str, int]:
+    """Flatten and add the `usage_metadata` of AI messages into the record's usage keys
+    ({} when no message reported usage, so token assertions can say it is unknown)."""
+    if not any(m.usage_metadata for m in messages):
+        return {}
+    out = dict.fromkeys(
+        (
+            "input_tokens",
+            "output_tokens",
+            "total_tokens",
+            "cache_read_tokens",
+            "cache_creation_tokens",
+            "reasoning_tokens",
+        ),
+        0,
+    )
+    for m in messages:
+        u = m.usage_metadata or {}
+        itd = u.get("input_token_details") or {}
+        otd = u.get("output_token_details") or {}
+        out["input_tokens"] += int(u.get("input_tokens") or 0)
+        out["output_tokens"] += int(u.get("output_tokens") or 0)
+        out["total_tokens"] += int(u.get("total_tokens") or 0)
+        out["cache_read_tokens"] += int(itd.get("cache_read") or 0)
+        out["cache_creation_tokens"] += int(itd.get("cache_creation") or 0)
+        out["reasoning_tokens"] += int(otd.get("reasoning") or 0)
+    return out
+
+
+class SpecBase(BaseModel):
+    """Base of every assertion spec: unknown keys are an error, YAML numbers are fine as text."""
+
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, populate_by_name=True)
+
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]:
+        """Dump with the names a suite file uses ("class", "schema"), so the dump loads again."""
+        kwargs.setdefault("by_alias", True)
+        return super().model_dump(**kwargs)
+
+    def outcome(self, passed: bool, reason: str, score: float | None = None) -> Outcome:
+        return Outcome(type=self.type, passed=passed, reason=reason, score=score)  # type: ignore[attr-defined]
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def preview(value: Any, limit: int = PREVIEW_CHARS) -> str:
+    """repr() of a value, cut to `limit` characters so a reason stays readable."""
+    text = (
+        value if isinstance(value, str) else json.dumps(to_jsonable(value), ensure_ascii=False, default=str)
+    )
+    if len(text) > limit:
+        return repr(text[:limit]) + f"… ({len(text)} chars)"
+    return repr(text) if isinstance(value, str) else text
+
+
+def to_jsonable(value: Any) -> Any:
+    """Pydantic instances become plain dicts; everything else is returned as is."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return value
+
+
+_FENCE = re.compile(r"^```[A-Za-z0-9_-]*[ \t]*\n(.*?)\n?```$", re.DOTALL)
+
+
+def parse_json_text(text: str) -> Any:
+    """Parse the whole text as JSON, allowing one surrounding ``` code fence. Raises ValueError."""
+    stripped = text.strip()
+    m = _FENCE.match(stripped)
+    if m:
+        stripped = m.group(1).strip()
+    return json.loads(stripped)
+
+
+def structured_or_json(ctx: AssertionContext) -> tuple[Any, str]:
+    """The value JSON-shaped assertions check: parsed structured output, else the text as JSON.
+
+    Returns (value, what) where `what` names the source for reasons. Raises ValueError with a
+    readable message when there is no structured output and the text is not JSON.
+    """
+    if ctx.structured is not None:
+        return to_jsonable(ctx.structured), "structured output"
+    try:
+        return parse_json_text(ctx.text), "output JSON"
+    except ValueError as e:
+        raise ValueError(
+            f"no structured output, and the text is not JSON ({e}); got {preview(ctx.text)}"
+        ) from e
+
+
+IMPORT_FORM = "'package.module:name' or 'path/to/file.py:name'"
+_IMPORT_RE = re.compile(r"^(?:file://)?[^:\s]+:[A-Za-z_][A-Za-z0-9_.]*$")
+_imported: dict[str, Any] = {}
+
+
+class ImportPathError(ImportError):
+    """An import path in a suite could not be resolved. The message is one line."""
+
+
+def check_import_form(path: str, what: str) -> str:
+    """Validate the *form* of an import path at load time (importing waits for evaluation)."""
+    if not isinstance(path, str) or not _IMPORT_RE.match(path.strip()):
+        raise ValueError(f"{what} must look like {IMPORT_FORM}; got {path!r}")
+    return path.strip()
+
+
+def import_object(path: str, what: str = "import path") -> Any:
+    """Resolve "pkg.mod:attr" or "file.py:attr" (relative to the working directory).
+
+    Raises ImportPathError with one line: which path, what failed, the allowed form.
+    """
+    if path in _imported:
+        return _imported[path]
+    try:
+        check_import_form(path, what)
+    except ValueError as e:
+        raise ImportPathError(str(e)) from None
+    target = path.strip().removeprefix("file://")
+    module_part, attr = target.rsplit(":", 1)
+    try:
+        if module_part.endswith(".py"):
+            module = _load_file(Path(module_part).resolve())
+        else:
+            # `harness run` is a console script: the working directory is not on sys.path, yet
+            # users expect `checks:fn` next to their suite to import. Appended, so installed
+            # packages still win.
+            cwd = os.getcwd()
+            if cwd not in sys.path and "" not in sys.path:
+                sys.path.append(cwd)
+            module = importlib.import_module(module_part)
+    except Exception as e:
+        raise ImportPathError(
+            f"{what} {path!r}: cannot import {module_part!r} ({type(e).__name__}: {e}); "
+            f"expected {IMPORT_FORM}"
+        ) from None
+    obj: Any = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ImportPathError(
+                f"{what} {path!r}: module {module_part!r} has no attribute {attr!r}; expected {IMPORT_FORM}"
+            )
+        obj = getattr(obj, part)
+    _imported[path] = obj
+    return obj
+
+
+def _load_file(file: Path) -> Any:
+    """Import a .py file once per process (several paths may name objects in the same file)."""
+    if not file.is_file():
+        raise FileNotFoundError(f"no such file {str(file)!r}")
+    name = "_harness_user_" + re.sub(r"\W", "_", str(file))
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, file)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module

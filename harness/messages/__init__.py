@@ -1,0 +1,71 @@
+"""Messages, content blocks and chunk summation, named and shaped as LangChain v1's.
+
+Owns: `core` (message classes, coercion, usage helpers) and `merge` (dict-level chunk merging).
+May import: `harness.errors` only. Everything else builds on it.
+"""
+
+from __future__ import annotations
+
+from harness.messages.core import (
+    KNOWN_BLOCK_TYPES,
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    FunctionMessage,
+    HumanMessage,
+    InputTokenDetails,
+    InvalidToolCall,
+    OutputTokenDetails,
+    RemoveMessage,
+    SystemMessage,
+    ToolCall,
+    ToolCallChunk,
+    ToolMessage,
+    UsageMetadata,
+    add_usage,
+    convert_to_messages,
+    get_block_translator,
+    invalid_tool_call,
+    merge_content,
+    merge_dicts,
+    merge_lists,
+    message_chunk_to_message,
+    message_to_dict,
+    parse_partial_json,
+    register_block_translator,
+    subtract_usage,
+    tool_call,
+    tool_call_chunk,
+)
+
+__all__ = [
+    "AIMessage",
+    "AIMessageChunk",
+    "BaseMessage",
+    "FunctionMessage",
+    "HumanMessage",
+    "InputTokenDetails",
+    "InvalidToolCall",
+    "KNOWN_BLOCK_TYPES",
+    "OutputTokenDetails",
+    "RemoveMessage",
+    "SystemMessage",
+    "ToolCall",
+    "ToolCallChunk",
+    "ToolMessage",
+    "UsageMetadata",
+    "add_usage",
+    "convert_to_messages",
+    "get_block_translator",
+    "invalid_tool_call",
+    "merge_content",
+    "merge_dicts",
+    "merge_lists",
+    "message_chunk_to_message",
+    "message_to_dict",
+    "parse_partial_json",
+    "register_block_translator",
+    "subtract_usage",
+    "tool_call",
+    "tool_call_chunk",
+]

@@ -1,0 +1,555 @@
+"""Message classes, tool-call dicts, content blocks, chunk merging and input coercion.
+
+Behaves like LangChain v1 (`langchain_core.messages`); see docs/model-interface.md sections 2-4.
+Provider modules teach `.content_blocks` their native block formats with `register_block_translator`.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from harness.messages.merge import (
+    KNOWN_BLOCK_TYPES,
+    InputTokenDetails,
+    InvalidToolCall,
+    OutputTokenDetails,
+    ToolCall,
+    ToolCallChunk,
+    UsageMetadata,
+    _derive_from_chunks,
+    _generic_blocks,
+    _json_safe,
+    _parse_raw_tool_calls,
+    add_usage,
+    invalid_tool_call,
+    merge_content,
+    merge_dicts,
+    merge_lists,
+    parse_partial_json,
+    subtract_usage,
+    tool_call,
+    tool_call_chunk,
+)
+
+__all__ = [
+    "AIMessage",
+    "AIMessageChunk",
+    "BaseMessage",
+    "FunctionMessage",
+    "HumanMessage",
+    "InputTokenDetails",
+    "InvalidToolCall",
+    "KNOWN_BLOCK_TYPES",
+    "OutputTokenDetails",
+    "RemoveMessage",
+    "SystemMessage",
+    "ToolCall",
+    "ToolCallChunk",
+    "ToolMessage",
+    "UsageMetadata",
+    "add_usage",
+    "convert_to_messages",
+    "get_block_translator",
+    "invalid_tool_call",
+    "merge_content",
+    "merge_dicts",
+    "merge_lists",
+    "message_chunk_to_message",
+    "message_to_dict",
+    "parse_partial_json",
+    "register_block_translator",
+    "subtract_usage",
+    "tool_call",
+    "tool_call_chunk",
+]
+
+# --- content-block translators ------------------------------------------------------------------
+
+_TRANSLATORS: dict[str, Callable[[Any], list[dict[str, Any]]]] = {}
+
+
+def register_block_translator(model_provider: str, fn: Callable[[Any], list[dict[str, Any]]]) -> None:
+    """Register `fn(message) -> list of standard blocks` for AI messages whose
+    `response_metadata["model_provider"] == model_provider`. `fn` may raise NotImplementedError
+    to fall back to the generic conversion."""
+    _TRANSLATORS[model_provider] = fn
+
+
+def get_block_translator(model_provider: str) -> Callable[[Any], list[dict[str, Any]]] | None:
+    return _TRANSLATORS.get(model_provider)
+
+
+# --- messages -----------------------------------------------------------------------------------
+
+
+_UNSET: Any = object()
+
+
+class TextAccessor(str):
+    """`message.text` is a str; calling it like the old method still works (deprecated)."""
+
+    __slots__ = ()
+
+    def __call__(self) -> str:
+        warnings.warn(
+            "Calling .text() is deprecated; use the .text property.", DeprecationWarning, stacklevel=2
+        )
+        return str(self)
+
+
+class BaseMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    content: str | list[str | dict]
+    additional_kwargs: dict = Field(default_factory=dict)
+    response_metadata: dict = Field(default_factory=dict)
+    type: str
+    name: str | None = None
+    id: str | None = Field(default=None, coerce_numbers_to_str=True)
+
+    def __init__(
+        self, content: Any = _UNSET, content_blocks: list[dict] | None = None, **kwargs: Any
+    ) -> None:
+        if content_blocks is not None:
+            kwargs["content"] = content_blocks
+            if "tool_calls" not in kwargs:
+                calls = [b for b in content_blocks if isinstance(b, dict) and b.get("type") == "tool_call"]
+                if calls:
+                    kwargs["tool_calls"] = calls
+        elif content is not _UNSET:
+            kwargs["content"] = content
+        super().__init__(**kwargs)
+
+    @property
+    def text(self) -> TextAccessor:
+        c = self.content
+        if isinstance(c, str):
+            return TextAccessor(c)
+        return TextAccessor(
+            "".join(
+                b if isinstance(b, str) else b["text"]
+                for b in c
+                if isinstance(b, str) or (b.get("type") == "text" and isinstance(b.get("text"), str))
+            )
+        )
+
+    @property
+    def content_blocks(self) -> list[dict[str, Any]]:
+        return _generic_blocks(self.content)
+
+
+class SystemMessage(BaseMessage):
+    type: Literal["system"] = "system"
+
+
+class HumanMessage(BaseMessage):
+    type: Literal["human"] = "human"
+
+
+class FunctionMessage(BaseMessage):
+    """Legacy OpenAI function result (role "function")."""
+
+    type: Literal["function"] = "function"
+    name: str
+
+
+class RemoveMessage(BaseMessage):
+    """Marker asking a message store to delete the message with this id."""
+
+    type: Literal["remove"] = "remove"
+
+    def __init__(self, id: str, **kwargs: Any) -> None:
+        kwargs.pop("content", None)
+        super().__init__("", id=id, **kwargs)
+
+
+class ToolMessage(BaseMessage):
+    type: Literal["tool"] = "tool"
+    tool_call_id: str
+    artifact: Any = None
+    status: Literal["success", "error"] = "success"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _coerce(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        values = dict(values)
+        if "content" in values:
+            c = values["content"]
+            if isinstance(c, tuple):
+                c = list(c)
+            if isinstance(c, list):
+                values["content"] = [x if isinstance(x, (str, dict)) else str(x) for x in c]
+            elif not isinstance(c, str):
+                values["content"] = str(c)
+        tcid = values.get("tool_call_id")
+        if isinstance(tcid, (UUID, int, float)):
+            values["tool_call_id"] = str(tcid)
+        return values
+
+
+def _norm_calls(calls: list, kind: str) -> list[dict[str, Any]]:
+    out = []
+    for c in calls:
+        if not isinstance(c, dict):
+            raise ValueError(f"{kind} entries must be dicts, got {type(c).__name__}")
+        if c.get("type") != kind or "id" not in c:
+            c = {**c, "id": c.get("id"), "type": kind}
+        if kind == "tool_call" and (
+            not isinstance(c.get("name"), str) or not isinstance(c.get("args"), dict)
+        ):
+            raise ValueError(f"a tool call needs a str 'name' and a dict 'args', got {c!r}")
+        out.append(c)
+    return out
+
+
+class AIMessage(BaseMessage):
+    type: Literal["ai"] = "ai"
+    tool_calls: list[dict[str, Any]] = Field(default_factory=list)
+    invalid_tool_calls: list[dict[str, Any]] = Field(default_factory=list)
+    usage_metadata: dict[str, Any] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tool_calls(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        values = dict(values)
+        is_chunk = issubclass(cls, AIMessageChunk)
+        if not (
+            values.get("tool_calls") or values.get("invalid_tool_calls") or values.get("tool_call_chunks")
+        ):
+            ak = values.get("additional_kwargs")
+            raw = ak.get("tool_calls") if isinstance(ak, dict) else None
+            if raw and isinstance(raw, list):
+                if is_chunk:
+                    values["tool_call_chunks"] = [
+                        tool_call_chunk(
+                            (r.get("function") or {}).get("name"),
+                            (r.get("function") or {}).get("arguments"),
+                            r.get("id"),
+                            r.get("index"),
+                        )
+                        for r in raw
+                        if isinstance(r, dict)
+                    ]
+                else:
+                    values["tool_calls"], values["invalid_tool_calls"] = _parse_raw_tool_calls(raw)
+        for key, kind in (
+            ("tool_calls", "tool_call"),
+            ("invalid_tool_calls", "invalid_tool_call"),
+            ("tool_call_chunks", "tool_call_chunk"),
+        ):
+            if values.get(key):
+                values[key] = _norm_calls(values[key], kind)
+        if is_chunk:
+            _chunk_tool_calls(values)
+        return values
+
+    @property
+    def content_blocks(self) -> list[dict[str, Any]]:
+        meta = self.response_metadata
+        if meta.get("output_version") == "v1" and isinstance(self.content, list):
+            return list(self.content)  # type: ignore[arg-type]
+        provider = meta.get("model_provider")
+        fn = _TRANSLATORS.get(provider) if isinstance(provider, str) else None
+        if fn is not None:
+            try:
+                return fn(self)
+            except NotImplementedError:
+                pass
+        return self._add_tool_and_reasoning_blocks(_generic_blocks(self.content))
+
+    def _add_tool_and_reasoning_blocks(self, blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if self.tool_calls:
+            seen = {b.get("id") for b in blocks if b.get("type") == "tool_call"}
+            for tc in self.tool_calls:
+                if tc.get("id") is None or tc["id"] not in seen:
+                    block = {"type": "tool_call", "id": tc.get("id"), "name": tc["name"], "args": tc["args"]}
+                    block.update({k: tc[k] for k in ("index", "extras") if k in tc})
+                    blocks.append(block)
+        return _prepend_reasoning(self, blocks)
+
+
+def _prepend_reasoning(m: AIMessage, blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rc = m.additional_kwargs.get("reasoning_content")
+    if isinstance(rc, str) and not any(b.get("type") == "reasoning" for b in blocks):
+        blocks.insert(0, {"type": "reasoning", "reasoning": rc})
+    return blocks
+
+
+def _chunk_tool_calls(values: dict[str, Any]) -> None:
+    """AIMessageChunk: derive tool_calls from tool_call_chunks, or chunks from given tool_calls."""
+    chunks = values.get("tool_call_chunks")
+    if not chunks:
+        made = [
+            tool_call_chunk(tc["name"], json.dumps(tc["args"]), tc.get("id"))
+            for tc in values.get("tool_calls") or ()
+        ]
+        made += [
+            tool_call_chunk(tc.get("name"), tc.get("args"), tc.get("id"))
+            for tc in values.get("invalid_tool_calls") or ()
+        ]
+        if made:
+            values["tool_call_chunks"] = made
+        return
+    values["tool_calls"], values["invalid_tool_calls"] = _derive_from_chunks(chunks)
+    content, meta = values.get("content"), values.get("response_metadata") or {}
+    if (
+        values.get("chunk_position") == "last"
+        and isinstance(content, list)
+        and meta.get("output_version") == "v1"
+    ):
+        by_id = {tc["id"]: tc for tc in values["tool_calls"] if tc.get("id")}
+        fixed = []
+        for b in content:
+            if isinstance(b, dict) and b.get("type") == "tool_call_chunk" and b.get("id") in by_id:
+                tc = by_id[b["id"]]
+                nb = {"type": "tool_call", "name": tc["name"], "args": tc["args"], "id": tc["id"]}
+                if "extras" in b:
+                    nb["extras"] = b["extras"]
+                b = nb
+            fixed.append(b)
+        values["content"] = fixed
+
+
+class AIMessageChunk(AIMessage):
+    type: Literal["AIMessageChunk"] = "AIMessageChunk"  # type: ignore[assignment]
+    tool_call_chunks: list[dict[str, Any]] = Field(default_factory=list)
+    chunk_position: Literal["last"] | None = None
+
+    def _add_tool_and_reasoning_blocks(self, blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not (self.tool_call_chunks and not self.content and self.chunk_position != "last"):
+            return super()._add_tool_and_reasoning_blocks(blocks)
+        for tcc in self.tool_call_chunks:  # mid-stream: show the raw fragments
+            b = {
+                "type": "tool_call_chunk",
+                "id": tcc.get("id"),
+                "name": tcc.get("name"),
+                "args": tcc.get("args"),
+            }
+            if tcc.get("index") is not None:
+                b["index"] = tcc["index"]
+            blocks.append(b)
+        return _prepend_reasoning(self, blocks)
+
+    def __add__(self, other: Any) -> AIMessageChunk:
+        if isinstance(other, AIMessageChunk):
+            return _add_chunks(self, (other,))
+        if isinstance(other, (list, tuple)) and all(isinstance(o, AIMessageChunk) for o in other):
+            return _add_chunks(self, other)
+        return NotImplemented
+
+
+def _id_rank(id_: str) -> int:
+    if not id_.startswith("lc_"):
+        return 2
+    return 1 if id_.startswith("lc_run-") else 0
+
+
+def _add_chunks(left: AIMessageChunk, others: Sequence[AIMessageChunk]) -> AIMessageChunk:
+    if not others:
+        return left
+    content = merge_content(left.content, *(o.content for o in others))
+    additional_kwargs = merge_dicts(left.additional_kwargs, *(o.additional_kwargs for o in others))
+    response_metadata = merge_dicts(left.response_metadata, *(o.response_metadata for o in others))
+    merged_tcc = merge_lists(left.tool_call_chunks, *(o.tool_call_chunks for o in others)) or []
+    tool_call_chunks = [
+        tool_call_chunk(c.get("name"), c.get("args"), c.get("id"), c.get("index")) for c in merged_tcc
+    ]
+    usage = left.usage_metadata
+    if usage or any(o.usage_metadata is not None for o in others):
+        for o in others:
+            usage = add_usage(usage, o.usage_metadata)
+    best, chunk_id = -1, None
+    for m in (left, *others):
+        if m.id:
+            rank = _id_rank(m.id)
+            if rank > best:
+                best, chunk_id = rank, m.id
+                if rank == 2:
+                    break
+    last = left.chunk_position == "last" or any(o.chunk_position == "last" for o in others)
+    return left.__class__(
+        content=content,
+        additional_kwargs=additional_kwargs,
+        response_metadata=response_metadata,
+        tool_call_chunks=tool_call_chunks,  # type: ignore[arg-type]
+        usage_metadata=usage,
+        id=chunk_id,
+        chunk_position="last" if last else None,
+    )
+
+
+def message_chunk_to_message(chunk: BaseMessage) -> BaseMessage:
+    """Aggregated `AIMessageChunk` → `AIMessage` (drops type, tool_call_chunks, chunk_position)."""
+    if not isinstance(chunk, AIMessageChunk):
+        return chunk
+    data = {
+        k: v for k, v in chunk.__dict__.items() if k not in ("type", "tool_call_chunks", "chunk_position")
+    }
+    if chunk.__pydantic_extra__:
+        data.update(chunk.__pydantic_extra__)
+    return AIMessage(**data)
+
+
+# --- input coercion -----------------------------------------------------------------------------
+
+_ROLE_ERROR = (
+    "Unexpected message type: '{}'. Use one of 'human', 'user', 'ai', 'assistant', 'function', "
+    "'tool', 'system', or 'developer'."
+)
+_CLASSES: dict[str, type[BaseMessage]] = {
+    c.__name__: c
+    for c in (
+        SystemMessage,
+        HumanMessage,
+        AIMessage,
+        AIMessageChunk,
+        ToolMessage,
+        FunctionMessage,
+        RemoveMessage,
+    )
+}
+
+
+def _openai_tool_calls(calls: list) -> list:
+    out = []
+    for tc in calls:
+        if isinstance(tc, dict) and "function" in tc:
+            args = tc["function"].get("arguments")
+            if isinstance(args, str):
+                args = json.loads(args, strict=False) if args.strip() else {}
+            out.append(tool_call(tc["function"].get("name"), args, tc.get("id")))
+        else:
+            out.append(tc)
+    return out
+
+
+def _from_role(role: Any, content: Any, extra: dict[str, Any] | None = None) -> BaseMessage:
+    kw: dict[str, Any] = {}
+    ak: dict[str, Any] = {}
+    if extra:
+        for key in ("name", "id", "tool_call_id"):
+            if extra.get(key) is not None:
+                kw[key] = extra.pop(key)
+            else:
+                extra.pop(key, None)
+        if (calls := extra.pop("tool_calls", None)) is not None:
+            kw["tool_calls"] = _openai_tool_calls(calls)
+        if rm := extra.pop("response_metadata", None):
+            kw["response_metadata"] = rm
+        ak = extra.pop("additional_kwargs", None) or {}
+        ak = {**extra, **ak}
+    if role in ("human", "user"):
+        cls: type[BaseMessage] = HumanMessage
+    elif role in ("ai", "assistant"):
+        cls = AIMessage
+        for key in ("invalid_tool_calls", "usage_metadata"):
+            if ak.get(key) is not None:
+                kw[key] = ak.pop(key)
+    elif role in ("system", "developer"):
+        cls = SystemMessage
+        if role == "developer":
+            ak["__openai_role__"] = "developer"
+    elif role == "tool":
+        cls = ToolMessage
+        kw["artifact"] = ak.pop("artifact", None)
+        if (status := ak.pop("status", None)) is not None:
+            kw["status"] = status
+    elif role == "function":
+        cls = FunctionMessage
+    elif role == "remove":
+        return RemoveMessage(**kw)
+    else:
+        raise ValueError(_ROLE_ERROR.format(role))
+    if ak:
+        kw["additional_kwargs"] = ak
+    return cls(content=content, **kw)
+
+
+def _to_message(m: Any) -> BaseMessage:
+    if isinstance(m, BaseMessage):
+        return m
+    if isinstance(m, str):
+        return HumanMessage(content=m)
+    if isinstance(m, dict):
+        if m.get("lc") == 1 and m.get("type") == "constructor" and isinstance(m.get("id"), list):
+            cls = _CLASSES.get(m["id"][-1])
+            if cls is None:
+                raise ValueError(
+                    f"Unknown serialized message class {m['id'][-1]!r}; known: {sorted(_CLASSES)}"
+                )
+            return cls(**m.get("kwargs", {}))
+        extra = dict(m)
+        role = extra.pop("role") if "role" in extra else extra.pop("type", None)
+        if role is None or "content" not in extra:
+            raise ValueError(f"Message dict must contain 'role' and 'content' keys, got {m}")
+        if "role" in m:
+            extra.pop("type", None)
+        content = extra.pop("content") or ""
+        return _from_role(role, content, extra)
+    if isinstance(m, Sequence):
+        if len(m) != 2:
+            raise NotImplementedError("Message as a sequence must be (role string, template)")
+        return _from_role(m[0], m[1])
+    raise NotImplementedError(f"Unsupported message type: {type(m)}")
+
+
+def convert_to_messages(messages: Any) -> list[BaseMessage]:
+    """Model input (str, PromptValue-like, or a sequence of message-likes) → list of messages."""
+    if isinstance(messages, str):
+        return [HumanMessage(content=messages)]
+    if isinstance(messages, Sequence):
+        return [m if isinstance(m, BaseMessage) else _to_message(m) for m in messages]
+    if callable(getattr(messages, "to_messages", None)):
+        return list(messages.to_messages())
+    raise ValueError(
+        f"Invalid input type {type(messages)}. Must be a PromptValue, str, or list of BaseMessages."
+    )
+
+
+# --- compact records --------------------------------------------------------------------------
+
+_ROLES = {
+    "system": "system",
+    "human": "user",
+    "ai": "assistant",
+    "AIMessageChunk": "assistant",
+    "tool": "tool",
+}
+
+
+def message_to_dict(m: BaseMessage) -> dict[str, Any]:
+    """Compact JSON-safe record of a message for results and reports."""
+    out: dict[str, Any] = {
+        "role": _ROLES.get(m.type, m.type),
+        "content": m.content if isinstance(m.content, str) else _json_safe(m.content),
+    }
+    if isinstance(m, AIMessage):
+        if m.tool_calls:
+            out["tool_calls"] = [
+                {"name": tc.get("name"), "args": _json_safe(tc.get("args")), "id": tc.get("id")}
+                for tc in m.tool_calls
+            ]
+        if m.invalid_tool_calls:
+            out["invalid_tool_calls"] = [
+                {k: _json_safe(tc.get(k)) for k in ("name", "args", "id", "error")}
+                for tc in m.invalid_tool_calls
+            ]
+        reasoning = [b for b in m.content_blocks if b.get("type") == "reasoning"]
+        if reasoning:
+            texts = [b["reasoning"] for b in reasoning if isinstance(b.get("reasoning"), str)]
+            out["reasoning"] = "".join(texts) if texts else None
+    elif isinstance(m, ToolMessage):
+        out["tool_call_id"] = m.tool_call_id
+        out["name"] = m.name
+        out["status"] = m.status
+    return out

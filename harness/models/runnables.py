@@ -1,0 +1,222 @@
+"""The Runnable surface shared by chat models, bindings, structured-output and configurable models.
+
+Subclasses implement `invoke` and `ainvoke` (and `stream`/`astream` where streaming means something);
+this module derives `batch`, `abatch`, `batch_as_completed`, `abatch_as_completed` and config handling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import AsyncIterator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Any
+
+_CONFIG_KEYS = {
+    "tags",
+    "metadata",
+    "callbacks",
+    "run_name",
+    "max_concurrency",
+    "recursion_limit",
+    "configurable",
+    "run_id",
+}
+
+
+def ensure_config(config: dict[str, Any] | None) -> dict[str, Any]:
+    """Fill the RunnableConfig defaults; unknown top-level keys move into `configurable`."""
+    out: dict[str, Any] = {
+        "tags": [],
+        "metadata": {},
+        "callbacks": None,
+        "recursion_limit": 25,
+        "configurable": {},
+    }
+    if not config:
+        return out
+    for k, v in config.items():
+        if v is None:
+            continue
+        if k in _CONFIG_KEYS:
+            out[k] = v
+        else:
+            out["configurable"] = {**out["configurable"], k: v}
+    model = out["configurable"].get("model")
+    if isinstance(model, str) and "model" not in out["metadata"]:
+        out["metadata"] = {**out["metadata"], "model": model}
+    return out
+
+
+def merge_configs(*configs: dict[str, Any] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for c in configs:
+        if not c:
+            continue
+        for k, v in c.items():
+            if k == "metadata" or k == "configurable":
+                out[k] = {**out.get(k, {}), **(v or {})}
+            elif k == "tags":
+                out[k] = sorted(set(out.get(k, [])) | set(v or []))
+            elif k == "callbacks":
+                out[k] = [*(out.get(k) or []), *(v or [])]
+            elif v is not None:
+                out[k] = v
+    return out
+
+
+def _configs_for(config: Any, n: int) -> list[dict[str, Any] | None]:
+    if isinstance(config, list):
+        if len(config) != n:
+            raise ValueError(
+                f"config must be one dict or a list of {n} dicts (one per input), got {len(config)}"
+            )
+        return config
+    return [config] * n
+
+
+class Runnable:
+    """Base of everything with invoke/ainvoke. Not meant to be instantiated directly."""
+
+    def invoke(self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    async def ainvoke(self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        ctx = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(
+            None, lambda: ctx.run(self.invoke, input, config, **kwargs)
+        )
+
+    def stream(self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any) -> Iterator[Any]:
+        yield self.invoke(input, config, **kwargs)
+
+    async def astream(
+        self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any
+    ) -> AsyncIterator[Any]:
+        yield await self.ainvoke(input, config, **kwargs)
+
+    # --- batch ----------------------------------------------------------------------------------
+
+    def batch(
+        self,
+        inputs: Sequence[Any],
+        config: dict[str, Any] | list[dict[str, Any]] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[Any]:
+        if not inputs:
+            return []
+        configs = _configs_for(config, len(inputs))
+        out: list[Any] = [None] * len(inputs)
+        for i, res in self.batch_as_completed(inputs, configs, return_exceptions=return_exceptions, **kwargs):
+            out[i] = res
+        return out
+
+    def batch_as_completed(
+        self,
+        inputs: Sequence[Any],
+        config: Any = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> Iterator[tuple[int, Any]]:
+        if not inputs:
+            return
+        configs = _configs_for(config, len(inputs))
+        max_conc = (configs[0] or {}).get("max_concurrency")
+
+        def one(i: int) -> Any:
+            try:
+                return self.invoke(inputs[i], configs[i], **kwargs)
+            except Exception as e:
+                if return_exceptions:
+                    return e
+                raise
+
+        if len(inputs) == 1:
+            yield 0, one(0)
+            return
+        with ThreadPoolExecutor(max_workers=max_conc) as pool:
+            # copy_context: each thread sees the caller's cassette and usage callbacks
+            futures = {pool.submit(contextvars.copy_context().run, one, i): i for i in range(len(inputs))}
+            try:
+                for fut in as_completed(futures):
+                    yield futures[fut], fut.result()
+            finally:
+                for fut in futures:
+                    fut.cancel()
+
+    async def abatch(
+        self,
+        inputs: Sequence[Any],
+        config: dict[str, Any] | list[dict[str, Any]] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[Any]:
+        out: list[Any] = [None] * len(inputs)
+        async for i, res in self.abatch_as_completed(
+            inputs, config, return_exceptions=return_exceptions, **kwargs
+        ):
+            out[i] = res
+        return out
+
+    async def abatch_as_completed(
+        self,
+        inputs: Sequence[Any],
+        config: dict[str, Any] | list[dict[str, Any]] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> AsyncIterator[tuple[int, Any]]:
+        if not inputs:
+            return
+        configs = _configs_for(config, len(inputs))
+        max_conc = (configs[0] or {}).get("max_concurrency")
+        sem = asyncio.Semaphore(max_conc) if max_conc else None
+
+        async def one(i: int) -> tuple[int, Any]:
+            try:
+                if sem is None:
+                    return i, await self.ainvoke(inputs[i], configs[i], **kwargs)
+                async with sem:
+                    return i, await self.ainvoke(inputs[i], configs[i], **kwargs)
+            except Exception as e:
+                if return_exceptions:
+                    return i, e
+                raise
+
+        tasks = [asyncio.ensure_future(one(i)) for i in range(len(inputs))]
+        try:
+            for fut in asyncio.as_completed(tasks):
+                yield await fut
+        finally:
+            for t in tasks:
+                t.cancel()
+
+    def with_config(self, config: dict[str, Any] | None = None, **kwargs: Any) -> RunnableWithConfig:
+        return RunnableWithConfig(self, merge_configs(config, kwargs))
+
+
+class RunnableWithConfig(Runnable):
+    """A runnable with a default config merged under each call's config."""
+
+    def __init__(self, bound: Runnable, config: dict[str, Any]) -> None:
+        self.bound = bound
+        self.config = config
+
+    def invoke(self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        return self.bound.invoke(input, merge_configs(self.config, config), **kwargs)
+
+    async def ainvoke(self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        return await self.bound.ainvoke(input, merge_configs(self.config, config), **kwargs)
+
+    def stream(self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any) -> Iterator[Any]:
+        return self.bound.stream(input, merge_configs(self.config, config), **kwargs)
+
+    def astream(self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any) -> AsyncIterator[Any]:
+        return self.bound.astream(input, merge_configs(self.config, config), **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.bound, name)

@@ -1,0 +1,67 @@
+"""Per-call timing (live or as recorded) and retry backoff, shared by every provider's calls."""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+import httpx
+
+from harness.http import response_info
+from harness.messages.core import AIMessageChunk
+
+MAX_RETRY_AFTER_S = 120.0
+
+
+class Clock:
+    """Timing of one call: live wall clock, or the recorded offsets when a cassette replays it."""
+
+    __slots__ = ("t0", "ttft_ms", "chunk_index", "info", "offsets")
+
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+        self.ttft_ms: float | None = None
+        self.chunk_index = 0
+        self.info: dict[str, Any] = {}
+        self.offsets: list[float] | None = None
+
+    def attach(self, response: httpx.Response) -> None:
+        self.info = response_info(response)
+        if self.info.get("state") == "replayed":
+            self.offsets = list(self.info.get("chunk_offsets_ms") or []) or None
+
+    def now_ms(self) -> float:
+        if self.offsets:
+            return float(self.offsets[min(self.chunk_index, len(self.offsets) - 1)])
+        return (time.perf_counter() - self.t0) * 1000.0
+
+    def token(self) -> None:
+        if self.ttft_ms is None:
+            self.ttft_ms = round(self.now_ms(), 3)
+
+    def timing(self) -> dict[str, Any]:
+        replayed = self.info.get("state") == "replayed"
+        total = float(self.info["total_ms"]) if replayed and "total_ms" in self.info else self.now_ms()
+        if self.ttft_ms is None:
+            self.ttft_ms = round(total, 3)
+        return {
+            "ttft_ms": self.ttft_ms,
+            "total_ms": round(total, 3),
+            "source": self.info.get("state", "live"),
+            "replayed": replayed,
+            "cassette": self.info.get("cassette"),
+        }
+
+
+def sum_chunks(chunks: list[AIMessageChunk]) -> AIMessageChunk:
+    """Sum a stream in one `first + rest` (linear; pairwise summing re-parses tool args each step)."""
+    if not chunks:
+        raise ValueError("No generation chunks were returned")
+    return chunks[0] + chunks[1:] if len(chunks) > 1 else chunks[0]
+
+
+def backoff(attempt: int, retry_after: float | None) -> float:
+    if retry_after is not None and 0 <= retry_after <= MAX_RETRY_AFTER_S:
+        return retry_after
+    return min(0.5 * 2**attempt, 8.0) * (1 - 0.25 * random.random())

@@ -1,0 +1,537 @@
+"""What harness.pytest_plugin builds on: capturing a test's model calls into results records, blocking
+the network, and the assertion helpers (re-exported by harness.pytest_plugin, import them from there).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import hashlib
+import ipaddress
+import json
+import secrets
+import socket
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from harness.errors import CassetteMissError
+
+if TYPE_CHECKING:
+    pass
+
+# Only the standard library and harness.errors at import time: pytest loads this plugin in every run of
+# every project that has harness installed. Model, cassette and report code is imported when used.
+
+# the capture of the test running in this context (assertion helpers add their outcomes to it)
+_current: contextvars.ContextVar[TestCapture | None] = contextvars.ContextVar(
+    "harness_pytest_capture", default=None
+)
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(2)
+
+
+@dataclass
+class Call:
+    model: str
+    provider: str
+    name: str
+    messages: list[Any]
+    output: Any = None  # the AIMessage
+    error: BaseException | None = None
+
+
+@dataclass
+class TestCapture:
+    """Every chat-model call made while one test runs (a context callback handler, duck-typed as
+    harness.callbacks.BaseCallbackHandler), what the assertion helpers concluded, and the records of
+    suites run with `harness_run`."""
+
+    __test__ = False  # not a test class, whatever its name
+    raise_error = False
+    param_model: str | None = None  # the model `chat_model` was parametrized with
+    used: bool = False  # a model fixture was requested: the test gets a record even with no call
+    calls: dict[UUID, Call] = field(default_factory=dict)
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    suite_records: list[dict[str, Any]] = field(default_factory=list)
+    cassette: Any = None
+    cassette_path: str | None = None
+    started_at: str = field(default_factory=utc_now)
+    status: str | None = None
+    error: str | None = None
+    failure: str | None = None  # the assertion message of a failed test
+    pricing: Any = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def on_chat_model_start(
+        self, serialized: Any, messages: Any, *, run_id: UUID, metadata: Any = None, **kwargs: Any
+    ) -> None:
+        md = metadata or {}
+        provider, name = str(md.get("ls_provider") or ""), str(md.get("ls_model_name") or "")
+        model = str(md.get("harness_model") or (f"{provider}:{name}" if provider else name))
+        with self._lock:
+            self.calls[run_id] = Call(model, provider, name, list(messages[0]) if messages else [])
+
+    def on_llm_new_token(self, token: Any, **kwargs: Any) -> None:
+        return None
+
+    def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        call = self.calls.get(run_id)
+        if call is not None and response.generations and response.generations[0]:
+            call.output = response.generations[0][0].message
+
+    def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        call = self.calls.get(run_id)
+        if call is not None:
+            call.error = error
+
+    def call_for(self, message: Any) -> Call | None:
+        return next((c for c in list(self.calls.values()) if c.output is message), None)
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[TestCapture]:
+        """Receive every model call made in this context (and the tasks and threads it starts)."""
+        from harness import callbacks as cb
+
+        current = _current.set(self)
+        try:
+            with cb.callbacks_context(self):
+                yield self
+        finally:
+            _current.reset(current)
+
+    # --- the results records --------------------------------------------------------------------
+
+    def records(
+        self, *, run_id: str, case_id: str, nodeid: str, vars: dict[str, Any], tags: list[str], pricing: Any
+    ) -> list[dict[str, Any]]:
+        """One record per model this test used (docs/results-record.md), then its suite runs' records."""
+        groups: dict[str, list[Call]] = {}
+        if self.used and self.param_model:
+            groups[self.param_model] = []
+        for call in list(self.calls.values()):
+            groups.setdefault(call.model, []).append(call)
+        out = [
+            self._record(model, calls, run_id, case_id, nodeid, vars, tags, pricing)
+            for model, calls in groups.items()
+        ]
+        if out and self.cassette is not None:  # the file's unused interactions, counted once per test
+            with contextlib.suppress(Exception):
+                out[0]["cassette"]["unused"] = len(self.cassette.unused())
+        for rec in self.suite_records:  # "smoke::capital": a suite's case beside the tests' node ids
+            out.append(
+                {
+                    **rec,
+                    "case_id": f"{rec.get('suite')}::{rec.get('case_id')}",
+                    "run_id": run_id,
+                    "nodeid": nodeid,
+                }
+            )
+        return out
+
+    def _record(
+        self,
+        model: str,
+        calls: list[Call],
+        run_id: str,
+        case_id: str,
+        nodeid: str,
+        vars: dict[str, Any],
+        tags: list[str],
+        pricing: Any,
+    ) -> dict[str, Any]:
+        from harness.messages.core import message_to_dict
+        from harness.models.init import parse_model_string
+        from harness.results.build import costs, sum_usage, text_of, timing_of, usage_of
+
+        ai = [c.output for c in calls if c.output is not None]
+        usages = [usage_of(m) for m in ai]
+        timings = [timing_of(m) for m in ai]
+        provider = calls[0].provider if calls else ""
+        name = calls[0].name if calls else model
+        if not provider:
+            with contextlib.suppress(Exception):
+                name, provider = parse_model_string(model)
+        cost, avoided = costs(pricing, provider, name, ai, usages)
+        totals = [float(t["total_ms"]) for t in timings if t.get("total_ms") is not None]
+        sources = [str(t.get("source") or "live") for t in timings]
+        misses = sum(isinstance(c.error, CassetteMissError) for c in calls)
+        final = ai[-1] if ai else None
+        output = None
+        if final is not None:
+            d = message_to_dict(final)
+            output = {
+                "text": text_of(final),
+                "tool_calls": d.get("tool_calls", []),
+                "structured": None,
+                "reasoning": d.get("reasoning"),
+                "finish_reason": final.response_metadata.get("finish_reason"),
+            }
+        status = self.status or "passed"
+        outcomes = list(self.outcomes)
+        if status == "failed" and not any(o.get("passed") is False for o in outcomes):
+            outcomes.append(
+                {
+                    "type": "assert",
+                    "passed": False,
+                    "reason": self.failure or "the test failed",
+                    "score": None,
+                }
+            )
+        return {
+            "run_id": run_id,
+            "suite": "pytest",
+            "case_id": case_id,
+            "model": model,
+            "model_id": model,
+            "provider": provider,
+            "repeat": 0,
+            "vars": vars,
+            "tags": tags,
+            "status": status,
+            "assertions": outcomes,
+            "input": [message_to_dict(m) for m in calls[0].messages] if calls else [],
+            "output": output,
+            "transcript": _transcript(calls),
+            "usage": sum_usage(usages),
+            "cost_usd": cost,
+            "cost_avoided_usd": avoided,
+            "timing": {
+                "ttft_ms": timings[0].get("ttft_ms") if timings else None,
+                "total_ms": round(sum(totals), 3) if totals else None,
+                "replayed": bool(timings) and all(t.get("replayed") for t in timings),
+            },
+            "cassette": {
+                "path": self.cassette_path,
+                "state": _state(sources, misses),
+                "replayed": sources.count("replayed"),
+                "recorded": sources.count("recorded"),
+                "misses": misses,
+                "unused": 0,
+            },
+            "error": self.error,
+            "nodeid": nodeid,
+            "started_at": self.started_at,
+            "finished_at": utc_now(),
+        }
+
+
+def _state(sources: list[str], misses: int) -> str:
+    if misses:
+        return "miss"
+    kinds = set(sources)
+    if not kinds:
+        return "replayed"  # no call finished: nothing went live
+    return kinds.pop() if len(kinds) == 1 else "mixed"
+
+
+def _transcript(calls: list[Call]) -> list[dict[str, Any]]:
+    """Every message of the exchange: a call that continues the previous one (a tool loop) adds only
+    its new messages; an unrelated call adds all of its own."""
+    from harness.results.build import transcript_entry
+
+    out: list[dict[str, Any]] = []
+    for call in calls:
+        sent = [transcript_entry(m) for m in call.messages]
+        prefix = [{k: v for k, v in d.items() if k not in ("usage", "timing")} for d in out]
+        same = [{k: v for k, v in d.items() if k not in ("usage", "timing")} for d in sent[: len(out)]]
+        out.extend(sent[len(out) :] if out and same == prefix else sent)
+        if call.output is not None:
+            out.append(transcript_entry(call.output))
+    return out
+
+
+# --- --block-network ------------------------------------------------------------------------------
+
+
+class NetworkBlockedError(RuntimeError):
+    """A test opened a socket to a non-loopback address under --block-network.
+
+    A RuntimeError rather than an OSError, so HTTP clients do not turn it into a retried connection error.
+    """
+
+    __module__ = "harness.pytest_plugin"  # where users import it from
+
+
+class NetworkBlocker:
+    """Refuse `socket.connect` to anything but loopback (and Unix sockets): the OS boundary, so every
+    client library is covered. Remembers resolved names so the message can say which host it was."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self._saved: tuple[Any, Any, Any] | None = None
+
+    @property
+    def installed(self) -> bool:
+        return self._saved is not None
+
+    def install(self) -> None:
+        if self._saved is not None:
+            return
+        connect, connect_ex, getaddrinfo = socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo
+        self._saved = (connect, connect_ex, getaddrinfo)
+        blocker = self
+
+        def guarded_getaddrinfo(host: Any, port: Any = None, *args: Any, **kwargs: Any) -> Any:
+            name = host.decode() if isinstance(host, bytes) else host
+            try:
+                infos = getaddrinfo(host, port, *args, **kwargs)
+            except OSError as e:  # a name that does not resolve is not loopback either
+                if not name or is_loopback(name):
+                    raise
+                raise blocker.refused(f"{name}:{port}", f" (the name did not resolve: {e})") from None
+            for info in infos:
+                if name and info[4]:
+                    blocker.names.setdefault(str(info[4][0]), name)
+            return infos
+
+        def guarded_connect(sock: socket.socket, address: Any) -> Any:
+            blocker.check(sock, address)
+            return connect(sock, address)
+
+        def guarded_connect_ex(sock: socket.socket, address: Any) -> Any:
+            blocker.check(sock, address)
+            return connect_ex(sock, address)
+
+        socket.socket.connect = guarded_connect  # type: ignore[method-assign, assignment]
+        socket.socket.connect_ex = guarded_connect_ex  # type: ignore[method-assign, assignment]
+        socket.getaddrinfo = guarded_getaddrinfo
+
+    def uninstall(self) -> None:
+        if self._saved is not None:
+            socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = self._saved  # type: ignore[method-assign]
+            self._saved = None
+
+    def check(self, sock: socket.socket, address: Any) -> None:
+        if sock.family not in (socket.AF_INET, socket.AF_INET6) or not isinstance(address, tuple):
+            return
+        host, port = str(address[0]), address[1]
+        if is_loopback(host):
+            return
+        name = self.names.get(host)
+        raise self.refused(f"{name}:{port} ({host})" if name and name != host else f"{host}:{port}")
+
+    @staticmethod
+    def refused(where: str, why: str = "") -> NetworkBlockedError:
+        return NetworkBlockedError(
+            f"--block-network: a connection to {where} was refused{why}; only loopback is allowed. A test "
+            "that replays its cassette never opens a socket: record the missing cassette first "
+            "(--record-mode=once, with the API key set), or run without --block-network."
+        )
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        ip = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return ip.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
+# --- small pieces of the plugin -------------------------------------------------------------------
+
+MARKER_KEYS = ("models", "cassette", "record_mode", "tags")
+RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")  # harness.cassettes' modes
+
+
+def check_record_mode(mode: str, where: str) -> str:
+    """harness.cassettes.interceptor.check_record_mode without importing the cassette layer."""
+    from harness.errors import ConfigurationError
+
+    m = mode.strip().lower().replace("-", "_")
+    if m not in RECORD_MODES:
+        raise ConfigurationError(f"{where}: unknown record mode {mode!r}; allowed: {', '.join(RECORD_MODES)}")
+    return m
+
+
+def split_models(values: list[str]) -> list[str]:
+    return [m.strip() for v in values for m in v.split(",") if m.strip()]
+
+
+def marker_options(node: Any) -> dict[str, Any]:
+    """@pytest.mark.harness(...) merged from module to function (the closest wins; tags add up)."""
+    out: dict[str, Any] = {}
+    tags: list[str] = []
+    for mark in reversed(list(node.iter_markers("harness"))):
+        unknown = sorted(set(mark.kwargs) - set(MARKER_KEYS))
+        if unknown or mark.args:
+            raise ValueError(
+                f"{node.nodeid}: @pytest.mark.harness takes keywords {', '.join(MARKER_KEYS)}; "
+                f"received {', '.join(unknown) or repr(mark.args)}"
+            )
+        out.update(mark.kwargs)
+        tags += [t for t in mark.kwargs.get("tags") or () if t not in tags]
+    if isinstance(out.get("models"), str):
+        out["models"] = split_models([out["models"]])
+    out["tags"] = tags
+    return out
+
+
+def case_id(nodeid: str, model: str | None) -> str:
+    """The node id without the model parameter, so each model's record lines up under the same case."""
+    if not model or not nodeid.endswith("]"):
+        return nodeid
+    base, _, params = nodeid[:-1].partition("[")
+    parts = params.replace(f"-{model}-", "-", 1) if f"-{model}-" in params else params
+    parts = "" if parts == model else parts.removeprefix(f"{model}-").removesuffix(f"-{model}")
+    return f"{base}[{parts}]" if parts else base
+
+
+def jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: v if isinstance(v, (str, int, float, bool, type(None))) else repr(v) for k, v in params.items()
+    }
+
+
+def error_text(excinfo: Any) -> str:
+    return f"{excinfo.typename}: {str(excinfo.value).strip()}"[:4000]
+
+
+def miss_report(item: Any, excinfo: Any) -> str:
+    """A cassette miss fails with the cassette's diff and the line of the test that made the call."""
+    here = [e for e in excinfo.traceback if str(e.path) == str(item.path)]
+    where = f"{item.location[0]}:{here[-1].lineno + 1}: " if here else ""
+    message = "\n".join(
+        line
+        for line in str(excinfo.value).splitlines()
+        if not line.startswith("  To record it, use record_mode=")
+    )  # the API's advice
+    return (
+        f"{where}cassette miss\n{message}\n  Record what is missing: pytest '{item.nodeid}' "
+        "--record-mode=new_episodes (or --record-mode=rewrite to record this test's cassette afresh)."
+    )
+
+
+@contextlib.contextmanager
+def recording_lock(path: Path, mode: str) -> Iterator[None]:
+    """Serialise recording into one cassette (or suite folder) across xdist workers; replay needs no lock."""
+    if mode == "none":
+        yield
+        return
+    from filelock import FileLock
+
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
+    lock_dir = Path(tempfile.gettempdir(), "harness-cassette-locks")
+    lock_dir.mkdir(exist_ok=True)
+    with FileLock(str(lock_dir / f"{digest}.lock")):
+        yield
+
+
+# --- end of session: files and the terminal summary ------------------------------------------------
+
+
+def write_outputs(session: Any) -> list[tuple[str, Path]]:
+    """--harness-results (JSONL, plus run.json beside a file named results.jsonl) and --harness-report."""
+    from harness.results.io import summarize
+
+    config = session.config
+    records = sorted(session.records, key=lambda r: (str(r.get("case_id")), str(r.get("model"))))
+    results_opt, report_opt = config.getoption("harness_results"), config.getoption("harness_report")
+    if not (results_opt or report_opt):
+        return []
+    base = config.invocation_params.dir
+    models: dict[str, str] = {}
+    for r in records:
+        models.setdefault(str(r.get("model_id") or r.get("model")), str(r.get("provider") or ""))
+    meta = {
+        "run_id": session.run_id,
+        "suite": "pytest",
+        "suite_path": None,
+        "models": [{"id": m, "model": m, "provider": p} for m, p in models.items()],
+        "config": {
+            "models": session.models or None,
+            "record_mode": session.record_mode,
+            "replay_speed": session.replay_speed,
+            "cassettes_dir": session.relative(session.cassette_dir),
+        },
+        "started_at": session.started_at,
+        "finished_at": utc_now(),
+        "summary": summarize(records),
+    }
+    lines = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records)
+    written: list[tuple[str, Path]] = []
+    if results_opt:
+        path = Path(base, results_opt)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(lines, encoding="utf-8")
+        if path.name == "results.jsonl":  # the folder is a RUN_DIR: `harness report` reads it
+            (path.parent / "run.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        written.append(("results", path))
+    if report_opt:
+        from harness.report import render_report
+
+        with tempfile.TemporaryDirectory(prefix="harness-pytest-") as run_dir:
+            Path(run_dir, "results.jsonl").write_text(lines, encoding="utf-8")
+            Path(run_dir, "run.json").write_text(json.dumps(meta) + "\n", encoding="utf-8")
+            written.append(("report", render_report(run_dir, Path(base, report_opt))))
+    return written
+
+
+def summary_lines(session: Any) -> list[str]:
+    """Per model: pass rate, latency, tokens, cassette replays / recordings / misses / unused."""
+    from harness.results.io import summarize
+
+    summary = summarize(session.records)
+    rows = [
+        (
+            "model",
+            "cases",
+            "passed",
+            "p50 ms",
+            "tokens in/out",
+            "cost $",
+            "replayed",
+            "recorded",
+            "misses",
+            "unused",
+        )
+    ]
+    for model, s in summary.items():
+        cas = [
+            r.get("cassette") or {}
+            for r in session.records
+            if str(r.get("model_id") or r.get("model")) == model
+        ]
+        replayed, recorded, misses = (
+            sum(_count(c, k) for c in cas) for k in ("replayed", "recorded", "misses")
+        )
+        p50 = s.get("latency_p50_ms")
+        rows.append(
+            (
+                model,
+                str(s["cells"]),
+                f"{s['passed']} ({(s['pass_rate'] or 0):.0%})",
+                f"{p50:.0f}" if p50 is not None else "-",
+                f"{s['input_tokens']}/{s['output_tokens']}",
+                f"{s['cost_usd']:.6f}" if s.get("cost_usd") is not None else "-",
+                str(replayed),
+                str(recorded),
+                str(misses),
+                str(sum(int(c.get("unused") or 0) for c in cas)),
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    out += [f"{what}: {path}" for what, path in session.written]
+    return out
+
+
+def _count(cassette: dict[str, Any], key: str) -> int:
+    """Calls of a test record by kind; a suite cell's record has only a state (one cell, counted once)."""
+    if key in cassette:
+        return int(cassette[key] or 0)
+    return int(cassette.get("state") == {"misses": "miss"}.get(key, key))

@@ -1,0 +1,22 @@
+"""The runner: every case x model x repeat of a suite, each cell under its own cassette.
+
+Owns: `runner` (validation before any cell, planning, the run directory), `cell` (one cell's model
+calls and tool loop), `pool` (the task pool that runs cells and appends records), `workers` (worker
+processes for replay-heavy runs), `limits` (retries and adaptive concurrency).
+May import: `harness.suite`, `harness.assertions`, `harness.models`, `harness.cassettes`,
+`harness.results`, `harness.errors`.
+"""
+
+from __future__ import annotations
+
+from harness.runner.runner import (
+    Cell,
+    Runner,
+    RunOptions,
+    RunResult,
+    execute_cell,
+    new_run_id,
+    run_suite,
+)
+
+__all__ = ["Cell", "RunOptions", "RunResult", "Runner", "run_suite", "new_run_id", "execute_cell"]

@@ -1,0 +1,241 @@
+"""One cell of a run (case × model × repeat): the model calls, the tool loop, structured output.
+
+`execute_cell` returns an `Exchange` (the transcript and final message); the runner turns it into a
+results record (`harness.results.build`). Everything built from the suite (tool dicts, callables,
+schemas, bound models) is cached so a replay of thousands of cells does no repeated work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.errors import ConfigurationError
+from harness.messages.core import AIMessage, BaseMessage, ToolMessage, convert_to_messages
+from harness.runner.limits import AdaptiveLimiter, RetryPolicy, call_with_retries
+from harness.suite.spec import ExpandedCase, ModelEntry, StructuredOutputSpec, ToolSpec, render
+
+
+@dataclass
+class ResolvedModel:
+    """A suite model entry with its ChatModel built once for the whole run."""
+
+    entry: ModelEntry
+    chat: Any  # ChatModel
+    limiter: AdaptiveLimiter | None = None
+
+    @property
+    def id(self) -> str:
+        return self.entry.display_id
+
+    @property
+    def model(self) -> str:
+        return self.entry.model
+
+    @property
+    def provider(self) -> str:
+        return str(getattr(self.chat, "model_provider", ""))
+
+    @property
+    def name(self) -> str:
+        return str(getattr(self.chat, "model", self.entry.model))
+
+
+@dataclass
+class Exchange:
+    input: list[BaseMessage]
+    transcript: list[BaseMessage] = field(default_factory=list)
+    final: AIMessage | None = None
+    structured: Any = None
+    parse_error: str | None = None
+
+    @property
+    def ai_messages(self) -> list[AIMessage]:
+        return [m for m in self.transcript if isinstance(m, AIMessage)]
+
+
+def import_object(path: str) -> Any:
+    """'package.module:attr.sub' -> the object (errors are ConfigurationErrors naming the path)."""
+    mod_name, _, attr = path.partition(":")
+    try:
+        obj: Any = importlib.import_module(mod_name)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as e:
+        raise ConfigurationError(f"cannot import {path!r}: {e}") from None
+    return obj
+
+
+class ToolRuntime:
+    """A suite tool: its OpenAI tool dict for bind_tools and how to run a call of it."""
+
+    def __init__(self, spec: ToolSpec) -> None:
+        self.spec = spec
+        self.tool: Any = None
+        if spec.function is not None:
+            from harness.tools.tool import BaseTool, tool
+
+            obj = import_object(spec.function)
+            if not isinstance(obj, BaseTool):
+                if not callable(obj):
+                    raise ConfigurationError(f"tool {spec.name!r}: {spec.function!r} is not callable")
+                try:
+                    obj = tool(
+                        spec.name,
+                        obj,
+                        description=spec.description
+                        or (obj.__doc__ or "").strip()
+                        or f"Calls {spec.function}",
+                    )
+                except (TypeError, ValueError) as e:
+                    raise ConfigurationError(f"tool {spec.name!r} ({spec.function}): {e}") from None
+            self.tool = obj
+        self.openai = self._openai_dict()
+
+    def _openai_dict(self) -> dict[str, Any]:
+        if self.spec.parameters is None and self.tool is not None:
+            from harness.tools.tool import convert_to_openai_tool
+
+            fn = dict(convert_to_openai_tool(self.tool)["function"])
+            fn["name"] = self.spec.name
+            if self.spec.description:
+                fn["description"] = self.spec.description
+            return {"type": "function", "function": fn}
+        fn = {
+            "name": self.spec.name,
+            "parameters": self.spec.parameters or {"type": "object", "properties": {}},
+        }
+        if self.spec.description:
+            fn["description"] = self.spec.description
+        return {"type": "function", "function": fn}
+
+    async def run(self, call: dict[str, Any]) -> ToolMessage:
+        args = call.get("args") or {}
+        cid = call.get("id") or ""
+        if self.tool is not None:
+            result = await self.tool.ainvoke({**call, "type": "tool_call", "name": self.tool.name})
+            if isinstance(result, ToolMessage):
+                result.name = self.spec.name
+                result.tool_call_id = cid
+                return result
+            return ToolMessage(content=_as_text(result), tool_call_id=cid, name=self.spec.name)
+        try:
+            returns = self.spec.returns
+            content = render(returns, args) if isinstance(returns, str) else _as_text(returns)
+            return ToolMessage(content=content, tool_call_id=cid, name=self.spec.name)
+        except Exception as e:  # a template that needs an argument the model did not send
+            return ToolMessage(
+                content=f"Error: {type(e).__name__}: {e}",
+                tool_call_id=cid,
+                name=self.spec.name,
+                status="error",
+            )
+
+
+def _as_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def structured_schema(spec: StructuredOutputSpec) -> Any:
+    schema = spec.schema_
+    if isinstance(schema, str):
+        return import_object(schema)
+    title = spec.name or schema.get("title") or "output"
+    return {**schema, "title": title}
+
+
+class CaseRuntime:
+    """Per-run caches of what each case needs: tool runtimes and bound runnables per model."""
+
+    def __init__(self) -> None:
+        self._tools: dict[int, list[ToolRuntime]] = {}
+        self._bound: dict[tuple[int, str], Any] = {}
+
+    def tools(self, ec: ExpandedCase) -> list[ToolRuntime]:
+        key = id(ec.case)
+        if key not in self._tools:
+            self._tools[key] = [ToolRuntime(t) for t in ec.case.tools]
+        return self._tools[key]
+
+    def runnable(self, ec: ExpandedCase, model: ResolvedModel) -> Any:
+        key = (id(ec.case), model.id)
+        bound = self._bound.get(key)
+        if bound is None:
+            case = ec.case
+            bound = model.chat
+            if case.params:
+                bound = bound.bind(**case.params)
+            if case.tools:
+                bound = bound.bind_tools([t.openai for t in self.tools(ec)], tool_choice=case.tool_choice)
+            elif case.structured_output is not None:
+                so = case.structured_output
+                bound = bound.with_structured_output(
+                    structured_schema(so), method=so.method, include_raw=True, strict=so.strict
+                )
+            self._bound[key] = bound
+        return bound
+
+
+async def _call(runnable: Any, messages: list[BaseMessage], stream: bool) -> Any:
+    if not stream:
+        return await runnable.ainvoke(messages)
+    from harness.messages.core import AIMessageChunk, message_chunk_to_message
+    from harness.models.chat import sum_chunks
+
+    items = [c async for c in runnable.astream(messages)]
+    if items and isinstance(items[0], AIMessageChunk):
+        return message_chunk_to_message(sum_chunks(items))
+    return items[-1] if items else None  # structured output streams one result
+
+
+async def execute_cell(
+    ec: ExpandedCase, model: ResolvedModel, runtime: CaseRuntime, policy: RetryPolicy
+) -> Exchange:
+    case = ec.case
+    runnable = runtime.runnable(ec, model)
+    messages = convert_to_messages(ec.messages())
+    ex = Exchange(input=list(messages), transcript=list(messages))
+    tools = {t.spec.name: t for t in runtime.tools(ec)} if case.tools else {}
+    for _turn in range(case.max_turns):
+        history = list(ex.transcript)
+        result = await call_with_retries(
+            lambda h=history: _call(runnable, h, case.stream),  # type: ignore[misc]
+            model.limiter,
+            policy,
+        )
+        if isinstance(result, dict) and "raw" in result:  # structured output, include_raw=True
+            ai = result["raw"]
+            ex.structured = _plain(result.get("parsed"))
+            err = result.get("parsing_error")
+            ex.parse_error = f"{type(err).__name__}: {err}" if err is not None else None
+        else:
+            ai = result
+        ex.transcript.append(ai)
+        ex.final = ai
+        if not (tools and case.tool_loop and ai.tool_calls):
+            break
+        replies = await asyncio.gather(*(_run_tool(tools, call) for call in ai.tool_calls))
+        ex.transcript.extend(replies)
+    return ex
+
+
+async def _run_tool(tools: dict[str, ToolRuntime], call: dict[str, Any]) -> ToolMessage:
+    rt = tools.get(call.get("name") or "")
+    if rt is None:
+        return ToolMessage(
+            content=f"Error: unknown tool {call.get('name')!r}; available: {', '.join(tools)}",
+            tool_call_id=call.get("id") or "",
+            name=call.get("name"),
+            status="error",
+        )
+    return await rt.run(call)
+
+
+def _plain(value: Any) -> Any:
+    """Structured output as JSON-able data (pydantic instances dumped)."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    return value

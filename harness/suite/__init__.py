@@ -1,0 +1,38 @@
+"""Suite files: strict pydantic models, the located YAML loader, case expansion and templates.
+
+Owns: `spec` (the models, `load_suite`, `parse_suite`, expansion), `yaml_loader` (YAML with line
+numbers), `schema` (the committed JSON schema and one-line messages).
+May import: `harness.errors`, `harness.assertions` (to validate `assert:` entries).
+"""
+
+from __future__ import annotations
+
+from harness.suite.spec import (
+    Case,
+    ExpandedCase,
+    MessageSpec,
+    ModelEntry,
+    StructuredOutputSpec,
+    Suite,
+    ToolSpec,
+    compile_template,
+    load_suite,
+    parse_suite,
+    render,
+    slugify,
+)
+
+__all__ = [
+    "ModelEntry",
+    "MessageSpec",
+    "ToolSpec",
+    "StructuredOutputSpec",
+    "Case",
+    "Suite",
+    "ExpandedCase",
+    "slugify",
+    "compile_template",
+    "render",
+    "load_suite",
+    "parse_suite",
+]

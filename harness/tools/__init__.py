@@ -1,0 +1,30 @@
+"""Tools and schemas: `@tool`, schema conversion (`convert_to_openai_tool`), structured-output parsers.
+
+Owns: `tool` (the decorator and tool classes), `schema` (function/pydantic/TypedDict to JSON schema),
+`output_parsers` (parsers behind `with_structured_output`).
+May import: `harness.messages`, `harness.errors`, `harness.models.runnables` (the Runnable base).
+"""
+
+from __future__ import annotations
+
+from harness.tools.tool import (
+    BaseTool,
+    StructuredTool,
+    ToolCall,
+    convert_to_json_schema,
+    convert_to_openai_function,
+    convert_to_openai_tool,
+    create_schema_from_function,
+    tool,
+)
+
+__all__ = [
+    "BaseTool",
+    "StructuredTool",
+    "ToolCall",
+    "convert_to_json_schema",
+    "convert_to_openai_function",
+    "convert_to_openai_tool",
+    "create_schema_from_function",
+    "tool",
+]
