@@ -1,7 +1,7 @@
 """The chat-model layer: `ChatModel` over one provider adapter, and everything LangChain users call on it.
 
 Owns: `chat` (invoke / stream / astream_events, callbacks, retries, timing, the HTTP client),
-`binding` (`bind`, `bind_tools`, `with_structured_output`), `runnables` (batch and `with_config`),
+`binding` (`bind`, `bind_tools`, `with_structured_output`),
 `init` (`init_chat_model`, provider inference, `ConfigurableModel`), `timing`.
 May import: `harness.messages`, `harness.tools`, `harness.providers`, `harness.http`,
 `harness.callbacks`, `harness.rate_limiters`, `harness.errors`. Never the cassettes: they hook in

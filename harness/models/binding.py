@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import ModelRefusalError, UnsupportedFeatureError
-from harness.models.runnables import Runnable
+from harness.runnables import Runnable
 
 if TYPE_CHECKING:
     from harness.models.chat import ChatModel

@@ -35,12 +35,12 @@ from harness.messages.core import (
     message_chunk_to_message,
 )
 from harness.models.binding import ChatSurface
-from harness.models.runnables import Runnable, ensure_config
 from harness.models.timing import Clock as _Clock
 from harness.models.timing import backoff as _backoff
 from harness.models.timing import sum_chunks
 from harness.providers import get_adapter_class
 from harness.providers.base import ChatRequest, ProviderAdapter, ResponseFormat, WireRequest
+from harness.runnables import Runnable, ensure_config
 
 _ASYNC_POOLS = 8
 # the headers an httpx client adds by default

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from harness.errors import ConfigurationError, UnknownProviderError
-from harness.models.runnables import Runnable, ensure_config
 from harness.providers import _available, known_providers, normalize_provider
+from harness.runnables import Runnable, ensure_config
 
 # case-insensitive startswith, first match wins (Bedrock ids "anthropic." come after "claude")
 _PREFIXES: tuple[tuple[tuple[str, ...], str], ...] = (

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from harness.errors import OutputParserException
-from harness.models.runnables import Runnable
+from harness.runnables import Runnable
 from harness.tools.schema import _is_pydantic_class, _make_strict, convert_to_openai_function, is_typeddict
 
 __all__ = [

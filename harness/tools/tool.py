@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from harness.models.runnables import Runnable
+from harness.runnables import Runnable
 from harness.tools.schema import (
     _dereference_refs,
     _is_pydantic_class,
