@@ -88,7 +88,9 @@ def test_packages_import_only_what_they_declare() -> None:
         allowed = _declared(units[source]) or set()
         for dest, where in sorted(targets.items()):
             if dest not in allowed:
-                problems.append(f"{source} imports harness.{dest} ({where[0]}) but declares only {sorted(allowed)}")
+                problems.append(
+                    f"{source} imports harness.{dest} ({where[0]}) but declares only {sorted(allowed)}"
+                )
     assert problems == []
 
 

@@ -37,7 +37,7 @@ DIRS = (
     "ollama",
 )
 OPENAI_FORMATS = {"openai", "openai_responses", "azure_openai"}
-# finish reason normalisation of wire-formats.md §8.2, for the Responses API (which has only `status`)
+# finish reason normalisation (docs/providers/openai.md), for the Responses API (which has only `status`)
 RESPONSES_FINISH = {
     ("completed", None): "stop",
     ("incomplete", "max_output_tokens"): "length",

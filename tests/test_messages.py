@@ -1,4 +1,4 @@
-"""harness.messages.core: classes, coercion, content blocks, chunk merging (docs/model-interface.md 2-4)."""
+"""harness.messages.core: classes, coercion, content blocks, chunk merging."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Message classes, tool-call dicts, content blocks, chunk merging and input coercion.
 
-Behaves like LangChain v1 (`langchain_core.messages`); see docs/model-interface.md sections 2-4.
+Behaves like LangChain v1 (`langchain_core.messages`); see README.md "Using the model interface".
 Provider modules teach `.content_blocks` their native block formats with `register_block_translator`.
 """
 

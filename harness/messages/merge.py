@@ -1,6 +1,6 @@
 """Dict-level helpers behind `harness.messages.core` (import them from there).
 
-Chunk merging per section 4 of docs/model-interface.md (LangChain's `merge_content`, `merge_lists`,
+Chunk merging as LangChain sums chunks (LangChain's `merge_content`, `merge_lists`,
 `merge_dicts`), usage arithmetic, partial JSON, tool-call dicts and the provider-neutral
 content-block conversion. Nothing here mutates its inputs.
 """

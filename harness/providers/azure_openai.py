@@ -1,4 +1,4 @@
-"""Azure OpenAI: the OpenAI Chat Completions wire format on an Azure resource (wire-formats.md §3).
+"""Azure OpenAI: the OpenAI Chat Completions wire format on an Azure resource (docs/providers/openai.md).
 
     init_chat_model("azure_openai:gpt-4o", azure_endpoint="https://my-res.openai.azure.com",
                     azure_deployment="gpt-4o-prod", api_version="2024-10-21")

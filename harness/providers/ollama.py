@@ -1,6 +1,6 @@
 """Ollama native chat API (`POST {base}/api/chat`): JSON, or NDJSON when streaming.
 
-Pure translation; see harness.providers.base for the contract and ../shared/docs/wire-formats.md §6.
+Pure translation; see harness.providers.base for the contract and docs/providers/ollama.md.
 No key is needed locally; OLLAMA_API_KEY (ollama.com's cloud API) is sent as a bearer token when set.
 Ollama's OpenAI-compatible endpoint is served by the `openai` adapter with base_url=http://host:11434/v1.
 """

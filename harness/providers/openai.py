@@ -1,6 +1,6 @@
 """OpenAI Chat Completions (`POST {base}/chat/completions`), also any OpenAI-compatible server.
 
-Pure translation; see harness.providers.base for the contract and ../shared/docs/wire-formats.md §1.
+Pure translation; see harness.providers.base for the contract and docs/providers/openai.md.
 """
 
 from __future__ import annotations

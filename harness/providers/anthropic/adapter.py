@@ -1,6 +1,6 @@
 """Anthropic Messages API (`POST {base}/v1/messages`).
 
-Pure translation; see harness.providers.base for the contract and ../shared/docs/wire-formats.md §4.
+Pure translation; see harness.providers.base for the contract and docs/providers/anthropic.md.
 Message/tool conversion, usage and `.content_blocks` live in `_anthropic_format`.
 """
 

@@ -1,6 +1,6 @@
 """Anthropic Messages translation helpers: messages/tools out, content/usage in, `.content_blocks`.
 
-Used by `harness.providers.anthropic.adapter`; pure functions only. See ../shared/docs/wire-formats.md §4.
+Used by `harness.providers.anthropic.adapter`; pure functions only. See docs/providers/anthropic.md.
 
 Reply content follows one rule in both `parse_response` and the stream decoder, so that summed
 stream chunks equal an invoke: text blocks at the start of a reply (before any other block) are plain

@@ -1,6 +1,6 @@
 """Google Gemini Developer API (v1beta `models/{model}:generateContent` / `:streamGenerateContent?alt=sse`).
 
-Pure translation; see harness.providers.base for the contract and ../shared/docs/wire-formats.md §5.
+Pure translation; see harness.providers.base for the contract and docs/providers/google_genai.md.
 The request side lives in `_gemini_request.py`. The response side has one decoder for both paths: a
 whole response is decoded as a stream of one event and summed, so invoke and stream agree by
 construction (content, tool calls, usage, metadata).

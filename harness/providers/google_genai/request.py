@@ -1,6 +1,6 @@
 """Gemini request body: harness messages, tools and parameters -> GenerateContentRequest JSON.
 
-Pure helpers of `harness.providers.google_genai.adapter`; see ../shared/docs/wire-formats.md §5.2.
+Pure helpers of `harness.providers.google_genai.adapter`; see docs/providers/google_genai.md.
 """
 
 from __future__ import annotations

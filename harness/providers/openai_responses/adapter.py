@@ -1,4 +1,4 @@
-"""OpenAI Responses API (`POST {base}/responses`). Pure translation; see wire-formats.md §2.
+"""OpenAI Responses API (`POST {base}/responses`). Pure translation; see docs/providers/openai.md.
 
 Same key, base URL and headers as the Chat Completions adapter (OPENAI_API_KEY, OPENAI_BASE_URL).
 Reach it as `"openai_responses:gpt-4.1"` or `init_chat_model("openai:gpt-4.1", use_responses_api=True)`.

@@ -1,4 +1,4 @@
-"""Harness messages -> OpenAI Responses `input` items (wire-formats.md §2.2).
+"""Harness messages -> OpenAI Responses `input` items (docs/providers/openai.md).
 
 * system / developer messages stay in place as `{"role": "system"|"developer"}` items (so a system
   message in the middle of a conversation keeps its position); pass `instructions=...` as a model

@@ -1,4 +1,4 @@
-"""Stream decoder for the OpenAI Responses API (SSE with `event:` names, wire-formats.md §2.4).
+"""Stream decoder for the OpenAI Responses API (SSE with `event:` names, docs/providers/openai.md).
 
 Every chunk's content blocks carry the same running `index` that `parse_response` gives the finished
 blocks (harness.providers.openai_responses.items), so the sum of the chunks equals `invoke`. Each
