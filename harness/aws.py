@@ -126,7 +126,9 @@ class SigV4Auth(LiveAuth):
         credentials = self._lookup()
         if credentials is None:
             raise MissingAPIKeyError(self.provider, _WHERE_CREDENTIALS_COME_FROM)
-        request.headers.update(self._sign(request.method, str(request.url), request.content, frozen(credentials)))
+        request.headers.update(
+            self._sign(request.method, str(request.url), request.content, frozen(credentials))
+        )
         yield request
 
     def secrets(self) -> tuple[str, ...]:

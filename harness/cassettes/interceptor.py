@@ -61,6 +61,8 @@ def _adapter_of(request: httpx.Request) -> type[ProviderAdapter] | None:
     """The adapter class the chat layer built this request with; None for other callers' requests."""
     adapter = request.extensions.get("harness_adapter")
     return type(adapter) if adapter is not None else None
+
+
 _WRITE_DELAY_S = 0.02
 
 
@@ -352,7 +354,9 @@ class CassetteInterceptor:
         )
         ix = scrub.scrub_interaction(ix, self.patterns)
         # the digest of the request as stored: loading the cassette later needs no re-hashing
-        ix.match_key = _DEFAULT_MATCHER.key(ix.request.method, ix.request.uri, ix.request.body, adapter).digest
+        ix.match_key = _DEFAULT_MATCHER.key(
+            ix.request.method, ix.request.uri, ix.request.body, adapter
+        ).digest
         self._note_secrets(request)  # again: live auth (e.g. SigV4) signed it after it was planned
         try:
             scrub.refuse_leaks(scrub.interaction_bytes(ix), self._secrets, str(self.path))
