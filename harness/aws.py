@@ -104,6 +104,8 @@ class SigV4Auth(LiveAuth):
     """Signs a request as it goes live. `explicit` credentials are used as given; otherwise the
     environment's, else those of botocore's chain for `profile` (looked up on the first live request)."""
 
+    requires_request_body = True  # the signature covers the exact body bytes
+
     def __init__(
         self, provider: str, sign: Signer, explicit: AWSCredentials | None, profile: str | None
     ) -> None:

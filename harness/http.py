@@ -70,6 +70,8 @@ def _go_live(request: httpx.Request) -> None:
     auth = request.extensions.get("harness_live_auth")
     if auth is None:
         return
+    # the sync flow in the async transport too: a lookup (botocore's chain) happens once per model and
+    # signing is CPU only, as when the adapter signed while building the request
     flow = auth.sync_auth_flow(request)
     try:
         next(flow)

@@ -134,6 +134,8 @@ def test_recording_signs_as_the_request_leaves_and_writes_no_secret(
     )
     text = cassette.read_text()
     assert SECRET not in text and TOKEN not in text and match.group(3) not in text
+    asyncio.run(_signed_model(emulator).ainvoke("async, live"))  # the async transport signs alike
+    assert AUTH.match(emulator.requests_for("bedrock_converse")[-1].headers["authorization"])
     [ix] = load_cassette(cassette)
     assert ix.provider == "bedrock_converse"
     assert ix.request.headers["authorization"] == ix.request.headers["x-amz-security-token"] == "<REDACTED>"

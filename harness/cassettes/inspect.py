@@ -16,6 +16,8 @@ from harness.cassettes.interaction import Interaction
 from harness.errors import UnknownProviderError
 
 if TYPE_CHECKING:
+    import httpx
+
     from harness.providers.base import ProviderAdapter
 
 _MISSING = object()
@@ -32,6 +34,12 @@ def adapter_class(provider: str | None, url: str) -> type[ProviderAdapter] | Non
         except UnknownProviderError:
             pass
     return _recognised(url)
+
+
+def request_adapter(request: httpx.Request) -> type[ProviderAdapter] | None:
+    """The adapter class the chat layer built this request with; None for other callers' requests."""
+    adapter = request.extensions.get("harness_adapter")
+    return type(adapter) if adapter is not None else None
 
 
 def provider_name(adapter: type[ProviderAdapter]) -> str | None:

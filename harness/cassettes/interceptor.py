@@ -21,12 +21,12 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
 from harness.cassettes import scrub
-from harness.cassettes.inspect import provider_name, request_is_stream
+from harness.cassettes.inspect import provider_name, request_adapter, request_is_stream
 from harness.cassettes.interaction import (
     Interaction,
     RecordedRequest,
@@ -51,17 +51,7 @@ from harness.cassettes.streams import (
 )
 from harness.errors import CassetteFormatError, CassetteMissError, SecretLeakError
 
-if TYPE_CHECKING:
-    from harness.providers.base import ProviderAdapter
-
 _DEFAULT_MATCHER = Matcher()
-
-
-def _adapter_of(request: httpx.Request) -> type[ProviderAdapter] | None:
-    """The adapter class the chat layer built this request with; None for other callers' requests."""
-    adapter = request.extensions.get("harness_adapter")
-    return type(adapter) if adapter is not None else None
-
 
 _WRITE_DELAY_S = 0.02
 
@@ -241,7 +231,7 @@ class CassetteInterceptor:
             url = str(request.url)
             if self.patterns:  # the stored request was scrubbed: match it against the live one scrubbed alike
                 url, body = scrub.scrub_url(url, self.patterns), scrub.scrub_bytes(body, self.patterns)
-            key = self.matcher.key(request.method, url, body, _adapter_of(request))
+            key = self.matcher.key(request.method, url, body, request_adapter(request))
             with self._lock:
                 assert self._index is not None
                 i = self._index.take(key.digest, repeat=self.allow_playback_repeats)
@@ -261,18 +251,7 @@ class CassetteInterceptor:
         slot = _Slot()
         with self._lock:
             self._slots.append(slot)
-        self._note_secrets(request)
         return None, slot
-
-    def _note_secrets(self, request: httpx.Request) -> None:
-        """Remember the live values a request carried: its auth headers and query, and what the caller
-        names (the chat layer's `adapter.secrets()`, and what live auth used as the request left)."""
-        found = scrub.live_secrets(request.headers.multi_items(), str(request.url))
-        found.update(
-            s for s in request.extensions.get("harness_secrets") or () if len(s or "") >= scrub.MIN_SECRET_LEN
-        )
-        with self._lock:
-            self._secrets |= found
 
     # --- replay ------------------------------------------------------------------------------------
 
@@ -329,7 +308,7 @@ class CassetteInterceptor:
             return
         url = str(request.url)
         req_body = request.content
-        adapter = _adapter_of(request)
+        adapter = request_adapter(request)
         provider = provider_name(adapter) if adapter is not None else None
         resp_headers = header_lists(response.headers.multi_items())
         chunks, offsets = decode_chunks(tape.chunks, tape.offsets_ms, resp_headers)
@@ -357,7 +336,14 @@ class CassetteInterceptor:
         ix.match_key = _DEFAULT_MATCHER.key(
             ix.request.method, ix.request.uri, ix.request.body, adapter
         ).digest
-        self._note_secrets(request)  # again: live auth (e.g. SigV4) signed it after it was planned
+        # the live values the request carried, read now that it has left: live auth (SigV4) signed it
+        # on the way out; a caller may name further values (e.g. the chat layer's `adapter.secrets()`)
+        found = scrub.live_secrets(request.headers.multi_items(), url)
+        found.update(
+            s for s in request.extensions.get("harness_secrets") or () if len(s or "") >= scrub.MIN_SECRET_LEN
+        )
+        with self._lock:
+            self._secrets |= found
         try:
             scrub.refuse_leaks(scrub.interaction_bytes(ix), self._secrets, str(self.path))
         except SecretLeakError:
