@@ -6,6 +6,12 @@ the request — record, replay or refuse — handing it the real transport to ca
 With no interceptor the request goes straight to the real transport. Interceptors are held in a
 ContextVar so concurrent asyncio tasks (the runner's cells) each see their own cassette.
 
+The chat layer marks each request it builds (request extensions): `harness_adapter` (the adapter that
+built it, so the cassette layer need not guess it from the URL), `harness_secrets` (values a cassette
+must never write), `harness_missing_key` (raised if the request would go live without its key) and
+`harness_live_auth` (a `LiveAuth`, e.g. AWS SigV4, applied only here on the live path: replay never
+looks for credentials).
+
 Interceptors mark responses with `response.extensions["harness"]`, a dict the chat layer reads:
   {"state": "replayed" | "recorded" | "live", "cassette": str | None,
    "ttfb_ms": float, "total_ms": float, "chunk_offsets_ms": [float, ...]}  # recorded timings on replay
@@ -47,11 +53,32 @@ def intercept(interceptor: Interceptor | None) -> Iterator[None]:
         _interceptor.reset(token)
 
 
-def _check_live(request: httpx.Request) -> None:
-    """Refuse to send a request live when it was built without its API key."""
+class LiveAuth(httpx.Auth):
+    """Authentication applied by the live transport just before a request leaves, never on replay, so
+    credentials are looked up only for live calls. Its flow must yield the request once (signing);
+    `secrets()` names the values it has used, so a cassette refuses to write them."""
+
+    def secrets(self) -> tuple[str, ...]:
+        return ()
+
+
+def _go_live(request: httpx.Request) -> None:
+    """Refuse to send a request live when it was built without its API key; apply its live auth."""
     missing = request.extensions.get("harness_missing_key")
     if missing is not None:
         raise missing
+    auth = request.extensions.get("harness_live_auth")
+    if auth is None:
+        return
+    # the sync flow in the async transport too: a lookup (botocore's chain) happens once per model and
+    # signing is CPU only, as when the adapter signed while building the request
+    flow = auth.sync_auth_flow(request)
+    try:
+        next(flow)
+    finally:
+        flow.close()
+    # the request object is the one a recording cassette holds: it reads these when it writes
+    request.extensions["harness_secrets"] = (*request.extensions.get("harness_secrets", ()), *auth.secrets())
 
 
 class _LiveTransport(httpx.BaseTransport):
@@ -59,7 +86,7 @@ class _LiveTransport(httpx.BaseTransport):
         self.inner = inner
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        _check_live(request)
+        _go_live(request)
         return self.inner.handle_request(request)
 
     def close(self) -> None:
@@ -71,7 +98,7 @@ class _AsyncLiveTransport(httpx.AsyncBaseTransport):
         self.inner = inner
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        _check_live(request)
+        _go_live(request)
         return await self.inner.handle_async_request(request)
 
     async def aclose(self) -> None:

@@ -7,15 +7,32 @@
 
 Modules: `store` (file format, loading every variant, atomic writes), `matching` (request keys,
 nearest-miss diffs), `scrub` (secrets), `interceptor` (record/replay), `cassette` (use_cassette),
-`inspect` (adapter-parsed views for the CLI).
+`inspect` (adapter-parsed views for the CLI), `modes` (RECORD_MODES, the one list of record modes).
+
+The names below are imported on first use, so the pytest plugin and the CLI can read `modes` without
+loading the record/replay machinery.
 """
 
 from __future__ import annotations
 
-from harness.cassettes.cassette import Cassette, use_cassette
-from harness.cassettes.interaction import Interaction, RecordedRequest, RecordedResponse
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from harness.cassettes.modes import RECORD_MODES, default_record_mode
-from harness.cassettes.store import load_cassette
+
+if TYPE_CHECKING:
+    from harness.cassettes.cassette import Cassette, use_cassette
+    from harness.cassettes.interaction import Interaction, RecordedRequest, RecordedResponse
+    from harness.cassettes.store import load_cassette
+
+_LAZY = {
+    "Cassette": "harness.cassettes.cassette",
+    "use_cassette": "harness.cassettes.cassette",
+    "Interaction": "harness.cassettes.interaction",
+    "RecordedRequest": "harness.cassettes.interaction",
+    "RecordedResponse": "harness.cassettes.interaction",
+    "load_cassette": "harness.cassettes.store",
+}
 
 __all__ = [
     "RECORD_MODES",
@@ -27,3 +44,10 @@ __all__ = [
     "load_cassette",
     "use_cassette",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'harness.cassettes' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from harness.cassettes.inspect import adapter_class
 from harness.cassettes.interceptor import CassetteInterceptor
 from harness.cassettes.matching import summarize
 from harness.cassettes.store import rewrite
@@ -119,7 +120,9 @@ class Cassette(CassetteInterceptor):
         lines = []
         for i in unused[:20]:  # only these are parsed: a big cassette stays cheap to close
             ix = f.interaction(i)
-            lines.append(f"  #{i}: {summarize(ix.request.method, ix.request.uri, ix.request.json_or_none())}")
+            req = ix.request
+            adapter = adapter_class(ix.provider, req.uri)
+            lines.append(f"  #{i}: {summarize(req.method, req.uri, req.json_or_none(), adapter)}")
         if len(unused) > 20:
             lines.append(f"  ... and {len(unused) - 20} more")
         msg = (

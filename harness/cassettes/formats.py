@@ -4,7 +4,7 @@ Read: vcrpy / pytest-recording (`interactions:` with `body: {string}`, `!!binary
 bodies), pydantic-ai's serializer (`parsed_body` on request and response), langchain-aws (parallel
 `requests:` / `responses:` lists) and Ruby VCR (`http_interactions:`, `base64_string` bodies).
 Write: vcrpy's shape with decoded, readable bodies (JSON pretty-printed, streams verbatim) plus the
-keys vcrpy ignores: `timing`, `streamed`, `recorded_at`.
+keys vcrpy ignores: `timing`, `streamed`, `recorded_at`, `provider`, `match_key`.
 """
 
 from __future__ import annotations
@@ -110,6 +110,7 @@ def _interaction(req: dict[str, Any], resp: dict[str, Any], extra: dict[str, Any
         or is_stream_content_type(response.content_type)
     )
     recorded_at = extra.get("recorded_at")
+    provider = extra.get("provider")
     return Interaction(
         request,
         response,
@@ -118,6 +119,7 @@ def _interaction(req: dict[str, Any], resp: dict[str, Any], extra: dict[str, Any
         str(recorded_at) if recorded_at else None,
         index,
         str(match_key) if match_key else None,
+        str(provider) if provider else None,
     )
 
 
@@ -262,6 +264,8 @@ def to_record(ix: Interaction) -> dict[str, Any]:
     record["streamed"] = ix.streamed
     if ix.recorded_at:
         record["recorded_at"] = ix.recorded_at
+    if ix.provider:
+        record["provider"] = ix.provider
     if ix.match_key:
         record["match_key"] = ix.match_key
     return record

@@ -1,25 +1,65 @@
 """Reading recorded traffic with the provider adapters: which provider, model, stream flag, and the
 reply parsed exactly as the chat layer would parse it (used by `harness cassettes show` and the
-recorder). Adapters are found from the URL (`adapter_for_url`); nothing here branches on a name.
+recorder). The adapter is the one the chat layer named when harness recorded the request (stored as
+`provider`); only for traffic other tools recorded is it recognised from the URL (`adapter_for_url`).
+Nothing here branches on a provider's name.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from harness.cassettes.interaction import Interaction
+from harness.errors import UnknownProviderError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from harness.providers.base import ProviderAdapter
 
 _MISSING = object()
 
 
-def adapter_for(url: str) -> Any:
-    """An adapter able to read this recorded URL's traffic, or None when no adapter recognises it."""
-    try:
-        from harness.providers import adapter_for_url
+def adapter_class(provider: str | None, url: str) -> type[ProviderAdapter] | None:
+    """The adapter class for this traffic: the named provider's, else (a cassette another tool wrote,
+    or a provider not installed here) the one whose endpoint the URL is; None when none is."""
+    if provider:
+        from harness.providers import get_adapter_class
 
-        cls = adapter_for_url(url)
+        try:
+            return get_adapter_class(provider)
+        except UnknownProviderError:
+            pass
+    return _recognised(url)
+
+
+def request_adapter(request: httpx.Request) -> type[ProviderAdapter] | None:
+    """The adapter class the chat layer built this request with; None for other callers' requests."""
+    adapter = request.extensions.get("harness_adapter")
+    return type(adapter) if adapter is not None else None
+
+
+def provider_name(adapter: type[ProviderAdapter]) -> str | None:
+    """The provider name a cassette stores for this adapter class: only a name the registry resolves
+    to this very class (Azure's Responses adapter shares the name `azure_openai` with its chat
+    adapter: it is stored without one and recognised from its URL)."""
+    return adapter.name if adapter.name and adapter_class(adapter.name, "") is adapter else None
+
+
+@functools.lru_cache(maxsize=512)
+def _recognised(url: str) -> type[ProviderAdapter] | None:
+    from harness.providers import adapter_for_url
+
+    return adapter_for_url(url)
+
+
+def adapter_for(url: str, provider: str | None = None) -> Any:
+    """An adapter able to read this recorded traffic, or None when no adapter is known for it."""
+    cls = adapter_class(provider, url)
+    try:
         return cls.for_recorded(url) if cls is not None else None
     except Exception:
         return None
@@ -32,8 +72,8 @@ def _json(body: bytes) -> Any:
         return _MISSING
 
 
-def request_is_stream(url: str, body: bytes) -> bool:
-    adapter = adapter_for(url)
+def request_is_stream(url: str, body: bytes, provider: str | None = None) -> bool:
+    adapter = adapter_for(url, provider)
     if adapter is None:
         return False
     parsed = _json(body)
@@ -77,7 +117,7 @@ def parse_reply(ix: Interaction, adapter: Any, streamed: bool) -> dict[str, Any]
 def describe(ix: Interaction) -> dict[str, Any]:
     """One interaction for `show --json`: provider, endpoint, model, streamed flag, parsed reply."""
     uri = ix.request.uri
-    adapter = adapter_for(uri)
+    adapter = adapter_for(uri, ix.provider)
     req_body = _json(ix.request.body)
     req_json = None if req_body is _MISSING else req_body
     model = None

@@ -77,8 +77,9 @@ class RecordedResponse(_RecordedMessage):
 @dataclass
 class Interaction:
     """request + response, plus what harness adds: `timing` (ttfb_ms, total_ms, chunks [[offset_ms,
-    length]]), `streamed`, `recorded_at`. `index` is the position in its cassette file; `match_key` the
-    request's matching digest as stored when recorded (saves re-hashing every request on load)."""
+    length]]), `streamed`, `recorded_at`, `provider` (the adapter that built the request, when the chat
+    layer said so; None in cassettes other tools wrote). `index` is the position in its cassette file;
+    `match_key` the request's matching digest as stored when recorded (saves re-hashing on load)."""
 
     request: RecordedRequest
     response: RecordedResponse
@@ -87,6 +88,7 @@ class Interaction:
     recorded_at: str | None = None
     index: int = 0
     match_key: str | None = None
+    provider: str | None = None
 
     def chunk_lengths(self) -> list[int] | None:
         """Byte length of each recorded chunk (None when no boundaries were recorded)."""

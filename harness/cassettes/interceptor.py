@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from harness.cassettes import scrub
-from harness.cassettes.inspect import request_is_stream
+from harness.cassettes.inspect import provider_name, request_adapter, request_is_stream
 from harness.cassettes.interaction import (
     Interaction,
     RecordedRequest,
@@ -52,6 +52,7 @@ from harness.cassettes.streams import (
 from harness.errors import CassetteFormatError, CassetteMissError, SecretLeakError
 
 _DEFAULT_MATCHER = Matcher()
+
 _WRITE_DELAY_S = 0.02
 
 
@@ -230,7 +231,7 @@ class CassetteInterceptor:
             url = str(request.url)
             if self.patterns:  # the stored request was scrubbed: match it against the live one scrubbed alike
                 url, body = scrub.scrub_url(url, self.patterns), scrub.scrub_bytes(body, self.patterns)
-            key = self.matcher.key(request.method, url, body)
+            key = self.matcher.key(request.method, url, body, request_adapter(request))
             with self._lock:
                 assert self._index is not None
                 i = self._index.take(key.digest, repeat=self.allow_playback_repeats)
@@ -248,14 +249,8 @@ class CassetteInterceptor:
                 self.miss_errors.append(err)
             raise err
         slot = _Slot()
-        found = scrub.live_secrets(request.headers.multi_items(), str(request.url))
-        # a caller may name further live values (e.g. the chat layer's `adapter.secrets()`)
-        found.update(
-            s for s in request.extensions.get("harness_secrets") or () if len(s or "") >= scrub.MIN_SECRET_LEN
-        )
         with self._lock:
             self._slots.append(slot)
-            self._secrets |= found
         return None, slot
 
     # --- replay ------------------------------------------------------------------------------------
@@ -267,7 +262,7 @@ class CassetteInterceptor:
         cf = self._load()
         lines = [
             f"{self.path}: no recorded response matches this request (record_mode={self.record_mode}).",
-            f"  request: {summarize(key.method, key.raw_url, key.body)}",
+            f"  request: {summarize(key.method, key.raw_url, key.body, key.adapter)}",
         ]
         if not cf.exists:
             lines.append("  the cassette file does not exist.")
@@ -285,7 +280,8 @@ class CassetteInterceptor:
                     )
                 else:
                     lines.append(
-                        f"  nearest recorded (#{n}): {summarize(near.method, near.raw_url, near.body)}"
+                        f"  nearest recorded (#{n}): "
+                        f"{summarize(near.method, near.raw_url, near.body, near.adapter)}"
                     )
                     lines.append("  " + body_diff(near, key).replace("\n", "\n  "))
         lines.append(
@@ -312,10 +308,12 @@ class CassetteInterceptor:
             return
         url = str(request.url)
         req_body = request.content
+        adapter = request_adapter(request)
+        provider = provider_name(adapter) if adapter is not None else None
         resp_headers = header_lists(response.headers.multi_items())
         chunks, offsets = decode_chunks(tape.chunks, tape.offsets_ms, resp_headers)
         streamed = is_stream_content_type(response.headers.get("content-type", "")) or request_is_stream(
-            url, req_body
+            url, req_body, provider
         )
         timing: dict[str, Any] = {"ttfb_ms": round(tape.ttfb_ms, 3), "total_ms": tape.total_ms}
         if streamed:
@@ -331,10 +329,21 @@ class CassetteInterceptor:
             timing,
             streamed,
             _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds"),
+            provider=provider,
         )
         ix = scrub.scrub_interaction(ix, self.patterns)
         # the digest of the request as stored: loading the cassette later needs no re-hashing
-        ix.match_key = _DEFAULT_MATCHER.key(ix.request.method, ix.request.uri, ix.request.body).digest
+        ix.match_key = _DEFAULT_MATCHER.key(
+            ix.request.method, ix.request.uri, ix.request.body, adapter
+        ).digest
+        # the live values the request carried, read now that it has left: live auth (SigV4) signed it
+        # on the way out; a caller may name further values (e.g. the chat layer's `adapter.secrets()`)
+        found = scrub.live_secrets(request.headers.multi_items(), url)
+        found.update(
+            s for s in request.extensions.get("harness_secrets") or () if len(s or "") >= scrub.MIN_SECRET_LEN
+        )
+        with self._lock:
+            self._secrets |= found
         try:
             scrub.refuse_leaks(scrub.interaction_bytes(ix), self._secrets, str(self.path))
         except SecretLeakError:

@@ -4,7 +4,8 @@ Normalising makes a replay match what was recorded even when incidental details 
 ids the provider generated in earlier turns (tool-call ids, previous response ids: replaced by
 placeholders in order of first appearance), auth query parameters, the port of a loopback server, and
 whatever the user lists in `match_ignore`. Provider differences come from the adapter's
-`normalize_url_for_match` hook (Bedrock drops the region), never from a branch on a provider's name.
+`normalize_url_for_match` hook (Bedrock drops the region), never from a branch on a provider's name:
+the adapter the chat layer built the request with, or the one a cassette names for a recorded request.
 """
 
 from __future__ import annotations
@@ -16,10 +17,14 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from harness.cassettes.inspect import adapter_class
 from harness.cassettes.interaction import Interaction
+
+if TYPE_CHECKING:
+    from harness.providers.base import ProviderAdapter
 
 VOLATILE_ID_KEYS = frozenset(
     {"id", "tool_call_id", "tool_use_id", "call_id", "toolUseId", "toolCallId", "previous_response_id"}
@@ -43,14 +48,6 @@ AUTH_QUERY_PARAMS = frozenset(
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0"})
 
 
-@functools.lru_cache(maxsize=512)
-def _adapter_url(url: str) -> str:
-    from harness.providers import adapter_for_url
-
-    cls = adapter_for_url(url)
-    return cls.normalize_url_for_match(url) if cls is not None else url
-
-
 @dataclass(frozen=True)
 class RequestKey:
     """What a request is matched on: `digest` indexes, `url` and `canonical` explain a miss."""
@@ -61,6 +58,7 @@ class RequestKey:
     canonical: str  # normalised body: canonical JSON, or the raw text when not JSON
     body: Any  # the parsed JSON body (not normalised), None when not JSON
     raw_url: str = ""
+    adapter: type[ProviderAdapter] | None = None  # the adapter class that reads it, when known
 
 
 class Matcher:
@@ -72,8 +70,11 @@ class Matcher:
         self.ignore_names = frozenset(x for x in ignore if "." not in x)
         self.ignore_paths = frozenset(tuple(x.split(".")) for x in ignore if "." in x)
 
-    def url(self, url: str) -> str:
-        url = _adapter_url(url)
+    def url(self, url: str, adapter: type[ProviderAdapter] | None = None) -> str:
+        """The URL as matched. `adapter` built the request; None: the one whose endpoint the URL is."""
+        adapter = adapter or adapter_class(None, url)
+        if adapter is not None:
+            url = adapter.normalize_url_for_match(url)
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         port = parts.port
@@ -91,8 +92,11 @@ class Matcher:
         q = f"?{urlencode(query)}" if query else ""
         return f"{parts.scheme.lower()}://{netloc}{parts.path or '/'}{q}"
 
-    def key(self, method: str, url: str, body: bytes) -> RequestKey:
-        norm_url = self.url(url)
+    def key(
+        self, method: str, url: str, body: bytes, adapter: type[ProviderAdapter] | None = None
+    ) -> RequestKey:
+        adapter = adapter or adapter_class(None, url)
+        norm_url = self.url(url, adapter)
         parsed: Any = None
         canonical = ""
         if body:
@@ -111,7 +115,8 @@ class Matcher:
         h = hashlib.blake2b(digest_size=16)
         h.update(f"{method.upper()} {norm_url}\n".encode())
         h.update(canonical.encode("utf-8", "surrogatepass"))
-        return RequestKey(f"{self.VERSION}-{h.hexdigest()}", method.upper(), norm_url, canonical, parsed, url)
+        digest = f"{self.VERSION}-{h.hexdigest()}"
+        return RequestKey(digest, method.upper(), norm_url, canonical, parsed, url, adapter)
 
     @property
     def is_default(self) -> bool:
@@ -119,7 +124,8 @@ class Matcher:
         return not self.ignore_names and not self.ignore_paths
 
     def key_of(self, ix: Interaction) -> RequestKey:
-        return self.key(ix.request.method, ix.request.uri, ix.request.body)
+        adapter = adapter_class(ix.provider, ix.request.uri)
+        return self.key(ix.request.method, ix.request.uri, ix.request.body, adapter)
 
     def _normalise(self, value: Any, path: tuple[str, ...], ids: dict[str, str]) -> Any:
         if isinstance(value, dict):
@@ -244,14 +250,12 @@ def _tool_names(value: Any, depth: int = 0) -> list[str]:
     return []
 
 
-def summarize(method: str, url: str, body: Any) -> str:
-    """One readable line: endpoint, model, last message, tools."""
+def summarize(method: str, url: str, body: Any, adapter: type[ProviderAdapter] | None = None) -> str:
+    """One readable line: endpoint, model, last message, tools. `adapter`: as for `Matcher.url`."""
     parts = [f"{method} {url}"]
     model = None
     try:
-        from harness.providers import adapter_for_url
-
-        cls = adapter_for_url(url)
+        cls = adapter or adapter_class(None, url)
         if cls is not None:
             model = cls.for_recorded(url).model_from_request(url, body)
     except Exception:  # summarising must never mask the miss itself

@@ -88,7 +88,7 @@ def _ls_row(f: Path) -> dict[str, Any]:
         recorded_last=dates[-1],
         streamed=sum(ix.streamed for ix in ixs),
     )
-    names = {getattr(adapter_for(ix.request.uri), "name", None) for ix in ixs}
+    names = {getattr(adapter_for(ix.request.uri, ix.provider), "name", None) for ix in ixs}
     row["providers"] = sorted(n for n in names if n)
     return row
 

@@ -11,9 +11,8 @@ from typing import Any
 
 import click
 
+from harness.cassettes.modes import RECORD_MODES
 from harness.errors import CassetteError, ConfigurationError, InputError, ModelError
-
-RECORD_MODES = ["none", "once", "new_episodes", "all", "rewrite"]
 
 
 def _param(values: tuple[str, ...]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from harness.cassettes.modes import RECORD_MODES
 from harness.errors import ConfigurationError, InputError
 
 EXAMPLES = """\b
@@ -23,8 +24,6 @@ Examples:
 \b
 Exit codes: 0 every cell passed, 1 a cell failed or errored, 2 usage or input error.
 """
-
-RECORD_MODES = ["none", "once", "new_episodes", "all", "rewrite"]
 
 
 class Progress:

@@ -93,6 +93,7 @@ class ChatModel(ChatSurface, Runnable):
         self.adapter: ProviderAdapter = adapter_cls(
             model=model, api_key=api_key, base_url=base_url, **settings
         )
+        self._live_auth = self.adapter.live_auth()
         self.model = model
         self.model_provider = adapter_cls.name
         self.timeout = timeout
@@ -121,11 +122,17 @@ class ChatModel(ChatSurface, Runnable):
 
     @property
     def _extensions(self) -> dict[str, Any]:
-        # the cassette layer refuses to write any of these secrets; the live transport refuses to
-        # send a request built without its key
-        ext: dict[str, Any] = {"harness_secrets": tuple(s for s in self.adapter.secrets() if s)}
+        # the cassette layer reads the adapter that built the request (no guessing from the URL) and
+        # refuses to write any of these secrets; the live transport refuses to send a request built
+        # without its key, and applies the live auth (credentials looked up only for a live call)
+        ext: dict[str, Any] = {
+            "harness_adapter": self.adapter,
+            "harness_secrets": tuple(s for s in self.adapter.secrets() if s),
+        }
         if self.adapter.missing_key is not None:
             ext["harness_missing_key"] = self.adapter.missing_key
+        if self._live_auth is not None:
+            ext["harness_live_auth"] = self._live_auth
         return ext
 
     @property

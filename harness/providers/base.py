@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from harness.errors import MissingAPIKeyError, ModelError, error_for_status
 
 if TYPE_CHECKING:
+    from harness.http import LiveAuth
     from harness.messages.core import AIMessage, AIMessageChunk, BaseMessage
 
 StructuredMethod = Literal["json_schema", "function_calling", "json_mode"]
@@ -172,8 +173,13 @@ class ProviderAdapter:
     # --- helpers ------------------------------------------------------------------------------
 
     def secrets(self) -> list[str]:
-        """Live secret values this adapter sends (cassettes refuse to write any of them)."""
+        """Secret values this adapter was given and sends (cassettes refuse to write any of them)."""
         return [self.api_key] if self.api_key else []
+
+    def live_auth(self) -> LiveAuth | None:
+        """Authentication to apply only when a request goes live (e.g. signing with credentials that
+        must be looked up); None when `build_request` already put everything in the headers."""
+        return None
 
     def parse_stream_body(self, body: bytes, chunks: Iterable[int] | None = None) -> list[AIMessageChunk]:
         """Decode a whole recorded stream body (for replay inspection and corpus checks)."""

@@ -23,14 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from harness.cassettes.modes import RECORD_MODES, check_record_mode
 from harness.errors import CassetteMissError, ConfigurationError
 from harness.pytest_plugin.support import (
-    RECORD_MODES,
     NetworkBlockedError,
     NetworkBlocker,
     TestCapture,
     case_id,
-    check_record_mode,
     error_text,
     jsonable,
     marker_options,

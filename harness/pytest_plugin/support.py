@@ -345,17 +345,6 @@ def is_loopback(host: str) -> bool:
 # --- small pieces of the plugin -------------------------------------------------------------------
 
 MARKER_KEYS = ("models", "cassette", "record_mode", "tags")
-RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")  # harness.cassettes' modes
-
-
-def check_record_mode(mode: str, where: str) -> str:
-    """harness.cassettes.interceptor.check_record_mode without importing the cassette layer."""
-    from harness.errors import ConfigurationError
-
-    m = mode.strip().lower().replace("-", "_")
-    if m not in RECORD_MODES:
-        raise ConfigurationError(f"{where}: unknown record mode {mode!r}; allowed: {', '.join(RECORD_MODES)}")
-    return m
 
 
 def split_models(values: list[str]) -> list[str]:

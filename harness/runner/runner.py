@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from harness.cassettes.modes import RECORD_MODES
 from harness.errors import ConfigurationError, InputError, SuiteError
 from harness.results.build import Pricing, utc_now
 from harness.results.io import (
@@ -40,7 +41,6 @@ from harness.runner.pool import CellRunner
 from harness.runner.workers import run_child, shard_spec, worker_count
 from harness.suite.spec import ExpandedCase, ModelEntry, Suite, render, slugify
 
-RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 DEFAULT_CONCURRENCY = 8
 
 __all__ = ["Cell", "RunOptions", "RunResult", "Runner", "run_suite", "new_run_id", "execute_cell"]

@@ -2,12 +2,13 @@
 (`/converse-stream`, a binary AWS event stream).
 
 Pure translation; see harness.providers.base for the contract and ../shared/docs/wire-formats.md §7.
-Requests are signed with SigV4 (`_sigv4`) over the exact body bytes, or carry a Bedrock API key as a
-bearer token. Credentials, in order: `api_key=` (a Bedrock API key); `aws_access_key_id` +
-`aws_secret_access_key` (+ `aws_session_token`); `credentials_profile_name` (botocore); env
-AWS_BEARER_TOKEN_BEDROCK; env AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN);
-botocore's credential chain (shared files, SSO, roles). With none, a cassette can still replay; only
-a live call fails (the base `missing_key` mechanism).
+A request carries a Bedrock API key as a bearer token, or is built unsigned: `live_auth()` names the
+`harness.aws.SigV4Auth` that signs it (with this adapter's pure `sign`) only as it goes live, so
+building, replaying and inspecting a request never look for AWS credentials. Credentials, in order:
+`api_key=` (a Bedrock API key); `aws_access_key_id` + `aws_secret_access_key` (+ `aws_session_token`);
+`credentials_profile_name` (botocore); env AWS_BEARER_TOKEN_BEDROCK; then, at the first live call,
+env AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN), else botocore's credential chain
+(shared files, SSO, roles). With none, a cassette can still replay; only a live call fails.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from harness.errors import MissingAPIKeyError, ModelAPIError, ModelError
+from harness.errors import ModelAPIError, ModelError
 from harness.messages.core import AIMessage
 from harness.providers.base import (
     Capabilities,
@@ -36,6 +37,9 @@ from harness.providers.bedrock.response import ConverseStreamDecoder, exception_
 _HOST_REGION = re.compile(r"^bedrock-runtime(-fips)?\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
 _PATH = re.compile(r"/model/([^/]+)/converse(-stream)?/?$")
 DEFAULT_REGION = "us-east-1"
+
+if TYPE_CHECKING:
+    from harness.http import LiveAuth
 
 
 class BedrockConverseAdapter(ProviderAdapter):
@@ -70,7 +74,7 @@ class BedrockConverseAdapter(ProviderAdapter):
             or (host_match.group(2) if host_match else None)
             or os.environ.get("AWS_REGION")
             or os.environ.get("AWS_DEFAULT_REGION")
-            or _sigv4.region_from_config(profile)
+            or _configured_region(profile)
             or DEFAULT_REGION
         )
         endpoint = endpoint or f"https://bedrock-runtime.{self.region}.amazonaws.com"
@@ -80,17 +84,15 @@ class BedrockConverseAdapter(ProviderAdapter):
                 None  # explicit AWS credentials win over AWS_BEARER_TOKEN_BEDROCK in the environment
             )
         self._profile = profile
-        self._credentials: Any = None
-        self._resolved = False
-        if explicit_keys:
-            self._credentials = _sigv4.AWSCredentials(
+        self._explicit = (
+            _sigv4.AWSCredentials(
                 settings["aws_access_key_id"],
                 settings["aws_secret_access_key"],
                 settings.get("aws_session_token"),
             )
-            self._resolved = True
-        elif self.api_key:
-            self._resolved = True
+            if explicit_keys
+            else None
+        )
 
     @classmethod
     def for_recorded(cls, url: str = "") -> ProviderAdapter:
@@ -103,41 +105,26 @@ class BedrockConverseAdapter(ProviderAdapter):
             region_name=DEFAULT_REGION,
         )
 
-    # --- auth -------------------------------------------------------------------------------------
-
-    def _aws_credentials(self) -> Any:
-        """SigV4 credentials (explicit, environment, or botocore's chain), resolved once; None if none."""
-        if not self._resolved:
-            self._resolved = True
-            self._credentials = (
-                None if self._profile else _sigv4.env_credentials()
-            ) or _sigv4.chain_credentials(self._profile)
-            if self._credentials is None:
-                self.missing_key = MissingAPIKeyError(
-                    self.name,
-                    [
-                        "AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY",
-                        "AWS_BEARER_TOKEN_BEDROCK",
-                        f"an AWS profile (credentials_profile_name=..., needs {_sigv4.INSTALL_HINT})",
-                    ],
-                )
-        return self._credentials
+    # --- auth: a Bedrock API key goes in the headers; SigV4 credentials are found only when live ---
 
     def secrets(self) -> list[str]:
-        out = [self.api_key] if self.api_key else []
-        creds = None if self.api_key else self._aws_credentials()
-        if creds is not None:
-            frozen = _sigv4.frozen(creds)
-            out += [s for s in (frozen.secret_key, frozen.token) if s]
-        return out
+        given = [self.api_key] if self.api_key else []
+        if self._explicit is not None:
+            given += [s for s in (self._explicit.secret_key, self._explicit.token) if s]
+        return given
 
-    def sign(self, method: str, url: str, headers: dict[str, str], body: bytes) -> dict[str, str]:
+    def live_auth(self) -> LiveAuth | None:
         if self.api_key:
-            return {**headers, "Authorization": f"Bearer {self.api_key}"}
-        creds = self._aws_credentials()
-        if creds is None:
-            return headers  # replay can still match it; a live send raises self.missing_key
-        return _sigv4.sign(method, url, headers, body, _sigv4.frozen(creds), self.region, "bedrock")
+            return None
+        from harness.aws import SigV4Auth
+
+        return SigV4Auth(self.name, self.sign, self._explicit, self._profile)
+
+    def sign(self, method: str, url: str, body: bytes, credentials: _sigv4.AWSCredentials) -> dict[str, str]:
+        """The headers that sign this request (pure: the credentials are given)."""
+        return _sigv4.sign(
+            method, url, {"Content-Type": "application/json"}, body, credentials, self.region, "bedrock"
+        )
 
     # --- translation ------------------------------------------------------------------------------
 
@@ -149,7 +136,9 @@ class BedrockConverseAdapter(ProviderAdapter):
         body = build_body(request)
         content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         url = self.url(request.model, request.stream)
-        headers = self.sign("POST", url, {"Content-Type": "application/json"}, content)
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
         if request.stream:
             headers["Accept"] = "application/vnd.amazon.eventstream"
         return WireRequest("POST", url, headers, json=body, content=content)
@@ -197,6 +186,12 @@ class BedrockConverseAdapter(ProviderAdapter):
         if match:
             host = f"bedrock-runtime{match.group(1) or ''}.amazonaws.com{match.group(3) or ''}"
         return urlunsplit((parts.scheme, host, unquote(parts.path), parts.query, parts.fragment))
+
+
+def _configured_region(profile: str | None) -> str | None:
+    from harness.aws import configured_region  # reads AWS config files: no credentials, no network
+
+    return configured_region(profile)
 
 
 def _sigv4_env(names: tuple[str, ...]) -> str | None:

@@ -1,27 +1,20 @@
-"""AWS Signature Version 4 for one request, plus where AWS credentials and the region come from.
+"""AWS Signature Version 4 for one request, given the credentials.
 
-The signer is pure (time is a parameter) so it can be checked against the verified test vector in
-../shared/docs/wire-formats.md §7.6 and against botocore's own signer. botocore is only needed to
-find credentials and a region that are not given directly or in the environment (profiles, SSO,
-container and instance roles); it is the optional extra `harness[bedrock]`, imported lazily.
+The signer is pure (credentials and time are parameters) so it can be checked against the verified
+test vector in ../shared/docs/wire-formats.md §7.6 and against botocore's own signer. Where the
+credentials come from, and when they are looked up (only as a request goes live), is `harness.aws`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from harness.errors import ConfigurationError
-
 ALGORITHM = "AWS4-HMAC-SHA256"
-INSTALL_HINT = "pip install 'harness[bedrock]'"
 _SPACES = re.compile(r"\s+")
 
 
@@ -106,70 +99,3 @@ def sign(
         f"{ALGORITHM} Credential={credentials.access_key}/{scope}, SignedHeaders={signed}, Signature={signature}"
     )
     return out
-
-
-# --- credentials and region ------------------------------------------------------------------
-
-_lock = threading.Lock()
-_sessions: dict[str | None, Any] = {}
-_chain: dict[str | None, Any] = {}
-
-
-def _botocore_session(profile: str | None) -> Any:
-    try:
-        import botocore.session
-    except ImportError as e:
-        raise ConfigurationError(
-            f"bedrock_converse: reading AWS credentials or region from a profile needs botocore: {INSTALL_HINT} "
-            "(or pass aws_access_key_id/aws_secret_access_key and region_name, or set AWS_ACCESS_KEY_ID, "
-            "AWS_SECRET_ACCESS_KEY and AWS_REGION)"
-        ) from e
-    with _lock:
-        if profile not in _sessions:
-            _sessions[profile] = botocore.session.Session(profile=profile)
-        return _sessions[profile]
-
-
-def region_from_config(profile: str | None) -> str | None:
-    """The region of the AWS config (profile), or None when botocore is missing or none is set."""
-    try:
-        session = _botocore_session(profile)
-    except ConfigurationError:
-        if profile:
-            raise
-        return None
-    return session.get_config_variable("region")
-
-
-def env_credentials() -> AWSCredentials | None:
-    key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
-    if key and secret:
-        return AWSCredentials(key, secret, os.environ.get("AWS_SESSION_TOKEN") or None)
-    return None
-
-
-def chain_credentials(profile: str | None) -> Any:
-    """botocore's credential chain (shared files, SSO, container/instance roles), resolved once per
-    process and profile; the returned object refreshes temporary credentials itself. None if none."""
-    with _lock:
-        if profile in _chain:
-            return _chain[profile]
-    try:
-        session = _botocore_session(profile)
-    except ConfigurationError:
-        if profile:
-            raise
-        found = None
-    else:
-        found = session.get_credentials()
-    with _lock:
-        _chain[profile] = found
-    return found
-
-
-def frozen(credentials: Any) -> AWSCredentials:
-    """A botocore Credentials object (possibly refreshing) as plain values for one signature."""
-    if isinstance(credentials, AWSCredentials):
-        return credentials
-    f = credentials.get_frozen_credentials()
-    return AWSCredentials(f.access_key, f.secret_key, f.token or None)
