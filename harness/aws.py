@@ -1,7 +1,7 @@
 """Where AWS credentials (and a profile's region) come from, consulted only when a request goes live.
 
 The Bedrock adapter (`harness.providers.bedrock`) is a pure translator: it builds an unsigned request
-and offers a pure `sign(method, url, body, credentials)`. `SigV4Auth` is the seam between the two:
+and describes its signature (`signing()`: a pure `sign(method, url, body, credentials)`). `SigV4Auth` is the seam between the two:
 the live transport (`harness.http`) applies it just before a request leaves, so a replayed or
 inspected request never looks for credentials — no environment lookup, no botocore chain, no
 instance-metadata call. Credentials are taken from the environment, else botocore's chain (shared
@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from typing import Any
 
 import httpx
 
 from harness.errors import ConfigurationError, MissingAPIKeyError
 from harness.http import LiveAuth
+from harness.providers.base import Signing
 from harness.providers.bedrock.sigv4 import AWSCredentials
 
 INSTALL_HINT = "pip install 'harness[bedrock]'"
@@ -47,20 +48,6 @@ def _botocore_session(profile: str | None) -> Any:
         if profile not in _sessions:
             _sessions[profile] = botocore.session.Session(profile=profile)
         return _sessions[profile]
-
-
-def configured_region(profile: str | None) -> str | None:
-    """The region of the AWS config file's profile, or None when botocore is missing or none is set.
-    Reads configuration files only: botocore asks the instance-metadata service for credentials, never
-    for this."""
-    try:
-        session = _botocore_session(profile)
-    except ConfigurationError:
-        if profile:
-            raise
-        return None
-    region = session.get_config_variable("region")
-    return str(region) if region else None
 
 
 def env_credentials() -> AWSCredentials | None:
@@ -97,23 +84,18 @@ def frozen(credentials: Any) -> AWSCredentials:
     return AWSCredentials(f.access_key, f.secret_key, f.token or None)
 
 
-Signer = Callable[[str, str, bytes, AWSCredentials], dict[str, str]]
-
-
 class SigV4Auth(LiveAuth):
     """Signs a request as it goes live. `explicit` credentials are used as given; otherwise the
     environment's, else those of botocore's chain for `profile` (looked up on the first live request)."""
 
     requires_request_body = True  # the signature covers the exact body bytes
 
-    def __init__(
-        self, provider: str, sign: Signer, explicit: AWSCredentials | None, profile: str | None
-    ) -> None:
+    def __init__(self, provider: str, signing: Signing) -> None:
         self.provider = provider
-        self._sign = sign
-        self._profile = profile
-        self._credentials: Any = explicit
-        self._resolved = explicit is not None
+        self._sign = signing.sign
+        self._profile = signing.profile
+        self._credentials: Any = signing.given
+        self._resolved = signing.given is not None
 
     def _lookup(self) -> Any:
         with _lock:

@@ -291,8 +291,16 @@ def test_profile_credentials_without_botocore_name_the_extra(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "botocore.session", None)  # as if `harness[bedrock]` were not installed
     monkeypatch.setattr(aws, "_sessions", {})
-    with pytest.raises(ConfigurationError, match=re.escape("pip install 'harness[bedrock]'")):
-        BedrockConverseAdapter(model=MODEL_ID, credentials_profile_name="dev")
+    # building (and replaying) needs no botocore: the profile is read when a request goes live
+    model = init_chat_model(
+        f"bedrock_converse:{MODEL_ID}",
+        credentials_profile_name="dev",
+        region_name="us-west-2",
+        base_url="http://127.0.0.1:9",
+        max_retries=0,
+    )
+    with model, pytest.raises(ConfigurationError, match=re.escape("pip install 'harness[bedrock]'")):
+        model.invoke("hi")
     # explicit keys and a region need no botocore at all
     adapter = BedrockConverseAdapter(
         model=MODEL_ID, region_name="us-west-2", aws_access_key_id=KEY, aws_secret_access_key=SECRET

@@ -19,6 +19,7 @@ from typing import Any, cast
 import httpx
 
 from harness import callbacks as cb
+from harness.aws import SigV4Auth
 from harness.errors import (
     ModelAPIError,
     ModelConnectionError,
@@ -93,7 +94,8 @@ class ChatModel(ChatSurface, Runnable):
         self.adapter: ProviderAdapter = adapter_cls(
             model=model, api_key=api_key, base_url=base_url, **settings
         )
-        self._live_auth = self.adapter.live_auth()
+        signing = self.adapter.signing()
+        self._live_auth = SigV4Auth(self.adapter.name, signing) if signing is not None else None
         self.model = model
         self.model_provider = adapter_cls.name
         self.timeout = timeout

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from harness.errors import MissingAPIKeyError, ModelError, error_for_status
 
 if TYPE_CHECKING:
-    from harness.http import LiveAuth
+    from collections.abc import Callable
+
     from harness.messages.core import AIMessage, AIMessageChunk, BaseMessage
 
 StructuredMethod = Literal["json_schema", "function_calling", "json_mode"]
@@ -91,6 +92,20 @@ class StreamDecoder:
     def close(self) -> list[AIMessageChunk]:
         """Called at end of body; returns any buffered chunks. Raise ModelAPIError if truncated."""
         return []
+
+
+@dataclass(frozen=True)
+class Signing:
+    """A request signature the adapter computes purely, given credentials found only when live.
+
+    `scheme` names the credential source (only "aws-sigv4": AWS credentials from explicit keys, the
+    environment or botocore's chain); `sign(method, url, body, credentials)` returns the headers.
+    """
+
+    scheme: Literal["aws-sigv4"]
+    sign: Callable[[str, str, bytes, Any], dict[str, str]]
+    given: Any = None  # credentials passed explicitly (used as they are)
+    profile: str | None = None
 
 
 class ProviderAdapter:
@@ -176,9 +191,9 @@ class ProviderAdapter:
         """Secret values this adapter was given and sends (cassettes refuse to write any of them)."""
         return [self.api_key] if self.api_key else []
 
-    def live_auth(self) -> LiveAuth | None:
-        """Authentication to apply only when a request goes live (e.g. signing with credentials that
-        must be looked up); None when `build_request` already put everything in the headers."""
+    def signing(self) -> Signing | None:
+        """How to sign this adapter's requests when one goes live (credentials looked up then, by the
+        model layer); None when `build_request` already put everything in the headers."""
         return None
 
     def parse_stream_body(self, body: bytes, chunks: Iterable[int] | None = None) -> list[AIMessageChunk]:

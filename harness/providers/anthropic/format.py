@@ -19,7 +19,7 @@ from harness.messages.core import KNOWN_BLOCK_TYPES, BaseMessage, ToolMessage
 from harness.providers._common import append_turn, usage_metadata
 from harness.providers.base import image_source
 
-# normalised finish_reason (wire-formats §8.2); the raw value stays in response_metadata.stop_reason
+# normalised finish_reason (docs/providers/anthropic.md); the raw value stays in response_metadata.stop_reason
 FINISH_REASONS: dict[Any, str] = {
     "end_turn": "stop",
     "stop_sequence": "stop",

@@ -1,9 +1,9 @@
 """AWS Bedrock Runtime Converse (`POST {base}/model/{modelId}/converse`) and ConverseStream
 (`/converse-stream`, a binary AWS event stream).
 
-Pure translation; see harness.providers.base for the contract and ../shared/docs/wire-formats.md §7.
-A request carries a Bedrock API key as a bearer token, or is built unsigned: `live_auth()` names the
-`harness.aws.SigV4Auth` that signs it (with this adapter's pure `sign`) only as it goes live, so
+Pure translation; see harness.providers.base for the contract and docs/providers/bedrock.md.
+A request carries a Bedrock API key as a bearer token, or is built unsigned: `signing()` describes the
+signature the model layer applies (with this adapter's pure `sign`) only as it goes live, so
 building, replaying and inspecting a request never look for AWS credentials. Credentials, in order:
 `api_key=` (a Bedrock API key); `aws_access_key_id` + `aws_secret_access_key` (+ `aws_session_token`);
 `credentials_profile_name` (botocore); env AWS_BEARER_TOKEN_BEDROCK; then, at the first live call,
@@ -13,10 +13,12 @@ env AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN), else botoco
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import re
-from typing import TYPE_CHECKING, Any, ClassVar
+from pathlib import Path
+from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from harness.errors import ModelAPIError, ModelError
@@ -25,6 +27,7 @@ from harness.providers.base import (
     Capabilities,
     ChatRequest,
     ProviderAdapter,
+    Signing,
     StreamDecoder,
     WireRequest,
     error_message,
@@ -37,9 +40,6 @@ from harness.providers.bedrock.response import ConverseStreamDecoder, exception_
 _HOST_REGION = re.compile(r"^bedrock-runtime(-fips)?\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
 _PATH = re.compile(r"/model/([^/]+)/converse(-stream)?/?$")
 DEFAULT_REGION = "us-east-1"
-
-if TYPE_CHECKING:
-    from harness.http import LiveAuth
 
 
 class BedrockConverseAdapter(ProviderAdapter):
@@ -113,12 +113,10 @@ class BedrockConverseAdapter(ProviderAdapter):
             given += [s for s in (self._explicit.secret_key, self._explicit.token) if s]
         return given
 
-    def live_auth(self) -> LiveAuth | None:
+    def signing(self) -> Signing | None:
         if self.api_key:
             return None
-        from harness.aws import SigV4Auth
-
-        return SigV4Auth(self.name, self.sign, self._explicit, self._profile)
+        return Signing("aws-sigv4", self.sign, self._explicit, self._profile)
 
     def sign(self, method: str, url: str, body: bytes, credentials: _sigv4.AWSCredentials) -> dict[str, str]:
         """The headers that sign this request (pure: the credentials are given)."""
@@ -189,9 +187,16 @@ class BedrockConverseAdapter(ProviderAdapter):
 
 
 def _configured_region(profile: str | None) -> str | None:
-    from harness.aws import configured_region  # reads AWS config files: no credentials, no network
-
-    return configured_region(profile)
+    """The `region` of the profile in the AWS config file (configuration only: no credentials, no network)."""
+    path = Path(os.environ.get("AWS_CONFIG_FILE") or Path.home() / ".aws" / "config").expanduser()
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+    except (OSError, configparser.Error):
+        return None
+    name = profile or os.environ.get("AWS_PROFILE") or "default"
+    section = name if name == "default" else f"profile {name}"
+    return parser.get(section, "region", fallback=None) or None
 
 
 def _sigv4_env(names: tuple[str, ...]) -> str | None:

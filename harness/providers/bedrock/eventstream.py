@@ -2,7 +2,7 @@
 
 Each message: 4-byte total length, 4-byte headers length, 4-byte CRC32 of those 8 bytes, the headers,
 the payload, and a 4-byte CRC32 of everything before it (big-endian throughout; zlib's CRC32). See
-../shared/docs/wire-formats.md §7.7.
+docs/providers/bedrock.md.
 
 The decoder is pure and resumable at any byte boundary, so a recorded body can be re-chunked
 anywhere on replay and the corpus checks can decode stored bodies without a socket.

@@ -1,4 +1,4 @@
-"""Harness messages, tools and parameters -> a Bedrock Converse request body (wire-formats.md §7.3).
+"""Harness messages, tools and parameters -> a Bedrock Converse request body.
 
 Pure translation for `harness.providers.bedrock.converse`.
 """

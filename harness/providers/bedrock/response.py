@@ -1,4 +1,4 @@
-"""Bedrock Converse responses and ConverseStream events -> harness messages (wire-formats.md §7.4-7.5).
+"""Bedrock Converse responses and ConverseStream events -> harness messages.
 
 Invoke and stream build `content` from the same pieces: text as plain strings, everything else as
 one-element block lists carrying the Converse `contentBlockIndex` as `index`. Summing the stream's

@@ -1,7 +1,7 @@
 """AWS Signature Version 4 for one request, given the credentials.
 
 The signer is pure (credentials and time are parameters) so it can be checked against the verified
-test vector in ../shared/docs/wire-formats.md §7.6 and against botocore's own signer. Where the
+test vector in docs/providers/bedrock.md and against botocore's own signer. Where the
 credentials come from, and when they are looked up (only as a request goes live), is `harness.aws`.
 """
 
