@@ -50,6 +50,7 @@ from harness.cassettes.streams import (
     replay_response,
 )
 from harness.errors import CassetteFormatError, CassetteMissError, SecretLeakError
+from harness.redaction import MIN_SECRET_LEN, mask_text
 
 _DEFAULT_MATCHER = Matcher()
 _WRITE_DELAY_S = 0.02
@@ -65,6 +66,15 @@ class _Slot:
         self.interaction: Interaction | None = None
 
 
+class _Pending:
+    """A request being recorded, as its stream's close callback sees it (its repr shows no URL)."""
+
+    __slots__ = ("request", "response", "slot")
+
+    def __init__(self, slot: _Slot, request: httpx.Request, response: httpx.Response) -> None:
+        self.slot, self.request, self.response = slot, request, response
+
+
 class CassetteInterceptor:
     def __init__(
         self,
@@ -74,6 +84,7 @@ class CassetteInterceptor:
         replay_speed: str | float | None = "instant",
         match_ignore: Iterable[str] = (),
         scrub_patterns: Iterable[Any] = (),
+        secret_headers: Iterable[str] = (),
         strict: bool = False,
         secrets: Iterable[str] = (),
         allow_playback_repeats: bool = False,
@@ -84,6 +95,7 @@ class CassetteInterceptor:
         self.replay_speed = parse_replay_speed(replay_speed)
         self.matcher = Matcher(match_ignore)
         self.patterns = scrub.compile_patterns(scrub_patterns)
+        self.secret_headers = tuple(h.lower() for h in secret_headers)
         self.strict = strict
         self.allow_playback_repeats = allow_playback_repeats
         self.ignore_hosts = frozenset(h.lower() for h in ignore_hosts)
@@ -198,7 +210,7 @@ class CassetteInterceptor:
         except BaseException:
             self._release(slot)
             raise
-        tape = Tape(t0, functools.partial(self._finish, slot, request, response))
+        tape = Tape(t0, functools.partial(self._finish, _Pending(slot, request, response)))
         return self._recording(response, RecordingStream(response.stream, tape), request)  # type: ignore[arg-type]
 
     async def ahandle(self, request: httpx.Request, inner: httpx.AsyncBaseTransport) -> httpx.Response:
@@ -215,7 +227,7 @@ class CassetteInterceptor:
         except BaseException:
             self._release(slot)
             raise
-        tape = Tape(t0, functools.partial(self._finish, slot, request, response))
+        tape = Tape(t0, functools.partial(self._finish, _Pending(slot, request, response)))
         return self._recording(response, AsyncRecordingStream(response.stream, tape), request)  # type: ignore[arg-type]
 
     def _release(self, slot: _Slot) -> None:
@@ -242,28 +254,32 @@ class CassetteInterceptor:
                     return cf.reply(i), None
         if not self._can_record():
             assert key is not None
-            err = self._miss(key)
+            err = self._miss(key, self._request_secrets(request))
             with self._lock:
                 self.misses += 1
                 self.miss_errors.append(err)
             raise err
         slot = _Slot()
-        found = scrub.live_secrets(request.headers.multi_items(), str(request.url))
-        # a caller may name further live values (e.g. the chat layer's `adapter.secrets()`)
-        found.update(
-            s for s in request.extensions.get("harness_secrets") or () if len(s or "") >= scrub.MIN_SECRET_LEN
-        )
+        found = self._request_secrets(request)
         with self._lock:
             self._slots.append(slot)
             self._secrets |= found
         return None, slot
+
+    def _request_secrets(self, request: httpx.Request) -> set[str]:
+        found = scrub.live_secrets(request.headers.multi_items(), str(request.url), self.secret_headers)
+        # a caller may name further live values (e.g. the chat layer's `adapter.secrets()`)
+        found.update(s for s in request.extensions.get("harness_secrets") or () if len(s or "") >= MIN_SECRET_LEN)
+        return found
 
     # --- replay ------------------------------------------------------------------------------------
 
     def _replay(self, ix: Interaction, request: httpx.Request) -> httpx.Response:
         return replay_response(ix, request, str(self.path), self.replay_speed)
 
-    def _miss(self, key: RequestKey) -> CassetteMissError:
+    def _miss(self, key: RequestKey, secrets: set[str]) -> CassetteMissError:
+        """The miss report: the request and its nearest recorded neighbour, with every credential the
+        request carried masked (the message reaches results, reports, JUnit and CI summaries)."""
         cf = self._load()
         lines = [
             f"{self.path}: no recorded response matches this request (record_mode={self.record_mode}).",
@@ -291,7 +307,8 @@ class CassetteInterceptor:
         lines.append(
             '  To record it, use record_mode="new_episodes" (or set HARNESS_RECORD_MODE=new_episodes).'
         )
-        return CassetteMissError("\n".join(lines), cassette=str(self.path), request=key)
+        message = mask_text("\n".join(lines), secrets | self._secrets)
+        return CassetteMissError(message, cassette=str(self.path), request=key)
 
     # --- record ------------------------------------------------------------------------------------
 
@@ -304,12 +321,32 @@ class CassetteInterceptor:
             request=request,
         )
 
-    def _finish(self, slot: _Slot, request: httpx.Request, response: httpx.Response, tape: Tape) -> None:
-        """Called when the recorded response's stream closes: build, scrub, vet and write the interaction."""
+    def _finish(self, pending: _Pending, tape: Tape) -> None:
+        """Called when the recorded response's stream closes: build, scrub, vet and keep the interaction.
+        Raises SecretLeakError from this frame, whose locals hold no secret (pytest shows them)."""
+        problem = self._keep(pending, tape)
+        if problem is not None:
+            raise SecretLeakError(problem)
+
+    def _keep(self, pending: _Pending, tape: Tape) -> str | None:
+        slot, request, response = pending.slot, pending.request, pending.response
         if not tape.complete:
             self._release(slot)
             self.incomplete += 1
-            return
+            return None
+        ix = self._interaction(request, response, tape)
+        problem = scrub.leak_report(scrub.interaction_bytes(ix), self._secrets, str(self.path))
+        if problem is not None:
+            self._release(slot)
+            return problem
+        with self._lock:
+            slot.interaction = ix
+            self.recorded_count += 1
+        self._schedule_save()
+        return None
+
+    def _interaction(self, request: httpx.Request, response: httpx.Response, tape: Tape) -> Interaction:
+        """The exchange as it will be stored: scrubbed, with the digest of the stored request."""
         url = str(request.url)
         req_body = request.content
         resp_headers = header_lists(response.headers.multi_items())
@@ -332,18 +369,12 @@ class CassetteInterceptor:
             streamed,
             _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds"),
         )
-        ix = scrub.scrub_interaction(ix, self.patterns)
+        ix = scrub.scrub_interaction(
+            ix, self.patterns, secret_headers=self.secret_headers, secrets=self._secrets
+        )
         # the digest of the request as stored: loading the cassette later needs no re-hashing
         ix.match_key = _DEFAULT_MATCHER.key(ix.request.method, ix.request.uri, ix.request.body).digest
-        try:
-            scrub.refuse_leaks(scrub.interaction_bytes(ix), self._secrets, str(self.path))
-        except SecretLeakError:
-            self._release(slot)
-            raise
-        with self._lock:
-            slot.interaction = ix
-            self.recorded_count += 1
-        self._schedule_save()
+        return ix
 
     # --- writing: a background thread per cassette, so the caller never waits for the disk ------------
 
@@ -379,14 +410,18 @@ class CassetteInterceptor:
                     return
                 if self._writer is None:
                     self._writer = CassetteWriter(self.path, self._load(), replace=not self.can_replay_mode)
-                self._writer.save(
+                problem = self._writer.save(
                     [s.fragment for s in slots],  # type: ignore[misc]
-                    lambda data: scrub.refuse_leaks(data, self._secrets, str(self.path)),
+                    lambda data: scrub.leak_report(data, self._secrets, str(self.path)),
                 )
             except BaseException as e:
                 self._drop_leaking(slots)
                 self._write_error = e
                 raise
+            if problem is not None:
+                self._drop_leaking(slots)
+                # no traceback: the frames that built the refused file hold its bytes
+                self._write_error = SecretLeakError(problem)
 
     def _drop_leaking(self, slots: list[_Slot]) -> None:
         with self._lock:

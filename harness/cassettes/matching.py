@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from harness.cassettes.interaction import Interaction
+from harness.redaction import is_secret_query
 
 VOLATILE_ID_KEYS = frozenset(
     {"id", "tool_call_id", "tool_use_id", "call_id", "toolUseId", "toolCallId", "previous_response_id"}
@@ -86,7 +87,7 @@ class Matcher:
         query = sorted(
             (k, v)
             for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            if k.lower() not in AUTH_QUERY_PARAMS and k not in self.ignore_names
+            if k.lower() not in AUTH_QUERY_PARAMS and not is_secret_query(k) and k not in self.ignore_names
         )
         q = f"?{urlencode(query)}" if query else ""
         return f"{parts.scheme.lower()}://{netloc}{parts.path or '/'}{q}"

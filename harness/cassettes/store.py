@@ -321,9 +321,9 @@ class CassetteWriter:
         self._lock = _lock_for(path)
         self.writes = 0
 
-    def save(self, mine: list[str], check: Callable[[bytes], None]) -> None:
+    def save(self, mine: list[str], check: Callable[[bytes], str | None]) -> str | None:
         """Write others' interactions then `mine` (this session's, in request order). `check` vets the
-        exact bytes before they reach disk (it raises to refuse the write)."""
+        exact bytes before they reach disk: what it returns refuses the write and is returned."""
         with self._lock:
             st = stat_key(self.path)
             if st != self._stat:
@@ -332,11 +332,14 @@ class CassetteWriter:
             others = [f for f in self._disk if f not in own and f not in self._stale]
             fragments = others + mine
             data = render(fragments).encode("utf-8")
-            check(data)
+            problem = check(data)
+            if problem is not None:
+                return problem
             write_atomic(self.path, data)
             self._disk = fragments
             self._stat = stat_key(self.path)
             self.writes += 1
+        return None
 
     def restore(self) -> bool:
         """Undo this session's writes: the file as it was before (or no file). True if anything changed."""
