@@ -269,7 +269,9 @@ class CassetteInterceptor:
     def _request_secrets(self, request: httpx.Request) -> set[str]:
         found = scrub.live_secrets(request.headers.multi_items(), str(request.url), self.secret_headers)
         # a caller may name further live values (e.g. the chat layer's `adapter.secrets()`)
-        found.update(s for s in request.extensions.get("harness_secrets") or () if len(s or "") >= MIN_SECRET_LEN)
+        found.update(
+            s for s in request.extensions.get("harness_secrets") or () if len(s or "") >= MIN_SECRET_LEN
+        )
         return found
 
     # --- replay ------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from harness.redaction import (
     MIN_SECRET_LEN,
     REDACTED,
     encoded_forms,
+    high_entropy_tokens,
     is_secret_header,
     is_secret_query,
     mask,
@@ -73,7 +74,9 @@ def compile_patterns(patterns: Iterable[str | re.Pattern[Any]]) -> list[re.Patte
 # --- what a request reveals ----------------------------------------------------------------------
 
 
-def live_secrets(headers: Iterable[tuple[str, str]], url: str, secret_headers: Iterable[str] = ()) -> set[str]:
+def live_secrets(
+    headers: Iterable[tuple[str, str]], url: str, secret_headers: Iterable[str] = ()
+) -> set[str]:
     """The secret values a live request carried, to be searched for in what is written."""
     extra = tuple(secret_headers)
     found: set[str] = set()
@@ -191,7 +194,9 @@ def scrub_interaction(
 def leaked(data: bytes, secrets: Iterable[str]) -> list[str]:
     """The secrets found in `data` in any of their forms (raw, url-encoded, base64, hex)."""
     return [
-        s for s in secrets if s and any(f.encode("utf-8", "surrogateescape") in data for f in encoded_forms(s))
+        s
+        for s in secrets
+        if s and any(f.encode("utf-8", "surrogateescape") in data for f in encoded_forms(s))
     ]
 
 
@@ -245,3 +250,36 @@ def looks_unredacted(value: str) -> bool:
     """`verify`: does a secret header/query value look like a real credential?"""
     token = value.split(" ", 1)[-1].strip()
     return len(token) >= 12 and not _PLACEHOLDER.search(token)
+
+
+# request headers whose values are generated but not credentials (ids, hashes, versions, dates)
+_NOT_CREDENTIALS = re.compile(
+    r"^(content-|accept|user-agent$|host$|connection$|x-stainless-|anthropic-(version|beta)$|openai-beta$"
+    r"|x-amz-(date|content-sha256|target|user-agent)$|amz-sdk-|x-goog-api-client$|api-version$"
+    r"|(x-)?(client-)?request-id$|x-ms-client-request-id$|idempotency-key$|traceparent$|tracestate$)",
+    re.I,
+)
+
+
+def secret_findings(ix: Interaction) -> list[str]:
+    """`verify`: what in an interaction's headers, URL and reassembled reply looks like a credential."""
+    found = []
+    for k, vals in ix.request.raw_headers.items():
+        if is_secret_header(k) and any(looks_unredacted(v) for v in vals):
+            found.append(f"request header {k!r} holds an unredacted value")
+        elif not _NOT_CREDENTIALS.match(k) and any(high_entropy_tokens(v) for v in vals):
+            found.append(f"request header {k!r} holds a high-entropy token")
+    for k, vals in ix.response.raw_headers.items():
+        if k.lower() in SECRET_HEADERS and any(looks_unredacted(v) for v in vals):
+            found.append(f"response header {k!r} holds an unredacted value")
+    parts = urlsplit(ix.request.uri)
+    if parts.password and looks_unredacted(unquote(parts.password)):
+        found.append("the URL's userinfo holds a password")
+    for k, v in parse_qsl(parts.query):
+        if is_secret_query(k) and looks_unredacted(v):
+            found.append(f"query parameter {k!r} holds an unredacted value")
+        elif not is_secret_query(k) and high_entropy_tokens(v):
+            found.append(f"query parameter {k!r} holds a high-entropy token")
+    if ix.streamed and KEY_SHAPES.search(reassembled_reply(ix)):
+        found.append("the streamed reply, reassembled, holds text shaped like a credential")
+    return found
