@@ -78,10 +78,11 @@ def mask_url(url: str) -> str:
 
 def mask_text(text: str, secrets: Iterable[str] = ()) -> str:
     """A message made safe to store or print: known secrets (any form) masked, URL credentials removed."""
+    text = _URL.sub(lambda m: mask_url(m.group()), text)
     for secret in sorted({s for s in secrets if s and len(s) >= MIN_SECRET_LEN}, key=len, reverse=True):
         for form in encoded_forms(secret):
             text = text.replace(form, mask(secret))
-    return _URL.sub(lambda m: mask_url(m.group()), text)
+    return text
 
 
 def mask_data(value: object, secrets: Iterable[str]) -> object:
