@@ -26,6 +26,8 @@ SECRET_QUERY_NAMES = frozenset({"sig", "code", "x-amz-credential"})
 ACCOUNT_HEADERS = frozenset(
     {"openai-organization", "openai-project", "anthropic-organization-id", "x-goog-user-project"}
 )
+# model parameters that hold credentials (api_key, aws_secret_access_key, azure_ad_token; not max_tokens)
+_SECRET_PARAM = re.compile(r"key$|key_id$|token$|secret|passw|credential|auth", re.I)
 _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s'\"<>`]+")
 _TOKEN = re.compile(r"[A-Za-z0-9_\-.+/=~]{20,}")
 _JWT = re.compile(r"^eyJ[A-Za-z0-9_\-]+\.eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*$")
@@ -97,6 +99,23 @@ def mask_data(value: object, secrets: Iterable[str]) -> object:
     if isinstance(value, list):
         return [mask_data(v, secrets) for v in value]
     return value
+
+
+def redact_params(params: dict[str, object]) -> dict[str, object]:
+    """Model parameters as they may be stored (run.json): credentials and secret headers <REDACTED>."""
+    out: dict[str, object] = {}
+    for k, v in params.items():
+        if isinstance(v, dict):
+            headers = k.lower().endswith("headers")
+            out[k] = {
+                hk: REDACTED if (is_secret_header(hk) if headers else _SECRET_PARAM.search(hk)) else hv
+                for hk, hv in v.items()
+            }
+        elif isinstance(v, str) and _SECRET_PARAM.search(k):
+            out[k] = REDACTED
+        else:
+            out[k] = mask_url(v) if isinstance(v, str) and "://" in v else v
+    return out
 
 
 def entropy_bits(token: str) -> float:

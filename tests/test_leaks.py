@@ -27,10 +27,7 @@ JWT_TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJTRU5USU5FTCIsImlhdCI6MTcwMDAwMDAwMH
 def leaks_in(data: bytes, secrets) -> list[str]:
     """Which secrets appear in `data`, in which form."""
     return [
-        f"{s[:14]}… as {form[:14]}…"
-        for s in secrets
-        for form in encoded_forms(s)
-        if form.encode() in data
+        f"{s[:14]}… as {form[:14]}…" for s in secrets for form in encoded_forms(s) if form.encode() in data
     ]
 
 
@@ -107,11 +104,16 @@ def test_pytest_showlocals_and_junit_never_print_the_key(pytester):
 
 @pytest.mark.parametrize("token", [UUID_TOKEN, HEX_TOKEN, JWT_TOKEN], ids=["uuid", "hex", "jwt"])
 @pytest.mark.parametrize(
-    "provider, header", [("openai", "X-Api-Token"), ("ollama", "X-Ollama-Key")], ids=["openai-compatible", "ollama"]
+    "provider, header",
+    [("openai", "X-Api-Token"), ("ollama", "X-Ollama-Key")],
+    ids=["openai-compatible", "ollama"],
 )
 def test_custom_auth_headers_are_scrubbed_by_default(emu, tmp_path, provider, header, token):
     model = init_chat_model(
-        f"{provider}:some-model", base_url=emu.base_url(provider), api_key="sk-x", default_headers={header: token}
+        f"{provider}:some-model",
+        base_url=emu.base_url(provider),
+        api_key="sk-x",
+        default_headers={header: token},
     )
     with use_cassette(tmp_path / "c.yaml", record_mode="all"):
         model.invoke("hi")
@@ -254,4 +256,3 @@ def test_show_never_reassembles_a_recorded_split_key_that_verify_missed(tmp_path
             list(model.stream("what is my key?"))  # not this session's key: nothing to refuse
     result = CliRunner().invoke(cli, ["cassettes", "verify", str(tmp_path)])
     assert result.exit_code == 1 and "streamed reply, reassembled" in result.output
-
