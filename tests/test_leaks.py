@@ -247,7 +247,7 @@ def test_a_key_streamed_back_in_pieces_is_refused(emu, tmp_path, provider):
     assert not (tmp_path / "c.yaml").exists() or leaks_in(every_byte(tmp_path), [KEY]) == []
 
 
-def test_show_never_reassembles_a_recorded_split_key_that_verify_missed(tmp_path):
+def test_verify_flags_a_key_split_over_recorded_chunks(tmp_path):
     """A cassette recorded by an older harness: verify reads the reply as `show` would and flags it."""
     with ProviderEmulator() as emu:
         emu.queue(Reply(text=f"the key: {KEY}", chunk_chars=4))
@@ -256,3 +256,28 @@ def test_show_never_reassembles_a_recorded_split_key_that_verify_missed(tmp_path
             list(model.stream("what is my key?"))  # not this session's key: nothing to refuse
     result = CliRunner().invoke(cli, ["cassettes", "verify", str(tmp_path)])
     assert result.exit_code == 1 and "streamed reply, reassembled" in result.output
+
+
+PLUGIN_TEST = """
+import pytest
+from harness import init_chat_model
+from harness.testing import ProviderEmulator
+
+@pytest.mark.harness(scrub_patterns=[r"acct_[0-9]{6}"])
+def test_scrubbed(cassette):
+    with ProviderEmulator() as emu:
+        model = init_chat_model("openai:gpt-4.1-mini", base_url=emu.base_url("openai"), api_key="sk-x",
+                                default_headers={"X-Tenant": "%s"})
+        model.invoke("my account is acct_123456")
+"""
+
+
+def test_the_pytest_plugin_takes_secret_headers_from_ini_and_patterns_from_the_marker(pytester):
+    pytester.makeini("[pytest]\nharness_secret_headers = X-Tenant\n")
+    pytester.makepyfile(test_plugin=PLUGIN_TEST % HEX_TOKEN)
+    result = pytester.runpytest_subprocess("--record-mode=all", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    [path] = (pytester.path / "cassettes").rglob("*.yaml")
+    [ix] = load_cassette(path)
+    assert ix.request.headers["x-tenant"] == "<REDACTED>" and "acct_123456" not in path.read_text()
+    assert leaks_in(every_byte(pytester.path / "cassettes"), [HEX_TOKEN]) == []
