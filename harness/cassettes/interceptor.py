@@ -13,7 +13,6 @@ waits for the disk; leaving the cassette's context waits for the writes and rais
 from __future__ import annotations
 
 import collections
-import datetime as _dt
 import functools
 import os
 import threading
@@ -26,13 +25,8 @@ from typing import Any
 import httpx
 
 from harness.cassettes import scrub
-from harness.cassettes.inspect import request_is_stream
 from harness.cassettes.interaction import (
     Interaction,
-    RecordedRequest,
-    RecordedResponse,
-    header_lists,
-    is_stream_content_type,
 )
 from harness.cassettes.matching import Index, Matcher, RequestKey, body_diff, summarize
 from harness.cassettes.modes import (  # noqa: F401  (re-exported)
@@ -46,7 +40,7 @@ from harness.cassettes.streams import (
     AsyncRecordingStream,
     RecordingStream,
     Tape,
-    decode_chunks,
+    recorded_interaction,
     replay_response,
 )
 from harness.errors import CassetteFormatError, CassetteMissError, SecretLeakError
@@ -349,28 +343,7 @@ class CassetteInterceptor:
 
     def _interaction(self, request: httpx.Request, response: httpx.Response, tape: Tape) -> Interaction:
         """The exchange as it will be stored: scrubbed, with the digest of the stored request."""
-        url = str(request.url)
-        req_body = request.content
-        resp_headers = header_lists(response.headers.multi_items())
-        chunks, offsets = decode_chunks(tape.chunks, tape.offsets_ms, resp_headers)
-        streamed = is_stream_content_type(response.headers.get("content-type", "")) or request_is_stream(
-            url, req_body
-        )
-        timing: dict[str, Any] = {"ttfb_ms": round(tape.ttfb_ms, 3), "total_ms": tape.total_ms}
-        if streamed:
-            chunks, kept = scrub.scrub_chunks(chunks, self.patterns)
-            if not kept:
-                offsets = offsets[-1:]
-            timing["chunks"] = [[o, len(c)] for o, c in zip(offsets, chunks, strict=True)]
-        ix = Interaction(
-            RecordedRequest(request.method, url, header_lists(request.headers.multi_items()), req_body),
-            RecordedResponse(
-                response.status_code, resp_headers, b"".join(chunks), response.reason_phrase or ""
-            ),
-            timing,
-            streamed,
-            _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds"),
-        )
+        ix = recorded_interaction(request, response, tape, self.patterns)
         ix = scrub.scrub_interaction(
             ix, self.patterns, secret_headers=self.secret_headers, secrets=self._secrets
         )
