@@ -366,7 +366,10 @@ def test_options_fixtures_and_marker_are_documented(pytester: pytest.Pytester) -
         assert f"\n{name}\n" in fixtures or f"\n{name} " in fixtures, name
     assert "The chat model under test, parametrized over --models" in fixtures
     markers = pytester.runpytest("--markers").stdout.str()
-    assert "@pytest.mark.harness(models=[...], cassette=..., record_mode=..., tags=[...])" in markers
+    assert (
+        "@pytest.mark.harness(models=[...], cassette=..., record_mode=..., tags=[...], secret_headers=[...]"
+        in markers
+    )
 
 
 def test_without_models_chat_model_says_how_to_choose_them(pytester: pytest.Pytester) -> None:

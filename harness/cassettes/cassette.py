@@ -181,6 +181,7 @@ def use_cassette(
     replay_speed: str | float | None = "instant",
     match_ignore: Iterable[str] = (),
     scrub_patterns: Iterable[Any] = (),
+    secret_headers: Iterable[str] = (),
     strict: bool = False,
     secrets: Iterable[str] = (),
     allow_playback_repeats: bool = False,
@@ -195,6 +196,8 @@ def use_cassette(
     replay_speed: "instant" (default), "realtime" (recorded pace) or a factor (2.0 = twice as fast).
     match_ignore: JSON body keys (any depth) or dotted paths, and query parameters, left out of matching.
     scrub_patterns: regexes replaced by <REDACTED> everywhere before writing.
+    secret_headers: header names scrubbed besides those harness scrubs by default (any name saying key,
+        token, auth, secret, password, signature, cookie or credential).
     strict: raise CassetteUnusedError on leaving when recorded interactions were never played.
     secrets: extra values that must never be written (a write containing one is refused).
     """
@@ -204,6 +207,7 @@ def use_cassette(
         replay_speed=replay_speed,
         match_ignore=tuple(match_ignore),
         scrub_patterns=tuple(scrub_patterns),
+        secret_headers=tuple(secret_headers),
         strict=strict,
         secrets=tuple(secrets),
         allow_playback_repeats=allow_playback_repeats,

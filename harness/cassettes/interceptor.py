@@ -13,7 +13,6 @@ waits for the disk; leaving the cassette's context waits for the writes and rais
 from __future__ import annotations
 
 import collections
-import datetime as _dt
 import functools
 import os
 import threading
@@ -26,13 +25,9 @@ from typing import Any
 import httpx
 
 from harness.cassettes import scrub
-from harness.cassettes.inspect import provider_name, request_adapter, request_is_stream
+from harness.cassettes.inspect import request_adapter
 from harness.cassettes.interaction import (
     Interaction,
-    RecordedRequest,
-    RecordedResponse,
-    header_lists,
-    is_stream_content_type,
 )
 from harness.cassettes.matching import Index, Matcher, RequestKey, body_diff, summarize
 from harness.cassettes.modes import (  # noqa: F401  (re-exported)
@@ -46,13 +41,13 @@ from harness.cassettes.streams import (
     AsyncRecordingStream,
     RecordingStream,
     Tape,
-    decode_chunks,
+    recorded_interaction,
     replay_response,
 )
 from harness.errors import CassetteFormatError, CassetteMissError, SecretLeakError
+from harness.redaction import MIN_SECRET_LEN, mask_text
 
 _DEFAULT_MATCHER = Matcher()
-
 _WRITE_DELAY_S = 0.02
 
 
@@ -66,6 +61,15 @@ class _Slot:
         self.interaction: Interaction | None = None
 
 
+class _Pending:
+    """A request being recorded, as its stream's close callback sees it (its repr shows no URL)."""
+
+    __slots__ = ("request", "response", "slot")
+
+    def __init__(self, slot: _Slot, request: httpx.Request, response: httpx.Response) -> None:
+        self.slot, self.request, self.response = slot, request, response
+
+
 class CassetteInterceptor:
     def __init__(
         self,
@@ -75,6 +79,7 @@ class CassetteInterceptor:
         replay_speed: str | float | None = "instant",
         match_ignore: Iterable[str] = (),
         scrub_patterns: Iterable[Any] = (),
+        secret_headers: Iterable[str] = (),
         strict: bool = False,
         secrets: Iterable[str] = (),
         allow_playback_repeats: bool = False,
@@ -85,6 +90,7 @@ class CassetteInterceptor:
         self.replay_speed = parse_replay_speed(replay_speed)
         self.matcher = Matcher(match_ignore)
         self.patterns = scrub.compile_patterns(scrub_patterns)
+        self.secret_headers = tuple(h.lower() for h in secret_headers)
         self.strict = strict
         self.allow_playback_repeats = allow_playback_repeats
         self.ignore_hosts = frozenset(h.lower() for h in ignore_hosts)
@@ -199,7 +205,7 @@ class CassetteInterceptor:
         except BaseException:
             self._release(slot)
             raise
-        tape = Tape(t0, functools.partial(self._finish, slot, request, response))
+        tape = Tape(t0, functools.partial(self._finish, _Pending(slot, request, response)))
         return self._recording(response, RecordingStream(response.stream, tape), request)  # type: ignore[arg-type]
 
     async def ahandle(self, request: httpx.Request, inner: httpx.AsyncBaseTransport) -> httpx.Response:
@@ -216,7 +222,7 @@ class CassetteInterceptor:
         except BaseException:
             self._release(slot)
             raise
-        tape = Tape(t0, functools.partial(self._finish, slot, request, response))
+        tape = Tape(t0, functools.partial(self._finish, _Pending(slot, request, response)))
         return self._recording(response, AsyncRecordingStream(response.stream, tape), request)  # type: ignore[arg-type]
 
     def _release(self, slot: _Slot) -> None:
@@ -243,22 +249,34 @@ class CassetteInterceptor:
                     return cf.reply(i), None
         if not self._can_record():
             assert key is not None
-            err = self._miss(key)
+            err = self._miss(key, self._request_secrets(request))
             with self._lock:
                 self.misses += 1
                 self.miss_errors.append(err)
             raise err
         slot = _Slot()
+        found = self._request_secrets(request)
         with self._lock:
             self._slots.append(slot)
+            self._secrets |= found
         return None, slot
+
+    def _request_secrets(self, request: httpx.Request) -> set[str]:
+        found = scrub.live_secrets(request.headers.multi_items(), str(request.url), self.secret_headers)
+        # a caller may name further live values (e.g. the chat layer's `adapter.secrets()`)
+        found.update(
+            s for s in request.extensions.get("harness_secrets") or () if len(s or "") >= MIN_SECRET_LEN
+        )
+        return found
 
     # --- replay ------------------------------------------------------------------------------------
 
     def _replay(self, ix: Interaction, request: httpx.Request) -> httpx.Response:
         return replay_response(ix, request, str(self.path), self.replay_speed)
 
-    def _miss(self, key: RequestKey) -> CassetteMissError:
+    def _miss(self, key: RequestKey, secrets: set[str]) -> CassetteMissError:
+        """The miss report: the request and its nearest recorded neighbour, with every credential the
+        request carried masked (the message reaches results, reports, JUnit and CI summaries)."""
         cf = self._load()
         lines = [
             f"{self.path}: no recorded response matches this request (record_mode={self.record_mode}).",
@@ -280,14 +298,14 @@ class CassetteInterceptor:
                     )
                 else:
                     lines.append(
-                        f"  nearest recorded (#{n}): "
-                        f"{summarize(near.method, near.raw_url, near.body, near.adapter)}"
+                        f"  nearest recorded (#{n}): {summarize(near.method, near.raw_url, near.body, near.adapter)}"
                     )
                     lines.append("  " + body_diff(near, key).replace("\n", "\n  "))
         lines.append(
             '  To record it, use record_mode="new_episodes" (or set HARNESS_RECORD_MODE=new_episodes).'
         )
-        return CassetteMissError("\n".join(lines), cassette=str(self.path), request=key)
+        message = mask_text("\n".join(lines), secrets | self._secrets)
+        return CassetteMissError(message, cassette=str(self.path), request=key)
 
     # --- record ------------------------------------------------------------------------------------
 
@@ -300,59 +318,45 @@ class CassetteInterceptor:
             request=request,
         )
 
-    def _finish(self, slot: _Slot, request: httpx.Request, response: httpx.Response, tape: Tape) -> None:
-        """Called when the recorded response's stream closes: build, scrub, vet and write the interaction."""
+    def _finish(self, pending: _Pending, tape: Tape) -> None:
+        """Called when the recorded response's stream closes: build, scrub, vet and keep the interaction.
+        Raises SecretLeakError from this frame, whose locals hold no secret (pytest shows them)."""
+        problem = self._keep(pending, tape)
+        if problem is not None:
+            raise SecretLeakError(problem)
+
+    def _keep(self, pending: _Pending, tape: Tape) -> str | None:
+        slot, request, response = pending.slot, pending.request, pending.response
         if not tape.complete:
             self._release(slot)
             self.incomplete += 1
-            return
-        url = str(request.url)
-        req_body = request.content
-        adapter = request_adapter(request)
-        provider = provider_name(adapter) if adapter is not None else None
-        resp_headers = header_lists(response.headers.multi_items())
-        chunks, offsets = decode_chunks(tape.chunks, tape.offsets_ms, resp_headers)
-        streamed = is_stream_content_type(response.headers.get("content-type", "")) or request_is_stream(
-            url, req_body, provider
-        )
-        timing: dict[str, Any] = {"ttfb_ms": round(tape.ttfb_ms, 3), "total_ms": tape.total_ms}
-        if streamed:
-            chunks, kept = scrub.scrub_chunks(chunks, self.patterns)
-            if not kept:
-                offsets = offsets[-1:]
-            timing["chunks"] = [[o, len(c)] for o, c in zip(offsets, chunks, strict=True)]
-        ix = Interaction(
-            RecordedRequest(request.method, url, header_lists(request.headers.multi_items()), req_body),
-            RecordedResponse(
-                response.status_code, resp_headers, b"".join(chunks), response.reason_phrase or ""
-            ),
-            timing,
-            streamed,
-            _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds"),
-            provider=provider,
-        )
-        ix = scrub.scrub_interaction(ix, self.patterns)
-        # the digest of the request as stored: loading the cassette later needs no re-hashing
-        ix.match_key = _DEFAULT_MATCHER.key(
-            ix.request.method, ix.request.uri, ix.request.body, adapter
-        ).digest
-        # the live values the request carried, read now that it has left: live auth (SigV4) signed it
-        # on the way out; a caller may name further values (e.g. the chat layer's `adapter.secrets()`)
-        found = scrub.live_secrets(request.headers.multi_items(), url)
-        found.update(
-            s for s in request.extensions.get("harness_secrets") or () if len(s or "") >= scrub.MIN_SECRET_LEN
-        )
+            return None
+        # read the request's live values now that it has left: live auth (SigV4) signed it on the way out
+        found = self._request_secrets(request)
         with self._lock:
             self._secrets |= found
-        try:
-            scrub.refuse_leaks(scrub.interaction_bytes(ix), self._secrets, str(self.path))
-        except SecretLeakError:
+        ix = self._interaction(request, response, tape)
+        problem = scrub.leak_report(scrub.interaction_bytes(ix), self._secrets, str(self.path))
+        if problem is not None:
             self._release(slot)
-            raise
+            return problem
         with self._lock:
             slot.interaction = ix
             self.recorded_count += 1
         self._schedule_save()
+        return None
+
+    def _interaction(self, request: httpx.Request, response: httpx.Response, tape: Tape) -> Interaction:
+        """The exchange as it will be stored: scrubbed, with the digest of the stored request."""
+        ix = recorded_interaction(request, response, tape, self.patterns)
+        ix = scrub.scrub_interaction(
+            ix, self.patterns, secret_headers=self.secret_headers, secrets=self._secrets
+        )
+        # the digest of the request as stored: loading the cassette later needs no re-hashing
+        ix.match_key = _DEFAULT_MATCHER.key(
+            ix.request.method, ix.request.uri, ix.request.body, request_adapter(request)
+        ).digest
+        return ix
 
     # --- writing: a background thread per cassette, so the caller never waits for the disk ------------
 
@@ -388,14 +392,18 @@ class CassetteInterceptor:
                     return
                 if self._writer is None:
                     self._writer = CassetteWriter(self.path, self._load(), replace=not self.can_replay_mode)
-                self._writer.save(
+                problem = self._writer.save(
                     [s.fragment for s in slots],  # type: ignore[misc]
-                    lambda data: scrub.refuse_leaks(data, self._secrets, str(self.path)),
+                    lambda data: scrub.leak_report(data, self._secrets, str(self.path)),
                 )
             except BaseException as e:
                 self._drop_leaking(slots)
                 self._write_error = e
                 raise
+            if problem is not None:
+                self._drop_leaking(slots)
+                # no traceback: the frames that built the refused file hold its bytes
+                self._write_error = SecretLeakError(problem)
 
     def _drop_leaking(self, slots: list[_Slot]) -> None:
         with self._lock:

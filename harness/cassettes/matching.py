@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from harness.cassettes.inspect import adapter_class
 from harness.cassettes.interaction import Interaction
+from harness.redaction import is_secret_query
 
 if TYPE_CHECKING:
     from harness.providers.base import ProviderAdapter
@@ -87,7 +88,7 @@ class Matcher:
         query = sorted(
             (k, v)
             for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            if k.lower() not in AUTH_QUERY_PARAMS and k not in self.ignore_names
+            if k.lower() not in AUTH_QUERY_PARAMS and not is_secret_query(k) and k not in self.ignore_names
         )
         q = f"?{urlencode(query)}" if query else ""
         return f"{parts.scheme.lower()}://{netloc}{parts.path or '/'}{q}"

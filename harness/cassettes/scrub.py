@@ -1,25 +1,39 @@
 """Secrets never reach disk: scrub every auth scheme before writing, refuse a write that still leaks.
 
-Scrubbed: Authorization (bearer, basic, AWS SigV4), x-api-key, api-key, x-goog-api-key, APIM keys,
-x-amz-security-token, cookies and set-cookie, organisation/project ids, auth query parameters (`?key=`
-...), and every user pattern. Independently, the live values a request carried (its auth headers and
-query, plus `secrets=`) are looked for in every byte about to be written; finding one refuses the write.
+Scrubbed by default: every request header whose name says key, token, auth, secret, password,
+signature, cookie or credential (Authorization of every scheme, x-api-key, X-Api-Token, X-Ollama-Key
+...), set-cookie and organisation/project ids, a URL's userinfo password, credential query parameters
+(`?key=`, `?token=`, signed-URL signatures ...), any header holding a live secret, the headers named in
+`secret_headers` and every user pattern. Independently, the live values a request carried (its auth
+headers, userinfo and query, plus `secrets=`) are looked for, raw, url-encoded, base64 and hex, in every
+byte about to be written and in a streamed reply reassembled; finding one refuses the write.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from harness.cassettes.interaction import Interaction
-from harness.errors import SecretLeakError
+from harness.redaction import (
+    ACCOUNT_HEADERS,
+    MIN_SECRET_LEN,
+    REDACTED,
+    encoded_forms,
+    high_entropy_tokens,
+    is_secret_header,
+    is_secret_query,
+    mask,
+    mask_url,
+)
 
-REDACTED = "<REDACTED>"
+# response headers scrubbed by name (request headers: any name `is_secret_header` accepts)
 SECRET_HEADERS = frozenset(
     {
         "authorization",
@@ -31,34 +45,16 @@ SECRET_HEADERS = frozenset(
         "x-amz-security-token",
         "cookie",
         "set-cookie",
-        "openai-organization",
-        "openai-project",
-        "anthropic-organization-id",
-        "x-goog-user-project",
+        *ACCOUNT_HEADERS,
     }
 )
-SECRET_QUERY = frozenset(
-    {
-        "key",
-        "api_key",
-        "api-key",
-        "apikey",
-        "access_token",
-        "token",
-        "sig",
-        "signature",
-        "x-amz-signature",
-        "x-amz-credential",
-        "x-amz-security-token",
-    }
-)
-MIN_SECRET_LEN = 8
 NEWLINE = b"\n"
 # credential shapes `verify` looks for in files written by any tool
 KEY_SHAPES = re.compile(
     rb"(?<![A-Za-z0-9_\-/+=])(?:sk-ant-[A-Za-z0-9_\-]{20,}|sk-(?:proj-|svcacct-)?[A-Za-z0-9_\-]{32,}"
     rb"|(?:AKIA|ASIA)[0-9A-Z]{16}|AIza[0-9A-Za-z_\-]{35}|gsk_[A-Za-z0-9]{40,}|xai-[A-Za-z0-9]{40,}"
-    rb"|hf_[A-Za-z0-9]{30,}|Bearer\s+[A-Za-z0-9._\-]{30,})(?![A-Za-z0-9_\-/+=])"
+    rb"|hf_[A-Za-z0-9]{30,}|Bearer\s+[A-Za-z0-9._\-]{30,}"
+    rb"|eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})(?![A-Za-z0-9_\-/+=])"
 )
 _PLACEHOLDER = re.compile(r"redact|scrub|filter|dummy|fake|test|placeholder|mock|xxxx|\*\*\*|<|^\s*$", re.I)
 _SIGV4 = re.compile(r"Credential=([^/,\s]+)|Signature=([0-9a-fA-F]+)")
@@ -78,43 +74,47 @@ def compile_patterns(patterns: Iterable[str | re.Pattern[Any]]) -> list[re.Patte
 # --- what a request reveals ----------------------------------------------------------------------
 
 
-def live_secrets(headers: Iterable[tuple[str, str]], url: str) -> set[str]:
+def live_secrets(
+    headers: Iterable[tuple[str, str]], url: str, secret_headers: Iterable[str] = ()
+) -> set[str]:
     """The secret values a live request carried, to be searched for in what is written."""
+    extra = tuple(secret_headers)
     found: set[str] = set()
     for name, value in headers:
         n = name.lower()
-        if n not in SECRET_HEADERS or n.startswith(("openai-", "anthropic-", "x-goog-user")):
+        if not is_secret_header(n, extra) or n in ACCOUNT_HEADERS:
             continue
-        found.add(value)
-        scheme, _, token = value.partition(" ")
-        if token and scheme.isalpha():
-            found.add(token.strip())
-            if scheme.lower() == "basic":
-                with contextlib.suppress(ValueError):
-                    found.update(base64.b64decode(token).decode().split(":", 1))
-        for cred, sig in _SIGV4.findall(value):
-            found.add(cred or sig)
-        if n == "cookie":
-            for part in value.split(";"):
-                found.add(part.partition("=")[2].strip())
-    for k, v in parse_qsl(urlsplit(url).query, keep_blank_values=True):
-        if k.lower() in SECRET_QUERY:
+        found.update(_header_secrets(n, value))
+    parts = urlsplit(url)
+    if parts.password:
+        found.update({parts.password, unquote(parts.password)})
+    for k, v in parse_qsl(parts.query, keep_blank_values=True):
+        if is_secret_query(k):
             found.add(v)
     return {s for s in found if len(s) >= MIN_SECRET_LEN}
+
+
+def _header_secrets(name: str, value: str) -> set[str]:
+    found = {value}
+    scheme, _, token = value.partition(" ")
+    if token and scheme.isalpha():
+        found.add(token.strip())
+        if scheme.lower() == "basic":
+            with contextlib.suppress(ValueError):
+                found.update(base64.b64decode(token).decode().split(":", 1))
+    for cred, sig in _SIGV4.findall(value):
+        found.add(cred or sig)
+    if name == "cookie":
+        for part in value.split(";"):
+            found.add(part.partition("=")[2].strip())
+    return found
 
 
 # --- scrubbing ---------------------------------------------------------------------------------------
 
 
 def scrub_url(url: str, patterns: list[re.Pattern[bytes]]) -> str:
-    parts = urlsplit(url)
-    if parts.query:
-        pairs = []
-        for piece in parts.query.split("&"):
-            k, eq, _v = piece.partition("=")
-            pairs.append(f"{k}={REDACTED}" if eq and k.lower() in SECRET_QUERY else piece)
-        url = urlunsplit(parts._replace(query="&".join(pairs)))
-    return scrub_text(url, patterns)
+    return scrub_text(mask_url(url), patterns)
 
 
 def scrub_text(text: str, patterns: list[re.Pattern[bytes]]) -> str:
@@ -129,10 +129,23 @@ def scrub_bytes(data: bytes, patterns: list[re.Pattern[bytes]]) -> bytes:
     return data
 
 
-def scrub_headers(raw: dict[str, list[str]], patterns: list[re.Pattern[bytes]]) -> dict[str, list[str]]:
+def scrub_headers(
+    raw: dict[str, list[str]],
+    patterns: list[re.Pattern[bytes]],
+    *,
+    request: bool,
+    secret_headers: Iterable[str] = (),
+    secrets: Iterable[str] = (),
+) -> dict[str, list[str]]:
+    """Secret headers (by name, or because they hold a live secret) become <REDACTED>; the rest are
+    scrubbed with the user's patterns."""
+    extra = {h.lower() for h in secret_headers}
+    live = [s for s in secrets if len(s) >= MIN_SECRET_LEN]
     out = {}
     for k, vals in raw.items():
-        if k.lower() in SECRET_HEADERS:
+        n = k.lower()
+        by_name = is_secret_header(n, extra) if request else (n in SECRET_HEADERS or n in extra)
+        if by_name or any(s in v for v in vals for s in live):
             out[k] = [REDACTED for _ in vals]
         else:
             out[k] = [scrub_text(v, patterns) for v in vals]
@@ -152,15 +165,24 @@ def scrub_chunks(chunks: list[bytes], patterns: list[re.Pattern[bytes]]) -> tupl
     return scrubbed, True
 
 
-def scrub_interaction(ix: Interaction, patterns: list[re.Pattern[bytes]]) -> Interaction:
+def scrub_interaction(
+    ix: Interaction,
+    patterns: list[re.Pattern[bytes]],
+    *,
+    secret_headers: Iterable[str] = (),
+    secrets: Iterable[str] = (),
+) -> Interaction:
     """Headers, URL and non-streamed bodies (a streamed response body is scrubbed by the recorder)."""
+    named = {"secret_headers": tuple(secret_headers), "secrets": tuple(secrets)}
     req = replace(
         ix.request,
         uri=scrub_url(ix.request.uri, patterns),
-        raw_headers=scrub_headers(ix.request.raw_headers, patterns),
+        raw_headers=scrub_headers(ix.request.raw_headers, patterns, request=True, **named),
         body=scrub_bytes(ix.request.body, patterns),
     )
-    resp = replace(ix.response, raw_headers=scrub_headers(ix.response.raw_headers, patterns))
+    resp = replace(
+        ix.response, raw_headers=scrub_headers(ix.response.raw_headers, patterns, request=False, **named)
+    )
     if not ix.streamed:
         resp = replace(resp, body=scrub_bytes(resp.body, patterns))
     return replace(ix, request=req, response=resp)
@@ -169,40 +191,95 @@ def scrub_interaction(ix: Interaction, patterns: list[re.Pattern[bytes]]) -> Int
 # --- refusing leaks ----------------------------------------------------------------------------------
 
 
-def _mask(secret: str) -> str:
-    return f"{secret[:3]}…{secret[-2:]} ({len(secret)} chars)"
-
-
 def leaked(data: bytes, secrets: Iterable[str]) -> list[str]:
-    return [s for s in secrets if s and s.encode("utf-8", "surrogateescape") in data]
+    """The secrets found in `data` in any of their forms (raw, url-encoded, base64, hex)."""
+    return [
+        s
+        for s in secrets
+        if s and any(f.encode("utf-8", "surrogateescape") in data for f in encoded_forms(s))
+    ]
 
 
 def interaction_bytes(ix: Interaction) -> list[bytes]:
-    """Every value of an interaction as bytes, before serialisation (catches bodies stored as base64)."""
+    """Every value of an interaction as bytes, before serialisation (catches bodies stored as base64),
+    plus a streamed reply reassembled (a key streamed back over several chunks is contiguous only there)."""
     parts = [ix.request.uri.encode(), ix.request.body, ix.response.body]
     for raw in (ix.request.raw_headers, ix.response.raw_headers):
         for k, vals in raw.items():
             parts.append(k.encode("utf-8", "replace"))
             parts.extend(v.encode("utf-8", "replace") for v in vals)
+    if ix.streamed:
+        parts.append(reassembled_reply(ix))
     return parts
 
 
-def refuse_leaks(data: bytes | list[bytes], secrets: Iterable[str], where: str) -> None:
+def reassembled_reply(ix: Interaction) -> bytes:
+    """A streamed reply's text and tool-call arguments as the caller sees them ("" when no adapter reads it)."""
+    from harness.cassettes.inspect import adapter_for, parse_reply
+
+    adapter = adapter_for(ix.request.uri)
+    if adapter is None:
+        return b""
+    try:
+        reply = parse_reply(ix, adapter, True)
+    except Exception:  # an unreadable stream has no reassembled form; its bytes are checked as they are
+        return b""
+    return (reply["text"] + json.dumps(reply["tool_calls"], ensure_ascii=False)).encode("utf-8", "replace")
+
+
+def leak_report(data: bytes | list[bytes], secrets: Iterable[str], where: str) -> str | None:
+    """None when no live secret is in `data`; else the refusal message, naming each one masked.
+
+    Returns rather than raises, so the frame that raises SecretLeakError holds no secret in a local."""
     blobs = data if isinstance(data, list) else [data]
     hits = sorted({s for b in blobs for s in leaked(b, secrets)})
-    if hits:
-        line = ""
-        if isinstance(data, bytes):
-            pos = data.find(hits[0].encode("utf-8", "surrogateescape"))
-            line = f" at line {data.count(NEWLINE, 0, pos) + 1}"
-        raise SecretLeakError(
-            f"refusing to write {where}: it would contain a live secret ({', '.join(map(_mask, hits))}){line}. "
-            "It is not in a header harness scrubs; add a pattern that matches it to scrub_patterns=[...] "
-            "or keep it out of the request."
-        )
+    if not hits:
+        return None
+    line = ""
+    if isinstance(data, bytes):
+        pos = max(data.find(f.encode("utf-8", "surrogateescape")) for f in encoded_forms(hits[0]))
+        line = f" at line {data.count(NEWLINE, 0, pos) + 1}"
+    return (
+        f"refusing to write {where}: it would contain a live secret ({', '.join(map(mask, hits))}){line}. "
+        "It is not in a header harness scrubs; add a pattern that matches it to scrub_patterns=[...] "
+        "(or its header to secret_headers=[...]) or keep it out of the request."
+    )
 
 
 def looks_unredacted(value: str) -> bool:
     """`verify`: does a secret header/query value look like a real credential?"""
     token = value.split(" ", 1)[-1].strip()
     return len(token) >= 12 and not _PLACEHOLDER.search(token)
+
+
+# request headers whose values are generated but not credentials (ids, hashes, versions, dates)
+_NOT_CREDENTIALS = re.compile(
+    r"^(content-|accept|user-agent$|host$|connection$|x-stainless-|anthropic-(version|beta)$|openai-beta$"
+    r"|x-amz-(date|content-sha256|target|user-agent)$|amz-sdk-|x-goog-api-client$|api-version$"
+    r"|(x-)?(client-)?request-id$|x-ms-client-request-id$|idempotency-key$|traceparent$|tracestate$)",
+    re.I,
+)
+
+
+def secret_findings(ix: Interaction) -> list[str]:
+    """`verify`: what in an interaction's headers, URL and reassembled reply looks like a credential."""
+    found = []
+    for k, vals in ix.request.raw_headers.items():
+        if is_secret_header(k) and any(looks_unredacted(v) for v in vals):
+            found.append(f"request header {k!r} holds an unredacted value")
+        elif not _NOT_CREDENTIALS.match(k) and any(high_entropy_tokens(v) for v in vals):
+            found.append(f"request header {k!r} holds a high-entropy token")
+    for k, vals in ix.response.raw_headers.items():
+        if k.lower() in SECRET_HEADERS and any(looks_unredacted(v) for v in vals):
+            found.append(f"response header {k!r} holds an unredacted value")
+    parts = urlsplit(ix.request.uri)
+    if parts.password and looks_unredacted(unquote(parts.password)):
+        found.append("the URL's userinfo holds a password")
+    for k, v in parse_qsl(parts.query):
+        if is_secret_query(k) and looks_unredacted(v):
+            found.append(f"query parameter {k!r} holds an unredacted value")
+        elif not is_secret_query(k) and high_entropy_tokens(v):
+            found.append(f"query parameter {k!r} holds a high-entropy token")
+    if ix.streamed and KEY_SHAPES.search(reassembled_reply(ix)):
+        found.append("the streamed reply, reassembled, holds text shaped like a credential")
+    return found

@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import os
 import re
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from filelock import FileLock
 from harness.cassettes.formats import FormatProblem, interaction_from_entry, interactions_from_data, to_record
 from harness.cassettes.interaction import Interaction
 from harness.errors import CassetteFormatError
+from harness.files import private_dir, write_atomic
 
 SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -273,34 +273,9 @@ def load_cassette(path: str | os.PathLike[str]) -> list[Interaction]:
 
 
 def _lock_for(path: Path) -> FileLock:
-    # lock files live in the temp dir, keyed by the cassette's absolute path: no clutter next to cassettes
+    # lock files live in a private temp dir, keyed by the cassette's absolute path: no clutter next to cassettes
     digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:20]
-    user = getattr(os, "getuid", lambda: "")()  # per user: another user's lock directory is not writable
-    lock_dir = Path(tempfile.gettempdir()) / f"harness-cassette-locks-{user}"
-    lock_dir.mkdir(exist_ok=True)
-    return FileLock(str(lock_dir / f"{digest}.lock"))
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with _suppress():
-            os.unlink(tmp)
-        raise
-
-
-class _suppress:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> bool:
-        return True
+    return FileLock(str(private_dir("harness-cassette-locks") / f"{digest}.lock"))
 
 
 class CassetteWriter:
@@ -321,9 +296,9 @@ class CassetteWriter:
         self._lock = _lock_for(path)
         self.writes = 0
 
-    def save(self, mine: list[str], check: Callable[[bytes], None]) -> None:
+    def save(self, mine: list[str], check: Callable[[bytes], str | None]) -> str | None:
         """Write others' interactions then `mine` (this session's, in request order). `check` vets the
-        exact bytes before they reach disk (it raises to refuse the write)."""
+        exact bytes before they reach disk: what it returns refuses the write and is returned."""
         with self._lock:
             st = stat_key(self.path)
             if st != self._stat:
@@ -332,11 +307,14 @@ class CassetteWriter:
             others = [f for f in self._disk if f not in own and f not in self._stale]
             fragments = others + mine
             data = render(fragments).encode("utf-8")
-            check(data)
+            problem = check(data)
+            if problem is not None:
+                return problem
             write_atomic(self.path, data)
             self._disk = fragments
             self._stat = stat_key(self.path)
             self.writes += 1
+        return None
 
     def restore(self) -> bool:
         """Undo this session's writes: the file as it was before (or no file). True if anything changed."""

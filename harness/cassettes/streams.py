@@ -8,6 +8,8 @@ stream chunk per recorded chunk), instantly or paced at the recorded offsets.
 from __future__ import annotations
 
 import asyncio
+import datetime as _dt
+import re
 import time
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -15,7 +17,15 @@ from typing import Any
 
 import httpx
 
-from harness.cassettes.interaction import Interaction
+from harness.cassettes.inspect import provider_name, request_adapter, request_is_stream
+from harness.cassettes.interaction import (
+    Interaction,
+    RecordedRequest,
+    RecordedResponse,
+    header_lists,
+    is_stream_content_type,
+)
+from harness.cassettes.scrub import scrub_chunks
 
 
 class Tape:
@@ -182,3 +192,33 @@ def decode_chunks(
     del headers[key]
     kept = [(c, o) for c, o in zip(out, offsets, strict=True) if c]
     return [c for c, _ in kept], [o for _, o in kept]
+
+
+def recorded_interaction(
+    request: httpx.Request, response: httpx.Response, tape: Tape, patterns: list[re.Pattern[bytes]]
+) -> Interaction:
+    """What a recording stream saw, as an interaction: a streamed body keeps its chunk boundaries and
+    offsets (scrubbed chunk by chunk with `patterns`); headers and URL are scrubbed by the caller."""
+    url = str(request.url)
+    req_body = request.content
+    adapter = request_adapter(request)
+    provider = provider_name(adapter) if adapter is not None else None
+    resp_headers = header_lists(response.headers.multi_items())
+    chunks, offsets = decode_chunks(tape.chunks, tape.offsets_ms, resp_headers)
+    streamed = is_stream_content_type(response.headers.get("content-type", "")) or request_is_stream(
+        url, req_body, provider
+    )
+    timing: dict[str, Any] = {"ttfb_ms": round(tape.ttfb_ms, 3), "total_ms": tape.total_ms}
+    if streamed:
+        chunks, kept = scrub_chunks(chunks, patterns)
+        if not kept:
+            offsets = offsets[-1:]
+        timing["chunks"] = [[o, len(c)] for o, c in zip(offsets, chunks, strict=True)]
+    return Interaction(
+        RecordedRequest(request.method, url, header_lists(request.headers.multi_items()), req_body),
+        RecordedResponse(response.status_code, resp_headers, b"".join(chunks), response.reason_phrase or ""),
+        timing,
+        streamed,
+        _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds"),
+        provider=provider,
+    )

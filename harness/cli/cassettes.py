@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import click
 
@@ -39,8 +39,22 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
+# terminal controls a recorded reply may carry: C0/C1 controls, DEL and bidirectional overrides. Shown
+# as escapes, so a cassette cannot move the cursor, retitle the terminal or reorder what is displayed
+_CONTROLS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape_controls(text: str) -> str:
+    return _CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _echo(text: str) -> None:
+    click.echo(_escape_controls(text))
+
+
 def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    # the escapes are valid JSON string escapes: the output still parses to the same data
+    _echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
 GROUP_EXAMPLES = """\b
@@ -109,15 +123,15 @@ def ls_cmd(path: str, as_json: bool) -> None:
         _echo_json(rows)
         return
     if not rows:
-        click.echo(f"no cassettes under {path}")
+        _echo(f"no cassettes under {path}")
         return
     width = max(len(r["path"]) for r in rows)
     for r in rows:
         if r["error"]:
-            click.echo(f"{r['path']:<{width}}  ERROR {r['error']}")
+            _echo(f"{r['path']:<{width}}  ERROR {r['error']}")
             continue
         when = str(r["recorded_last"])[:19].replace("T", " ")
-        click.echo(
+        _echo(
             f"{r['path']:<{width}}  {_plural(r['interactions'], 'interaction'):>16}  {r['streamed']:>3} streamed  "
             f"recorded {when}  {', '.join(r['providers']) or '-'}"
         )
@@ -131,7 +145,7 @@ def _show_text(f: Path) -> None:
     from harness.cassettes.store import load_cassette
 
     ixs = load_cassette(f)
-    click.echo(f"{f}  ({_plural(len(ixs), 'interaction')})")
+    _echo(f"{f}  ({_plural(len(ixs), 'interaction')})")
     previous: list[tuple[str, str]] = []
     for ix in ixs:
         d = describe(ix)
@@ -148,25 +162,25 @@ def _show_text(f: Path) -> None:
         ]
         if timing.get("total_ms") is not None:
             head.append(f"ttft {ttft:.0f} ms  total {float(timing['total_ms']):.0f} ms")
-        click.echo("\n" + "  ".join(h for h in head if h))
+        _echo("\n" + "  ".join(h for h in head if h))
         messages = request_messages(ix.request.json_or_none())
         new = messages[len(previous) :] if messages[: len(previous)] == previous else messages
         for role, text in new:
-            click.echo(f"    {role}: {_one_line(text)}")
+            _echo(f"    {role}: {_one_line(text)}")
         previous = messages
         reply = d["reply"]
         if reply is None:
-            click.echo(f"    ! {d['error']}")
+            _echo(f"    ! {d['error']}")
             continue
         if reply["text"]:
-            click.echo(f"    → ai: {_one_line(reply['text'])}")
+            _echo(f"    → ai: {_one_line(reply['text'])}")
         for tc in reply["tool_calls"]:
-            click.echo(
+            _echo(
                 f"    → tool call {tc['name']}({json.dumps(tc['args'], ensure_ascii=False)})  id={tc['id']}"
             )
         usage = reply["usage_metadata"] or {}
         if usage or reply["finish_reason"]:
-            click.echo(
+            _echo(
                 f"      usage in {usage.get('input_tokens', '?')} / out {usage.get('output_tokens', '?')}"
                 f"  finish {reply['finish_reason'] or '?'}"
             )
@@ -228,13 +242,8 @@ def _verify_file(f: Path) -> list[dict[str, Any]]:
             f"line {line}: text shaped like a credential ({m.group()[:6].decode(errors='replace')}…)",
         )
     for ix in cf.interactions:
-        for which, raw in (("request", ix.request.raw_headers), ("response", ix.response.raw_headers)):
-            for k, vals in raw.items():
-                if k.lower() in scrub.SECRET_HEADERS and any(scrub.looks_unredacted(v) for v in vals):
-                    add("secret", f"{which} header {k!r} holds an unredacted value", ix.index)
-        for k, v in parse_qsl(urlsplit(ix.request.uri).query):
-            if k.lower() in scrub.SECRET_QUERY and scrub.looks_unredacted(v):
-                add("secret", f"query parameter {k!r} holds an unredacted value", ix.index)
+        for message in scrub.secret_findings(ix):
+            add("secret", message, ix.index)
         for blob in (ix.request.body, ix.response.body):
             # binary bodies are stored base64-encoded, out of reach of the text scan above
             if not _is_text(blob) and scrub.KEY_SHAPES.search(blob):
@@ -287,8 +296,8 @@ def verify_cmd(path: str, as_json: bool) -> None:
     else:
         for x in findings:
             where = f" interaction #{x['interaction']}" if x["interaction"] is not None else ""
-            click.echo(f"{x['cassette']}:{where} {x['kind']}: {x['message']}")
-        click.echo(f"{len(files)} cassettes checked, {len(findings)} problems")
+            _echo(f"{x['cassette']}:{where} {x['kind']}: {x['message']}")
+        _echo(f"{len(files)} cassettes checked, {len(findings)} problems")
     if findings:
         raise SystemExit(1)
 
@@ -364,4 +373,4 @@ def prune_cmd(path: str, usage_log: str | None, dry_run: bool, as_json: bool) ->
         return
     for r in results:
         what = r["note"] or f"kept {r['kept']}, {'would remove' if dry_run else 'removed'} {r['removed']}"
-        click.echo(f"{r['cassette']}: {what}")
+        _echo(f"{r['cassette']}: {what}")

@@ -361,7 +361,7 @@ def _run(
     config: dict[str, Any] = {}
     if resume is not None:
         meta = load_run_meta(resume)
-        config = meta.get("config") or {}
+        config = _trusted_paths(meta, resume, cassettes_given=cassettes_dir is not None or no_cassettes)
         if not suites and meta.get("suite_path"):
             suites = (Path(meta["suite_path"]),)
         if len(suites) > 1:
@@ -418,6 +418,22 @@ def _run(
 
         write_github_summary(run_dirs, reports)
     return code
+
+
+def _trusted_paths(meta: dict[str, Any], run_dir: Path, *, cassettes_given: bool) -> dict[str, Any]:
+    """The config of a run being resumed, its paths confined to the working directory: run.json is a
+    file anyone may hand over, and a crafted one must not send cassettes or suites elsewhere."""
+    from harness.files import confined
+
+    source = str(run_dir / "run.json")
+    config = dict(meta.get("config") or {})
+    cwd = Path.cwd()
+    if meta.get("suite_path"):
+        meta["suite_path"] = str(confined(meta["suite_path"], cwd, what="suite_path", source=source))
+    if config.get("cassettes_dir") is not None and not cassettes_given:
+        what = "config.cassettes_dir (pass --cassettes DIR to choose another)"
+        config["cassettes_dir"] = str(confined(config["cassettes_dir"], cwd, what=what, source=source))
+    return config
 
 
 def _report(

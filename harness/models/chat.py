@@ -25,6 +25,7 @@ from harness.errors import (
     ModelConnectionError,
     ModelError,
     ModelTimeoutError,
+    SecretLeakError,
     UnsupportedFeatureError,
 )
 from harness.http import AsyncHarnessTransport, HarnessTransport
@@ -41,6 +42,7 @@ from harness.models.timing import backoff as _backoff
 from harness.models.timing import sum_chunks
 from harness.providers import get_adapter_class
 from harness.providers.base import ChatRequest, ProviderAdapter, ResponseFormat, WireRequest
+from harness.redaction import mask_data, mask_text
 from harness.runnables import Runnable, ensure_config
 
 _ASYNC_POOLS = 8
@@ -271,7 +273,13 @@ class ChatModel(ChatSurface, Runnable):
     def _error(self, response: httpx.Response, body: bytes) -> ModelError:
         from harness.http import loads_or_text
 
-        err = self.adapter.classify_error(response.status_code, response.headers, loads_or_text(body))
+        # a provider may echo the key it was sent (or refused): mask every known secret before the
+        # message reaches results, reports, CI summaries or a terminal
+        secrets = self.adapter.secrets()
+        err = self.adapter.classify_error(
+            response.status_code, response.headers, mask_data(loads_or_text(body), secrets)
+        )
+        err.args = tuple(mask_text(a, secrets) if isinstance(a, str) else a for a in err.args)
         err.response = response
         err.request_id = (
             err.request_id or response.headers.get("x-request-id") or response.headers.get("request-id")
@@ -284,7 +292,9 @@ class ChatModel(ChatSurface, Runnable):
                 f"no response within timeout={self.timeout}s ({type(exc).__name__})",
                 provider=self.model_provider,
             )
-        return ModelConnectionError(f"{type(exc).__name__}: {exc}", provider=self.model_provider)
+        return ModelConnectionError(
+            mask_text(f"{type(exc).__name__}: {exc}", self.adapter.secrets()), provider=self.model_provider
+        )
 
     def _finish(
         self, message: AIMessage, clock: _Clock, run_id: uuid.UUID, index: int | None = 0
@@ -348,6 +358,8 @@ class ChatModel(ChatSurface, Runnable):
             message = self._finish(self._parse(body), clock, manager.run_id)
         except BaseException as e:
             manager.emit("on_llm_error", e)
+            if isinstance(e, SecretLeakError):
+                raise e.with_traceback(None)  # noqa: B904  (the frames below hold the refused bytes)
             raise
         manager.emit("on_llm_end", cb.LLMResult([[cb.ChatGeneration(message)]]))
         return message
@@ -407,6 +419,8 @@ class ChatModel(ChatSurface, Runnable):
                 yield chunk
         except BaseException as e:
             manager.emit("on_llm_error", e)
+            if isinstance(e, SecretLeakError):
+                raise e.with_traceback(None)  # noqa: B904  (the frames below hold the refused bytes)
             raise
         manager.emit(
             "on_llm_end", cb.LLMResult([[cb.ChatGeneration(message_chunk_to_message(sum_chunks(seen)))]])
@@ -488,6 +502,8 @@ class ChatModel(ChatSurface, Runnable):
             message = self._finish(self._parse(body), clock, manager.run_id)
         except BaseException as e:
             await manager.aemit("on_llm_error", e)
+            if isinstance(e, SecretLeakError):
+                raise e.with_traceback(None)  # noqa: B904  (the frames below hold the refused bytes)
             raise
         await manager.aemit("on_llm_end", cb.LLMResult([[cb.ChatGeneration(message)]]))
         return message
@@ -533,6 +549,8 @@ class ChatModel(ChatSurface, Runnable):
                 yield chunk
         except BaseException as e:
             await manager.aemit("on_llm_error", e)
+            if isinstance(e, SecretLeakError):
+                raise e.with_traceback(None)  # noqa: B904  (the frames below hold the refused bytes)
             raise
         await manager.aemit(
             "on_llm_end", cb.LLMResult([[cb.ChatGeneration(message_chunk_to_message(sum_chunks(seen)))]])

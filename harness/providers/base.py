@@ -188,8 +188,13 @@ class ProviderAdapter:
     # --- helpers ------------------------------------------------------------------------------
 
     def secrets(self) -> list[str]:
-        """Secret values this adapter was given and sends (cassettes refuse to write any of them)."""
-        return [self.api_key] if self.api_key else []
+        """Live secret values this adapter sends (cassettes refuse to write any of them; error messages
+        mask them): the key, and `default_headers` values whose header name says they are credentials."""
+        from harness.redaction import is_secret_header
+
+        headers = self.settings.get("default_headers") or {}
+        custom = [str(v) for k, v in headers.items() if is_secret_header(k) and v]
+        return ([self.api_key] if self.api_key else []) + custom
 
     def signing(self) -> Signing | None:
         """How to sign this adapter's requests when one goes live (credentials looked up then, by the

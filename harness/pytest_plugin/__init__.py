@@ -128,13 +128,18 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         "harness_models", "models for the chat_model fixture (comma- or line-separated)", type="linelist"
     )
     parser.addini("harness_cassette_dir", "cassette directory, relative to the rootdir", default="cassettes")
+    parser.addini(
+        "harness_secret_headers", "headers scrubbed from cassettes besides the default ones", type="linelist"
+    )
+    parser.addini("harness_scrub_patterns", "regexes replaced by <REDACTED> in cassettes", type="linelist")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "harness(models=[...], cassette=..., record_mode=..., tags=[...]): "
-        "this test's models, cassette path, record mode and report tags",
+        "harness(models=[...], cassette=..., record_mode=..., tags=[...], secret_headers=[...], "
+        "scrub_patterns=[...]): this test's models, cassette path, record mode, report tags and what its "
+        "cassette scrubs besides the defaults",
     )
     state = HarnessSession(config)
     config.stash[_STATE] = state
@@ -357,7 +362,19 @@ def cassette(request: pytest.FixtureRequest) -> Any:
     capture.cassette_path = state.relative(path)
     with (
         recording_lock(path, mode),
-        use_cassette(path, record_mode=mode, replay_speed=state.replay_speed) as cas,
+        use_cassette(
+            path,
+            record_mode=mode,
+            replay_speed=state.replay_speed,
+            secret_headers=[
+                *request.config.getini("harness_secret_headers"),
+                *opts.get("secret_headers", ()),
+            ],
+            scrub_patterns=[
+                *request.config.getini("harness_scrub_patterns"),
+                *opts.get("scrub_patterns", ()),
+            ],
+        ) as cas,
     ):
         capture.cassette = cas
         with capture.active():

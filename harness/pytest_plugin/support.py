@@ -344,7 +344,7 @@ def is_loopback(host: str) -> bool:
 
 # --- small pieces of the plugin -------------------------------------------------------------------
 
-MARKER_KEYS = ("models", "cassette", "record_mode", "tags")
+MARKER_KEYS = ("models", "cassette", "record_mode", "tags", "secret_headers", "scrub_patterns")
 
 
 def split_models(values: list[str]) -> list[str]:
@@ -413,10 +413,10 @@ def recording_lock(path: Path, mode: str) -> Iterator[None]:
         return
     from filelock import FileLock
 
+    from harness.files import private_dir
+
     digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
-    lock_dir = Path(tempfile.gettempdir(), "harness-cassette-locks")
-    lock_dir.mkdir(exist_ok=True)
-    with FileLock(str(lock_dir / f"{digest}.lock")):
+    with FileLock(str(private_dir("harness-cassette-locks") / f"{digest}.plugin.lock")):
         yield
 
 

@@ -1,13 +1,28 @@
-"""JUnit XML (one testcase per cell) and the GitHub step summary (markdown) of finished runs."""
+"""JUnit XML (one testcase per cell) and the GitHub step summary (markdown) of finished runs.
+
+Text from records (case ids, model output, error messages) is model- or user-controlled: the summary
+escapes it as HTML and markdown, and both outputs mask credentials in URLs a message may quote."""
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from harness.redaction import mask_text
 from harness.results.io import latest_records, load_run_meta, summarize
+
+# markdown punctuation GitHub would act on (emphasis, links, tables, headings, code spans)
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+
+
+def _md(value: Any) -> str:
+    """Record text as inert markdown on one line: HTML escaped, markdown punctuation backslashed."""
+    text = html.escape(" ".join(str(value).split()), quote=False)
+    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def _fmt(value: Any, digits: int = 1) -> str:
@@ -62,12 +77,15 @@ def junit_xml(run_dirs: list[Path]) -> ET.Element:
             counts["tests"] += 1
             if r.get("status") == "error":
                 counts["errors"] += 1
-                el = ET.SubElement(tc, "error", message=str(r.get("error") or "error"))
-                el.text = str(r.get("error") or "")
+                error = mask_text(str(r.get("error") or ""))
+                el = ET.SubElement(tc, "error", message=error or "error")
+                el.text = error
             elif r.get("status") == "failed":
                 counts["failures"] += 1
                 failed = [a for a in r.get("assertions") or [] if not a.get("passed")]
-                message = "; ".join(f"{a.get('type')}: {a.get('reason')}" for a in failed) or "failed"
+                message = mask_text(
+                    "; ".join(f"{a.get('type')}: {a.get('reason')}" for a in failed) or "failed"
+                )
                 el = ET.SubElement(tc, "failure", message=message)
                 el.text = message
             text = ((r.get("output") or {}).get("text") or "")[:2000]
@@ -99,7 +117,7 @@ def summary_markdown(run_dir: Path, report: Path | None = None) -> str:
     meta = load_run_meta(run_dir)
     summary = summarize(records)
     lines = [
-        f"### harness: {meta.get('suite') or run_dir.name} (`{meta.get('run_id') or ''}`)",
+        f"### harness: {_md(meta.get('suite') or run_dir.name)} ({_md(meta.get('run_id') or '')})",
         "",
         "| model | passed | failed | errors | pass rate | p50 ms | p95 ms | TTFT p50 ms | tokens in/out | cost | avoided |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -107,7 +125,7 @@ def summary_markdown(run_dir: Path, report: Path | None = None) -> str:
     for mid, s in summary.items():
         rate = f"{s['pass_rate'] * 100:.0f}%" if s.get("pass_rate") is not None else "–"
         lines.append(
-            f"| {mid} | {s['passed']} | {s['failed']} | {s['errors']} | {rate} | {_fmt(s['latency_p50_ms'])} | "
+            f"| {_md(mid)} | {s['passed']} | {s['failed']} | {s['errors']} | {rate} | {_fmt(s['latency_p50_ms'])} | "
             f"{_fmt(s['latency_p95_ms'])} | {_fmt(s['ttft_p50_ms'])} | {s['input_tokens']}/{s['output_tokens']} | "
             f"{_usd(s['cost_usd'])} | {_usd(s['cost_avoided_usd'])} |"
         )
@@ -119,12 +137,12 @@ def summary_markdown(run_dir: Path, report: Path | None = None) -> str:
                 str(a.get("reason")) for a in r.get("assertions") or [] if not a.get("passed")
             )
             lines.append(
-                f"- **{r.get('case_id')}** × `{r.get('model_id')}` ({r.get('status')}): "
-                f"{str(reasons).replace(chr(10), ' ')[:300]}"
+                f"- **{_md(r.get('case_id'))}** × {_md(r.get('model_id'))} ({_md(r.get('status'))}): "
+                f"{_md(mask_text(str(reasons))[:300])}"
             )
         lines += ["", "</details>"]
     if report is not None:
-        lines += ["", f"Report: `{report}`"]
+        lines += ["", f"Report: {_md(report)}"]
     return "\n".join(lines) + "\n\n"
 
 

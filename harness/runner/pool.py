@@ -120,7 +120,11 @@ class CellRunner:
         try:
             if path is not None and self.use_cassette is not None:
                 async with self.use_cassette(
-                    path, record_mode=runner.options.record_mode, replay_speed=runner.options.replay_speed
+                    path,
+                    record_mode=runner.options.record_mode,
+                    replay_speed=runner.options.replay_speed,
+                    secret_headers=runner.suite.secret_headers,
+                    scrub_patterns=runner.suite.scrub_patterns,
                 ) as cassette:
                     ex, outcomes, derived = await self._execute(cell)
             else:

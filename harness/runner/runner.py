@@ -24,6 +24,7 @@ from typing import Any
 
 from harness.cassettes.modes import RECORD_MODES
 from harness.errors import ConfigurationError, InputError, SuiteError
+from harness.redaction import redact_params
 from harness.results.build import Pricing, utc_now
 from harness.results.io import (
     RESULTS_FILE,
@@ -290,7 +291,9 @@ class Runner:
     def config(self) -> dict[str, Any]:
         o = self.options
         return {
-            "models": [m.entry.model_dump(exclude_none=True) for m in self.models] if o.models else None,
+            "models": [redact_params(m.entry.model_dump(exclude_none=True)) for m in self.models]
+            if o.models
+            else None,
             "record_mode": o.record_mode,
             "replay_speed": o.replay_speed,
             "cassettes_dir": str(o.cassettes_dir) if o.cassettes_dir is not None else None,

@@ -160,6 +160,13 @@ class Suite(_Strict):
     repeat: int = Field(1, ge=1)
     tags: list[str] = Field(default_factory=list)
     cases: list[Case] = Field(min_length=1)
+    secret_headers: list[str] = Field(
+        default_factory=list,
+        description="Further request/response headers scrubbed from cassettes (names, any case).",
+    )
+    scrub_patterns: list[str] = Field(
+        default_factory=list, description="Regexes replaced by <REDACTED> in everything a cassette stores."
+    )
 
     # where the suite came from, for located errors after validation (the runner's model checks)
     _path: str | None = None
@@ -174,6 +181,16 @@ class Suite(_Strict):
                 raise ValueError(f"duplicate case id {case.id!r}; case ids must be unique")
             seen.add(case.id)
         return cases
+
+    @field_validator("scrub_patterns")
+    @classmethod
+    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
+        for p in patterns:
+            try:
+                re.compile(p)
+            except re.error as e:
+                raise ValueError(f"{p!r} is not a regular expression: {e}") from None
+        return patterns
 
     @property
     def model_entries(self) -> list[ModelEntry]:
