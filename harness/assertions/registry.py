@@ -20,14 +20,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-from harness.assertions.base import (
-    AssertionContext,
-    ImportPathError,
-    Outcome,
-    SpecBase,
-    import_object,
-    sum_usage,
-)
+from harness.assertions.base import AssertionContext, Outcome, SpecBase, sum_usage
 from harness.assertions.model_graded import (
     MODEL_SPECS,
     LlmJudge,
@@ -38,6 +31,9 @@ from harness.assertions.model_graded import (
     ngram_embed,
     register_embedder,
 )
+from harness.errors import ImportPathError
+from harness.imports import import_object
+
 from harness.assertions.text import (
     TEXT_SPECS,
     Contains,
