@@ -37,7 +37,9 @@ def check_import_form(path: str, what: str) -> str:
     return path.strip()
 
 
-def import_object(path: str, what: str = "import path", *, base_dir: str | os.PathLike[str] | None = None) -> Any:
+def import_object(
+    path: str, what: str = "import path", *, base_dir: str | os.PathLike[str] | None = None
+) -> Any:
     """The object `path` names. `base_dir` is the folder of the suite that named it (None: the
     working directory only). Raises ImportPathError."""
     try:

@@ -31,9 +31,6 @@ from harness.assertions.model_graded import (
     ngram_embed,
     register_embedder,
 )
-from harness.errors import ImportPathError
-from harness.imports import import_object
-
 from harness.assertions.text import (
     TEXT_SPECS,
     Contains,
@@ -59,6 +56,8 @@ from harness.assertions.tool_use import (
     Ttft,
     args_match,
 )
+from harness.errors import ImportPathError
+from harness.imports import import_object
 
 __all__ = [
     "ASSERTION_TYPES",

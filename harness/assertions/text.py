@@ -254,13 +254,16 @@ class JsonSchema(SpecBase):
         )
 
 
+PydanticClass = type[BaseModel]  # named here: inside the class, `type` is the assertion's field
+
+
 class PydanticCheck(SpecBase):
     """The structured output (or the output text as JSON) validates as the pydantic model `class`
     ("package.module:Model" or "path/to/file.py:Model")."""
 
     type: Literal["pydantic"]
     class_: str = Field(alias="class")
-    _model: type[BaseModel] | None = PrivateAttr(None)
+    _model: PydanticClass | None = PrivateAttr(None)
 
     @field_validator("class_")
     @classmethod
@@ -270,7 +273,7 @@ class PydanticCheck(SpecBase):
     def resolve_imports(self, base_dir: Path | None) -> None:
         self._pydantic_class(base_dir)
 
-    def _pydantic_class(self, base_dir: Path | None = None) -> type[BaseModel]:
+    def _pydantic_class(self, base_dir: Path | None = None) -> PydanticClass:
         if self._model is None:
             model = import_object(self.class_, "pydantic `class`", base_dir=base_dir)
             if not (isinstance(model, type) and issubclass(model, BaseModel)):

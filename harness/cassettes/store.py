@@ -24,6 +24,7 @@ from filelock import FileLock
 from harness.cassettes.formats import FormatProblem, interaction_from_entry, interactions_from_data, to_record
 from harness.cassettes.interaction import Interaction
 from harness.errors import CassetteFormatError
+from harness.files import write_atomic
 
 SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -279,28 +280,6 @@ def _lock_for(path: Path) -> FileLock:
     lock_dir = Path(tempfile.gettempdir()) / f"harness-cassette-locks-{user}"
     lock_dir.mkdir(exist_ok=True)
     return FileLock(str(lock_dir / f"{digest}.lock"))
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with _suppress():
-            os.unlink(tmp)
-        raise
-
-
-class _suppress:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> bool:
-        return True
 
 
 class CassetteWriter:

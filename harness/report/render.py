@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
 import math
 import os
 import re
-import tempfile
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -17,6 +15,8 @@ from typing import Any
 
 import jinja2
 from markupsafe import Markup
+
+from harness.files import write_atomic
 
 from . import charts, fmt
 from .data import build_report_data
@@ -109,20 +109,6 @@ def _safe_name(value: str) -> str:
 def default_output_path(data: dict[str, Any]) -> Path:
     meta = data["meta"]
     return Path("reports") / f"{_safe_name(meta['suite'])}-{_safe_name(meta['run_id'])}.html"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def render_report(

@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from harness.files import write_atomic
+
 CACHE_FORMAT = 1
 
 
@@ -232,9 +234,6 @@ def store_parse(text: str, data: Any, lines: dict[tuple[Any, ...], int]) -> None
         )
         if json.loads(encoded)["data"] != data:  # YAML-only types (dates, non-string keys): do not cache
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(encoded, encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, encoded)
     except (OSError, TypeError, ValueError):
         pass  # a cache is an optimisation: never an error
