@@ -5,7 +5,8 @@
     result = runner.run()            # or: await runner.arun()
     result.run_dir, result.summary, result.ok
 
-Nothing runs until everything validated (suite, models, tools, templates, run directory). Records are
+Nothing runs until everything validated (suite, models, judges, prices, run directory, and each case:
+`harness.runner.validation`). Records are
 appended to RUN_DIR/results.jsonl as each cell finishes, so a killed run resumes where it stopped
 (`RunOptions(resume=RUN_DIR)`), and an error in one cell never stops the others.
 """
@@ -21,11 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-import jinja2
-
 from harness.assertions.base import SpecBase
-from harness.assertions.model_graded import LlmJudge
-from harness.assertions.registry import parse_assertions
 from harness.errors import ConfigurationError, InputError, SuiteError
 from harness.files import write_atomic
 from harness.models.chat import ChatModel
@@ -41,11 +38,12 @@ from harness.results.io import (
     load_run_meta,
     write_json_atomic,
 )
-from harness.runner.cell import CaseRuntime, ResolvedModel, ToolRuntime, execute_cell, structured_schema
+from harness.runner.cell import CaseRuntime, ResolvedModel, execute_cell
 from harness.runner.limits import AdaptiveLimiter, RetryPolicy
 from harness.runner.pool import CellRunner
+from harness.runner.validation import CaseAssertions, check_cases
 from harness.runner.workers import run_child, shard_spec, worker_count
-from harness.suite.spec import ExpandedCase, ModelEntry, ModelSpec, Suite, render, slugify
+from harness.suite.spec import ExpandedCase, ModelEntry, ModelSpec, Suite, slugify
 
 RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 DEFAULT_CONCURRENCY = 8
@@ -122,9 +120,10 @@ class Runner:
         self.cases = suite.expand()
         self.models = self._resolve_models()
         self.judges: dict[str, ResolvedModel] = {}
-        self.suite_judge = self._judge(suite.judge, ("judge",)) if suite.judge is not None else None
+        self.suite_judge = self.judge(suite.judge, ("judge",)) if suite.judge is not None else None
         self.runtime = CaseRuntime(Path(suite.path).parent if suite.path else None)
-        self._validate_cases()
+        self.assertions = CaseAssertions(suite)
+        self.case_judges = check_cases(self)
         self.run_id, self.run_dir, self.resuming = self._run_dir()
         if self.options.record_mode is not None and self.options.record_mode not in RECORD_MODES:
             raise ConfigurationError(
@@ -192,7 +191,7 @@ class Runner:
         ):
             raise ConfigurationError(f"model {entry.model!r}: {missing}")
 
-    def _judge(self, spec: ModelSpec, loc: tuple[str | int, ...]) -> ResolvedModel:
+    def judge(self, spec: ModelSpec, loc: tuple[str | int, ...]) -> ResolvedModel:
         entry = ModelEntry.coerce(spec)
         key = entry.model_dump_json()
         if key not in self.judges:
@@ -204,92 +203,9 @@ class Runner:
             self.judges[key] = ResolvedModel(entry, chat, limiter)
         return self.judges[key]
 
-    def _validate_cases(self) -> None:
-        """Everything a cell needs, checked before the first cell runs: templates, assertion imports
-        and judges, tool functions, structured-output schemas, and what each model's provider supports.
-        Anything wrong is a SuiteError naming the file and line."""
-        self.case_judges: dict[int, ResolvedModel | None] = {}
-        self._templated: set[int] = {id(c) for c in self.suite.cases if _has_template(_dumped(c.assert_))}
-        self._rendered_specs: dict[int, list[SpecBase]] = {}
-        for ec in self.cases:
-            ec.messages()  # renders the templates: an undefined variable fails here, not mid-run
-            if id(ec.case) in self._templated:
-                try:
-                    specs = self.assertions_for(ec)
-                except (ValueError, jinja2.TemplateError) as e:
-                    raise self.suite.error(f"assertion template: {e}", "cases", ec.index, "assert") from None
-                self._check_imports(ec, specs)
-            if id(ec.case) not in self.case_judges:
-                self.case_judges[id(ec.case)] = self._case_judge(ec)
-                if id(ec.case) not in self._templated:
-                    self._check_imports(ec, ec.case.assert_)
-                self._check_model_calls(ec)
-
-    def _case_judge(self, ec: ExpandedCase) -> ResolvedModel | None:
-        judge = self.suite_judge
-        specs: list[SpecBase] = ec.case.assert_
-        for j, spec in enumerate(specs):
-            if isinstance(spec, LlmJudge) and spec.model:
-                judge = self._judge(spec.model, ("cases", ec.index, "assert", j))
-        for j, spec in enumerate(specs):
-            if isinstance(spec, LlmJudge) and judge is None:
-                raise self.suite.error(
-                    f"{spec.type} needs a judge model: set this assertion's `model:` or the suite's `judge:`",
-                    "cases",
-                    ec.index,
-                    "assert",
-                    j,
-                )
-        return judge
-
-    def _check_imports(self, ec: ExpandedCase, specs: list[SpecBase]) -> None:
-        for j, spec in enumerate(specs):
-            try:
-                spec.resolve_imports(self.runtime.base_dir)
-            except ConfigurationError as e:
-                raise self.suite.error(str(e), "cases", ec.index, "assert", j) from None
-
-    def _check_model_calls(self, ec: ExpandedCase) -> None:
-        """Tool functions and schemas import, and every model's provider supports the case's tools,
-        tool_choice and structured-output method (binding fails exactly as the first call would)."""
-        case, so = ec.case, ec.case.structured_output
-        if case.tools:
-            self._check_tools(ec)
-        elif so is not None:
-            try:
-                structured_schema(so, self.runtime.base_dir)
-            except ConfigurationError as e:
-                raise self.suite.error(str(e), "cases", ec.index, "structured_output", "schema") from None
-        else:
-            return  # nothing a provider could refuse
-        place = ("tools",) if case.tools else ("structured_output", "method")
-        for model in self.models:
-            try:
-                self.runtime.runnable(ec, model)
-            except (ConfigurationError, TypeError, ValueError) as e:
-                raise self.suite.error(f"model {model.id!r}: {e}", "cases", ec.index, *place) from None
-
-    def _check_tools(self, ec: ExpandedCase) -> None:
-        try:
-            self.runtime.tools(ec)
-        except ConfigurationError:
-            for k, spec in enumerate(ec.case.tools):  # which one: build them one by one
-                try:
-                    ToolRuntime(spec, self.runtime.base_dir)
-                except ConfigurationError as e:
-                    raise self.suite.error(str(e), "cases", ec.index, "tools", k) from None
-            raise
-
     def assertions_for(self, ec: ExpandedCase) -> list[SpecBase]:
         """The case's assertions with `{{ var }}` templates in their values rendered for this cell."""
-        specs: list[SpecBase] = ec.case.assert_
-        if id(ec.case) not in self._templated:
-            return list(specs)
-        key = id(ec)
-        if key not in self._rendered_specs:
-            raw = [s.model_dump(by_alias=True, exclude_unset=True) for s in specs]
-            self._rendered_specs[key] = parse_assertions(render_tree(raw, ec.vars))
-        return self._rendered_specs[key]
+        return self.assertions.of(ec)
 
     @property
     def concurrency(self) -> int:
@@ -440,30 +356,6 @@ class Runner:
 
     def run(self, progress: RunProgress | None = None) -> RunResult:
         return asyncio.run(self.arun(progress))
-
-
-def _dumped(specs: list[SpecBase]) -> list[dict[str, Any]]:
-    return [s.model_dump() for s in specs]
-
-
-def _has_template(value: Any) -> bool:
-    if isinstance(value, str):
-        return "{{" in value or "{%" in value
-    if isinstance(value, dict):
-        return any(_has_template(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_template(v) for v in value)
-    return False
-
-
-def render_tree(value: Any, variables: dict[str, Any]) -> Any:
-    if isinstance(value, str):
-        return render(value, variables)
-    if isinstance(value, dict):
-        return {k: render_tree(v, variables) for k, v in value.items()}
-    if isinstance(value, list):
-        return [render_tree(v, variables) for v in value]
-    return value
 
 
 def run_suite(

@@ -20,7 +20,7 @@ import yaml
 
 from harness.files import write_atomic
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: lines of tools and structured_output keys
 
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -184,6 +184,12 @@ def compact_lines(data: dict[str, Any], lines: dict[int, tuple[int, Any]]) -> di
                     out[("cases", i, key)] = line_for(data, lines, ("cases", i, key)) or 0
             for j, _a in enumerate(case.get("assert") or []):
                 out[("cases", i, "assert", j)] = line_for(data, lines, ("cases", i, "assert", j)) or 0
+            for k, _t in enumerate(case.get("tools") or []):
+                out[("cases", i, "tools", k)] = line_for(data, lines, ("cases", i, "tools", k)) or 0
+            for key in ("schema", "method"):
+                if key in (case.get("structured_output") or {}):
+                    loc = ("cases", i, "structured_output", key)
+                    out[loc] = line_for(data, lines, loc) or 0
     return out
 
 
