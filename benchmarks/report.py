@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from report_fixtures import CHROMIUM, launch_chromium, synth_records, write_run  # noqa: E402
 
+from harness.files import write_atomic  # noqa: E402
 from harness.report import build_report_data, load_records, load_run_meta, render_html  # noqa: E402
-from harness.report.render import write_atomic  # noqa: E402
 
 
 def _t(fn, *args, **kwargs):

@@ -6,7 +6,8 @@ Messages say what was wrong, what is allowed, and what was received.
     ├── ConfigurationError (ValueError)         bad argument, unknown provider/model string, missing key
     │   ├── UnknownProviderError                 "did you mean ...?" + the known providers
     │   ├── MissingAPIKeyError                   names the argument and the environment variables read
-    │   └── UnsupportedFeatureError              a capability the provider does not declare
+    │   ├── UnsupportedFeatureError              a capability the provider does not declare
+    │   └── ImportPathError                      a suite's 'module:name' / 'file.py:name' does not import
     ├── InputError (ValueError)                 malformed user files: suite, cassette, pricing; names file:line
     │   ├── SuiteError
     │   └── CassetteFormatError
@@ -69,6 +70,11 @@ class UnsupportedFeatureError(ConfigurationError):
     def __init__(self, provider: str, feature: str, allowed: list[str] | None = None) -> None:
         extra = f" Supported: {', '.join(allowed)}." if allowed else ""
         super().__init__(f"{provider} does not support {feature}.{extra}")
+
+
+class ImportPathError(ConfigurationError):
+    """An import path a suite names (`python` path, `pydantic` class, tool `function`, ...) does not
+    resolve. The message is one line: what named it, the path, what failed, the allowed forms."""
 
 
 class InputError(HarnessError, ValueError):

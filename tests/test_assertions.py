@@ -606,9 +606,7 @@ def test_evaluate_sync_works_inside_a_running_event_loop():
     assert outcome.passed
 
 
-def test_fallback_json_schema_validator():
-    from harness.assertions.jsonschema import fallback_errors
-
+def test_json_schema_failures_name_each_place_in_the_document_and_what_was_expected():
     schema = {
         "type": "object",
         "required": ["title"],
@@ -619,11 +617,13 @@ def test_fallback_json_schema_validator():
             "year": {"anyOf": [{"type": "integer", "minimum": 1900}, {"type": "null"}]},
         },
     }
-    assert fallback_errors({"title": "x", "tags": ["a"], "year": None}, schema) == []
-    errors = fallback_errors({"title": "", "tags": ["c"], "year": 1800, "extra": 1}, schema)
-    assert errors == [
-        "at $.title: '' is too short",
-        "at $.tags[0]: 'c' is not one of ['a', 'b']",
-        "at $.year: 1800 is not valid under anyOf (0 of 2 match)",
-        "at $: additional property 'extra' is not allowed",
-    ]
+    spec = {"type": "json-schema", "schema": schema}
+    assert check(spec, make_ctx('{"title": "x", "tags": ["a"], "year": null}')).passed
+    outcome = check(spec, make_ctx('{"title": "", "tags": ["c"], "year": 1800, "extra": 1}'))
+    assert not outcome.passed
+    assert outcome.reason.startswith(
+        "output JSON does not match the JSON schema: "
+        "at $: Additional properties are not allowed ('extra' was unexpected); "
+        "at $.tags[0]: 'c' is not one of ['a', 'b']; "
+        "at $.title: '' should be non-empty (+1 more); got "
+    )

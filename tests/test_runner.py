@@ -306,7 +306,11 @@ def test_everything_is_validated_before_any_cell_runs(providers, tmp_path):
         "    tools: [{name: x, function: 'no_such_module:f'}]\n",
         "t.yaml",
     )
-    with pytest.raises(SuiteError, match=r"t.yaml:6: cases\[0\].tools: cannot import 'no_such_module:f'"):
+    with pytest.raises(
+        SuiteError,
+        match=r"t.yaml:6: cases\[0\].tools\[0\]: tool 'x' `function` 'no_such_module:f': cannot import "
+        r"'no_such_module' \(ModuleNotFoundError",
+    ):
         Runner(bad_tool, RunOptions(out=tmp_path / "run"))
     with pytest.raises(ConfigurationError, match="--models: model 'nope:x': unknown provider"):
         Runner(bad_model, RunOptions(models=["nope:x"], out=tmp_path / "run"))

@@ -1,6 +1,6 @@
 """Assertions: the `assert:` entries of suites and the checks behind the pytest helpers.
 
-Owns: `registry` (parse and evaluate), `base` (context, outcome, import_object), `text`, `tool_use`,
+Owns: `registry` (parse and evaluate), `base` (context, outcome, the spec base class), `text`, `tool_use`,
 `model_graded` (python, similar, llm_judge).
 May import: `harness.messages`, `harness.tools`, `harness.errors`, `harness.models` (judge calls).
 """

@@ -5,15 +5,11 @@ Public names are re-exported from `harness.assertions.registry`; import them fro
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
-import os
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -130,6 +126,13 @@ class SpecBase(BaseModel):
     """Base of every assertion spec: unknown keys are an error, YAML numbers are fine as text."""
 
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, populate_by_name=True)
+    # an llm_judge: a run without a judge model for it is refused before the first cell
+    needs_judge: ClassVar[bool] = False
+
+    def resolve_imports(self, base_dir: Path | None) -> None:
+        """Import the Python objects this assertion names, relative to `base_dir` (the suite's folder),
+        so a bad path stops the run before its first cell. Raises ImportPathError; most types name none.
+        """
 
     def model_dump(self, **kwargs: Any) -> dict[str, Any]:
         """Dump with the names a suite file uses ("class", "schema"), so the dump loads again."""
@@ -186,78 +189,3 @@ def structured_or_json(ctx: AssertionContext) -> tuple[Any, str]:
         raise ValueError(
             f"no structured output, and the text is not JSON ({e}); got {preview(ctx.text)}"
         ) from e
-
-
-IMPORT_FORM = "'package.module:name' or 'path/to/file.py:name'"
-_IMPORT_RE = re.compile(r"^(?:file://)?[^:\s]+:[A-Za-z_][A-Za-z0-9_.]*$")
-_imported: dict[str, Any] = {}
-
-
-class ImportPathError(ImportError):
-    """An import path in a suite could not be resolved. The message is one line."""
-
-
-def check_import_form(path: str, what: str) -> str:
-    """Validate the *form* of an import path at load time (importing waits for evaluation)."""
-    if not isinstance(path, str) or not _IMPORT_RE.match(path.strip()):
-        raise ValueError(f"{what} must look like {IMPORT_FORM}; got {path!r}")
-    return path.strip()
-
-
-def import_object(path: str, what: str = "import path") -> Any:
-    """Resolve "pkg.mod:attr" or "file.py:attr" (relative to the working directory).
-
-    Raises ImportPathError with one line: which path, what failed, the allowed form.
-    """
-    if path in _imported:
-        return _imported[path]
-    try:
-        check_import_form(path, what)
-    except ValueError as e:
-        raise ImportPathError(str(e)) from None
-    target = path.strip().removeprefix("file://")
-    module_part, attr = target.rsplit(":", 1)
-    try:
-        if module_part.endswith(".py"):
-            module = _load_file(Path(module_part).resolve())
-        else:
-            # `harness run` is a console script: the working directory is not on sys.path, yet
-            # users expect `checks:fn` next to their suite to import. Appended, so installed
-            # packages still win.
-            cwd = os.getcwd()
-            if cwd not in sys.path and "" not in sys.path:
-                sys.path.append(cwd)
-            module = importlib.import_module(module_part)
-    except Exception as e:
-        raise ImportPathError(
-            f"{what} {path!r}: cannot import {module_part!r} ({type(e).__name__}: {e}); "
-            f"expected {IMPORT_FORM}"
-        ) from None
-    obj: Any = module
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise ImportPathError(
-                f"{what} {path!r}: module {module_part!r} has no attribute {attr!r}; expected {IMPORT_FORM}"
-            )
-        obj = getattr(obj, part)
-    _imported[path] = obj
-    return obj
-
-
-def _load_file(file: Path) -> Any:
-    """Import a .py file once per process (several paths may name objects in the same file)."""
-    if not file.is_file():
-        raise FileNotFoundError(f"no such file {str(file)!r}")
-    name = "_harness_user_" + re.sub(r"\W", "_", str(file))
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, file)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return module

@@ -10,19 +10,13 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, PrivateAttr, field_validator
 
-from harness.assertions.base import (
-    IMPORT_FORM,
-    AssertionContext,
-    Outcome,
-    SpecBase,
-    check_import_form,
-    import_object,
-    preview,
-)
+from harness.assertions.base import AssertionContext, Outcome, SpecBase, preview
+from harness.errors import ImportPathError
+from harness.imports import IMPORT_FORM, check_import_form, import_object
 from harness.messages.core import HumanMessage, SystemMessage
 
 # --- python -------------------------------------------------------------------------------------
@@ -36,21 +30,29 @@ class PythonCheck(SpecBase):
     type: Literal["python"]
     path: str
     threshold: float = 0.5
+    _fn: Callable[..., Any] | None = PrivateAttr(None)
 
     @field_validator("path")
     @classmethod
     def _form(cls, v: str) -> str:
         return check_import_form(v, "python `path`")
 
+    def resolve_imports(self, base_dir: Path | None) -> None:
+        self._function(base_dir)
+
+    def _function(self, base_dir: Path | None = None) -> Callable[..., Any]:
+        if self._fn is None:
+            fn = import_object(self.path, "python `path`", base_dir=base_dir)
+            if not callable(fn):
+                raise ImportPathError(
+                    f"python `path` {self.path!r} is not a function (it is {type(fn).__name__}); "
+                    f"expected a function at {IMPORT_FORM}"
+                )
+            self._fn = fn
+        return self._fn
+
     async def check(self, ctx: AssertionContext) -> Outcome:
-        fn = import_object(self.path, "python `path`")
-        if not callable(fn):
-            return self.outcome(
-                False,
-                f"error: python `path` {self.path!r} is not a function (it is {type(fn).__name__}); "
-                f"expected a function "
-                f"at {IMPORT_FORM}",
-            )
+        fn = self._function()
         result = fn(ctx.text) if _positional_arity(fn) == 1 else fn(ctx.text, ctx)
         if inspect.isawaitable(result):
             result = await result
@@ -128,6 +130,7 @@ class LlmJudge(SpecBase):
     {"pass", "score", "reason"}; with `threshold`, the score decides (score >= threshold)."""
 
     type: Literal["llm_judge", "llm-rubric"]
+    needs_judge: ClassVar[bool] = True
     rubric: str = Field(validation_alias=AliasChoices("rubric", "value"))
     model: str | None = None
     threshold: float | None = Field(default=None, ge=0, le=1)
@@ -249,16 +252,16 @@ def _packaged_minilm() -> str | None:
     return None
 
 
-def resolve_embedder(name: str) -> Embedder:
+def resolve_embedder(name: str, base_dir: Path | None = None) -> Embedder:
     if name in _EMBEDDERS:
         return _EMBEDDERS[name]
     if name == "ngram":
         return ngram_embed
     if name == "sentence-transformers" or name.startswith("sentence-transformers:"):
         return sentence_transformers_embedder(name.partition(":")[2] or None)
-    fn = import_object(name, "similar `embedder`")
+    fn = import_object(name, "similar `embedder`", base_dir=base_dir)
     if not callable(fn):
-        raise TypeError(f"similar `embedder` {name!r} is not callable")
+        raise ImportPathError(f"similar `embedder` {name!r} is not a function (it is {type(fn).__name__})")
     return fn  # type: ignore[no-any-return]
 
 
@@ -284,6 +287,7 @@ class Similar(SpecBase):
     value: str
     threshold: float = Field(default=0.75, ge=-1, le=1)
     embedder: str = "ngram"
+    _embed: Embedder | None = PrivateAttr(None)
 
     @field_validator("embedder")
     @classmethod
@@ -299,8 +303,11 @@ class Similar(SpecBase):
                 f"'sentence-transformers:<model>', or an import path {IMPORT_FORM}"
             ) from None
 
+    def resolve_imports(self, base_dir: Path | None) -> None:
+        self._embed = resolve_embedder(self.embedder, base_dir)
+
     async def check(self, ctx: AssertionContext) -> Outcome:
-        embed = resolve_embedder(self.embedder)
+        embed = self._embed or resolve_embedder(self.embedder)
         vectors = await asyncio.to_thread(embed, [ctx.text, self.value])
         score = round(cosine(vectors[0], vectors[1]), 4)
         if score >= self.threshold:

@@ -20,14 +20,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-from harness.assertions.base import (
-    AssertionContext,
-    ImportPathError,
-    Outcome,
-    SpecBase,
-    import_object,
-    sum_usage,
-)
+from harness.assertions.base import AssertionContext, Outcome, SpecBase, sum_usage
 from harness.assertions.model_graded import (
     MODEL_SPECS,
     LlmJudge,
@@ -63,6 +56,8 @@ from harness.assertions.tool_use import (
     Ttft,
     args_match,
 )
+from harness.errors import ImportPathError
+from harness.imports import import_object
 
 __all__ = [
     "ASSERTION_TYPES",

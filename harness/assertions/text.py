@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+import jsonschema
+from jsonschema.validators import validator_for
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator
 
 from harness.assertions.base import (
     AssertionContext,
     Outcome,
     SpecBase,
-    check_import_form,
-    import_object,
     parse_json_text,
     preview,
     structured_or_json,
     to_jsonable,
 )
-from harness.assertions.jsonschema import schema_errors, validate_schema
+from harness.errors import ImportPathError
+from harness.imports import check_import_form, import_object
 
 # --- plain text ---------------------------------------------------------------------------------
 
@@ -191,6 +194,27 @@ def _json_kind(value: Any) -> str:
     )
 
 
+def validate_schema(schema: dict[str, Any]) -> None:
+    """Raise ValueError naming the place when `schema` itself is not a valid JSON schema."""
+    try:
+        validator_for(schema).check_schema(schema)
+    except jsonschema.SchemaError as e:
+        raise ValueError(f"invalid JSON schema at {json_path(e.absolute_path)}: {e.message}") from None
+
+
+def schema_errors(value: Any, schema: dict[str, Any]) -> list[str]:
+    """Every way `value` breaks `schema`, as "at $.path: message" lines, in document order."""
+    errors = sorted(
+        validator_for(schema)(schema).iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path]
+    )
+    return [f"at {json_path(e.absolute_path)}: {e.message}" for e in errors]
+
+
+def json_path(parts: Iterable[str | int]) -> str:
+    """A place in a JSON document as `$.tags[0].name`."""
+    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+
+
 class JsonSchema(SpecBase):
     """The structured output (or, without one, the output text parsed as JSON) validates against
     `schema`. Without `schema`, passes when the cell produced parsed structured output."""
@@ -230,26 +254,38 @@ class JsonSchema(SpecBase):
         )
 
 
+PydanticClass = type[BaseModel]  # named here: inside the class, `type` is the assertion's field
+
+
 class PydanticCheck(SpecBase):
     """The structured output (or the output text as JSON) validates as the pydantic model `class`
     ("package.module:Model" or "path/to/file.py:Model")."""
 
     type: Literal["pydantic"]
     class_: str = Field(alias="class")
+    _model: PydanticClass | None = PrivateAttr(None)
 
     @field_validator("class_")
     @classmethod
     def _form(cls, v: str) -> str:
         return check_import_form(v, "pydantic `class`")
 
+    def resolve_imports(self, base_dir: Path | None) -> None:
+        self._pydantic_class(base_dir)
+
+    def _pydantic_class(self, base_dir: Path | None = None) -> PydanticClass:
+        if self._model is None:
+            model = import_object(self.class_, "pydantic `class`", base_dir=base_dir)
+            if not (isinstance(model, type) and issubclass(model, BaseModel)):
+                raise ImportPathError(
+                    f"pydantic `class` {self.class_!r} is not a pydantic BaseModel "
+                    f"subclass (it is {type(model).__name__})"
+                )
+            self._model = model
+        return self._model
+
     def check(self, ctx: AssertionContext) -> Outcome:
-        model = import_object(self.class_, "pydantic `class`")
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            return self.outcome(
-                False,
-                f"error: pydantic `class` {self.class_!r} is not a pydantic BaseModel "
-                f"subclass (it is {type(model).__name__})",
-            )
+        model = self._pydantic_class()
         if isinstance(ctx.structured, model):
             return self.outcome(True, f"structured output is a {model.__name__}")
         try:

@@ -66,7 +66,7 @@ Examples:
 """
 
 
-@click.group("cassettes", epilog=GROUP_EXAMPLES)
+@click.group("cassettes", epilog=GROUP_EXAMPLES, short_help="List, show, verify and prune cassettes.")
 def cassettes_group() -> None:
     """List, show, verify and prune cassettes."""
 

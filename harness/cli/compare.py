@@ -30,6 +30,7 @@ def _delta(a: Any, b: Any, fmt: Any) -> str:
 
 @click.command(
     "compare",
+    short_help="Compare two runs: regressions, fixes, latency and cost changes.",
     epilog="""\b
 Examples:
   harness compare runs/quickstart-20261124T063000-3f2a runs/quickstart-20261125T090000-7c1d

@@ -9,6 +9,7 @@ import click
 
 @click.command(
     "emulate",
+    short_help="Start the local provider emulator and print its base URLs.",
     epilog="""\b
 Examples:
   harness emulate --port 8765

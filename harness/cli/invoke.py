@@ -32,6 +32,7 @@ def _param(values: tuple[str, ...]) -> dict[str, Any]:
 
 @click.command(
     "invoke",
+    short_help="Send one prompt to a model and print the reply.",
     epilog="""\b
 Examples:
   harness invoke openai:gpt-4.1-mini "What is the capital of France?"

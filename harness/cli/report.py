@@ -18,7 +18,7 @@ Exit codes: 0 written, 2 usage or input error (no results.jsonl, an unreadable r
 """
 
 
-@click.command("report", epilog=EXAMPLES)
+@click.command("report", epilog=EXAMPLES, short_help="Render the HTML report of a run directory.")
 @click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False))
 @click.option(
     "-o",

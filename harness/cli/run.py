@@ -199,7 +199,7 @@ def _print_failures(run_dir: Path, console: Any, limit: int = 10) -> None:
         console.print(f"  ... and {len(bad) - limit} more")
 
 
-@click.command("run", epilog=EXAMPLES)
+@click.command("run", epilog=EXAMPLES, short_help="Run suites over models; write results and a report.")
 @click.argument("suites", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
     "--models", help="Comma-separated models replacing the suite's, e.g. openai:gpt-4.1-mini,ollama:llama3.2"
@@ -439,10 +439,8 @@ def _trusted_paths(meta: dict[str, Any], run_dir: Path, *, cassettes_given: bool
 def _report(
     result: Any, report_path: Path | None, baseline: Path | None, several: bool, console: Any
 ) -> Path | None:
-    try:
-        from harness.report import render_report
-    except ImportError:  # pragma: no cover - the report module ships with harness
-        return None
+    from harness.report import render_report
+
     target = report_path
     if target is not None and several:
         target = target.with_name(f"{target.stem}-{result.suite}{target.suffix}")

@@ -9,6 +9,7 @@ import click
 
 @click.command(
     "suite-schema",
+    short_help="Print the JSON schema of suite files.",
     epilog="""\b
 Examples:
   harness suite-schema > suite.schema.json

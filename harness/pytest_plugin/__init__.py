@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from harness.cassettes.modes import RECORD_MODES, check_record_mode
-from harness.errors import CassetteMissError, ConfigurationError
+from harness.errors import CassetteMissError, ConfigurationError, InputError
 from harness.pytest_plugin.support import (
     NetworkBlockedError,
     NetworkBlocker,
@@ -219,7 +219,7 @@ class HarnessSession:
 
             try:
                 self._pricing = Pricing.load()
-            except Exception as e:  # a broken price file must not fail model tests: costs become unknown
+            except InputError as e:  # a broken price file must not fail model tests: costs become unknown
                 warnings.warn(pytest.PytestWarning(f"harness: costs are unknown: {e}"), stacklevel=2)
                 self._pricing = Pricing(None)
         return self._pricing

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from harness.messages.core import AIMessage, BaseMessage, message_to_dict
+from harness.pricing import PriceTable, load_prices
 
 USAGE_KEYS = (
     "input_tokens",
@@ -73,27 +74,21 @@ def transcript_entry(m: BaseMessage) -> dict[str, Any]:
 
 
 class Pricing:
-    """Cost per model call, via harness.pricing when it is installed (None when a price is unknown)."""
+    """Cost per model call from the price table (`harness.pricing`); None for a model it does not price.
 
-    def __init__(self, table: Any = None) -> None:
+    `Pricing.load` reads the packaged prices and the user's file: a malformed file is an InputError
+    naming the file and line, raised before any cell runs. `Pricing(None)` prices nothing.
+    """
+
+    def __init__(self, table: PriceTable | None) -> None:
         self.table = table
 
     @classmethod
     def load(cls, user_file: str | None = None) -> Pricing:
-        try:
-            from harness.pricing import load_prices
-        except ImportError:  # pragma: no cover - pricing is another module
-            return cls(None)
         return cls(load_prices(user_file))
 
     def cost(self, provider: str, model: str, usage: dict[str, int]) -> float | None:
-        if self.table is None:
-            return None
-        try:
-            value = self.table.cost(provider, model, usage)
-        except Exception:
-            return None
-        return float(value) if value is not None else None
+        return self.table.cost(provider, model, usage) if self.table is not None else None
 
 
 def costs(

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from harness.errors import InputError
+from harness.files import write_atomic
 
 RESULTS_FILE = "results.jsonl"
 RUN_FILE = "run.json"
@@ -390,6 +390,4 @@ def compare_runs(run_a: str | Path, run_b: str | Path, *, latency_threshold: flo
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")

@@ -8,15 +8,18 @@ schemas, bound models) is cached so a replay of thousands of cells does no repea
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigurationError
+from harness.imports import import_object
 from harness.messages.core import AIMessage, BaseMessage, ToolMessage, convert_to_messages
+from harness.models.chat import ChatModel
 from harness.runner.limits import AdaptiveLimiter, RetryPolicy, call_with_retries
 from harness.suite.spec import ExpandedCase, ModelEntry, StructuredOutputSpec, ToolSpec, render
+from harness.tools.tool import BaseTool, convert_to_openai_tool, tool
 
 
 @dataclass
@@ -24,7 +27,7 @@ class ResolvedModel:
     """A suite model entry with its ChatModel built once for the whole run."""
 
     entry: ModelEntry
-    chat: Any  # ChatModel
+    chat: ChatModel
     limiter: AdaptiveLimiter | None = None
 
     @property
@@ -37,11 +40,11 @@ class ResolvedModel:
 
     @property
     def provider(self) -> str:
-        return str(getattr(self.chat, "model_provider", ""))
+        return self.chat.model_provider
 
     @property
     def name(self) -> str:
-        return str(getattr(self.chat, "model", self.entry.model))
+        return self.chat.model
 
 
 @dataclass
@@ -57,31 +60,20 @@ class Exchange:
         return [m for m in self.transcript if isinstance(m, AIMessage)]
 
 
-def import_object(path: str) -> Any:
-    """'package.module:attr.sub' -> the object (errors are ConfigurationErrors naming the path)."""
-    mod_name, _, attr = path.partition(":")
-    try:
-        obj: Any = importlib.import_module(mod_name)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError) as e:
-        raise ConfigurationError(f"cannot import {path!r}: {e}") from None
-    return obj
-
-
 class ToolRuntime:
     """A suite tool: its OpenAI tool dict for bind_tools and how to run a call of it."""
 
-    def __init__(self, spec: ToolSpec) -> None:
+    def __init__(self, spec: ToolSpec, base_dir: Path | None) -> None:
         self.spec = spec
-        self.tool: Any = None
+        self.tool: BaseTool | None = None
         if spec.function is not None:
-            from harness.tools.tool import BaseTool, tool
-
-            obj = import_object(spec.function)
+            obj = import_object(spec.function, f"tool {spec.name!r} `function`", base_dir=base_dir)
             if not isinstance(obj, BaseTool):
                 if not callable(obj):
-                    raise ConfigurationError(f"tool {spec.name!r}: {spec.function!r} is not callable")
+                    raise ConfigurationError(
+                        f"tool {spec.name!r}: `function` {spec.function!r} is not a function "
+                        f"(it is {type(obj).__name__})"
+                    )
                 try:
                     obj = tool(
                         spec.name,
@@ -97,8 +89,6 @@ class ToolRuntime:
 
     def _openai_dict(self) -> dict[str, Any]:
         if self.spec.parameters is None and self.tool is not None:
-            from harness.tools.tool import convert_to_openai_tool
-
             fn = dict(convert_to_openai_tool(self.tool)["function"])
             fn["name"] = self.spec.name
             if self.spec.description:
@@ -139,10 +129,10 @@ def _as_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
-def structured_schema(spec: StructuredOutputSpec) -> Any:
+def structured_schema(spec: StructuredOutputSpec, base_dir: Path | None) -> Any:
     schema = spec.schema_
     if isinstance(schema, str):
-        return import_object(schema)
+        return import_object(schema, "structured_output `schema`", base_dir=base_dir)
     title = spec.name or schema.get("title") or "output"
     return {**schema, "title": title}
 
@@ -150,14 +140,15 @@ def structured_schema(spec: StructuredOutputSpec) -> Any:
 class CaseRuntime:
     """Per-run caches of what each case needs: tool runtimes and bound runnables per model."""
 
-    def __init__(self) -> None:
+    def __init__(self, base_dir: Path | None) -> None:
+        self.base_dir = base_dir  # the suite's folder: where `path/to/file.py:name` imports start
         self._tools: dict[int, list[ToolRuntime]] = {}
         self._bound: dict[tuple[int, str], Any] = {}
 
     def tools(self, ec: ExpandedCase) -> list[ToolRuntime]:
         key = id(ec.case)
         if key not in self._tools:
-            self._tools[key] = [ToolRuntime(t) for t in ec.case.tools]
+            self._tools[key] = [ToolRuntime(t, self.base_dir) for t in ec.case.tools]
         return self._tools[key]
 
     def runnable(self, ec: ExpandedCase, model: ResolvedModel) -> Any:
@@ -173,7 +164,7 @@ class CaseRuntime:
             elif case.structured_output is not None:
                 so = case.structured_output
                 bound = bound.with_structured_output(
-                    structured_schema(so), method=so.method, include_raw=True, strict=so.strict
+                    structured_schema(so, self.base_dir), method=so.method, include_raw=True, strict=so.strict
                 )
             self._bound[key] = bound
         return bound

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
+from harness.cassettes import Cassette, use_cassette
 from harness.errors import CassetteMissError
 from harness.messages.core import AIMessage, message_to_dict
 from harness.results.build import (
@@ -29,24 +30,7 @@ from harness.results.io import RESULTS_FILE, SummaryBuilder, dumps_line
 from harness.runner.cell import Exchange, execute_cell
 
 if TYPE_CHECKING:
-    from harness.runner.runner import Cell, Runner
-
-# "unused": the cell made no model call (it failed first, e.g. a missing key) — never "replayed"
-_STATES = {
-    "replayed": "replayed",
-    "recorded": "recorded",
-    "mixed": "mixed",
-    "live": "live",
-    "unused": "unused",
-}
-
-
-def _use_cassette() -> Any:
-    try:
-        from harness.cassettes import use_cassette  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:  # pragma: no cover - cassettes is another module, landing concurrently
-        return None
-    return use_cassette
+    from harness.runner.runner import Cell, Runner, RunProgress
 
 
 class CellRunner:
@@ -56,8 +40,8 @@ class CellRunner:
         summary: SummaryBuilder | None,
         counts: dict[str, int],
         states: dict[str, int],
-        progress: Any,
-        sink: Any = None,
+        progress: RunProgress | None,
+        sink: BinaryIO | None = None,
     ) -> None:
         self.runner = runner
         self.summary = summary
@@ -65,7 +49,6 @@ class CellRunner:
         self.states = states
         self.progress = progress
         self.ran = 0
-        self.use_cassette = _use_cassette() if runner.options.cassettes_dir is not None else None
         # a worker process (sink = its stdout) sends records to the parent, the only writer of the file
         self.sink = sink
         self._fh = sink if sink is not None else (runner.run_dir / RESULTS_FILE).open("ab")
@@ -115,11 +98,11 @@ class CellRunner:
         outcomes: list[dict[str, Any]] = []
         error: str | None = None
         state = "live"
-        cassette: Any = None
+        cassette: Cassette | None = None
         derived: dict[str, Any] = {}
         try:
-            if path is not None and self.use_cassette is not None:
-                async with self.use_cassette(
+            if path is not None:
+                async with use_cassette(
                     path,
                     record_mode=runner.options.record_mode,
                     replay_speed=runner.options.replay_speed,
@@ -134,11 +117,8 @@ class CellRunner:
         except Exception as e:
             error = f"{type(e).__name__}: {e}"
         if cassette is not None and state != "miss":
-            state = _STATES.get(
-                str(getattr(cassette, "state", "live")), str(getattr(cassette, "state", "live"))
-            )
-            if getattr(cassette, "misses", None):
-                state = "miss"
+            # "unused": the cell made no model call (it failed first, e.g. a missing key) — never "replayed"
+            state = "miss" if cassette.misses else cassette.state
         status = "error" if error else ("passed" if all(o.get("passed") for o in outcomes) else "failed")
         return self._record(cell, ex, outcomes, derived, status, error, state, path, started)
 

@@ -5,7 +5,8 @@
     result = runner.run()            # or: await runner.arun()
     result.run_dir, result.summary, result.ok
 
-Nothing runs until everything validated (suite, models, tools, templates, run directory). Records are
+Nothing runs until everything validated (suite, models, judges, prices, run directory, and each case:
+`harness.runner.validation`). Records are
 appended to RUN_DIR/results.jsonl as each cell finishes, so a killed run resumes where it stopped
 (`RunOptions(resume=RUN_DIR)`), and an error in one cell never stops the others.
 """
@@ -13,17 +14,20 @@ appended to RUN_DIR/results.jsonl as each cell finishes, so a killed run resumes
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from harness.assertions.base import SpecBase
 from harness.cassettes.modes import RECORD_MODES
 from harness.errors import ConfigurationError, InputError, SuiteError
+from harness.files import write_atomic
+from harness.models.chat import ChatModel
+from harness.models.init import init_chat_model
 from harness.redaction import redact_params
 from harness.results.build import Pricing, utc_now
 from harness.results.io import (
@@ -39,8 +43,9 @@ from harness.results.io import (
 from harness.runner.cell import CaseRuntime, ResolvedModel, execute_cell
 from harness.runner.limits import AdaptiveLimiter, RetryPolicy
 from harness.runner.pool import CellRunner
+from harness.runner.validation import CaseAssertions, check_cases
 from harness.runner.workers import run_child, shard_spec, worker_count
-from harness.suite.spec import ExpandedCase, ModelEntry, Suite, render, slugify
+from harness.suite.spec import ExpandedCase, ModelEntry, ModelSpec, Suite, slugify
 
 DEFAULT_CONCURRENCY = 8
 
@@ -51,9 +56,19 @@ def new_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(2)
 
 
+class RunProgress(Protocol):
+    """What the runner tells a progress display (the CLI's bar): the totals, each record, the end."""
+
+    def start(self, total: int, done: int, counts: dict[str, int]) -> None: ...
+
+    def advance(self, record: dict[str, Any], counts: dict[str, int], states: dict[str, int]) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 @dataclass
 class RunOptions:
-    models: list[Any] | None = None  # overrides the suite's models: strings or ModelEntry / mappings
+    models: Sequence[str | ModelEntry | dict[str, Any]] | None = None  # overrides the suite's models
     record_mode: str | None = None  # None: the cassette's default (none in CI or when it exists)
     cassettes_dir: str | Path | None = "cassettes"  # None: no cassettes, every call live
     out: str | Path | None = None  # the run directory (default runs/<suite>-<run_id>)
@@ -106,9 +121,10 @@ class Runner:
         self.cases = suite.expand()
         self.models = self._resolve_models()
         self.judges: dict[str, ResolvedModel] = {}
-        self.suite_judge = self._judge(suite.judge, ("judge",)) if suite.judge is not None else None
-        self.runtime = CaseRuntime()
-        self._validate_cases()
+        self.suite_judge = self.judge(suite.judge, ("judge",)) if suite.judge is not None else None
+        self.runtime = CaseRuntime(Path(suite.path).parent if suite.path else None)
+        self.assertions = CaseAssertions(suite)
+        self.case_judges = check_cases(self)
         self.run_id, self.run_dir, self.resuming = self._run_dir()
         if self.options.record_mode is not None and self.options.record_mode not in RECORD_MODES:
             raise ConfigurationError(
@@ -122,12 +138,15 @@ class Runner:
 
     # --- validation (before any cell runs) ----------------------------------------------------
 
-    def _build(self, entry: ModelEntry) -> Any:
-        from harness.models.init import init_chat_model
-
+    def _build(self, entry: ModelEntry) -> ChatModel:
         params = {**self.suite.defaults, **entry.params}
         params.setdefault("max_retries", 0)  # the runner retries, adapting concurrency on 429s
-        return init_chat_model(entry.model, **params)
+        chat = init_chat_model(entry.model, **params)
+        if not isinstance(chat, ChatModel):
+            raise ConfigurationError(
+                f"model {entry.model!r}: 'configurable_fields' is not allowed here; a suite names fixed models"
+            )
+        return chat
 
     def _resolve_models(self) -> list[ResolvedModel]:
         override = self.options.models
@@ -155,7 +174,7 @@ class Runner:
                     ConfigurationError(f"--models: {msg}") if override else self.suite.error(msg, "models", i)
                 )
             seen.add(entry.display_id)
-            provider = str(chat.model_provider)
+            provider = chat.model_provider
             if provider not in limiters:
                 limiters[provider] = AdaptiveLimiter(self.suite.provider_concurrency.get(provider, limit))
             self._check_key(chat, entry)
@@ -163,9 +182,9 @@ class Runner:
         self.limiters = limiters
         return out
 
-    def _check_key(self, chat: Any, entry: ModelEntry) -> None:
+    def _check_key(self, chat: ChatModel, entry: ModelEntry) -> None:
         """Re-recording everything needs live calls: a missing API key is an input error up front."""
-        missing = getattr(getattr(chat, "adapter", None), "missing_key", None)
+        missing = chat.adapter.missing_key
         if (
             missing is not None
             and self.options.record_mode in ("all", "rewrite")
@@ -173,7 +192,7 @@ class Runner:
         ):
             raise ConfigurationError(f"model {entry.model!r}: {missing}")
 
-    def _judge(self, spec: Any, loc: tuple[Any, ...]) -> ResolvedModel:
+    def judge(self, spec: ModelSpec, loc: tuple[str | int, ...]) -> ResolvedModel:
         entry = ModelEntry.coerce(spec)
         key = entry.model_dump_json()
         if key not in self.judges:
@@ -181,58 +200,13 @@ class Runner:
                 chat = self._build(entry)
             except (ConfigurationError, TypeError, ValueError) as e:
                 raise self.suite.error(f"judge model: {e}", *loc) from None
-            provider = str(chat.model_provider)
-            limiter = self.limiters.setdefault(provider, AdaptiveLimiter(self.concurrency))
+            limiter = self.limiters.setdefault(chat.model_provider, AdaptiveLimiter(self.concurrency))
             self.judges[key] = ResolvedModel(entry, chat, limiter)
         return self.judges[key]
 
-    def _validate_cases(self) -> None:
-        self.case_judges: dict[int, ResolvedModel | None] = {}
-        self._plain_specs: set[int] = set()
-        self._rendered_specs: dict[int, list[Any]] = {}
-        for ec in self.cases:
-            ec.messages()  # renders the templates: an undefined variable fails here, not mid-run
-            case = ec.case
-            if id(case) in self.case_judges:
-                continue
-            judge = self.suite_judge
-            for j, spec in enumerate(case.assert_):
-                model = spec.get("model") if isinstance(spec, dict) else getattr(spec, "model", None)
-                if model:
-                    judge = self._judge(model, ("cases", ec.index, "assert", j))
-            self.case_judges[id(case)] = judge
-            if not _has_template([s.model_dump() if hasattr(s, "model_dump") else s for s in case.assert_]):
-                self._plain_specs.add(id(case))
-            else:
-                try:
-                    self.assertions_for(ec)
-                except Exception as e:
-                    raise self.suite.error(f"assertion template: {e}", "cases", ec.index, "assert") from None
-            try:
-                self.runtime.tools(ec)
-                if case.structured_output is not None:
-                    from harness.runner.cell import structured_schema
-
-                    structured_schema(case.structured_output)
-            except ConfigurationError as e:
-                key = "tools" if case.tools else "structured_output"
-                raise self.suite.error(str(e), "cases", ec.index, key) from None
-
-    def assertions_for(self, ec: ExpandedCase) -> list[Any]:
+    def assertions_for(self, ec: ExpandedCase) -> list[SpecBase]:
         """The case's assertions with `{{ var }}` templates in their values rendered for this cell."""
-        specs = ec.case.assert_
-        if not specs or id(ec.case) in self._plain_specs:
-            return list(specs)
-        key = id(ec)
-        if key not in self._rendered_specs:
-            from harness.assertions.registry import parse_assertions
-
-            raw = [
-                s.model_dump(by_alias=True, exclude_unset=True) if hasattr(s, "model_dump") else s
-                for s in specs
-            ]
-            self._rendered_specs[key] = parse_assertions(render_tree(raw, ec.vars))
-        return self._rendered_specs[key]
+        return self.assertions.of(ec)
 
     @property
     def concurrency(self) -> int:
@@ -315,11 +289,7 @@ class Runner:
                 continue
             kept.append(rec)
         if dropped:
-            tmp = path.with_name(f".{path.name}.tmp")
-            with tmp.open("wb") as fh:
-                for rec in kept:
-                    fh.write(dumps_line(rec))
-            os.replace(tmp, path)
+            write_atomic(path, b"".join(dumps_line(rec) for rec in kept))
         for rec in kept:
             key = cell_key(rec)
             if key in done:
@@ -345,7 +315,7 @@ class Runner:
             },
         )
 
-    async def arun(self, progress: Any = None) -> RunResult:
+    async def arun(self, progress: RunProgress | None = None) -> RunResult:
         t0 = time.perf_counter()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         summary = SummaryBuilder()
@@ -387,29 +357,11 @@ class Runner:
             time.perf_counter() - t0,
         )
 
-    def run(self, progress: Any = None) -> RunResult:
+    def run(self, progress: RunProgress | None = None) -> RunResult:
         return asyncio.run(self.arun(progress))
 
 
-def _has_template(value: Any) -> bool:
-    if isinstance(value, str):
-        return "{{" in value or "{%" in value
-    if isinstance(value, dict):
-        return any(_has_template(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_template(v) for v in value)
-    return False
-
-
-def render_tree(value: Any, variables: dict[str, Any]) -> Any:
-    if isinstance(value, str):
-        return render(value, variables)
-    if isinstance(value, dict):
-        return {k: render_tree(v, variables) for k, v in value.items()}
-    if isinstance(value, list):
-        return [render_tree(v, variables) for v in value]
-    return value
-
-
-def run_suite(suite: Suite, options: RunOptions | None = None, progress: Any = None) -> RunResult:
+def run_suite(
+    suite: Suite, options: RunOptions | None = None, progress: RunProgress | None = None
+) -> RunResult:
     return Runner(suite, options).run(progress)

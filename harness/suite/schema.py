@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from harness.assertions.registry import ASSERTION_TYPES
+
 SCHEMA_PATH = Path(__file__).parent.parent / "suite.schema.json"
 SCHEMA_ID = "https://harness.dev/suite.schema.json"
 
@@ -158,10 +160,6 @@ def _did_you_mean(word: str, options: list[str]) -> str:
 
 
 def _assertion_types() -> list[str]:
-    try:
-        from harness.assertions.registry import ASSERTION_TYPES
-    except ImportError:  # pragma: no cover
-        return []
     return sorted(ASSERTION_TYPES)
 
 

@@ -20,17 +20,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from harness.assertions.registry import AssertionSpec
 from harness.errors import SuiteError
-
-try:  # the assertion specs are another module's; suites validate against them when present
-    from harness.assertions.registry import AssertionSpec as _AssertionSpec
-
-    HAVE_ASSERTIONS = True
-except ImportError:  # pragma: no cover - only while assertions.py is being written
-    _AssertionSpec = dict[str, Any]  # type: ignore[misc,assignment]
-    HAVE_ASSERTIONS = False
-
-AssertionSpec: Any = _AssertionSpec
+from harness.imports import check_import_form
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 _TOOL_NAME = r"^[A-Za-z0-9_-]{1,64}$"
@@ -89,9 +81,13 @@ class ToolSpec(_Strict):
     returns: Any = Field(None, description="Canned result; a string is a jinja2 template over the args.")
     function: str | None = Field(
         None,
-        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$",
-        description="Import path 'package.module:callable' run with the args.",
+        description="Import path 'package.module:callable' or 'path/to/file.py:callable' run with the args.",
     )
+
+    @field_validator("function")
+    @classmethod
+    def _import_form(cls, v: str | None) -> str | None:
+        return None if v is None else check_import_form(v, "`function`")
 
     @model_validator(mode="after")
     def _one_result(self) -> ToolSpec:
@@ -106,7 +102,8 @@ class ToolSpec(_Strict):
 
 class StructuredOutputSpec(_Strict):
     schema_: dict[str, Any] | str = Field(
-        alias="schema", description="JSON schema, or 'package.module:PydanticModel'."
+        alias="schema",
+        description="JSON schema, or 'package.module:PydanticModel' / 'path/to/file.py:PydanticModel'.",
     )
     method: StructuredMethod | None = Field(None, description="Default: the provider's preferred method.")
     name: str | None = Field(

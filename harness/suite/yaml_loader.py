@@ -18,7 +18,9 @@ from typing import Any
 
 import yaml
 
-CACHE_FORMAT = 1
+from harness.files import write_atomic
+
+CACHE_FORMAT = 2  # 2: lines of tools and structured_output keys
 
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -182,6 +184,12 @@ def compact_lines(data: dict[str, Any], lines: dict[int, tuple[int, Any]]) -> di
                     out[("cases", i, key)] = line_for(data, lines, ("cases", i, key)) or 0
             for j, _a in enumerate(case.get("assert") or []):
                 out[("cases", i, "assert", j)] = line_for(data, lines, ("cases", i, "assert", j)) or 0
+            for k, _t in enumerate(case.get("tools") or []):
+                out[("cases", i, "tools", k)] = line_for(data, lines, ("cases", i, "tools", k)) or 0
+            for key in ("schema", "method"):
+                if key in (case.get("structured_output") or {}):
+                    loc = ("cases", i, "structured_output", key)
+                    out[loc] = line_for(data, lines, loc) or 0
     return out
 
 
@@ -232,9 +240,6 @@ def store_parse(text: str, data: Any, lines: dict[tuple[Any, ...], int]) -> None
         )
         if json.loads(encoded)["data"] != data:  # YAML-only types (dates, non-string keys): do not cache
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(encoded, encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, encoded)
     except (OSError, TypeError, ValueError):
         pass  # a cache is an optimisation: never an error

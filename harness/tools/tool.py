@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from harness.messages.core import ToolMessage
 from harness.runnables import Runnable
 from harness.tools.schema import (
     _dereference_refs,
@@ -80,10 +81,6 @@ def _is_tool_call(x: Any) -> bool:
 
 
 def _is_tool_message(x: Any) -> bool:
-    try:
-        from harness.messages.core import ToolMessage
-    except ImportError:  # pragma: no cover - messages is part of the package
-        return False
     return isinstance(x, ToolMessage)
 
 
@@ -237,8 +234,6 @@ class BaseTool(Runnable):
             output, artifact = output
         if not is_call:
             return output
-        from harness.messages.core import ToolMessage
-
         return ToolMessage(
             content=_stringify(output),
             name=self.name,
@@ -259,8 +254,6 @@ class BaseTool(Runnable):
             content = _error_text(exc)
         if not is_call:
             return content
-        from harness.messages.core import ToolMessage
-
         return ToolMessage(content=content, name=self.name, tool_call_id=call_id or "", status="error")
 
     def invoke(self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any) -> Any:

@@ -1,0 +1,154 @@
+"""Everything a cell will need, checked before the first cell runs.
+
+Templates of every variant, the Python objects assertions and tools name (imported, relative to the
+suite's folder), a judge model for every `llm_judge`, structured-output schemas, and what each model's
+provider supports (tools, tool_choice, the structured-output method: binding fails here exactly as the
+first call would). Anything wrong is a SuiteError naming the file and line, so `harness run` exits 2
+before it writes anything.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+from pydantic import ValidationError
+
+from harness.assertions.base import SpecBase
+from harness.assertions.model_graded import LlmJudge
+from harness.assertions.registry import parse_assertions
+from harness.errors import ConfigurationError
+from harness.runner.cell import ResolvedModel, ToolRuntime, structured_schema
+from harness.suite.schema import validation_message
+from harness.suite.spec import ExpandedCase, Suite, render
+
+if TYPE_CHECKING:
+    from harness.runner.runner import Runner
+
+
+class CaseAssertions:
+    """Each case's assertions; with `{{ var }}` templates in their values, rendered per variant (cached)."""
+
+    def __init__(self, suite: Suite) -> None:
+        self.templated = {id(c) for c in suite.cases if _has_template(_dumped(c.assert_))}
+        self._rendered: dict[int, list[SpecBase]] = {}
+
+    def of(self, ec: ExpandedCase) -> list[SpecBase]:
+        specs: list[SpecBase] = ec.case.assert_
+        if id(ec.case) not in self.templated:
+            return list(specs)
+        key = id(ec)
+        if key not in self._rendered:
+            raw = [s.model_dump(by_alias=True, exclude_unset=True) for s in specs]
+            self._rendered[key] = parse_assertions(_render_tree(raw, ec.vars))
+        return self._rendered[key]
+
+
+def check_cases(runner: Runner) -> dict[int, ResolvedModel | None]:
+    """Validate every case of the runner's suite; returns the judge model of each case (by id)."""
+    judges: dict[int, ResolvedModel | None] = {}
+    templated = runner.assertions.templated
+    for ec in runner.cases:
+        ec.messages()  # renders the templates: an undefined variable fails here, not mid-run
+        if id(ec.case) in templated:
+            _check_imports(runner, ec, _rendered_assertions(runner, ec))
+        if id(ec.case) not in judges:
+            judges[id(ec.case)] = _case_judge(runner, ec)
+            if id(ec.case) not in templated:
+                _check_imports(runner, ec, ec.case.assert_)
+            _check_model_calls(runner, ec)
+    return judges
+
+
+def _rendered_assertions(runner: Runner, ec: ExpandedCase) -> list[SpecBase]:
+    try:
+        return runner.assertions.of(ec)
+    except ValidationError as e:  # valid as a template, not once this variant's values are in
+        first = e.errors()[0]
+        problem = validation_message({**first, "loc": first["loc"][1:]})
+        raise runner.suite.error(
+            f"{ec.id!r}: {problem}", "cases", ec.index, "assert", first["loc"][0]
+        ) from None
+    except (ValueError, jinja2.TemplateError) as e:
+        raise runner.suite.error(f"{ec.id!r}: template error: {e}", "cases", ec.index, "assert") from None
+
+
+def _case_judge(runner: Runner, ec: ExpandedCase) -> ResolvedModel | None:
+    judge = runner.suite_judge
+    specs: list[SpecBase] = ec.case.assert_
+    for j, spec in enumerate(specs):
+        if isinstance(spec, LlmJudge) and spec.model:
+            judge = runner.judge(spec.model, ("cases", ec.index, "assert", j))
+    for j, spec in enumerate(specs):
+        if isinstance(spec, LlmJudge) and judge is None:
+            raise runner.suite.error(
+                f"{spec.type} needs a judge model: set this assertion's `model:` or the suite's `judge:`",
+                "cases",
+                ec.index,
+                "assert",
+                j,
+            )
+    return judge
+
+
+def _check_imports(runner: Runner, ec: ExpandedCase, specs: list[SpecBase]) -> None:
+    for j, spec in enumerate(specs):
+        try:
+            spec.resolve_imports(runner.runtime.base_dir)
+        except ConfigurationError as e:
+            raise runner.suite.error(str(e), "cases", ec.index, "assert", j) from None
+
+
+def _check_model_calls(runner: Runner, ec: ExpandedCase) -> None:
+    case, so = ec.case, ec.case.structured_output
+    if case.tools:
+        _check_tools(runner, ec)
+    elif so is not None:
+        try:
+            structured_schema(so, runner.runtime.base_dir)
+        except ConfigurationError as e:
+            raise runner.suite.error(str(e), "cases", ec.index, "structured_output", "schema") from None
+    else:
+        return  # nothing a provider could refuse
+    place = ("tools",) if case.tools else ("structured_output", "method")
+    for model in runner.models:
+        try:
+            runner.runtime.runnable(ec, model)
+        except (ConfigurationError, TypeError, ValueError) as e:
+            raise runner.suite.error(f"model {model.id!r}: {e}", "cases", ec.index, *place) from None
+
+
+def _check_tools(runner: Runner, ec: ExpandedCase) -> None:
+    try:
+        runner.runtime.tools(ec)
+    except ConfigurationError:
+        for k, spec in enumerate(ec.case.tools):  # which one: build them one by one
+            try:
+                ToolRuntime(spec, runner.runtime.base_dir)
+            except ConfigurationError as e:
+                raise runner.suite.error(str(e), "cases", ec.index, "tools", k) from None
+        raise
+
+
+def _dumped(specs: list[SpecBase]) -> list[dict[str, Any]]:
+    return [s.model_dump() for s in specs]
+
+
+def _has_template(value: Any) -> bool:
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    if isinstance(value, dict):
+        return any(_has_template(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_template(v) for v in value)
+    return False
+
+
+def _render_tree(value: Any, variables: dict[str, Any]) -> Any:
+    if isinstance(value, str):
+        return render(value, variables)
+    if isinstance(value, dict):
+        return {k: _render_tree(v, variables) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_render_tree(v, variables) for v in value]
+    return value
