@@ -117,9 +117,11 @@ def part(record: dict[str, Any], key: str) -> dict[str, Any]:
 
 def status_of(record: dict[str, Any]) -> Status:
     status = record.get("status")
-    if status == "passed" or status == "failed" or status == "error":
-        return status
-    return "error" if record.get("error") else "failed"
+    if status == "passed":
+        return "passed"
+    if status == "failed":
+        return "failed"
+    return "error" if status == "error" or record.get("error") else "failed"
 
 
 def model_key(record: dict[str, Any]) -> str:
