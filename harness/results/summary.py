@@ -102,7 +102,10 @@ class _Tally:
     by_status: dict[str, int] = field(default_factory=lambda: {"passed": 0, "failed": 0, "error": 0})
     latencies: list[float] = field(default_factory=list)
     ttfts: list[float] = field(default_factory=list)
-    tokens: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
     total_tokens: int = 0
     cost: float | None = None
     avoided: float = 0.0
@@ -116,13 +119,16 @@ class _Tally:
             self.latencies.append(latency)
         if (ttft := ttft_ms(record)) is not None:
             self.ttfts.append(ttft)
-        t = tokens(record)
-        self.tokens = [a + b for a, b in zip(self.tokens, t, strict=True)]
-        self.total_tokens += int(num(part(record, "usage").get("total_tokens")) or t[0] + t[1])
+        inp, out, cached, reasoning = tokens(record)
+        self.input_tokens += inp
+        self.output_tokens += out
+        self.cached_tokens += cached
+        self.reasoning_tokens += reasoning
+        self.total_tokens += int(num(part(record, "usage").get("total_tokens")) or inp + out)
         cost = num(record.get("cost_usd"))
         if cost is not None:
             self.cost = (self.cost or 0.0) + cost
-        elif t[0] or t[1]:  # tokens used but not priced; a cell that sent nothing is not "unpriced"
+        elif inp or out:  # tokens used but not priced; a cell that sent nothing is not "unpriced"
             self.unpriced += 1
         self.avoided += num(record.get("cost_avoided_usd")) or 0.0
         state = state_of(record) or "unknown"
@@ -140,10 +146,10 @@ class _Tally:
             latency_p95_ms=_ms(percentile(lat, 95)),
             latency_mean_ms=_ms(sum(lat) / len(lat)) if lat else None,
             ttft_p50_ms=_ms(percentile(self.ttfts, 50)),
-            input_tokens=self.tokens[0],
-            output_tokens=self.tokens[1],
-            cached_tokens=self.tokens[2],
-            reasoning_tokens=self.tokens[3],
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            cached_tokens=self.cached_tokens,
+            reasoning_tokens=self.reasoning_tokens,
             total_tokens=self.total_tokens,
             cost_usd=None if self.cost is None else round(self.cost, USD_DIGITS),
             cost_avoided_usd=round(self.avoided, USD_DIGITS),
