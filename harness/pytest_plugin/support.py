@@ -163,16 +163,6 @@ class TestCapture:
         sources = [str(timing_of(m).get("source") or "live") for m in ai]
         misses = sum(isinstance(c.error, CassetteMissError) for c in calls)
         status = self.status or "passed"
-        outcomes = list(self.outcomes)
-        if status == "failed" and not any(o.get("passed") is False for o in outcomes):
-            outcomes.append(
-                {
-                    "type": "assert",
-                    "passed": False,
-                    "reason": self.failure or "the test failed",
-                    "score": None,
-                }
-            )
         record: dict[str, Any] = dict(
             build_record(
                 run_id=run_id,
@@ -185,7 +175,7 @@ class TestCapture:
                 vars=vars,
                 tags=tags,
                 status=status,  # type: ignore[arg-type]
-                assertions=outcomes,  # type: ignore[arg-type]
+                assertions=self._outcomes(status),  # type: ignore[arg-type]
                 input=[message_to_dict(m) for m in calls[0].messages] if calls else [],
                 final=ai[-1] if ai else None,
                 structured=None,
@@ -205,6 +195,20 @@ class TestCapture:
         )
         record["nodeid"] = nodeid
         return record
+
+    def _outcomes(self, status: str) -> list[dict[str, Any]]:
+        """What the assertion helpers concluded; a test failed by a plain `assert` adds that failure."""
+        outcomes = list(self.outcomes)
+        if status == "failed" and not any(o.get("passed") is False for o in outcomes):
+            outcomes.append(
+                {
+                    "type": "assert",
+                    "passed": False,
+                    "reason": self.failure or "the test failed",
+                    "score": None,
+                }
+            )
+        return outcomes
 
 
 def _transcript(calls: list[Call]) -> list[dict[str, Any]]:
