@@ -23,7 +23,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from report_fixtures import CHROMIUM, launch_chromium, synth_records, write_run  # noqa: E402
 
 from harness.files import write_atomic  # noqa: E402
-from harness.report import build_report_data, load_records, load_run_meta, render_html  # noqa: E402
+from harness.report import build_report_data, render_html  # noqa: E402
+from harness.results.io import load_run_meta, read_records  # noqa: E402
 
 
 def _t(fn, *args, **kwargs):
@@ -33,7 +34,7 @@ def _t(fn, *args, **kwargs):
 
 
 def render_figures(run_dir: Path, out: Path) -> None:
-    records, t_load = _t(load_records, run_dir)
+    records, t_load = _t(read_records, run_dir)
     meta = load_run_meta(run_dir)
     data, t_build = _t(build_report_data, records, meta)
     html, t_html = _t(render_html, data)

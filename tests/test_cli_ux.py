@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from harness.cli import cli
 from harness.report import data as D
-from harness.report.stats import summarize
+from harness.results.summary import summarize
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,8 +56,8 @@ def test_errored_cell_without_usage_is_not_unpriced():
         "cost_usd": None,
         "usage": {"input_tokens": 10, "output_tokens": 5},
     }
-    assert summarize([errored, priced])["unpriced_cells"] == 0
-    assert summarize([errored, priced, unpriced])["unpriced_cells"] == 1
+    assert summarize([errored, priced])["m"]["unpriced_cells"] == 0
+    assert summarize([errored, priced, unpriced])["m"]["unpriced_cells"] == 1
 
 
 # --- the command line ---------------------------------------------------------------------------------

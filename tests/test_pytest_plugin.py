@@ -289,6 +289,22 @@ def test_record_mode_once_records_only_the_missing_cassettes(project: pytest.Pyt
     assert states == {"test_models.py::test_a": "replayed", "test_models.py::test_b": "recorded"}
 
 
+def test_a_test_that_makes_no_call_is_unused_with_the_runners_record(project: pytest.Pytester) -> None:
+    project.makepyfile(test_models="def test_idle(chat_model):\n    assert chat_model is not None\n")
+    project.runpytest(
+        "-p", "no:cacheprovider", "--models", "openai:gpt-4.1-mini", "--harness-results", "run/results.jsonl"
+    ).assert_outcomes(passed=1)
+    (record,) = _records(project.path / "run" / "results.jsonl")
+    assert record["cassette"]["state"] == "unused"  # docs/results-record.md: no model call made
+    assert record["version"] == 1 and record["timing"] == {
+        "ttft_ms": None,
+        "total_ms": None,
+        "replayed": False,
+    }
+    summary = json.loads((project.path / "run" / "run.json").read_text())["summary"]
+    assert summary["openai:gpt-4.1-mini"]["states"] == {"unused": 1}
+
+
 def test_recording_under_xdist_and_the_env_record_mode(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

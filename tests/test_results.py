@@ -9,15 +9,9 @@ import pytest
 
 from harness.errors import InputError
 from harness.results.ci_outputs import write_github_summary, write_junit
-from harness.results.io import (
-    compare_runs,
-    dumps_line,
-    export,
-    iter_records,
-    load_results,
-    percentile,
-    summarize,
-)
+from harness.results.compare import compare_runs
+from harness.results.io import dumps_line, export, iter_records, load_results
+from harness.results.summary import percentile, summarize
 
 
 def rec(
@@ -174,8 +168,8 @@ def test_github_step_summary_when_the_variable_is_set(tmp_path, monkeypatch):
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(target))
     write_github_summary([run])
     text = target.read_text()
-    assert "| model | passed |" in text and "| m1 | 1 | 1 | 1 | 33% |" in text
-    assert "**b** × m1 (failed): reason b" in text
+    assert "| model | passed |" in text and "| m1 | 1 | 1 | 1 | 33.33% |" in text
+    assert "**b** × `m1` (failed): reason b" in text
 
 
 def test_compare_finds_regressions_fixes_and_latency_changes(tmp_path):

@@ -12,18 +12,6 @@ import click
 from harness.errors import InputError
 
 
-def _num(v: Any, unit: str = "") -> str:
-    return "–" if v is None else f"{v:.0f}{unit}"
-
-
-def _pct(v: Any) -> str:
-    return "–" if v is None else f"{v * 100:.0f}%"
-
-
-def _usd(v: Any) -> str:
-    return "–" if v is None else f"${v:.4f}"
-
-
 def _delta(a: Any, b: Any, fmt: Any) -> str:
     return fmt(b) if a == b else f"{fmt(a)} → {fmt(b)}"
 
@@ -51,7 +39,7 @@ Exit codes: 0 no regressions, 1 some cell passed in RUN_A and not in RUN_B, 2 us
 )
 def compare_cmd(run_a: Path, run_b: Path, as_json: bool, latency_threshold: float) -> None:
     """Compare RUN_B against RUN_A (the baseline), cell by cell and model by model."""
-    from harness.results.io import compare_runs
+    from harness.results.compare import compare_runs
 
     try:
         diff = compare_runs(run_a, run_b, latency_threshold=latency_threshold)
@@ -70,23 +58,27 @@ def _print(diff: dict[str, Any]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from harness.results.summary import format_ms, format_rate, format_usd
+
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     a, b = diff["a"], diff["b"]
     console.print(
         f"A: {a['run_dir']} ({a.get('run_id') or '?'})   B: {b['run_dir']} ({b.get('run_id') or '?'})"
     )
     table = Table(title="per model (A → B)", title_justify="left")
-    for col in ("model", "pass rate", "latency p50 ms", "latency p95 ms", "TTFT p50 ms", "cost"):
-        table.add_column(col, justify="left" if col == "model" else "right")
+    columns = {
+        "pass rate": ("pass_rate", format_rate),
+        "latency p50 ms": ("latency_p50_ms", format_ms),
+        "latency p95 ms": ("latency_p95_ms", format_ms),
+        "latency mean ms": ("latency_mean_ms", format_ms),
+        "TTFT p50 ms": ("ttft_p50_ms", format_ms),
+        "cost": ("cost_usd", format_usd),
+    }
+    table.add_column("model")
+    for col in columns:
+        table.add_column(col, justify="right")
     for mid, m in diff["models"].items():
-        table.add_row(
-            mid,
-            _delta(m["pass_rate_a"], m["pass_rate_b"], _pct),
-            _delta(m["latency_p50_ms_a"], m["latency_p50_ms_b"], _num),
-            _delta(m["latency_p95_ms_a"], m["latency_p95_ms_b"], _num),
-            _delta(m["ttft_p50_ms_a"], m["ttft_p50_ms_b"], _num),
-            _delta(m["cost_usd_a"], m["cost_usd_b"], _usd),
-        )
+        table.add_row(mid, *(_delta(m[f"{k}_a"], m[f"{k}_b"], fmt) for k, fmt in columns.values()))
     console.print(table)
     for title, rows, mark in (
         ("Regressions", diff["regressions"], "[red]✗[/]"),
@@ -104,7 +96,8 @@ def _print(diff: dict[str, Any]) -> None:
         console.print(f"Latency changes: {len(lat)}")
         for r in lat[:20]:
             console.print(
-                f"  {r['cell']}: {r['latency_a_ms']:.0f} → {r['latency_b_ms']:.0f} ms ({r['change'] * 100:+.0f}%)"
+                f"  {r['cell']}: {format_ms(r['latency_a_ms'])} → {format_ms(r['latency_b_ms'])} ms "
+                f"({r['change'] * 100:+.0f}%)"
             )
     if diff["new"]:
         console.print(f"New cells: {len(diff['new'])}")

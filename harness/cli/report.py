@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from harness.report import ReportInputError, render_report
+from harness.errors import InputError
+from harness.report import render_report
 
 EXAMPLES = """\b
 Examples:
@@ -39,7 +40,7 @@ def report_cmd(run_dir: Path, output: Path | None, baseline: Path | None) -> Non
     """Render RUN_DIR's results.jsonl into one self-contained HTML report (opens offline)."""
     try:
         path = render_report(run_dir, output, baseline_dir=baseline)
-    except ReportInputError as exc:
+    except InputError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
     click.echo(f"Report written to {path}")

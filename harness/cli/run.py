@@ -115,14 +115,6 @@ def _check_exports(paths: tuple[Path, ...]) -> None:
                 ) from None
 
 
-def _ms(v: Any) -> str:
-    return "–" if v is None else f"{v:.0f}"
-
-
-def _usd(v: Any) -> str:
-    return "–" if v is None else f"${v:.4f}"
-
-
 def _workers(value: str) -> int | None:
     if value == "auto":
         return None
@@ -136,6 +128,8 @@ def _workers(value: str) -> int | None:
 def _print_summary(result: Any, console: Any) -> None:
     from rich.table import Table
 
+    from harness.results.summary import format_ms, format_rate, format_usd
+
     table = Table(title=f"{result.suite} · {result.run_id}", title_justify="left")
     for col in (
         "model",
@@ -146,6 +140,7 @@ def _print_summary(result: Any, console: Any) -> None:
         "pass rate",
         "p50 ms",
         "p95 ms",
+        "mean ms",
         "TTFT p50",
         "tokens in/out",
         "cost",
@@ -153,20 +148,20 @@ def _print_summary(result: Any, console: Any) -> None:
     ):
         table.add_column(col, justify="left" if col == "model" else "right")
     for mid, s in result.summary.items():
-        rate = f"{s['pass_rate'] * 100:.0f}%" if s.get("pass_rate") is not None else "–"
         table.add_row(
             mid,
             str(s["cells"]),
             str(s["passed"]),
             str(s["failed"]),
             str(s["errors"]),
-            rate,
-            _ms(s["latency_p50_ms"]),
-            _ms(s["latency_p95_ms"]),
-            _ms(s["ttft_p50_ms"]),
+            format_rate(s["pass_rate"]),
+            format_ms(s["latency_p50_ms"]),
+            format_ms(s["latency_p95_ms"]),
+            format_ms(s["latency_mean_ms"]),
+            format_ms(s["ttft_p50_ms"]),
             f"{s['input_tokens']}/{s['output_tokens']}",
-            _usd(s["cost_usd"]),
-            _usd(s["cost_avoided_usd"]),
+            format_usd(s["cost_usd"]),
+            format_usd(s["cost_avoided_usd"]),
         )
     console.print(table)
     states = ", ".join(f"{v} {k}" for k, v in sorted(result.states.items()))

@@ -8,7 +8,6 @@ import contextlib
 import contextvars
 import hashlib
 import ipaddress
-import json
 import secrets
 import socket
 import tempfile
@@ -153,32 +152,52 @@ class TestCapture:
     ) -> dict[str, Any]:
         from harness.messages.core import message_to_dict
         from harness.models.init import parse_model_string
-        from harness.results.build import costs, sum_usage, text_of, timing_of, usage_of
+        from harness.results.build import CallFigures, build_record, cassette_state, timing_of
 
         ai = [c.output for c in calls if c.output is not None]
-        usages = [usage_of(m) for m in ai]
-        timings = [timing_of(m) for m in ai]
         provider = calls[0].provider if calls else ""
         name = calls[0].name if calls else model
         if not provider:
             with contextlib.suppress(Exception):
                 name, provider = parse_model_string(model)
-        cost, avoided = costs(pricing, provider, name, ai, usages)
-        totals = [float(t["total_ms"]) for t in timings if t.get("total_ms") is not None]
-        sources = [str(t.get("source") or "live") for t in timings]
+        sources = [str(timing_of(m).get("source") or "live") for m in ai]
         misses = sum(isinstance(c.error, CassetteMissError) for c in calls)
-        final = ai[-1] if ai else None
-        output = None
-        if final is not None:
-            d = message_to_dict(final)
-            output = {
-                "text": text_of(final),
-                "tool_calls": d.get("tool_calls", []),
-                "structured": None,
-                "reasoning": d.get("reasoning"),
-                "finish_reason": final.response_metadata.get("finish_reason"),
-            }
         status = self.status or "passed"
+        record: dict[str, Any] = dict(
+            build_record(
+                run_id=run_id,
+                suite="pytest",
+                case_id=case_id,
+                model=model,
+                model_id=model,
+                provider=provider,
+                repeat=0,
+                vars=vars,
+                tags=tags,
+                status=status,  # type: ignore[arg-type]
+                assertions=self._outcomes(status),  # type: ignore[arg-type]
+                input=[message_to_dict(m) for m in calls[0].messages] if calls else [],
+                final=ai[-1] if ai else None,
+                structured=None,
+                transcript=_transcript(calls),
+                figures=CallFigures.of(ai, pricing, provider, name),
+                cassette={
+                    "path": self.cassette_path,
+                    "state": cassette_state(sources, misses),  # "unused" when no call finished
+                    "replayed": sources.count("replayed"),
+                    "recorded": sources.count("recorded"),
+                    "misses": misses,
+                    "unused": 0,
+                },
+                error=self.error,
+                started_at=self.started_at,
+            )
+        )
+        record["nodeid"] = nodeid
+        return record
+
+    def _outcomes(self, status: str) -> list[dict[str, Any]]:
+        """What the assertion helpers concluded; a test failed by a plain `assert` adds that failure."""
         outcomes = list(self.outcomes)
         if status == "failed" and not any(o.get("passed") is False for o in outcomes):
             outcomes.append(
@@ -189,51 +208,7 @@ class TestCapture:
                     "score": None,
                 }
             )
-        return {
-            "run_id": run_id,
-            "suite": "pytest",
-            "case_id": case_id,
-            "model": model,
-            "model_id": model,
-            "provider": provider,
-            "repeat": 0,
-            "vars": vars,
-            "tags": tags,
-            "status": status,
-            "assertions": outcomes,
-            "input": [message_to_dict(m) for m in calls[0].messages] if calls else [],
-            "output": output,
-            "transcript": _transcript(calls),
-            "usage": sum_usage(usages),
-            "cost_usd": cost,
-            "cost_avoided_usd": avoided,
-            "timing": {
-                "ttft_ms": timings[0].get("ttft_ms") if timings else None,
-                "total_ms": round(sum(totals), 3) if totals else None,
-                "replayed": bool(timings) and all(t.get("replayed") for t in timings),
-            },
-            "cassette": {
-                "path": self.cassette_path,
-                "state": _state(sources, misses),
-                "replayed": sources.count("replayed"),
-                "recorded": sources.count("recorded"),
-                "misses": misses,
-                "unused": 0,
-            },
-            "error": self.error,
-            "nodeid": nodeid,
-            "started_at": self.started_at,
-            "finished_at": utc_now(),
-        }
-
-
-def _state(sources: list[str], misses: int) -> str:
-    if misses:
-        return "miss"
-    kinds = set(sources)
-    if not kinds:
-        return "replayed"  # no call finished: nothing went live
-    return kinds.pop() if len(kinds) == 1 else "mixed"
+        return outcomes
 
 
 def _transcript(calls: list[Call]) -> list[dict[str, Any]]:
@@ -425,7 +400,8 @@ def recording_lock(path: Path, mode: str) -> Iterator[None]:
 
 def write_outputs(session: Any) -> list[tuple[str, Path]]:
     """--harness-results (JSONL, plus run.json beside a file named results.jsonl) and --harness-report."""
-    from harness.results.io import summarize
+    from harness.results.io import RESULTS_FILE, dumps_line, latest, write_run
+    from harness.results.summary import summarize
 
     config = session.config
     records = sorted(session.records, key=lambda r: (str(r.get("case_id")), str(r.get("model"))))
@@ -449,32 +425,32 @@ def write_outputs(session: Any) -> list[tuple[str, Path]]:
         },
         "started_at": session.started_at,
         "finished_at": utc_now(),
-        "summary": summarize(records),
+        "summary": summarize(latest(records).values()),
     }
-    lines = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records)
     written: list[tuple[str, Path]] = []
     if results_opt:
         path = Path(base, results_opt)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(lines, encoding="utf-8")
-        if path.name == "results.jsonl":  # the folder is a RUN_DIR: `harness report` reads it
-            (path.parent / "run.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        if path.name == RESULTS_FILE:  # the folder is a RUN_DIR: `harness report` reads it
+            write_run(path.parent, records, meta)
+        else:
+            path.write_bytes(b"".join(dumps_line(r) for r in records))
         written.append(("results", path))
     if report_opt:
         from harness.report import render_report
 
         with tempfile.TemporaryDirectory(prefix="harness-pytest-") as run_dir:
-            Path(run_dir, "results.jsonl").write_text(lines, encoding="utf-8")
-            Path(run_dir, "run.json").write_text(json.dumps(meta) + "\n", encoding="utf-8")
+            write_run(Path(run_dir), records, meta)
             written.append(("report", render_report(run_dir, Path(base, report_opt))))
     return written
 
 
 def summary_lines(session: Any) -> list[str]:
     """Per model: pass rate, latency, tokens, cassette replays / recordings / misses / unused."""
-    from harness.results.io import summarize
+    from harness.results.io import latest
+    from harness.results.summary import format_ms, format_rate, format_usd, summarize
 
-    summary = summarize(session.records)
+    summary = summarize(latest(session.records).values())
     rows = [
         (
             "model",
@@ -498,15 +474,14 @@ def summary_lines(session: Any) -> list[str]:
         replayed, recorded, misses = (
             sum(_count(c, k) for c in cas) for k in ("replayed", "recorded", "misses")
         )
-        p50 = s.get("latency_p50_ms")
         rows.append(
             (
                 model,
                 str(s["cells"]),
-                f"{s['passed']} ({(s['pass_rate'] or 0):.0%})",
-                f"{p50:.0f}" if p50 is not None else "-",
+                f"{s['passed']} ({format_rate(s['pass_rate'])})",
+                format_ms(s["latency_p50_ms"]),
                 f"{s['input_tokens']}/{s['output_tokens']}",
-                f"{s['cost_usd']:.6f}" if s.get("cost_usd") is not None else "-",
+                format_usd(s["cost_usd"]),
                 str(replayed),
                 str(recorded),
                 str(misses),

@@ -1,23 +1,19 @@
 """The single-file HTML report: ``render_report(RUN_DIR)`` → ``reports/<suite>-<run_id>.html``.
 
 Built purely from the results records (``RUN_DIR/results.jsonl`` + ``RUN_DIR/run.json``, see
-docs/results-record.md); CSS, JavaScript, SVG charts and data are all inlined, so the file opens
+docs/results-record.md), read and summarised by :mod:`harness.results` as everywhere else; CSS, JavaScript, SVG charts and data are all inlined, so the file opens
 offline from ``file://`` with no network access.
 """
 
 from __future__ import annotations
 
 from .data import build_report_data
-from .loader import ReportInputError, load_records, load_run_meta
 from .render import default_output_path, embed_json, render_html, render_report
 
 __all__ = [
-    "ReportInputError",
     "build_report_data",
     "default_output_path",
     "embed_json",
-    "load_records",
-    "load_run_meta",
     "render_html",
     "render_report",
 ]

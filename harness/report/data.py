@@ -14,8 +14,19 @@ import json
 import posixpath
 from typing import Any
 
-from . import stats
-from .stats import intval, model_key, num, status_of
+from harness.results.io import latest, paused_gc
+from harness.results.record import (
+    intval,
+    latency_ms,
+    model_key,
+    num,
+    part,
+    state_of,
+    status_of,
+    tokens,
+    ttft_ms,
+)
+from harness.results.summary import ModelSummary, summarize
 
 FORMAT_VERSION = 1
 STATUS_CODES = {"passed": 0, "failed": 1, "error": 2}
@@ -170,23 +181,17 @@ def _same_msg(a: Any, b: Any) -> bool:
     )
 
 
-def _dict_at(rec: dict[str, Any], key: str) -> dict[str, Any]:
-    """``rec[key]`` when it is a dict, else an empty dict."""
-    value = rec.get(key)
-    return value if isinstance(value, dict) else {}
-
-
 def _messages(value: Any) -> list[dict[str, Any]]:
     return [m for m in value or [] if isinstance(m, dict)] if isinstance(value, list) else []
 
 
 def _output_signature(rec: dict[str, Any]) -> str:
-    out = _dict_at(rec, "output")
+    out = part(rec, "output")
     return _json([text_of(out.get("text")), out.get("structured"), _tool_calls(out.get("tool_calls"))])
 
 
 def _output_display(rec: dict[str, Any]) -> str:
-    out = _dict_at(rec, "output")
+    out = part(rec, "output")
     parts = [text_of(out.get("text"))]
     if out.get("structured") is not None:
         parts.append(json.dumps(out["structured"], indent=2, ensure_ascii=False, default=str))
@@ -209,9 +214,9 @@ def _diff(rec: dict[str, Any], base: dict[str, Any] | None) -> list[Any]:
     elif was_ok and not now_ok:
         code = "regressed"
     changed = _output_signature(rec) != _output_signature(base)
-    lat, blat = stats.latency_ms(rec), stats.latency_ms(base)
+    lat, blat = latency_ms(rec), latency_ms(base)
     cost, bcost = num(rec.get("cost_usd")), num(base.get("cost_usd"))
-    t, bt = stats.tokens(rec), stats.tokens(base)
+    t, bt = tokens(rec), tokens(base)
     return [
         DIFF_CODES[code],
         1 if changed else 0,
@@ -222,10 +227,6 @@ def _diff(rec: dict[str, Any], base: dict[str, Any] | None) -> list[Any]:
         (t[0] + t[1]) - (bt[0] + bt[1]),
         _output_display(rec) if changed else None,
     ]
-
-
-def _cell_key(rec: dict[str, Any]) -> tuple[str, str, int]:
-    return (str(rec.get("case_id")), model_key(rec), intval(rec.get("repeat")))
 
 
 def _model_order(records: list[dict[str, Any]], run_meta: dict[str, Any]) -> list[str]:
@@ -245,14 +246,6 @@ def _model_order(records: list[dict[str, Any]], run_meta: dict[str, Any]) -> lis
     return order + [mid for mid in seen if mid not in order]
 
 
-def _dedupe(records: list[dict[str, Any]]) -> dict[tuple[str, str, int], dict[str, Any]]:
-    """Records by (case, model, repeat); a later record of the same cell replaces the earlier."""
-    cells: dict[tuple[str, str, int], dict[str, Any]] = {}
-    for rec in records:
-        cells[_cell_key(rec)] = rec
-    return cells
-
-
 def _detail(rec: dict[str, Any], case_input: list[dict[str, Any]], strings: _Strings) -> dict[str, Any]:
     d: dict[str, Any] = {}
     inp = _messages(rec.get("input"))
@@ -265,7 +258,7 @@ def _detail(rec: dict[str, Any], case_input: list[dict[str, Any]], strings: _Str
     turns = [_msg(m) for m in transcript[skip:]]
     if turns:
         d["t"] = turns
-    out = _dict_at(rec, "output")
+    out = part(rec, "output")
     last = next((t for t in reversed(turns) if t["r"] == "a"), None)
     text = text_of(out.get("text"))
     if text and (last is None or last["c"] != text):
@@ -282,14 +275,14 @@ def _detail(rec: dict[str, Any], case_input: list[dict[str, Any]], strings: _Str
         d["fr"] = str(out["finish_reason"])
     if rec.get("error"):
         d["e"] = text_of(rec["error"])
-    cassette = _dict_at(rec, "cassette")
+    cassette = part(rec, "cassette")
     if cassette.get("path"):
         head, tail = posixpath.split(str(cassette["path"]))
         d["cp"] = [strings(head), strings(tail)]
-    u = _dict_at(rec, "usage")
+    u = part(rec, "usage")
     if u.get("total_tokens") is not None or u.get("cache_creation_tokens"):
         d["u"] = [intval(u.get("total_tokens")), intval(u.get("cache_creation_tokens"))]
-    timing = _dict_at(rec, "timing")
+    timing = part(rec, "timing")
     if timing.get("replayed"):
         d["rp"] = 1
     return d
@@ -330,7 +323,7 @@ def build_report_data(
     baseline_meta: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report payload for ``records`` (and, with ``baseline_records``, the diff against them). Pure."""
-    with stats.paused_gc():
+    with paused_gc():
         return _build(records, run_meta, baseline_records, baseline_meta)
 
 
@@ -342,11 +335,11 @@ def _build(
 ) -> dict[str, Any]:
     run_meta = run_meta or {}
     strings = _Strings()
-    by_key = _dedupe(records)
+    by_key = latest(records)
     recs = list(by_key.values())
     models = _model_order(recs, run_meta)
     model_idx = {m: i for i, m in enumerate(models)}
-    base = _dedupe(baseline_records) if baseline_records is not None else None
+    base = latest(baseline_records) if baseline_records is not None else None
 
     cases: list[list[Any]] = []
     case_idx: dict[str, int] = {}
@@ -365,7 +358,7 @@ def _build(
         by_key.items(), key=lambda kv: (case_idx[kv[0][0]], kv[0][2], model_idx[kv[0][1]])
     ):
         ci = case_idx[key[0]]
-        t = stats.tokens(rec)
+        t = tokens(rec)
         assertions, reason = _assertions(rec, strings)
         cells.append(
             [
@@ -373,9 +366,9 @@ def _build(
                 model_idx[key[1]],
                 key[2],
                 STATUS_CODES[status_of(rec)],
-                STATES.index(stats.state_of(rec)) if stats.state_of(rec) in STATES else 0,
-                _r1(stats.latency_ms(rec)),
-                _r1(stats.ttft_ms(rec)),
+                STATES.index(state_of(rec)) if state_of(rec) in STATES else 0,
+                _r1(latency_ms(rec)),
+                _r1(ttft_ms(rec)),
                 t[0],
                 t[1],
                 t[2],
@@ -389,15 +382,16 @@ def _build(
             ]
         )
 
-    per_model: dict[str, list[dict[str, Any]]] = {m: [] for m in models}
-    for key, rec in by_key.items():
-        per_model[key[1]].append(rec)
+    figures = summarize(recs)  # the one summary: run.json, the console and `harness compare` show the same
+    first_of: dict[str, dict[str, Any]] = {}
+    for rec in recs:
+        first_of.setdefault(model_key(rec), rec)
     summary = []
     for m in models:
-        s = stats.summarize(per_model[m])
-        first = per_model[m][0] if per_model[m] else {}
-        s.update(model_id=m, model=str(first.get("model") or m), provider=str(first.get("provider") or ""))
-        summary.append(s)
+        first = first_of[m]
+        entry: dict[str, Any] = {**figures[m], "model_id": m}
+        entry.update(model=str(first.get("model") or m), provider=str(first.get("provider") or ""))
+        summary.append(entry)
 
     data: dict[str, Any] = {
         "v": FORMAT_VERSION,
@@ -447,11 +441,7 @@ def _baseline_block(
         changed += c[CELL_DIFF][DIFF_CHANGED]
     removed = [[k[0], k[1], k[2], STATUS_CODES[status_of(r)]] for k, r in base.items() if k not in current]
     base_recs = list(base.values())
-    summary = {}
-    for m in models:
-        mine = [r for k, r in base.items() if k[1] == m]
-        if mine:
-            summary[m] = stats.summarize(mine)
+    summary: dict[str, ModelSummary] = {m: s for m, s in summarize(base_recs).items() if m in models}
     return {
         "run_id": str(meta.get("run_id") or _first(base_recs, "run_id") or "baseline"),
         "suite": str(meta.get("suite") or _first(base_recs, "suite") or ""),

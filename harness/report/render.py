@@ -17,10 +17,10 @@ import jinja2
 from markupsafe import Markup
 
 from harness.files import write_atomic
+from harness.results.io import load_run_meta, read_records
 
 from . import charts, fmt
 from .data import build_report_data
-from .loader import load_records, load_run_meta
 
 JS_FILES = ("util.js", "detail.js", "matrix.js", "report.js")
 
@@ -120,13 +120,13 @@ def render_report(
     """Write the HTML report of ``run_dir`` (optionally diffed against ``baseline_dir``); returns its path.
 
     The default path is ``reports/<suite>-<run_id>.html`` relative to the working directory.
-    Raises :class:`~harness.report.loader.ReportInputError` when a run has no or a corrupt results.jsonl.
+    Raises :class:`~harness.errors.InputError` when a run has no or a corrupt results.jsonl.
     """
-    records = load_records(Path(run_dir))
+    records = read_records(Path(run_dir))
     meta = load_run_meta(Path(run_dir))
     baseline_records = baseline_meta = None
     if baseline_dir is not None:
-        baseline_records = load_records(Path(baseline_dir))
+        baseline_records = read_records(Path(baseline_dir))
         baseline_meta = load_run_meta(Path(baseline_dir))
     data = build_report_data(records, meta, baseline_records, baseline_meta=baseline_meta)
     path = Path(out_path) if out_path is not None else default_output_path(data)

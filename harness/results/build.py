@@ -1,12 +1,24 @@
-"""Turn a cell's exchange into the results record of docs/results-record.md, and evaluate assertions."""
+"""The one builder of the results record (docs/results-record.md), used by the runner and the pytest
+plugin alike, with the pieces it is built from, and the evaluation of assertions."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, cast
 
 from harness.messages.core import AIMessage, BaseMessage, message_to_dict
 from harness.pricing import PriceTable, load_prices
+from harness.results.record import (
+    RECORD_VERSION,
+    AssertionOutcome,
+    Cassette,
+    Output,
+    ResultRecord,
+    Status,
+    Timing,
+    Usage,
+)
 
 USAGE_KEYS = (
     "input_tokens",
@@ -22,27 +34,34 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def usage_of(message: AIMessage) -> dict[str, int]:
+def usage_of(message: AIMessage) -> Usage:
     """A message's usage_metadata in the record's flat shape."""
-    u = message.usage_metadata or {}
+    u: dict[str, Any] = dict(message.usage_metadata or {})
     itd = u.get("input_token_details") or {}
     otd = u.get("output_token_details") or {}
     inp, out = int(u.get("input_tokens") or 0), int(u.get("output_tokens") or 0)
-    return {
-        "input_tokens": inp,
-        "output_tokens": out,
-        "total_tokens": int(u.get("total_tokens") or inp + out),
-        "cache_read_tokens": int(itd.get("cache_read") or 0),
-        "cache_creation_tokens": int(itd.get("cache_creation") or 0),
-        "reasoning_tokens": int(otd.get("reasoning") or 0),
-    }
+    return Usage(
+        input_tokens=inp,
+        output_tokens=out,
+        total_tokens=int(u.get("total_tokens") or inp + out),
+        cache_read_tokens=int(itd.get("cache_read") or 0),
+        cache_creation_tokens=int(itd.get("cache_creation") or 0),
+        reasoning_tokens=int(otd.get("reasoning") or 0),
+    )
 
 
-def sum_usage(usages: list[dict[str, int]]) -> dict[str, int]:
-    total = dict.fromkeys(USAGE_KEYS, 0)
+def sum_usage(usages: list[Usage]) -> Usage:
+    total = Usage(
+        input_tokens=0,
+        output_tokens=0,
+        total_tokens=0,
+        cache_read_tokens=0,
+        cache_creation_tokens=0,
+        reasoning_tokens=0,
+    )
     for u in usages:
         for k in USAGE_KEYS:
-            total[k] += u.get(k, 0)
+            total[k] += u.get(k, 0)  # type: ignore[literal-required]
     return total
 
 
@@ -92,13 +111,13 @@ class Pricing:
 
 
 def costs(
-    pricing: Pricing, provider: str, model: str, ai: list[AIMessage], usages: list[dict[str, int]]
+    pricing: Pricing, provider: str, model: str, ai: list[AIMessage], usages: list[Usage]
 ) -> tuple[float | None, float]:
     """(cost of every call or None when unpriced, cost of the replayed calls)."""
     total: float | None = 0.0
     avoided = 0.0
     for m, u in zip(ai, usages, strict=False):
-        c = pricing.cost(provider, model, u)
+        c = pricing.cost(provider, model, cast("dict[str, int]", u))
         if c is None:
             total = None
             continue
@@ -107,6 +126,115 @@ def costs(
         if timing_of(m).get("replayed"):
             avoided += c
     return (round(total, 10) if total is not None else None), round(avoided, 10)
+
+
+@dataclass(frozen=True)
+class CallFigures:
+    """What a cell's model calls add up to: tokens, cost and timing (also what assertions judge)."""
+
+    usage: Usage
+    cost_usd: float | None
+    cost_avoided_usd: float
+    timing: Timing
+
+    @classmethod
+    def of(cls, ai: list[AIMessage], pricing: Pricing, provider: str, model_name: str) -> CallFigures:
+        usages = [usage_of(m) for m in ai]
+        timings = [timing_of(m) for m in ai]
+        cost, avoided = costs(pricing, provider, model_name, ai, usages)
+        totals = [float(t["total_ms"]) for t in timings if t.get("total_ms") is not None]
+        return cls(
+            usage=sum_usage(usages),
+            cost_usd=cost,
+            cost_avoided_usd=avoided,
+            timing=Timing(
+                ttft_ms=timings[0].get("ttft_ms") if timings else None,
+                total_ms=round(sum(totals), 3) if totals else None,
+                replayed=bool(timings) and all(t.get("replayed") for t in timings),
+            ),
+        )
+
+
+NO_CALLS = CallFigures(
+    usage=sum_usage([]),
+    cost_usd=None,
+    cost_avoided_usd=0.0,
+    timing=Timing(ttft_ms=None, total_ms=None, replayed=False),
+)
+
+
+def cassette_state(sources: list[str], misses: int) -> str:
+    """A cell's cassette state from where each of its calls' responses came ("replayed", "recorded",
+    "live"); "unused" when no call finished, "miss" when one was not in the cassette."""
+    if misses:
+        return "miss"
+    kinds = set(sources)
+    if not kinds:
+        return "unused"
+    return kinds.pop() if len(kinds) == 1 else "mixed"
+
+
+def output_of(final: AIMessage | None, structured: Any) -> Output | None:
+    if final is None:
+        return None
+    d = message_to_dict(final)
+    return Output(
+        text=text_of(final),
+        tool_calls=d.get("tool_calls", []),
+        structured=structured,
+        reasoning=d.get("reasoning"),
+        finish_reason=final.response_metadata.get("finish_reason"),
+    )
+
+
+def build_record(
+    *,
+    run_id: str,
+    suite: str,
+    case_id: str,
+    model: str,
+    model_id: str,
+    provider: str,
+    repeat: int,
+    vars: dict[str, Any],
+    tags: list[str],
+    status: Status,
+    assertions: list[AssertionOutcome],
+    input: list[dict[str, Any]],
+    final: AIMessage | None,
+    structured: Any,
+    transcript: list[dict[str, Any]],
+    figures: CallFigures,
+    cassette: Cassette,
+    error: str | None,
+    started_at: str,
+) -> ResultRecord:
+    """The results record of one cell (the runner) or one test × model (the pytest plugin)."""
+    return ResultRecord(
+        version=RECORD_VERSION,
+        run_id=run_id,
+        suite=suite,
+        case_id=case_id,
+        model=model,
+        model_id=model_id,
+        provider=provider,
+        repeat=repeat,
+        vars=vars,
+        tags=tags,
+        status=status,
+        assertions=assertions,
+        input=input,
+        output=output_of(final, structured),
+        transcript=transcript,
+        usage=figures.usage,
+        cost_usd=figures.cost_usd,
+        cost_avoided_usd=figures.cost_avoided_usd,
+        timing=figures.timing,
+        cassette=cassette,
+        error=error,
+        started_at=started_at,
+        finished_at=utc_now(),
+    )
 
 
 # --- assertions -------------------------------------------------------------------------------------
@@ -118,9 +246,12 @@ def make_context(**kw: Any) -> Any:
     return AssertionContext(**kw)
 
 
-async def evaluate(specs: list[Any], ctx: Any) -> list[dict[str, Any]]:
+async def evaluate(specs: list[Any], ctx: Any) -> list[AssertionOutcome]:
     if not specs:
         return []
     from harness.assertions.registry import evaluate as _evaluate
 
-    return [o.to_dict() for o in await _evaluate(specs, ctx)]
+    return [
+        AssertionOutcome(type=o.type, passed=o.passed, reason=o.reason, score=o.score)
+        for o in await _evaluate(specs, ctx)
+    ]

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.redaction import mask_text
-from harness.results.io import latest_records, load_run_meta, summarize
+from harness.results.io import latest_records, load_run_meta
+from harness.results.summary import format_rate, summarize
 
 # markdown punctuation GitHub would act on (emphasis, links, tables, headings, code spans)
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
@@ -123,7 +124,7 @@ def summary_markdown(run_dir: Path, report: Path | None = None) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for mid, s in summary.items():
-        rate = f"{s['pass_rate'] * 100:.0f}%" if s.get("pass_rate") is not None else "–"
+        rate = format_rate(s["pass_rate"])
         lines.append(
             f"| {_md(mid)} | {s['passed']} | {s['failed']} | {s['errors']} | {rate} | {_fmt(s['latency_p50_ms'])} | "
             f"{_fmt(s['latency_p95_ms'])} | {_fmt(s['ttft_p50_ms'])} | {s['input_tokens']}/{s['output_tokens']} | "

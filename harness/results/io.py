@@ -1,104 +1,159 @@
-"""Results of a run: read `RUN_DIR/results.jsonl`, summarise per model, export, compare two runs.
+"""Reading and writing run directories: `RUN_DIR/results.jsonl` (one record a line) and `RUN_DIR/run.json`.
 
     from harness.results.io import load_results
     df = load_results("runs/quickstart-20261124T063000-3f2a")     # one row per case × model × repeat
     df.groupby("model_id")["passed"].mean()
 
-The record format is docs/results-record.md.
+Every reader of records goes through `iter_records`: the runner resuming a run, `load_results`,
+`harness compare`, the CI outputs and the HTML report. A half-written last line (a run killed while
+writing it) is skipped by all of them alike. The record format is docs/results-record.md.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
-import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from harness.errors import InputError
 from harness.files import write_atomic
+from harness.results.record import CellKey, cell_key
 
 RESULTS_FILE = "results.jsonl"
 RUN_FILE = "run.json"
 
-_orjson: Any = None
-try:  # 3-5x faster than json for the runner's per-cell writes; a declared dependency, but stay robust
-    import orjson
 
-    _orjson = orjson
-except ImportError:  # pragma: no cover
-    pass
-
-
-def dumps_line(record: dict[str, Any]) -> bytes:
-    if _orjson is not None:
-        try:
-            return _orjson.dumps(record, option=_orjson.OPT_NON_STR_KEYS, default=str) + b"\n"
-        except TypeError:
-            pass
-    return (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode()
+def dumps_line(record: Any) -> bytes:
+    """One record as a results.jsonl line (orjson: the runner writes thousands a second)."""
+    try:
+        return orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS, default=str) + b"\n"
+    except TypeError:  # what orjson cannot encode (an integer over 64 bits in a case's vars)
+        return (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode()
 
 
-def _loads(line: bytes) -> Any:
-    return _orjson.loads(line) if _orjson is not None else json.loads(line)
+def loads_line(line: bytes) -> dict[str, Any]:
+    """A results.jsonl line as a record; ValueError saying why when it is not a JSON object."""
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError as e:
+        raise ValueError(f"not valid JSON ({e})") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"expected a JSON object, got {type(record).__name__}")
+    return record
 
 
-def cell_key(record: dict[str, Any]) -> tuple[str, str, int]:
-    return (
-        str(record.get("case_id")),
-        str(record.get("model_id") or record.get("model")),
-        int(record.get("repeat") or 0),
-    )
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic GC while building many small acyclic objects (halves the time for big runs)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 # --- reading -----------------------------------------------------------------------------------------
 
 
 def iter_records(run_dir: str | Path, *, repair: bool = False) -> Iterator[dict[str, Any]]:
-    """The records of RUN_DIR, in file order. A truncated last line (a run killed mid-write) is
-    skipped, and with repair=True cut off the file so appends start on a fresh line."""
+    """The records of RUN_DIR, in file order (none when it has no results.jsonl). A half-written last
+    line (a run killed mid-write) is skipped, and with repair=True cut off the file so appends start on
+    a fresh line. Any other line that is not a JSON object is an InputError naming the file and line."""
     path = Path(run_dir) / RESULTS_FILE
     if not path.is_file():
         return
     good_end = 0
     with path.open("rb") as fh:
         for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                good_end += len(line)
-                continue
             if not line.endswith(b"\n"):
-                break  # a partial write: the process died before the newline
-            try:
-                record = _loads(line)
-            except ValueError:
-                raise InputError(
-                    "corrupt results record, not valid JSON", path=str(path), line=lineno
-                ) from None
+                last = _last_line(line)
+                if last is not None:  # complete but for the newline (a file written by hand)
+                    good_end += len(line)
+                    yield last
+                break
             good_end += len(line)
-            if isinstance(record, dict):
-                yield record
-    if repair and path.stat().st_size != good_end:
-        with path.open("r+b") as fh:
-            fh.truncate(good_end)
+            if not line.strip():
+                continue
+            try:
+                yield loads_line(line)
+            except ValueError as e:
+                raise InputError(f"corrupt results record, {e}", path=str(path), line=lineno) from None
+    if repair:
+        _repair(path, good_end)
+
+
+def _last_line(line: bytes) -> dict[str, Any] | None:
+    """The record of a last line with no newline, or None when it is half-written (the process died
+    while writing it: a prefix of a JSON object is never a JSON object)."""
+    try:
+        return loads_line(line) if line.strip() else None
+    except ValueError:
+        return None
+
+
+def _repair(path: Path, good_end: int) -> None:
+    """Cut a half-written last line off, and end the file with a newline, so appends start a fresh line."""
+    with path.open("r+b") as fh:
+        fh.truncate(good_end)
+        if good_end:
+            fh.seek(good_end - 1)
+            if fh.read(1) != b"\n":
+                fh.write(b"\n")
+
+
+def read_records(run_dir: str | Path) -> list[dict[str, Any]]:
+    """Every record of a run directory that must hold results (the report, `harness compare`)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise InputError("run directory does not exist", path=str(run_dir))
+    if not (run_dir / RESULTS_FILE).is_file():
+        raise InputError(
+            f"no {RESULTS_FILE} in this run directory; expected a run directory written by `harness run`",
+            path=str(run_dir),
+        )
+    with paused_gc():
+        return list(iter_records(run_dir))
+
+
+def latest(records: list[dict[str, Any]]) -> dict[CellKey, dict[str, Any]]:
+    """One record per cell (the last written, should a cell appear twice), in order of first appearance."""
+    return {cell_key(r): r for r in records}
 
 
 def latest_records(run_dir: str | Path) -> list[dict[str, Any]]:
-    """One record per cell (the last written, should a cell appear twice)."""
-    by_key: dict[tuple[str, str, int], dict[str, Any]] = {}
-    for r in iter_records(run_dir):
-        by_key[cell_key(r)] = r
-    return list(by_key.values())
+    return list(latest(list(iter_records(run_dir))).values())
 
 
 def load_run_meta(run_dir: str | Path) -> dict[str, Any]:
+    """RUN_DIR/run.json, or {} when absent (a run still in progress has none yet)."""
     path = Path(run_dir) / RUN_FILE
     if not path.is_file():
         return {}
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
+        meta = json.loads(path.read_text(encoding="utf-8", errors="replace"))
     except ValueError as e:
-        raise InputError(f"corrupt run metadata: {e}", path=str(path)) from None
-    return meta if isinstance(meta, dict) else {}
+        raise InputError(f"corrupt run metadata, not valid JSON: {e}", path=str(path)) from None
+    if not isinstance(meta, dict):
+        raise InputError("corrupt run metadata: expected a JSON object", path=str(path))
+    return meta
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def write_run(run_dir: Path, records: list[dict[str, Any]], meta: dict[str, Any]) -> None:
+    """A whole run directory at once (the pytest plugin writes its records when the session ends)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / RESULTS_FILE).write_bytes(b"".join(dumps_line(r) for r in records))
+    write_json_atomic(run_dir / RUN_FILE, meta)
 
 
 _COLUMNS = (
@@ -245,149 +300,3 @@ def export(run_dir: str | Path, path: str | Path, fmt: str | None = None) -> Pat
     else:
         raise InputError(f"unknown export format {fmt!r}; allowed: csv, json, parquet", path=str(path))
     return path
-
-
-# --- summary ----------------------------------------------------------------------------------------
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """Linear-interpolated percentile (as numpy's default); None for no values."""
-    if not values:
-        return None
-    s = sorted(values)
-    pos = (len(s) - 1) * q / 100.0
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return round(s[lo] + (s[hi] - s[lo]) * (pos - lo), 3)
-
-
-class SummaryBuilder:
-    """Per-model summary built one record at a time (the runner never holds all records)."""
-
-    def __init__(self) -> None:
-        self.models: dict[str, dict[str, Any]] = {}
-
-    def add(self, record: dict[str, Any]) -> None:
-        mid = str(record.get("model_id") or record.get("model"))
-        m = self.models.get(mid)
-        if m is None:
-            m = self.models[mid] = {
-                "cells": 0,
-                "passed": 0,
-                "failed": 0,
-                "errors": 0,
-                "lat": [],
-                "ttft": [],
-                "input_tokens": 0,
-                "output_tokens": 0,
-                "cost": None,
-                "avoided": 0.0,
-            }
-        m["cells"] += 1
-        status = record.get("status")
-        m["passed" if status == "passed" else "failed" if status == "failed" else "errors"] += 1
-        timing = record.get("timing") or {}
-        if status != "error" and timing.get("total_ms") is not None:
-            m["lat"].append(float(timing["total_ms"]))
-        if status != "error" and timing.get("ttft_ms") is not None:
-            m["ttft"].append(float(timing["ttft_ms"]))
-        usage = record.get("usage") or {}
-        m["input_tokens"] += int(usage.get("input_tokens") or 0)
-        m["output_tokens"] += int(usage.get("output_tokens") or 0)
-        if record.get("cost_usd") is not None:
-            m["cost"] = (m["cost"] or 0.0) + float(record["cost_usd"])
-        m["avoided"] += float(record.get("cost_avoided_usd") or 0.0)
-
-    def summary(self) -> dict[str, dict[str, Any]]:
-        out = {}
-        for mid, m in self.models.items():
-            out[mid] = {
-                "cells": m["cells"],
-                "passed": m["passed"],
-                "failed": m["failed"],
-                "errors": m["errors"],
-                "pass_rate": round(m["passed"] / m["cells"], 4) if m["cells"] else None,
-                "latency_p50_ms": percentile(m["lat"], 50),
-                "latency_p95_ms": percentile(m["lat"], 95),
-                "ttft_p50_ms": percentile(m["ttft"], 50),
-                "input_tokens": m["input_tokens"],
-                "output_tokens": m["output_tokens"],
-                "cost_usd": round(m["cost"], 8) if m["cost"] is not None else None,
-                "cost_avoided_usd": round(m["avoided"], 8),
-            }
-        return out
-
-
-def summarize(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The per-model summary of run.json from any records."""
-    b = SummaryBuilder()
-    for r in records:
-        b.add(r)
-    return b.summary()
-
-
-# --- compare ----------------------------------------------------------------------------------------
-
-
-def _cell_name(key: tuple[str, str, int]) -> str:
-    case, model, rep = key
-    return f"{case} × {model}" + (f" #{rep}" if rep else "")
-
-
-def compare_runs(run_a: str | Path, run_b: str | Path, *, latency_threshold: float = 0.2) -> dict[str, Any]:
-    """What changed from run A to run B: regressions (passed → failed/error), fixes, new and removed
-    cells, per-model pass rate / latency / cost, and cells whose latency moved by more than the
-    threshold (a fraction, and at least 50 ms)."""
-    for d in (run_a, run_b):
-        if not (Path(d) / RESULTS_FILE).is_file():
-            raise InputError(
-                f"no {RESULTS_FILE} here; expected a run directory written by `harness run`", path=str(d)
-            )
-    a = {cell_key(r): r for r in latest_records(run_a)}
-    b = {cell_key(r): r for r in latest_records(run_b)}
-    regressions, fixes, latency = [], [], []
-    for key in sorted(a.keys() & b.keys()):
-        ra, rb = a[key], b[key]
-        entry = {
-            "case_id": key[0],
-            "model_id": key[1],
-            "repeat": key[2],
-            "cell": _cell_name(key),
-            "before": ra.get("status"),
-            "after": rb.get("status"),
-        }
-        if ra.get("status") == "passed" and rb.get("status") != "passed":
-            reasons = [x.get("reason") for x in rb.get("assertions") or [] if not x.get("passed")]
-            entry["reason"] = rb.get("error") or "; ".join(str(r) for r in reasons) or None
-            regressions.append(entry)
-        elif ra.get("status") != "passed" and rb.get("status") == "passed":
-            fixes.append(entry)
-        la, lb = (ra.get("timing") or {}).get("total_ms"), (rb.get("timing") or {}).get("total_ms")
-        if la and lb and abs(lb - la) >= 50 and abs(lb - la) / la > latency_threshold:
-            latency.append(
-                {**entry, "latency_a_ms": la, "latency_b_ms": lb, "change": round((lb - la) / la, 4)}
-            )
-    sa, sb = summarize(a.values()), summarize(b.values())
-    models = {}
-    for mid in sorted(sa.keys() | sb.keys()):
-        x, y = sa.get(mid, {}), sb.get(mid, {})
-        models[mid] = {
-            f"{k}_{side}": s.get(k)
-            for k in ("pass_rate", "latency_p50_ms", "latency_p95_ms", "ttft_p50_ms", "cost_usd")
-            for side, s in (("a", x), ("b", y))
-        }
-    meta_a, meta_b = load_run_meta(run_a), load_run_meta(run_b)
-    latency.sort(key=lambda e: -abs(e["change"]))
-    return {
-        "a": {"run_dir": str(run_a), "run_id": meta_a.get("run_id"), "suite": meta_a.get("suite")},
-        "b": {"run_dir": str(run_b), "run_id": meta_b.get("run_id"), "suite": meta_b.get("suite")},
-        "regressions": regressions,
-        "fixes": fixes,
-        "new": [_cell_name(k) for k in sorted(b.keys() - a.keys())],
-        "removed": [_cell_name(k) for k in sorted(a.keys() - b.keys())],
-        "latency_changes": latency,
-        "models": models,
-    }
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")

@@ -33,13 +33,13 @@ from harness.results.build import Pricing, utc_now
 from harness.results.io import (
     RESULTS_FILE,
     RUN_FILE,
-    SummaryBuilder,
-    cell_key,
     dumps_line,
     iter_records,
+    latest,
     load_run_meta,
     write_json_atomic,
 )
+from harness.results.summary import ModelSummary, SummaryBuilder
 from harness.runner.cell import CaseRuntime, ResolvedModel, execute_cell
 from harness.runner.limits import AdaptiveLimiter, RetryPolicy
 from harness.runner.pool import CellRunner
@@ -101,7 +101,7 @@ class RunResult:
     run_id: str
     suite: str
     run_dir: Path
-    summary: dict[str, dict[str, Any]]
+    summary: dict[str, ModelSummary]
     counts: dict[str, int]  # passed / failed / error over the whole run (resumed cells included)
     states: dict[str, int]  # cassette states of the cells run now: replayed / recorded / live / miss / mixed
     ran: int  # cells run by this invocation
@@ -279,7 +279,6 @@ class Runner:
 
     def _resume_state(self, summary: SummaryBuilder, counts: dict[str, int]) -> set[tuple[str, str, int]]:
         """Keys of finished cells; with retry_errors, errored records are dropped from the file."""
-        done: set[tuple[str, str, int]] = set()
         path = self.run_dir / RESULTS_FILE
         kept: list[dict[str, Any]] = []
         dropped = False
@@ -290,14 +289,11 @@ class Runner:
             kept.append(rec)
         if dropped:
             write_atomic(path, b"".join(dumps_line(rec) for rec in kept))
-        for rec in kept:
-            key = cell_key(rec)
-            if key in done:
-                continue
-            done.add(key)
+        cells = latest(kept)  # should a cell appear twice, its last record counts, as everywhere
+        for rec in cells.values():
             summary.add(rec)
             counts[str(rec.get("status"))] = counts.get(str(rec.get("status")), 0) + 1
-        return done
+        return set(cells)
 
     def _write_meta(self, started: str, summary: SummaryBuilder, finished: str | None) -> None:
         meta = load_run_meta(self.run_dir) if self.resuming else {}
