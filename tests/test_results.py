@@ -169,7 +169,7 @@ def test_github_step_summary_when_the_variable_is_set(tmp_path, monkeypatch):
     write_github_summary([run])
     text = target.read_text()
     assert "| model | passed |" in text and "| m1 | 1 | 1 | 1 | 33.33% |" in text
-    assert "**b** × `m1` (failed): reason b" in text
+    assert "**b** × m1 (failed): reason b" in text
 
 
 def test_compare_finds_regressions_fixes_and_latency_changes(tmp_path):
