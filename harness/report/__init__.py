@@ -7,8 +7,8 @@ offline from ``file://`` with no network access.
 
 from __future__ import annotations
 
-from .data import build_report_data
-from .render import default_output_path, embed_json, render_html, render_report
+from harness.report.data import build_report_data
+from harness.report.render import default_output_path, embed_json, render_html, render_report
 
 __all__ = [
     "build_report_data",

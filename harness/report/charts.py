@@ -11,7 +11,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from .fmt import fmt_ms, fmt_tokens, fmt_usd
+from harness.report.fmt import fmt_ms, fmt_tokens, fmt_usd
 
 W = 520
 LABEL_W = 120

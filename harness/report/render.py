@@ -17,10 +17,9 @@ import jinja2
 from markupsafe import Markup
 
 from harness.files import write_atomic
+from harness.report import charts, fmt
+from harness.report.data import build_report_data
 from harness.results.io import load_run_meta, read_records
-
-from . import charts, fmt
-from .data import build_report_data
 
 JS_FILES = ("util.js", "detail.js", "matrix.js", "report.js")
 
