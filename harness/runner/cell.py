@@ -16,7 +16,8 @@ from typing import Any
 from harness.errors import ConfigurationError
 from harness.messages.core import AIMessage, BaseMessage, ToolMessage, convert_to_messages
 from harness.runner.limits import AdaptiveLimiter, RetryPolicy, call_with_retries
-from harness.suite.spec import ExpandedCase, ModelEntry, StructuredOutputSpec, ToolSpec, render
+from harness.suite.spec import ExpandedCase, ModelEntry, StructuredOutputSpec, ToolSpec
+from harness.suite.templates import render
 
 
 @dataclass

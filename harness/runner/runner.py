@@ -22,7 +22,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigurationError, InputError, SuiteError
+from pydantic import ValidationError
+
+from harness.errors import ConfigurationError, InputError, SuiteError, TemplateError
 from harness.results.build import Pricing, utc_now
 from harness.results.io import (
     RESULTS_FILE,
@@ -38,7 +40,8 @@ from harness.runner.cell import CaseRuntime, ResolvedModel, execute_cell
 from harness.runner.limits import AdaptiveLimiter, RetryPolicy
 from harness.runner.pool import CellRunner
 from harness.runner.workers import run_child, shard_spec, worker_count
-from harness.suite.spec import ExpandedCase, ModelEntry, Suite, render, slugify
+from harness.suite.spec import ExpandedCase, ModelEntry, Suite, slugify
+from harness.suite.templates import render_tree
 
 RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 DEFAULT_CONCURRENCY = 8
@@ -192,30 +195,42 @@ class Runner:
         for ec in self.cases:
             ec.messages()  # renders the templates: an undefined variable fails here, not mid-run
             case = ec.case
-            if id(case) in self.case_judges:
-                continue
-            judge = self.suite_judge
-            for j, spec in enumerate(case.assert_):
-                model = spec.get("model") if isinstance(spec, dict) else getattr(spec, "model", None)
-                if model:
-                    judge = self._judge(model, ("cases", ec.index, "assert", j))
-            self.case_judges[id(case)] = judge
-            if not _has_template([s.model_dump() if hasattr(s, "model_dump") else s for s in case.assert_]):
-                self._plain_specs.add(id(case))
-            else:
+            if id(case) not in self.case_judges:
+                self._validate_case(ec)
+            if id(case) not in self._plain_specs:  # every variant's values: each renders differently
                 try:
                     self.assertions_for(ec)
-                except Exception as e:
-                    raise self.suite.error(f"assertion template: {e}", "cases", ec.index, "assert") from None
-            try:
-                self.runtime.tools(ec)
-                if case.structured_output is not None:
-                    from harness.runner.cell import structured_schema
+                except TemplateError as e:
+                    raise self.suite.error(
+                        f"case {ec.id!r}: assertion template: {e}", "cases", ec.index, "assert"
+                    ) from None
+                except ValidationError as e:  # a rendered value the assertion does not accept
+                    first = e.errors(include_url=False)[0]
+                    where = ".".join(map(str, first["loc"]))
+                    raise self.suite.error(
+                        f"case {ec.id!r}: rendered assertion {where}: {first['msg']}", "cases", ec.index, "assert"
+                    ) from None
 
-                    structured_schema(case.structured_output)
-            except ConfigurationError as e:
-                key = "tools" if case.tools else "structured_output"
-                raise self.suite.error(str(e), "cases", ec.index, key) from None
+    def _validate_case(self, ec: ExpandedCase) -> None:
+        """What is the same for every variant of a case: judges, tools, structured output."""
+        case = ec.case
+        judge = self.suite_judge
+        for j, spec in enumerate(case.assert_):
+            model = spec.get("model") if isinstance(spec, dict) else getattr(spec, "model", None)
+            if model:
+                judge = self._judge(model, ("cases", ec.index, "assert", j))
+        self.case_judges[id(case)] = judge
+        if not _has_template([s.model_dump() if hasattr(s, "model_dump") else s for s in case.assert_]):
+            self._plain_specs.add(id(case))
+        try:
+            self.runtime.tools(ec)
+            if case.structured_output is not None:
+                from harness.runner.cell import structured_schema
+
+                structured_schema(case.structured_output)
+        except ConfigurationError as e:
+            key = "tools" if case.tools else "structured_output"
+            raise self.suite.error(str(e), "cases", ec.index, key) from None
 
     def assertions_for(self, ec: ExpandedCase) -> list[Any]:
         """The case's assertions with `{{ var }}` templates in their values rendered for this cell."""
@@ -396,16 +411,6 @@ def _has_template(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_template(v) for v in value)
     return False
-
-
-def render_tree(value: Any, variables: dict[str, Any]) -> Any:
-    if isinstance(value, str):
-        return render(value, variables)
-    if isinstance(value, dict):
-        return {k: render_tree(v, variables) for k, v in value.items()}
-    if isinstance(value, list):
-        return [render_tree(v, variables) for v in value]
-    return value
 
 
 def run_suite(suite: Suite, options: RunOptions | None = None, progress: Any = None) -> RunResult:

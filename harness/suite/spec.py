@@ -20,7 +20,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from harness.errors import SuiteError
+from harness.errors import SuiteError, TemplateError
+from harness.suite.templates import render_tree
 
 try:  # the assertion specs are another module's; suites validate against them when present
     from harness.assertions.registry import AssertionSpec as _AssertionSpec
@@ -185,13 +186,7 @@ class Suite(_Strict):
 
     def line_of(self, *loc: str | int) -> int | None:
         """Line (1-based) of a location such as ("models", 1) in the source file, when known."""
-        if not self._lines:
-            return None
-        for n in range(len(loc), 0, -1):
-            line = self._lines.get(tuple(loc[:n]))
-            if line:
-                return int(line)
-        return None
+        return line_in(self._lines, loc)
 
     def error(self, message: str, *loc: str | int) -> SuiteError:
         where = _dotted(loc)
@@ -220,6 +215,7 @@ class ExpandedCase:
     system: str | None = None
     suite_path: str | None = None
     line: int | None = None
+    suite_lines: dict[tuple[Any, ...], int] | None = field(default=None, repr=False)
     _messages: list[dict[str, Any]] | None = field(default=None, repr=False)
     _slug: str | None = field(default=None, repr=False)
 
@@ -283,85 +279,38 @@ def _expand_case(suite: Suite, index: int, case: Case) -> list[ExpandedCase]:
                 case.system or suite.system,
                 suite.path,
                 suite.line_of("cases", index),
+                suite._lines,
             )
         )
     return out
 
 
-@functools.cache
-def _jinja() -> Any:
-    import jinja2
-
-    return jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
-
-
-@functools.lru_cache(maxsize=4096)
-def compile_template(source: str) -> Any:
-    return _jinja().from_string(source)
-
-
-_SIMPLE_VAR = re.compile(r"{{\s*([A-Za-z_][A-Za-z0-9_]*)\s*}}")
-
-
-@functools.lru_cache(maxsize=4096)
-def _simple_parts(source: str) -> tuple[str, ...] | None:
-    """A template made only of text and `{{ name }}`: its pieces (odd ones are names), else None."""
-    if "{%" in source or "{#" in source:
-        return None
-    parts = tuple(_SIMPLE_VAR.split(source))
-    if any("{{" in p or "}}" in p for p in parts[::2]):
-        return None
-    return parts
-
-
-def render(source: str, variables: dict[str, Any]) -> str:
-    """Render a jinja2 template (undefined variables are errors). Plain strings are returned as they
-    are, and `{{ name }}`-only templates are substituted directly: the same result, 20x faster."""
-    if "{" not in source or ("{{" not in source and "{%" not in source):
-        return source
-    parts = _simple_parts(source)
-    if parts is not None and all(name in variables for name in parts[1::2]):
-        values = [variables[name] for name in parts[1::2]]
-        if all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in values):
-            out = [parts[0]]
-            for i, value in enumerate(values):
-                out.append(str(value))
-                out.append(parts[2 * i + 2])
-            return "".join(out)
-    return str(compile_template(source).render(**variables))
-
-
-def _render_content(content: Any, variables: dict[str, Any]) -> Any:
-    if isinstance(content, str):
-        return render(content, variables)
-    if isinstance(content, list):
-        return [_render_content(c, variables) for c in content]
-    if isinstance(content, dict):
-        return {k: _render_content(v, variables) for k, v in content.items()}
-    return content
-
-
 def _render_messages(ec: ExpandedCase) -> list[dict[str, Any]]:
-    import jinja2
-
     case = ec.case
+    msgs: list[dict[str, Any]] = []
+    if ec.system is not None and not (case.messages and case.messages[0].role in ("system", "developer")):
+        field = ("cases", ec.index, "system") if case.system is not None else ("system",)
+        msgs.append({"role": "system", "content": _render_field(ec, ec.system, field)})
+    if case.messages is not None:
+        for i, m in enumerate(case.messages):
+            d = m.model_dump(exclude_none=True)
+            d["content"] = _render_field(ec, d.get("content", ""), ("cases", ec.index, "messages", i, "content"))
+            msgs.append(d)
+    else:
+        msgs.append({"role": "user", "content": _render_field(ec, case.prompt or "", ("cases", ec.index, "prompt"))})
+    return msgs
+
+
+def _render_field(ec: ExpandedCase, source: Any, where: tuple[str | int, ...]) -> Any:
+    """One templated field of a case rendered; a failure names the file, line, case and field."""
     try:
-        msgs: list[dict[str, Any]] = []
-        if ec.system is not None and not (case.messages and case.messages[0].role in ("system", "developer")):
-            msgs.append({"role": "system", "content": render(ec.system, ec.vars)})
-        if case.messages is not None:
-            for m in case.messages:
-                d = m.model_dump(exclude_none=True)
-                d["content"] = _render_content(d.get("content", ""), ec.vars)
-                msgs.append(d)
-        else:
-            msgs.append({"role": "user", "content": render(case.prompt or "", ec.vars)})
-        return msgs
-    except jinja2.TemplateError as e:
-        raise SuiteError(
-            f"case {ec.id!r}: template error: {e}; variables: {sorted(ec.vars) or 'none'}",
+        return render_tree(source, ec.vars)
+    except TemplateError as e:
+        raise TemplateError(
+            f"{_dotted(where)} (case {ec.id!r}): template error: {e}; "
+            f"variables: {', '.join(sorted(ec.vars)) or 'none'}",
             path=ec.suite_path,
-            line=ec.line,
+            line=line_in(ec.suite_lines, where) or ec.line,
         ) from None
 
 
@@ -429,6 +378,17 @@ def parse_suite(text: str, path: str = "<suite>", _fmt: Any = None) -> Suite:
     suite._lines = compact_lines(data, lines)
     store_parse(text, data, suite._lines)
     return suite
+
+
+def line_in(lines: dict[tuple[Any, ...], int] | None, loc: tuple[Any, ...]) -> int | None:
+    """The line of `loc`, or of the nearest enclosing location the line table holds."""
+    if not lines:
+        return None
+    for n in range(len(loc), 0, -1):
+        line = lines.get(tuple(loc[:n]))
+        if line:
+            return int(line)
+    return None
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: line tables hold prompt/system/messages
 
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -168,7 +168,7 @@ def line_for(data: Any, lines: dict[int, tuple[int, Any]], loc: tuple[Any, ...])
 def compact_lines(data: dict[str, Any], lines: dict[int, tuple[int, Any]]) -> dict[tuple[Any, ...], int]:
     """Lines of what the runner may still report on after validation: models, judge, cases, assertions."""
     out: dict[tuple[Any, ...], int] = {}
-    for key in ("models", "judge", "cases", "defaults"):
+    for key in ("models", "judge", "cases", "defaults", "system"):
         line = line_for(data, lines, (key,))
         if line is not None and key in data:
             out[(key,)] = line
@@ -177,9 +177,12 @@ def compact_lines(data: dict[str, Any], lines: dict[int, tuple[int, Any]]) -> di
     for i, case in enumerate(data.get("cases") or []):
         out[("cases", i)] = line_for(data, lines, ("cases", i)) or 0
         if isinstance(case, dict):
-            for key in ("tools", "structured_output"):
+            for key in ("tools", "structured_output", "prompt", "system", "messages"):
                 if key in case:
                     out[("cases", i, key)] = line_for(data, lines, ("cases", i, key)) or 0
+            messages = case.get("messages")
+            for j in range(len(messages) if isinstance(messages, list) else 0):
+                out[("cases", i, "messages", j)] = line_for(data, lines, ("cases", i, "messages", j)) or 0
             for j, _a in enumerate(case.get("assert") or []):
                 out[("cases", i, "assert", j)] = line_for(data, lines, ("cases", i, "assert", j)) or 0
     return out
