@@ -10,8 +10,8 @@ The JSON schema of these models is committed at `harness/suite.schema.json`
 
 from __future__ import annotations
 
-import functools
 import itertools
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,6 +166,16 @@ class Suite(_Strict):
     _path: str | None = None
     _lines: dict[tuple[Any, ...], int] | None = None
 
+    @field_validator("models", "judge")
+    @classmethod
+    def _named_models(cls, value: Any) -> Any:
+        for model in value if isinstance(value, list) else [value]:
+            if isinstance(model, str) and not model.strip():
+                raise ValueError(
+                    "a model string is empty; write 'provider:name', e.g. 'openai:gpt-4.1-mini'"
+                )
+        return value
+
     @field_validator("cases")
     @classmethod
     def _unique_ids(cls, cases: list[Case]) -> list[Case]:
@@ -193,6 +203,14 @@ class Suite(_Strict):
         return SuiteError(
             f"{where}: {message}" if where else message, path=self._path, line=self.line_of(*loc)
         )
+
+    def cell_counts(self, repeat: int | None = None) -> list[int]:
+        """Per case: variants x repeats (one model), computed without expanding anything."""
+        out = []
+        for case in self.cases:
+            rows = len(case.vars) if isinstance(case.vars, list) else 1
+            out.append(rows * math.prod(map(len, case.matrix.values())) * (repeat or case.repeat or self.repeat))
+        return out
 
     def expand(self) -> list[ExpandedCase]:
         out: list[ExpandedCase] = []
@@ -323,11 +341,21 @@ def load_suite(path: str | Path) -> Suite:
 
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
     except FileNotFoundError:
         raise SuiteError("suite file not found", path=str(path)) from None
     except OSError as e:
         raise SuiteError(f"cannot read the suite file: {e.strerror}", path=str(path)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        column = e.start - raw.rfind(b"\n", 0, e.start)
+        raise SuiteError(
+            f"not UTF-8 text: byte 0x{raw[e.start]:02x} at column {column} cannot start or continue "
+            "a character; save the file as UTF-8",
+            path=str(path),
+            line=raw.count(b"\n", 0, e.start) + 1,
+        ) from None
     return parse_suite(text, str(path), validation_message)
 
 
@@ -354,6 +382,13 @@ def parse_suite(text: str, path: str = "<suite>", _fmt: Any = None) -> Suite:
             problem += f" (it started on line {e.context_mark.line + 1})"
         raise SuiteError(
             f"invalid YAML: {problem}", path=path, line=mark.line + 1 if mark else None
+        ) from None
+    except yaml.reader.ReaderError as e:  # a character YAML does not allow, e.g. a control character
+        raise SuiteError(
+            f"invalid YAML: character {e.character!r} is not allowed (control characters other than "
+            "tab and newline cannot appear in YAML)",
+            path=path,
+            line=text.count("\n", 0, e.position) + 1,
         ) from None
     except yaml.YAMLError as e:
         raise SuiteError(f"invalid YAML: {e}", path=path) from None

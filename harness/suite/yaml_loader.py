@@ -22,6 +22,18 @@ CACHE_FORMAT = 2  # 2: line tables hold prompt/system/messages
 
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_DEPTH = 100  # lists and mappings inside each other; far deeper than any real suite
+MAX_ALIASED_NODES = 1_000_000  # values repeated through *aliases: bounds "billion laughs" expansions
+_COLLECTION_TAGS = (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+_PLAIN_YAML = "suites are plain YAML: mappings, lists, strings, numbers, booleans and null"
+
+
+def _shown_tag(tag: str) -> str:
+    return "!!" + tag[len("tag:yaml.org,2002:") :] if tag.startswith("tag:yaml.org,2002:") else tag
+
+
+def _refused(problem: str, mark: Any) -> yaml.constructor.ConstructorError:
+    return yaml.constructor.ConstructorError(None, None, problem, mark)
 
 
 def load_yaml(text: str) -> tuple[Any, dict[int, tuple[int, Any]]]:
@@ -55,15 +67,33 @@ class _EventBuilder:
         self.loader = loader
         self.lines: dict[int, tuple[int, Any]] = {}
         self.anchors: dict[str, Any] = {}
+        self.depth = 0
+        self.nodes = 0  # values built so far, an alias counting as every value it repeats
+        self.aliased = 0
+        self.sizes: dict[int, int] = {}  # id(collection) -> its nodes, for the aliases that repeat it
 
     def value(self) -> Any:
+        start = self.nodes
+        obj = self._value()
+        self.nodes += 1
+        if isinstance(obj, (list, dict)):
+            self.sizes.setdefault(id(obj), self.nodes - start)
+        return obj
+
+    def _value(self) -> Any:
         loader = self.loader
         event: Any = loader.get_event()
         mark: Any = event.start_mark  # Any: the C parser's marks are not yaml.Mark to mypy
         if isinstance(event, yaml.AliasEvent):
             if event.anchor not in self.anchors:
                 raise yaml.composer.ComposerError(None, None, f"found undefined alias {event.anchor!r}", mark)
-            return self.anchors[event.anchor]
+            repeated = self.anchors[event.anchor]
+            size = self.sizes.get(id(repeated), 1)
+            self.nodes += size - 1
+            self.aliased += size
+            if self.aliased > MAX_ALIASED_NODES:
+                raise _refused(f"aliases repeat more than {MAX_ALIASED_NODES:,} values in all", mark)
+            return repeated
         if isinstance(event, yaml.ScalarEvent):
             tag = event.tag
             if tag is None or tag == "!":
@@ -72,13 +102,16 @@ class _EventBuilder:
             node = yaml.ScalarNode(tag, event.value, mark, end, event.style)
             construct = loader.yaml_constructors.get(tag)
             if construct is None:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"could not determine a constructor for the tag {tag!r}", mark
-                )
+                raise _refused(f"the tag {_shown_tag(event.tag)!r} is not allowed; {_PLAIN_YAML}", mark)
             obj = construct(loader, node)
             if type(obj) is str and len(obj) <= 32:
                 obj = sys.intern(obj)  # keys and short values repeat in every case: share one object
+        elif getattr(event, "tag", None) not in _COLLECTION_TAGS:  # PyYAML's safe loader would drop it without a word
+            raise _refused(f"the tag {_shown_tag(event.tag)!r} is not allowed; {_PLAIN_YAML}", mark)
+        elif self.depth >= MAX_DEPTH:
+            raise _refused(f"lists and mappings are nested more than {MAX_DEPTH} deep here", mark)
         elif isinstance(event, yaml.SequenceStartEvent):
+            self.depth += 1
             obj = []
             item_lines: list[int] = []
             self._anchor(event, obj)
@@ -88,9 +121,13 @@ class _EventBuilder:
                 obj.append(self.value())
             loader.get_event()
             self.lines[id(obj)] = (mark.line + 1, item_lines)
+            self.depth -= 1
             return obj
         elif isinstance(event, yaml.MappingStartEvent):
-            return self._mapping(event)
+            self.depth += 1
+            data = self._mapping(event)
+            self.depth -= 1
+            return data
         else:  # pragma: no cover - the parser only yields the events above here
             raise yaml.composer.ComposerError(None, None, f"unexpected {type(event).__name__}", mark)
         self._anchor(event, obj)
@@ -130,6 +167,11 @@ class _EventBuilder:
                     "found unhashable key",
                     key_event.start_mark,
                 ) from None
+            if key in keys:  # PyYAML keeps the last value: a pasted block would silently win
+                raise _refused(
+                    f"duplicate key {key!r} (first on line {keys[key]}); a key may appear once in a mapping",
+                    key_event.start_mark,
+                )
             data[key] = value
             keys[key] = key_event.start_mark.line + 1
         loader.get_event()
