@@ -385,7 +385,7 @@ def parse_suite(text: str, path: str = "<suite>", _fmt: Any = None) -> Suite:
         ) from None
     except yaml.reader.ReaderError as e:  # a character YAML does not allow, e.g. a control character
         raise SuiteError(
-            f"invalid YAML: character {e.character!r} is not allowed (control characters other than "
+            f"invalid YAML: character {chr(e.character)!r} is not allowed (control characters other than "
             "tab and newline cannot appear in YAML)",
             path=path,
             line=text.count("\n", 0, e.position) + 1,

@@ -102,7 +102,7 @@ class _EventBuilder:
             node = yaml.ScalarNode(tag, event.value, mark, end, event.style)
             construct = loader.yaml_constructors.get(tag)
             if construct is None:
-                raise _refused(f"the tag {_shown_tag(event.tag)!r} is not allowed; {_PLAIN_YAML}", mark)
+                raise _refused(f"the tag {_shown_tag(str(tag))!r} is not allowed; {_PLAIN_YAML}", mark)
             obj = construct(loader, node)
             if type(obj) is str and len(obj) <= 32:
                 obj = sys.intern(obj)  # keys and short values repeat in every case: share one object
