@@ -167,12 +167,16 @@ def test_fuzzed_suites_end_in_a_located_error_or_a_valid_suite(tmp_path, monkeyp
 def _replay(path: Path, seed_name: str) -> None:
     model = init_chat_model("openai:gpt-4.1-mini", api_key="sk-test", temperature=0, max_tokens=300)
     if seed_name.startswith("haiku"):
-        model = init_chat_model("anthropic:claude-haiku-4-5", api_key="sk-test", temperature=0, max_tokens=300)
+        model = init_chat_model(
+            "anthropic:claude-haiku-4-5", api_key="sk-test", temperature=0, max_tokens=300
+        )
     with use_cassette(str(path), record_mode="none"):
         if seed_name.startswith("haiku"):
             list(model.stream("Write a haiku about the sea. Three lines, nothing else."))
         else:
-            model.invoke([("system", "Answer in one short sentence."), ("user", "What is the capital of France?")])
+            model.invoke(
+                [("system", "Answer in one short sentence."), ("user", "What is the capital of France?")]
+            )
 
 
 CASSETTE_SEEDS = {
@@ -236,7 +240,10 @@ def test_a_template_cannot_run_code_and_is_one_located_line(tmp_path):
     ("template", "message"),
     [
         ("{{ 'a' * 999999999 }}", "a repeated string or list (*) would be 999,999,999 long"),
-        ("{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}", "range() made more"),
+        (
+            "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}",
+            "range() made more",
+        ),
         ("{{ 'x'|center(1000000000) }}", "the number 1,000,000,000 is above the template limit"),
         ("{{ '%999999999d' % 1 }}", "a format width above 1,000,000"),
         ("{{ 10 ** 10000000 }}", "a power (**), in bits, would be"),
@@ -262,7 +269,9 @@ def test_templates_are_bounded_in_memory_and_time(tmp_path, template, message):
 )
 def test_a_cell_explosion_is_refused_before_any_cell_is_built(tmp_path, case, cells):
     suite = tmp_path / "big.yaml"
-    suite.write_text(f"name: big\nmodels: [openai:gpt-4.1-mini]\ncases:\n  - id: a\n    prompt: hi\n    {case}\n")
+    suite.write_text(
+        f"name: big\nmodels: [openai:gpt-4.1-mini]\ncases:\n  - id: a\n    prompt: hi\n    {case}\n"
+    )
     tracemalloc.start()
     try:
         result = harness("run", str(suite), "--no-cassettes", "--out", str(tmp_path / "run"))
@@ -270,9 +279,7 @@ def test_a_cell_explosion_is_refused_before_any_cell_is_built(tmp_path, case, ce
     finally:
         tracemalloc.stop()
     assert result.code == 2
-    assert result.output.strip().startswith(
-        f"error: {suite}:4: cases[0]: the suite would run {cells} cells"
-    )
+    assert result.output.strip().startswith(f"error: {suite}:4: cases[0]: the suite would run {cells} cells")
     assert "above the limit of 100,000" in result.output and "--max-cells N" in result.output
     assert peak < 50_000_000  # the 8x10 matrix once grew to 23.9 GB
 
@@ -308,11 +315,15 @@ def test_a_catastrophic_regex_fails_within_its_time_limit(emulator, monkeypatch,
     ("yaml_text", "line", "message"),
     [
         ("name: a\nname: b\n", 2, "duplicate key 'name' (first on line 1)"),
-        ("name: a\nvars: !!python/object:os.system {a: 1}\n", 2, "the tag '!!python/object:os.system' is not allowed"),
+        (
+            "name: a\nvars: !!python/object:os.system {a: 1}\n",
+            2,
+            "the tag '!!python/object:os.system' is not allowed",
+        ),
         ("name: a\nvars: !!python/name:os.system\n", 2, "the tag '!!python/name:os.system' is not allowed"),
         ("name: a\nvars: {a: " + "[" * 500 + "]" * 500 + "}\n", 2, "nested more than 100 deep"),
         ("name: a\nmodels: ['']\n", 2, "models: a model string is empty"),
-        ("name: a\nvars: {a: \"\x07\"}\n", 2, "character '\\x07' is not allowed"),
+        ('name: a\nvars: {a: "\x07"}\n', 2, "character '\\x07' is not allowed"),
     ],
 )
 def test_hostile_yaml_is_one_located_line(tmp_path, yaml_text, line, message):
@@ -325,16 +336,22 @@ def test_hostile_yaml_is_one_located_line(tmp_path, yaml_text, line, message):
 
 def test_invalid_utf8_suite_names_line_and_byte(tmp_path):
     suite = tmp_path / "s.yaml"
-    suite.write_bytes(b"name: a\ncases: [{id: a, prompt: \"\xff\"}]\n")
+    suite.write_bytes(b'name: a\ncases: [{id: a, prompt: "\xff"}]\n')
     result = harness("run", str(suite), "--dry-run")
     assert result.code == 2
-    assert result.output.strip() == f"error: {suite}:2: not UTF-8 text: byte 0xff at column 26 cannot start or continue a character; save the file as UTF-8"
+    assert (
+        result.output.strip()
+        == f"error: {suite}:2: not UTF-8 text: byte 0xff at column 26 cannot start or continue a character; save the file as UTF-8"
+    )
 
 
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        ("    chunks: [1, 2]\n", "`timing.chunks.0`: input should be a valid tuple; allowed: [offset_ms, length] pairs"),
+        (
+            "    chunks: [1, 2]\n",
+            "`timing.chunks.0`: input should be a valid tuple; allowed: [offset_ms, length] pairs",
+        ),
         ("    ttfb_ms: 1.0e+308\n", "`timing.ttfb_ms`: input should be less than or equal to 86400000"),
     ],
 )

@@ -150,9 +150,7 @@ def checked_timing(value: Any) -> dict[str, Any] | None:
     except ValidationError as e:
         err = e.errors(include_url=False)[0]
         where = ".".join(str(p) for p in ("timing", *err["loc"]))
-        allowed = (
-            "[offset_ms, length] pairs" if "chunks" in err["loc"] else f"0 to {MAX_RECORDED_MS:,.0f} ms"
-        )
+        allowed = "[offset_ms, length] pairs" if "chunks" in err["loc"] else f"0 to {MAX_RECORDED_MS:,.0f} ms"
         raise FormatProblem(
             f"`{where}`: {err['msg'].lower()}; allowed: {allowed}; received {err['input']!r:.80}"
         ) from None

@@ -230,7 +230,10 @@ class Runner:
                     first = e.errors(include_url=False)[0]
                     where = ".".join(map(str, first["loc"]))
                     raise self.suite.error(
-                        f"case {ec.id!r}: rendered assertion {where}: {first['msg']}", "cases", ec.index, "assert"
+                        f"case {ec.id!r}: rendered assertion {where}: {first['msg']}",
+                        "cases",
+                        ec.index,
+                        "assert",
                     ) from None
 
     def _validate_case(self, ec: ExpandedCase) -> None:

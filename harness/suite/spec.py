@@ -171,9 +171,7 @@ class Suite(_Strict):
     def _named_models(cls, value: Any) -> Any:
         for model in value if isinstance(value, list) else [value]:
             if isinstance(model, str) and not model.strip():
-                raise ValueError(
-                    "a model string is empty; write 'provider:name', e.g. 'openai:gpt-4.1-mini'"
-                )
+                raise ValueError("a model string is empty; write 'provider:name', e.g. 'openai:gpt-4.1-mini'")
         return value
 
     @field_validator("cases")
@@ -209,7 +207,9 @@ class Suite(_Strict):
         out = []
         for case in self.cases:
             rows = len(case.vars) if isinstance(case.vars, list) else 1
-            out.append(rows * math.prod(map(len, case.matrix.values())) * (repeat or case.repeat or self.repeat))
+            out.append(
+                rows * math.prod(map(len, case.matrix.values())) * (repeat or case.repeat or self.repeat)
+            )
         return out
 
     def expand(self) -> list[ExpandedCase]:
@@ -312,10 +312,14 @@ def _render_messages(ec: ExpandedCase) -> list[dict[str, Any]]:
     if case.messages is not None:
         for i, m in enumerate(case.messages):
             d = m.model_dump(exclude_none=True)
-            d["content"] = _render_field(ec, d.get("content", ""), ("cases", ec.index, "messages", i, "content"))
+            d["content"] = _render_field(
+                ec, d.get("content", ""), ("cases", ec.index, "messages", i, "content")
+            )
             msgs.append(d)
     else:
-        msgs.append({"role": "user", "content": _render_field(ec, case.prompt or "", ("cases", ec.index, "prompt"))})
+        msgs.append(
+            {"role": "user", "content": _render_field(ec, case.prompt or "", ("cases", ec.index, "prompt"))}
+        )
     return msgs
 
 

@@ -106,7 +106,9 @@ class _EventBuilder:
             obj = construct(loader, node)
             if type(obj) is str and len(obj) <= 32:
                 obj = sys.intern(obj)  # keys and short values repeat in every case: share one object
-        elif getattr(event, "tag", None) not in _COLLECTION_TAGS:  # PyYAML's safe loader would drop it without a word
+        elif (
+            getattr(event, "tag", None) not in _COLLECTION_TAGS
+        ):  # PyYAML's safe loader would drop it without a word
             raise _refused(f"the tag {_shown_tag(event.tag)!r} is not allowed; {_PLAIN_YAML}", mark)
         elif self.depth >= MAX_DEPTH:
             raise _refused(f"lists and mappings are nested more than {MAX_DEPTH} deep here", mark)
