@@ -10,6 +10,7 @@ Messages say what was wrong, what is allowed, and what was received.
     │   └── ImportPathError                      a suite's 'module:name' / 'file.py:name' does not import
     ├── InputError (ValueError)                 malformed user files: suite, cassette, pricing; names file:line
     │   ├── SuiteError
+    │   │   └── TemplateError                    a user template is unsafe, too big, or fails to render
     │   └── CassetteFormatError
     ├── CassetteError
     │   ├── CassetteMissError                    replay found no recorded request for this one
@@ -250,3 +251,11 @@ def error_for_status(
     if retryable is not None:
         err.is_retryable = retryable
     return err
+
+
+# --- user templates (appended: the sandboxed renderer) -------------------------------------
+
+
+class TemplateError(SuiteError):
+    """A user template failed: syntax, an undefined variable, a sandbox refusal, or a size limit.
+    Raised without location by the renderer; the suite code re-raises it naming file, case and field."""

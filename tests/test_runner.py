@@ -299,7 +299,9 @@ def test_everything_is_validated_before_any_cell_runs(providers, tmp_path):
     undefined = parse_suite(
         "name: u\nmodels: [openai:gpt-4.1-mini]\ncases:\n  - {id: a, prompt: '{{ nope }}'}\n", "u.yaml"
     )
-    with pytest.raises(SuiteError, match=r"u.yaml:4: case 'a': template error: 'nope' is undefined"):
+    with pytest.raises(
+        SuiteError, match=r"u.yaml:4: cases\[0\]\.prompt \(case 'a'\): template error: 'nope' is undefined"
+    ):
         Runner(undefined, RunOptions(out=tmp_path / "run"))
     bad_tool = parse_suite(
         "name: t\nmodels: [openai:gpt-4.1-mini]\ncases:\n  - id: a\n    prompt: hi\n"

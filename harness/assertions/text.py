@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import jsonschema
+import regex
 from jsonschema.validators import validator_for
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator
 
@@ -108,16 +108,19 @@ class NotIContains(_Contains):
     negate = True
 
 
-_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
+_FLAGS = {"i": regex.IGNORECASE, "m": regex.MULTILINE, "s": regex.DOTALL, "x": regex.VERBOSE}
+REGEX_TIME_LIMIT_S = 1.0
 
 
 class Regex(SpecBase):
-    """`re.search(value, text)` finds a match. `flags`: letters of i (ignore case), m (multiline),
-    s (dot matches newline), x (verbose)."""
+    """A search for `value` in the text finds a match (`re` syntax, run by the `regex` package with a
+    time limit, so a backtracking pattern fails the assertion instead of hanging the run). `flags`:
+    letters of i (ignore case), m (multiline), s (dot matches newline), x (verbose)."""
 
     type: Literal["regex", "not-regex"]
     value: str
     flags: str = ""
+    timeout_s: float = Field(REGEX_TIME_LIMIT_S, gt=0, le=60, description="Time limit of the search.")
 
     @field_validator("flags")
     @classmethod
@@ -131,8 +134,8 @@ class Regex(SpecBase):
     @classmethod
     def _compiles(cls, v: str) -> str:
         try:
-            re.compile(v)
-        except re.error as e:
+            regex.compile(v)
+        except regex.error as e:
             raise ValueError(f"invalid regular expression {v!r}: {e}") from None
         return v
 
@@ -140,8 +143,16 @@ class Regex(SpecBase):
         flags = 0
         for letter in self.flags:
             flags |= _FLAGS[letter]
-        m = re.search(self.value, ctx.text, flags)
         shown = f"/{self.value}/{self.flags}"
+        try:
+            m = regex.search(self.value, ctx.text, flags, timeout=self.timeout_s)
+        except TimeoutError:
+            return self.outcome(
+                False,
+                f"error: {shown} found no answer within its time limit of {self.timeout_s:g} s "
+                f"(timeout_s) on {len(ctx.text):,} characters; a nested repeat such as (a+)+ "
+                "backtracks exponentially",
+            )
         if self.type == "not-regex":
             if m is None:
                 return self.outcome(True, f"output does not match {shown}")

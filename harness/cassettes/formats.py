@@ -13,7 +13,9 @@ import base64
 import json
 import zlib
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.cassettes.interaction import (
     Interaction,
@@ -102,7 +104,7 @@ def _interaction(req: dict[str, Any], resp: dict[str, Any], extra: dict[str, Any
         body=_body(resp["parsed_body"]) if "parsed_body" in resp else _body(resp.get("body")),
     )
     _decompress(response)
-    timing = extra.get("timing") if isinstance(extra.get("timing"), dict) else None
+    timing = checked_timing(extra.get("timing"))
     match_key = extra.get("match_key")
     streamed = (
         bool(extra.get("streamed"))
@@ -121,6 +123,40 @@ def _interaction(req: dict[str, Any], resp: dict[str, Any], extra: dict[str, Any
         str(match_key) if match_key else None,
         str(provider) if provider else None,
     )
+
+
+MAX_RECORDED_MS = 86_400_000.0  # a day: a recorded time beyond it is a corrupt file, not a slow reply
+
+
+Milliseconds = Annotated[float, Field(ge=0, le=MAX_RECORDED_MS, allow_inf_nan=False, strict=True)]
+
+
+class RecordedTiming(BaseModel):
+    """What replay reads of `timing:`; other keys are kept as they are."""
+
+    model_config = ConfigDict(extra="allow")
+    ttfb_ms: Milliseconds | None = None
+    total_ms: Milliseconds | None = None
+    chunks: list[tuple[Milliseconds, Annotated[int, Field(ge=0, strict=True)]]] | None = None
+
+
+def checked_timing(value: Any) -> dict[str, Any] | None:
+    """The `timing:` mapping, checked so replay can trust it: finite milliseconds, [offset_ms, length]
+    chunks. A FormatProblem names the key, what is allowed and what was found."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise FormatProblem(f"`timing` must be a mapping (ttfb_ms, total_ms, chunks); received {value!r:.80}")
+    try:
+        RecordedTiming.model_validate(value)
+    except ValidationError as e:
+        err = e.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in ("timing", *err["loc"]))
+        allowed = "[offset_ms, length] pairs" if "chunks" in err["loc"] else f"0 to {MAX_RECORDED_MS:,.0f} ms"
+        raise FormatProblem(
+            f"`{where}`: {err['msg'].lower()}; allowed: {allowed}; received {err['input']!r:.80}"
+        ) from None
+    return value
 
 
 def interaction_from_entry(entry: Any, index: int) -> Interaction:

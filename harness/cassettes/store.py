@@ -173,10 +173,12 @@ class CassetteFile:
             if len(whole) == len(self._parsed):
                 self._parsed, self._fragments = list(whole), None
                 return whole[i]
-            mark = getattr(e, "problem_mark", None)
-            line = self._first_lines[i] + (mark.line if mark is not None else 0)
-            what = f"not valid YAML: {e.problem}" if isinstance(e, yaml.MarkedYAMLError) else str(e)
-            raise CassetteFormatError(what, path=str(self.path), line=line) from None
+            if isinstance(e, FormatProblem):
+                what, offset = str(e), 0
+            else:
+                what, line_in_fragment = yaml_problem(e, frag)
+                offset = (line_in_fragment or 1) - 1
+            raise CassetteFormatError(what, path=str(self.path), line=self._first_lines[i] + offset) from None
 
 
 def split_fragments(text: str) -> list[str] | None:
@@ -194,16 +196,27 @@ def split_fragments(text: str) -> list[str] | None:
     return [rest[a:b] for a, b in zip(starts, [*starts[1:], len(rest)], strict=False)]
 
 
+def yaml_problem(e: yaml.YAMLError, text: str) -> tuple[str, int | None]:
+    """One line saying what is wrong with YAML `text`, and the line (1-based) where, when known."""
+    if isinstance(e, yaml.reader.ReaderError):
+        return (
+            f"not valid YAML: character {chr(e.character)!r} is not allowed (control characters other than "
+            "tab and newline cannot appear in YAML)",
+            text.count("\n", 0, e.position) + 1,
+        )
+    if isinstance(e, yaml.MarkedYAMLError):
+        mark = e.problem_mark or e.context_mark
+        what = f"{e.problem or e.context or 'invalid YAML'}".strip()
+        return f"not valid YAML: {what}", mark.line + 1 if mark is not None else None
+    return f"not valid YAML: {str(e).splitlines()[0] if str(e) else type(e).__name__}", None
+
+
 def parse_yaml(text: str, path: Path | str) -> Any:
     try:
         return yaml.load(text, Loader=SafeLoader)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark is not None else None
-        what = f"{e.problem or e.context or 'invalid YAML'}".strip()
-        raise CassetteFormatError(f"not valid YAML: {what}", path=str(path), line=line) from None
     except yaml.YAMLError as e:
-        raise CassetteFormatError(f"not valid YAML: {e}", path=str(path)) from None
+        what, line = yaml_problem(e, text)
+        raise CassetteFormatError(what, path=str(path), line=line) from None
 
 
 def _entry_line(text: str, entry: int | None) -> int | None:

@@ -161,7 +161,8 @@ def _show_text(f: Path) -> None:
             str(ix.response.status),
         ]
         if timing.get("total_ms") is not None:
-            head.append(f"ttft {ttft:.0f} ms  total {float(timing['total_ms']):.0f} ms")
+            shown = f"{ttft:.0f}" if isinstance(ttft, (int, float)) else "?"
+            head.append(f"ttft {shown} ms  total {float(timing['total_ms']):.0f} ms")
         _echo("\n" + "  ".join(h for h in head if h))
         messages = request_messages(ix.request.json_or_none())
         new = messages[len(previous) :] if messages[: len(previous)] == previous else messages

@@ -19,6 +19,7 @@ Examples:
   harness run suites/quickstart.yaml --record-mode once  # record what has no cassette yet
   harness run suites/*.yaml --concurrency 20 --junit results.xml --no-report
   harness run suites/big.yaml --workers 2                # replay a large suite on two cores
+  harness run suites/big.yaml --dry-run --max-cells 500000   # validate and count; run nothing
   harness run --resume runs/quickstart-20261124T063000-3f2a --retry-errors
 
 \b
@@ -269,6 +270,16 @@ def _print_failures(run_dir: Path, console: Any, limit: int = 10) -> None:
 @click.option(
     "--progress/--no-progress", default=None, help="Show a progress bar (default: when stderr is a terminal)."
 )
+@click.option(
+    "--max-cells",
+    type=click.IntRange(min=1),
+    default=100_000,
+    show_default=True,
+    help="Refuse a suite that would run more cells (cases x variants x repeats x models).",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Validate everything and print the cell counts; run and write nothing."
+)
 def run_cmd(
     suites: tuple[Path, ...],
     models: str | None,
@@ -289,6 +300,8 @@ def run_cmd(
     retry_errors: bool,
     prices: Path | None,
     progress: bool | None,
+    max_cells: int,
+    dry_run: bool,
 ) -> None:
     """Run SUITE files over their models (or --models): every case × model × repeat, concurrently.
 
@@ -317,6 +330,8 @@ def run_cmd(
             prices,
             progress,
             _workers(workers),
+            max_cells,
+            dry_run,
         )
     except (InputError, ConfigurationError) as e:
         click.echo(f"error: {e}", err=True)
@@ -344,6 +359,8 @@ def _run(
     prices: Path | None,
     progress: bool | None,
     workers: int | None = 1,
+    max_cells: int = 100_000,
+    dry_run: bool = False,
 ) -> int:
     from rich.console import Console
 
@@ -385,8 +402,16 @@ def _run(
             retry_errors=retry_errors,
             prices_file=str(prices) if prices else None,
             workers=workers,
+            max_cells=max_cells,
         )
         runners.append(Runner(suite, options))
+    if dry_run:
+        for runner in runners:
+            click.echo(
+                f"{runner.suite.path}: valid; {runner.total_cells:,} cells "
+                f"({len(runner.cases):,} case variants x {len(runner.models)} model(s) x repeats)"
+            )
+        return 0
     show = progress if progress is not None else sys.stderr.isatty()
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     code = 0

@@ -18,7 +18,8 @@ from harness.imports import import_object
 from harness.messages.core import AIMessage, BaseMessage, ToolMessage, convert_to_messages
 from harness.models.chat import ChatModel
 from harness.runner.limits import AdaptiveLimiter, RetryPolicy, call_with_retries
-from harness.suite.spec import ExpandedCase, ModelEntry, StructuredOutputSpec, ToolSpec, render
+from harness.suite.spec import ExpandedCase, ModelEntry, StructuredOutputSpec, ToolSpec
+from harness.suite.templates import render
 from harness.tools.tool import BaseTool, convert_to_openai_tool, tool
 
 

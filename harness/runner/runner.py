@@ -48,6 +48,7 @@ from harness.runner.workers import run_child, shard_spec, worker_count
 from harness.suite.spec import ExpandedCase, ModelEntry, ModelSpec, Suite, slugify
 
 DEFAULT_CONCURRENCY = 8
+DEFAULT_MAX_CELLS = 100_000  # cells one run may plan (--max-cells): a typo in a matrix is not a 24 GB run
 
 __all__ = ["Cell", "RunOptions", "RunResult", "Runner", "run_suite", "new_run_id", "execute_cell"]
 
@@ -83,6 +84,7 @@ class RunOptions:
     run_id: str | None = None
     on_record: Callable[[dict[str, Any]], Any] | None = None  # called after each record is written
     workers: int | None = 1  # processes for CPU-bound (replay) runs; None: auto (large runs, up to 4)
+    max_cells: int = DEFAULT_MAX_CELLS  # refuse a suite that would plan more cells, before building any
 
 
 @dataclass
@@ -118,6 +120,8 @@ class Runner:
         self.suite = suite
         self.shard = shard  # a worker process of a sharded run: the parent validated and owns the run dir
         self.options = options or RunOptions()
+        if not shard:
+            self._check_cell_count()
         self.cases = suite.expand()
         self.models = self._resolve_models()
         self.judges: dict[str, ResolvedModel] = {}
@@ -137,6 +141,24 @@ class Runner:
         self._cassette_root = (Path(cas) / slugify(suite.name)).as_posix() if cas is not None else ""
 
     # --- validation (before any cell runs) ----------------------------------------------------
+
+    def _check_cell_count(self) -> None:
+        """Count cells arithmetically, before expanding anything: a too-big suite costs no memory."""
+        n_models = max(1, len(self.options.models or self.suite.models))
+        per_case = self.suite.cell_counts(self.options.repeat)
+        total = sum(per_case) * n_models
+        limit = self.options.max_cells
+        if total <= limit:
+            return
+        biggest = max(range(len(per_case)), key=per_case.__getitem__)
+        case = self.suite.cases[biggest]
+        raise self.suite.error(
+            f"the suite would run {total:,} cells (cases x variants x repeats x {n_models} model(s)), "
+            f"above the limit of {limit:,}; case {case.id!r} alone is {per_case[biggest] * n_models:,}. "
+            "Shrink its vars/matrix/repeat, or raise the limit with --max-cells N",
+            "cases",
+            biggest,
+        )
 
     def _build(self, entry: ModelEntry) -> ChatModel:
         params = {**self.suite.defaults, **entry.params}

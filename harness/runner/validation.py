@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import jinja2
 from pydantic import ValidationError
 
 from harness.assertions.base import SpecBase
 from harness.assertions.model_graded import LlmJudge
 from harness.assertions.registry import parse_assertions
-from harness.errors import ConfigurationError
+from harness.errors import ConfigurationError, TemplateError
 from harness.runner.cell import ResolvedModel, ToolRuntime, structured_schema
 from harness.suite.schema import validation_message
-from harness.suite.spec import ExpandedCase, Suite, render
+from harness.suite.spec import ExpandedCase, Suite
+from harness.suite.templates import render_tree
 
 if TYPE_CHECKING:
     from harness.runner.runner import Runner
@@ -40,7 +40,7 @@ class CaseAssertions:
         key = id(ec)
         if key not in self._rendered:
             raw = [s.model_dump(by_alias=True, exclude_unset=True) for s in specs]
-            self._rendered[key] = parse_assertions(_render_tree(raw, ec.vars))
+            self._rendered[key] = parse_assertions(render_tree(raw, ec.vars))
         return self._rendered[key]
 
 
@@ -69,8 +69,10 @@ def _rendered_assertions(runner: Runner, ec: ExpandedCase) -> list[SpecBase]:
         raise runner.suite.error(
             f"{ec.id!r}: {problem}", "cases", ec.index, "assert", first["loc"][0]
         ) from None
-    except (ValueError, jinja2.TemplateError) as e:
-        raise runner.suite.error(f"{ec.id!r}: template error: {e}", "cases", ec.index, "assert") from None
+    except TemplateError as e:
+        raise runner.suite.error(
+            f"case {ec.id!r}: assertion template: {e}", "cases", ec.index, "assert"
+        ) from None
 
 
 def _case_judge(runner: Runner, ec: ExpandedCase) -> ResolvedModel | None:
@@ -142,13 +144,3 @@ def _has_template(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_template(v) for v in value)
     return False
-
-
-def _render_tree(value: Any, variables: dict[str, Any]) -> Any:
-    if isinstance(value, str):
-        return render(value, variables)
-    if isinstance(value, dict):
-        return {k: _render_tree(v, variables) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_render_tree(v, variables) for v in value]
-    return value

@@ -1,7 +1,8 @@
 """Suite files: strict pydantic models, the located YAML loader, case expansion and templates.
 
 Owns: `spec` (the models, `load_suite`, `parse_suite`, expansion), `yaml_loader` (YAML with line
-numbers), `schema` (the committed JSON schema and one-line messages).
+numbers), `schema` (the committed JSON schema and one-line messages), `templates` (the one sandboxed
+renderer of user templates).
 May import: `harness.errors`, `harness.assertions` (to validate `assert:` entries).
 """
 
@@ -15,12 +16,11 @@ from harness.suite.spec import (
     StructuredOutputSpec,
     Suite,
     ToolSpec,
-    compile_template,
     load_suite,
     parse_suite,
-    render,
     slugify,
 )
+from harness.suite.templates import compile_template, render, render_tree
 
 __all__ = [
     "ModelEntry",
@@ -33,6 +33,7 @@ __all__ = [
     "slugify",
     "compile_template",
     "render",
+    "render_tree",
     "load_suite",
     "parse_suite",
 ]

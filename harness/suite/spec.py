@@ -10,8 +10,8 @@ The JSON schema of these models is committed at `harness/suite.schema.json`
 
 from __future__ import annotations
 
-import functools
 import itertools
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +21,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.assertions.registry import AssertionSpec
-from harness.errors import SuiteError
+from harness.errors import SuiteError, TemplateError
 from harness.imports import check_import_form
+from harness.suite.templates import render_tree
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 _TOOL_NAME = r"^[A-Za-z0-9_-]{1,64}$"
@@ -169,6 +170,14 @@ class Suite(_Strict):
     _path: str | None = None
     _lines: dict[tuple[Any, ...], int] | None = None
 
+    @field_validator("models", "judge")
+    @classmethod
+    def _named_models(cls, value: Any) -> Any:
+        for model in value if isinstance(value, list) else [value]:
+            if isinstance(model, str) and not model.strip():
+                raise ValueError("a model string is empty; write 'provider:name', e.g. 'openai:gpt-4.1-mini'")
+        return value
+
     @field_validator("cases")
     @classmethod
     def _unique_ids(cls, cases: list[Case]) -> list[Case]:
@@ -199,19 +208,23 @@ class Suite(_Strict):
 
     def line_of(self, *loc: str | int) -> int | None:
         """Line (1-based) of a location such as ("models", 1) in the source file, when known."""
-        if not self._lines:
-            return None
-        for n in range(len(loc), 0, -1):
-            line = self._lines.get(tuple(loc[:n]))
-            if line:
-                return int(line)
-        return None
+        return line_in(self._lines, loc)
 
     def error(self, message: str, *loc: str | int) -> SuiteError:
         where = _dotted(loc)
         return SuiteError(
             f"{where}: {message}" if where else message, path=self._path, line=self.line_of(*loc)
         )
+
+    def cell_counts(self, repeat: int | None = None) -> list[int]:
+        """Per case: variants x repeats (one model), computed without expanding anything."""
+        out = []
+        for case in self.cases:
+            rows = len(case.vars) if isinstance(case.vars, list) else 1
+            out.append(
+                rows * math.prod(map(len, case.matrix.values())) * (repeat or case.repeat or self.repeat)
+            )
+        return out
 
     def expand(self) -> list[ExpandedCase]:
         out: list[ExpandedCase] = []
@@ -234,6 +247,7 @@ class ExpandedCase:
     system: str | None = None
     suite_path: str | None = None
     line: int | None = None
+    suite_lines: dict[tuple[Any, ...], int] | None = field(default=None, repr=False)
     _messages: list[dict[str, Any]] | None = field(default=None, repr=False)
     _slug: str | None = field(default=None, repr=False)
 
@@ -297,85 +311,42 @@ def _expand_case(suite: Suite, index: int, case: Case) -> list[ExpandedCase]:
                 case.system or suite.system,
                 suite.path,
                 suite.line_of("cases", index),
+                suite._lines,
             )
         )
     return out
 
 
-@functools.cache
-def _jinja() -> Any:
-    import jinja2
-
-    return jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
-
-
-@functools.lru_cache(maxsize=4096)
-def compile_template(source: str) -> Any:
-    return _jinja().from_string(source)
-
-
-_SIMPLE_VAR = re.compile(r"{{\s*([A-Za-z_][A-Za-z0-9_]*)\s*}}")
-
-
-@functools.lru_cache(maxsize=4096)
-def _simple_parts(source: str) -> tuple[str, ...] | None:
-    """A template made only of text and `{{ name }}`: its pieces (odd ones are names), else None."""
-    if "{%" in source or "{#" in source:
-        return None
-    parts = tuple(_SIMPLE_VAR.split(source))
-    if any("{{" in p or "}}" in p for p in parts[::2]):
-        return None
-    return parts
-
-
-def render(source: str, variables: dict[str, Any]) -> str:
-    """Render a jinja2 template (undefined variables are errors). Plain strings are returned as they
-    are, and `{{ name }}`-only templates are substituted directly: the same result, 20x faster."""
-    if "{" not in source or ("{{" not in source and "{%" not in source):
-        return source
-    parts = _simple_parts(source)
-    if parts is not None and all(name in variables for name in parts[1::2]):
-        values = [variables[name] for name in parts[1::2]]
-        if all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in values):
-            out = [parts[0]]
-            for i, value in enumerate(values):
-                out.append(str(value))
-                out.append(parts[2 * i + 2])
-            return "".join(out)
-    return str(compile_template(source).render(**variables))
-
-
-def _render_content(content: Any, variables: dict[str, Any]) -> Any:
-    if isinstance(content, str):
-        return render(content, variables)
-    if isinstance(content, list):
-        return [_render_content(c, variables) for c in content]
-    if isinstance(content, dict):
-        return {k: _render_content(v, variables) for k, v in content.items()}
-    return content
-
-
 def _render_messages(ec: ExpandedCase) -> list[dict[str, Any]]:
-    import jinja2
-
     case = ec.case
+    msgs: list[dict[str, Any]] = []
+    if ec.system is not None and not (case.messages and case.messages[0].role in ("system", "developer")):
+        field = ("cases", ec.index, "system") if case.system is not None else ("system",)
+        msgs.append({"role": "system", "content": _render_field(ec, ec.system, field)})
+    if case.messages is not None:
+        for i, m in enumerate(case.messages):
+            d = m.model_dump(exclude_none=True)
+            d["content"] = _render_field(
+                ec, d.get("content", ""), ("cases", ec.index, "messages", i, "content")
+            )
+            msgs.append(d)
+    else:
+        msgs.append(
+            {"role": "user", "content": _render_field(ec, case.prompt or "", ("cases", ec.index, "prompt"))}
+        )
+    return msgs
+
+
+def _render_field(ec: ExpandedCase, source: Any, where: tuple[str | int, ...]) -> Any:
+    """One templated field of a case rendered; a failure names the file, line, case and field."""
     try:
-        msgs: list[dict[str, Any]] = []
-        if ec.system is not None and not (case.messages and case.messages[0].role in ("system", "developer")):
-            msgs.append({"role": "system", "content": render(ec.system, ec.vars)})
-        if case.messages is not None:
-            for m in case.messages:
-                d = m.model_dump(exclude_none=True)
-                d["content"] = _render_content(d.get("content", ""), ec.vars)
-                msgs.append(d)
-        else:
-            msgs.append({"role": "user", "content": render(case.prompt or "", ec.vars)})
-        return msgs
-    except jinja2.TemplateError as e:
-        raise SuiteError(
-            f"case {ec.id!r}: template error: {e}; variables: {sorted(ec.vars) or 'none'}",
+        return render_tree(source, ec.vars)
+    except TemplateError as e:
+        raise TemplateError(
+            f"{_dotted(where)} (case {ec.id!r}): template error: {e}; "
+            f"variables: {', '.join(sorted(ec.vars)) or 'none'}",
             path=ec.suite_path,
-            line=ec.line,
+            line=line_in(ec.suite_lines, where) or ec.line,
         ) from None
 
 
@@ -388,11 +359,21 @@ def load_suite(path: str | Path) -> Suite:
 
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
     except FileNotFoundError:
         raise SuiteError("suite file not found", path=str(path)) from None
     except OSError as e:
         raise SuiteError(f"cannot read the suite file: {e.strerror}", path=str(path)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        column = e.start - raw.rfind(b"\n", 0, e.start)
+        raise SuiteError(
+            f"not UTF-8 text: byte 0x{raw[e.start]:02x} at column {column} cannot start or continue "
+            "a character; save the file as UTF-8",
+            path=str(path),
+            line=raw.count(b"\n", 0, e.start) + 1,
+        ) from None
     return parse_suite(text, str(path), validation_message)
 
 
@@ -420,6 +401,13 @@ def parse_suite(text: str, path: str = "<suite>", _fmt: Any = None) -> Suite:
         raise SuiteError(
             f"invalid YAML: {problem}", path=path, line=mark.line + 1 if mark else None
         ) from None
+    except yaml.reader.ReaderError as e:  # a character YAML does not allow, e.g. a control character
+        raise SuiteError(
+            f"invalid YAML: character {chr(e.character)!r} is not allowed (control characters other than "
+            "tab and newline cannot appear in YAML)",
+            path=path,
+            line=text.count("\n", 0, e.position) + 1,
+        ) from None
     except yaml.YAMLError as e:
         raise SuiteError(f"invalid YAML: {e}", path=path) from None
     if not isinstance(data, dict):
@@ -443,6 +431,17 @@ def parse_suite(text: str, path: str = "<suite>", _fmt: Any = None) -> Suite:
     suite._lines = compact_lines(data, lines)
     store_parse(text, data, suite._lines)
     return suite
+
+
+def line_in(lines: dict[tuple[Any, ...], int] | None, loc: tuple[Any, ...]) -> int | None:
+    """The line of `loc`, or of the nearest enclosing location the line table holds."""
+    if not lines:
+        return None
+    for n in range(len(loc), 0, -1):
+        line = lines.get(tuple(loc[:n]))
+        if line:
+            return int(line)
+    return None
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:

@@ -20,10 +20,22 @@ import yaml
 
 from harness.files import write_atomic
 
-CACHE_FORMAT = 2  # 2: lines of tools and structured_output keys
+CACHE_FORMAT = 3  # 2: lines of tools and structured_output keys; 3: and of prompt/system/messages
 
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_DEPTH = 100  # lists and mappings inside each other; far deeper than any real suite
+MAX_ALIASED_NODES = 1_000_000  # values repeated through *aliases: bounds "billion laughs" expansions
+_COLLECTION_TAGS = (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+_PLAIN_YAML = "suites are plain YAML: mappings, lists, strings, numbers, booleans and null"
+
+
+def _shown_tag(tag: str) -> str:
+    return "!!" + tag[len("tag:yaml.org,2002:") :] if tag.startswith("tag:yaml.org,2002:") else tag
+
+
+def _refused(problem: str, mark: Any) -> yaml.constructor.ConstructorError:
+    return yaml.constructor.ConstructorError(None, None, problem, mark)
 
 
 def load_yaml(text: str) -> tuple[Any, dict[int, tuple[int, Any]]]:
@@ -57,15 +69,33 @@ class _EventBuilder:
         self.loader = loader
         self.lines: dict[int, tuple[int, Any]] = {}
         self.anchors: dict[str, Any] = {}
+        self.depth = 0
+        self.nodes = 0  # values built so far, an alias counting as every value it repeats
+        self.aliased = 0
+        self.sizes: dict[int, int] = {}  # id(collection) -> its nodes, for the aliases that repeat it
 
     def value(self) -> Any:
+        start = self.nodes
+        obj = self._value()
+        self.nodes += 1
+        if isinstance(obj, (list, dict)):
+            self.sizes.setdefault(id(obj), self.nodes - start)
+        return obj
+
+    def _value(self) -> Any:
         loader = self.loader
         event: Any = loader.get_event()
         mark: Any = event.start_mark  # Any: the C parser's marks are not yaml.Mark to mypy
         if isinstance(event, yaml.AliasEvent):
             if event.anchor not in self.anchors:
                 raise yaml.composer.ComposerError(None, None, f"found undefined alias {event.anchor!r}", mark)
-            return self.anchors[event.anchor]
+            repeated = self.anchors[event.anchor]
+            size = self.sizes.get(id(repeated), 1)
+            self.nodes += size - 1
+            self.aliased += size
+            if self.aliased > MAX_ALIASED_NODES:
+                raise _refused(f"aliases repeat more than {MAX_ALIASED_NODES:,} values in all", mark)
+            return repeated
         if isinstance(event, yaml.ScalarEvent):
             tag = event.tag
             if tag is None or tag == "!":
@@ -74,13 +104,18 @@ class _EventBuilder:
             node = yaml.ScalarNode(tag, event.value, mark, end, event.style)
             construct = loader.yaml_constructors.get(tag)
             if construct is None:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"could not determine a constructor for the tag {tag!r}", mark
-                )
+                raise _refused(f"the tag {_shown_tag(str(tag))!r} is not allowed; {_PLAIN_YAML}", mark)
             obj = construct(loader, node)
             if type(obj) is str and len(obj) <= 32:
                 obj = sys.intern(obj)  # keys and short values repeat in every case: share one object
+        elif (
+            getattr(event, "tag", None) not in _COLLECTION_TAGS
+        ):  # PyYAML's safe loader would drop it without a word
+            raise _refused(f"the tag {_shown_tag(event.tag)!r} is not allowed; {_PLAIN_YAML}", mark)
+        elif self.depth >= MAX_DEPTH:
+            raise _refused(f"lists and mappings are nested more than {MAX_DEPTH} deep here", mark)
         elif isinstance(event, yaml.SequenceStartEvent):
+            self.depth += 1
             obj = []
             item_lines: list[int] = []
             self._anchor(event, obj)
@@ -90,9 +125,13 @@ class _EventBuilder:
                 obj.append(self.value())
             loader.get_event()
             self.lines[id(obj)] = (mark.line + 1, item_lines)
+            self.depth -= 1
             return obj
         elif isinstance(event, yaml.MappingStartEvent):
-            return self._mapping(event)
+            self.depth += 1
+            data = self._mapping(event)
+            self.depth -= 1
+            return data
         else:  # pragma: no cover - the parser only yields the events above here
             raise yaml.composer.ComposerError(None, None, f"unexpected {type(event).__name__}", mark)
         self._anchor(event, obj)
@@ -132,6 +171,11 @@ class _EventBuilder:
                     "found unhashable key",
                     key_event.start_mark,
                 ) from None
+            if key in keys:  # PyYAML keeps the last value: a pasted block would silently win
+                raise _refused(
+                    f"duplicate key {key!r} (first on line {keys[key]}); a key may appear once in a mapping",
+                    key_event.start_mark,
+                )
             data[key] = value
             keys[key] = key_event.start_mark.line + 1
         loader.get_event()
@@ -170,7 +214,7 @@ def line_for(data: Any, lines: dict[int, tuple[int, Any]], loc: tuple[Any, ...])
 def compact_lines(data: dict[str, Any], lines: dict[int, tuple[int, Any]]) -> dict[tuple[Any, ...], int]:
     """Lines of what the runner may still report on after validation: models, judge, cases, assertions."""
     out: dict[tuple[Any, ...], int] = {}
-    for key in ("models", "judge", "cases", "defaults"):
+    for key in ("models", "judge", "cases", "defaults", "system"):
         line = line_for(data, lines, (key,))
         if line is not None and key in data:
             out[(key,)] = line
@@ -179,9 +223,12 @@ def compact_lines(data: dict[str, Any], lines: dict[int, tuple[int, Any]]) -> di
     for i, case in enumerate(data.get("cases") or []):
         out[("cases", i)] = line_for(data, lines, ("cases", i)) or 0
         if isinstance(case, dict):
-            for key in ("tools", "structured_output"):
+            for key in ("tools", "structured_output", "prompt", "system", "messages"):
                 if key in case:
                     out[("cases", i, key)] = line_for(data, lines, ("cases", i, key)) or 0
+            messages = case.get("messages")
+            for j in range(len(messages) if isinstance(messages, list) else 0):
+                out[("cases", i, "messages", j)] = line_for(data, lines, ("cases", i, "messages", j)) or 0
             for j, _a in enumerate(case.get("assert") or []):
                 out[("cases", i, "assert", j)] = line_for(data, lines, ("cases", i, "assert", j)) or 0
             for k, _t in enumerate(case.get("tools") or []):
