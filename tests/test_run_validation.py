@@ -114,8 +114,8 @@ BAD_SUITES = [
     ),
     (
         case("prompt: hi\nvars: [{pat: 'a+'}, {pat: '('}]\nassert: [{type: regex, value: '{{ pat }}'}]\n"),
-        r"bad.yaml:7: cases\[0\].assert\[0\]: 'a\[\(\]': regex: invalid regular expression '\(': missing \), "
-        r"unterminated subpattern at position 0$",
+        r"bad.yaml:7: cases\[0\].assert\[0\]: 'a\[\(\]': regex: invalid regular expression '\(': "
+        r"missing \) at position 1$",
     ),
 ]
 
