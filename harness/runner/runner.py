@@ -17,12 +17,14 @@ import os
 import secrets
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigurationError, InputError, SuiteError
+from harness.models.retry import RetryPolicy
+from harness.rate_limiters import AdaptiveLimiter
 from harness.results.build import Pricing, utc_now
 from harness.results.io import (
     RESULTS_FILE,
@@ -35,13 +37,15 @@ from harness.results.io import (
     write_json_atomic,
 )
 from harness.runner.cell import CaseRuntime, ResolvedModel, execute_cell
-from harness.runner.limits import AdaptiveLimiter, RetryPolicy
 from harness.runner.pool import CellRunner
 from harness.runner.workers import run_child, shard_spec, worker_count
 from harness.suite.spec import ExpandedCase, ModelEntry, Suite, render, slugify
 
 RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 DEFAULT_CONCURRENCY = 8
+# the runner's retries: models are built with max_retries=0 and each cell's calls retry through this
+# (a 429 storm passes, so it gets a bigger budget than a failing provider)
+RUNNER_RETRY = RetryPolicy(max_retries=3, max_rate_limit_retries=24)
 
 __all__ = ["Cell", "RunOptions", "RunResult", "Runner", "run_suite", "new_run_id", "execute_cell"]
 
@@ -62,7 +66,7 @@ class RunOptions:
     replay_speed: str | float = "instant"
     resume: str | Path | None = None
     retry_errors: bool = False
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retry: RetryPolicy = RUNNER_RETRY
     prices_file: str | None = None
     run_id: str | None = None
     on_record: Callable[[dict[str, Any]], Any] | None = None  # called after each record is written
@@ -369,6 +373,7 @@ class Runner:
                 )
         finally:
             worker.close()
+            await self.aclose()
             self._write_meta(started, summary, utc_now())
             if progress is not None:
                 progress.stop()
@@ -386,6 +391,11 @@ class Runner:
 
     def run(self, progress: Any = None) -> RunResult:
         return asyncio.run(self.arun(progress))
+
+    async def aclose(self) -> None:
+        """Close the HTTP clients of every model this runner built (they reopen if it runs again)."""
+        for model in [*self.models, *self.judges.values()]:
+            await model.chat.aclose()
 
 
 def _has_template(value: Any) -> bool:
