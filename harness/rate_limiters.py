@@ -1,10 +1,17 @@
-"""Request rate limiting (token bucket), shared by threads and asyncio tasks in one process."""
+"""Rate limiting: a token bucket for a model's requests, and the runner's adaptive concurrency limit.
+
+`InMemoryRateLimiter` paces one model's calls (LangChain's `rate_limiter=`), shared by threads and
+asyncio tasks in one process. `AdaptiveLimiter` caps the calls in flight to one provider and adapts
+the cap to the provider's 429s (AIMD); the runner keeps one per provider.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
+from collections.abc import AsyncIterator
 
 
 class BaseRateLimiter:
@@ -64,3 +71,72 @@ class InMemoryRateLimiter(BaseRateLimiter):
         while not self._consume():
             await asyncio.sleep(self.check_every_n_seconds)
         return True
+
+
+class AdaptiveLimiter:
+    """At most `limit` calls in flight; the limit adapts between 1 and `max_limit`.
+
+    On a rate limit the limit is halved (once per burst: the calls in flight when the first 429 came
+    back) and every call waits until the pause has passed; the limit grows back by about one slot
+    per window of successful calls.
+    """
+
+    def __init__(self, max_limit: int) -> None:
+        self.max_limit = max(1, int(max_limit))
+        self.limit = float(self.max_limit)
+        self.active = 0
+        self.resume_at = 0.0
+        self.rate_limited = 0  # 429s seen
+        self._last_cut = 0.0
+        self._cond: asyncio.Condition | None = None
+
+    def _condition(self) -> asyncio.Condition:
+        # made on first use: the limiter is built before the event loop that runs the calls
+        if self._cond is None:
+            self._cond = asyncio.Condition()
+        return self._cond
+
+    async def acquire(self) -> None:
+        cond = self._condition()
+        async with cond:
+            while True:
+                pause = self.resume_at - time.monotonic()
+                if pause > 0:
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(cond.wait(), pause)
+                    continue
+                if self.active < max(1, int(self.limit)):
+                    self.active += 1
+                    return
+                await cond.wait()
+
+    async def release(self, ok: bool) -> None:
+        cond = self._condition()
+        async with cond:
+            self.active -= 1
+            if ok and self.limit < self.max_limit:
+                self.limit = min(self.max_limit, self.limit + 1.0 / max(1.0, self.limit))
+            if self.resume_at:
+                cond.notify_all()
+            else:
+                cond.notify(1)
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one of the slots for a call; a call that raises does not grow the limit."""
+        await self.acquire()
+        ok = False
+        try:
+            yield
+            ok = True
+        finally:
+            await self.release(ok)
+
+    def on_rate_limit(self, pause: float) -> None:
+        """A 429 came back: cut the limit (once per burst) and pause every call for `pause` seconds."""
+        now = time.monotonic()
+        self.rate_limited += 1
+        if now - self._last_cut > 0.05:
+            self.limit = max(1.0, self.limit / 2)
+            self._last_cut = now
+        self.resume_at = max(self.resume_at, now + max(0.0, pause))

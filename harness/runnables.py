@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
+from typing_extensions import Self
+
 _CONFIG_KEYS = {
     "tags",
     "metadata",
@@ -94,6 +96,29 @@ class Runnable:
         self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any
     ) -> AsyncIterator[Any]:
         yield await self.ainvoke(input, config, **kwargs)
+
+    # --- closing --------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the HTTP clients underneath (never ones passed in); the runnable stays usable.
+
+        This base opens nothing; models and everything wrapping one override it."""
+
+    async def aclose(self) -> None:
+        """Like `close`, and also the async clients of the running event loop."""
+        self.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     # --- batch ----------------------------------------------------------------------------------
 
@@ -217,6 +242,12 @@ class RunnableWithConfig(Runnable):
 
     def astream(self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any) -> AsyncIterator[Any]:
         return self.bound.astream(input, merge_configs(self.config, config), **kwargs)
+
+    def close(self) -> None:
+        self.bound.close()
+
+    async def aclose(self) -> None:
+        await self.bound.aclose()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.bound, name)

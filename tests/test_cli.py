@@ -259,14 +259,14 @@ def test_a_killed_run_resumes_without_losing_or_redoing_a_cell(tmp_path):
             "--no-report",
             "--no-progress",
         ]
-        proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if results.is_file() and results.read_bytes().count(b"\n") >= 8:
-                break
-            time.sleep(0.01)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+        with subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL) as proc:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if results.is_file() and results.read_bytes().count(b"\n") >= 8:
+                    break
+                time.sleep(0.01)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
         done = [line for line in results.read_bytes().splitlines(keepends=True) if line.endswith(b"\n")]
         assert 8 <= len(done) < n
         emu.clear()
@@ -289,14 +289,18 @@ def test_a_killed_run_resumes_without_losing_or_redoing_a_cell(tmp_path):
 
 def test_emulate_prints_base_urls_and_serves_until_interrupted(tmp_path):
     env = {**provider_env(keys=False), "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "harness", "emulate", "--port", "0"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
         text=True,
-    )
+    ) as proc:
+        _ask_the_emulator_then_interrupt(proc)
+    assert proc.returncode == 0
+
+
+def _ask_the_emulator_then_interrupt(proc):
     try:
         urls = {}
         for _ in range(20):
@@ -316,4 +320,3 @@ def test_emulate_prints_base_urls_and_serves_until_interrupted(tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=10)
-    assert proc.returncode == 0

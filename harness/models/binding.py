@@ -157,6 +157,12 @@ class ChatModelBinding(ChatSurface, Runnable):
     ) -> AsyncIterator[Any]:
         return self._chat_model.astream_events(input, config, **{**self.kwargs, **kwargs})
 
+    def close(self) -> None:
+        self._chat_model.close()
+
+    async def aclose(self) -> None:
+        await self._chat_model.aclose()
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._chat_model, name)
 
@@ -169,6 +175,12 @@ class StructuredOutputRunnable(Runnable):
         self.bound = bound
         self.parser = parser
         self.include_raw = include_raw
+
+    def close(self) -> None:
+        self.bound.close()
+
+    async def aclose(self) -> None:
+        await self.bound.aclose()
 
     def _result(self, message: Any) -> Any:
         try:

@@ -7,12 +7,8 @@ Every request goes through `harness.http.HarnessTransport`, so a cassette can re
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import ssl
-import time
+import dataclasses
 import uuid
-import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, cast
 
@@ -28,7 +24,6 @@ from harness.errors import (
     SecretLeakError,
     UnsupportedFeatureError,
 )
-from harness.http import AsyncHarnessTransport, HarnessTransport
 from harness.messages.core import (
     AIMessage,
     AIMessageChunk,
@@ -37,15 +32,15 @@ from harness.messages.core import (
     message_chunk_to_message,
 )
 from harness.models.binding import ChatSurface
+from harness.models.clients import HttpClients
+from harness.models.retry import RetryPolicy
 from harness.models.timing import Clock as _Clock
-from harness.models.timing import backoff as _backoff
 from harness.models.timing import sum_chunks
 from harness.providers import get_adapter_class
 from harness.providers.base import ChatRequest, ProviderAdapter, ResponseFormat, WireRequest
 from harness.redaction import mask_data, mask_text
 from harness.runnables import Runnable, ensure_config
 
-_ASYNC_POOLS = 8
 # the headers an httpx client adds by default
 _CLIENT_HEADERS = {
     "accept": "*/*",
@@ -53,12 +48,6 @@ _CLIENT_HEADERS = {
     "connection": "keep-alive",
     "user-agent": f"python-httpx/{httpx.__version__}",
 }
-
-
-@functools.lru_cache(maxsize=1)
-def _ssl_context() -> ssl.SSLContext:
-    """One verified TLS context for all pools (building one loads the CA bundle: ~20 ms each)."""
-    return httpx.create_ssl_context()
 
 
 # call kwargs the chat layer consumes itself; everything else is a request parameter
@@ -101,7 +90,7 @@ class ChatModel(ChatSurface, Runnable):
         self.model = model
         self.model_provider = adapter_cls.name
         self.timeout = timeout
-        self.max_retries = max_retries
+        self.retry_policy = RetryPolicy(max_retries=max_retries)
         self.rate_limiter = rate_limiter
         self.callbacks = list(callbacks or [])
         self.tags = list(tags or [])
@@ -112,15 +101,13 @@ class ChatModel(ChatSurface, Runnable):
             params["stop"] = params.pop("stop_sequences")
         self.params = {k: v for k, v in params.items() if v is not None}
         self.model_kwargs = dict(model_kwargs or {})
-        self._client = http_client
-        self._user_client = http_client
-        self._transport = transport
-        self._async_client = http_async_client
-        self._async_transport = async_transport
-        self._aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[httpx.AsyncClient]] = (
-            weakref.WeakKeyDictionary()
+        self._clients = HttpClients(
+            timeout=timeout,
+            http_client=http_client,
+            http_async_client=http_async_client,
+            transport=transport,
+            async_transport=async_transport,
         )
-        self._next_pool = 0
 
     # --- plumbing ---------------------------------------------------------------------------------
 
@@ -154,42 +141,22 @@ class ChatModel(ChatSurface, Runnable):
     def __repr__(self) -> str:
         return f"ChatModel({self.model_provider}:{self.model})"
 
-    def _http(self) -> httpx.Client:
-        if self._client is None:
-            self._client = httpx.Client(
-                transport=HarnessTransport(self._transport or httpx.HTTPTransport(verify=_ssl_context())),
-                timeout=self.timeout,
-            )
-        return self._client
+    @property
+    def max_retries(self) -> int:
+        """Retries after the first attempt (LangChain's meaning); setting it changes `retry_policy`."""
+        return self.retry_policy.max_retries
 
-    def _ahttp(self) -> httpx.AsyncClient:
-        if self._async_client is not None:
-            return self._async_client
-        # an AsyncClient's pool belongs to one event loop: keep one per loop
-        loop = asyncio.get_running_loop()
-        clients = self._aclients.get(loop)
-        if clients is None:
-            if self._async_transport is not None:
-                clients = [
-                    httpx.AsyncClient(
-                        transport=AsyncHarnessTransport(self._async_transport), timeout=self.timeout
-                    )
-                ]
-            else:
-                # httpcore assigns queued requests to connections in O(connections x requests); with
-                # dozens of calls in flight that dominates the client's CPU, so spread them over a
-                # few small pools
-                ctx = _ssl_context()
-                clients = [
-                    httpx.AsyncClient(
-                        transport=AsyncHarnessTransport(httpx.AsyncHTTPTransport(verify=ctx)),
-                        timeout=self.timeout,
-                    )
-                    for _ in range(_ASYNC_POOLS)
-                ]
-            self._aclients[loop] = clients
-        self._next_pool = (self._next_pool + 1) % len(clients)
-        return clients[self._next_pool]
+    @max_retries.setter
+    def max_retries(self, value: int) -> None:
+        self.retry_policy = dataclasses.replace(self.retry_policy, max_retries=value)
+
+    def close(self) -> None:
+        """Close the sync HTTP client this model made (never one passed in); the model stays usable."""
+        self._clients.close()
+
+    async def aclose(self) -> None:
+        """Close the sync client and this event loop's async clients that this model made."""
+        await self._clients.aclose()
 
     def _prepare(
         self, input: Any, config: dict[str, Any] | None, kwargs: dict[str, Any], *, stream: bool
@@ -252,7 +219,7 @@ class ChatModel(ChatSurface, Runnable):
         }
 
     def _request(self, client: httpx.Client | httpx.AsyncClient, wire: WireRequest) -> httpx.Request:
-        if client is self._user_client or client is self._async_client:
+        if self._clients.is_users(client):
             return client.build_request(
                 wire.method,
                 wire.url,
@@ -308,23 +275,20 @@ class ChatModel(ChatSurface, Runnable):
 
     def _send(self, request: ChatRequest, clock: _Clock) -> httpx.Response:
         wire = self.adapter.build_request(request)
-        client = self._http()
-        for attempt in range(self.max_retries + 1):
-            req = self._request(client, wire)
+        return self.retry_policy.retrying()(self._send_once, self._clients.sync(), wire, clock)
+
+    def _send_once(self, client: httpx.Client, wire: WireRequest, clock: _Clock) -> httpx.Response:
+        try:
+            response = client.send(self._request(client, wire), stream=True)
+        except httpx.TransportError as e:
+            raise self._transport_error(e) from e
+        if response.status_code >= 400:
             try:
-                response = client.send(req, stream=True)
-            except httpx.TransportError as e:
-                err: ModelError = self._transport_error(e)
-            else:
-                if response.status_code < 400:
-                    clock.attach(response)
-                    return response
-                err = self._error(response, response.read())
+                raise self._error(response, response.read())
+            finally:
                 response.close()
-            if not err.is_retryable or attempt >= self.max_retries:
-                raise err
-            time.sleep(_backoff(attempt, err.retry_after))
-        raise AssertionError("unreachable")
+        clock.attach(response)
+        return response
 
     def invoke(
         self,
@@ -449,23 +413,23 @@ class ChatModel(ChatSurface, Runnable):
 
     async def _asend(self, request: ChatRequest, clock: _Clock) -> httpx.Response:
         wire = self.adapter.build_request(request)
-        client = self._ahttp()
-        for attempt in range(self.max_retries + 1):
-            req = self._request(client, wire)
+        client = await self._clients.async_()
+        return await self.retry_policy.aretrying()(self._asend_once, client, wire, clock)
+
+    async def _asend_once(
+        self, client: httpx.AsyncClient, wire: WireRequest, clock: _Clock
+    ) -> httpx.Response:
+        try:
+            response = await client.send(self._request(client, wire), stream=True)
+        except httpx.TransportError as e:
+            raise self._transport_error(e) from e
+        if response.status_code >= 400:
             try:
-                response = await client.send(req, stream=True)
-            except httpx.TransportError as e:
-                err: ModelError = self._transport_error(e)
-            else:
-                if response.status_code < 400:
-                    clock.attach(response)
-                    return response
-                err = self._error(response, await response.aread())
+                raise self._error(response, await response.aread())
+            finally:
                 await response.aclose()
-            if not err.is_retryable or attempt >= self.max_retries:
-                raise err
-            await asyncio.sleep(_backoff(attempt, err.retry_after))
-        raise AssertionError("unreachable")
+        clock.attach(response)
+        return response
 
     async def ainvoke(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -99,6 +100,23 @@ def init_chat_model(
     return ConfigurableModel(defaults, configurable_fields, config_prefix)
 
 
+class _BuiltModels:
+    """The ChatModels a ConfigurableModel (and what it queued) built, one per distinct configuration:
+    they keep their connections between calls, and `close()` closes them all."""
+
+    def __init__(self) -> None:
+        self.models: dict[str, Any] = {}
+        self.lock = threading.Lock()
+
+    def get(self, model: str, params: dict[str, Any]) -> Any:
+        key = repr((model, sorted(params.items())))
+        with self.lock:
+            built = self.models.get(key)
+            if built is None:
+                built = self.models[key] = _build(model, params.pop("model_provider", None), params)
+        return built
+
+
 class ConfigurableModel(Runnable):
     """Resolves the model per call from config["configurable"]; bind_tools / with_structured_output
     calls are queued and replayed on each resolved model."""
@@ -109,11 +127,13 @@ class ConfigurableModel(Runnable):
         fields: Any,
         prefix: str = "",
         queued: tuple[tuple[str, tuple[Any, ...], dict[str, Any]], ...] = (),
+        built: _BuiltModels | None = None,
     ) -> None:
         self.defaults = defaults
         self.fields = fields if fields == "any" else tuple(fields)
         self.prefix = prefix + "_" if prefix and not prefix.endswith("_") else prefix
         self.queued = queued
+        self._built = built or _BuiltModels()
 
     def _overrides(self, config: dict[str, Any] | None) -> dict[str, Any]:
         configurable = ensure_config(config)["configurable"]
@@ -135,14 +155,14 @@ class ConfigurableModel(Runnable):
                 "no model configured: pass model=... or config={'configurable': {'"
                 f"{self.prefix}model': 'provider:name'}}}}"
             )
-        built = _build(model, params.pop("model_provider", None), params)
+        built = self._built.get(model, params)
         for name, args, kwargs in self.queued:
             built = getattr(built, name)(*args, **kwargs)
         return built
 
     def _queue(self, name: str, *args: Any, **kwargs: Any) -> ConfigurableModel:
         return ConfigurableModel(
-            self.defaults, self.fields, self.prefix, (*self.queued, (name, args, kwargs))
+            self.defaults, self.fields, self.prefix, (*self.queued, (name, args, kwargs)), self._built
         )
 
     def bind_tools(self, *args: Any, **kwargs: Any) -> ConfigurableModel:
@@ -170,6 +190,14 @@ class ConfigurableModel(Runnable):
         self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any
     ) -> AsyncIterator[Any]:
         return self._model(config).astream_events(input, config, **kwargs)
+
+    def close(self) -> None:
+        for model in list(self._built.models.values()):
+            model.close()
+
+    async def aclose(self) -> None:
+        for model in list(self._built.models.values()):
+            await model.aclose()
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") or "model" not in self.defaults:

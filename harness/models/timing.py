@@ -1,8 +1,7 @@
-"""Per-call timing (live or as recorded) and retry backoff, shared by every provider's calls."""
+"""Per-call timing (live or as recorded), shared by every provider's calls."""
 
 from __future__ import annotations
 
-import random
 import time
 from typing import Any
 
@@ -10,8 +9,6 @@ import httpx
 
 from harness.http import response_info
 from harness.messages.core import AIMessageChunk
-
-MAX_RETRY_AFTER_S = 120.0
 
 
 class Clock:
@@ -59,9 +56,3 @@ def sum_chunks(chunks: list[AIMessageChunk]) -> AIMessageChunk:
     if not chunks:
         raise ValueError("No generation chunks were returned")
     return chunks[0] + chunks[1:] if len(chunks) > 1 else chunks[0]
-
-
-def backoff(attempt: int, retry_after: float | None) -> float:
-    if retry_after is not None and 0 <= retry_after <= MAX_RETRY_AFTER_S:
-        return retry_after
-    return min(0.5 * 2**attempt, 8.0) * (1 - 0.25 * random.random())

@@ -397,9 +397,18 @@ def _build(model: str | None, extra: Any, **kwargs: Any) -> Any:
 
 @pytest.fixture
 def make_chat_model(request: pytest.FixtureRequest, cassette: Any, harness_model_kwargs: Any) -> Any:
-    """Factory like init_chat_model("provider:model", **kwargs) for tests that build several models."""
+    """Factory like init_chat_model("provider:model", **kwargs) for tests that build several models;
+    the models it built are closed when the test ends."""
     _capture(request.node).used = True
-    return lambda model=None, **kwargs: _build(model, harness_model_kwargs, **kwargs)
+    built: list[Any] = []
+
+    def make(model: str | None = None, **kwargs: Any) -> Any:
+        built.append(_build(model, harness_model_kwargs, **kwargs))
+        return built[-1]
+
+    yield make
+    for model in built:
+        model.close()
 
 
 @pytest.fixture

@@ -295,6 +295,8 @@ class NetworkBlocker:
         if is_loopback(host):
             return
         name = self.names.get(host)
+        # closed here: the refusal is no OSError, so socket.create_connection would not close it
+        sock.close()
         raise self.refused(f"{name}:{port} ({host})" if name and name != host else f"{host}:{port}")
 
     @staticmethod

@@ -1,9 +1,11 @@
 """The runner: every case x model x repeat of a suite, each cell under its own cassette.
 
 Owns: `runner` (models, planning, the run directory), `validation` (every case checked before any
-cell), `cell` (one cell's model calls and tool loop), `pool` (the task pool that runs cells and appends records), `workers` (worker
-processes for replay-heavy runs), `limits` (retries and adaptive concurrency).
-May import: `harness.suite`, `harness.assertions`, `harness.models`, `harness.cassettes`,
+cell), `cell` (one cell's model calls and tool loop), `pool` (the task pool that runs cells and
+appends records), `workers` (worker processes for replay-heavy runs). Retries go through
+`harness.models.retry.RetryPolicy`, concurrency through `harness.rate_limiters.AdaptiveLimiter`
+(one per provider).
+May import: `harness.suite`, `harness.rate_limiters`, `harness.assertions`, `harness.models`, `harness.cassettes`,
 `harness.results`, `harness.errors`.
 """
 

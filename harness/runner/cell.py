@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from harness.errors import ConfigurationError
 from harness.imports import import_object
 from harness.messages.core import AIMessage, BaseMessage, ToolMessage, convert_to_messages
 from harness.models.chat import ChatModel
-from harness.runner.limits import AdaptiveLimiter, RetryPolicy, call_with_retries
+from harness.models.retry import RetryPolicy
+from harness.rate_limiters import AdaptiveLimiter
 from harness.suite.spec import ExpandedCase, ModelEntry, StructuredOutputSpec, ToolSpec
 from harness.suite.templates import render
 from harness.tools.tool import BaseTool, convert_to_openai_tool, tool
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -181,6 +185,20 @@ async def _call(runnable: Any, messages: list[BaseMessage], stream: bool) -> Any
     if items and isinstance(items[0], AIMessageChunk):
         return message_chunk_to_message(sum_chunks(items))
     return items[-1] if items else None  # structured output streams one result
+
+
+async def call_with_retries(
+    fn: Callable[[], Awaitable[T]], limiter: AdaptiveLimiter | None, policy: RetryPolicy
+) -> T:
+    """One model call under its provider's limiter, retried by `policy`; a live 429 pauses the provider."""
+    if limiter is None:
+        return await policy.aretrying()(fn)
+
+    async def attempt() -> T:
+        async with limiter.slot():
+            return await fn()
+
+    return await policy.aretrying(on_rate_limit=limiter.on_rate_limit)(attempt)
 
 
 async def execute_cell(

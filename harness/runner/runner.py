@@ -17,7 +17,7 @@ import asyncio
 import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,6 +28,8 @@ from harness.errors import ConfigurationError, InputError, SuiteError
 from harness.files import write_atomic
 from harness.models.chat import ChatModel
 from harness.models.init import init_chat_model
+from harness.models.retry import RetryPolicy
+from harness.rate_limiters import AdaptiveLimiter
 from harness.redaction import redact_params
 from harness.results.build import Pricing, utc_now
 from harness.results.io import (
@@ -41,7 +43,6 @@ from harness.results.io import (
 )
 from harness.results.summary import ModelSummary, SummaryBuilder
 from harness.runner.cell import CaseRuntime, ResolvedModel, execute_cell
-from harness.runner.limits import AdaptiveLimiter, RetryPolicy
 from harness.runner.pool import CellRunner
 from harness.runner.validation import CaseAssertions, check_cases
 from harness.runner.workers import run_child, shard_spec, worker_count
@@ -49,6 +50,9 @@ from harness.suite.spec import ExpandedCase, ModelEntry, ModelSpec, Suite, slugi
 
 DEFAULT_CONCURRENCY = 8
 DEFAULT_MAX_CELLS = 100_000  # cells one run may plan (--max-cells): a typo in a matrix is not a 24 GB run
+# the runner's retries: models are built with max_retries=0 and each cell's calls retry through this
+# (a 429 storm passes, so it gets a bigger budget than a failing provider)
+RUNNER_RETRY = RetryPolicy(max_retries=3, max_rate_limit_retries=24)
 
 __all__ = ["Cell", "RunOptions", "RunResult", "Runner", "run_suite", "new_run_id", "execute_cell"]
 
@@ -79,7 +83,7 @@ class RunOptions:
     replay_speed: str | float = "instant"
     resume: str | Path | None = None
     retry_errors: bool = False
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retry: RetryPolicy = RUNNER_RETRY
     prices_file: str | None = None
     run_id: str | None = None
     on_record: Callable[[dict[str, Any]], Any] | None = None  # called after each record is written
@@ -360,6 +364,7 @@ class Runner:
                 )
         finally:
             worker.close()
+            await self.aclose()
             self._write_meta(started, summary, utc_now())
             if progress is not None:
                 progress.stop()
@@ -377,6 +382,11 @@ class Runner:
 
     def run(self, progress: RunProgress | None = None) -> RunResult:
         return asyncio.run(self.arun(progress))
+
+    async def aclose(self) -> None:
+        """Close the HTTP clients of every model this runner built (they reopen if it runs again)."""
+        for model in [*self.models, *self.judges.values()]:
+            await model.chat.aclose()
 
 
 def run_suite(

@@ -10,6 +10,7 @@ The children get the suite path, options and finished cells on stdin, so they va
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import subprocess
@@ -53,6 +54,7 @@ def shard_spec(
             "replay_speed": o.replay_speed,
             "repeat": o.repeat,
             "prices_file": o.prices_file,
+            "retry": dataclasses.asdict(o.retry),
         },
     }
 
@@ -64,36 +66,36 @@ async def run_child(cell_runner: CellRunner, spec: dict[str, Any]) -> None:
     a pipe it read only between cells would fill up and stall the child.
     """
     loop = asyncio.get_running_loop()
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "harness.runner.workers"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         cwd=os.getcwd(),
-    )
-    assert proc.stdin is not None and proc.stdout is not None
-    stdout = proc.stdout
+    ) as proc:  # closes the pipes on the way out
+        assert proc.stdin is not None and proc.stdout is not None
+        stdout = proc.stdout
 
-    def pump() -> None:
-        for line in stdout:
-            if line.endswith(b"\n"):
-                loop.call_soon_threadsafe(cell_runner.emit_line, line)
+        def pump() -> None:
+            for line in stdout:
+                if line.endswith(b"\n"):
+                    loop.call_soon_threadsafe(cell_runner.emit_line, line)
 
-    try:
-        proc.stdin.write(json.dumps(spec).encode() + b"\n")
-        proc.stdin.close()
-        await asyncio.to_thread(pump)
-        code = await asyncio.to_thread(proc.wait)
-        await asyncio.sleep(0)  # let the last emit_line callbacks run
-        if code != 0:
-            print(
-                f"harness: worker process {spec['shard']} exited with {code}; its unfinished cells are "
-                f"missing: resume with --resume {spec['run_dir']}",
-                file=sys.stderr,
-            )
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        try:
+            proc.stdin.write(json.dumps(spec).encode() + b"\n")
+            proc.stdin.close()
+            await asyncio.to_thread(pump)
+            code = await asyncio.to_thread(proc.wait)
+            await asyncio.sleep(0)  # let the last emit_line callbacks run
+            if code != 0:
+                print(
+                    f"harness: worker process {spec['shard']} exited with {code}; its unfinished cells are "
+                    f"missing: resume with --resume {spec['run_dir']}",
+                    file=sys.stderr,
+                )
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
 
 def _child() -> None:
@@ -102,8 +104,11 @@ def _child() -> None:
     from harness.suite.spec import load_suite
 
     spec = json.loads(sys.stdin.readline())
+    from harness.models.retry import RetryPolicy
+
+    options = spec["options"]
     opts = RunOptions(
-        **spec["options"],
+        **{**options, "retry": RetryPolicy(**options["retry"])},
         out=spec["run_dir"],
         run_id=spec["run_id"],
         workers=1,

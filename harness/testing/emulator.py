@@ -93,6 +93,9 @@ class ProviderEmulator:
         self.port = port
         self.formats = _load_formats()
         self.requests: list[ReceivedRequest] = []
+        # TCP connections clients opened, and those still open: how a test sees pooling and closing
+        self.connections_opened = 0
+        self.connections_open = 0
         self._queue: collections.deque[Reply | Fault | str] = collections.deque()
         self._lock = threading.Lock()
         self._server: _Server | None = None
@@ -180,6 +183,17 @@ def _make_handler(emu: ProviderEmulator) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             return
+
+        def setup(self) -> None:
+            super().setup()
+            with emu._lock:
+                emu.connections_opened += 1
+                emu.connections_open += 1
+
+        def finish(self) -> None:
+            with emu._lock:
+                emu.connections_open -= 1
+            super().finish()
 
         def do_GET(self) -> None:
             self._handle()

@@ -1,0 +1,184 @@
+"""The httpx clients one ChatModel sends through: made once, on first use, and always closed.
+
+The sync client is made under a lock (a first concurrent batch would otherwise build one client
+and one TLS context per thread, keeping only the last) and closed by `close()`, or when the model
+is garbage-collected (LangChain users rarely close models).
+
+An `httpx.AsyncClient` belongs to the event loop it first ran in, so each loop gets its own.
+They are closed by `aclose()` in that loop, when the loop shuts down, or soon after the model is
+garbage-collected while the loop runs. The loop-shutdown hook is an async generator parked at its
+`yield`: `asyncio.run` (and `asyncio.Runner`, hence pytest-asyncio) closes every live async
+generator of the loop before closing the loop, which runs the generator's `finally` there, in the
+loop, where the clients can still be awaited. So `asyncio.run(model.ainvoke(...))` closes its
+sockets, and a loop that makes many calls keeps its connections open between them. The parked
+generators are held here, per loop, rather than by the model: the loop holds them only weakly, and
+one must outlive a model dropped just before its loop ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import ssl
+import threading
+import weakref
+from collections.abc import AsyncGenerator
+
+import httpx
+
+from harness.http import AsyncHarnessTransport, HarnessTransport
+
+_ASYNC_POOLS = 8
+_ssl_lock = threading.Lock()
+# per loop: the parked closers of its clients (see the module docstring)
+_PARKED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[AsyncGenerator[None, None]]] = (
+    weakref.WeakKeyDictionary()
+)
+# closings started for garbage-collected models: a task the loop holds only weakly could vanish
+_CLOSING: set[asyncio.Task[None]] = set()
+
+
+@functools.lru_cache(maxsize=1)
+def _build_ssl_context() -> ssl.SSLContext:
+    return httpx.create_ssl_context()
+
+
+def ssl_context() -> ssl.SSLContext:
+    """One verified TLS context for all pools (building one loads the CA bundle: ~20 ms each)."""
+    with _ssl_lock:  # lru_cache alone lets concurrent first calls each build their own
+        return _build_ssl_context()
+
+
+async def _close_at_loop_shutdown(clients: list[httpx.AsyncClient]) -> AsyncGenerator[None, None]:
+    # must not refer to the model or to _LoopClients: a cycle would keep them until the cyclic GC ran
+    try:
+        yield
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+class _LoopClients:
+    """One event loop's async clients, and the parked generator that closes them."""
+
+    def __init__(self, clients: list[httpx.AsyncClient]) -> None:
+        self.clients = clients
+        self.closer = _close_at_loop_shutdown(clients)
+        self._next = 0
+
+    async def park(self) -> None:
+        _PARKED.setdefault(asyncio.get_running_loop(), set()).add(self.closer)
+        await self.closer.__anext__()  # runs to its yield without suspending: no task can interleave
+
+    async def aclose(self) -> None:
+        _PARKED.get(asyncio.get_running_loop(), set()).discard(self.closer)
+        await self.closer.aclose()
+
+    def next(self) -> httpx.AsyncClient:
+        self._next = (self._next + 1) % len(self.clients)
+        return self.clients[self._next]
+
+
+class HttpClients:
+    """The clients of one model: the user's own (never closed here) or ones made and closed here."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float | None,
+        http_client: httpx.Client | None = None,
+        http_async_client: httpx.AsyncClient | None = None,
+        transport: httpx.BaseTransport | None = None,
+        async_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.timeout = timeout
+        self.user_client = http_client
+        self.user_async_client = http_async_client
+        self._transport = transport
+        self._async_transport = async_transport
+        self._lock = threading.Lock()
+        self._client: httpx.Client | None = None
+        self._close_client: weakref.finalize | None = None
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClients] = (
+            weakref.WeakKeyDictionary()
+        )
+        weakref.finalize(self, _close_when_collected, self._loops)
+
+    def is_users(self, client: httpx.Client | httpx.AsyncClient) -> bool:
+        return client is self.user_client or client is self.user_async_client
+
+    def sync(self) -> httpx.Client:
+        if self.user_client is not None:
+            return self.user_client
+        client = self._client
+        if client is None:
+            with self._lock:
+                if self._client is None:
+                    transport = self._transport or httpx.HTTPTransport(verify=ssl_context())
+                    self._client = httpx.Client(transport=HarnessTransport(transport), timeout=self.timeout)
+                    self._close_client = weakref.finalize(self, self._client.close)
+                client = self._client
+        return client
+
+    async def async_(self) -> httpx.AsyncClient:
+        if self.user_async_client is not None:
+            return self.user_async_client
+        loop = asyncio.get_running_loop()
+        pools = self._loops.get(loop)
+        if pools is None:
+            with self._lock:
+                pools = self._loops.get(loop)
+                if pools is None:
+                    pools = self._loops[loop] = _LoopClients(self._new_async_clients())
+                    starting = True
+                else:
+                    starting = False
+            if starting:
+                await (
+                    pools.closer.__anext__()
+                )  # parks at its yield; never suspends, so no task can interleave
+        return pools.next()
+
+    def _new_async_clients(self) -> list[httpx.AsyncClient]:
+        if self._async_transport is not None:
+            transport = AsyncHarnessTransport(self._async_transport)
+            return [httpx.AsyncClient(transport=transport, timeout=self.timeout)]
+        # httpcore assigns queued requests to connections in O(connections x requests); with dozens of
+        # calls in flight that dominates the client's CPU, so spread them over a few small pools
+        ctx = ssl_context()
+        return [
+            httpx.AsyncClient(
+                transport=AsyncHarnessTransport(httpx.AsyncHTTPTransport(verify=ctx)), timeout=self.timeout
+            )
+            for _ in range(_ASYNC_POOLS)
+        ]
+
+    def close(self) -> None:
+        """Close the sync client made here; the next sync call makes a new one."""
+        with self._lock:
+            close, self._close_client, self._client = self._close_client, None, None
+        if close is not None:
+            close()
+
+    async def aclose(self) -> None:
+        """Close the sync client and the running loop's async clients made here."""
+        self.close()
+        with self._lock:
+            pools = self._loops.pop(asyncio.get_running_loop(), None)
+        if pools is not None:
+            await pools.aclose()
+
+
+def _close_when_collected(loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClients]) -> None:
+    """The model is gone: close its async clients in their loops, if those still run."""
+    for loop, pools in list(loops.items()):
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(_start_closing, pools)
+
+
+def _start_closing(pools: _LoopClients) -> None:
+    # if the loop ends first, the task is cancelled before it starts and the loop's shutdown closes
+    # the still-parked generator instead
+    task = asyncio.ensure_future(pools.aclose())
+    _CLOSING.add(task)
+    task.add_done_callback(_CLOSING.discard)
