@@ -15,7 +15,11 @@ Messages say what was wrong, what is allowed, and what was received.
     ├── CassetteError
     │   ├── CassetteMissError                    replay found no recorded request for this one
     │   ├── CassetteUnusedError                  strict mode: recorded interactions were never played
-    │   └── SecretLeakError                      a write would have put a live secret on disk
+    │   ├── SecretLeakError                      a write would have put a live secret on disk
+    │   └── CassetteEntryError (ValueError)      an entry that is not an interaction (becomes CassetteFormatError)
+    ├── NetworkBlockedError (RuntimeError)      pytest --block-network refused a non-loopback connection
+    ├── EventStreamError (ValueError)           bytes that are not a valid AWS event stream
+    ├── EmulatedRequestError (ValueError)       the provider emulator refuses a request, as the real API would
     ├── OutputParserException (ValueError)      structured output could not be parsed
     ├── ToolException                           raised by tools; becomes a ToolMessage with status "error"
     └── ModelError                              the provider call failed (.is_retryable, .response)
@@ -122,6 +126,24 @@ class SecretLeakError(CassetteError):
     pass
 
 
+class CassetteEntryError(CassetteError, ValueError):
+    """A cassette entry is not an interaction; `.entry` is its index. Raised while parsing; the store
+    re-raises it as a CassetteFormatError naming the file and line."""
+
+    def __init__(self, message: str, entry: int | None = None) -> None:
+        self.entry = entry
+        super().__init__(message)
+
+
+class NetworkBlockedError(HarnessError, RuntimeError):
+    """A test opened a socket to a non-loopback address under --block-network.
+
+    A RuntimeError rather than an OSError, so HTTP clients do not turn it into a retried connection error.
+    """
+
+    __module__ = "harness.pytest_plugin"  # where users import it from
+
+
 # --- output / tools ---------------------------------------------------------------------------
 
 
@@ -138,6 +160,14 @@ class ToolException(HarnessError):
 
 
 # --- provider calls ---------------------------------------------------------------------------
+
+
+class EventStreamError(HarnessError, ValueError):
+    """Bytes that are not a valid AWS event stream (bad CRC, impossible length, truncated message)."""
+
+
+class EmulatedRequestError(HarnessError, ValueError):
+    """The provider emulator refuses a request the real API would refuse (answered with its error body)."""
 
 
 class ModelError(HarnessError):

@@ -108,3 +108,26 @@ def test_no_import_cycle_between_packages() -> None:
     for start in sorted(edges):
         walk(start, [start])
     assert cycles == [], "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_every_error_type_lives_in_errors_py_under_harness_error() -> None:
+    import inspect
+
+    import harness.errors as errors
+
+    outside = []
+    for path in ROOT.rglob("*.py"):
+        if path.name == "errors.py" and path.parent == ROOT:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and any(
+                isinstance(b, ast.Name) and (b.id.endswith(("Error", "Exception")) or b.id == "Exception")
+                for b in node.bases
+            ):
+                outside.append(f"{path.relative_to(ROOT.parent)}:{node.lineno} {node.name}")
+    assert outside == [], "exception classes belong in harness/errors.py"
+    classes = [c for _, c in inspect.getmembers(errors, inspect.isclass) if c.__module__ in (errors.__name__,)]
+    assert classes and all(issubclass(c, errors.HarnessError) for c in classes if issubclass(c, BaseException))
+    # the tree in the docstring names every one of them
+    doc = errors.__doc__ or ""
+    assert [c.__name__ for c in classes if c.__name__ not in doc] == []

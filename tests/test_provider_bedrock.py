@@ -434,7 +434,7 @@ def test_event_stream_decoder_matches_the_documented_frame_and_botocore():
 
 
 def test_event_stream_decoder_rejects_bad_crc_and_truncation():
-    from harness.providers.bedrock.eventstream import EventStreamError
+    from harness.errors import EventStreamError
 
     frame = bytearray(encode_event("messageStop", b'{"stopReason":"end_turn"}'))
     bad = bytes(frame[:-1]) + bytes([frame[-1] ^ 1])

@@ -23,15 +23,7 @@ from harness.cassettes.interaction import (
     RecordedResponse,
     is_stream_content_type,
 )
-
-
-class FormatProblem(ValueError):
-    """A cassette entry is not an interaction; `.entry` is its index (the store adds file and line)."""
-
-    def __init__(self, message: str, entry: int | None = None) -> None:
-        self.entry = entry
-        super().__init__(message)
-
+from harness.errors import CassetteEntryError
 
 # --- reading --------------------------------------------------------------------------------------
 
@@ -41,13 +33,13 @@ def interactions_from_data(data: Any) -> list[Interaction]:
     if data is None:
         return []
     if not isinstance(data, dict):
-        raise FormatProblem(
+        raise CassetteEntryError(
             f"expected a mapping with an `interactions:` list, received a {type(data).__name__}"
         )
     if "interactions" in data or "http_interactions" in data:
         entries = data.get("interactions", data.get("http_interactions")) or []
         if not isinstance(entries, list):
-            raise FormatProblem("`interactions` must be a list of {request, response} mappings")
+            raise CassetteEntryError("`interactions` must be a list of {request, response} mappings")
         pairs = []
         for i, e in enumerate(entries):
             if (
@@ -55,18 +47,18 @@ def interactions_from_data(data: Any) -> list[Interaction]:
                 or not isinstance(e.get("request"), dict)
                 or not isinstance(e.get("response"), dict)
             ):
-                raise FormatProblem("each interaction needs a `request:` and a `response:` mapping", i)
+                raise CassetteEntryError("each interaction needs a `request:` and a `response:` mapping", i)
             pairs.append((e["request"], e["response"], e))
     elif "requests" in data and "responses" in data:  # langchain-aws: parallel lists
         reqs, resps = data["requests"] or [], data["responses"] or []
         if not isinstance(reqs, list) or not isinstance(resps, list) or len(reqs) != len(resps):
-            raise FormatProblem(
+            raise CassetteEntryError(
                 f"`requests:` and `responses:` must be lists of equal length "
                 f"(received {len(reqs)} and {len(resps)})"
             )
         pairs = [(q, r, {}) for q, r in zip(reqs, resps, strict=False)]
     else:
-        raise FormatProblem(
+        raise CassetteEntryError(
             "no `interactions:` list (nor `http_interactions:`, nor `requests:`/`responses:`); "
             f"top-level keys are: {', '.join(map(str, data)) or 'none'}"
         )
@@ -74,17 +66,17 @@ def interactions_from_data(data: Any) -> list[Interaction]:
     for i, (req, resp, extra) in enumerate(pairs):
         try:
             out.append(_interaction(req, resp, extra, i))
-        except FormatProblem as e:
+        except CassetteEntryError as e:
             e.entry = i
             raise
         except (TypeError, ValueError, KeyError, AttributeError) as e:
-            raise FormatProblem(f"malformed interaction: {type(e).__name__}: {e}", i) from e
+            raise CassetteEntryError(f"malformed interaction: {type(e).__name__}: {e}", i) from e
     return out
 
 
 def _interaction(req: dict[str, Any], resp: dict[str, Any], extra: dict[str, Any], index: int) -> Interaction:
     if not req.get("uri") or not req.get("method"):
-        raise FormatProblem("request needs `method:` and `uri:`")
+        raise CassetteEntryError("request needs `method:` and `uri:`")
     request = RecordedRequest(
         method=str(req["method"]).upper(),
         uri=str(req["uri"]),
@@ -96,7 +88,7 @@ def _interaction(req: dict[str, Any], resp: dict[str, Any], extra: dict[str, Any
         (status.get("code"), status.get("message", "")) if isinstance(status, dict) else (status, "")
     )
     if code is None:
-        raise FormatProblem("response needs `status: {code: ...}`")
+        raise CassetteEntryError("response needs `status: {code: ...}`")
     response = RecordedResponse(
         status=int(code),
         message=str(message or ""),
@@ -142,18 +134,20 @@ class RecordedTiming(BaseModel):
 
 def checked_timing(value: Any) -> dict[str, Any] | None:
     """The `timing:` mapping, checked so replay can trust it: finite milliseconds, [offset_ms, length]
-    chunks. A FormatProblem names the key, what is allowed and what was found."""
+    chunks. A CassetteEntryError names the key, what is allowed and what was found."""
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise FormatProblem(f"`timing` must be a mapping (ttfb_ms, total_ms, chunks); received {value!r:.80}")
+        raise CassetteEntryError(
+            f"`timing` must be a mapping (ttfb_ms, total_ms, chunks); received {value!r:.80}"
+        )
     try:
         RecordedTiming.model_validate(value)
     except ValidationError as e:
         err = e.errors(include_url=False)[0]
         where = ".".join(str(p) for p in ("timing", *err["loc"]))
         allowed = "[offset_ms, length] pairs" if "chunks" in err["loc"] else f"0 to {MAX_RECORDED_MS:,.0f} ms"
-        raise FormatProblem(
+        raise CassetteEntryError(
             f"`{where}`: {err['msg'].lower()}; allowed: {allowed}; received {err['input']!r:.80}"
         ) from None
     return value
@@ -166,21 +160,23 @@ def interaction_from_entry(entry: Any, index: int) -> Interaction:
         or not isinstance(entry.get("request"), dict)
         or not isinstance(entry.get("response"), dict)
     ):
-        raise FormatProblem("each interaction needs a `request:` and a `response:` mapping", index)
+        raise CassetteEntryError("each interaction needs a `request:` and a `response:` mapping", index)
     try:
         return _interaction(entry["request"], entry["response"], entry, index)
-    except FormatProblem as e:
+    except CassetteEntryError as e:
         e.entry = index
         raise
     except (TypeError, ValueError, KeyError, AttributeError) as e:
-        raise FormatProblem(f"malformed interaction: {type(e).__name__}: {e}", index) from e
+        raise CassetteEntryError(f"malformed interaction: {type(e).__name__}: {e}", index) from e
 
 
 def _headers(raw: Any) -> dict[str, list[str]]:
     if not raw:
         return {}
     if not isinstance(raw, dict):
-        raise FormatProblem(f"headers must be a mapping of name -> [values], received {type(raw).__name__}")
+        raise CassetteEntryError(
+            f"headers must be a mapping of name -> [values], received {type(raw).__name__}"
+        )
     out: dict[str, list[str]] = {}
     for k, v in raw.items():
         vals = v if isinstance(v, list) else [v]

@@ -20,7 +20,12 @@ from typing import Any
 import yaml
 from filelock import FileLock
 
-from harness.cassettes.formats import FormatProblem, interaction_from_entry, interactions_from_data, to_record
+from harness.cassettes.formats import (
+    CassetteEntryError,
+    interaction_from_entry,
+    interactions_from_data,
+    to_record,
+)
 from harness.cassettes.interaction import Interaction
 from harness.errors import CassetteFormatError
 from harness.files import private_dir, write_atomic
@@ -134,7 +139,7 @@ class CassetteFile:
             # the keys after `request:` are indented by two spaces: on their own, a block mapping
             data = yaml.load(frag[cut + 1 :], Loader=SafeLoader)
             return interaction_from_entry({"request": {"method": "?", "uri": "?"}, **data}, i)
-        except (yaml.YAMLError, FormatProblem, TypeError):
+        except (yaml.YAMLError, CassetteEntryError, TypeError):
             return self.interaction(i)  # raises with file and line
 
     def fragments(self) -> list[str]:
@@ -165,15 +170,15 @@ class CassetteFile:
         try:
             data = yaml.load(frag, Loader=SafeLoader)
             if not isinstance(data, list) or len(data) != 1:
-                raise FormatProblem("each interaction needs a `request:` and a `response:` mapping", i)
+                raise CassetteEntryError("each interaction needs a `request:` and a `response:` mapping", i)
             return interaction_from_entry(data[0], i)
-        except (yaml.YAMLError, FormatProblem) as e:
+        except (yaml.YAMLError, CassetteEntryError) as e:
             # a hand-edited file may still be valid as a whole even though a fragment is not
             whole = _parse_whole(self.text, self.path)
             if len(whole) == len(self._parsed):
                 self._parsed, self._fragments = list(whole), None
                 return whole[i]
-            if isinstance(e, FormatProblem):
+            if isinstance(e, CassetteEntryError):
                 what, offset = str(e), 0
             else:
                 what, line_in_fragment = yaml_problem(e, frag)
@@ -269,7 +274,7 @@ def _parse_whole(text: str, path: Path) -> list[Interaction]:
     data = parse_yaml(text, path)
     try:
         return interactions_from_data(data)
-    except FormatProblem as e:
+    except CassetteEntryError as e:
         raise CassetteFormatError(str(e), path=str(path), line=_entry_line(text, e.entry)) from None
 
 

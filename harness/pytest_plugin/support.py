@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from harness.errors import CassetteMissError
+from harness.errors import CassetteMissError, NetworkBlockedError
 
 if TYPE_CHECKING:
     pass
@@ -228,15 +228,6 @@ def _transcript(calls: list[Call]) -> list[dict[str, Any]]:
 
 
 # --- --block-network ------------------------------------------------------------------------------
-
-
-class NetworkBlockedError(RuntimeError):
-    """A test opened a socket to a non-loopback address under --block-network.
-
-    A RuntimeError rather than an OSError, so HTTP clients do not turn it into a retried connection error.
-    """
-
-    __module__ = "harness.pytest_plugin"  # where users import it from
 
 
 class NetworkBlocker:

@@ -16,14 +16,12 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.errors import EventStreamError
+
 _PRELUDE = 12  # total length, headers length, prelude CRC
 _MIN_MESSAGE = _PRELUDE + 4
 MAX_HEADERS = 128 * 1024  # the limits botocore enforces
 MAX_PAYLOAD = 24 * 1024 * 1024
-
-
-class EventStreamError(ValueError):
-    """The bytes are not a valid event stream (bad CRC, impossible length, truncated message)."""
 
 
 @dataclass

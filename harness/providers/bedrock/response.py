@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from harness.errors import ModelAPIError, ModelError, error_for_status
+from harness.errors import EventStreamError, ModelAPIError, ModelError, error_for_status
 from harness.messages.core import AIMessage, AIMessageChunk, merge_content, tool_call_chunk
 from harness.providers._common import usage_metadata
 from harness.providers.base import StreamDecoder
-from harness.providers.bedrock.eventstream import EventStreamDecoder, EventStreamError, EventStreamMessage
+from harness.providers.bedrock.eventstream import EventStreamDecoder, EventStreamMessage
 
 FINISH = {
     "end_turn": "stop",

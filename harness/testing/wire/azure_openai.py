@@ -18,6 +18,7 @@ import json
 import re
 from typing import Any, ClassVar
 
+from harness.errors import EmulatedRequestError
 from harness.testing.scripting import EmulatedRequest, Fault, Reply
 from harness.testing.wire.base import Rendered, RenderedStream, sse
 from harness.testing.wire.openai_chat import OpenAIChatFormat
@@ -34,10 +35,6 @@ _PROMPT_FILTERS = [
 _CODES = {401: "401", 403: "403", 404: "DeploymentNotFound", 429: "429"}
 
 
-class MissingAPIVersion(ValueError):
-    pass
-
-
 class AzureOpenAIFormat(OpenAIChatFormat):
     provider: ClassVar[str] = "azure_openai"
     base_paths: ClassVar[dict[str, str]] = {"azure_openai": ""}
@@ -47,7 +44,7 @@ class AzureOpenAIFormat(OpenAIChatFormat):
 
     def parse(self, path: str, headers: dict[str, str], body: Any, query: dict[str, str]) -> EmulatedRequest:
         if not query.get("api-version"):
-            raise MissingAPIVersion("the api-version query parameter is required")
+            raise EmulatedRequestError("the api-version query parameter is required")
         deployment = _PATH.match(path).group(1)  # type: ignore[union-attr]
         req = super().parse(path, headers, {**body, "model": body.get("model") or deployment}, query)
         req.provider, req.model = self.provider, deployment
