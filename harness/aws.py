@@ -7,6 +7,8 @@ inspected request never looks for credentials — no environment lookup, no boto
 instance-metadata call. Credentials are taken from the environment, else botocore's chain (shared
 files, SSO, container and instance roles); botocore is the optional extra `harness[bedrock]`,
 imported only when needed.
+
+May import: `harness.errors`, `harness.http`, `harness.providers`.
 """
 
 from __future__ import annotations

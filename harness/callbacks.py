@@ -2,6 +2,8 @@
 
 Handlers come from the model (`callbacks=`), the call's config (`config["callbacks"]`) and any
 `get_usage_metadata_callback()` block active in the current context.
+
+May import: `harness.messages`.
 """
 
 from __future__ import annotations

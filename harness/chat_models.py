@@ -1,6 +1,8 @@
 """`harness.chat_models`: where LangChain users look for `init_chat_model` (`langchain.chat_models`).
 
 The code lives in `harness.models.init`; this module only names it.
+
+May import: `harness.models`.
 """
 
 from __future__ import annotations

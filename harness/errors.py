@@ -33,6 +33,8 @@ Messages say what was wrong, what is allowed, and what was received.
         ├── ModelConnectionError                 connection refused / dropped (retryable)
         ├── ModelTimeoutError                    no answer within `timeout` (retryable)
         └── ModelRefusalError                    the model refused (structured output)
+
+May import: nothing from harness (every other part imports it).
 """
 
 from __future__ import annotations

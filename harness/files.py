@@ -8,6 +8,8 @@ rename is atomic), is flushed to disk, and then replaces the target in one `os.r
 
 Temporary names start with "." and end with ".tmp" (`.results.jsonl.1a2b3c4d.tmp`), so one ignore
 pattern (`.*.tmp`) keeps an interrupted write out of version control.
+
+May import: `harness.errors`.
 """
 
 from __future__ import annotations

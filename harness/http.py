@@ -15,6 +15,8 @@ looks for credentials).
 Interceptors mark responses with `response.extensions["harness"]`, a dict the chat layer reads:
   {"state": "replayed" | "recorded" | "live", "cassette": str | None,
    "ttfb_ms": float, "total_ms": float, "chunk_offsets_ms": [float, ...]}  # recorded timings on replay
+
+May import: nothing from harness.
 """
 
 from __future__ import annotations

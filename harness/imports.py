@@ -11,6 +11,8 @@ tool's `function:`, a structured-output schema) in one of two forms:
 
 `name` may be dotted (`Outer.Inner`). Every failure is an `ImportPathError` with one line: what named
 the object, the path, what failed and the allowed forms.
+
+May import: `harness.errors`.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 The packaged table (harness/data/prices.yaml) is merged with a user file in the same format,
 which wins model by model: `load_prices("my-prices.yaml")`, or the file named by the
 `HARNESS_PRICES` environment variable. Format and matching rules: docs/assertions.md ("Pricing").
+
+May import: `harness.errors`.
 """
 
 from __future__ import annotations

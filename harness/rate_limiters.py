@@ -3,6 +3,8 @@
 `InMemoryRateLimiter` paces one model's calls (LangChain's `rate_limiter=`), shared by threads and
 asyncio tasks in one process. `AdaptiveLimiter` caps the calls in flight to one provider and adapts
 the cap to the provider's 429s (AIMD); the runner keeps one per provider.
+
+May import: nothing from harness.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 Shared by the cassette scrubber (what is written), the chat layer (error messages) and the cassette
 miss report: a header or query parameter is secret by its name, a URL's userinfo always is, and a
 known live value is masked in every form it may take in a message (raw, url-encoded, base64, hex).
+
+May import: nothing from harness.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Owns: `registry` (parse and evaluate), `base` (context, outcome, the spec base class), `text`, `tool_use`,
 `model_graded` (python, similar, llm_judge).
-May import: `harness.messages`, `harness.tools`, `harness.errors`, `harness.models` (judge calls).
+May import: `harness.errors`, `harness.imports`, `harness.messages`, `harness.tools`.
 """
 
 from __future__ import annotations

@@ -11,6 +11,11 @@ nearest-miss diffs), `scrub` (secrets), `interceptor` (record/replay), `cassette
 
 The names below are imported on first use, so the pytest plugin and the CLI can read `modes` without
 loading the record/replay machinery.
+
+May import: `harness.errors`, `harness.files`, `harness.http`, `harness.messages`, `harness.providers`,
+`harness.redaction`.
+
+Never `harness.models`: the chat layer names a request's adapter in its extensions.
 """
 
 from __future__ import annotations

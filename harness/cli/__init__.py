@@ -1,6 +1,10 @@
 """The `harness` command: a thin click group; each command lives in its own module.
 
 Exit codes: 0 all passed, 1 some case failed, 2 usage or input error (one clear line).
+
+May import: `harness.cassettes`, `harness.errors`, `harness.files`, `harness.messages`,
+`harness.models`, `harness.providers`, `harness.report`, `harness.results`, `harness.runner`,
+`harness.suite`, `harness.testing`.
 """
 
 from __future__ import annotations

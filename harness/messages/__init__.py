@@ -1,7 +1,7 @@
 """Messages, content blocks and chunk summation, named and shaped as LangChain v1's.
 
 Owns: `core` (message classes, coercion, usage helpers) and `merge` (dict-level chunk merging).
-May import: `harness.errors` only. Everything else builds on it.
+May import: nothing from harness (the base every other part builds on).
 """
 
 from __future__ import annotations

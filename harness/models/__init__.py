@@ -4,9 +4,8 @@ Owns: `chat` (invoke / stream / astream_events, callbacks, retries, timing, the 
 `binding` (`bind`, `bind_tools`, `with_structured_output`),
 `init` (`init_chat_model`, provider inference, `ConfigurableModel`), `timing`, `retry` (the one
 `RetryPolicy`, also the runner's), `clients` (the HTTP clients a model opens, and their closing).
-May import: `harness.messages`, `harness.tools`, `harness.providers`, `harness.http`,
-`harness.callbacks`, `harness.rate_limiters`, `harness.errors`. Never the cassettes: they hook in
-through `harness.http`.
+May import: `harness.aws`, `harness.callbacks`, `harness.errors`, `harness.http`, `harness.messages`,
+`harness.providers`, `harness.redaction`, `harness.runnables`, `harness.tools`.
 """
 
 from __future__ import annotations

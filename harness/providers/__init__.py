@@ -2,6 +2,10 @@
 
 Third parties register adapters through the `harness.providers` entry-point group
 (`name = "package.module:AdapterClass"`).
+
+May import: `harness.errors`, `harness.messages`, `harness.redaction`.
+
+Never `harness.models` or `harness.http`: adapters are pure.
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ Registered through the `pytest11` entry point. User guide: docs/pytest.md. In sh
 
 Each test replays `cassettes/<module path>/<test>[<model>].yaml` (record mode `none` by default), and
 adds a results record (docs/results-record.md) that `--harness-results` / `--harness-report` write.
+
+May import: `harness.assertions`, `harness.callbacks`, `harness.cassettes`, `harness.errors`,
+`harness.files`, `harness.messages`, `harness.models`, `harness.report`, `harness.results`,
+`harness.runner`, `harness.suite`, `harness.testing`.
 """
 
 from __future__ import annotations

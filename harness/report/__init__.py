@@ -3,6 +3,8 @@
 Built purely from the results records (``RUN_DIR/results.jsonl`` + ``RUN_DIR/run.json``, see
 docs/results-record.md), read and summarised by :mod:`harness.results` as everywhere else; CSS, JavaScript, SVG charts and data are all inlined, so the file opens
 offline from ``file://`` with no network access.
+
+May import: `harness.files`, `harness.results`.
 """
 
 from __future__ import annotations

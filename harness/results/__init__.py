@@ -5,7 +5,8 @@ Owns: `record` (the record's type, its `version`, `cell_key` and tolerant field 
 one builder, used by the runner and the pytest plugin), `io` (results.jsonl and run.json: the one
 reader and writer), `summary` (the one per-model summary and how its figures are printed), `compare`
 (two runs), `ci_outputs` (JUnit XML, the GitHub step summary).
-May import: `harness.messages`, `harness.assertions`, `harness.pricing`, `harness.errors`.
+May import: `harness.assertions`, `harness.errors`, `harness.files`, `harness.messages`,
+`harness.pricing`, `harness.redaction`.
 """
 
 from __future__ import annotations

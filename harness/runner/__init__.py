@@ -5,8 +5,9 @@ cell), `cell` (one cell's model calls and tool loop), `pool` (the task pool that
 appends records), `workers` (worker processes for replay-heavy runs). Retries go through
 `harness.models.retry.RetryPolicy`, concurrency through `harness.rate_limiters.AdaptiveLimiter`
 (one per provider).
-May import: `harness.suite`, `harness.rate_limiters`, `harness.assertions`, `harness.models`, `harness.cassettes`,
-`harness.results`, `harness.errors`.
+May import: `harness.assertions`, `harness.cassettes`, `harness.errors`, `harness.files`,
+`harness.imports`, `harness.messages`, `harness.models`, `harness.rate_limiters`, `harness.redaction`,
+`harness.results`, `harness.suite`, `harness.tools`.
 """
 
 from __future__ import annotations

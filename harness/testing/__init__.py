@@ -1,4 +1,7 @@
-"""Offline testing helpers: the provider emulator and its scripting types."""
+"""Offline testing helpers: the provider emulator and its scripting types.
+
+May import: `harness.errors`, `harness.providers`.
+"""
 
 from harness.testing.emulator import ProviderEmulator, ReceivedRequest
 from harness.testing.scripting import (

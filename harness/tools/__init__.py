@@ -2,7 +2,7 @@
 
 Owns: `tool` (the decorator and tool classes), `schema` (function/pydantic/TypedDict to JSON schema),
 `output_parsers` (parsers behind `with_structured_output`).
-May import: `harness.messages`, `harness.errors`, `harness.runnables` (the Runnable base).
+May import: `harness.errors`, `harness.messages`, `harness.runnables`.
 """
 
 from __future__ import annotations
