@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from harness.cassettes.modes import RECORD_MODES
 from harness.errors import ConfigurationError, InputError
+
+if TYPE_CHECKING:
+    from harness.runner.runner import Runner
 
 EXAMPLES = """\b
 Examples:
@@ -362,9 +365,7 @@ def _run(
     max_cells: int = 100_000,
     dry_run: bool = False,
 ) -> int:
-    from rich.console import Console
-
-    from harness.results.io import export, load_run_meta
+    from harness.results.io import load_run_meta
     from harness.runner.runner import Runner, RunOptions
     from harness.suite.spec import load_suite
 
@@ -412,6 +413,23 @@ def _run(
                 f"({len(runner.cases):,} case variants x {len(runner.models)} model(s) x repeats)"
             )
         return 0
+    return _execute(runners, progress, no_report, report_path, baseline, exports, junit)
+
+
+def _execute(
+    runners: list[Runner],
+    progress: bool | None,
+    no_report: bool,
+    report_path: Path | None,
+    baseline: Path | None,
+    exports: tuple[Path, ...],
+    junit: Path | None,
+) -> int:
+    """Run validated runners one after another; print, report, export. The exit code: 1 if any failed."""
+    from rich.console import Console
+
+    from harness.results.io import export
+
     show = progress if progress is not None else sys.stderr.isatty()
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     code = 0
