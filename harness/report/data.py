@@ -341,57 +341,10 @@ def _build(
     model_idx = {m: i for i, m in enumerate(models)}
     base = latest(baseline_records) if baseline_records is not None else None
 
-    cases: list[list[Any]] = []
-    case_idx: dict[str, int] = {}
-    case_inputs: list[list[dict[str, Any]]] = []
-    for rec in recs:
-        cid = str(rec.get("case_id"))
-        if cid not in case_idx:
-            case_idx[cid] = len(cases)
-            inp = _messages(rec.get("input"))
-            case_inputs.append(inp)
-            tags = sorted({strings(t) for t in rec.get("tags") or [] if isinstance(t, str)})
-            cases.append([cid, tags, rec.get("vars") or None, [_msg(m) for m in inp]])
+    cases, case_idx, case_inputs = _cases(recs, strings)
 
-    cells: list[list[Any]] = []
-    for key, rec in sorted(
-        by_key.items(), key=lambda kv: (case_idx[kv[0][0]], kv[0][2], model_idx[kv[0][1]])
-    ):
-        ci = case_idx[key[0]]
-        t = tokens(rec)
-        assertions, reason = _assertions(rec, strings)
-        cells.append(
-            [
-                ci,
-                model_idx[key[1]],
-                key[2],
-                STATUS_CODES[status_of(rec)],
-                STATES.index(state_of(rec)) if state_of(rec) in STATES else 0,
-                _r1(latency_ms(rec)),
-                _r1(ttft_ms(rec)),
-                t[0],
-                t[1],
-                t[2],
-                t[3],
-                _money(rec.get("cost_usd")),
-                _money(rec.get("cost_avoided_usd")) or 0,
-                reason,
-                assertions,
-                _diff(rec, base.get(key)) if base is not None else None,
-                _detail(rec, case_inputs[ci], strings),
-            ]
-        )
-
-    figures = summarize(recs)  # the one summary: run.json, the console and `harness compare` show the same
-    first_of: dict[str, dict[str, Any]] = {}
-    for rec in recs:
-        first_of.setdefault(model_key(rec), rec)
-    summary = []
-    for m in models:
-        first = first_of[m]
-        entry: dict[str, Any] = {**figures[m], "model_id": m}
-        entry.update(model=str(first.get("model") or m), provider=str(first.get("provider") or ""))
-        summary.append(entry)
+    cells = _cells(by_key, case_idx, model_idx, case_inputs, base, strings)
+    summary = _summary(recs, models)
 
     data: dict[str, Any] = {
         "v": FORMAT_VERSION,
@@ -424,6 +377,81 @@ def _build(
         data["baseline"] = _baseline_block(base, by_key, models, cells, baseline_meta or {})
     data["s"] = strings.items
     return data
+
+
+def _cases(
+    recs: list[dict[str, Any]], strings: _Strings
+) -> tuple[list[list[Any]], dict[str, int], list[list[dict[str, Any]]]]:
+    """One row per case in first-seen order: [id, tag indices, vars, input messages]."""
+    cases: list[list[Any]] = []
+    case_idx: dict[str, int] = {}
+    case_inputs: list[list[dict[str, Any]]] = []
+    for rec in recs:
+        cid = str(rec.get("case_id"))
+        if cid not in case_idx:
+            case_idx[cid] = len(cases)
+            inp = _messages(rec.get("input"))
+            case_inputs.append(inp)
+            tags = sorted({strings(t) for t in rec.get("tags") or [] if isinstance(t, str)})
+            cases.append([cid, tags, rec.get("vars") or None, [_msg(m) for m in inp]])
+
+    return cases, case_idx, case_inputs
+
+
+def _cells(
+    by_key: dict[tuple[str, str, int], dict[str, Any]],
+    case_idx: dict[str, int],
+    model_idx: dict[str, int],
+    case_inputs: list[list[dict[str, Any]]],
+    base: dict[tuple[str, str, int], dict[str, Any]] | None,
+    strings: _Strings,
+) -> list[list[Any]]:
+    """One row per cell (case, repeat, model order), in the positional layout the page reads (CELL_*)."""
+    cells: list[list[Any]] = []
+    for key, rec in sorted(
+        by_key.items(), key=lambda kv: (case_idx[kv[0][0]], kv[0][2], model_idx[kv[0][1]])
+    ):
+        ci = case_idx[key[0]]
+        t = tokens(rec)
+        assertions, reason = _assertions(rec, strings)
+        cells.append(
+            [
+                ci,
+                model_idx[key[1]],
+                key[2],
+                STATUS_CODES[status_of(rec)],
+                STATES.index(state_of(rec)) if state_of(rec) in STATES else 0,
+                _r1(latency_ms(rec)),
+                _r1(ttft_ms(rec)),
+                t[0],
+                t[1],
+                t[2],
+                t[3],
+                _money(rec.get("cost_usd")),
+                _money(rec.get("cost_avoided_usd")) or 0,
+                reason,
+                assertions,
+                _diff(rec, base.get(key)) if base is not None else None,
+                _detail(rec, case_inputs[ci], strings),
+            ]
+        )
+    return cells
+
+
+def _summary(recs: list[dict[str, Any]], models: list[str]) -> list[dict[str, Any]]:
+    """Per model, in the report's order: the one summary (run.json, console and `harness compare` show
+    the same figures) with the model's name and provider."""
+    figures = summarize(recs)  # the one summary: run.json, the console and `harness compare` show the same
+    first_of: dict[str, dict[str, Any]] = {}
+    for rec in recs:
+        first_of.setdefault(model_key(rec), rec)
+    summary: list[dict[str, Any]] = []
+    for m in models:
+        first = first_of[m]
+        entry: dict[str, Any] = {**figures[m], "model_id": m}
+        entry.update(model=str(first.get("model") or m), provider=str(first.get("provider") or ""))
+        summary.append(entry)
+    return summary
 
 
 def _baseline_block(
