@@ -7,7 +7,8 @@ appends records), `workers` (worker processes for replay-heavy runs). Retries go
 `harness.models.retry.RetryPolicy`, concurrency through `harness.rate_limiters.AdaptiveLimiter`
 (one per provider).
 May import: `harness.suite`, `harness.rate_limiters`, `harness.assertions`, `harness.models`, `harness.cassettes`,
-`harness.results`, `harness.errors`.
+`harness.results`, `harness.errors`, `harness.messages`, `harness.tools`, `harness.runnables`, `harness.imports`,
+`harness.files`, `harness.redaction`.
 """
 
 from __future__ import annotations

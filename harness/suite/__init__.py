@@ -3,7 +3,8 @@
 Owns: `spec` (the models, `load_suite`, `parse_suite`, expansion), `yaml_loader` (YAML with line
 numbers), `schema` (the committed JSON schema and one-line messages), `templates` (the one sandboxed
 renderer of user templates).
-May import: `harness.errors`, `harness.assertions` (to validate `assert:` entries).
+May import: `harness.errors`, `harness.assertions` (to validate `assert:` entries), `harness.imports`,
+`harness.files`.
 """
 
 from __future__ import annotations
