@@ -126,8 +126,12 @@ def test_every_error_type_lives_in_errors_py_under_harness_error() -> None:
             ):
                 outside.append(f"{path.relative_to(ROOT.parent)}:{node.lineno} {node.name}")
     assert outside == [], "exception classes belong in harness/errors.py"
-    classes = [c for _, c in inspect.getmembers(errors, inspect.isclass) if c.__module__ in (errors.__name__,)]
-    assert classes and all(issubclass(c, errors.HarnessError) for c in classes if issubclass(c, BaseException))
+    classes = [
+        c for _, c in inspect.getmembers(errors, inspect.isclass) if c.__module__ in (errors.__name__,)
+    ]
+    assert classes and all(
+        issubclass(c, errors.HarnessError) for c in classes if issubclass(c, BaseException)
+    )
     # the tree in the docstring names every one of them
     doc = errors.__doc__ or ""
     assert [c.__name__ for c in classes if c.__name__ not in doc] == []

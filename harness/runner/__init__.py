@@ -1,13 +1,14 @@
 """The runner: every case x model x repeat of a suite, each cell under its own cassette.
 
-Owns: `runner` (models, planning, the run directory), `validation` (every case checked before any
+Owns: `runner` (models, planning, resuming, run.json), `options` (RunOptions, RunResult, Cell,
+RunProgress), `rundir` (choosing or resuming the run directory), `validation` (every case checked before any
 cell), `cell` (one cell's model calls and tool loop), `pool` (the task pool that runs cells and
 appends records), `workers` (worker processes for replay-heavy runs). Retries go through
 `harness.models.retry.RetryPolicy`, concurrency through `harness.rate_limiters.AdaptiveLimiter`
 (one per provider).
-May import: `harness.assertions`, `harness.cassettes`, `harness.errors`, `harness.files`,
-`harness.imports`, `harness.messages`, `harness.models`, `harness.rate_limiters`, `harness.redaction`,
-`harness.results`, `harness.suite`, `harness.tools`.
+May import: `harness.suite`, `harness.rate_limiters`, `harness.assertions`, `harness.models`, `harness.cassettes`,
+`harness.results`, `harness.errors`, `harness.messages`, `harness.tools`, `harness.runnables`, `harness.imports`,
+`harness.files`, `harness.redaction`.
 """
 
 from __future__ import annotations

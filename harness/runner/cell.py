@@ -8,18 +8,21 @@ schemas, bound models) is cached so a replay of thousands of cells does no repea
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from harness.errors import ConfigurationError
 from harness.imports import import_object
 from harness.messages.core import AIMessage, BaseMessage, ToolMessage, convert_to_messages
+from harness.models.binding import ChatModelBinding
 from harness.models.chat import ChatModel
 from harness.models.retry import RetryPolicy
 from harness.rate_limiters import AdaptiveLimiter
+from harness.runnables import Runnable
 from harness.suite.spec import ExpandedCase, ModelEntry, StructuredOutputSpec, ToolSpec
 from harness.suite.templates import render
 from harness.tools.tool import BaseTool, convert_to_openai_tool, tool
@@ -57,7 +60,7 @@ class Exchange:
     input: list[BaseMessage]
     transcript: list[BaseMessage] = field(default_factory=list)
     final: AIMessage | None = None
-    structured: Any = None
+    structured: Any = None  # the parsed structured output, as JSON data (the user's schema's shape)
     parse_error: str | None = None
 
     @property
@@ -134,7 +137,9 @@ def _as_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
-def structured_schema(spec: StructuredOutputSpec, base_dir: Path | None) -> Any:
+def structured_schema(spec: StructuredOutputSpec, base_dir: Path | None) -> object:
+    """What `with_structured_output` gets: the suite's JSON schema, titled, or the object its import path
+    names (a pydantic model, a TypedDict, a schema dict: binding the model checks which)."""
     schema = spec.schema_
     if isinstance(schema, str):
         return import_object(schema, "structured_output `schema`", base_dir=base_dir)
@@ -148,7 +153,7 @@ class CaseRuntime:
     def __init__(self, base_dir: Path | None) -> None:
         self.base_dir = base_dir  # the suite's folder: where `path/to/file.py:name` imports start
         self._tools: dict[int, list[ToolRuntime]] = {}
-        self._bound: dict[tuple[int, str], Any] = {}
+        self._bound: dict[tuple[int, str], Runnable] = {}
 
     def tools(self, ec: ExpandedCase) -> list[ToolRuntime]:
         key = id(ec.case)
@@ -156,26 +161,29 @@ class CaseRuntime:
             self._tools[key] = [ToolRuntime(t, self.base_dir) for t in ec.case.tools]
         return self._tools[key]
 
-    def runnable(self, ec: ExpandedCase, model: ResolvedModel) -> Any:
+    def runnable(self, ec: ExpandedCase, model: ResolvedModel) -> Runnable:
         key = (id(ec.case), model.id)
         bound = self._bound.get(key)
         if bound is None:
-            case = ec.case
-            bound = model.chat
-            if case.params:
-                bound = bound.bind(**case.params)
-            if case.tools:
-                bound = bound.bind_tools([t.openai for t in self.tools(ec)], tool_choice=case.tool_choice)
-            elif case.structured_output is not None:
-                so = case.structured_output
-                bound = bound.with_structured_output(
-                    structured_schema(so, self.base_dir), method=so.method, include_raw=True, strict=so.strict
-                )
+            bound = self._bind(ec, model.chat)
             self._bound[key] = bound
         return bound
 
+    def _bind(self, ec: ExpandedCase, chat: ChatModel) -> Runnable:
+        """The model with the case's params, and its tools or structured output, bound."""
+        case = ec.case
+        bound: ChatModel | ChatModelBinding = chat.bind(**case.params) if case.params else chat
+        if case.tools:
+            return bound.bind_tools([t.openai for t in self.tools(ec)], tool_choice=case.tool_choice)
+        so = case.structured_output
+        if so is not None:
+            return bound.with_structured_output(
+                structured_schema(so, self.base_dir), method=so.method, include_raw=True, strict=so.strict
+            )
+        return bound
 
-async def _call(runnable: Any, messages: list[BaseMessage], stream: bool) -> Any:
+
+async def _call(runnable: Runnable, messages: list[BaseMessage], stream: bool) -> object:
     if not stream:
         return await runnable.ainvoke(messages)
     from harness.messages.core import AIMessageChunk, message_chunk_to_message
@@ -212,17 +220,9 @@ async def execute_cell(
     for _turn in range(case.max_turns):
         history = list(ex.transcript)
         result = await call_with_retries(
-            lambda h=history: _call(runnable, h, case.stream),  # type: ignore[misc]
-            model.limiter,
-            policy,
+            functools.partial(_call, runnable, history, case.stream), model.limiter, policy
         )
-        if isinstance(result, dict) and "raw" in result:  # structured output, include_raw=True
-            ai = result["raw"]
-            ex.structured = _plain(result.get("parsed"))
-            err = result.get("parsing_error")
-            ex.parse_error = f"{type(err).__name__}: {err}" if err is not None else None
-        else:
-            ai = result
+        ai = _reply(result, ex)
         ex.transcript.append(ai)
         ex.final = ai
         if not (tools and case.tool_loop and ai.tool_calls):
@@ -230,6 +230,17 @@ async def execute_cell(
         replies = await asyncio.gather(*(_run_tool(tools, call) for call in ai.tool_calls))
         ex.transcript.extend(replies)
     return ex
+
+
+def _reply(result: object, ex: Exchange) -> AIMessage:
+    """The model's message from one call's result; structured output also fills `ex.structured`."""
+    if isinstance(result, dict) and "raw" in result:  # structured output, include_raw=True
+        ex.structured = _plain(result.get("parsed"))
+        err = result.get("parsing_error")
+        ex.parse_error = f"{type(err).__name__}: {err}" if err is not None else None
+        result = result["raw"]
+    # a ChatModel, its bindings and StructuredOutputRunnable's `raw` are always one AIMessage
+    return cast(AIMessage, result)
 
 
 async def _run_tool(tools: dict[str, ToolRuntime], call: dict[str, Any]) -> ToolMessage:

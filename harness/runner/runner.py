@@ -14,21 +14,17 @@ appended to RUN_DIR/results.jsonl as each cell finishes, so a killed run resumes
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from harness.assertions.base import SpecBase
 from harness.cassettes.modes import RECORD_MODES
-from harness.errors import ConfigurationError, InputError, SuiteError
+from harness.errors import ConfigurationError, SuiteError
 from harness.files import write_atomic
 from harness.models.chat import ChatModel
 from harness.models.init import init_chat_model
-from harness.models.retry import RetryPolicy
 from harness.rate_limiters import AdaptiveLimiter
 from harness.redaction import redact_params
 from harness.results.build import Pricing, utc_now
@@ -41,82 +37,32 @@ from harness.results.io import (
     load_run_meta,
     write_json_atomic,
 )
-from harness.results.summary import ModelSummary, SummaryBuilder
+from harness.results.summary import SummaryBuilder
 from harness.runner.cell import CaseRuntime, ResolvedModel, execute_cell
+from harness.runner.options import (
+    DEFAULT_CONCURRENCY,
+    Cell,
+    RunOptions,
+    RunProgress,
+    RunResult,
+    new_run_id,
+)
 from harness.runner.pool import CellRunner
+from harness.runner.rundir import choose_run_dir
 from harness.runner.validation import CaseAssertions, check_cases
 from harness.runner.workers import run_child, shard_spec, worker_count
 from harness.suite.spec import ExpandedCase, ModelEntry, ModelSpec, Suite, slugify
 
-DEFAULT_CONCURRENCY = 8
-DEFAULT_MAX_CELLS = 100_000  # cells one run may plan (--max-cells): a typo in a matrix is not a 24 GB run
-# the runner's retries: models are built with max_retries=0 and each cell's calls retry through this
-# (a 429 storm passes, so it gets a bigger budget than a failing provider)
-RUNNER_RETRY = RetryPolicy(max_retries=3, max_rate_limit_retries=24)
-
-__all__ = ["Cell", "RunOptions", "RunResult", "Runner", "run_suite", "new_run_id", "execute_cell"]
-
-
-def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(2)
-
-
-class RunProgress(Protocol):
-    """What the runner tells a progress display (the CLI's bar): the totals, each record, the end."""
-
-    def start(self, total: int, done: int, counts: dict[str, int]) -> None: ...
-
-    def advance(self, record: dict[str, Any], counts: dict[str, int], states: dict[str, int]) -> None: ...
-
-    def stop(self) -> None: ...
-
-
-@dataclass
-class RunOptions:
-    models: Sequence[str | ModelEntry | dict[str, Any]] | None = None  # overrides the suite's models
-    record_mode: str | None = None  # None: the cassette's default (none in CI or when it exists)
-    cassettes_dir: str | Path | None = "cassettes"  # None: no cassettes, every call live
-    out: str | Path | None = None  # the run directory (default runs/<suite>-<run_id>)
-    runs_dir: str | Path = "runs"
-    concurrency: int | None = None
-    repeat: int | None = None
-    replay_speed: str | float = "instant"
-    resume: str | Path | None = None
-    retry_errors: bool = False
-    retry: RetryPolicy = RUNNER_RETRY
-    prices_file: str | None = None
-    run_id: str | None = None
-    on_record: Callable[[dict[str, Any]], Any] | None = None  # called after each record is written
-    workers: int | None = 1  # processes for CPU-bound (replay) runs; None: auto (large runs, up to 4)
-    max_cells: int = DEFAULT_MAX_CELLS  # refuse a suite that would plan more cells, before building any
-
-
-@dataclass
-class Cell:
-    case: ExpandedCase
-    model: ResolvedModel
-    repeat: int
-
-    @property
-    def key(self) -> tuple[str, str, int]:
-        return (self.case.id, self.model.id, self.repeat)
-
-
-@dataclass
-class RunResult:
-    run_id: str
-    suite: str
-    run_dir: Path
-    summary: dict[str, ModelSummary]
-    counts: dict[str, int]  # passed / failed / error over the whole run (resumed cells included)
-    states: dict[str, int]  # cassette states of the cells run now: replayed / recorded / live / miss / mixed
-    ran: int  # cells run by this invocation
-    skipped: int  # cells already finished (resume)
-    elapsed_s: float
-
-    @property
-    def ok(self) -> bool:
-        return self.counts.get("failed", 0) == 0 and self.counts.get("error", 0) == 0
+__all__ = [
+    "Cell",
+    "RunOptions",
+    "RunProgress",
+    "RunResult",
+    "Runner",
+    "run_suite",
+    "new_run_id",
+    "execute_cell",
+]
 
 
 class Runner:
@@ -239,29 +185,9 @@ class Runner:
         return int(self.options.concurrency or self.suite.concurrency or DEFAULT_CONCURRENCY)
 
     def _run_dir(self) -> tuple[str, Path, bool]:
-        opts = self.options
-        if self.shard:
-            return str(opts.run_id), Path(str(opts.out)), False
-        if opts.resume is not None:
-            run_dir = Path(opts.resume)
-            meta = load_run_meta(run_dir)
-            if not meta and not (run_dir / RESULTS_FILE).is_file():
-                raise InputError("nothing to resume: no run.json or results.jsonl here", path=str(run_dir))
-            if meta.get("suite") not in (None, self.suite.name):
-                raise InputError(
-                    f"this run is of suite {meta.get('suite')!r}, not {self.suite.name!r}",
-                    path=str(run_dir / RUN_FILE),
-                )
-            return str(meta.get("run_id") or opts.run_id or new_run_id()), run_dir, True
-        run_id = opts.run_id or new_run_id()
-        run_dir = Path(opts.out) if opts.out else Path(opts.runs_dir) / f"{slugify(self.suite.name)}-{run_id}"
-        results = run_dir / RESULTS_FILE
-        if results.is_file() and results.stat().st_size > 0:
-            raise InputError(
-                f"already holds results; resume it with --resume {run_dir} or choose another --out",
-                path=str(run_dir),
-            )
-        return run_id, run_dir, False
+        if self.shard:  # a worker process writes into the run directory its parent chose
+            return str(self.options.run_id), Path(str(self.options.out)), False
+        return choose_run_dir(self.suite.name, self.options)
 
     # --- planning -------------------------------------------------------------------------------
 

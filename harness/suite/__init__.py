@@ -1,6 +1,6 @@
 """Suite files: strict pydantic models, the located YAML loader, case expansion and templates.
 
-Owns: `spec` (the models, `load_suite`, `parse_suite`, expansion), `yaml_loader` (YAML with line
+Owns: `spec` (the models, `load_suite`, `parse_suite`), `expansion` (cases x vars, rendered messages), `yaml_loader` (YAML with line
 numbers), `schema` (the committed JSON schema and one-line messages), `templates` (the one sandboxed
 renderer of user templates).
 May import: `harness.assertions`, `harness.errors`, `harness.files`, `harness.imports`.

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from harness.assertions.registry import ASSERTION_TYPES
+from harness.suite.expansion import dotted
 
 SCHEMA_PATH = Path(__file__).parent.parent / "suite.schema.json"
 SCHEMA_ID = "https://harness.dev/suite.schema.json"
@@ -135,13 +136,6 @@ def _kind_of(member: Any) -> str:
     return _union_label(member)
 
 
-def _dotted(loc: list[Any]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def _fields_of(ann: Any) -> list[str]:
     for m in _members(ann):
         if isinstance(m, type) and issubclass(m, BaseModel):
@@ -169,16 +163,16 @@ def validation_message(error: dict[str, Any], data: Any = None) -> str:
     shown, parent, union_member = _walk(loc)
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}
-    where = _dotted(shown)
+    where = dotted(shown)
     prefix = f"{where}: " if where else ""
     is_assertion = "assert" in loc
     if kind == "missing":
         name = shown[-1] if shown else loc[-1]
-        outer = _dotted(shown[:-1])
+        outer = dotted(shown[:-1])
         return f"{outer + ': ' if outer else ''}missing required field {name!r}"
     if kind == "extra_forbidden":
         name = str(loc[-1])
-        outer = _dotted(shown[:-1])
+        outer = dotted(shown[:-1])
         allowed = _fields_of(parent)
         hint = _did_you_mean(name, allowed)
         return f"{outer + ': ' if outer else ''}unknown field {name!r}{hint}; allowed: {', '.join(allowed)}"

@@ -1,4 +1,4 @@
-"""Suite files: strict pydantic models, a YAML loader whose errors name file:line, and case expansion.
+"""Suite files: strict pydantic models, loaded with errors that name file:line (expansion: `expansion`).
 
     suite = load_suite("suites/quickstart.yaml")      # SuiteError("suites/x.yaml:12: cases[0]...")
     for case in suite.expand():                       # one ExpandedCase per vars variant
@@ -10,10 +10,8 @@ The JSON schema of these models is committed at `harness/suite.schema.json`
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,9 +19,25 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.assertions.registry import AssertionSpec
-from harness.errors import SuiteError, TemplateError
+from harness.errors import SuiteError
 from harness.imports import check_import_form
-from harness.suite.templates import render_tree
+from harness.suite.expansion import ExpandedCase, dotted, expand_case, line_in, slugify
+
+__all__ = [
+    "ModelEntry",
+    "ModelSpec",
+    "MessageSpec",
+    "ToolSpec",
+    "StructuredOutputSpec",
+    "StructuredMethod",
+    "Case",
+    "Suite",
+    "ExpandedCase",
+    "slugify",
+    "line_in",
+    "load_suite",
+    "parse_suite",
+]
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 _TOOL_NAME = r"^[A-Za-z0-9_-]{1,64}$"
@@ -206,12 +220,17 @@ class Suite(_Strict):
     def path(self) -> str | None:
         return self._path
 
+    @property
+    def line_table(self) -> dict[tuple[Any, ...], int] | None:
+        """Line of each location in the source file (`line_in` reads it), when loaded from text."""
+        return self._lines
+
     def line_of(self, *loc: str | int) -> int | None:
         """Line (1-based) of a location such as ("models", 1) in the source file, when known."""
         return line_in(self._lines, loc)
 
     def error(self, message: str, *loc: str | int) -> SuiteError:
-        where = _dotted(loc)
+        where = dotted(loc)
         return SuiteError(
             f"{where}: {message}" if where else message, path=self._path, line=self.line_of(*loc)
         )
@@ -229,125 +248,8 @@ class Suite(_Strict):
     def expand(self) -> list[ExpandedCase]:
         out: list[ExpandedCase] = []
         for index, case in enumerate(self.cases):
-            out.extend(_expand_case(self, index, case))
+            out.extend(expand_case(self, index, case))
         return out
-
-
-# --- expansion ------------------------------------------------------------------------------------
-
-
-@dataclass
-class ExpandedCase:
-    """One case with one set of variables: what a cell runs."""
-
-    id: str
-    case: Case
-    vars: dict[str, Any]
-    index: int  # position of the case in the suite file
-    system: str | None = None
-    suite_path: str | None = None
-    line: int | None = None
-    suite_lines: dict[tuple[Any, ...], int] | None = field(default=None, repr=False)
-    _messages: list[dict[str, Any]] | None = field(default=None, repr=False)
-    _slug: str | None = field(default=None, repr=False)
-
-    @property
-    def slug(self) -> str:
-        if self._slug is None:
-            self._slug = slugify(self.id)
-        return self._slug
-
-    def messages(self) -> list[dict[str, Any]]:
-        """The first turn's messages, templates rendered (cached: the same for every model)."""
-        if self._messages is None:
-            self._messages = _render_messages(self)
-        return self._messages
-
-
-def slugify(text: str) -> str:
-    """A file-name-safe form of an id ("openai:gpt-4.1" -> "openai-gpt-4.1")."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "_"
-
-
-def _variants(case: Case) -> list[dict[str, Any]]:
-    rows = case.vars if isinstance(case.vars, list) else [case.vars]
-    keys = list(case.matrix)
-    combos = (
-        [dict(zip(keys, values, strict=True)) for values in itertools.product(*case.matrix.values())]
-        if keys
-        else [{}]
-    )
-    return [{**row, **combo} for row in rows for combo in combos]
-
-
-def _label(variant: dict[str, Any], case: Case) -> str:
-    varying = set(case.matrix)
-    if isinstance(case.vars, list):
-        varying |= {k for row in case.vars for k in row}
-    parts = [
-        str(v) if isinstance(v, (str, int, float, bool)) else "" for k, v in variant.items() if k in varying
-    ]
-    return "-".join(p for p in parts if p)
-
-
-def _expand_case(suite: Suite, index: int, case: Case) -> list[ExpandedCase]:
-    variants = _variants(case)
-    out: list[ExpandedCase] = []
-    seen: set[str] = set()
-    for n, variant in enumerate(variants):
-        cid = case.id
-        if len(variants) > 1:
-            label = _label(variant, case) or str(n)
-            cid = f"{case.id}[{label}]"
-            if cid in seen:
-                cid = f"{case.id}[{label}-{n}]"
-        seen.add(cid)
-        out.append(
-            ExpandedCase(
-                cid,
-                case,
-                {**suite.vars, **variant},
-                index,
-                case.system or suite.system,
-                suite.path,
-                suite.line_of("cases", index),
-                suite._lines,
-            )
-        )
-    return out
-
-
-def _render_messages(ec: ExpandedCase) -> list[dict[str, Any]]:
-    case = ec.case
-    msgs: list[dict[str, Any]] = []
-    if ec.system is not None and not (case.messages and case.messages[0].role in ("system", "developer")):
-        field = ("cases", ec.index, "system") if case.system is not None else ("system",)
-        msgs.append({"role": "system", "content": _render_field(ec, ec.system, field)})
-    if case.messages is not None:
-        for i, m in enumerate(case.messages):
-            d = m.model_dump(exclude_none=True)
-            d["content"] = _render_field(
-                ec, d.get("content", ""), ("cases", ec.index, "messages", i, "content")
-            )
-            msgs.append(d)
-    else:
-        msgs.append(
-            {"role": "user", "content": _render_field(ec, case.prompt or "", ("cases", ec.index, "prompt"))}
-        )
-    return msgs
-
-
-def _render_field(ec: ExpandedCase, source: Any, where: tuple[str | int, ...]) -> Any:
-    """One templated field of a case rendered; a failure names the file, line, case and field."""
-    try:
-        return render_tree(source, ec.vars)
-    except TemplateError as e:
-        raise TemplateError(
-            f"{_dotted(where)} (case {ec.id!r}): template error: {e}; "
-            f"variables: {', '.join(sorted(ec.vars)) or 'none'}",
-            path=ec.suite_path,
-            line=line_in(ec.suite_lines, where) or ec.line,
-        ) from None
 
 
 # --- loading --------------------------------------------------------------------------------------
@@ -355,8 +257,6 @@ def _render_field(ec: ExpandedCase, source: Any, where: tuple[str | int, ...]) -
 
 def load_suite(path: str | Path) -> Suite:
     """Read and validate a suite file. Any problem raises SuiteError naming file:line and the field."""
-    from harness.suite.schema import validation_message
-
     p = Path(path)
     try:
         raw = p.read_bytes()
@@ -374,14 +274,13 @@ def load_suite(path: str | Path) -> Suite:
             path=str(path),
             line=raw.count(b"\n", 0, e.start) + 1,
         ) from None
-    return parse_suite(text, str(path), validation_message)
+    return parse_suite(text, str(path))
 
 
-def parse_suite(text: str, path: str = "<suite>", _fmt: Any = None) -> Suite:
-    from harness.suite.schema import validation_message
-    from harness.suite.yaml_loader import cached_parse, compact_lines, line_for, load_yaml, store_parse
+def parse_suite(text: str, path: str = "<suite>") -> Suite:
+    """Validate a suite's text; `path` is what its errors name."""
+    from harness.suite.yaml_loader import cached_parse, compact_lines, store_parse
 
-    fmt = _fmt or validation_message
     cached = cached_parse(text)
     if cached is not None:  # a suite file parsed before: its data and line table, without YAML parsing
         try:
@@ -391,6 +290,21 @@ def parse_suite(text: str, path: str = "<suite>", _fmt: Any = None) -> Suite:
         else:
             suite._path, suite._lines = path, cached[1]
             return suite
+    data, lines = _located_yaml(text, path)
+    try:
+        suite = Suite.model_validate(data)
+    except ValidationError as e:
+        raise _invalid_suite(e, data, lines, path) from None
+    suite._path = path
+    suite._lines = compact_lines(data, lines)
+    store_parse(text, data, suite._lines)
+    return suite
+
+
+def _located_yaml(text: str, path: str) -> tuple[dict[str, Any], dict[int, tuple[int, Any]]]:
+    """The suite's mapping and its line table; a YAML error, or a file that is no mapping, is located."""
+    from harness.suite.yaml_loader import load_yaml
+
     try:
         data, lines = load_yaml(text)
     except yaml.MarkedYAMLError as e:
@@ -415,37 +329,22 @@ def parse_suite(text: str, path: str = "<suite>", _fmt: Any = None) -> Suite:
         raise SuiteError(
             f"a suite file must be a mapping with 'name' and 'cases'; received {got}", path=path, line=1
         )
-    try:
-        suite = Suite.model_validate(data)
-    except ValidationError as e:
-        errors = e.errors(include_url=False)
-        # a misspelt key shows up twice: as an unknown field and as the required one it was meant to
-        # be; the unknown field (with its "did you mean") is the one that says what to fix
-        first = next((err for err in errors if err["type"] == "extra_forbidden"), errors[0])
-        message = fmt(dict(first), data)
-        # a value that fits no member of a union fails once per member: one problem, one message
-        n = len(dict.fromkeys(fmt(dict(err), data) for err in errors))
-        more = f" (and {n - 1} more error{'s' if n > 2 else ''})" if n > 1 else ""
-        raise SuiteError(message + more, path=path, line=line_for(data, lines, tuple(first["loc"]))) from None
-    suite._path = path
-    suite._lines = compact_lines(data, lines)
-    store_parse(text, data, suite._lines)
-    return suite
+    return data, lines
 
 
-def line_in(lines: dict[tuple[Any, ...], int] | None, loc: tuple[Any, ...]) -> int | None:
-    """The line of `loc`, or of the nearest enclosing location the line table holds."""
-    if not lines:
-        return None
-    for n in range(len(loc), 0, -1):
-        line = lines.get(tuple(loc[:n]))
-        if line:
-            return int(line)
-    return None
+def _invalid_suite(
+    error: ValidationError, data: dict[str, Any], lines: dict[int, tuple[int, Any]], path: str
+) -> SuiteError:
+    """One located line for a suite pydantic refused, with how many other problems it has."""
+    from harness.suite.schema import validation_message
+    from harness.suite.yaml_loader import line_for
 
-
-def _dotted(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+    errors = error.errors(include_url=False)
+    # a misspelt key shows up twice: as an unknown field and as the required one it was meant to
+    # be; the unknown field (with its "did you mean") is the one that says what to fix
+    first = next((err for err in errors if err["type"] == "extra_forbidden"), errors[0])
+    message = validation_message(dict(first), data)
+    # a value that fits no member of a union fails once per member: one problem, one message
+    n = len(dict.fromkeys(validation_message(dict(err), data) for err in errors))
+    more = f" (and {n - 1} more error{'s' if n > 2 else ''})" if n > 1 else ""
+    return SuiteError(message + more, path=path, line=line_for(data, lines, tuple(first["loc"])))

@@ -1,0 +1,85 @@
+"""What a run is given and what it returns: `RunOptions`, `RunResult`, the `Cell` it plans, the
+`RunProgress` a display implements, and the run id. Re-exported by `harness.runner`."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Protocol
+
+from harness.models.retry import RetryPolicy
+from harness.results.record import CellKey
+from harness.results.summary import ModelSummary
+from harness.runner.cell import ResolvedModel
+from harness.suite.spec import ExpandedCase, ModelEntry
+
+DEFAULT_CONCURRENCY = 8
+DEFAULT_MAX_CELLS = 100_000  # cells one run may plan (--max-cells): a typo in a matrix is not a 24 GB run
+# the runner's retries: models are built with max_retries=0 and each cell's calls retry through this
+# (a 429 storm passes, so it gets a bigger budget than a failing provider)
+RUNNER_RETRY = RetryPolicy(max_retries=3, max_rate_limit_retries=24)
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(2)
+
+
+class RunProgress(Protocol):
+    """What the runner tells a progress display (the CLI's bar): the totals, each record, the end."""
+
+    def start(self, total: int, done: int, counts: dict[str, int]) -> None: ...
+
+    def advance(self, record: dict[str, Any], counts: dict[str, int], states: dict[str, int]) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass
+class RunOptions:
+    models: Sequence[str | ModelEntry | dict[str, Any]] | None = None  # overrides the suite's models
+    record_mode: str | None = None  # None: the cassette's default (none in CI or when it exists)
+    cassettes_dir: str | Path | None = "cassettes"  # None: no cassettes, every call live
+    out: str | Path | None = None  # the run directory (default runs/<suite>-<run_id>)
+    runs_dir: str | Path = "runs"
+    concurrency: int | None = None
+    repeat: int | None = None
+    replay_speed: str | float = "instant"
+    resume: str | Path | None = None
+    retry_errors: bool = False
+    retry: RetryPolicy = RUNNER_RETRY
+    prices_file: str | None = None
+    run_id: str | None = None
+    on_record: Callable[[dict[str, Any]], Any] | None = None  # called after each record is written
+    workers: int | None = 1  # processes for CPU-bound (replay) runs; None: auto (large runs, up to 4)
+    max_cells: int = DEFAULT_MAX_CELLS  # refuse a suite that would plan more cells, before building any
+
+
+@dataclass
+class Cell:
+    case: ExpandedCase
+    model: ResolvedModel
+    repeat: int
+
+    @property
+    def key(self) -> CellKey:
+        return (self.case.id, self.model.id, self.repeat)
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    suite: str
+    run_dir: Path
+    summary: dict[str, ModelSummary]
+    counts: dict[str, int]  # passed / failed / error over the whole run (resumed cells included)
+    states: dict[str, int]  # cassette states of the cells run now: replayed / recorded / live / miss / mixed
+    ran: int  # cells run by this invocation
+    skipped: int  # cells already finished (resume)
+    elapsed_s: float
+
+    @property
+    def ok(self) -> bool:
+        return self.counts.get("failed", 0) == 0 and self.counts.get("error", 0) == 0
