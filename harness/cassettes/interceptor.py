@@ -48,6 +48,7 @@ from harness.cassettes.streams import (
 )
 from harness.errors import CassetteFormatError, CassetteMissError, SecretLeakError
 from harness.redaction import MIN_SECRET_LEN, mask_text
+from harness.request_order import in_input_order
 
 _DEFAULT_MATCHER = Matcher()
 _WRITE_DELAY_S = 0.02
@@ -201,7 +202,8 @@ class CassetteInterceptor:
         if request.url.host in self.ignore_hosts:
             self.live_count += 1
             return inner.handle_request(request)
-        ix, slot = self._plan(request, request.read())
+        with in_input_order():  # a sync batch's threads: slots and replays follow input order
+            ix, slot = self._plan(request, request.read())
         if ix is not None:
             return self._replay(ix, request)
         assert slot is not None
