@@ -6,6 +6,8 @@ the answer recorded for input 1. asyncio tasks start in creation order, so `abat
 Each batch thread holds a turn; the cassette plans the thread's first request only once the previous
 input's first request was planned (`in_input_order`). A thread that sends no request passes its turn
 on when it ends, so no thread waits for one that never comes.
+
+May import: nothing
 """
 
 from __future__ import annotations

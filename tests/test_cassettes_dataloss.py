@@ -198,3 +198,50 @@ def test_sigkill_of_harness_run_mid_cell_then_resume_records_cleanly(tmp_path):
         done = subprocess.run(resume, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stdout + done.stderr
     assert len(load_cassette(tmp_path / "cassettes/s/slow/openai-gpt-4.1-mini.yaml")) == 2
+
+
+# --- one cassette per cell ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("suite", "first", "second"),
+    [
+        (
+            'models: [openai:gpt-4.1-mini, {model: "openai:gpt-4.1", id: openai-gpt-4.1-mini}]\n'
+            "cases: [{id: a, prompt: hi}]\n",
+            "case 'a' x model 'openai:gpt-4.1-mini'",
+            "case 'a' x model 'openai-gpt-4.1-mini'",
+        ),
+        (
+            "models: [openai:gpt-4.1-mini]\ncases: [{id: 'a:b', prompt: hi}, {id: a-b, prompt: ho}]\n",
+            "case 'a:b'",
+            "case 'a-b'",
+        ),
+        (
+            "models: [openai:gpt-4.1-mini]\n"
+            "cases: [{id: c, prompt: '{{ v }}', matrix: {v: ['x/y', 'x:y', 'x y']}}]\n",
+            "case 'c[x/y]'",
+            "case 'c[x:y]'",
+        ),
+        (
+            "models: [openai:gpt-4.1-mini]\ncases: [{id: Capital, prompt: hi}, {id: capital, prompt: ho}]\n",
+            "case 'Capital'",
+            "case 'capital'",
+        ),
+    ],
+)
+def test_cells_that_would_share_a_cassette_refuse_the_suite_naming_both(tmp_path, suite, first, second):
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\n" + suite)
+    env = {**os.environ, "PYTHONPATH": os.getcwd(), "OPENAI_API_KEY": KEY}
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "run", str(path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"{path}:" in done.stderr and first in done.stderr and second in done.stderr
+    assert "would share the cassette cassettes/s/" in done.stderr
+    assert not (tmp_path / "cassettes").exists()
