@@ -15,6 +15,7 @@ May import: `harness.errors`.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import secrets
 import stat
@@ -59,6 +60,18 @@ def _create_temporary(target: Path) -> tuple[int, Path]:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _NEW_FILE_MODE), tmp
         except FileExistsError:
             continue
+
+
+def remove_stale_temporaries(target: str | os.PathLike[str]) -> int:
+    """Remove temporaries of `target` left by a killed writer. Only safe while holding the lock every
+    writer of `target` takes (a temporary seen then belongs to no live write). Returns how many."""
+    path = Path(target)
+    removed = 0
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+            removed += 1
+    return removed
 
 
 def private_dir(name: str) -> Path:

@@ -16,6 +16,8 @@ from typing import Any
 
 from typing_extensions import Self
 
+from harness.request_order import InputTurns
+
 _CONFIG_KEYS = {
     "tags",
     "metadata",
@@ -164,9 +166,13 @@ class Runnable:
         if len(inputs) == 1:
             yield 0, one(0)
             return
+        turns = InputTurns(len(inputs))  # identical inputs record and replay in input order
         with ThreadPoolExecutor(max_workers=max_conc) as pool:
             # copy_context: each thread sees the caller's cassette and usage callbacks
-            futures = {pool.submit(contextvars.copy_context().run, one, i): i for i in range(len(inputs))}
+            futures = {
+                pool.submit(contextvars.copy_context().run, turns.run, i, one, i): i
+                for i in range(len(inputs))
+            }
             try:
                 for fut in as_completed(futures):
                     yield futures[fut], fut.result()

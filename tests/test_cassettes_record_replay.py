@@ -340,3 +340,16 @@ async def test_async_decorator(emu, tmp_path, offline):
     first = await call()
     offline()
     assert await call() == first
+
+
+def test_batch_of_identical_inputs_replays_in_recorded_order(emu, tmp_path, offline):
+    path = tmp_path / "same.yaml"
+    model = model_for(emu)
+    emu.queue(*(Reply(f"answer {i}", ttft=0.001 * (8 - i)) for i in range(8)))
+    with use_cassette(path, record_mode="all"):
+        live = [m.content for m in model.batch(["same"] * 8, config={"max_concurrency": 8})]
+    offline()
+    for _ in range(5):
+        with use_cassette(path, record_mode="none", strict=True):
+            replayed = [m.content for m in model.batch(["same"] * 8, config={"max_concurrency": 8})]
+        assert replayed == live

@@ -136,7 +136,7 @@ def test_set_cookie_and_org_ids_in_responses_are_scrubbed(emu, tmp_path):
     body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
     with (
         httpx.Client(transport=HarnessTransport()) as client,
-        use_cassette(tmp_path / "resp.yaml", record_mode="all"),
+        use_cassette(tmp_path / "resp.yaml", record_mode="all", record_errors=True),
     ):
         r = client.post(
             emu.base_url("openai") + "/chat/completions",
@@ -250,4 +250,4 @@ def test_a_failed_write_does_not_hide_the_error_that_ended_the_block(tmp_path, c
             folder.write_text("a file where the cassette's folder was")  # every later write fails
             model.invoke("second")
             raise ZeroDivisionError("the user's own error is what propagates")
-    assert "could not finish the cassette" in caplog.text
+    assert "2 new recordings were not written" in caplog.text  # a failed block writes nothing

@@ -2,7 +2,8 @@
 
 Entering installs the cassette with `harness.http.intercept`, so every ChatModel call made in the
 context — including by code that builds its own models, tasks it starts, and `batch` threads — is
-recorded or replayed. Leaving writes what is pending, reports interactions that were never played
+recorded or replayed. Leaving writes this session's recordings when the block completed (an exception or interrupt leaves
+the file as it was), reports interactions that were never played
 (raising CassetteUnusedError when `strict`), and logs usage for `harness cassettes prune`.
 """
 
@@ -22,7 +23,6 @@ from typing import Any, TypeVar
 from harness.cassettes.inspect import adapter_class
 from harness.cassettes.interceptor import CassetteInterceptor
 from harness.cassettes.matching import summarize
-from harness.cassettes.store import rewrite
 from harness.errors import CassetteUnusedError
 from harness.http import intercept
 
@@ -105,10 +105,19 @@ class Cassette(CassetteInterceptor):
     # --- end of session ----------------------------------------------------------------------------
 
     def close(self, *, ok: bool = True, interrupted: bool = False) -> None:
-        """Write pending recordings, log usage, report (or with `strict`, refuse) unused interactions."""
-        self.flush()
-        if interrupted:
-            self._drop_partial_recording()
+        """Commit this session's recordings when it completed (`ok`, not `interrupted`), else leave the
+        file as it was; log usage; report (or with `strict`, refuse) unused interactions."""
+        if ok and not interrupted:
+            self.commit()
+        else:
+            self.flush()
+            if self.recorded_count:
+                log.warning(
+                    "%s: the block did not complete; its %d new recordings were not written "
+                    "(the cassette is as it was)",
+                    self.path,
+                    self.recorded_count,
+                )
         touched = self._file is not None
         if not touched and not self.strict:
             return
@@ -134,26 +143,6 @@ class Cassette(CassetteInterceptor):
         if self.misses:
             return  # the miss error already named the nearest recorded request: don't say it twice
         log.warning("%s", msg)
-
-    def _drop_partial_recording(self) -> None:
-        """A `once` session that created its file and was interrupted recorded only part of what it
-        would have: replaying that file would refuse the rest (the file exists), so take this session's
-        interactions back out (and the file, when nothing else is in it). An interrupted all/rewrite
-        session puts the previous cassette back: a cut-short run must not cost the old recording."""
-        if self.record_mode in ("all", "rewrite"):
-            if self._writer is not None and self._writer.restore():
-                log.warning("%s: interrupted while re-recording; the previous cassette was kept", self.path)
-            return
-        if self.record_mode != "once" or self._file is None or self._file.exists:
-            return
-        mine = {s.fragment for s in self._slots if s.fragment is not None}
-        if not mine or not self.path.exists():
-            return
-        kept, _ = rewrite(self.path, lambda fragment: fragment not in mine)
-        if not kept:
-            with contextlib.suppress(FileNotFoundError):
-                self.path.unlink()
-        log.warning("%s: interrupted while recording; the partial recording was discarded", self.path)
 
     def _log_usage(self) -> None:
         """Append which interactions this session used (played or recorded), for `cassettes prune`."""
@@ -187,6 +176,7 @@ def use_cassette(
     allow_playback_repeats: bool = False,
     ignore_hosts: Iterable[str] = (),
     usage_log: str | os.PathLike[str] | None = None,
+    record_errors: bool = False,
 ) -> Cassette:
     """Record or replay every model call made inside `with use_cassette(path):` (or `async with`, or
     as a decorator).
@@ -200,6 +190,8 @@ def use_cassette(
         token, auth, secret, password, signature, cookie or credential).
     strict: raise CassetteUnusedError on leaving when recorded interactions were never played.
     secrets: extra values that must never be written (a write containing one is refused).
+    record_errors: also record answers a retry could change (408, 409, 429, 5xx); by default they reach
+        the caller but not the file. The file is written when the block completes without an exception.
     """
     return Cassette(
         path,
@@ -213,4 +205,5 @@ def use_cassette(
         allow_playback_repeats=allow_playback_repeats,
         ignore_hosts=tuple(ignore_hosts),
         usage_log=usage_log,
+        record_errors=record_errors,
     )

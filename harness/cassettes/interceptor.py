@@ -5,9 +5,11 @@ matches (never touching `inner`, so no socket is opened), or by sending it throu
 recording the answer as it streams past. Which of the two is allowed is the record mode's business,
 with vcrpy's semantics: none / once / new_episodes / all / rewrite.
 
-Recorded interactions are written by one background thread per cassette (each new interaction dumped
-once, the file replaced atomically under a lock), so neither time-to-first-token nor the end of a call
-waits for the disk; leaving the cassette's context waits for the writes and raises their errors.
+Recorded interactions are serialised by one background thread per cassette, so neither
+time-to-first-token nor the end of a call waits for it; the file is written once, atomically under a
+lock, by `commit()` when the session completes, so a session killed or failed part-way never leaves a
+partial cassette. Answers a retry could change (429, 408, 409, 5xx) are not recorded unless
+`record_errors`: an outage must not be replayed forever.
 """
 
 from __future__ import annotations
@@ -46,9 +48,12 @@ from harness.cassettes.streams import (
 )
 from harness.errors import CassetteFormatError, CassetteMissError, SecretLeakError
 from harness.redaction import MIN_SECRET_LEN, mask_text
+from harness.request_order import in_input_order
 
 _DEFAULT_MATCHER = Matcher()
 _WRITE_DELAY_S = 0.02
+# statuses the chat layer retries: a later attempt may answer differently, so they are not recorded
+_RETRYABLE_STATUSES = frozenset({408, 409, 429})
 
 
 class _Slot:
@@ -84,8 +89,10 @@ class CassetteInterceptor:
         secrets: Iterable[str] = (),
         allow_playback_repeats: bool = False,
         ignore_hosts: Iterable[str] = (),
+        record_errors: bool = False,
     ) -> None:
         self.path = Path(path)
+        self.record_errors = record_errors
         self.record_mode = check_record_mode(record_mode) if record_mode else default_record_mode()
         self.replay_speed = parse_replay_speed(replay_speed)
         self.matcher = Matcher(match_ignore)
@@ -101,9 +108,8 @@ class CassetteInterceptor:
         self._index: Index | None = None
         self._stored_keys = False
         self._slots: list[_Slot] = []
-        self._writer: CassetteWriter | None = None
         self._executor: ThreadPoolExecutor | None = None
-        self._pending: list[Future[None]] = []
+        self._pending: list[Future[list[_Slot]]] = []
         self._save_queued = False
         self._write_error: BaseException | None = None
         self._flushing = threading.Event()
@@ -113,6 +119,7 @@ class CassetteInterceptor:
         self.live_count = 0
         self.misses = 0
         self.incomplete = 0  # recordings dropped because the caller closed the stream before its end
+        self.unrecorded_errors = 0  # retryable error answers passed to the caller but not recorded
         self.miss_errors: list[CassetteMissError] = []
 
     # --- what the cassette holds ------------------------------------------------------------------
@@ -195,7 +202,8 @@ class CassetteInterceptor:
         if request.url.host in self.ignore_hosts:
             self.live_count += 1
             return inner.handle_request(request)
-        ix, slot = self._plan(request, request.read())
+        with in_input_order():  # a sync batch's threads: slots and replays follow input order
+            ix, slot = self._plan(request, request.read())
         if ix is not None:
             return self._replay(ix, request)
         assert slot is not None
@@ -331,6 +339,11 @@ class CassetteInterceptor:
             self._release(slot)
             self.incomplete += 1
             return None
+        if not self.record_errors and _retryable(response.status_code):
+            self._release(slot)
+            with self._lock:
+                self.unrecorded_errors += 1
+            return None
         # read the request's live values now that it has left: live auth (SigV4) signed it on the way out
         found = self._request_secrets(request)
         with self._lock:
@@ -363,22 +376,22 @@ class CassetteInterceptor:
     def _schedule_save(self) -> None:
         with self._lock:
             if self._save_queued:
-                return  # the queued write will include this interaction
+                return  # the queued dump will include this interaction
             self._save_queued = True
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(1, thread_name_prefix="harness-cassette-writer")
             try:
-                self._pending.append(self._executor.submit(self._save, _WRITE_DELAY_S))
+                self._pending.append(self._executor.submit(self._dump, _WRITE_DELAY_S))
                 return
-            except RuntimeError:  # interpreter shutting down: write in this thread
+            except RuntimeError:  # interpreter shutting down: dump in this thread
                 pass
-        self._save()
+        self._dump()
 
-    def _save(self, delay: float = 0.0) -> None:
-        """Dump new interactions once each, then rewrite the file from fragments (atomic, locked)."""
+    def _dump(self, delay: float = 0.0) -> list[_Slot]:
+        """Serialise each new interaction once; returns this session's recorded slots in request order."""
         if delay:
             # let the caller's next request get under way (it then waits on the network, not on us),
-            # and gather the interactions that finish meanwhile into the same write; flush() cuts it short
+            # and gather the interactions that finish meanwhile into one pass; flush() cuts it short
             self._flushing.wait(delay)
         with self._save_lock:
             with self._lock:
@@ -388,22 +401,37 @@ class CassetteInterceptor:
                 for s in slots:
                     if s.fragment is None:
                         s.fragment = dump_fragment(s.interaction)  # type: ignore[arg-type]
-                if not slots:
-                    return
-                if self._writer is None:
-                    self._writer = CassetteWriter(self.path, self._load(), replace=not self.can_replay_mode)
-                problem = self._writer.save(
-                    [s.fragment for s in slots],  # type: ignore[misc]
-                    lambda data: scrub.leak_report(data, self._secrets, str(self.path)),
-                )
             except BaseException as e:
-                self._drop_leaking(slots)
                 self._write_error = e
                 raise
-            if problem is not None:
-                self._drop_leaking(slots)
-                # no traceback: the frames that built the refused file hold its bytes
-                self._write_error = SecretLeakError(problem)
+        return slots
+
+    def commit(self) -> None:
+        """Write this session's recordings into the file (atomic, locked): others' interactions are kept,
+        and with all/rewrite those the file held when the session began are replaced. Raises the write's
+        error (e.g. SecretLeakError) from flush(), whose frame holds none of the refused bytes."""
+        self.flush()
+        self._write_file()
+        self.flush()
+
+    def _write_file(self) -> None:
+        slots = self._dump()
+        if not slots:
+            return
+        writer = CassetteWriter(self.path, self._load(), replace=not self.can_replay_mode)
+        try:
+            problem = writer.save(
+                [s.fragment for s in slots],  # type: ignore[misc]
+                lambda data: scrub.leak_report(data, self._secrets, str(self.path)),
+            )
+        except BaseException as e:
+            self._drop_leaking(slots)
+            self._write_error = e
+            return
+        if problem is not None:
+            self._drop_leaking(slots)
+            # no traceback: the frames that built the refused file hold its bytes
+            self._write_error = SecretLeakError(problem)
 
     def _drop_leaking(self, slots: list[_Slot]) -> None:
         with self._lock:
@@ -413,7 +441,7 @@ class CassetteInterceptor:
                     self.recorded_count -= 1
 
     def flush(self) -> None:
-        """Wait for pending writes; raise the first write error (e.g. SecretLeakError) if one happened."""
+        """Wait for pending serialisation; raise its first error if one happened."""
         self._flushing.set()
         try:
             self._drain()
@@ -434,3 +462,7 @@ class CassetteInterceptor:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+
+
+def _retryable(status: int) -> bool:
+    return status in _RETRYABLE_STATUSES or status >= 500

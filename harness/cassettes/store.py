@@ -9,7 +9,6 @@ and merges their fragments with its own before replacing the file atomically.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
@@ -28,7 +27,7 @@ from harness.cassettes.formats import (
 )
 from harness.cassettes.interaction import Interaction
 from harness.errors import CassetteFormatError
-from harness.files import private_dir, write_atomic
+from harness.files import private_dir, remove_stale_temporaries, write_atomic
 
 SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -308,11 +307,8 @@ class CassetteWriter:
         self.path = path
         self._disk: list[str] = initial.fragments() if initial.exists else []
         self._stale: set[str] = set(self._disk) if replace else set()
-        # what to put back if a replacing session is cut short (None: there was no file)
-        self._original: list[str] | None = list(self._disk) if initial.exists else None
         self._stat = initial.stat
         self._lock = _lock_for(path)
-        self.writes = 0
 
     def save(self, mine: list[str], check: Callable[[bytes], str | None]) -> str | None:
         """Write others' interactions then `mine` (this session's, in request order). `check` vets the
@@ -328,24 +324,11 @@ class CassetteWriter:
             problem = check(data)
             if problem is not None:
                 return problem
+            remove_stale_temporaries(self.path)
             write_atomic(self.path, data)
             self._disk = fragments
             self._stat = stat_key(self.path)
-            self.writes += 1
         return None
-
-    def restore(self) -> bool:
-        """Undo this session's writes: the file as it was before (or no file). True if anything changed."""
-        if not self.writes:
-            return False
-        with self._lock:
-            if self._original is None:
-                with contextlib.suppress(FileNotFoundError):
-                    self.path.unlink()
-            else:
-                write_atomic(self.path, render(self._original).encode("utf-8"))
-            self._disk, self._stat, self.writes = list(self._original or []), stat_key(self.path), 0
-        return True
 
 
 def rewrite(path: Path, keep: Callable[[str], bool]) -> tuple[int, int]:

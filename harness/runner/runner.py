@@ -49,7 +49,7 @@ from harness.runner.options import (
 )
 from harness.runner.pool import CellRunner
 from harness.runner.rundir import choose_run_dir
-from harness.runner.validation import CaseAssertions, check_cases
+from harness.runner.validation import CaseAssertions, check_cases, check_cassette_paths
 from harness.runner.workers import run_child, shard_spec, worker_count
 from harness.suite.spec import ExpandedCase, ModelEntry, ModelSpec, Suite, slugify
 
@@ -89,6 +89,8 @@ class Runner:
         self._model_slugs: dict[str, str] = {}
         cas = self.options.cassettes_dir
         self._cassette_root = (Path(cas) / slugify(suite.name)).as_posix() if cas is not None else ""
+        if not shard:
+            check_cassette_paths(self)
 
     # --- validation (before any cell runs) ----------------------------------------------------
 

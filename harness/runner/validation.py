@@ -23,7 +23,7 @@ from harness.suite.spec import ExpandedCase, Suite
 from harness.suite.templates import render_tree
 
 if TYPE_CHECKING:
-    from harness.runner.runner import Runner
+    from harness.runner.runner import Cell, Runner
 
 
 class CaseAssertions:
@@ -144,3 +144,32 @@ def _has_template(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_template(v) for v in value)
     return False
+
+
+def check_cassette_paths(runner: Runner) -> None:
+    """Refuse a suite two of whose cells would share one cassette file.
+
+    A cassette path keeps the readable slug of the case and model ids (so shipped cassettes stay where
+    they are), and slugging loses information ("openai:gpt-4.1-mini" and "openai-gpt-4.1-mini", "x/y"
+    and "x:y"); a case-insensitive file system loses case too. Refusing names both cells instead of
+    renaming one, so adding a case never moves another case's cassette."""
+    if runner.options.cassettes_dir is None:
+        return
+    seen: dict[str, Cell] = {}
+    for cell in runner.cells():
+        path = runner.cassette_path(cell)
+        assert path is not None
+        first = seen.setdefault(path.casefold(), cell)
+        if first is not cell:
+            raise runner.suite.error(
+                f"{_describe(first)} and {_describe(cell)} would share the cassette {path}; cassette "
+                "names keep only letters, digits, '.', '_' and '-' and ignore case: make the ids differ "
+                "in those (a model entry takes `id:`)",
+                "cases",
+                cell.case.index,
+            )
+
+
+def _describe(cell: Cell) -> str:
+    repeat = f" repeat {cell.repeat}" if cell.repeat else ""
+    return f"case {cell.case.id!r} x model {cell.model.id!r}{repeat}"
