@@ -3,7 +3,7 @@
 Subclasses implement `invoke` and `ainvoke` (and `stream`/`astream` where streaming means something);
 this module derives `batch`, `abatch`, `batch_as_completed`, `abatch_as_completed` and config handling.
 
-May import: nothing from harness.
+May import: `harness.request_order`.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ The names below are imported on first use, so the pytest plugin and the CLI can 
 loading the record/replay machinery.
 
 May import: `harness.errors`, `harness.files`, `harness.http`, `harness.messages`, `harness.providers`,
+`harness.request_order`,
 `harness.redaction`.
 
 Never `harness.models`: the chat layer names a request's adapter in its extensions.
