@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from harness.messages.core import AIMessage, BaseMessage
+from harness.messages.usage import flat_usage, sum_flat_usage
 
 PREVIEW_CHARS = 200
 
@@ -94,32 +95,11 @@ class AssertionContext:
 
 
 def sum_usage(messages: list[AIMessage]) -> dict[str, int]:
-    """Flatten and add the `usage_metadata` of AI messages into the record's usage keys
-    ({} when no message reported usage, so token assertions can say it is unknown)."""
+    """The flat usage of AI messages added up ({} when no message reported usage, so token
+    assertions can say it is unknown)."""
     if not any(m.usage_metadata for m in messages):
         return {}
-    out = dict.fromkeys(
-        (
-            "input_tokens",
-            "output_tokens",
-            "total_tokens",
-            "cache_read_tokens",
-            "cache_creation_tokens",
-            "reasoning_tokens",
-        ),
-        0,
-    )
-    for m in messages:
-        u = m.usage_metadata or {}
-        itd = u.get("input_token_details") or {}
-        otd = u.get("output_token_details") or {}
-        out["input_tokens"] += int(u.get("input_tokens") or 0)
-        out["output_tokens"] += int(u.get("output_tokens") or 0)
-        out["total_tokens"] += int(u.get("total_tokens") or 0)
-        out["cache_read_tokens"] += int(itd.get("cache_read") or 0)
-        out["cache_creation_tokens"] += int(itd.get("cache_creation") or 0)
-        out["reasoning_tokens"] += int(otd.get("reasoning") or 0)
-    return out
+    return sum_flat_usage(flat_usage(m) for m in messages)
 
 
 class SpecBase(BaseModel):

@@ -1,6 +1,7 @@
 """Messages, content blocks and chunk summation, named and shaped as LangChain v1's.
 
-Owns: `core` (message classes, coercion, usage helpers) and `merge` (dict-level chunk merging).
+Owns: `core` (message classes, coercion, usage helpers), `merge` (dict-level chunk merging) and
+`usage` (the flat usage results and assertions judge).
 May import: nothing from harness (the base every other part builds on).
 """
 

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any, cast
 
 from harness.messages.core import AIMessage, BaseMessage, message_to_dict
+from harness.messages.usage import flat_usage, sum_flat_usage
 from harness.pricing import PriceTable, load_prices
 from harness.results.record import (
     RECORD_VERSION,
@@ -20,15 +21,6 @@ from harness.results.record import (
     Usage,
 )
 
-USAGE_KEYS = (
-    "input_tokens",
-    "output_tokens",
-    "total_tokens",
-    "cache_read_tokens",
-    "cache_creation_tokens",
-    "reasoning_tokens",
-)
-
 
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -36,33 +28,11 @@ def utc_now() -> str:
 
 def usage_of(message: AIMessage) -> Usage:
     """A message's usage_metadata in the record's flat shape."""
-    u: dict[str, Any] = dict(message.usage_metadata or {})
-    itd = u.get("input_token_details") or {}
-    otd = u.get("output_token_details") or {}
-    inp, out = int(u.get("input_tokens") or 0), int(u.get("output_tokens") or 0)
-    return Usage(
-        input_tokens=inp,
-        output_tokens=out,
-        total_tokens=int(u.get("total_tokens") or inp + out),
-        cache_read_tokens=int(itd.get("cache_read") or 0),
-        cache_creation_tokens=int(itd.get("cache_creation") or 0),
-        reasoning_tokens=int(otd.get("reasoning") or 0),
-    )
+    return cast(Usage, flat_usage(message))
 
 
 def sum_usage(usages: list[Usage]) -> Usage:
-    total = Usage(
-        input_tokens=0,
-        output_tokens=0,
-        total_tokens=0,
-        cache_read_tokens=0,
-        cache_creation_tokens=0,
-        reasoning_tokens=0,
-    )
-    for u in usages:
-        for k in USAGE_KEYS:
-            total[k] += u.get(k, 0)  # type: ignore[literal-required]
-    return total
+    return cast(Usage, sum_flat_usage(cast("list[dict[str, int]]", usages)))
 
 
 def timing_of(message: AIMessage) -> dict[str, Any]:
