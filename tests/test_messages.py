@@ -9,6 +9,7 @@ import warnings
 import pytest
 from pydantic import ValidationError
 
+from harness.messages.convert import convert_to_messages, message_to_dict
 from harness.messages.core import (
     AIMessage,
     AIMessageChunk,
@@ -17,14 +18,12 @@ from harness.messages.core import (
     SystemMessage,
     ToolMessage,
     add_usage,
-    convert_to_messages,
     get_block_translator,
     invalid_tool_call,
     merge_content,
     merge_dicts,
     merge_lists,
     message_chunk_to_message,
-    message_to_dict,
     parse_partial_json,
     register_block_translator,
     subtract_usage,

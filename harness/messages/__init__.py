@@ -1,12 +1,13 @@
 """Messages, content blocks and chunk summation, named and shaped as LangChain v1's.
 
-Owns: `core` (message classes, coercion, usage helpers), `merge` (dict-level chunk merging) and
+Owns: `core` (message classes, usage helpers), `convert` (input coercion, compact dicts), `merge` (dict-level chunk merging) and
 `usage` (the flat usage results and assertions judge).
 May import: nothing from harness (the base every other part builds on).
 """
 
 from __future__ import annotations
 
+from harness.messages.convert import convert_to_messages, message_to_dict
 from harness.messages.core import (
     KNOWN_BLOCK_TYPES,
     AIMessage,
@@ -24,14 +25,12 @@ from harness.messages.core import (
     ToolMessage,
     UsageMetadata,
     add_usage,
-    convert_to_messages,
     get_block_translator,
     invalid_tool_call,
     merge_content,
     merge_dicts,
     merge_lists,
     message_chunk_to_message,
-    message_to_dict,
     parse_partial_json,
     register_block_translator,
     subtract_usage,

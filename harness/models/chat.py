@@ -24,13 +24,8 @@ from harness.errors import (
     SecretLeakError,
     UnsupportedFeatureError,
 )
-from harness.messages.core import (
-    AIMessage,
-    AIMessageChunk,
-    BaseMessage,
-    convert_to_messages,
-    message_chunk_to_message,
-)
+from harness.messages.convert import convert_to_messages
+from harness.messages.core import AIMessage, AIMessageChunk, BaseMessage, message_chunk_to_message
 from harness.models.binding import ChatSurface
 from harness.models.clients import HttpClients
 from harness.models.retry import RetryPolicy

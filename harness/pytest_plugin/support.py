@@ -150,7 +150,7 @@ class TestCapture:
         tags: list[str],
         pricing: Any,
     ) -> dict[str, Any]:
-        from harness.messages.core import message_to_dict
+        from harness.messages.convert import message_to_dict
         from harness.models.init import parse_model_string
         from harness.results.build import CallFigures, build_record, cassette_state, timing_of
 

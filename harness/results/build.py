@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, cast
 
-from harness.messages.core import AIMessage, BaseMessage, message_to_dict
+from harness.messages.convert import message_to_dict
+from harness.messages.core import AIMessage, BaseMessage
 from harness.messages.usage import flat_usage, sum_flat_usage
 from harness.pricing import PriceTable, load_prices
 from harness.results.record import (

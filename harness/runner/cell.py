@@ -17,7 +17,8 @@ from typing import Any, TypeVar, cast
 
 from harness.errors import ConfigurationError
 from harness.imports import import_object
-from harness.messages.core import AIMessage, BaseMessage, ToolMessage, convert_to_messages
+from harness.messages.convert import convert_to_messages
+from harness.messages.core import AIMessage, BaseMessage, ToolMessage
 from harness.models.binding import ChatModelBinding
 from harness.models.chat import ChatModel
 from harness.models.retry import RetryPolicy
