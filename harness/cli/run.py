@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from harness.cassettes.modes import RECORD_MODES
+from harness.cli.run_console import Progress, print_failures, print_summary
 from harness.errors import ConfigurationError, InputError
 
 if TYPE_CHECKING:
@@ -28,48 +29,6 @@ Examples:
 \b
 Exit codes: 0 every cell passed, 1 a cell failed or errored, 2 usage or input error.
 """
-
-
-class Progress:
-    """A rich progress bar on stderr: done / total, pass / fail / error, and recorded vs live calls."""
-
-    def __init__(self, suite: str) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.progress = Progress(
-            TextColumn("[bold]{task.fields[suite]}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[stats]}"),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=False,
-        )
-        self.suite = suite
-        self.task: Any = None
-
-    @staticmethod
-    def _stats(counts: dict[str, int], states: dict[str, int]) -> str:
-        parts = [
-            f"[green]{counts.get('passed', 0)} passed[/]",
-            f"[red]{counts.get('failed', 0)} failed[/]",
-            f"[yellow]{counts.get('error', 0)} errors[/]",
-        ]
-        cas = ", ".join(f"{v} {k}" for k, v in sorted(states.items()) if v)
-        return " ".join(parts) + (f" · {cas}" if cas else "")
-
-    def start(self, total: int, done: int, counts: dict[str, int]) -> None:
-        self.progress.start()
-        self.task = self.progress.add_task(
-            "run", total=total, completed=done, suite=self.suite, stats=self._stats(counts, {})
-        )
-
-    def advance(self, record: dict[str, Any], counts: dict[str, int], states: dict[str, int]) -> None:
-        self.progress.update(self.task, advance=1, stats=self._stats(counts, states))
-
-    def stop(self) -> None:
-        self.progress.stop()
 
 
 def _split_models(value: str | None) -> list[str] | None:
@@ -127,75 +86,6 @@ def _workers(value: str) -> int | None:
     raise click.BadParameter(
         f"{value!r}: allowed: a number of processes (1, 2, ...) or auto", param_hint="--workers"
     )
-
-
-def _print_summary(result: Any, console: Any) -> None:
-    from rich.table import Table
-
-    from harness.results.summary import format_ms, format_rate, format_usd
-
-    table = Table(title=f"{result.suite} · {result.run_id}", title_justify="left")
-    for col in (
-        "model",
-        "cells",
-        "passed",
-        "failed",
-        "errors",
-        "pass rate",
-        "p50 ms",
-        "p95 ms",
-        "mean ms",
-        "TTFT p50",
-        "tokens in/out",
-        "cost",
-        "avoided",
-    ):
-        table.add_column(col, justify="left" if col == "model" else "right")
-    for mid, s in result.summary.items():
-        table.add_row(
-            mid,
-            str(s["cells"]),
-            str(s["passed"]),
-            str(s["failed"]),
-            str(s["errors"]),
-            format_rate(s["pass_rate"]),
-            format_ms(s["latency_p50_ms"]),
-            format_ms(s["latency_p95_ms"]),
-            format_ms(s["latency_mean_ms"]),
-            format_ms(s["ttft_p50_ms"]),
-            f"{s['input_tokens']}/{s['output_tokens']}",
-            format_usd(s["cost_usd"]),
-            format_usd(s["cost_avoided_usd"]),
-        )
-    console.print(table)
-    states = ", ".join(f"{v} {k}" for k, v in sorted(result.states.items()))
-    resumed = f", {result.skipped} already done" if result.skipped else ""
-    console.print(
-        f"{result.ran} cells run in {result.elapsed_s:.1f}s{resumed}" + (f" ({states})" if states else "")
-    )
-
-
-def _print_failures(run_dir: Path, console: Any, limit: int = 10) -> None:
-    from rich.markup import escape
-
-    from harness.results.io import latest_records
-
-    bad = [r for r in latest_records(run_dir) if r.get("status") != "passed"]
-    for r in bad[:limit]:
-        why = r.get("error") or "; ".join(
-            str(a.get("reason")) for a in r.get("assertions") or [] if not a.get("passed")
-        )
-        first = (
-            str(why).strip().splitlines()[0] if str(why).strip() else "?"
-        )  # a miss's diff is in the report
-        console.print(
-            f"  [red]✗[/] {escape(str(r.get('case_id')))} × {escape(str(r.get('model_id')))}: "
-            f"{escape(first[:240])}",
-            markup=True,
-            highlight=False,
-        )
-    if len(bad) > limit:
-        console.print(f"  ... and {len(bad) - limit} more")
 
 
 @click.command("run", epilog=EXAMPLES, short_help="Run suites over models; write results and a report.")
@@ -437,10 +327,10 @@ def _execute(
     for runner in runners:
         result = runner.run(Progress(runner.suite.name) if show else None)
         run_dirs.append(result.run_dir)
-        _print_summary(result, console)
+        print_summary(result, console)
         if not result.ok:
             code = 1
-            _print_failures(result.run_dir, console)
+            print_failures(result.run_dir, console)
         console.print(f"Results: {result.run_dir / 'results.jsonl'}")
         if not no_report:
             reports[result.run_dir] = _report(result, report_path, baseline, len(runners) > 1, console)
