@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from harness.cassettes.modes import RECORD_MODES, check_record_mode
+from harness.errors import NetworkBlockedError
 from harness.pytest_plugin.session import CAPTURE, HarnessSession, recording_owns_options
 from harness.pytest_plugin.support import (
-    NetworkBlockedError,
     TestCapture,
     marker_options,
     recording_lock,

@@ -18,8 +18,9 @@ import pytest
 
 from harness.cassettes.modes import check_record_mode
 from harness.errors import CassetteMissError, ConfigurationError, InputError
+from harness.pytest_plugin.network import NetworkBlocker
+from harness.pytest_plugin.outputs import summary_lines, write_outputs
 from harness.pytest_plugin.support import (
-    NetworkBlocker,
     TestCapture,
     case_id,
     error_text,
@@ -28,9 +29,7 @@ from harness.pytest_plugin.support import (
     miss_report,
     new_run_id,
     split_models,
-    summary_lines,
     utc_now,
-    write_outputs,
 )
 
 CAPTURE = pytest.StashKey[TestCapture]()

@@ -1,5 +1,6 @@
-"""What harness.pytest_plugin builds on: capturing a test's model calls into results records, blocking
-the network, and the assertion helpers (re-exported by harness.pytest_plugin, import them from there).
+"""What harness.pytest_plugin builds on: capturing a test's model calls into results records, and the
+small pieces of the plugin (marker options, case ids, the recording lock). Blocking the network is in
+`network`, the end-of-session files and summary in `outputs`.
 """
 
 from __future__ import annotations
@@ -7,22 +8,16 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import hashlib
-import ipaddress
 import secrets
-import socket
-import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
-from harness.errors import CassetteMissError, NetworkBlockedError
-
-if TYPE_CHECKING:
-    pass
+from harness.errors import CassetteMissError
 
 # Only the standard library and harness.errors at import time: pytest loads this plugin in every run of
 # every project that has harness installed. Model, cassette and report code is imported when used.
@@ -227,89 +222,6 @@ def _transcript(calls: list[Call]) -> list[dict[str, Any]]:
     return out
 
 
-# --- --block-network ------------------------------------------------------------------------------
-
-
-class NetworkBlocker:
-    """Refuse `socket.connect` to anything but loopback (and Unix sockets): the OS boundary, so every
-    client library is covered. Remembers resolved names so the message can say which host it was."""
-
-    def __init__(self) -> None:
-        self.names: dict[str, str] = {}
-        self._saved: tuple[Any, Any, Any] | None = None
-
-    @property
-    def installed(self) -> bool:
-        return self._saved is not None
-
-    def install(self) -> None:
-        if self._saved is not None:
-            return
-        connect, connect_ex, getaddrinfo = socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo
-        self._saved = (connect, connect_ex, getaddrinfo)
-        blocker = self
-
-        def guarded_getaddrinfo(host: Any, port: Any = None, *args: Any, **kwargs: Any) -> Any:
-            name = host.decode() if isinstance(host, bytes) else host
-            try:
-                infos = getaddrinfo(host, port, *args, **kwargs)
-            except OSError as e:  # a name that does not resolve is not loopback either
-                if not name or is_loopback(name):
-                    raise
-                raise blocker.refused(f"{name}:{port}", f" (the name did not resolve: {e})") from None
-            for info in infos:
-                if name and info[4]:
-                    blocker.names.setdefault(str(info[4][0]), name)
-            return infos
-
-        def guarded_connect(sock: socket.socket, address: Any) -> Any:
-            blocker.check(sock, address)
-            return connect(sock, address)
-
-        def guarded_connect_ex(sock: socket.socket, address: Any) -> Any:
-            blocker.check(sock, address)
-            return connect_ex(sock, address)
-
-        socket.socket.connect = guarded_connect  # type: ignore[method-assign, assignment]
-        socket.socket.connect_ex = guarded_connect_ex  # type: ignore[method-assign, assignment]
-        socket.getaddrinfo = guarded_getaddrinfo
-
-    def uninstall(self) -> None:
-        if self._saved is not None:
-            socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = self._saved  # type: ignore[method-assign]
-            self._saved = None
-
-    def check(self, sock: socket.socket, address: Any) -> None:
-        if sock.family not in (socket.AF_INET, socket.AF_INET6) or not isinstance(address, tuple):
-            return
-        host, port = str(address[0]), address[1]
-        if is_loopback(host):
-            return
-        name = self.names.get(host)
-        # closed here: the refusal is no OSError, so socket.create_connection would not close it
-        sock.close()
-        raise self.refused(f"{name}:{port} ({host})" if name and name != host else f"{host}:{port}")
-
-    @staticmethod
-    def refused(where: str, why: str = "") -> NetworkBlockedError:
-        return NetworkBlockedError(
-            f"--block-network: a connection to {where} was refused{why}; only loopback is allowed. A test "
-            "that replays its cassette never opens a socket: record the missing cassette first "
-            "(--record-mode=once, with the API key set), or run without --block-network."
-        )
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        ip = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return False
-    mapped = getattr(ip, "ipv4_mapped", None)
-    return ip.is_loopback or (mapped is not None and mapped.is_loopback)
-
-
 # --- small pieces of the plugin -------------------------------------------------------------------
 
 MARKER_KEYS = ("models", "cassette", "record_mode", "tags", "secret_headers", "scrub_patterns")
@@ -386,109 +298,3 @@ def recording_lock(path: Path, mode: str) -> Iterator[None]:
     digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
     with FileLock(str(private_dir("harness-cassette-locks") / f"{digest}.plugin.lock")):
         yield
-
-
-# --- end of session: files and the terminal summary ------------------------------------------------
-
-
-def write_outputs(session: Any) -> list[tuple[str, Path]]:
-    """--harness-results (JSONL, plus run.json beside a file named results.jsonl) and --harness-report."""
-    from harness.results.io import RESULTS_FILE, dumps_line, latest, write_run
-    from harness.results.summary import summarize
-
-    config = session.config
-    records = sorted(session.records, key=lambda r: (str(r.get("case_id")), str(r.get("model"))))
-    results_opt, report_opt = config.getoption("harness_results"), config.getoption("harness_report")
-    if not (results_opt or report_opt):
-        return []
-    base = config.invocation_params.dir
-    models: dict[str, str] = {}
-    for r in records:
-        models.setdefault(str(r.get("model_id") or r.get("model")), str(r.get("provider") or ""))
-    meta = {
-        "run_id": session.run_id,
-        "suite": "pytest",
-        "suite_path": None,
-        "models": [{"id": m, "model": m, "provider": p} for m, p in models.items()],
-        "config": {
-            "models": session.models or None,
-            "record_mode": session.record_mode,
-            "replay_speed": session.replay_speed,
-            "cassettes_dir": session.relative(session.cassette_dir),
-        },
-        "started_at": session.started_at,
-        "finished_at": utc_now(),
-        "summary": summarize(latest(records).values()),
-    }
-    written: list[tuple[str, Path]] = []
-    if results_opt:
-        path = Path(base, results_opt)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.name == RESULTS_FILE:  # the folder is a RUN_DIR: `harness report` reads it
-            write_run(path.parent, records, meta)
-        else:
-            path.write_bytes(b"".join(dumps_line(r) for r in records))
-        written.append(("results", path))
-    if report_opt:
-        from harness.report import render_report
-
-        with tempfile.TemporaryDirectory(prefix="harness-pytest-") as run_dir:
-            write_run(Path(run_dir), records, meta)
-            written.append(("report", render_report(run_dir, Path(base, report_opt))))
-    return written
-
-
-def summary_lines(session: Any) -> list[str]:
-    """Per model: pass rate, latency, tokens, cassette replays / recordings / misses / unused."""
-    from harness.results.io import latest
-    from harness.results.summary import format_ms, format_rate, format_usd, summarize
-
-    summary = summarize(latest(session.records).values())
-    rows = [
-        (
-            "model",
-            "cases",
-            "passed",
-            "p50 ms",
-            "tokens in/out",
-            "cost $",
-            "replayed",
-            "recorded",
-            "misses",
-            "unused",
-        )
-    ]
-    for model, s in summary.items():
-        cas = [
-            r.get("cassette") or {}
-            for r in session.records
-            if str(r.get("model_id") or r.get("model")) == model
-        ]
-        replayed, recorded, misses = (
-            sum(_count(c, k) for c in cas) for k in ("replayed", "recorded", "misses")
-        )
-        rows.append(
-            (
-                model,
-                str(s["cells"]),
-                f"{s['passed']} ({format_rate(s['pass_rate'])})",
-                format_ms(s["latency_p50_ms"]),
-                f"{s['input_tokens']}/{s['output_tokens']}",
-                format_usd(s["cost_usd"]),
-                str(replayed),
-                str(recorded),
-                str(misses),
-                str(sum(int(c.get("unused") or 0) for c in cas)),
-            )
-        )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    out = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
-    out += [f"{what}: {path}" for what, path in session.written]
-    return out
-
-
-def _count(cassette: dict[str, Any], key: str) -> int:
-    """Calls of a test record by kind; a suite cell's record has only a state (one cell, counted once)."""
-    if key in cassette:
-        return int(cassette[key] or 0)
-    return int(cassette.get("state") == {"misses": "miss"}.get(key, key))
