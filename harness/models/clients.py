@@ -125,7 +125,9 @@ class HttpClients:
         self.user_async_client = http_async_client
         self._transport = transport
         self._async_transport = async_transport
-        self._through_user_client = HarnessTransport(_UserClientTransport(http_client)) if http_client else None
+        self._through_user_client = (
+            HarnessTransport(_UserClientTransport(http_client)) if http_client else None
+        )
         self._through_user_async_client = (
             AsyncHarnessTransport(_AsyncUserClientTransport(http_async_client)) if http_async_client else None
         )
