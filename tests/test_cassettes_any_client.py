@@ -161,3 +161,23 @@ def test_a_stream_abandoned_midway_is_recorded_up_to_where_reading_stopped(emu, 
         with use_cassette(path, record_mode="none") as cas:
             replayed, _ = _first_chunks(client, url, 2)
         assert b"".join(replayed) == b"".join(read) and cas.state == "replayed"
+
+
+def test_a_model_stream_left_after_two_chunks_replays_the_same_two(emu, tmp_path, offline):
+    path = tmp_path / "model_abandoned.yaml"
+    emu.queue(Reply(text="y" * 400, chunk_chars=4, chunk_delay=0.05))
+    model = _model(emu)
+
+    def first_two() -> list[str]:
+        stream = model.stream("Write a lot")
+        pieces = [next(stream).content for _ in range(2)]
+        stream.close()
+        return pieces
+
+    with use_cassette(path, record_mode="once") as cas:
+        live = first_two()
+    assert cas.recorded_count == 1 and cas.truncated == 1
+    offline()
+    with use_cassette(path, record_mode="none") as cas:
+        assert first_two() == live
+    assert cas.state == "replayed"
