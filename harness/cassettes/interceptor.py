@@ -118,7 +118,7 @@ class CassetteInterceptor:
         self.recorded_count = 0
         self.live_count = 0
         self.misses = 0
-        self.incomplete = 0  # recordings dropped because the caller closed the stream before its end
+        self.truncated = 0  # recorded up to where the caller closed them: their end was never read
         self.unrecorded_errors = 0  # retryable error answers passed to the caller but not recorded
         self.miss_errors: list[CassetteMissError] = []
 
@@ -335,10 +335,6 @@ class CassetteInterceptor:
 
     def _keep(self, pending: _Pending, tape: Tape) -> str | None:
         slot, request, response = pending.slot, pending.request, pending.response
-        if not tape.complete:
-            self._release(slot)
-            self.incomplete += 1
-            return None
         if not self.record_errors and _retryable(response.status_code):
             self._release(slot)
             with self._lock:
@@ -356,6 +352,7 @@ class CassetteInterceptor:
         with self._lock:
             slot.interaction = ix
             self.recorded_count += 1
+            self.truncated += tape.truncated
         self._schedule_save()
         return None
 

@@ -1,13 +1,18 @@
 """Response body streams: one that records chunks as they pass to the caller, one that replays them.
 
 Recording never buffers: each chunk is handed on the moment it arrives, and its arrival offset noted;
-the interaction is written when the stream closes. Replay yields exactly the recorded chunks (one httpx
+the interaction is written when the stream closes. A reader may close before the body's end: the
+openai SDK and most SSE readers stop at the provider's end marker (`data: [DONE]`), a caller may
+abandon a stream midway. Closing then reads on, bounded (`READ_ON_S`, `READ_ON_BYTES`), for what the
+server still sends: a stream that ends within the bound is recorded whole; one that does not is
+recorded up to where reading stopped and marked `truncated`. Replay yields exactly the recorded chunks (one httpx
 stream chunk per recorded chunk), instantly or paced at the recorded offsets.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as _dt
 import re
 import time
@@ -26,6 +31,11 @@ from harness.cassettes.interaction import (
     is_stream_content_type,
 )
 from harness.cassettes.scrub import scrub_chunks
+
+# how long and how much a recording stream reads on after its reader closed it before the end: enough
+# for the last bytes after an end marker, short enough not to hold up a caller that abandoned a stream
+READ_ON_S = 0.25
+READ_ON_BYTES = 1 << 20
 
 
 class Tape:
@@ -52,25 +62,61 @@ class Tape:
         self.total_ms = round((time.perf_counter() - self.t0) * 1000.0, 3)
         self.complete = True
 
+    @property
+    def truncated(self) -> bool:
+        """Closed before the body's end, which reading on did not reach either."""
+        return self.closed and not self.complete
+
     def close(self) -> None:
         if not self.closed:
             self.closed = True
+            if self.total_ms is None:
+                self.total_ms = round((time.perf_counter() - self.t0) * 1000.0, 3)
             self.on_close(self)
+
+
+class _ReadOn:
+    """The bound on reading on after an early close: stop past the deadline or the byte budget."""
+
+    def __init__(self) -> None:
+        self.deadline = time.perf_counter() + READ_ON_S
+        self.budget = READ_ON_BYTES
+
+    def spent(self, chunk: bytes) -> bool:
+        self.budget -= len(chunk)
+        return self.budget < 0 or time.perf_counter() > self.deadline
 
 
 class RecordingStream(httpx.SyncByteStream):
     def __init__(self, inner: httpx.SyncByteStream, tape: Tape) -> None:
         self.inner = inner
         self.tape = tape
+        self._chunks: Iterator[bytes] | None = None  # shared by the reader and the read-on at close
 
     def __iter__(self) -> Iterator[bytes]:
-        for chunk in self.inner:
+        self._chunks = iter(self.inner)
+        for chunk in self._chunks:
             self.tape.add(chunk)
             yield chunk
         self.tape.end()
 
+    def _read_on(self) -> None:
+        # the deadline is checked between chunks: a read the server never answers waits for the
+        # client's read timeout (a sync socket read cannot be cut short from here)
+        bound = _ReadOn()
+        try:
+            for chunk in self._chunks if self._chunks is not None else iter(self.inner):
+                self.tape.add(chunk)
+                if bound.spent(chunk):
+                    return
+        except httpx.TransportError:
+            return  # the connection broke: what was read is recorded, marked truncated
+        self.tape.end()
+
     def close(self) -> None:
         try:
+            if not self.tape.complete and not self.tape.closed:
+                self._read_on()
             self.inner.close()
         finally:
             self.tape.close()
@@ -80,15 +126,29 @@ class AsyncRecordingStream(httpx.AsyncByteStream):
     def __init__(self, inner: httpx.AsyncByteStream, tape: Tape) -> None:
         self.inner = inner
         self.tape = tape
+        self._chunks: AsyncIterator[bytes] | None = None
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self.inner:
+        self._chunks = self.inner.__aiter__()
+        async for chunk in self._chunks:
             self.tape.add(chunk)
             yield chunk
         self.tape.end()
 
+    async def _read_on(self) -> None:
+        bound = _ReadOn()
+        async for chunk in self._chunks if self._chunks is not None else self.inner.__aiter__():
+            self.tape.add(chunk)
+            if bound.spent(chunk):
+                return
+        self.tape.end()
+
     async def aclose(self) -> None:
         try:
+            if not self.tape.complete and not self.tape.closed:
+                # timed out or the connection broke: what was read is recorded, marked truncated
+                with contextlib.suppress(asyncio.TimeoutError, httpx.TransportError):
+                    await asyncio.wait_for(self._read_on(), READ_ON_S)
             await self.inner.aclose()
         finally:
             self.tape.close()
@@ -209,6 +269,8 @@ def recorded_interaction(
         url, req_body, provider
     )
     timing: dict[str, Any] = {"ttfb_ms": round(tape.ttfb_ms, 3), "total_ms": tape.total_ms}
+    if tape.truncated:
+        timing["truncated"] = True
     if streamed:
         chunks, kept = scrub_chunks(chunks, patterns)
         if not kept:

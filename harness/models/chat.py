@@ -274,7 +274,7 @@ class ChatModel(ChatSurface, Runnable):
 
     def _send_once(self, client: httpx.Client, wire: WireRequest, clock: _Clock) -> httpx.Response:
         try:
-            response = client.send(self._request(client, wire), stream=True)
+            response = self._clients.send(client, self._request(client, wire))
         except httpx.TransportError as e:
             raise self._transport_error(e) from e
         if response.status_code >= 400:
@@ -415,7 +415,7 @@ class ChatModel(ChatSurface, Runnable):
         self, client: httpx.AsyncClient, wire: WireRequest, clock: _Clock
     ) -> httpx.Response:
         try:
-            response = await client.send(self._request(client, wire), stream=True)
+            response = await self._clients.asend(client, self._request(client, wire))
         except httpx.TransportError as e:
             raise self._transport_error(e) from e
         if response.status_code >= 400:

@@ -4,6 +4,11 @@ The sync client is made under a lock (a first concurrent batch would otherwise b
 and one TLS context per thread, keeping only the last) and closed by `close()`, or when the model
 is garbage-collected (LangChain users rarely close models).
 
+A client the user passes in (`http_client=` / `http_async_client=`) builds and sends the requests
+with its own settings (base URL, headers, auth, event hooks, proxies), but is reached through a
+`HarnessTransport`, so an active cassette records and replays its calls like any other: the user's
+`client.send` is the live path the interceptor calls when it must go live.
+
 An `httpx.AsyncClient` belongs to the event loop it first ran in, so each loop gets its own.
 They are closed by `aclose()` in that loop, when the loop shuts down, or soon after the model is
 garbage-collected while the loop runs. The loop-shutdown hook is an async generator parked at its
@@ -79,6 +84,30 @@ class _LoopClients:
         return self.clients[self._next]
 
 
+class _UserClientTransport(httpx.BaseTransport):
+    """The live path through the user's client: its send applies its auth, hooks and redirects."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.client.send(request, stream=True)
+
+    def close(self) -> None:
+        return None  # the user's client is theirs to close
+
+
+class _AsyncUserClientTransport(httpx.AsyncBaseTransport):
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.client.send(request, stream=True)
+
+    async def aclose(self) -> None:
+        return None
+
+
 class HttpClients:
     """The clients of one model: the user's own (never closed here) or ones made and closed here."""
 
@@ -96,6 +125,12 @@ class HttpClients:
         self.user_async_client = http_async_client
         self._transport = transport
         self._async_transport = async_transport
+        self._through_user_client = (
+            HarnessTransport(_UserClientTransport(http_client)) if http_client else None
+        )
+        self._through_user_async_client = (
+            AsyncHarnessTransport(_AsyncUserClientTransport(http_async_client)) if http_async_client else None
+        )
         self._lock = threading.Lock()
         self._client: httpx.Client | None = None
         self._close_client: weakref.finalize | None = None
@@ -106,6 +141,17 @@ class HttpClients:
 
     def is_users(self, client: httpx.Client | httpx.AsyncClient) -> bool:
         return client is self.user_client or client is self.user_async_client
+
+    def send(self, client: httpx.Client, request: httpx.Request) -> httpx.Response:
+        """Send `request` (built by `client`), streamed, through the active cassette if any."""
+        if client is self.user_client and self._through_user_client is not None:
+            return self._through_user_client.handle_request(request)
+        return client.send(request, stream=True)
+
+    async def asend(self, client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
+        if client is self.user_async_client and self._through_user_async_client is not None:
+            return await self._through_user_async_client.handle_async_request(request)
+        return await client.send(request, stream=True)
 
     def sync(self) -> httpx.Client:
         if self.user_client is not None:
