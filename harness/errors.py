@@ -22,6 +22,7 @@ Messages say what was wrong, what is allowed, and what was received.
     ├── EmulatedRequestError (ValueError)       the provider emulator refuses a request, as the real API would
     ├── OutputParserException (ValueError)      structured output could not be parsed
     ├── ToolException                           raised by tools; becomes a ToolMessage with status "error"
+    ├── UnsupportedReplyError (TypeError)       a pytest helper got an object that is no model reply it reads
     └── ModelError                              the provider call failed (.is_retryable, .response)
         ├── ModelAuthenticationError             401
         ├── ModelPermissionDeniedError           403
@@ -291,3 +292,11 @@ def error_for_status(
 class TemplateError(SuiteError):
     """A user template failed: syntax, an undefined variable, a sandbox refusal, or a size limit.
     Raised without location by the renderer; the suite code re-raises it naming file, case and field."""
+
+
+# --- replies from other libraries (appended: the pytest helpers' coercion) -----------------
+
+
+class UnsupportedReplyError(HarnessError, TypeError):
+    """An object given as a model reply is none of the kinds harness reads. The message names the
+    accepted kinds and the type received."""

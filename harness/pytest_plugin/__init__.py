@@ -10,8 +10,8 @@ Each test replays `cassettes/<module path>/<test>[<model>].yaml` (record mode `n
 adds a results record (docs/results-record.md) that `--harness-results` / `--harness-report` write.
 
 May import: `harness.assertions`, `harness.callbacks`, `harness.cassettes`, `harness.errors`,
-`harness.files`, `harness.messages`, `harness.models`, `harness.report`, `harness.results`,
-`harness.runner`, `harness.suite`, `harness.testing`.
+`harness.files`, `harness.messages`, `harness.models`, `harness.providers` (other libraries' replies),
+`harness.report`, `harness.results`, `harness.runner`, `harness.suite`, `harness.testing`.
 """
 
 from __future__ import annotations

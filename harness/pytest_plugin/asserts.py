@@ -8,37 +8,47 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from harness.errors import UnsupportedReplyError
 from harness.messages.core import AIMessage, BaseMessage
+from harness.providers.foreign import ACCEPTED_REPLIES, foreign_message
 from harness.pytest_plugin.support import _current
 from harness.results.build import costs, timing_of, usage_of
 
 
+def _as_message(obj: Any) -> BaseMessage | None:
+    """A harness message, or another library's (LangChain, openai, anthropic) converted; None otherwise."""
+    return obj if isinstance(obj, BaseMessage) else foreign_message(obj)
+
+
 def _context(reply: Any) -> Any:
-    """An AssertionContext for what a test holds: an AIMessage, a transcript (list of messages), text,
-    parsed structured output (dict, list, pydantic instance), or with_structured_output(include_raw=True)'s dict."""
+    """An AssertionContext for what a test holds: an AIMessage (harness, LangChain, openai
+    ChatCompletion / Response, anthropic Message), a transcript (list of messages), text, parsed
+    structured output (dict, list, pydantic instance), or with_structured_output(include_raw=True)'s dict."""
     from pydantic import BaseModel
 
     from harness.assertions.registry import AssertionContext
 
     structured: Any = None
     transcript: list[BaseMessage] | None = None
-    if isinstance(reply, dict) and {"raw", "parsed"} <= reply.keys() and isinstance(reply["raw"], AIMessage):
-        reply, structured = reply["raw"], reply["parsed"]
-    if isinstance(reply, list) and reply and all(isinstance(m, BaseMessage) for m in reply):
-        transcript = list(reply)
-        reply = next((m for m in reversed(reply) if isinstance(m, AIMessage)), AIMessage(content=""))
-    if isinstance(reply, AIMessage):
-        output = reply
-    elif isinstance(reply, str):
-        output = AIMessage(content=reply)
-    elif isinstance(reply, (dict, list, BaseModel)):
+    raw = _as_message(reply["raw"]) if isinstance(reply, dict) and {"raw", "parsed"} <= reply.keys() else None
+    if isinstance(raw, AIMessage):
+        reply, structured = raw, reply["parsed"]
+    if isinstance(reply, list) and reply:
+        messages = [_as_message(m) for m in reply]
+        if all(m is not None for m in messages):
+            transcript = [m for m in messages if m is not None]
+            reply = next((m for m in reversed(transcript) if isinstance(m, AIMessage)), AIMessage(content=""))
+    output = reply if isinstance(reply, (AIMessage, str, dict, list)) else _as_message(reply)
+    if isinstance(output, str):
+        output = AIMessage(content=output)
+    elif isinstance(output, (dict, list)) or (output is None and isinstance(reply, BaseModel)):
         structured = reply
         plain = reply.model_dump(mode="json") if isinstance(reply, BaseModel) else reply
         output = AIMessage(content=json.dumps(plain, ensure_ascii=False, default=str))
-    else:
-        raise TypeError(
-            f"expected a model reply (AIMessage, list of messages, str, dict or pydantic object); "
-            f"got {type(reply).__name__}"
+    elif not isinstance(output, AIMessage):
+        raise UnsupportedReplyError(
+            f"expected a model reply: {ACCEPTED_REPLIES}, a list of messages, str, dict or pydantic "
+            f"object; got {type(reply).__name__}"
         )
     ai = [m for m in (transcript or [output]) if isinstance(m, AIMessage)]
     totals = [timing_of(m).get("total_ms") for m in ai]
