@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from harness.files import write_atomic
+
 
 @click.command(
     "suite-schema",
@@ -34,5 +36,5 @@ def suite_schema_cmd(output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_atomic(output, text)
         click.echo(f"wrote {output}", err=True)

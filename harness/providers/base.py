@@ -130,13 +130,13 @@ class ProviderAdapter:
         **settings: Any,
     ) -> None:
         self.model = model
-        self.api_key = api_key if api_key is not None else _first_env(self.api_key_env)
+        self.api_key = api_key if api_key is not None else first_env(self.api_key_env)
         # A missing key is only an error when a request would go live: a cassette can replay without
         # one. The chat layer attaches this to the request and the live transport raises it.
         self.missing_key: MissingAPIKeyError | None = None
         if not self.api_key and self.requires_api_key:
             self.missing_key = MissingAPIKeyError(self.name, list(self.api_key_env))
-        base = base_url or _first_env(self.base_url_env) or self.default_base_url
+        base = base_url or first_env(self.base_url_env) or self.default_base_url
         self.base_url = base.rstrip("/")
         self.settings = settings
 
@@ -218,7 +218,9 @@ class ProviderAdapter:
         return out
 
 
-def _first_env(names: Iterable[str]) -> str | None:
+def first_env(names: Iterable[str]) -> str | None:
+    """The first of these environment variables that is set and not empty (configuration, read when an
+    adapter is built; never credentials looked up for a live call)."""
     for n in names:
         v = os.environ.get(n)
         if v:

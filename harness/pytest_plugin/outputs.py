@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from harness.files import write_atomic
 from harness.pytest_plugin.support import utc_now
 
 
@@ -46,7 +47,7 @@ def write_outputs(session: Any) -> list[tuple[str, Path]]:
         if path.name == RESULTS_FILE:  # the folder is a RUN_DIR: `harness report` reads it
             write_run(path.parent, records, meta)
         else:
-            path.write_bytes(b"".join(dumps_line(r) for r in records))
+            write_atomic(path, b"".join(dumps_line(r) for r in records))
         written.append(("results", path))
     if report_opt:
         from harness.report import render_report

@@ -152,7 +152,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
 def write_run(run_dir: Path, records: list[dict[str, Any]], meta: dict[str, Any]) -> None:
     """A whole run directory at once (the pytest plugin writes its records when the session ends)."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / RESULTS_FILE).write_bytes(b"".join(dumps_line(r) for r in records))
+    write_atomic(run_dir / RESULTS_FILE, b"".join(dumps_line(r) for r in records))
     write_json_atomic(run_dir / RUN_FILE, meta)
 
 
@@ -282,9 +282,7 @@ def export(run_dir: str | Path, path: str | Path, fmt: str | None = None) -> Pat
     path = Path(path)
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     if fmt == "json":
-        path.write_text(
-            json.dumps(latest_records(run_dir), ensure_ascii=False, indent=1, default=str), encoding="utf-8"
-        )
+        write_atomic(path, json.dumps(latest_records(run_dir), ensure_ascii=False, indent=1, default=str))
         return path
     df = load_results(run_dir)
     if fmt == "csv":

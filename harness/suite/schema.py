@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from harness.assertions.registry import ASSERTION_TYPES
+from harness.files import write_atomic
 from harness.suite.expansion import dotted
 
 SCHEMA_PATH = Path(__file__).parent.parent / "suite.schema.json"
@@ -39,8 +40,7 @@ def schema_text() -> str:
 
 
 def write_schema(path: Path = SCHEMA_PATH) -> Path:
-    path.write_text(schema_text(), encoding="utf-8")
-    return path
+    return write_atomic(path, schema_text())
 
 
 # --- validation messages --------------------------------------------------------------------------

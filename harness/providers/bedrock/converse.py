@@ -31,6 +31,7 @@ from harness.providers.base import (
     StreamDecoder,
     WireRequest,
     error_message,
+    first_env,
     retry_after_seconds,
 )
 from harness.providers.bedrock import sigv4 as _sigv4
@@ -67,13 +68,12 @@ class BedrockConverseAdapter(ProviderAdapter):
     ) -> None:
         explicit_keys = bool(settings.get("aws_access_key_id") and settings.get("aws_secret_access_key"))
         profile = settings.get("credentials_profile_name")
-        endpoint = base_url or settings.get("endpoint_url") or _sigv4_env(self.base_url_env)
+        endpoint = base_url or settings.get("endpoint_url") or first_env(self.base_url_env)
         host_match = _HOST_REGION.match(urlsplit(endpoint).hostname or "") if endpoint else None
         self.region: str = (
             settings.get("region_name")
             or (host_match.group(2) if host_match else None)
-            or os.environ.get("AWS_REGION")
-            or os.environ.get("AWS_DEFAULT_REGION")
+            or first_env(("AWS_REGION", "AWS_DEFAULT_REGION"))
             or _configured_region(profile)
             or DEFAULT_REGION
         )
@@ -197,10 +197,3 @@ def _configured_region(profile: str | None) -> str | None:
     name = profile or os.environ.get("AWS_PROFILE") or "default"
     section = name if name == "default" else f"profile {name}"
     return parser.get(section, "region", fallback=None) or None
-
-
-def _sigv4_env(names: tuple[str, ...]) -> str | None:
-    for n in names:
-        if os.environ.get(n):
-            return os.environ[n]
-    return None
