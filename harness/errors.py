@@ -23,6 +23,7 @@ Messages say what was wrong, what is allowed, and what was received.
     ├── OutputParserException (ValueError)      structured output could not be parsed
     ├── ToolException                           raised by tools; becomes a ToolMessage with status "error"
     ├── UnsupportedReplyError (TypeError)       a pytest helper got an object that is no model reply it reads
+    ├── TargetError                             a suite target raised, or returned what is no reply (.text)
     └── ModelError                              the provider call failed (.is_retryable, .response)
         ├── ModelAuthenticationError             401
         ├── ModelPermissionDeniedError           403
@@ -295,6 +296,15 @@ class TemplateError(SuiteError):
 
 
 # --- replies from other libraries (appended: the pytest helpers' coercion) -----------------
+
+
+class TargetError(HarnessError):
+    """A suite target (the user's function) raised or returned something that is no reply. `text` is
+    the message the record and the report show: the exception with the traceback of the user's code."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
 
 
 class UnsupportedReplyError(HarnessError, TypeError):

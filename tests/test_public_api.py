@@ -29,7 +29,9 @@ PUBLIC = {
     "harness.pytest_plugin": [
         "NetworkBlockedError", "assert_contains", "assert_matches_schema", "assert_passes", "assert_tool_called",
     ],
-    "harness.runner": ["Cell", "RunOptions", "RunResult", "Runner", "execute_cell", "new_run_id", "run_suite"],
+    "harness.runner": [
+        "Cell", "RunOptions", "RunResult", "Runner", "TargetInput", "execute_cell", "new_run_id", "run_suite",
+    ],
     "harness.report": ["build_report_data", "default_output_path", "embed_json", "render_html", "render_report"],
 }  # fmt: skip
 

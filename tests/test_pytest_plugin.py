@@ -296,7 +296,7 @@ def test_a_test_that_makes_no_call_is_unused_with_the_runners_record(project: py
     ).assert_outcomes(passed=1)
     (record,) = _records(project.path / "run" / "results.jsonl")
     assert record["cassette"]["state"] == "unused"  # docs/results-record.md: no model call made
-    assert record["version"] == 1 and record["timing"] == {
+    assert record["version"] == 2 and record["timing"] == {
         "ttft_ms": None,
         "total_ms": None,
         "replayed": False,

@@ -188,3 +188,59 @@ def request_messages(body: Any) -> list[tuple[str, str]]:
 def _brief(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 160 else text[:157] + "..."
+
+
+# --- model calls from traffic: what a cell or a test sent, whatever client sent it -------------------
+
+
+def model_call(ix: Interaction, source: str = "recorded", by_model: bool = True) -> dict[str, Any]:
+    """One exchange as a model call, parsed by its provider's adapter (as `describe` parses it):
+    provider, model, source ("replayed" | "recorded" | "live"), streamed, status, latency_ms,
+    ttft_ms (the first chunk's offset for a stream, the whole call otherwise), flat usage, tool
+    calls, text, finish_reason, error, and `client` ("harness" for a harness chat model, else
+    "other"). The results layer prices it (`harness.results.build.priced_calls`)."""
+    from harness.messages.usage import USAGE_KEYS
+
+    d = describe(ix)
+    timing = ix.timing or {}
+    total = _ms(timing.get("total_ms"))
+    offsets = ix.chunk_offsets_ms()
+    ttft = (offsets[0] if offsets else _ms(timing.get("ttfb_ms"))) if d["streamed"] else total
+    reply = d["reply"] or {}
+    usage = _flat(reply.get("usage_metadata"), USAGE_KEYS)
+    return {
+        "provider": d["provider"],
+        "model": d["model"],
+        "endpoint": d["endpoint"],
+        "source": source,
+        "client": "harness" if by_model else "other",
+        "streamed": bool(d["streamed"]),
+        "status": d["status"],
+        "latency_ms": total,
+        "ttft_ms": round(ttft, 3) if ttft is not None else None,
+        "usage": usage,
+        "tool_calls": reply.get("tool_calls") or [],
+        "text": reply.get("text") or "",
+        "finish_reason": reply.get("finish_reason"),
+        "error": d["error"],
+    }
+
+
+def traffic_calls(traffic: list[tuple[Interaction, str, bool]]) -> list[dict[str, Any]]:
+    """`model_call` of each exchange of a cassette session's `traffic()`, in order."""
+    return [model_call(ix, source, by_model) for ix, source, by_model in traffic]
+
+
+def _ms(value: Any) -> float | None:
+    return round(float(value), 3) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _flat(usage: Any, keys: tuple[str, ...]) -> dict[str, int] | None:
+    """Usage metadata (as parsed) in the results' flat shape; None when the reply reported none."""
+    if not isinstance(usage, dict) or not usage:
+        return None
+    from harness.messages.core import AIMessage
+    from harness.messages.usage import flat_usage
+
+    flat = flat_usage(AIMessage(content="", usage_metadata=usage))  # type: ignore[arg-type]
+    return {k: flat[k] for k in keys}

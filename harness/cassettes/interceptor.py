@@ -121,6 +121,9 @@ class CassetteInterceptor:
         self.truncated = 0  # recorded up to where the caller closed them: their end was never read
         self.unrecorded_errors = 0  # retryable error answers passed to the caller but not recorded
         self.miss_errors: list[CassetteMissError] = []
+        # every exchange this session answered, in the order answered: (file index of a replayed one,
+        # or the recorded interaction; "replayed" | "recorded"; whether a harness chat model sent it)
+        self._traffic: list[tuple[int | Interaction, str, bool]] = []
 
     # --- what the cassette holds ------------------------------------------------------------------
 
@@ -174,6 +177,18 @@ class CassetteInterceptor:
         """Recorded interactions loaded from the file, then those recorded in this session."""
         loaded = self._load().interactions if self.can_replay_mode else []
         return [*loaded, *(s.interaction for s in self._slots if s.interaction is not None)]
+
+    def traffic(self) -> list[tuple[Interaction, str, bool]]:
+        """Every exchange this session answered, in order: (interaction, "replayed" | "recorded", whether
+        a harness chat model sent it). `harness.cassettes.inspect.traffic_calls` summarises them."""
+        with self._lock:
+            entries = list(self._traffic)
+        out: list[tuple[Interaction, str, bool]] = []
+        for ref, source, by_model in entries:
+            # a replay holds only the response half: the whole interaction is parsed now, once
+            ix = self._load().interaction(ref) if isinstance(ref, int) else ref
+            out.append((ix, source, by_model))
+        return out
 
     def unused_indices(self) -> list[int]:
         """File positions of interactions never played (none in all/rewrite mode)."""
@@ -254,6 +269,7 @@ class CassetteInterceptor:
                 if i is not None:
                     self.play_counts[i] += 1
                     self.replayed_count += 1
+                    self._traffic.append((i, "replayed", request_adapter(request) is not None))
                     return cf.reply(i), None
         if not self._can_record():
             assert key is not None
@@ -352,6 +368,7 @@ class CassetteInterceptor:
         with self._lock:
             slot.interaction = ix
             self.recorded_count += 1
+            self._traffic.append((ix, "recorded", request_adapter(request) is not None))
             self.truncated += tape.truncated
         self._schedule_save()
         return None

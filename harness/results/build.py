@@ -15,6 +15,7 @@ from harness.results.record import (
     RECORD_VERSION,
     AssertionOutcome,
     Cassette,
+    ModelCall,
     Output,
     ResultRecord,
     Status,
@@ -125,6 +126,61 @@ class CallFigures:
             ),
         )
 
+    @classmethod
+    def of_calls(cls, calls: list[ModelCall]) -> CallFigures:
+        """The figures of calls built from traffic (`priced_calls`): usage summed, latency summed, the
+        first call's time to first token; cost None when a call that reported usage has no price."""
+        used = [c for c in calls if c["usage"] is not None]
+        cost: float | None = None
+        if used and all(c["cost_usd"] is not None for c in used):
+            cost = round(sum(c["cost_usd"] or 0.0 for c in used), 10)
+        avoided = sum(c["cost_usd"] or 0.0 for c in used if c["source"] == "replayed")
+        totals = [c["latency_ms"] for c in calls if c["latency_ms"] is not None]
+        return cls(
+            usage=sum_usage([c["usage"] for c in used if c["usage"] is not None]),
+            cost_usd=cost,
+            cost_avoided_usd=round(avoided, 10),
+            timing=Timing(
+                ttft_ms=calls[0]["ttft_ms"] if calls else None,
+                total_ms=round(sum(totals), 3) if totals else None,
+                replayed=bool(calls) and all(c["source"] == "replayed" for c in calls),
+            ),
+        )
+
+
+def priced_calls(calls: list[dict[str, Any]], pricing: Pricing) -> list[ModelCall]:
+    """Model calls parsed from traffic (`harness.cassettes.inspect.model_call`) with their cost."""
+    out: list[ModelCall] = []
+    for c in calls:
+        usage = c.get("usage")
+        cost = pricing.cost(str(c.get("provider") or ""), str(c.get("model") or ""), usage) if usage else None
+        out.append(
+            ModelCall(
+                provider=c.get("provider"),
+                model=c.get("model"),
+                source=str(c.get("source") or "live"),
+                client=str(c.get("client") or "other"),
+                streamed=bool(c.get("streamed")),
+                status=c.get("status"),
+                latency_ms=c.get("latency_ms"),
+                ttft_ms=c.get("ttft_ms"),
+                usage=cast(Usage, usage) if usage else None,
+                cost_usd=round(cost, 10) if cost is not None else None,
+                tool_calls=list(c.get("tool_calls") or []),
+                text=str(c.get("text") or ""),
+                finish_reason=c.get("finish_reason"),
+                error=c.get("error"),
+            )
+        )
+    return out
+
+
+def tool_trajectory(calls: list[ModelCall], transcript: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every tool call in order: across the model calls, or (a prompt cell) the transcript's turns."""
+    if calls:
+        return [tc for c in calls for tc in c["tool_calls"]]
+    return [tc for m in transcript if m.get("role") == "assistant" for tc in m.get("tool_calls") or []]
+
 
 NO_CALLS = CallFigures(
     usage=sum_usage([]),
@@ -179,8 +235,13 @@ def build_record(
     cassette: Cassette,
     error: str | None,
     started_at: str,
+    calls: list[ModelCall] | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> ResultRecord:
     """The results record of one cell (the runner) or one test × model (the pytest plugin)."""
+    output = output_of(final, structured)
+    if output is not None and metadata:
+        output["metadata"] = metadata
     return ResultRecord(
         version=RECORD_VERSION,
         run_id=run_id,
@@ -195,8 +256,10 @@ def build_record(
         status=status,
         assertions=assertions,
         input=input,
-        output=output_of(final, structured),
+        output=output,
         transcript=transcript,
+        calls=calls or [],
+        tool_trajectory=tool_trajectory(calls or [], transcript),
         usage=figures.usage,
         cost_usd=figures.cost_usd,
         cost_avoided_usd=figures.cost_avoided_usd,

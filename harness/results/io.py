@@ -221,6 +221,8 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
             "tags",
             "input",
             "transcript",
+            "calls",
+            "tool_trajectory",
             "started_at",
             "finished_at",
         )

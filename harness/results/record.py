@@ -13,8 +13,9 @@ from typing import Any, Literal, TypedDict
 
 from typing_extensions import NotRequired
 
-RECORD_VERSION = 1
-"""Written into every record as `version`; a record without one predates the field (same shape)."""
+RECORD_VERSION = 2
+"""Written into every record as `version`; a record without one predates the field (same shape as 1).
+Version 2 added `calls` and `tool_trajectory` (absent from version 1 records: read them with `calls_of`)."""
 
 Status = Literal["passed", "failed", "error"]
 CassetteState = Literal["replayed", "recorded", "live", "miss", "mixed", "unused"]
@@ -44,6 +45,26 @@ class Output(TypedDict):
     structured: Any
     reasoning: Any
     finish_reason: str | None
+    metadata: NotRequired[dict[str, Any]]  # a target's `metadata`, when it returned some
+
+
+class ModelCall(TypedDict):
+    """One model call of a cell or a test, built from its HTTP traffic (any client) or its message."""
+
+    provider: str | None
+    model: str | None
+    source: str  # "replayed" | "recorded" | "live"
+    client: str  # "harness" (a harness chat model) | "other" (any other client on the HTTP path)
+    streamed: bool
+    status: int | None
+    latency_ms: float | None
+    ttft_ms: float | None
+    usage: Usage | None
+    cost_usd: float | None
+    tool_calls: list[dict[str, Any]]
+    text: str
+    finish_reason: str | None
+    error: str | None
 
 
 class AssertionOutcome(TypedDict):
@@ -79,6 +100,8 @@ class ResultRecord(TypedDict):
     input: list[dict[str, Any]]
     output: Output | None
     transcript: list[dict[str, Any]]
+    calls: list[ModelCall]  # version 2: each model call (target cells and tests; [] for prompt cells)
+    tool_trajectory: list[dict[str, Any]]  # version 2: every tool call across the calls, in order
     usage: Usage
     cost_usd: float | None
     cost_avoided_usd: float
@@ -155,3 +178,9 @@ def tokens(record: dict[str, Any]) -> tuple[int, int, int, int]:
         intval(u.get("cache_read_tokens")),
         intval(u.get("reasoning_tokens")),
     )
+
+
+def calls_of(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The record's model calls (`calls`), each an object; [] for records before version 2."""
+    value = record.get("calls")
+    return [c for c in value if isinstance(c, dict)] if isinstance(value, list) else []

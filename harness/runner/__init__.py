@@ -2,13 +2,14 @@
 
 Owns: `runner` (models, planning, resuming, run.json), `options` (RunOptions, RunResult, Cell,
 RunProgress), `rundir` (choosing or resuming the run directory), `validation` (every case checked before any
-cell), `cell` (one cell's model calls and tool loop), `pool` (the task pool that runs cells and
+cell), `cell` (one cell's model calls and tool loop), `target` (suite targets: TargetInput, the
+user's function called under the cell's cassette), `pool` (the task pool that runs cells and
 appends records), `workers` (worker processes for replay-heavy runs). Retries go through
 `harness.models.retry.RetryPolicy`, concurrency through `harness.rate_limiters.AdaptiveLimiter`
 (one per provider).
 May import: `harness.suite`, `harness.rate_limiters`, `harness.assertions`, `harness.models`, `harness.cassettes`,
 `harness.results`, `harness.errors`, `harness.messages`, `harness.tools`, `harness.runnables`, `harness.imports`,
-`harness.files`, `harness.redaction`.
+`harness.files`, `harness.redaction`, `harness.providers` (a target's LangChain or SDK reply).
 """
 
 from __future__ import annotations
@@ -22,5 +23,15 @@ from harness.runner.runner import (
     new_run_id,
     run_suite,
 )
+from harness.runner.target import TargetInput
 
-__all__ = ["Cell", "RunOptions", "RunResult", "Runner", "run_suite", "new_run_id", "execute_cell"]
+__all__ = [
+    "Cell",
+    "RunOptions",
+    "RunResult",
+    "Runner",
+    "TargetInput",
+    "run_suite",
+    "new_run_id",
+    "execute_cell",
+]

@@ -23,6 +23,7 @@ from harness.models.binding import ChatModelBinding
 from harness.models.chat import ChatModel
 from harness.models.retry import RetryPolicy
 from harness.rate_limiters import AdaptiveLimiter
+from harness.results.record import ModelCall
 from harness.runnables import Runnable
 from harness.suite.spec import ExpandedCase, ModelEntry, StructuredOutputSpec, ToolSpec
 from harness.suite.templates import render
@@ -63,6 +64,8 @@ class Exchange:
     final: AIMessage | None = None
     structured: Any = None  # the parsed structured output, as JSON data (the user's schema's shape)
     parse_error: str | None = None
+    calls: list[ModelCall] | None = None  # a target cell: its model calls, read from its traffic
+    metadata: dict[str, Any] | None = None  # a target's `metadata`
 
     @property
     def ai_messages(self) -> list[AIMessage]:
@@ -155,6 +158,16 @@ class CaseRuntime:
         self.base_dir = base_dir  # the suite's folder: where `path/to/file.py:name` imports start
         self._tools: dict[int, list[ToolRuntime]] = {}
         self._bound: dict[tuple[int, str], Runnable] = {}
+        self._targets: dict[str, Callable[..., Any]] = {}
+
+    def target(self, path: str) -> Callable[..., Any]:
+        """The target function `path` names, imported once (ImportPathError / ConfigurationError)."""
+        fn = self._targets.get(path)
+        if fn is None:
+            from harness.runner.target import load_target
+
+            fn = self._targets[path] = load_target(path, self.base_dir)
+        return fn
 
     def tools(self, ec: ExpandedCase) -> list[ToolRuntime]:
         key = id(ec.case)

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from harness.cassettes import Cassette as CassetteSession
 from harness.cassettes import use_cassette
-from harness.errors import CassetteMissError
+from harness.cassettes.inspect import traffic_calls
+from harness.errors import CassetteMissError, TargetError
 from harness.messages.core import AIMessage
 from harness.results.build import (
     NO_CALLS,
@@ -22,14 +23,16 @@ from harness.results.build import (
     build_record,
     evaluate,
     make_context,
+    priced_calls,
     text_of,
     transcript_entry,
     utc_now,
 )
 from harness.results.io import RESULTS_FILE, dumps_line, loads_line
-from harness.results.record import AssertionOutcome, Cassette, ResultRecord, Status
+from harness.results.record import AssertionOutcome, Cassette, ModelCall, ResultRecord, Status
 from harness.results.summary import SummaryBuilder
 from harness.runner.cell import Exchange, execute_cell
+from harness.runner.target import call_target, target_input
 
 if TYPE_CHECKING:
     from harness.runner.runner import Cell, Runner, RunProgress
@@ -111,25 +114,58 @@ class CellRunner:
                     secret_headers=runner.suite.secret_headers,
                     scrub_patterns=runner.suite.scrub_patterns,
                 ) as cassette:
-                    ex, outcomes, figures = await self._execute(cell)
+                    ex, outcomes, figures = await self._execute(cell, cassette)
             else:
-                ex, outcomes, figures = await self._execute(cell)
+                ex, outcomes, figures = await self._execute(cell, None)
         except CassetteMissError as e:
             error, state = f"{type(e).__name__}: {e}", "miss"
+        except TargetError as e:  # the user's code raised: its traceback is the cell's error
+            error = e.text
         except Exception as e:
             error = f"{type(e).__name__}: {e}"
         if cassette is not None and state != "miss":
             # "unused": the cell made no model call (it failed first, e.g. a missing key) — never "replayed"
             state = "miss" if cassette.misses else cassette.state
+        if ex is None and cell.case.target is not None:  # the calls a target made before it failed
+            ex = Exchange(input=[], calls=self._calls(cassette))
+            figures = CallFigures.of_calls(ex.calls or [])
         status: Status = "error" if error else ("passed" if all(o["passed"] for o in outcomes) else "failed")
         return self._record(
             cell, ex, outcomes, figures, status, error, Cassette(path=path, state=state), started
         )
 
-    async def _execute(self, cell: Cell) -> tuple[Exchange, list[AssertionOutcome], CallFigures]:
+    def _calls(self, cassette: CassetteSession | None) -> list[ModelCall]:
+        """The cell's model calls, read from its cassette's traffic (any client) and priced."""
+        if cassette is None:
+            return []
+        return priced_calls(traffic_calls(cassette.traffic()), self.runner.pricing)
+
+    async def _run(self, cell: Cell, cassette: CassetteSession | None) -> tuple[Exchange, CallFigures]:
         runner = self.runner
-        ex = await execute_cell(cell.case, cell.model, runner.runtime, runner.options.retry)
-        figures = self._figures(cell, ex)
+        ec, model, target = cell.case, cell.model, cell.case.target
+        if target is None:
+            ex = await execute_cell(ec, model, runner.runtime, runner.options.retry)
+            return ex, self._figures(cell, ex)
+        inp = target_input(
+            ec.case.prompt and ec.messages()[-1]["content"],
+            ec.messages(),
+            ec.vars,
+            ec.id,
+            runner.target_chat(model),
+            model.model,
+            model.id,
+            cell.repeat,
+        )
+        out = await call_target(runner.runtime.target(target), inp)
+        ex = Exchange(input=list(inp.messages), transcript=[*inp.messages, out.final], final=out.final)
+        ex.structured, ex.metadata, ex.calls = out.structured, out.metadata, self._calls(cassette)
+        return ex, CallFigures.of_calls(ex.calls)
+
+    async def _execute(
+        self, cell: Cell, cassette: CassetteSession | None
+    ) -> tuple[Exchange, list[AssertionOutcome], CallFigures]:
+        runner = self.runner
+        ex, figures = await self._run(cell, cassette)
         outcomes: list[AssertionOutcome] = []
         specs = runner.assertions_for(cell.case)
         if specs:
@@ -144,8 +180,11 @@ class CellRunner:
                 transcript=ex.transcript,
                 tool_calls=[
                     {"name": c.get("name"), "args": c.get("args") or {}, "id": c.get("id")}
-                    for m in ex.ai_messages
-                    for c in m.tool_calls
+                    for c in (
+                        [tc for call in ex.calls for tc in call["tool_calls"]]
+                        if ex.calls is not None
+                        else [c for m in ex.ai_messages for c in m.tool_calls]
+                    )
                 ],
                 usage=figures.usage,
                 cost_usd=figures.cost_usd,
@@ -202,4 +241,6 @@ class CellRunner:
             cassette=cassette,
             error=error,
             started_at=started,
+            calls=ex.calls if ex is not None else None,
+            metadata=ex.metadata if ex is not None else None,
         )

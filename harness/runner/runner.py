@@ -73,6 +73,7 @@ class Runner:
         if not shard:
             self._check_cell_count()
         self.cases = suite.expand()
+        self._target_chats: dict[str, ChatModel] = {}
         self.models = self._resolve_models()
         self.judges: dict[str, ResolvedModel] = {}
         self.suite_judge = self.judge(suite.judge, ("judge",)) if suite.judge is not None else None
@@ -120,6 +121,15 @@ class Runner:
             raise ConfigurationError(
                 f"model {entry.model!r}: 'configurable_fields' is not allowed here; a suite names fixed models"
             )
+        return chat
+
+    def target_chat(self, model: ResolvedModel) -> ChatModel:
+        """The model a target gets (`TargetInput.model`): the entry's, with its own retries (the runner
+        retries prompt cells' calls itself; a target's calls retry as the model does), built once."""
+        chat = self._target_chats.get(model.id)
+        if chat is None:
+            params = {**self.suite.defaults, **model.entry.params}
+            chat = self._target_chats[model.id] = init_chat_model(model.entry.model, **params)
         return chat
 
     def _resolve_models(self) -> list[ResolvedModel]:
@@ -315,6 +325,8 @@ class Runner:
         """Close the HTTP clients of every model this runner built (they reopen if it runs again)."""
         for model in [*self.models, *self.judges.values()]:
             await model.chat.aclose()
+        for chat in self._target_chats.values():
+            await chat.aclose()
 
 
 def run_suite(

@@ -53,6 +53,8 @@ def check_cases(runner: Runner) -> dict[int, ResolvedModel | None]:
         if id(ec.case) in templated:
             _check_imports(runner, ec, _rendered_assertions(runner, ec))
         if id(ec.case) not in judges:
+            if ec.target is not None:
+                _check_target(runner, ec)
             judges[id(ec.case)] = _case_judge(runner, ec)
             if id(ec.case) not in templated:
                 _check_imports(runner, ec, ec.case.assert_)
@@ -99,6 +101,15 @@ def _check_imports(runner: Runner, ec: ExpandedCase, specs: list[SpecBase]) -> N
             spec.resolve_imports(runner.runtime.base_dir)
         except ConfigurationError as e:
             raise runner.suite.error(str(e), "cases", ec.index, "assert", j) from None
+
+
+def _check_target(runner: Runner, ec: ExpandedCase) -> None:
+    assert ec.target is not None
+    try:
+        runner.runtime.target(ec.target)
+    except ConfigurationError as e:
+        where = ("cases", ec.index, "target") if ec.case.target is not None else ("target",)
+        raise runner.suite.error(str(e), *where) from None
 
 
 def _check_model_calls(runner: Runner, ec: ExpandedCase) -> None:

@@ -31,6 +31,7 @@ class ExpandedCase:
     suite_path: str | None = None
     line: int | None = None
     suite_lines: dict[tuple[Any, ...], int] | None = field(default=None, repr=False)
+    target: str | None = None  # the import path of the function this cell runs (case's, else suite's)
     _messages: list[dict[str, Any]] | None = field(default=None, repr=False)
     _slug: str | None = field(default=None, repr=False)
 
@@ -95,6 +96,7 @@ def expand_case(suite: Suite, index: int, case: Case) -> list[ExpandedCase]:
                 suite.path,
                 suite.line_of("cases", index),
                 suite.line_table,
+                case.target or suite.target,
             )
         )
     return out
@@ -113,9 +115,9 @@ def _render_messages(ec: ExpandedCase) -> list[dict[str, Any]]:
                 ec, d.get("content", ""), ("cases", ec.index, "messages", i, "content")
             )
             msgs.append(d)
-    else:
+    elif case.prompt is not None:  # a target's case may have no input of its own
         msgs.append(
-            {"role": "user", "content": _render_field(ec, case.prompt or "", ("cases", ec.index, "prompt"))}
+            {"role": "user", "content": _render_field(ec, case.prompt, ("cases", ec.index, "prompt"))}
         )
     return msgs
 

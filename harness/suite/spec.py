@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from harness.assertions.registry import AssertionSpec
 from harness.errors import SuiteError
@@ -127,9 +135,20 @@ class StructuredOutputSpec(_Strict):
     strict: bool | None = None
 
 
+_TARGET_DESCRIPTION = (
+    "Your app as the thing under test: 'package.module:function' or 'path/to/file.py:function', called "
+    "once per cell with a TargetInput (docs/targets.md)."
+)
+
+
+def _check_target(v: str | None) -> str | None:
+    return None if v is None else check_import_form(v, "`target`")
+
+
 class Case(_Strict):
     id: str = Field(pattern=_ID)
     description: str | None = None
+    target: str | None = Field(None, description=_TARGET_DESCRIPTION)
     prompt: str | None = Field(None, description="A user message (jinja2 template).")
     system: str | None = Field(None, description="A system message put before the prompt (jinja2 template).")
     messages: list[MessageSpec] | None = None
@@ -150,13 +169,31 @@ class Case(_Strict):
     tags: list[str] = Field(default_factory=list)
     assert_: list[AssertionSpec] = Field(default_factory=list, alias="assert")
 
+    _target = field_validator("target")(classmethod(lambda cls, v: _check_target(v)))
+
     @model_validator(mode="after")
-    def _input(self) -> Case:
-        if (self.prompt is None) == (self.messages is None):
+    def _input(self, info: ValidationInfo) -> Case:
+        if self.prompt is not None and self.messages is not None:
             raise ValueError("a case needs exactly one of 'prompt' or 'messages'")
+        # a target (the case's, or the suite's: `parse_suite` passes it as context) needs no input
+        suite_target = (info.context or {}).get("suite_target")
+        if self.prompt is None and self.messages is None and self.target is None and not suite_target:
+            raise ValueError("a case needs exactly one of 'prompt' or 'messages' (or a 'target')")
         if self.structured_output is not None and self.tools:
             raise ValueError("'structured_output' cannot be combined with 'tools' in one case")
+        if self.target is not None:
+            _no_model_fields(self)
         return self
+
+
+def _no_model_fields(case: Case) -> None:
+    """A target makes its own model calls: what harness would send for a prompt case has no place."""
+    given = [k for k in ("tools", "structured_output", "tool_choice") if getattr(case, k)]
+    if given:
+        raise ValueError(
+            f"case {case.id!r} has a target, which makes its own model calls: remove {', '.join(given)!r} "
+            "(give the tools and the schema to your target's code)"
+        )
 
 
 class Suite(_Strict):
@@ -165,6 +202,7 @@ class Suite(_Strict):
     models: list[ModelSpec] = Field(default_factory=list)
     defaults: dict[str, Any] = Field(default_factory=dict, description="Model params for every model.")
     judge: ModelSpec | None = Field(None, description="Model for llm_judge assertions.")
+    target: str | None = Field(None, description=_TARGET_DESCRIPTION + " Cases may set their own.")
     system: str | None = Field(None, description="Default system message of every case.")
     vars: dict[str, Any] = Field(default_factory=dict, description="Variables shared by every case.")
     concurrency: int | None = Field(None, ge=1)
@@ -192,14 +230,18 @@ class Suite(_Strict):
                 raise ValueError("a model string is empty; write 'provider:name', e.g. 'openai:gpt-4.1-mini'")
         return value
 
+    _target = field_validator("target")(classmethod(lambda cls, v: _check_target(v)))
+
     @field_validator("cases")
     @classmethod
-    def _unique_ids(cls, cases: list[Case]) -> list[Case]:
+    def _unique_ids(cls, cases: list[Case], info: ValidationInfo) -> list[Case]:
         seen: set[str] = set()
         for case in cases:
             if case.id in seen:
                 raise ValueError(f"duplicate case id {case.id!r}; case ids must be unique")
             seen.add(case.id)
+            if case.target is None and info.data.get("target") is not None:
+                _no_model_fields(case)  # the suite's target runs this case
         return cases
 
     @field_validator("scrub_patterns")
@@ -284,7 +326,7 @@ def parse_suite(text: str, path: str = "<suite>") -> Suite:
     cached = cached_parse(text)
     if cached is not None:  # a suite file parsed before: its data and line table, without YAML parsing
         try:
-            suite = Suite.model_validate(cached[0])
+            suite = Suite.model_validate(cached[0], context=_context(cached[0]))
         except ValidationError:
             pass  # report from a fresh parse, with every line known
         else:
@@ -292,13 +334,18 @@ def parse_suite(text: str, path: str = "<suite>") -> Suite:
             return suite
     data, lines = _located_yaml(text, path)
     try:
-        suite = Suite.model_validate(data)
+        suite = Suite.model_validate(data, context=_context(data))
     except ValidationError as e:
         raise _invalid_suite(e, data, lines, path) from None
     suite._path = path
     suite._lines = compact_lines(data, lines)
     store_parse(text, data, suite._lines)
     return suite
+
+
+def _context(data: Any) -> dict[str, Any]:
+    """What a case's validation needs to know of its suite: whether a suite-level target runs it."""
+    return {"suite_target": data.get("target") if isinstance(data, dict) else None}
 
 
 def _located_yaml(text: str, path: str) -> tuple[dict[str, Any], dict[int, tuple[int, Any]]]:

@@ -20,7 +20,7 @@ import yaml
 
 from harness.files import write_atomic
 
-CACHE_FORMAT = 3  # 2: lines of tools and structured_output keys; 3: and of prompt/system/messages
+CACHE_FORMAT = 4  # 2: lines of tools and structured_output keys; 3: and of prompt/system/messages; 4: target
 
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -214,7 +214,7 @@ def line_for(data: Any, lines: dict[int, tuple[int, Any]], loc: tuple[Any, ...])
 def compact_lines(data: dict[str, Any], lines: dict[int, tuple[int, Any]]) -> dict[tuple[Any, ...], int]:
     """Lines of what the runner may still report on after validation: models, judge, cases, assertions."""
     out: dict[tuple[Any, ...], int] = {}
-    for key in ("models", "judge", "cases", "defaults", "system"):
+    for key in ("models", "judge", "cases", "defaults", "system", "target"):
         line = line_for(data, lines, (key,))
         if line is not None and key in data:
             out[(key,)] = line
@@ -223,7 +223,7 @@ def compact_lines(data: dict[str, Any], lines: dict[int, tuple[int, Any]]) -> di
     for i, case in enumerate(data.get("cases") or []):
         out[("cases", i)] = line_for(data, lines, ("cases", i)) or 0
         if isinstance(case, dict):
-            for key in ("tools", "structured_output", "prompt", "system", "messages"):
+            for key in ("tools", "structured_output", "prompt", "system", "messages", "target"):
                 if key in case:
                     out[("cases", i, key)] = line_for(data, lines, ("cases", i, key)) or 0
             messages = case.get("messages")

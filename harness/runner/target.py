@@ -1,0 +1,144 @@
+"""Suite targets: the user's app as the thing under test (docs/targets.md).
+
+A case (or the suite) names a function, `target: "pkg.module:function"` or `"path/to/file.py:function"`.
+Each cell calls it once with a `TargetInput`, under the cell's cassette, so every model call it makes
+through any client on harness's HTTP path is recorded and replayed; the runner then reads the cell's
+model calls from that traffic (`harness.cassettes.inspect.traffic_calls`). The function may be sync
+(run in a worker thread, so a blocking client does not stall the other cells) or async, and returns
+a string, a harness or LangChain message, or a dict with `output` (and optional `metadata`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ConfigurationError, TargetError
+from harness.imports import import_object
+from harness.messages.convert import convert_to_messages
+from harness.messages.core import AIMessage, BaseMessage
+from harness.models.chat import ChatModel
+from harness.providers.foreign import foreign_message
+
+
+@dataclass
+class TargetInput:
+    """What a target function gets for one cell (case x model x repeat).
+
+    `prompt`: the case's rendered prompt (None when it gives `messages` or nothing); `messages`: the
+    rendered input as harness messages (system message included); `vars`: the cell's variables;
+    `case_id`; `model`: a harness chat model built from the cell's model entry (its calls are
+    recorded like any other); `model_string`: that entry's model string ("openai:gpt-4.1-mini");
+    `model_id`: its display id; `repeat`: the repeat number (0-based).
+    """
+
+    prompt: str | None
+    messages: list[BaseMessage]
+    vars: dict[str, Any]
+    case_id: str
+    model: ChatModel
+    model_string: str
+    model_id: str = ""
+    repeat: int = 0
+
+
+@dataclass
+class TargetOutput:
+    """A target's return value read as a reply: the final message, structured data, metadata."""
+
+    final: AIMessage
+    structured: Any = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def load_target(path: str, base_dir: Path | None) -> Callable[..., Any]:
+    """The target function a suite names (ImportPathError / ConfigurationError: one line)."""
+    fn = import_object(path, "`target`", base_dir=base_dir)
+    if not callable(fn) or isinstance(fn, type):
+        raise ConfigurationError(
+            f"`target` {path!r} is not a function (it is {type(fn).__name__}); name a function that takes "
+            "one TargetInput"
+        )
+    return fn  # type: ignore[no-any-return]
+
+
+async def call_target(fn: Callable[..., Any], inp: TargetInput) -> TargetOutput:
+    """Call the target (an async function awaited, a sync one in a worker thread that sees this task's
+    cassette) and read what it returned. Whatever it raises becomes a TargetError with its traceback."""
+    try:
+        if inspect.iscoroutinefunction(fn):
+            result = await fn(inp)
+        else:
+            result = await asyncio.to_thread(fn, inp)
+            if inspect.isawaitable(result):  # a sync callable that returned a coroutine
+                result = await result
+    except Exception as e:
+        raise TargetError(_traceback_text(e)) from None
+    return read_output(result)
+
+
+def read_output(result: Any) -> TargetOutput:
+    """A target's return value: str, a harness / LangChain / SDK message, or {"output", "metadata"}."""
+    metadata: dict[str, Any] = {}
+    if isinstance(result, dict):
+        if "output" not in result:
+            raise TargetError(
+                f"the target returned a dict without 'output' (keys: {', '.join(map(str, result)) or 'none'}); "
+                "return a string, a message, or {'output': ..., 'metadata': {...}}"
+            )
+        meta = result.get("metadata")
+        metadata = dict(meta) if isinstance(meta, dict) else {}
+        result = result["output"]
+    if isinstance(result, str):
+        return TargetOutput(AIMessage(content=result), metadata=metadata)
+    message = result if isinstance(result, BaseMessage) else foreign_message(result)
+    if isinstance(message, BaseMessage):
+        final = message if isinstance(message, AIMessage) else AIMessage(content=message.content)
+        return TargetOutput(final, metadata=metadata)
+    if isinstance(result, (dict, list, int, float, bool)) or result is None:
+        text = json.dumps(result, ensure_ascii=False, default=str)
+        return TargetOutput(AIMessage(content=text), structured=result, metadata=metadata)
+    if hasattr(result, "model_dump"):
+        data = result.model_dump(mode="json")
+        return TargetOutput(AIMessage(content=json.dumps(data, ensure_ascii=False)), data, metadata)
+    raise TargetError(
+        f"the target returned {type(result).__name__}; return a string, a message, or "
+        "{'output': ..., 'metadata': {...}}"
+    )
+
+
+def target_input(
+    prompt: str | None,
+    messages: list[dict[str, Any]],
+    vars: dict[str, Any],
+    case_id: str,
+    model: ChatModel,
+    model_string: str,
+    model_id: str,
+    repeat: int,
+) -> TargetInput:
+    return TargetInput(
+        prompt=prompt,
+        messages=convert_to_messages(messages),
+        vars=dict(vars),
+        case_id=case_id,
+        model=model,
+        model_string=model_string,
+        model_id=model_id,
+        repeat=repeat,
+    )
+
+
+def _traceback_text(e: BaseException) -> str:
+    """The exception and the frames of the user's code (this module's own frame left out)."""
+    frames = traceback.extract_tb(e.__traceback__)
+    frames = traceback.StackSummary.from_list([f for f in frames if f.filename != __file__])
+    lines = ["Traceback (most recent call last):\n", *frames.format()]
+    lines += traceback.format_exception_only(type(e), e)
+    return "".join(lines).rstrip()[:8000]

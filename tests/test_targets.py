@@ -1,0 +1,243 @@
+"""Suite targets (docs/targets.md): the user's function runs under each cell's cassette; its model calls,
+through a harness model or a plain httpx client, are read from the traffic into the one results record,
+recorded against the emulator and replayed offline with every socket refused."""
+
+from __future__ import annotations
+
+import socket
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from harness.pricing import load_prices
+from harness.results import read_records
+from harness.runner import Runner, RunOptions
+from harness.suite.spec import load_suite
+from harness.testing import ProviderEmulator, Reply, ToolCallSpec
+
+APP = '''
+import httpx
+from harness import tool
+from harness.http import HarnessTransport
+
+
+@tool
+def get_weather(city: str) -> str:
+    """The weather in a city."""
+    return f"sunny in {city}"
+
+
+def agent(inp):
+    """A tool loop over TargetInput.model."""
+    llm = inp.model.bind_tools([get_weather])
+    messages = list(inp.messages)
+    while True:
+        ai = llm.invoke(messages)
+        messages.append(ai)
+        if not ai.tool_calls:
+            return {"output": ai, "metadata": {"turns": len(messages)}}
+        messages += [get_weather.invoke(call) for call in ai.tool_calls]
+
+
+async def async_agent(inp):
+    ai = await inp.model.ainvoke(inp.messages)
+    return ai.text
+
+
+def plain(inp):
+    """The app's own HTTP code: OpenAI's wire format over a plain httpx client, no harness model."""
+    with httpx.Client(transport=HarnessTransport()) as client:
+        reply = client.post(
+            inp.vars["base_url"] + "/chat/completions",
+            headers={"authorization": "Bearer sk-app-key-0123456789abcdef"},
+            json={"model": "gpt-4.1-mini", "messages": [{"role": "user", "content": inp.prompt}],
+                  "tools": [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]},
+        ).json()
+        call = reply["choices"][0]["message"]["tool_calls"][0]
+        follow = client.post(
+            inp.vars["base_url"] + "/chat/completions",
+            headers={"authorization": "Bearer sk-app-key-0123456789abcdef"},
+            json={"model": "gpt-4.1-mini", "messages": [
+                {"role": "user", "content": inp.prompt},
+                reply["choices"][0]["message"],
+                {"role": "tool", "tool_call_id": call["id"], "content": "42"},
+            ]},
+        ).json()
+    return follow["choices"][0]["message"]["content"]
+
+
+def broken(inp):
+    inp.model.invoke("hello")
+    raise RuntimeError("the app fell over")
+
+
+def not_a_function_either():
+    pass
+
+
+NOT_CALLABLE = 3
+'''
+
+SUITE = """\
+name: app
+models:
+  - {{model: "openai:gpt-4.1-mini", base_url: "{base}", api_key: sk-test-0123456789abcdef}}
+vars: {{base_url: "{base}"}}
+cases:
+  - id: weather
+    target: app.py:agent
+    prompt: Weather in Paris and Tokyo?
+    assert:
+      - {{type: icontains, value: sunny}}
+      - {{type: tool_called, name: get_weather, times: 2}}
+      - {{type: tool_trajectory, tools: [get_weather, get_weather]}}
+      - {{type: tokens, max_total: 100}}
+      - {{type: cost, max_usd: 0.01}}
+  - id: answer
+    target: app.py:async_agent
+    prompt: Capital of France?
+  - id: plain
+    target: app.py:plain
+    prompt: What is six times seven?
+    assert:
+      - {{type: contains, value: "42"}}
+      - {{type: tool_called, name: lookup}}
+  - id: broken
+    target: app.py:broken
+"""
+
+WEATHER_CALLS = [
+    Reply(
+        tool_calls=[
+            ToolCallSpec("get_weather", {"city": "Paris"}),
+            ToolCallSpec("get_weather", {"city": "Tokyo"}),
+        ],
+        usage={"input_tokens": 20, "output_tokens": 10},
+    ),
+    Reply(text="It is sunny in both.", usage={"input_tokens": 40, "output_tokens": 8}),
+]
+
+
+def _queue(emu: ProviderEmulator) -> None:
+    emu.queue(*WEATHER_CALLS)
+    emu.queue(Reply(text="Paris.", usage={"input_tokens": 5, "output_tokens": 2}))
+    emu.queue(
+        Reply(tool_calls=[ToolCallSpec("lookup", {})], usage={"input_tokens": 12, "output_tokens": 3}),
+        Reply(text="It is 42.", usage={"input_tokens": 30, "output_tokens": 4}),
+    )
+    emu.queue(Reply(text="hi", usage={"input_tokens": 1, "output_tokens": 1}))
+
+
+def _refuse_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*a: object, **k: object) -> None:
+        raise AssertionError("replay opened a socket")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def _run(folder: Path, mode: str, out: str) -> dict[str, dict]:
+    runner = Runner(
+        load_suite(folder / "suite.yaml"),
+        RunOptions(cassettes_dir=folder / "cassettes", record_mode=mode, out=folder / out, concurrency=1),
+    )
+    result = runner.run()
+    return {r["case_id"]: r for r in read_records(result.run_dir)}
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Path:
+    (tmp_path / "app.py").write_text(textwrap.dedent(APP))
+    return tmp_path
+
+
+def _cost(usages: list[tuple[int, int]]) -> float:
+    table = load_prices()
+    total = sum(
+        table.cost("openai", "gpt-4.1-mini", {"input_tokens": i, "output_tokens": o}) or 0 for i, o in usages
+    )
+    return round(total, 10)
+
+
+def test_targets_record_then_replay_offline_with_their_calls_trajectory_usage_and_cost(
+    app: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with ProviderEmulator() as emu:
+        (app / "suite.yaml").write_text(SUITE.format(base=emu.base_url("openai")))
+        _queue(emu)
+        recorded = _run(app, "once", "run1")
+        _refuse_sockets(monkeypatch)
+    replayed = _run(app, "none", "run2")
+    assert {r["cassette"]["state"] for k, r in recorded.items() if k != "broken"} == {"recorded"}
+    assert {r["cassette"]["state"] for k, r in replayed.items() if k != "broken"} == {"replayed"}
+    for records in (recorded, replayed):
+        weather = records["weather"]
+        assert weather["status"] == "passed", weather["assertions"]
+        assert [c["tool_calls"] and [t["name"] for t in c["tool_calls"]] for c in weather["calls"]] == [
+            ["get_weather", "get_weather"],
+            [],
+        ]
+        assert [t["args"] for t in weather["tool_trajectory"]] == [{"city": "Paris"}, {"city": "Tokyo"}]
+        assert [c["client"] for c in weather["calls"]] == ["harness", "harness"]
+        assert weather["usage"]["input_tokens"] == 60 and weather["usage"]["output_tokens"] == 18
+        assert weather["cost_usd"] == _cost([(20, 10), (40, 8)])
+        assert weather["output"]["text"] == "It is sunny in both."
+        assert weather["output"]["metadata"] == {"turns": 5}
+        assert weather["timing"]["total_ms"] == pytest.approx(sum(c["latency_ms"] for c in weather["calls"]))
+
+        assert records["answer"]["output"]["text"] == "Paris." and len(records["answer"]["calls"]) == 1
+
+        plain = records["plain"]
+        assert plain["status"] == "passed", plain["assertions"]
+        assert [c["client"] for c in plain["calls"]] == ["other", "other"]
+        assert [c["model"] for c in plain["calls"]] == ["gpt-4.1-mini", "gpt-4.1-mini"]
+        assert [t["name"] for t in plain["tool_trajectory"]] == ["lookup"]
+        assert plain["usage"]["total_tokens"] == 49
+        assert plain["cost_usd"] == _cost([(12, 3), (30, 4)])
+    assert replayed["weather"]["cost_avoided_usd"] == replayed["weather"]["cost_usd"]
+    assert "sk-app-key" not in "".join(p.read_text() for p in (app / "cassettes").rglob("*.yaml"))
+
+
+def test_a_target_that_raises_is_a_cell_error_with_its_traceback_and_the_calls_it_made(app: Path) -> None:
+    with ProviderEmulator() as emu:
+        (app / "suite.yaml").write_text(SUITE.format(base=emu.base_url("openai")))
+        _queue(emu)
+        records = _run(app, "once", "run")
+    broken = records["broken"]
+    assert broken["status"] == "error"
+    assert broken["error"].startswith("Traceback (most recent call last):")
+    assert 'app.py", line' in broken["error"] and "in broken" in broken["error"]
+    assert broken["error"].endswith("RuntimeError: the app fell over")
+    assert len(broken["calls"]) == 1 and broken["usage"]["total_tokens"] == 2
+    assert records["weather"]["status"] == "passed"  # one target's crash stops no other cell
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        (
+            "app.py:missing",
+            "cases[0].target: `target` 'app.py:missing': module 'app.py' has no attribute 'missing'",
+        ),
+        ("nowhere.py:f", "cases[0].target: `target` 'nowhere.py:f': cannot import 'nowhere.py'"),
+        (
+            "app.py:NOT_CALLABLE",
+            "cases[0].target: `target` 'app.py:NOT_CALLABLE' is not a function (it is int)",
+        ),
+    ],
+)
+def test_a_bad_target_is_one_located_line_and_exit_2(app: Path, target: str, expected: str) -> None:
+    from click.testing import CliRunner
+
+    from harness.cli import cli
+
+    (app / "suite.yaml").write_text(
+        f"name: app\nmodels: [openai:gpt-4.1-mini]\ncases:\n  - id: a\n    target: {target}\n"
+    )
+    result = CliRunner().invoke(cli, ["run", str(app / "suite.yaml"), "--no-cassettes"])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and f"suite.yaml:5: {expected}" in lines[0], result.output
+    assert "Traceback" not in result.output
