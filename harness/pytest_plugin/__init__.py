@@ -7,7 +7,9 @@ Registered through the `pytest11` entry point. User guide: docs/pytest.md. In sh
         assert_contains(reply, "Paris", ignore_case=True)   # from harness.pytest_plugin
 
 Each test replays `cassettes/<module path>/<test>[<model>].yaml` (record mode `none` by default), and
-adds a results record (docs/results-record.md) that `--harness-results` / `--harness-report` write.
+adds a results record (docs/results-record.md) that `--harness-results` / `--harness-report` write;
+traffic of other clients (plain httpx, SDKs) gets records built from it. `harness_target` runs a suite
+target in a test (`targets`).
 
 May import: `harness.assertions`, `harness.callbacks`, `harness.cassettes`, `harness.errors`,
 `harness.files`, `harness.messages`, `harness.models`, `harness.providers` (other libraries' replies),
@@ -235,6 +237,23 @@ def chat_model(request: pytest.FixtureRequest, make_chat_model: Any) -> Any:
         )
     _capture(request.node).param_model = model
     return make_chat_model(model)
+
+
+@pytest.fixture
+def harness_target(request: pytest.FixtureRequest, cassette: Any, make_chat_model: Any) -> Any:
+    """Run a target under this test's cassette: harness_target("app.py:answer", "prompt", model=...)
+    -> TargetRun (output, calls, usage, cost_usd, tool_trajectory), which assert_passes judges whole."""
+    from harness.pytest_plugin.support import case_id
+    from harness.pytest_plugin.targets import TargetCaller
+
+    capture = _capture(request.node)
+    return TargetCaller(
+        capture,
+        cassette,
+        make_chat_model,
+        Path(request.node.path).parent,
+        case_id(request.node.nodeid, capture.param_model),
+    )
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,11 @@ def _context(reply: Any) -> Any:
     from pydantic import BaseModel
 
     from harness.assertions.registry import AssertionContext
+    from harness.runner.target import TargetRun
 
+    if isinstance(reply, TargetRun):  # a target's whole run: every call's tool calls, usage, cost
+        capture = _current.get()
+        return reply.context(model=(capture.param_model or "") if capture is not None else "")
     structured: Any = None
     transcript: list[BaseMessage] | None = None
     raw = _as_message(reply["raw"]) if isinstance(reply, dict) and {"raw", "parsed"} <= reply.keys() else None

@@ -145,7 +145,7 @@ class HarnessSession:
 
     def _finish(self, item: pytest.Item, capture: TestCapture) -> None:
         if capture.status in (None, "skipped") or not (
-            capture.used or capture.calls or capture.suite_records
+            capture.used or capture.calls or capture.suite_records or capture.other_calls()
         ):
             return
         params = dict(getattr(getattr(item, "callspec", None), "params", {}))

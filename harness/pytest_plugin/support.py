@@ -66,6 +66,7 @@ class TestCapture:
     error: str | None = None
     failure: str | None = None  # the assertion message of a failed test
     pricing: Any = None
+    _other: list[dict[str, Any]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def on_chat_model_start(
@@ -89,6 +90,19 @@ class TestCapture:
         call = self.calls.get(run_id)
         if call is not None:
             call.error = error
+
+    def other_calls(self) -> list[dict[str, Any]]:
+        """The model calls of this test's cassette traffic that no harness chat model sent (a plain
+        httpx client, an SDK), parsed by the provider adapters and priced; computed once."""
+        if self._other is None:
+            self._other = []
+            if self.cassette is not None:
+                from harness.cassettes.inspect import traffic_calls
+                from harness.results.build import priced_calls
+
+                entries = [e for e in self.cassette.traffic() if not e[2]]
+                self._other = [dict(c) for c in priced_calls(traffic_calls(entries), self.pricing)]
+        return self._other
 
     def call_for(self, message: Any) -> Call | None:
         return next((c for c in list(self.calls.values()) if c.output is message), None)
@@ -120,6 +134,15 @@ class TestCapture:
             self._record(model, calls, run_id, case_id, nodeid, vars, tags, pricing)
             for model, calls in groups.items()
         ]
+        others: dict[str, list[dict[str, Any]]] = {}
+        for c in self.other_calls():  # one record per model the test's other clients called
+            name = str(c.get("model") or "unknown")
+            others.setdefault(f"{c['provider']}:{name}" if c.get("provider") else name, []).append(c)
+        for model, traffic in others.items():
+            rec = self._traffic_record(model, traffic, run_id, case_id, nodeid, vars, tags)
+            if model in groups:  # beside a harness model's record of the same model: one cell each
+                rec["model_id"] = f"{model} (other client)"
+            out.append(rec)
         if out and self.cassette is not None:  # the file's unused interactions, counted once per test
             with contextlib.suppress(Exception):
                 out[0]["cassette"]["unused"] = len(self.cassette.unused())
@@ -186,6 +209,62 @@ class TestCapture:
                 },
                 error=self.error,
                 started_at=self.started_at,
+            )
+        )
+        record["nodeid"] = nodeid
+        return record
+
+    def _traffic_record(
+        self,
+        model: str,
+        calls: list[dict[str, Any]],
+        run_id: str,
+        case_id: str,
+        nodeid: str,
+        vars: dict[str, Any],
+        tags: list[str],
+    ) -> dict[str, Any]:
+        """The record of calls another client made, built from their traffic (docs/results-record.md)."""
+        from harness.messages.core import AIMessage
+        from harness.results.build import CallFigures, build_record, cassette_state
+
+        last = calls[-1]
+        final = AIMessage(
+            content=last["text"],
+            tool_calls=[{**tc, "type": "tool_call"} for tc in last["tool_calls"] if tc.get("name")],
+            response_metadata={"finish_reason": last["finish_reason"]},
+        )
+        sources = [str(c["source"]) for c in calls]
+        status = self.status or "passed"
+        record: dict[str, Any] = dict(
+            build_record(
+                run_id=run_id,
+                suite="pytest",
+                case_id=case_id,
+                model=model,
+                model_id=model,
+                provider=str(last.get("provider") or ""),
+                repeat=0,
+                vars=vars,
+                tags=tags,
+                status=status,  # type: ignore[arg-type]
+                assertions=self._outcomes(status),  # type: ignore[arg-type]
+                input=[],
+                final=final,
+                structured=None,
+                transcript=[],
+                figures=CallFigures.of_calls(calls),  # type: ignore[arg-type]
+                cassette={
+                    "path": self.cassette_path,
+                    "state": cassette_state(sources, 0),
+                    "replayed": sources.count("replayed"),
+                    "recorded": sources.count("recorded"),
+                    "misses": 0,
+                    "unused": 0,
+                },
+                error=self.error,
+                started_at=self.started_at,
+                calls=calls,  # type: ignore[arg-type]
             )
         )
         record["nodeid"] = nodeid

@@ -19,12 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.assertions.registry import AssertionContext
 from harness.errors import ConfigurationError, TargetError
 from harness.imports import import_object
 from harness.messages.convert import convert_to_messages
 from harness.messages.core import AIMessage, BaseMessage
 from harness.models.chat import ChatModel
 from harness.providers.foreign import foreign_message
+from harness.results.build import CallFigures, tool_trajectory
+from harness.results.record import ModelCall
 
 
 @dataclass
@@ -55,6 +58,60 @@ class TargetOutput:
     final: AIMessage
     structured: Any = None
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TargetRun:
+    """What one run of a target gave (the pytest helper `harness_target`): `output` (the final message),
+    `text`, `structured`, `metadata`, and `calls`, the model calls it made, read from the test's
+    cassette traffic; `usage`, `cost_usd`, `timing` and `tool_trajectory` add them up. `assert_passes`
+    and the other helpers judge the whole run (`tool_called` sees every call's tool calls)."""
+
+    output: AIMessage
+    calls: list[ModelCall]
+    structured: Any = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return str(self.output.text)
+
+    @property
+    def figures(self) -> CallFigures:
+        return CallFigures.of_calls(self.calls)
+
+    @property
+    def usage(self) -> dict[str, Any]:
+        return dict(self.figures.usage)
+
+    @property
+    def cost_usd(self) -> float | None:
+        return self.figures.cost_usd
+
+    @property
+    def timing(self) -> dict[str, Any]:
+        return dict(self.figures.timing)
+
+    @property
+    def tool_trajectory(self) -> list[dict[str, Any]]:
+        return tool_trajectory(self.calls, [])
+
+    def context(self, *, model: str = "", case_id: str = "") -> AssertionContext:
+        """The assertion context of the whole run: output, every tool call, summed usage and cost."""
+        ctx = AssertionContext.from_message(
+            self.output,
+            structured=self.structured,
+            usage=self.usage if any(c["usage"] for c in self.calls) else {},
+            cost_usd=self.cost_usd,
+            timing=self.timing,
+            case_id=case_id,
+            model=model,
+        )
+        ctx.tool_calls = [
+            {"name": c.get("name"), "args": c.get("args") or {}, "id": c.get("id")}
+            for c in self.tool_trajectory
+        ]
+        return ctx
 
 
 def load_target(path: str, base_dir: Path | None) -> Callable[..., Any]:
