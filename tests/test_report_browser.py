@@ -5,6 +5,7 @@ Screenshots go to test-artifacts/report/ (gitignored) for a human look.
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import re
 import tempfile
@@ -330,3 +331,69 @@ def test_xss_inert_even_without_csp(reports, playwright, tmp_path):
         assert pg.page.evaluate("document.querySelectorAll('img').length") == 0
     finally:
         ctx.close()
+
+
+TARGET_APP = '''
+from harness import tool
+
+
+@tool
+def get_weather(city: str) -> str:
+    """The weather in a city."""
+    return f"sunny in {city}"
+
+
+def agent(inp):
+    llm = inp.model.bind_tools([get_weather])
+    messages = list(inp.messages)
+    while True:
+        ai = llm.invoke(messages)
+        messages.append(ai)
+        if not ai.tool_calls:
+            return ai
+        messages += [get_weather.invoke(call) for call in ai.tool_calls]
+'''
+
+
+def test_a_target_cells_model_calls_show_as_a_timeline(context, tmp_path):
+    from harness.runner import Runner, RunOptions
+    from harness.suite.spec import load_suite
+    from harness.testing import ProviderEmulator, Reply, ToolCallSpec
+
+    (tmp_path / "app.py").write_text(TARGET_APP)
+    with ProviderEmulator() as emu:
+        (tmp_path / "suite.yaml").write_text(
+            "name: app\nmodels:\n  - {model: 'openai:gpt-4.1-mini', base_url: '"
+            + emu.base_url("openai")
+            + "', api_key: sk-test-0123456789abcdef}\n"
+            "cases:\n  - id: weather\n    target: app.py:agent\n    prompt: Weather in Paris?\n"
+        )
+        emu.queue(
+            Reply(
+                tool_calls=[ToolCallSpec("get_weather", {"city": "Paris"})],
+                usage={"input_tokens": 20, "output_tokens": 10},
+            ),
+            Reply(text="Sunny in Paris.", usage={"input_tokens": 40, "output_tokens": 8}),
+        )
+        runner = Runner(
+            load_suite(tmp_path / "suite.yaml"), RunOptions(cassettes_dir=None, out=tmp_path / "run")
+        )
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:  # Playwright's loop runs in this thread
+            result = pool.submit(runner.run).result()
+    pg = Page(context, render_report(result.run_dir, tmp_path / "report.html"))
+    try:
+        pg.cell("weather", "openai:gpt-4.1-mini").click()
+        pg.page.locator("#detail").wait_for(state="visible")
+        timeline = pg.page.locator("#detail .dcol .d-calls")
+        assert timeline.locator("h4").inner_text().lower() == "model calls (2)"
+        calls = timeline.locator("li.call")
+        assert calls.count() == 2
+        first, second = calls.nth(0).inner_text(), calls.nth(1).inner_text()
+        assert "openai:gpt-4.1-mini" in first and "20 in / 10 out tok" in first and "get_weather" in first
+        assert "40 in / 8 out tok" in second and "get_weather" not in second
+        bars = [calls.nth(i).locator(".call-bar").bounding_box() for i in range(2)]
+        assert bars[1]["x"] >= bars[0]["x"] + bars[0]["width"] - 1  # the second call starts after the first
+        assert pg.errors == []
+        pg.shot("detail-target-calls")
+    finally:
+        pg.close()

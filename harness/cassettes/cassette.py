@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from harness.cassettes.inspect import adapter_class
 from harness.cassettes.interceptor import CassetteInterceptor
 from harness.cassettes.matching import summarize
+from harness.cassettes.store import CassetteFile
 from harness.errors import CassetteUnusedError
 from harness.http import intercept
 
@@ -157,6 +158,42 @@ class Cassette(CassetteInterceptor):
         self.usage_log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.usage_log, "a", encoding="utf-8") as f:
             f.write(line + "\n")
+
+
+class TrafficLog(CassetteInterceptor):
+    """No file: every call goes live and is only noted, in memory, so a run without cassettes still
+    knows each model call a target made (`traffic()`, every source "live"). Nothing is written."""
+
+    def __init__(self) -> None:
+        super().__init__("<live traffic>", record_mode="all")
+        self._entered: list[contextlib.AbstractContextManager[None]] = []
+
+    def _read(self) -> CassetteFile:
+        return CassetteFile(self.path)  # never a file on disk
+
+    def _schedule_save(self) -> None:
+        return None  # nothing is written: no serialising
+
+    def _finish(self, pending: Any, tape: Any) -> None:
+        self._keep(pending, tape)  # nothing is written, so there is no leak to refuse
+
+    def _recording(self, response: Any, stream: Any, request: Any) -> Any:
+        marked = super()._recording(response, stream, request)
+        marked.extensions["harness"] = {"state": "live", "cassette": None}
+        return marked
+
+    def traffic(self) -> list[tuple[Any, str, bool]]:
+        return [(ix, "live", by_model) for ix, _, by_model in super().traffic()]
+
+    async def __aenter__(self) -> TrafficLog:
+        cm = intercept(self)
+        cm.__enter__()
+        self._entered.append(cm)
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self._entered.pop().__exit__(*exc)
+        self._drain()
 
 
 def fragment_id(fragment: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from harness.results.io import latest, paused_gc
 from harness.results.record import (
+    calls_of,
     intval,
     latency_ms,
     model_key,
@@ -285,7 +286,29 @@ def _detail(rec: dict[str, Any], case_input: list[dict[str, Any]], strings: _Str
     timing = part(rec, "timing")
     if timing.get("replayed"):
         d["rp"] = 1
+    calls = [_call(c) for c in calls_of(rec)]
+    if calls:
+        d["mc"] = calls
     return d
+
+
+def _call(c: dict[str, Any]) -> list[Any]:
+    """One model call of the timeline: [model, latency ms, ttft ms, in, out tokens, tool names, source,
+    client, error]."""
+    u = c.get("usage") if isinstance(c.get("usage"), dict) else {}
+    names = [str(t.get("name") or "") for t in c.get("tool_calls") or [] if isinstance(t, dict)]
+    model = ":".join(str(x) for x in (c.get("provider"), c.get("model")) if x)
+    return [
+        model or "?",
+        _r1(c.get("latency_ms")),
+        _r1(c.get("ttft_ms")),
+        intval((u or {}).get("input_tokens")),
+        intval((u or {}).get("output_tokens")),
+        names,
+        str(c.get("source") or ""),
+        str(c.get("client") or ""),
+        text_of(c.get("error")) if c.get("error") else "",
+    ]
 
 
 def _assertions(rec: dict[str, Any], strings: _Strings) -> tuple[list[list[Any]], int | None]:

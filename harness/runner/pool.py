@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from harness.cassettes import Cassette as CassetteSession
 from harness.cassettes import use_cassette
+from harness.cassettes.cassette import TrafficLog
 from harness.cassettes.inspect import traffic_calls
 from harness.errors import CassetteMissError, TargetError
 from harness.messages.core import AIMessage
@@ -104,6 +105,7 @@ class CellRunner:
         error: str | None = None
         state = "live"
         cassette: CassetteSession | None = None
+        log: TrafficLog | None = None
         figures = NO_CALLS
         try:
             if path is not None:
@@ -115,6 +117,9 @@ class CellRunner:
                     scrub_patterns=runner.suite.scrub_patterns,
                 ) as cassette:
                     ex, outcomes, figures = await self._execute(cell, cassette)
+            elif cell.case.target is not None:  # no cassette: the target's live calls are still noted
+                async with TrafficLog() as log:
+                    ex, outcomes, figures = await self._execute(cell, log)
             else:
                 ex, outcomes, figures = await self._execute(cell, None)
         except CassetteMissError as e:
@@ -127,20 +132,22 @@ class CellRunner:
             # "unused": the cell made no model call (it failed first, e.g. a missing key) — never "replayed"
             state = "miss" if cassette.misses else cassette.state
         if ex is None and cell.case.target is not None:  # the calls a target made before it failed
-            ex = Exchange(input=[], calls=self._calls(cassette))
+            ex = Exchange(input=[], calls=self._calls(cassette or log))
             figures = CallFigures.of_calls(ex.calls or [])
         status: Status = "error" if error else ("passed" if all(o["passed"] for o in outcomes) else "failed")
         return self._record(
             cell, ex, outcomes, figures, status, error, Cassette(path=path, state=state), started
         )
 
-    def _calls(self, cassette: CassetteSession | None) -> list[ModelCall]:
+    def _calls(self, cassette: CassetteSession | TrafficLog | None) -> list[ModelCall]:
         """The cell's model calls, read from its cassette's traffic (any client) and priced."""
         if cassette is None:
             return []
         return priced_calls(traffic_calls(cassette.traffic()), self.runner.pricing)
 
-    async def _run(self, cell: Cell, cassette: CassetteSession | None) -> tuple[Exchange, CallFigures]:
+    async def _run(
+        self, cell: Cell, cassette: CassetteSession | TrafficLog | None
+    ) -> tuple[Exchange, CallFigures]:
         runner = self.runner
         ec, model, target = cell.case, cell.model, cell.case.target
         if target is None:
@@ -162,7 +169,7 @@ class CellRunner:
         return ex, CallFigures.of_calls(ex.calls)
 
     async def _execute(
-        self, cell: Cell, cassette: CassetteSession | None
+        self, cell: Cell, cassette: CassetteSession | TrafficLog | None
     ) -> tuple[Exchange, list[AssertionOutcome], CallFigures]:
         runner = self.runner
         ex, figures = await self._run(cell, cassette)

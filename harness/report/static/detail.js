@@ -42,6 +42,37 @@ function messageBlock(msg, n) {
   return li;
 }
 
+/* a target cell's model calls, one after another: a bar per call, as long as its latency */
+function callsTimeline(calls) {
+  var sec = section("Model calls (" + calls.length + ")", "d-calls");
+  var total = 0;
+  for (var i = 0; i < calls.length; i++) total += calls[i][1] || 0;
+  var ol = el("ol", "calls"), at = 0;
+  for (var j = 0; j < calls.length; j++) {
+    var c = calls[j], li = el("li", "call");
+    var head = add(el("div", "call-head"), el("span", "call-n", String(j + 1)), el("code", "call-model", c[0]),
+      el("span", "m-meta", [fmtMs(c[1]), c[2] !== null ? "TTFT " + fmtMs(c[2]) : null,
+        fmtInt(c[3]) + " in / " + fmtInt(c[4]) + " out tok", c[6], c[7] === "other" ? "other client" : null]
+        .filter(Boolean).join(" · ")));
+    li.appendChild(head);
+    var track = el("div", "call-track"), bar = el("div", "call-bar");
+    bar.style.marginLeft = (total ? 100 * at / total : 0) + "%";
+    bar.style.width = Math.max(1, total ? 100 * (c[1] || 0) / total : 100) + "%";
+    bar.title = c[0] + " · " + fmtMs(c[1]);
+    add(li, add(track, bar));
+    if (c[5].length) {
+      var tools = el("p", "call-tools", "→ ");
+      for (var k = 0; k < c[5].length; k++) add(tools, k ? ", " : null, el("code", "tc-name", c[5][k]));
+      li.appendChild(tools);
+    }
+    if (c[8]) li.appendChild(el("p", "call-error", c[8]));
+    ol.appendChild(li);
+    at += c[1] || 0;
+  }
+  sec.appendChild(ol);
+  return sec;
+}
+
 function reasoningBlock(text) {
   var det = el("details", "reasoning");
   add(det, el("summary", null, "Reasoning (" + fmtInt(text.length) + " chars)"), pre(text, "msg dim-text"));
@@ -157,6 +188,7 @@ function modelColumn(c, m, row) {
   }
   col.appendChild(asec);
 
+  if (det.mc) col.appendChild(callsTimeline(det.mc));
   if (d && d[X_CHANGED]) col.appendChild(diffBlock(d));
   if (det.in) add(col, add(section("Input (differs from the case input)"), messagesList(det.in)));
   var tsec = section("Transcript");
