@@ -230,9 +230,13 @@ def test_quickstart_replays_on_a_fresh_clone_with_no_keys_and_no_network(tmp_pat
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     recs = list(iter_records(tmp_path / "runs" / "qs"))
-    assert len(recs) == 12 and {r["status"] for r in recs} == {"passed"}
+    assert len(recs) == 15 and {r["status"] for r in recs} == {"passed"}
     assert {r["cassette"]["state"] for r in recs} == {"replayed"}
     assert {r["provider"] for r in recs} >= {"openai", "anthropic"}
+    packing = [r for r in recs if r["case_id"] == "packing"]  # the target case: an app's two calls
+    assert [len(r["calls"]) for r in packing] == [2, 2, 2]
+    assert {tuple(t["name"] for t in r["tool_trajectory"]) for r in packing} == {("get_weather",)}
+    assert all(r["cost_usd"] == round(sum(c["cost_usd"] for c in r["calls"]), 10) for r in packing)
     assert list((tmp_path / "reports").glob("quickstart-*.html"))
 
 
