@@ -101,7 +101,9 @@ def openai_tools() -> Any:
             messages=[{"role": "user", "content": "Weather in Paris?"}],
             tools=[{"type": "function", "function": WEATHER}],
         )
-        return [(c.function.name, json.loads(c.function.arguments)) for c in reply.choices[0].message.tool_calls]
+        return [
+            (c.function.name, json.loads(c.function.arguments)) for c in reply.choices[0].message.tool_calls
+        ]
 
 
 @scenario
@@ -145,14 +147,18 @@ def anthropic_stream() -> Any:
 async def anthropic_astream() -> Any:
     import anthropic
 
-    async with anthropic.AsyncAnthropic(base_url=URLS["anthropic"], api_key=ANTHROPIC_KEY) as client:
-        async with client.messages.stream(**CLAUDE, messages=ASK) as stream:
-            return [t async for t in stream.text_stream]
+    client = anthropic.AsyncAnthropic(base_url=URLS["anthropic"], api_key=ANTHROPIC_KEY)
+    async with client, client.messages.stream(**CLAUDE, messages=ASK) as stream:
+        return [t async for t in stream.text_stream]
 
 
 @scenario
 def anthropic_tools() -> Any:
-    tool = {"name": WEATHER["name"], "description": WEATHER["description"], "input_schema": WEATHER["parameters"]}
+    tool = {
+        "name": WEATHER["name"],
+        "description": WEATHER["description"],
+        "input_schema": WEATHER["parameters"],
+    }
     with _anthropic() as client:
         reply = client.messages.create(
             **CLAUDE, messages=[{"role": "user", "content": "Weather in Paris?"}], tools=[tool]
@@ -178,7 +184,9 @@ def genai_invoke() -> Any:
 @scenario
 def genai_stream() -> Any:
     with _genai() as client:
-        stream = client.models.generate_content_stream(model="gemini-2.5-flash", contents="Capital of France?")
+        stream = client.models.generate_content_stream(
+            model="gemini-2.5-flash", contents="Capital of France?"
+        )
         return [c.text for c in stream if c.text]
 
 
@@ -285,6 +293,16 @@ def httpx_api_key_header() -> Any:
         url = URLS["openai"] + "/chat/completions"
         body = {"model": "gpt-4.1-mini", "messages": ASK}
         return client.post(url, json=body, headers={"api-key": AZURE_KEY}).json()["choices"][0]["message"]
+
+
+@scenario
+def httpx_x_api_key() -> Any:
+    import httpx
+
+    body = {**CLAUDE, "messages": ASK}
+    headers = {"x-api-key": ANTHROPIC_KEY, "anthropic-version": "2023-06-01"}
+    with httpx.Client() as client:
+        return client.post(URLS["anthropic"] + "/v1/messages", json=body, headers=headers).json()["content"]
 
 
 @scenario
