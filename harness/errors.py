@@ -14,6 +14,7 @@ Messages say what was wrong, what is allowed, and what was received.
     │   └── CassetteFormatError
     ├── CassetteError
     │   ├── CassetteMissError                    replay found no recorded request for this one
+    │   ├── UnrecordedTrafficWarning (UserWarning)  a provider host reached outside the cassette
     │   ├── CassetteUnusedError                  strict mode: recorded interactions were never played
     │   ├── SecretLeakError                      a write would have put a live secret on disk
     │   └── CassetteEntryError (ValueError)      an entry that is not an interaction (becomes CassetteFormatError)
@@ -35,6 +36,11 @@ Messages say what was wrong, what is allowed, and what was received.
         ├── ModelConnectionError                 connection refused / dropped (retryable)
         ├── ModelTimeoutError                    no answer within `timeout` (retryable)
         └── ModelRefusalError                    the model refused (structured output)
+
+Outside the tree, on purpose: `CassetteMissSignal` (a BaseException, not an error of its own) carries a
+CassetteMissError out of another library's client (openai, anthropic, google-genai SDKs retry on any
+`Exception` and would bury the miss as "Connection error"); `use_cassette`, the pytest plugin and the
+runner turn it back into the CassetteMissError it carries.
 
 May import: nothing from harness (every other part imports it).
 """
@@ -124,6 +130,23 @@ class CassetteMissError(CassetteError):
 
 class CassetteUnusedError(CassetteError):
     pass
+
+
+class UnrecordedTrafficWarning(CassetteError, UserWarning):
+    """While a cassette was active, a provider host was reached by a client the cassette cannot see
+    (e.g. `requests`, `urllib3`, `aiohttp`): that traffic is neither recorded nor replayed."""
+
+
+class CassetteMissSignal(BaseException):  # noqa: N818  (a carrier, not an error type of its own)
+    """A CassetteMissError on its way out of another library's HTTP client.
+
+    SDKs retry any `Exception` from their transport and then raise "Connection error" with the miss in
+    `__cause__`; a BaseException passes their retry loops at once. `use_cassette`'s exit, the pytest
+    plugin and the runner re-raise `.error`, the CassetteMissError itself."""
+
+    def __init__(self, error: CassetteMissError) -> None:
+        self.error = error
+        super().__init__(str(error))
 
 
 class SecretLeakError(CassetteError):

@@ -10,7 +10,9 @@ The chat layer marks each request it builds (request extensions): `harness_adapt
 built it, so the cassette layer need not guess it from the URL), `harness_secrets` (values a cassette
 must never write), `harness_missing_key` (raised if the request would go live without its key) and
 `harness_live_auth` (a `LiveAuth`, e.g. AWS SigV4, applied only here on the live path: replay never
-looks for credentials).
+looks for credentials). The transports mark what they hand on `harness_routed`, so the class-level
+patches that route other clients' requests through the interceptor (`harness.cassettes.clients`) let
+it pass.
 
 Interceptors mark responses with `response.extensions["harness"]`, a dict the chat layer reads:
   {"state": "replayed" | "recorded" | "live", "cassette": str | None,
@@ -35,6 +37,10 @@ class Interceptor(Protocol):
 
     async def ahandle(self, request: httpx.Request, inner: httpx.AsyncBaseTransport) -> httpx.Response: ...
 
+
+# set on each request a HarnessTransport hands on: the class-level patches of `harness.cassettes.clients`
+# let it through, as the interceptor has already seen it
+ROUTED = "harness_routed"
 
 _interceptor: contextvars.ContextVar[Interceptor | None] = contextvars.ContextVar(
     "harness_interceptor", default=None
@@ -112,6 +118,7 @@ class HarnessTransport(httpx.BaseTransport):
         self.inner = _LiveTransport(inner or httpx.HTTPTransport())
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.extensions[ROUTED] = True
         icp = _interceptor.get()
         if icp is not None:
             return icp.handle(request, self.inner)
@@ -126,6 +133,7 @@ class AsyncHarnessTransport(httpx.AsyncBaseTransport):
         self.inner = _AsyncLiveTransport(inner or httpx.AsyncHTTPTransport())
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        request.extensions[ROUTED] = True
         icp = _interceptor.get()
         if icp is not None:
             return await icp.ahandle(request, self.inner)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from harness.cassettes import clients
 from harness.cassettes.inspect import adapter_class
 from harness.cassettes.interceptor import CassetteInterceptor
 from harness.cassettes.matching import summarize
@@ -58,22 +59,32 @@ class Cassette(CassetteInterceptor):
         cm = intercept(self)
         cm.__enter__()
         self._entered.append(cm)
+        clients.acquire()
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         cm = self._entered.pop()
+        clients.release()
+        miss = clients.unwrap_miss(exc)
+        if miss is not None:  # a miss inside another library's client: the miss itself, not its carrier
+            exc_type, exc = type(miss), miss
         try:
-            # KeyboardInterrupt, CancelledError (Ctrl-C in asyncio), SystemExit: cut short, not failed
-            interrupted = exc_type is not None and not issubclass(exc_type, Exception)
-            try:
-                self.close(ok=exc_type is None, interrupted=interrupted)
-            except Exception:
-                if exc_type is None:
-                    raise
-                # the block already failed: its error is the one to see; the refused write is logged
-                log.exception("%s: could not finish the cassette after an error in the block", self.path)
+            self._exit(exc_type)
         finally:
             cm.__exit__(exc_type, exc, tb)
+        if miss is not None:
+            raise miss.with_traceback(tb) from None
+
+    def _exit(self, exc_type: Any) -> None:
+        # KeyboardInterrupt, CancelledError (Ctrl-C in asyncio), SystemExit: cut short, not failed
+        interrupted = exc_type is not None and not issubclass(exc_type, Exception)
+        try:
+            self.close(ok=exc_type is None, interrupted=interrupted)
+        except Exception:
+            if exc_type is None:
+                raise
+            # the block already failed: its error is the one to see; the refused write is logged
+            log.exception("%s: could not finish the cassette after an error in the block", self.path)
 
     async def __aenter__(self) -> Cassette:
         return self.__enter__()

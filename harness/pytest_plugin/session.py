@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from harness.cassettes.modes import check_record_mode
-from harness.errors import CassetteMissError, ConfigurationError, InputError
+from harness.errors import CassetteMissError, CassetteMissSignal, ConfigurationError, InputError
 from harness.pytest_plugin.network import NetworkBlocker
 from harness.pytest_plugin.outputs import summary_lines, write_outputs
 from harness.pytest_plugin.support import (
@@ -73,7 +73,10 @@ class HarnessSession:
         self.records: list[dict[str, Any]] = []
         self.written: list[tuple[str, Path]] = []
         self.blocker = NetworkBlocker()
-        if config.getoption("block_network", False) and self.record_mode == "none":
+        # with pytest-recording, its own guard enforces --block-network (per test, loopback included unless
+        # --allow-private-ips / --allowed-hosts): a second guard would be undone by its after each test
+        self.recording_blocks = bool(config.getoption("block_network", False)) and not self.owns_options
+        if config.getoption("block_network", False) and self.record_mode == "none" and self.owns_options:
             self.blocker.install()
         self._pricing: Any = None
 
@@ -115,6 +118,15 @@ class HarnessSession:
             return path.as_posix()
 
     # --- per test ----------------------------------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Any:
+        """A miss inside another library's client (openai, anthropic, ...) left it as CassetteMissSignal,
+        past the SDK's retry loop: the test fails with the CassetteMissError itself."""
+        try:
+            return (yield)
+        except CassetteMissSignal as signal:
+            raise signal.error.with_traceback(signal.__traceback__) from None
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
@@ -206,6 +218,8 @@ class HarnessSession:
     def pytest_report_header(self, config: pytest.Config) -> str:
         models = ", ".join(self.models) or "none selected (--models or ini harness_models)"
         blocked = ", network blocked" if self.blocker.installed else ""
+        if self.recording_blocks:
+            blocked = ", network blocked by pytest-recording (loopback too, unless --allow-private-ips)"
         return (
             f"harness: models {models}; record mode {self.record_mode}; "
             f"cassettes {self.relative(self.cassette_dir)}/{blocked}"

@@ -1,0 +1,268 @@
+"""Any client: while a cassette is active, every `httpx` and `httpx2` client in the process sends through it.
+
+As vcrpy does, the real transports are patched at the class level — `httpx.HTTPTransport.handle_request`,
+`httpx.AsyncHTTPTransport.handle_async_request` and the same two of `httpx2` (pydantic's fork of httpx,
+which openai >= 3 and anthropic >= 1 send through) — so clients made before the block are covered too.
+The patch is installed when the first cassette is entered and removed when the last one leaves
+(reference-counted, thread-safe). The patched method reads the interceptor of the *current context*
+(`harness.http.current_interceptor`): with none, it calls the original, so code outside any cassette, and
+concurrent cells or tests with cassettes of their own, are untouched.
+
+Requests harness's own `HarnessTransport` already handed to the interceptor carry the `harness_routed`
+extension and pass straight through. An `httpx2` request is converted to an `httpx.Request` for the
+interceptor, and its answer back to an `httpx2.Response` whose body streams chunk by chunk as it arrives
+(nothing is buffered, so time to first token is the live one).
+
+A miss raised for another library's client leaves as `CassetteMissSignal`, a BaseException: the SDKs'
+retry loops catch `Exception` and would retry, then report "Connection error". `use_cassette`, the pytest
+plugin and the runner turn it back into the `CassetteMissError` it carries (`unwrap_miss`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import httpx
+
+from harness.cassettes import outside
+from harness.errors import CassetteMissError, CassetteMissSignal
+from harness.http import ROUTED, current_interceptor
+
+try:
+    import httpx2
+except ImportError:  # pragma: no cover - httpx2 comes with the SDKs that need it
+    httpx2 = None  # type: ignore[assignment]
+
+_lock = threading.Lock()
+_users = 0
+_saved: list[tuple[type, str, Any]] = []
+
+
+def acquire() -> None:
+    """A cassette became active: patch the transports if it is the first."""
+    global _users
+    with _lock:
+        _users += 1
+        if _users == 1:
+            _install()
+            outside.arm(True)
+
+
+def release() -> None:
+    """A cassette left: unpatch when it was the last."""
+    global _users
+    with _lock:
+        _users -= 1
+        if _users == 0:
+            outside.arm(False)
+            for cls, name, original in reversed(_saved):
+                setattr(cls, name, original)
+            _saved.clear()
+
+
+def unwrap_miss(exc: BaseException | None) -> CassetteMissError | None:
+    """The CassetteMissError a CassetteMissSignal carries (None for anything else)."""
+    return exc.error if isinstance(exc, CassetteMissSignal) else None
+
+
+def _patch(cls: type, name: str, make: Callable[[Any], Any]) -> None:
+    original = cls.__dict__[name]
+    _saved.append((cls, name, original))
+    setattr(cls, name, make(original))
+
+
+def _install() -> None:
+    _patch(httpx.HTTPTransport, "handle_request", _sync_httpx)
+    _patch(httpx.AsyncHTTPTransport, "handle_async_request", _async_httpx)
+    if httpx2 is not None:
+        _patch(httpx2.HTTPTransport, "handle_request", _sync_httpx2)
+        _patch(httpx2.AsyncHTTPTransport, "handle_async_request", _async_httpx2)
+
+
+# --- httpx ---------------------------------------------------------------------------------------------
+
+
+class _Original(httpx.BaseTransport):
+    """The real transport, unpatched: what the interceptor calls when it must go live."""
+
+    def __init__(self, transport: Any, original: Any) -> None:
+        self.transport, self.original = transport, original
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with outside.expected(request.url.host):
+            return self.original(self.transport, request)  # type: ignore[no-any-return]
+
+
+class _AsyncOriginal(httpx.AsyncBaseTransport):
+    def __init__(self, transport: Any, original: Any) -> None:
+        self.transport, self.original = transport, original
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        with outside.expected(request.url.host):
+            return await self.original(self.transport, request)  # type: ignore[no-any-return]
+
+
+def _sync_httpx(original: Any) -> Any:
+    def handle_request(self: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
+        icp = current_interceptor()
+        if icp is None or request.extensions.get(ROUTED):
+            return _Original(self, original).handle_request(request)
+        with _miss_as_signal():
+            return icp.handle(request, _Original(self, original))
+
+    return handle_request
+
+
+def _async_httpx(original: Any) -> Any:
+    async def handle_async_request(self: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
+        icp = current_interceptor()
+        if icp is None or request.extensions.get(ROUTED):
+            return await _AsyncOriginal(self, original).handle_async_request(request)
+        with _miss_as_signal():
+            return await icp.ahandle(request, _AsyncOriginal(self, original))
+
+    return handle_async_request
+
+
+@contextlib.contextmanager
+def _miss_as_signal() -> Iterator[None]:
+    try:
+        yield
+    except CassetteMissError as e:
+        raise CassetteMissSignal(e) from None
+
+
+# --- httpx2: converted to httpx for the interceptor, and back --------------------------------------------
+
+
+def _as_httpx_request(request: Any, body: bytes) -> httpx.Request:
+    return httpx.Request(
+        request.method,
+        str(request.url),
+        headers=request.headers.raw,
+        content=body,
+        extensions=dict(request.extensions),
+    )
+
+
+def _as_httpx_response(response: Any, request: httpx.Request, stream: Any) -> httpx.Response:
+    return httpx.Response(
+        response.status_code,
+        headers=response.headers.raw,
+        stream=stream,
+        extensions=dict(response.extensions),
+        request=request,
+    )
+
+
+def _as_httpx2_response(response: httpx.Response, stream: Any) -> Any:
+    assert httpx2 is not None
+    return httpx2.Response(
+        response.status_code,
+        headers=response.headers.raw,
+        stream=stream,
+        extensions=dict(response.extensions),
+    )
+
+
+class _FromHttpx2(httpx.SyncByteStream):
+    """An httpx2 body as an httpx one, chunk by chunk."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self.inner
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class _AsyncFromHttpx2(httpx.AsyncByteStream):
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self.inner:
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class _Original2(httpx.BaseTransport):
+    """The real httpx2 transport, sending the original httpx2 request (its body already read)."""
+
+    def __init__(self, transport: Any, original: Any, request: Any) -> None:
+        self.transport, self.original, self.request = transport, original, request
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with outside.expected(request.url.host):
+            response = self.original(self.transport, self.request)
+        return _as_httpx_response(response, request, _FromHttpx2(response.stream))
+
+
+class _AsyncOriginal2(httpx.AsyncBaseTransport):
+    def __init__(self, transport: Any, original: Any, request: Any) -> None:
+        self.transport, self.original, self.request = transport, original, request
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        with outside.expected(request.url.host):
+            response = await self.original(self.transport, self.request)
+        return _as_httpx_response(response, request, _AsyncFromHttpx2(response.stream))
+
+
+def _sync_httpx2(original: Any) -> Any:
+    assert httpx2 is not None
+
+    class ToHttpx2(httpx2.SyncByteStream):  # type: ignore[misc, name-defined]
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def __iter__(self) -> Iterator[bytes]:
+            yield from self.inner
+
+        def close(self) -> None:
+            self.inner.close()
+
+    def handle_request(self: Any, request: Any) -> Any:
+        icp = current_interceptor()
+        if icp is None or request.extensions.get(ROUTED):
+            with outside.expected(request.url.host):
+                return original(self, request)
+        converted = _as_httpx_request(request, request.read())
+        with _miss_as_signal():
+            response = icp.handle(converted, _Original2(self, original, request))
+        return _as_httpx2_response(response, ToHttpx2(response.stream))
+
+    return handle_request
+
+
+def _async_httpx2(original: Any) -> Any:
+    assert httpx2 is not None
+
+    class AsyncToHttpx2(httpx2.AsyncByteStream):  # type: ignore[misc, name-defined]
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            async for chunk in self.inner:
+                yield chunk
+
+        async def aclose(self) -> None:
+            await self.inner.aclose()
+
+    async def handle_async_request(self: Any, request: Any) -> Any:
+        icp = current_interceptor()
+        if icp is None or request.extensions.get(ROUTED):
+            with outside.expected(request.url.host):
+                return await original(self, request)
+        converted = _as_httpx_request(request, await request.aread())
+        with _miss_as_signal():
+            response = await icp.ahandle(converted, _AsyncOriginal2(self, original, request))
+        return _as_httpx2_response(response, AsyncToHttpx2(response.stream))
+
+    return handle_async_request
