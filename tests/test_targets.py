@@ -67,6 +67,32 @@ def plain(inp):
     return follow["choices"][0]["message"]["content"]
 
 
+def sdk(inp):
+    """An app written on the openai SDK, unchanged: a tool call, then the answer; returns the ChatCompletion."""
+    import openai
+
+    tools = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "properties": {}}}}]
+    with openai.OpenAI(base_url=inp.vars["base_url"], api_key="sk-sdk-key-0123456789abcdef") as client:
+        messages = [{"role": "user", "content": inp.prompt}]
+        first = client.chat.completions.create(model="gpt-4.1-mini", messages=messages, tools=tools)
+        msg = first.choices[0].message
+        messages.append(msg.model_dump(exclude_none=True))
+        messages += [{"role": "tool", "tool_call_id": c.id, "content": "42"} for c in msg.tool_calls]
+        return client.chat.completions.create(model="gpt-4.1-mini", messages=messages, tools=tools)
+
+
+async def sdk_stream(inp):
+    """The async openai SDK, streaming with usage."""
+    import openai
+
+    async with openai.AsyncOpenAI(base_url=inp.vars["base_url"], api_key="sk-sdk-key-0123456789abcdef") as client:
+        stream = await client.chat.completions.create(
+            model="gpt-4.1-mini", messages=[{"role": "user", "content": inp.prompt}], stream=True,
+            stream_options={"include_usage": True},
+        )
+        return "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+
+
 def broken(inp):
     inp.model.invoke("hello")
     raise RuntimeError("the app fell over")
@@ -105,6 +131,16 @@ cases:
       - {{type: tool_called, name: lookup}}
   - id: broken
     target: app.py:broken
+  - id: sdk
+    target: app.py:sdk
+    prompt: What is six times seven, looked up?
+    assert:
+      - {{type: contains, value: "42"}}
+      - {{type: tool_trajectory, tools: [lookup]}}
+      - {{type: cost, max_usd: 0.01}}
+  - id: sdk_stream
+    target: app.py:sdk_stream
+    prompt: Count to three.
 """
 
 WEATHER_CALLS = [
@@ -127,6 +163,11 @@ def _queue(emu: ProviderEmulator) -> None:
         Reply(text="It is 42.", usage={"input_tokens": 30, "output_tokens": 4}),
     )
     emu.queue(Reply(text="hi", usage={"input_tokens": 1, "output_tokens": 1}))
+    emu.queue(
+        Reply(tool_calls=[ToolCallSpec("lookup", {})], usage={"input_tokens": 14, "output_tokens": 5}),
+        Reply(text="The answer is 42.", usage={"input_tokens": 33, "output_tokens": 6}),
+    )
+    emu.queue(Reply(text="one two three", usage={"input_tokens": 7, "output_tokens": 3}))
 
 
 def _refuse_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -196,8 +237,19 @@ def test_targets_record_then_replay_offline_with_their_calls_trajectory_usage_an
         assert [t["name"] for t in plain["tool_trajectory"]] == ["lookup"]
         assert plain["usage"]["total_tokens"] == 49
         assert plain["cost_usd"] == _cost([(12, 3), (30, 4)])
+        sdk = records["sdk"]  # the openai SDK, unchanged: its calls are recorded, replayed and read
+        assert sdk["status"] == "passed", sdk["assertions"]
+        assert [c["client"] for c in sdk["calls"]] == ["other", "other"]
+        assert [t["name"] for t in sdk["tool_trajectory"]] == ["lookup"]
+        assert sdk["usage"]["input_tokens"] == 47 and sdk["usage"]["output_tokens"] == 11
+        assert sdk["cost_usd"] == _cost([(14, 5), (33, 6)])
+        assert sdk["output"]["text"] == "The answer is 42."
+        stream = records["sdk_stream"]
+        assert stream["output"]["text"] == "one two three" and stream["calls"][0]["streamed"] is True
+        assert stream["usage"]["total_tokens"] == 10 and stream["timing"]["ttft_ms"] is not None
     assert replayed["weather"]["cost_avoided_usd"] == replayed["weather"]["cost_usd"]
-    assert "sk-app-key" not in "".join(p.read_text() for p in (app / "cassettes").rglob("*.yaml"))
+    stored = "".join(p.read_text() for p in (app / "cassettes").rglob("*.yaml"))
+    assert "sk-app-key" not in stored and "sk-sdk-key" not in stored
 
 
 def test_a_target_that_raises_is_a_cell_error_with_its_traceback_and_the_calls_it_made(app: Path) -> None:

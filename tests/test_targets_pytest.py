@@ -81,6 +81,15 @@ def test_plain_client():
     assert ask("Capital of France?") == "Paris."
 
 
+@pytest.mark.harness(cassette="sdk.yaml")
+def test_openai_sdk():
+    import json, os, openai
+    url = json.loads(os.environ["HARNESS_TEST_BASE_URLS"])["openai"]
+    with openai.OpenAI(base_url=url, api_key="sk-sdk-secret-0123456789") as client:
+        reply = client.chat.completions.create(model="gpt-4.1-mini", messages=[{"role": "user", "content": "Hi"}])
+    assert reply.choices[0].message.content == "Hello."
+
+
 @pytest.mark.harness(models=["openai:gpt-4.1-mini"])
 def test_agent(harness_target, chat_model):
     run = harness_target("app.py:agent", "Weather in Paris and Tokyo?")
@@ -131,6 +140,7 @@ def test_plain_clients_and_targets_get_records_from_their_traffic_recorded_then_
 ) -> None:
     project.emulator.queue(  # type: ignore[attr-defined]
         Reply(text="Paris.", usage={"input_tokens": 9, "output_tokens": 2}),
+        Reply(text="Hello.", usage={"input_tokens": 3, "output_tokens": 2}),
         Reply(
             tool_calls=[
                 ToolCallSpec("get_weather", {"city": "Paris"}),
@@ -143,7 +153,7 @@ def test_plain_clients_and_targets_get_records_from_their_traffic_recorded_then_
     )
     args = ["-p", "no:cacheprovider", "-p", "no:randomly"]
     project.runpytest(*args, "--record-mode=once", "--harness-results", "rec/results.jsonl").assert_outcomes(
-        passed=3
+        passed=4
     )
     project.emulator.stop()  # type: ignore[attr-defined]
     replay = project.runpytest(
@@ -154,7 +164,7 @@ def test_plain_clients_and_targets_get_records_from_their_traffic_recorded_then_
         "--harness-report",
         "out/report.html",
     )
-    replay.assert_outcomes(passed=3)
+    replay.assert_outcomes(passed=4)
     for folder, state in (("rec", "recorded"), ("out", "replayed")):
         records = _records(project.path / folder / "results.jsonl")
         plain = records["test_plain_client"]
@@ -166,6 +176,15 @@ def test_plain_clients_and_targets_get_records_from_their_traffic_recorded_then_
         assert plain["output"]["text"] == "Paris."
         assert [c["client"] for c in plain["calls"]] == ["other"]
 
+        sdk = records["test_openai_sdk"]  # the openai SDK, unchanged
+        assert (sdk["model"], sdk["cassette"]["state"], sdk["output"]["text"]) == (
+            "openai:gpt-4.1-mini",
+            state,
+            "Hello.",
+        )
+        assert sdk["usage"]["total_tokens"] == 5 and sdk["cost_usd"] == _cost((3, 2))
+        assert sdk["timing"]["ttft_ms"] is not None
+
         agent = records["test_agent"]
         assert agent["status"] == "passed" and agent["usage"]["total_tokens"] == 78
         assert agent["cost_usd"] == _cost((20, 10), (40, 8))
@@ -173,4 +192,5 @@ def test_plain_clients_and_targets_get_records_from_their_traffic_recorded_then_
 
         target = records["test_plain_target"]
         assert target["output"]["text"] == "Madrid." and target["cost_usd"] == _cost((6, 2))
+    assert "sk-sdk-secret" not in "".join(p.read_text() for p in (project.path / "cassettes").rglob("*.yaml"))
     assert "sk-app-secret" not in "".join(p.read_text() for p in (project.path / "cassettes").rglob("*.yaml"))

@@ -200,10 +200,12 @@ class TrafficLog(CassetteInterceptor):
         cm = intercept(self)
         cm.__enter__()
         self._entered.append(cm)
+        clients.acquire()  # other libraries' httpx / httpx2 clients send through it too
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
-        self._entered.pop().__exit__(*exc)
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        clients.release()
+        self._entered.pop().__exit__(exc_type, exc, tb)
         self._drain()
 
 
