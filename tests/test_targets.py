@@ -93,6 +93,18 @@ async def sdk_stream(inp):
         return "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
 
 
+def langchain(inp):
+    """LangChain's ChatOpenAI, unchanged: the target returns its LangChain AIMessage."""
+    from langchain_openai import ChatOpenAI
+
+    llm = ChatOpenAI(model="gpt-4.1-mini", base_url=inp.vars["base_url"], api_key="sk-lc-key-0123456789abcdef")
+    return llm.invoke(inp.prompt)
+
+
+async def structured(inp):
+    return {"output": {"city": inp.vars["city"]}, "metadata": {"source": "no model"}}
+
+
 def broken(inp):
     inp.model.invoke("hello")
     raise RuntimeError("the app fell over")
@@ -141,6 +153,17 @@ cases:
   - id: sdk_stream
     target: app.py:sdk_stream
     prompt: Count to three.
+  - id: structured
+    target: app.py:structured
+    vars: {{city: Paris}}
+    assert:
+      - {{type: contains, value: Paris}}
+  - id: langchain
+    target: app.py:langchain
+    prompt: Say hello.
+    assert:
+      - {{type: icontains, value: hello}}
+      - {{type: tokens, max_total: 20}}
 """
 
 WEATHER_CALLS = [
@@ -168,6 +191,7 @@ def _queue(emu: ProviderEmulator) -> None:
         Reply(text="The answer is 42.", usage={"input_tokens": 33, "output_tokens": 6}),
     )
     emu.queue(Reply(text="one two three", usage={"input_tokens": 7, "output_tokens": 3}))
+    emu.queue(Reply(text="Hello there.", usage={"input_tokens": 4, "output_tokens": 3}))
 
 
 def _refuse_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -211,8 +235,9 @@ def test_targets_record_then_replay_offline_with_their_calls_trajectory_usage_an
         recorded = _run(app, "once", "run1")
         _refuse_sockets(monkeypatch)
     replayed = _run(app, "none", "run2")
-    assert {r["cassette"]["state"] for k, r in recorded.items() if k != "broken"} == {"recorded"}
-    assert {r["cassette"]["state"] for k, r in replayed.items() if k != "broken"} == {"replayed"}
+    called = [k for k in recorded if k not in ("broken", "structured")]
+    assert {recorded[k]["cassette"]["state"] for k in called} == {"recorded"}
+    assert {replayed[k]["cassette"]["state"] for k in called} == {"replayed"}
     for records in (recorded, replayed):
         weather = records["weather"]
         assert weather["status"] == "passed", weather["assertions"]
@@ -247,9 +272,17 @@ def test_targets_record_then_replay_offline_with_their_calls_trajectory_usage_an
         stream = records["sdk_stream"]
         assert stream["output"]["text"] == "one two three" and stream["calls"][0]["streamed"] is True
         assert stream["usage"]["total_tokens"] == 10 and stream["timing"]["ttft_ms"] is not None
+        data = records["structured"]  # JSON data returned: the structured output, no model call
+        assert data["status"] == "passed" and data["output"]["structured"] == {"city": "Paris"}
+        assert data["output"]["metadata"] == {"source": "no model"} and data["calls"] == []
+        assert data["cassette"]["state"] == "unused" and data["cost_usd"] is None
+        lc = records["langchain"]  # a LangChain message returned, its call read from the traffic
+        assert lc["status"] == "passed", lc["assertions"]
+        assert lc["output"]["text"] == "Hello there." and lc["usage"]["total_tokens"] == 7
+        assert lc["cost_usd"] == _cost([(4, 3)])
     assert replayed["weather"]["cost_avoided_usd"] == replayed["weather"]["cost_usd"]
     stored = "".join(p.read_text() for p in (app / "cassettes").rglob("*.yaml"))
-    assert "sk-app-key" not in stored and "sk-sdk-key" not in stored
+    assert "sk-app-key" not in stored and "sk-sdk-key" not in stored and "sk-lc-key" not in stored
 
 
 def test_a_target_that_raises_is_a_cell_error_with_its_traceback_and_the_calls_it_made(app: Path) -> None:
