@@ -326,3 +326,42 @@ def test_a_bad_target_is_one_located_line_and_exit_2(app: Path, target: str, exp
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and f"suite.yaml:5: {expected}" in lines[0], result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("suite", "expected"),
+    [
+        (
+            "name: t\ntarget: app.py:agent\ncases:\n  - id: a\n    stream: true\n",
+            "s.yaml:4: cases[0]: case 'a' has a target, which makes its own model calls: remove 'stream'",
+        ),
+        (
+            "name: t\ncases:\n  - id: a\n    target: app.py:agent\n    tools: [{name: x, returns: y}]\n",
+            "s.yaml:3: cases[0]: case 'a' has a target, which makes its own model calls: remove 'tools'",
+        ),
+        (
+            "name: t\ncases:\n  - id: a\n",
+            "s.yaml:3: cases[0]: a case needs exactly one of 'prompt' or 'messages' (or a 'target')",
+        ),
+        (
+            "name: t\ntarget: app\ncases:\n  - id: a\n",
+            "s.yaml:2: target: `target` must look like 'package.module:name'",
+        ),
+    ],
+)
+def test_suite_files_with_targets_are_checked_when_they_load(suite: str, expected: str) -> None:
+    from harness.errors import SuiteError
+    from harness.suite.spec import parse_suite
+
+    with pytest.raises(SuiteError) as err:
+        parse_suite(suite, "s.yaml")
+    assert str(err.value).startswith(expected)
+
+
+def test_a_suite_target_runs_cases_without_input_of_their_own() -> None:
+    from harness.suite.spec import parse_suite
+
+    suite = parse_suite(
+        "name: t\ntarget: app.py:agent\ncases:\n  - id: a\n  - id: b\n    target: x.py:f\n", "s.yaml"
+    )
+    assert [(ec.target, ec.messages()) for ec in suite.expand()] == [("app.py:agent", []), ("x.py:f", [])]

@@ -181,19 +181,23 @@ class Case(_Strict):
             raise ValueError("a case needs exactly one of 'prompt' or 'messages' (or a 'target')")
         if self.structured_output is not None and self.tools:
             raise ValueError("'structured_output' cannot be combined with 'tools' in one case")
-        if self.target is not None:
+        if self.target is not None or suite_target:
             _no_model_fields(self)
         return self
 
 
 def _no_model_fields(case: Case) -> None:
     """A target makes its own model calls: what harness would send for a prompt case has no place."""
-    given = [k for k in ("tools", "structured_output", "tool_choice") if getattr(case, k)]
+    given = [k for k in _MODEL_CALL_FIELDS if k in case.model_fields_set]
     if given:
         raise ValueError(
-            f"case {case.id!r} has a target, which makes its own model calls: remove {', '.join(given)!r} "
-            "(give the tools and the schema to your target's code)"
+            f"case {case.id!r} has a target, which makes its own model calls: remove "
+            f"{', '.join(repr(k) for k in given)} (give them to your target's code; it gets the case's vars)"
         )
+
+
+# what only a prompt case's model call uses
+_MODEL_CALL_FIELDS = ("tools", "structured_output", "tool_choice", "tool_loop", "max_turns", "stream", "params")
 
 
 class Suite(_Strict):
@@ -234,14 +238,12 @@ class Suite(_Strict):
 
     @field_validator("cases")
     @classmethod
-    def _unique_ids(cls, cases: list[Case], info: ValidationInfo) -> list[Case]:
+    def _unique_ids(cls, cases: list[Case]) -> list[Case]:
         seen: set[str] = set()
         for case in cases:
             if case.id in seen:
                 raise ValueError(f"duplicate case id {case.id!r}; case ids must be unique")
             seen.add(case.id)
-            if case.target is None and info.data.get("target") is not None:
-                _no_model_fields(case)  # the suite's target runs this case
         return cases
 
     @field_validator("scrub_patterns")
