@@ -11,7 +11,9 @@ a string, a harness or LangChain message, or a dict with `output` (and optional 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import inspect
+import os
 import json
 import traceback
 from collections.abc import Callable
@@ -192,10 +194,16 @@ def target_input(
     )
 
 
+_CALLING_MACHINERY = (os.path.dirname(asyncio.__file__), os.path.dirname(concurrent.futures.__file__))
+
+
 def _traceback_text(e: BaseException) -> str:
-    """The exception and the frames of the user's code (this module's own frame left out)."""
-    frames = traceback.extract_tb(e.__traceback__)
-    frames = traceback.StackSummary.from_list([f for f in frames if f.filename != __file__])
-    lines = ["Traceback (most recent call last):\n", *frames.format()]
-    lines += traceback.format_exception_only(type(e), e)
+    """The exception first (the console and the matrix show a first line), then the traceback of the
+    user's code (this module's own frame left out)."""
+    frames = list(traceback.extract_tb(e.__traceback__))
+    while frames and (frames[0].filename == __file__ or frames[0].filename.startswith(_CALLING_MACHINERY)):
+        frames.pop(0)  # how the function was called (this module, the worker thread), not the user's code
+    frames = traceback.StackSummary.from_list(frames)
+    exception = "".join(traceback.format_exception_only(type(e), e)).rstrip()
+    lines = [exception, "\n\nTraceback (most recent call last):\n", *frames.format(), exception]
     return "".join(lines).rstrip()[:8000]

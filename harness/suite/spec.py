@@ -197,7 +197,15 @@ def _no_model_fields(case: Case) -> None:
 
 
 # what only a prompt case's model call uses
-_MODEL_CALL_FIELDS = ("tools", "structured_output", "tool_choice", "tool_loop", "max_turns", "stream", "params")
+_MODEL_CALL_FIELDS = (
+    "tools",
+    "structured_output",
+    "tool_choice",
+    "tool_loop",
+    "max_turns",
+    "stream",
+    "params",
+)
 
 
 class Suite(_Strict):
