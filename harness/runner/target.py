@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
-import os
 import json
+import os
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
