@@ -189,6 +189,10 @@ def test_plain_clients_and_targets_get_records_from_their_traffic_recorded_then_
         assert agent["status"] == "passed" and agent["usage"]["total_tokens"] == 78
         assert agent["cost_usd"] == _cost((20, 10), (40, 8))
         assert [a["type"] for a in agent["assertions"]] == ["tool_called", "tokens", "cost"]
+        assert [(c["client"], c["source"], len(c["tool_calls"])) for c in agent["calls"]] == [
+            ("harness", state, 2),
+            ("harness", state, 0),
+        ]
 
         target = records["test_plain_target"]
         assert target["output"]["text"] == "Madrid." and target["cost_usd"] == _cost((6, 2))

@@ -170,7 +170,7 @@ class TestCapture:
     ) -> dict[str, Any]:
         from harness.messages.convert import message_to_dict
         from harness.models.init import parse_model_string
-        from harness.results.build import CallFigures, build_record, cassette_state, timing_of
+        from harness.results.build import CallFigures, build_record, cassette_state, message_call, timing_of
 
         ai = [c.output for c in calls if c.output is not None]
         provider = calls[0].provider if calls else ""
@@ -209,6 +209,7 @@ class TestCapture:
                 },
                 error=self.error,
                 started_at=self.started_at,
+                calls=[message_call(m, pricing, provider, name) for m in ai],
             )
         )
         record["nodeid"] = nodeid

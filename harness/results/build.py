@@ -175,6 +175,31 @@ def priced_calls(calls: list[dict[str, Any]], pricing: Pricing) -> list[ModelCal
     return out
 
 
+def message_call(message: AIMessage, pricing: Pricing, provider: str, model: str) -> ModelCall:
+    """A harness model's call as a model call, from its reply (usage, timing, tool calls)."""
+    usage = usage_of(message)
+    t = timing_of(message)
+    cost = pricing.cost(provider, model, cast("dict[str, int]", usage)) if message.usage_metadata else None
+    return ModelCall(
+        provider=provider or None,
+        model=model or None,
+        source=str(t.get("source") or "live"),
+        client="harness",
+        streamed=None,
+        status=None,
+        latency_ms=t.get("total_ms"),
+        ttft_ms=t.get("ttft_ms"),
+        usage=usage if message.usage_metadata else None,
+        cost_usd=round(cost, 10) if cost is not None else None,
+        tool_calls=[
+            {"name": c.get("name"), "args": c.get("args"), "id": c.get("id")} for c in message.tool_calls
+        ],
+        text=text_of(message),
+        finish_reason=message.response_metadata.get("finish_reason"),
+        error=None,
+    )
+
+
 def tool_trajectory(calls: list[ModelCall], transcript: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every tool call in order: across the model calls, or (a prompt cell) the transcript's turns."""
     if calls:

@@ -55,7 +55,7 @@ class ModelCall(TypedDict):
     model: str | None
     source: str  # "replayed" | "recorded" | "live"
     client: str  # "harness" (a harness chat model) | "other" (any other client on the HTTP path)
-    streamed: bool
+    streamed: bool | None  # None when unknown (a call read from its reply, not its traffic)
     status: int | None
     latency_ms: float | None
     ttft_ms: float | None
