@@ -153,9 +153,10 @@ class CellRunner:
         if target is None:
             ex = await execute_cell(ec, model, runner.runtime, runner.options.retry)
             return ex, self._figures(cell, ex)
+        messages = ec.messages()
         inp = target_input(
-            ec.case.prompt and ec.messages()[-1]["content"],
-            ec.messages(),
+            messages[-1]["content"] if ec.case.prompt is not None else None,  # the rendered prompt
+            messages,
             ec.vars,
             ec.id,
             runner.target_chat(model),
