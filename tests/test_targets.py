@@ -102,7 +102,9 @@ def langchain(inp):
 
 
 async def structured(inp):
-    return {"output": {"city": inp.vars["city"]}, "metadata": {"source": "no model"}}
+    seen = {"case_id": inp.case_id, "model_string": inp.model_string, "prompt": inp.prompt,
+            "messages": len(inp.messages), "repeat": inp.repeat, "model": type(inp.model).__name__}
+    return {"output": {"city": inp.vars["city"]}, "metadata": seen}
 
 
 def broken(inp):
@@ -274,7 +276,15 @@ def test_targets_record_then_replay_offline_with_their_calls_trajectory_usage_an
         assert stream["usage"]["total_tokens"] == 10 and stream["timing"]["ttft_ms"] is not None
         data = records["structured"]  # JSON data returned: the structured output, no model call
         assert data["status"] == "passed" and data["output"]["structured"] == {"city": "Paris"}
-        assert data["output"]["metadata"] == {"source": "no model"} and data["calls"] == []
+        assert data["output"]["metadata"] == {
+            "case_id": "structured",
+            "model_string": "openai:gpt-4.1-mini",
+            "prompt": None,
+            "messages": 0,
+            "repeat": 0,
+            "model": "ChatModel",
+        }
+        assert data["calls"] == []
         assert data["cassette"]["state"] == "unused" and data["cost_usd"] is None
         lc = records["langchain"]  # a LangChain message returned, its call read from the traffic
         assert lc["status"] == "passed", lc["assertions"]
