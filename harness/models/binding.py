@@ -83,7 +83,7 @@ class ChatSurface:
 
         model = self._chat_model
         caps = model.capabilities
-        method = method or model.adapter.default_structured_method
+        method = method or model.default_structured_method
         if method not in ("json_schema", "function_calling", "json_mode"):
             raise ValueError(
                 f"method must be 'json_schema', 'function_calling' or 'json_mode'; got {method!r}"

@@ -130,6 +130,11 @@ class ChatModel(ChatSurface, Runnable):
         return self.adapter.capabilities
 
     @property
+    def default_structured_method(self) -> str:
+        """`with_structured_output`'s method when none is given: the provider's native one."""
+        return self.adapter.default_structured_method
+
+    @property
     def _chat_model(self) -> ChatModel:
         return self
 
