@@ -249,3 +249,33 @@ def test_from_langchain_converts_one_message_or_a_list():
     many = from_langchain([HumanMessage("q"), ai, ToolMessage("r", tool_call_id="c")])
     assert [type(m) for m in many] == [hm.HumanMessage, hm.AIMessage, hm.ToolMessage]
     assert many[2].tool_call_id == "c"
+
+
+def test_harness_imports_and_runs_without_langchain_installed(tmp_path):
+    """With langchain-core absent, harness (runner and bridge included) imports and works, and the
+    bridge names the extra to install."""
+    import subprocess
+    import sys
+
+    script = """
+import sys
+for name in [n for n in sys.modules if n.startswith(("langchain", "langgraph"))]:
+    del sys.modules[name]
+sys.modules["langchain_core"] = None  # as if not installed
+import harness, harness.runner, harness.cli, harness.langchain
+from harness.messages import convert_to_messages
+from harness.errors import ConfigurationError
+assert convert_to_messages([("user", "hi")])[0].content == "hi"
+try:
+    harness.langchain.to_langchain(None)
+except ConfigurationError as e:
+    print(e)
+assert not [n for n in sys.modules if n.startswith("langchain_core") and sys.modules[n] is not None]
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (
+        "to_langchain needs langchain-core, which is not installed: pip install 'harness[langchain]'"
+    )
