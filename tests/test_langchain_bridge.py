@@ -279,3 +279,23 @@ assert not [n for n in sys.modules if n.startswith("langchain_core") and sys.mod
     assert done.stdout.strip() == (
         "to_langchain needs langchain-core, which is not installed: pip install 'harness[langchain]'"
     )
+
+
+@pytest.mark.parametrize("schema", [Movie, Movie.model_json_schema()])
+def test_with_structured_output_json_schema_sends_a_response_format(emu, lc_model, schema):
+    structured = lc_model.with_structured_output(schema, method="json_schema", include_raw=True)
+    result = structured.invoke("Details about Inception")
+    fmt = emu.requests[0].body["response_format"]
+    assert fmt["type"] == "json_schema" and fmt["json_schema"]["name"] == "Movie"
+    assert set(fmt["json_schema"]["schema"]["properties"]) == {"title", "year"}
+    parsed = result["parsed"]
+    data = parsed.model_dump() if isinstance(parsed, Movie) else parsed
+    assert set(data) == {"title", "year"} and result["parsing_error"] is None
+
+
+def test_json_mode_output_that_is_not_json_is_a_parsing_error_with_include_raw(emu, lc_model):
+    emu.queue(Reply(text="not json at all"))
+    result = lc_model.with_structured_output(Movie, method="json_mode", include_raw=True).invoke("Inception")
+    assert emu.requests[0].body["response_format"] == {"type": "json_object"}
+    assert result["parsed"] is None and result["raw"].content == "not json at all"
+    assert result["parsing_error"] is not None

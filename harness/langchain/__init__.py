@@ -11,7 +11,7 @@ Owns: `messages` (conversion both ways), `chat_model` (the `BaseChatModel` subcl
 importing langchain-core at its top, itself imported only when `to_langchain` is called), `wrapped`
 (LangChain chat models as harness chat models). harness imports and works without langchain-core.
 May import: `harness.errors`, `harness.imports`, `harness.messages`, `harness.models`,
-`harness.providers`, `harness.runnables`.
+`harness.providers`, `harness.runnables`, `harness.tools`.
 """
 
 from __future__ import annotations

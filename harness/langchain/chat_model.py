@@ -1,28 +1,33 @@
 """`HarnessChatModel`: a harness chat model as a real LangChain `BaseChatModel`.
 
 LangChain's own machinery does the rest: callbacks and tracing (`on_chat_model_start`,
-`on_llm_new_token`, `on_llm_end` with usage), batch / abatch, `with_structured_output` (its
-default: `bind_tools` plus its tool parsers), `with_retry`, `prompt | model`. Each call goes to the
+`on_llm_new_token`, `on_llm_end` with usage), batch / abatch, `with_structured_output` (LangChain's
+default `bind_tools` plus its tool parsers; `method="json_schema"` / `"json_mode"` bind a
+`response_format` and parse with LangChain's JSON / pydantic output parsers, as its provider
+integrations do), `with_retry`, `prompt | model`. Each call goes to the
 harness model, so it is sent by harness's HTTP layer and recorded or replayed by the active cassette.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from operator import itemgetter
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from harness.langchain.messages import from_langchain, to_langchain_message
 from harness.models.binding import normalize_tool_choice
+from harness.tools.output_parsers import schema_to_json_schema
 
 __all__ = ["HarnessChatModel"]
 
@@ -137,6 +142,52 @@ class HarnessChatModel(BaseChatModel):
         if parallel_tool_calls is not None:
             call["parallel_tool_calls"] = parallel_tool_calls
         return self.bind(**call)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type,
+        *,
+        method: str = "function_calling",
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
+        """LangChain's structured output. method: "function_calling" (LangChain's default: a forced
+        tool call parsed by its tool parsers), "json_schema" or "json_mode" (a response_format the
+        harness model translates for its provider, parsed by LangChain's output parsers)."""
+        if method == "function_calling":
+            return super().with_structured_output(schema, include_raw=include_raw, **kwargs)
+        if method not in ("json_schema", "json_mode"):
+            raise ValueError(
+                f"method must be 'function_calling', 'json_schema' or 'json_mode'; got {method!r}"
+            )
+        if kwargs:
+            raise ValueError(f"Received unsupported arguments {sorted(kwargs)}")
+        if method == "json_schema":
+            name, description, body = schema_to_json_schema(schema)
+            response_format: dict[str, Any] = {
+                "type": "json_schema",
+                "name": name,
+                "schema": body,
+                "description": description,
+                "strict": strict,
+            }
+        else:
+            response_format = {"type": "json_object"}
+        llm = self.bind(
+            response_format=response_format,
+            ls_structured_output_format={"kwargs": {"method": method}, "schema": schema},
+        )
+        parser: Runnable[Any, Any] = (
+            PydanticOutputParser(pydantic_object=schema)
+            if isinstance(schema, type) and issubclass(schema, BaseModel)
+            else JsonOutputParser()
+        )
+        if not include_raw:
+            return llm | parser
+        parsed = RunnablePassthrough.assign(parsed=itemgetter("raw") | parser, parsing_error=lambda _: None)
+        failed = RunnablePassthrough.assign(parsed=lambda _: None)
+        return RunnableMap(raw=llm) | parsed.with_fallbacks([failed], exception_key="parsing_error")
 
     # --- resources --------------------------------------------------------------------------------
 
