@@ -299,3 +299,29 @@ def test_json_mode_output_that_is_not_json_is_a_parsing_error_with_include_raw(e
     assert emu.requests[0].body["response_format"] == {"type": "json_object"}
     assert result["parsed"] is None and result["raw"].content == "not json at all"
     assert result["parsing_error"] is not None
+
+
+def test_a_langgraph_state_graph_with_a_tool_node_records_then_replays(emu, lc_model, offline, tmp_path):
+    from langgraph.graph import START, MessagesState, StateGraph
+    from langgraph.prebuilt import ToolNode, tools_condition
+
+    llm = lc_model.bind_tools([get_weather])
+    graph = StateGraph(MessagesState)
+    graph.add_node("model", lambda state: {"messages": [llm.invoke(state["messages"])]})
+    graph.add_node("tools", ToolNode([get_weather]))
+    graph.add_edge(START, "model")
+    graph.add_conditional_edges("model", tools_condition)
+    graph.add_edge("tools", "model")
+    app = graph.compile()
+
+    path = tmp_path / "graph.yaml"
+    emu.queue(*AGENT_REPLIES)
+    with use_cassette(path, record_mode="once"):
+        recorded = app.invoke({"messages": [HumanMessage("Weather in Boston?")]})
+    offline()
+    with use_cassette(path, record_mode="none") as cas:
+        replayed = app.invoke({"messages": [HumanMessage("Weather in Boston?")]})
+    assert cas.replayed_count == 2
+    assert _agent_trajectory(recorded) == _agent_trajectory(replayed) == AGENT_TRAJECTORY
+    usage = [m.usage_metadata["total_tokens"] for m in replayed["messages"] if isinstance(m, AIMessage)]
+    assert usage == [52, 67]
