@@ -86,7 +86,7 @@ class LangChainChatModel(ChatSurface, Runnable):
     ) -> AIMessage:
         runnable, call = self._runnable(kwargs)
         started = time.perf_counter()
-        reply = runnable.invoke(to_langchain_messages(input), stop=stop, **call)
+        reply = runnable.invoke(to_langchain_messages(input), _config(config), stop=stop, **call)
         return _with_timing(from_langchain(reply), started)
 
     async def ainvoke(
@@ -99,7 +99,7 @@ class LangChainChatModel(ChatSurface, Runnable):
     ) -> AIMessage:
         runnable, call = self._runnable(kwargs)
         started = time.perf_counter()
-        reply = await runnable.ainvoke(to_langchain_messages(input), stop=stop, **call)
+        reply = await runnable.ainvoke(to_langchain_messages(input), _config(config), stop=stop, **call)
         return _with_timing(from_langchain(reply), started)
 
     def stream(
@@ -112,7 +112,7 @@ class LangChainChatModel(ChatSurface, Runnable):
     ) -> Iterator[AIMessageChunk]:
         runnable, call = self._runnable(kwargs)
         clock = _StreamClock()
-        for chunk in runnable.stream(to_langchain_messages(input), stop=stop, **call):
+        for chunk in runnable.stream(to_langchain_messages(input), _config(config), stop=stop, **call):
             yield clock.seen(from_langchain(chunk))
         yield clock.last()
 
@@ -126,7 +126,7 @@ class LangChainChatModel(ChatSurface, Runnable):
     ) -> AsyncIterator[AIMessageChunk]:
         runnable, call = self._runnable(kwargs)
         clock = _StreamClock()
-        async for chunk in runnable.astream(to_langchain_messages(input), stop=stop, **call):
+        async for chunk in runnable.astream(to_langchain_messages(input), _config(config), stop=stop, **call):
             yield clock.seen(from_langchain(chunk))
         yield clock.last()
 
@@ -142,6 +142,14 @@ class LangChainChatModel(ChatSurface, Runnable):
             await aclose()
         else:
             self.close()
+
+
+def _config(config: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What of a harness call's config LangChain reads the same way (tags, metadata, run name);
+    harness callback handlers stay with harness."""
+    if not config:
+        return None
+    return {k: config[k] for k in ("tags", "metadata", "run_name") if k in config} or None
 
 
 def _ls_params(model: Any) -> dict[str, Any]:
