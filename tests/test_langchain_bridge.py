@@ -325,3 +325,24 @@ def test_a_langgraph_state_graph_with_a_tool_node_records_then_replays(emu, lc_m
     assert _agent_trajectory(recorded) == _agent_trajectory(replayed) == AGENT_TRAJECTORY
     usage = [m.usage_metadata["total_tokens"] for m in replayed["messages"] if isinstance(m, AIMessage)]
     assert usage == [52, 67]
+
+
+def test_to_langchain_refuses_what_is_not_a_harness_model(lc_model):
+    from harness.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="expects a harness chat model .*got str"):
+        to_langchain("openai:gpt-4.1-mini")
+    with pytest.raises(ConfigurationError, match="got a LangChain chat model already"):
+        to_langchain(lc_model)
+
+
+def test_a_bound_harness_model_keeps_its_params_through_the_bridge(emu):
+    model = init_chat_model(
+        "openai:gpt-4.1-mini", base_url=emu.base_url("openai"), api_key=KEY, temperature=0
+    )
+    lc = to_langchain(model.bind(max_tokens=20))
+    lc.invoke("hi", stop=["END"])
+    body = emu.requests[0].body
+    assert (body["temperature"], body["max_completion_tokens"], body["stop"]) == (0, 20, ["END"])
+    assert lc._identifying_params["bound"] == {"max_tokens": 20}
+    lc.close()

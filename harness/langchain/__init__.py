@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.errors import ConfigurationError
 from harness.langchain.messages import from_langchain, to_langchain_message, to_langchain_messages
 from harness.langchain.wrapped import LANGCHAIN_PREFIX, LangChainChatModel, langchain_model
 
@@ -40,5 +41,15 @@ def to_langchain(model: Any) -> Any:
 
     require_langchain("to_langchain")
     from harness.langchain.chat_model import HarnessChatModel
+
+    if not all(callable(getattr(model, m, None)) for m in ("invoke", "ainvoke", "stream", "astream")):
+        raise ConfigurationError(
+            f"to_langchain expects a harness chat model (init_chat_model(...) or a binding of one); "
+            f"got {type(model).__name__}"
+        )
+    if hasattr(model, "_get_ls_params"):
+        raise ConfigurationError(
+            "to_langchain got a LangChain chat model already; pass it to LangChain as it is"
+        )
 
     return HarnessChatModel(harness_model=model)

@@ -49,7 +49,14 @@ class HarnessChatModel(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"model": self._harness_attr("model"), "provider": self._harness_attr("model_provider")}
+        # what LangChain's cache key and traces name the model by: its params too (a bound
+        # temperature is another model to a cache)
+        return {
+            "model": self._harness_attr("model"),
+            "provider": self._harness_attr("model_provider"),
+            "params": dict(getattr(self.harness_model, "params", None) or {}),
+            "bound": dict(getattr(self.harness_model, "kwargs", None) or {}),
+        }
 
     def _harness_attr(self, name: str) -> Any:
         return getattr(self.harness_model, name, None)
