@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -160,3 +162,60 @@ def test_a_bad_langchain_entry_is_one_line_and_exit_2(workdir, entry, expected):
     assert result.exit_code == 2
     assert expected in result.stderr and "bad.yaml:4" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_langchain_integration_with_its_own_client_is_evaluated_live(workdir):
+    """langchain-openai's ChatOpenAI (its own openai SDK client) as a suite model, against the
+    emulator: the tool loop, structured output, usage and cost of an integration harness did not build."""
+    pytest.importorskip("langchain_openai")
+    (workdir / "oa_models.py").write_text(
+        "from langchain_openai import ChatOpenAI\n\n\n"
+        "def make(**params):\n"
+        '    return ChatOpenAI(model="gpt-4.1-mini", max_retries=0, **params)\n',
+        encoding="utf-8",
+    )
+    (workdir / "oa.yaml").write_text(
+        SUITE.replace("  - openai:gpt-4.1-mini\n", "").replace("lc_models.py:make", "oa_models.py:make"),
+        encoding="utf-8",
+    )
+    # a subprocess: ChatOpenAI keeps a process-wide cached async client that nobody closes
+    with ProviderEmulator() as emu:
+        env = {**os.environ, "OPENAI_BASE_URL": emu.base_url("openai"), "OPENAI_API_KEY": "sk-test"}
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "harness",
+                "run",
+                "oa.yaml",
+                "--no-cassettes",
+                "--out",
+                "out",
+                "--no-report",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        sent = [r.body for r in emu.requests]
+    assert result.returncode == 0, result.stdout + result.stderr
+    records = cells(workdir / "out")
+    assert {k: r["status"] for k, r in records.items()} == {
+        ("hello", "lc"): "passed",
+        ("weather", "lc"): "passed",
+        ("movie", "lc"): "passed",
+    }
+    assert (
+        all(b["temperature"] == 0 for b in sent) and len(sent) == 4
+    )  # the entry's params reached ChatOpenAI
+    hello = records[("hello", "lc")]
+    assert hello["provider"] == "openai" and hello["usage"]["total_tokens"] > 0 and hello["cost_usd"] > 0
+    assert hello["timing"]["replayed"] is False
+    assert [m["role"] for m in records[("weather", "lc")]["transcript"]] == [
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+    ]
