@@ -17,7 +17,7 @@ from harness.results.io import iter_records
 from harness.testing import ProviderEmulator
 
 FACTORY = '''\
-from langchain_core.language_models.fake_chat_models import FakeListChatModel
+from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
 
 from harness import init_chat_model
 from harness.langchain import to_langchain
@@ -31,6 +31,11 @@ def make(**params):
 def fake(responses):
     """Any other LangChain chat model: one that answers from a list, with no HTTP at all."""
     return FakeListChatModel(responses=responses)
+
+
+def exhausted():
+    """A model whose every call raises (it has no reply left)."""
+    return GenericFakeChatModel(messages=iter([]))
 
 
 def not_a_model():
@@ -139,6 +144,19 @@ cases:
     record = cells(workdir / "out")[("hello", "fake")]
     assert record["status"] == "passed" and record["output"]["text"] == "Hello, Ann!"
     assert record["timing"]["replayed"] is False and record["timing"]["total_ms"] >= 0
+
+
+def test_an_exception_in_the_langchain_model_is_a_cell_error_and_the_run_goes_on(workdir):
+    (workdir / "boom.yaml").write_text(
+        "name: boom\nmodels: [{model: 'langchain:lc_models.py:exhausted', id: x}]\n"
+        "cases: [{id: a, prompt: hi}, {id: b, prompt: hi}]\n",
+        encoding="utf-8",
+    )
+    result = run(["boom.yaml", "--no-cassettes", "--out", "out", "--no-report"])
+    assert result.exit_code == 1
+    records = cells(workdir / "out")
+    assert sorted(records) == [("a", "x"), ("b", "x")]
+    assert all(r["status"] == "error" and r["error"].startswith("RuntimeError") for r in records.values())
 
 
 @pytest.mark.parametrize(
