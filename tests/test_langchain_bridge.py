@@ -346,3 +346,20 @@ def test_a_bound_harness_model_keeps_its_params_through_the_bridge(emu):
     assert (body["temperature"], body["max_completion_tokens"], body["stop"]) == (0, 20, ["END"])
     assert lc._identifying_params["bound"] == {"max_tokens": 20}
     lc.close()
+
+
+async def test_a_langchain_model_as_a_harness_model_answers_with_harness_messages():
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from harness.langchain import LangChainChatModel
+
+    model = LangChainChatModel(FakeListChatModel(responses=["Hello Ann", "Bye Bob"]))
+    reply = model.invoke([hm.SystemMessage("Be brief."), ("user", "hi")])
+    assert isinstance(reply, hm.AIMessage) and reply.content == "Hello Ann"
+    assert reply.response_metadata["timing"]["source"] == "measured"
+    chunks = [c async for c in model.astream("bye")]
+    assert all(isinstance(c, hm.AIMessageChunk) for c in chunks)
+    assert "".join(c.content for c in chunks) == "Bye Bob"
+    assert chunks[-1].response_metadata["timing"]["replayed"] is False
+    with pytest.raises(ValueError, match="not supported; use method='function_calling'"):
+        model.invoke("x", response_format={"type": "json_object"})
