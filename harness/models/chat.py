@@ -17,6 +17,7 @@ import httpx
 from harness import callbacks as cb
 from harness.aws import SigV4Auth
 from harness.errors import (
+    ConfigurationError,
     ModelAPIError,
     ModelConnectionError,
     ModelError,
@@ -49,6 +50,26 @@ _CLIENT_HEADERS = {
 _REQUEST_FIELDS = ("tools", "tool_choice", "parallel_tool_calls", "response_format")
 
 
+# LangChain's per-provider names for `proxy=` (ChatOpenAI, ChatAnthropic)
+_PROXY_ALIASES = ("openai_proxy", "anthropic_proxy")
+
+
+def _proxy_setting(proxy: str | None, params: dict[str, Any], own_http: object) -> str | None:
+    """`proxy=` or its LangChain alias, taken out of the request parameters (never sent in a body)."""
+    for alias in _PROXY_ALIASES:
+        value = params.pop(alias, None)
+        if value is not None:
+            if proxy is not None and value != proxy:
+                raise ConfigurationError(f"pass one proxy: proxy={proxy!r} and {alias}={value!r} differ")
+            proxy = value
+    if proxy is not None and own_http is not None:
+        raise ConfigurationError(
+            "proxy= applies to the HTTP clients harness makes; with http_client= / transport= set the "
+            "proxy on your own client (httpx.Client(proxy=...)) instead"
+        )
+    return proxy
+
+
 class ChatModel(ChatSurface, Runnable):
     """A chat model of one provider. Build it with `init_chat_model("provider:model", ...)`."""
 
@@ -72,8 +93,12 @@ class ChatModel(ChatSurface, Runnable):
         http_async_client: httpx.AsyncClient | None = None,
         transport: httpx.BaseTransport | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
+        proxy: str | None = None,
         **params: Any,
     ) -> None:
+        proxy = _proxy_setting(
+            proxy, params, http_client or http_async_client or transport or async_transport
+        )
         adapter_cls = get_adapter_class(model_provider, model=model)
         adapter_cls = adapter_cls.select(params) if hasattr(adapter_cls, "select") else adapter_cls
         settings = {k: params.pop(k) for k in list(params) if k in adapter_cls.settings_keys}
@@ -102,6 +127,7 @@ class ChatModel(ChatSurface, Runnable):
             http_async_client=http_async_client,
             transport=transport,
             async_transport=async_transport,
+            proxy=proxy,
         )
 
     # --- plumbing ---------------------------------------------------------------------------------
