@@ -31,6 +31,7 @@ from harness.messages.core import (
 from harness.providers._common import usage_metadata
 from harness.providers._sse import SSEParser
 from harness.providers.base import (
+    COMMON_PARAMS,
     Capabilities,
     ChatRequest,
     ProviderAdapter,
@@ -39,7 +40,13 @@ from harness.providers.base import (
     error_message,
     retry_after_seconds,
 )
-from harness.providers.google_genai.request import FC_SIGNATURES, PROVIDER, TEXT_SIGNATURES, build_body
+from harness.providers.google_genai.request import (
+    FC_SIGNATURES,
+    KNOWN_PARAMS,
+    PROVIDER,
+    TEXT_SIGNATURES,
+    build_body,
+)
 
 _FILTERED = (
     "SAFETY",
@@ -278,7 +285,8 @@ class _Decoder(StreamDecoder):
 
 class GeminiAdapter(ProviderAdapter):
     name: ClassVar[str] = PROVIDER
-    capabilities: ClassVar[Capabilities] = Capabilities(reasoning=True)
+    # no parallel_tool_calls switch in the API (the model may call several tools in one turn)
+    capabilities: ClassVar[Capabilities] = Capabilities(reasoning=True, parallel_tool_calls=False)
     api_key_env: ClassVar[tuple[str, ...]] = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
     base_url_env: ClassVar[tuple[str, ...]] = ("GOOGLE_GEMINI_BASE_URL",)
     default_base_url: ClassVar[str] = "https://generativelanguage.googleapis.com"
@@ -286,6 +294,7 @@ class GeminiAdapter(ProviderAdapter):
     # api_version: "v1beta" (default) or "v1"; schema_dialect: "json_schema" (default: responseJsonSchema /
     # parametersJsonSchema) or "openapi" (responseSchema / parameters, converted)
     settings_keys: ClassVar[tuple[str, ...]] = ("api_version", "schema_dialect", "default_headers")
+    known_params: ClassVar[frozenset[str] | None] = COMMON_PARAMS | KNOWN_PARAMS
     # generativelanguage `/v1beta/models/x:generateContent` and Vertex AI
     # `/projects/p/locations/l/publishers/google/models/x:generateContent` share the body format
     url_pattern: ClassVar[str] = _MODEL_IN_URL.pattern

@@ -1,0 +1,48 @@
+"""Constructor keywords the chat layer sorts before building a model: the proxy (never a body field)
+and keywords the provider does not know (moved into model_kwargs with a warning, as LangChain does)."""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from typing import Any
+
+from harness.errors import ConfigurationError
+
+# LangChain's per-provider names for `proxy=` (ChatOpenAI, ChatAnthropic)
+_PROXY_ALIASES = ("openai_proxy", "anthropic_proxy")
+
+
+def proxy_setting(proxy: str | None, params: dict[str, Any], own_http: object) -> str | None:
+    """`proxy=` or its LangChain alias, taken out of the request parameters (never sent in a body)."""
+    for alias in _PROXY_ALIASES:
+        value = params.pop(alias, None)
+        if value is not None:
+            if proxy is not None and value != proxy:
+                raise ConfigurationError(f"pass one proxy: proxy={proxy!r} and {alias}={value!r} differ")
+            proxy = value
+    if proxy is not None and own_http is not None:
+        raise ConfigurationError(
+            "proxy= applies to the HTTP clients harness makes; with http_client= / transport= set the "
+            "proxy on your own client (httpx.Client(proxy=...)) instead"
+        )
+    return proxy
+
+
+def move_unknown(
+    params: dict[str, Any], model_kwargs: dict[str, Any], known: frozenset[str] | None, provider: str
+) -> None:
+    """LangChain's rule: a constructor keyword the provider does not know goes into model_kwargs (sent
+    in the body as is), with a warning, so a misspelling is seen rather than silently sent."""
+    if known is None:
+        return
+    for name in [k for k in params if k not in known]:
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        warnings.warn(
+            f"{name} is not a {provider} parameter: moved into model_kwargs and sent in the request body "
+            f"as is.{hint} Pass it as model_kwargs={{{name!r}: ...}} if you meant it.",
+            UserWarning,
+            stacklevel=5,
+        )
+        model_kwargs[name] = params.pop(name)
