@@ -337,6 +337,7 @@ class _ChatStreamDecoder(StreamDecoder):
             id=obj.get("id"),
             tool_call_chunks=tool_chunks,
             additional_kwargs=extra,
-            usage_metadata=usage_from_openai(obj.get("usage")),
+            # Groq reports usage under `x_groq.usage` on the final chunk when stream_options is absent
+            usage_metadata=usage_from_openai(obj.get("usage") or (obj.get("x_groq") or {}).get("usage")),
             response_metadata=meta,
         )

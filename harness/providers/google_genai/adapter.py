@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -29,6 +30,7 @@ from harness.messages.core import (
     tool_call_chunk,
 )
 from harness.providers._common import usage_metadata
+from harness.providers._json_array import JSONArrayParser
 from harness.providers._sse import SSEParser
 from harness.providers.base import (
     COMMON_PARAMS,
@@ -126,6 +128,8 @@ class _Decoder(StreamDecoder):
     def __init__(self, provider: str) -> None:
         self.provider = provider
         self.sse = SSEParser()
+        self.array: JSONArrayParser | None = None
+        self.sse_mode: bool | None = None
         self.list_mode = False
         self.kind: str | None = None  # kind of the current content run: text | thought | call | other
         self.block = -1
@@ -139,11 +143,33 @@ class _Decoder(StreamDecoder):
         self.seen = False
 
     def feed(self, data: bytes) -> list[AIMessageChunk]:
+        if self.array is None and self.sse_mode is None:
+            head = data.lstrip()
+            if not head:
+                return []
+            # without `?alt=sse` the API streams one JSON array instead of SSE events
+            if head[:1] == b"[":
+                self.array = JSONArrayParser()
+            else:
+                self.sse_mode = True
+        if self.array is not None:
+            array = self.array
+            return self._array(lambda: array.feed(data))
         return [c for ev in self.sse.feed(data) for c in self._data(ev.data)]
 
     def close(self) -> list[AIMessageChunk]:
-        out = [c for ev in self.sse.close() for c in self._data(ev.data)]
+        if self.array is not None:
+            out = self._array(self.array.close)
+        else:
+            out = [c for ev in self.sse.close() for c in self._data(ev.data)]
         return out + self.finish()
+
+    def _array(self, step: Callable[[], list[Any]]) -> list[AIMessageChunk]:
+        try:
+            events = step()
+        except ValueError as e:
+            raise ModelAPIError(f"malformed stream (JSON array): {e}", provider=self.provider) from e
+        return [c for ev in events for c in self.event(ev)]
 
     def _data(self, data: str) -> list[AIMessageChunk]:
         if not data.strip():
@@ -367,9 +393,10 @@ class GeminiAdapter(ProviderAdapter):
 
     @classmethod
     def normalize_url_for_match(cls, url: str) -> str:
-        """Drop a `key=` query parameter (some clients put the API key there)."""
+        """Drop a `key=` query parameter (some clients put the API key there) and `alt=` (a stream
+        recorded without `alt=sse` is a JSON array, which the decoder reads as well)."""
         parts = urlsplit(url)
-        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "key"]
+        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ("key", "alt")]
         return urlunsplit(parts._replace(query=urlencode(query)))
 
 
