@@ -25,7 +25,9 @@ def _model(emu, name="openai:gpt-4.1-mini", base="openai", **kwargs):
 
 
 def test_a_misspelt_keyword_warns_and_moves_into_model_kwargs(emulator):
-    with pytest.warns(UserWarning, match=r"temprature is not a openai parameter.*Did you mean 'temperature'"):
+    with pytest.warns(
+        UserWarning, match=r"'temprature' is not a parameter openai knows.*Did you mean 'temperature'"
+    ):
         model = _model(emulator, temprature=0.2, temperature=0.5)
     assert model.model_kwargs == {"temprature": 0.2}
     model.invoke("hi")
@@ -34,7 +36,7 @@ def test_a_misspelt_keyword_warns_and_moves_into_model_kwargs(emulator):
 
 
 def test_on_gemini_an_unknown_keyword_is_no_longer_slipped_into_generation_config(emulator):
-    with pytest.warns(UserWarning, match="temprature is not a google_genai parameter"):
+    with pytest.warns(UserWarning, match="'temprature' is not a parameter google_genai knows"):
         model = _model(emulator, "google_genai:gemini-2.5-flash", "google_genai", temprature=0.2, top_k=3)
     model.invoke("hi")
     body = emulator.requests[-1].body

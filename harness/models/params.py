@@ -40,8 +40,8 @@ def move_unknown(
         close = difflib.get_close_matches(name, sorted(known), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         warnings.warn(
-            f"{name} is not a {provider} parameter: moved into model_kwargs and sent in the request body "
-            f"as is.{hint} Pass it as model_kwargs={{{name!r}: ...}} if you meant it.",
+            f"{name!r} is not a parameter {provider} knows: moved into model_kwargs and sent in the "
+            f"request body as is.{hint} Pass it as model_kwargs={{{name!r}: ...}} if you meant it.",
             UserWarning,
             stacklevel=5,
         )
