@@ -2,6 +2,7 @@
 
 A client that uses a proxy sends `POST http://host:port/path HTTP/1.1` to it with the absolute URL;
 this one forwards the request to that URL, sends the whole answer back and keeps each URL in `seen`.
+An https:// URL asks for a tunnel (`CONNECT host:443`), which it records and refuses.
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ class LoopbackProxy:
                     upstream.close()
 
             do_GET = do_POST = _forward
+
+            def do_CONNECT(self) -> None:  # noqa: N802  (an https:// URL: a tunnel, refused here)
+                proxy.seen.append(f"CONNECT {self.path}")
+                self.send_response(403, "tunnels are refused by this test proxy")
+                self.send_header("content-length", "0")
+                self.end_headers()
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True

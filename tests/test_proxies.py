@@ -11,7 +11,7 @@ from _proxy import LoopbackProxy
 
 from harness import init_chat_model
 from harness.cassettes import use_cassette
-from harness.errors import ConfigurationError
+from harness.errors import ConfigurationError, ModelConnectionError
 from harness.testing import Reply
 
 KEY = "sk-test-key"
@@ -81,6 +81,25 @@ def test_all_proxy_is_honoured(emulator, proxy, monkeypatch):
     finally:
         model.close()
     assert len(proxy.seen) == 1
+
+
+def test_https_proxy_carries_calls_to_the_real_endpoints(proxy, monkeypatch):
+    # a user behind a corporate proxy: the default https endpoint is reached only through a tunnel
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    connect = socket.create_connection
+
+    def loopback_only(address, *args, **kwargs):
+        assert address[0] == "127.0.0.1", f"went to {address} around the proxy"
+        return connect(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", loopback_only)
+    model = init_chat_model("anthropic:claude-sonnet-4-5", api_key=KEY, max_retries=0)
+    try:
+        with pytest.raises(ModelConnectionError, match="403"):
+            model.invoke("hi")
+    finally:
+        model.close()
+    assert proxy.seen == ["CONNECT api.anthropic.com:443"]
 
 
 def test_no_proxy_sends_matching_hosts_directly(emulator, proxy, monkeypatch):
