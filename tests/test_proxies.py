@@ -25,7 +25,7 @@ def proxy():
 
 @pytest.fixture(autouse=True)
 def no_env_proxies(monkeypatch):
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "OPENAI_PROXY", "ANTHROPIC_PROXY"):
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
 
@@ -71,6 +71,31 @@ def test_environment_proxy_is_used_by_every_provider_sync_and_async(
         model.close()
     assert len(proxy.seen) == 2
     assert all(url.startswith(emulator.base_url(base).split("/v1")[0]) for url in proxy.seen)
+
+
+@pytest.mark.parametrize(
+    ("variable", "provider", "base"),
+    [
+        ("OPENAI_PROXY", "openai:gpt-4.1-mini", "openai"),
+        ("ANTHROPIC_PROXY", "anthropic:claude-sonnet-4-5", "anthropic"),
+    ],
+)
+def test_langchains_provider_proxy_variable_is_honoured(
+    emulator, proxy, monkeypatch, variable, provider, base
+):
+    monkeypatch.setenv(variable, proxy.url)
+    model = _model(emulator, provider, base)
+    try:
+        model.invoke("hi")
+    finally:
+        model.close()
+    assert len(proxy.seen) == 1
+    other = _model(emulator, "google_genai:gemini-2.5-flash", "google_genai")  # not Gemini's variable
+    try:
+        other.invoke("hi")
+    finally:
+        other.close()
+    assert len(proxy.seen) == 1
 
 
 def test_all_proxy_is_honoured(emulator, proxy, monkeypatch):

@@ -76,8 +76,9 @@ class ChatModel(ChatSurface, Runnable):
         proxy: str | None = None,
         **params: Any,
     ) -> None:
-        proxy = proxy_setting(proxy, params, http_client or http_async_client or transport or async_transport)
         adapter_cls = get_adapter_class(model_provider, model=model)
+        own_http = http_client or http_async_client or transport or async_transport
+        proxy = proxy_setting(proxy, params, own_http, adapter_cls.proxy_env)
         adapter_cls = adapter_cls.select(params) if hasattr(adapter_cls, "select") else adapter_cls
         settings = {k: params.pop(k) for k in list(params) if k in adapter_cls.settings_keys}
         self.adapter: ProviderAdapter = adapter_cls(

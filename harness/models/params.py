@@ -8,13 +8,18 @@ import warnings
 from typing import Any
 
 from harness.errors import ConfigurationError
+from harness.providers.base import first_env
 
 # LangChain's per-provider names for `proxy=` (ChatOpenAI, ChatAnthropic)
 _PROXY_ALIASES = ("openai_proxy", "anthropic_proxy")
 
 
-def proxy_setting(proxy: str | None, params: dict[str, Any], own_http: object) -> str | None:
-    """`proxy=` or its LangChain alias, taken out of the request parameters (never sent in a body)."""
+def proxy_setting(
+    proxy: str | None, params: dict[str, Any], own_http: object, env_names: tuple[str, ...] = ()
+) -> str | None:
+    """`proxy=` or its LangChain alias, taken out of the request parameters (never sent in a body);
+    else the provider's LangChain variable (`OPENAI_PROXY`, `ANTHROPIC_PROXY`) unless the user passed
+    their own client. None: httpx's own rules (`HTTP(S)_PROXY`, `ALL_PROXY`, `NO_PROXY`) apply."""
     for alias in _PROXY_ALIASES:
         value = params.pop(alias, None)
         if value is not None:
@@ -26,6 +31,8 @@ def proxy_setting(proxy: str | None, params: dict[str, Any], own_http: object) -
             "proxy= applies to the HTTP clients harness makes; with http_client= / transport= set the "
             "proxy on your own client (httpx.Client(proxy=...)) instead"
         )
+    if proxy is None and own_http is None:
+        proxy = first_env(env_names)
     return proxy
 
 

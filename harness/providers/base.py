@@ -128,6 +128,8 @@ class ProviderAdapter:
     # warns about any other constructor keyword and moves it into model_kwargs, sent as is. None: the
     # adapter places every keyword itself (Bedrock Converse passes unknown ones to the model)
     known_params: ClassVar[frozenset[str] | None] = None
+    # LangChain's proxy variable for the provider (OPENAI_PROXY); HTTP(S)_PROXY apply to every provider
+    proxy_env: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,

@@ -156,6 +156,7 @@ class OpenAIChatAdapter(ProviderAdapter):
     default_structured_method: ClassVar[str] = "json_schema"
     settings_keys: ClassVar[tuple[str, ...]] = ("organization", "project", "default_headers")
     known_params: ClassVar[frozenset[str] | None] = OPENAI_PARAMS
+    proxy_env: ClassVar[tuple[str, ...]] = ("OPENAI_PROXY",)
     path: ClassVar[str] = "/chat/completions"
     url_pattern: ClassVar[str] = r"/chat/completions(?:[?#]|$)"  # recorders may add "#stream" (Mistral SDK)
 

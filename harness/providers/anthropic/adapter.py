@@ -80,6 +80,7 @@ class AnthropicAdapter(ProviderAdapter):
         "top_k", "thinking", "effort", "service_tier", "mcp_servers", "context_management",
         "container", "output_config", "inference_geo", "output_version",
     }  # fmt: skip
+    proxy_env: ClassVar[tuple[str, ...]] = ("ANTHROPIC_PROXY",)
     url_pattern: ClassVar[str] = r"/v1/messages/?(\?|$)"
 
     def url(self) -> str:
