@@ -77,6 +77,19 @@ class BedrockInvokeFormat(WireFormat):
             _, _, pieces = ANTHROPIC.render_stream(reply, req)
             sse = SSEParser()
             events = [ev.data.encode() for p in pieces for ev in sse.feed(p) if ev.data.strip()]
+            last = json.loads(events[-1])
+            if last.get("type") == "message_stop":  # Bedrock adds its invocation metrics here
+                parsed = [json.loads(e) for e in events]
+                usage = {**parsed[0]["message"]["usage"]}
+                for ev in parsed:
+                    usage.update(ev.get("usage") or {} if ev.get("type") == "message_delta" else {})
+                last["amazon-bedrock-invocationMetrics"] = {
+                    "inputTokenCount": usage.get("input_tokens", 0),
+                    "outputTokenCount": usage.get("output_tokens", 0),
+                    "invocationLatency": 42,
+                    "firstByteLatency": 21,
+                }
+                events[-1] = json.dumps(last).encode()
         else:
             _, _, pieces = CONVERSE.render_stream(reply, req)
             frames = EventStreamDecoder().feed(b"".join(pieces))
