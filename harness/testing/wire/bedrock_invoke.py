@@ -82,7 +82,8 @@ class BedrockInvokeFormat(WireFormat):
                 parsed = [json.loads(e) for e in events]
                 usage = {**parsed[0]["message"]["usage"]}
                 for ev in parsed:
-                    usage.update(ev.get("usage") or {} if ev.get("type") == "message_delta" else {})
+                    if ev.get("type") == "message_delta":
+                        usage.update(ev.get("usage") or {})
                 last["amazon-bedrock-invocationMetrics"] = {
                     "inputTokenCount": usage.get("input_tokens", 0),
                     "outputTokenCount": usage.get("output_tokens", 0),
