@@ -9,7 +9,8 @@ appends records), `workers` (worker processes for replay-heavy runs). Retries go
 (one per provider).
 May import: `harness.suite`, `harness.rate_limiters`, `harness.assertions`, `harness.models`, `harness.cassettes`,
 `harness.results`, `harness.errors`, `harness.messages`, `harness.tools`, `harness.runnables`, `harness.imports`,
-`harness.files`, `harness.redaction`, `harness.providers` (a target's LangChain or SDK reply).
+`harness.files`, `harness.redaction`, `harness.langchain` (`langchain:` model entries), `harness.providers`
+(a target's LangChain or SDK reply).
 """
 
 from __future__ import annotations

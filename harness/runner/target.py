@@ -24,6 +24,7 @@ from typing import Any
 from harness.assertions.registry import AssertionContext
 from harness.errors import ConfigurationError, TargetError
 from harness.imports import import_object
+from harness.langchain.wrapped import LangChainChatModel
 from harness.messages.convert import convert_to_messages
 from harness.messages.core import AIMessage, BaseMessage
 from harness.models.chat import ChatModel
@@ -39,7 +40,7 @@ class TargetInput:
     `prompt`: the case's rendered prompt (None when it gives `messages` or nothing); `messages`: the
     rendered input as harness messages (system message included); `vars`: the cell's variables;
     `case_id`; `model`: a harness chat model built from the cell's model entry (its calls are
-    recorded like any other); `model_string`: that entry's model string ("openai:gpt-4.1-mini");
+    recorded like any other; for a `langchain:` entry, the run's LangChain-backed model); `model_string`: that entry's model string ("openai:gpt-4.1-mini");
     `model_id`: its display id; `repeat`: the repeat number (0-based).
     """
 
@@ -47,7 +48,7 @@ class TargetInput:
     messages: list[BaseMessage]
     vars: dict[str, Any]
     case_id: str
-    model: ChatModel
+    model: ChatModel | LangChainChatModel
     model_string: str
     model_id: str = ""
     repeat: int = 0
@@ -177,7 +178,7 @@ def target_input(
     messages: list[dict[str, Any]],
     vars: dict[str, Any],
     case_id: str,
-    model: ChatModel,
+    model: ChatModel | LangChainChatModel,
     model_string: str,
     model_id: str,
     repeat: int,
