@@ -41,11 +41,10 @@ def openai_stream(emu: ProviderEmulator) -> Iterator[str]:
 
 
 def anthropic_stream(emu: ProviderEmulator) -> Iterator[str]:
-    with anthropic.Anthropic(base_url=emu.base_url("anthropic"), api_key="sk-ant-bench-0123456789") as client:
-        with client.messages.stream(
-            model="claude-haiku-4-5", max_tokens=200, messages=[{"role": "user", "content": "Hi"}]
-        ) as stream:
-            yield from stream.text_stream
+    client = anthropic.Anthropic(base_url=emu.base_url("anthropic"), api_key="sk-ant-bench-0123456789")
+    ask = {"model": "claude-haiku-4-5", "max_tokens": 200, "messages": [{"role": "user", "content": "Hi"}]}
+    with client, client.messages.stream(**ask) as stream:
+        yield from stream.text_stream
 
 
 def live(path: Path) -> contextlib.AbstractContextManager[Any]:
@@ -63,7 +62,11 @@ def vcrpy_recording(path: Path) -> contextlib.AbstractContextManager[Any]:
 
 
 def measure(
-    emu: ProviderEmulator, stream: Callable[[ProviderEmulator], Iterator[str]], context: Any, runs: int, tmp: Path
+    emu: ProviderEmulator,
+    stream: Callable[[ProviderEmulator], Iterator[str]],
+    context: Any,
+    runs: int,
+    tmp: Path,
 ) -> tuple[float, float]:
     firsts, totals = [], []
     for i in range(runs):
@@ -80,7 +83,9 @@ def measure(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     with ProviderEmulator(ttft=0.2, chunk_delay=0.02) as emu, tempfile.TemporaryDirectory() as tmp:
@@ -92,7 +97,9 @@ def main() -> None:
                 first, total = measure(emu, stream, context, args.runs, Path(tmp))
                 base = first if base is None else base
                 delta = "" if context is live else f"  ({first - base:+7.1f} ms vs live)"
-                print(f"  {context.__name__:18} first token {first:7.1f} ms{delta}   whole stream {total:7.1f} ms")
+                print(
+                    f"  {context.__name__:18} first token {first:7.1f} ms{delta}   whole stream {total:7.1f} ms"
+                )
 
 
 if __name__ == "__main__":

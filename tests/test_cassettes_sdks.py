@@ -4,6 +4,7 @@ process with every socket refused; a miss reaches the caller as the miss, past e
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import contextlib
 import json
@@ -30,6 +31,8 @@ from harness.testing import ProviderEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "tests" / "_sdk_app.py"
+pytest_plugins = ["pytester"]
+
 KEYS = (
     "sk-SENTINEL-openai-0123456789abcdef0123",
     "sk-ant-SENTINEL-anthropic-0123456789abcdef",
@@ -247,3 +250,19 @@ def test_a_provider_host_reached_through_httpx_is_not_warned(tmp_path):
         warnings.simplefilter("error")
         with use_cassette(tmp_path / "c.yaml", record_mode="all"), pytest.raises(httpx.ConnectError):
             httpx.get("https://api.openai.com/v1/models", timeout=2)  # recorded (if it could connect)
+
+
+# --- examples/openai_app: an app on the openai SDK, tested with the plugin --------------------------------
+
+EXAMPLE_APP = ROOT / "examples" / "openai_app"
+
+
+def test_the_openai_sdk_app_example_replays_offline_with_no_harness_in_the_app(pytester, monkeypatch):
+    tree = ast.parse((EXAMPLE_APP / "app.py").read_text())
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert "openai" in imported and not any(m.startswith("harness") for m in imported)
+    monkeypatch.delenv("HARNESS_RECORD_MODE", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    result = pytester.runpytest_subprocess(str(EXAMPLE_APP), "-p", "no:cacheprovider", "--block-network")
+    result.assert_outcomes(passed=4)
