@@ -27,7 +27,7 @@ from langchain_openai import ChatOpenAI
 
 from harness.cassettes import load_cassette, use_cassette
 from harness.errors import CassetteMissError, UnrecordedTrafficWarning
-from harness.testing import ProviderEmulator
+from harness.testing import ProviderEmulator, Reply
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "tests" / "_sdk_app.py"
@@ -170,6 +170,40 @@ def test_a_miss_names_the_nearest_recorded_request_with_its_diff(emu, tmp_path):
             client.chat.completions.create(model="gpt-4.1", messages=[{"role": "user", "content": "Hi"}])
     message = str(caught.value)
     assert "nearest recorded (#0)" in message and "gpt-4.1-mini" in message
+
+
+# --- streams abandoned midway -------------------------------------------------------------------------------
+
+
+def _first_texts(client, n: int) -> list[str]:
+    stream = client.chat.completions.create(
+        model="gpt-4.1-mini", messages=[{"role": "user", "content": "Hi"}], stream=True
+    )
+    texts = []
+    with stream:
+        for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                texts.append(chunk.choices[0].delta.content)
+            if len(texts) == n:
+                break
+    return texts
+
+
+def test_an_sdk_stream_abandoned_midway_is_recorded_up_to_where_it_stopped(emu, tmp_path):
+    path = tmp_path / "abandoned.yaml"
+    text = "A long answer that the caller stops reading early on."
+    emu.queue(Reply(text=text, chunk_delay=0.5))
+    with openai.OpenAI(base_url=emu.base_url("openai"), api_key="sk-test-key-0123456789") as client:
+        with use_cassette(path, record_mode="once") as cas:
+            live = _first_texts(client, 2)
+        assert cas.recorded_count == 1 and cas.truncated == 1
+        [ix] = load_cassette(path)
+        assert ix.timing["truncated"] is True
+        with use_cassette(path, record_mode="none") as cas:
+            replayed = _first_texts(client, 10)
+        assert cas.state == "replayed"
+    # what was read (and what arrived while closing read on, bounded), then the recording ends
+    assert replayed[:2] == live and len(replayed) < 6 and text.startswith("".join(replayed))
 
 
 # --- scope: clients made before the block, concurrent contexts, code outside any cassette ------------------
