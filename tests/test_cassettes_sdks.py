@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
 import warnings
@@ -300,3 +301,22 @@ def test_the_openai_sdk_app_example_replays_offline_with_no_harness_in_the_app(p
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     result = pytester.runpytest_subprocess(str(EXAMPLE_APP), "-p", "no:cacheprovider", "--block-network")
     result.assert_outcomes(passed=4)
+
+
+def test_a_thread_that_does_not_see_the_cassette_is_warned_once_naming_the_host(tmp_path):
+    """A thread started inside the block does not inherit its context: its calls are not recorded, said."""
+
+    def call() -> None:
+        with contextlib.suppress(httpx.ConnectError):
+            httpx.get("https://api.mistral.ai/v1/models", timeout=2)
+
+    with (
+        pytest.warns(UnrecordedTrafficWarning, match=r"api\.mistral\.ai .*from a thread or task") as seen,
+        use_cassette(tmp_path / "c.yaml", record_mode="once") as cas,
+    ):
+        for _ in range(2):
+            thread = threading.Thread(target=call)
+            thread.start()
+            thread.join()
+    assert len([w for w in seen if issubclass(w.category, UnrecordedTrafficWarning)]) == 1
+    assert cas.state == "unused"
