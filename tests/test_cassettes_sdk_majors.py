@@ -52,6 +52,9 @@ def test_the_previous_sdk_majors_record_then_replay_offline(tmp_path):
         assert (anthropic_version[0], anthropic_http) == ("1", "httpx2")
         app = [str(ROOT / "tests" / "_sdk_app.py")]
         recorded = json.loads(_run([*app, "record", str(tmp_path), *SCENARIOS], env))
+        sent = [{k.lower(): v for k, v in r.headers.items()} for r in emu.requests]
+    # anthropic 1.x sends its key as x-api-key (2.x: Authorization: Bearer); neither reaches the files
+    assert any(h.get("x-api-key") == "sk-ant-SENTINEL-anthropic-0123456789abcdef" for h in sent)
     assert {n: (r["state"], r["calls"]) for n, r in recorded.items()} == dict.fromkeys(
         SCENARIOS, ("recorded", 1)
     )
