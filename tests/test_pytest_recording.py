@@ -50,7 +50,7 @@ def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
     emu = ProviderEmulator().start()
     monkeypatch.setenv("HARNESS_TEST_OPENAI_URL", emu.base_url("openai"))
     monkeypatch.delenv("HARNESS_RECORD_MODE", raising=False)
-    pytester.makeini("[pytest]\n")
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makepyfile(test_app=TESTS)
     pytester.emulator = emu  # type: ignore[attr-defined]
     yield pytester
