@@ -166,6 +166,13 @@ def anthropic_tools() -> Any:
         return [(b.name, b.input) for b in reply.content if b.type == "tool_use"]
 
 
+@scenario
+def anthropic_structured() -> Any:
+    with _anthropic() as client:
+        reply = client.messages.parse(**CLAUDE, messages=ASK, output_format=Capital)
+        return reply.parsed_output.model_dump()
+
+
 # --- google-genai ---------------------------------------------------------------------------------------
 
 

@@ -4,12 +4,14 @@ process with every socket refused; a miss reaches the caller as the miss, past e
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import contextlib
 import json
 import os
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
 import warnings
@@ -26,10 +28,12 @@ from langchain_openai import ChatOpenAI
 
 from harness.cassettes import load_cassette, use_cassette
 from harness.errors import CassetteMissError, UnrecordedTrafficWarning
-from harness.testing import ProviderEmulator
+from harness.testing import ProviderEmulator, Reply
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "tests" / "_sdk_app.py"
+pytest_plugins = ["pytester"]
+
 KEYS = (
     "sk-SENTINEL-openai-0123456789abcdef0123",
     "sk-ant-SENTINEL-anthropic-0123456789abcdef",
@@ -169,6 +173,40 @@ def test_a_miss_names_the_nearest_recorded_request_with_its_diff(emu, tmp_path):
     assert "nearest recorded (#0)" in message and "gpt-4.1-mini" in message
 
 
+# --- streams abandoned midway -------------------------------------------------------------------------------
+
+
+def _first_texts(client, n: int) -> list[str]:
+    stream = client.chat.completions.create(
+        model="gpt-4.1-mini", messages=[{"role": "user", "content": "Hi"}], stream=True
+    )
+    texts = []
+    with stream:
+        for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                texts.append(chunk.choices[0].delta.content)
+            if len(texts) == n:
+                break
+    return texts
+
+
+def test_an_sdk_stream_abandoned_midway_is_recorded_up_to_where_it_stopped(emu, tmp_path):
+    path = tmp_path / "abandoned.yaml"
+    text = "A long answer that the caller stops reading early on."
+    emu.queue(Reply(text=text, chunk_delay=0.5))
+    with openai.OpenAI(base_url=emu.base_url("openai"), api_key="sk-test-key-0123456789") as client:
+        with use_cassette(path, record_mode="once") as cas:
+            live = _first_texts(client, 2)
+        assert cas.recorded_count == 1 and cas.truncated == 1
+        [ix] = load_cassette(path)
+        assert ix.timing["truncated"] is True
+        with use_cassette(path, record_mode="none") as cas:
+            replayed = _first_texts(client, 10)
+        assert cas.state == "replayed"
+    # what was read (and what arrived while closing read on, bounded), then the recording ends
+    assert replayed[:2] == live and len(replayed) < 6 and text.startswith("".join(replayed))
+
+
 # --- scope: clients made before the block, concurrent contexts, code outside any cassette ------------------
 
 
@@ -247,3 +285,38 @@ def test_a_provider_host_reached_through_httpx_is_not_warned(tmp_path):
         warnings.simplefilter("error")
         with use_cassette(tmp_path / "c.yaml", record_mode="all"), pytest.raises(httpx.ConnectError):
             httpx.get("https://api.openai.com/v1/models", timeout=2)  # recorded (if it could connect)
+
+
+# --- examples/openai_app: an app on the openai SDK, tested with the plugin --------------------------------
+
+EXAMPLE_APP = ROOT / "examples" / "openai_app"
+
+
+def test_the_openai_sdk_app_example_replays_offline_with_no_harness_in_the_app(pytester, monkeypatch):
+    tree = ast.parse((EXAMPLE_APP / "app.py").read_text())
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert "openai" in imported and not any(m.startswith("harness") for m in imported)
+    monkeypatch.delenv("HARNESS_RECORD_MODE", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    result = pytester.runpytest_subprocess(str(EXAMPLE_APP), "-p", "no:cacheprovider", "--block-network")
+    result.assert_outcomes(passed=4)
+
+
+def test_a_thread_that_does_not_see_the_cassette_is_warned_once_naming_the_host(tmp_path):
+    """A thread started inside the block does not inherit its context: its calls are not recorded, said."""
+
+    def call() -> None:
+        with contextlib.suppress(httpx.ConnectError):
+            httpx.get("https://api.mistral.ai/v1/models", timeout=2)
+
+    with (
+        pytest.warns(UnrecordedTrafficWarning, match=r"api\.mistral\.ai .*from a thread or task") as seen,
+        use_cassette(tmp_path / "c.yaml", record_mode="once") as cas,
+    ):
+        for _ in range(2):
+            thread = threading.Thread(target=call)
+            thread.start()
+            thread.join()
+    assert len([w for w in seen if issubclass(w.category, UnrecordedTrafficWarning)]) == 1
+    assert cas.state == "unused"

@@ -345,7 +345,7 @@ def test_block_network_names_the_address_and_the_flag(pytester: pytest.Pytester)
             socket.create_connection(server.getsockname(), timeout=1).close()
             server.close()
     """)
-    result = pytester.runpytest("-p", "no:cacheprovider", "--block-network")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:recording", "--block-network")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [

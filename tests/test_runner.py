@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import textwrap
 
 import pytest
 
+from harness.cassettes import load_cassette
 from harness.errors import ConfigurationError, InputError, SuiteError
 from harness.results.io import iter_records
 from harness.runner.runner import Runner, RunOptions
@@ -343,3 +345,52 @@ def test_a_sharded_replay_over_two_processes_writes_every_cell_once(providers, t
         (f"c{i}", m) for i in range(10) for m in ("openai:gpt-4.1-mini", "haiku")
     )
     assert json.loads((result.run_dir / "run.json").read_text())["summary"]["haiku"]["cells"] == 10
+
+
+TOOL_ON_THE_SDK = '''
+import openai
+
+def describe(city: str) -> str:
+    """A tool that asks another model, through the openai SDK (env-configured), as agents' tools do."""
+    with openai.OpenAI() as client:
+        reply = client.chat.completions.create(
+            model="gpt-4.1-nano", messages=[{"role": "user", "content": f"Describe {city} in one line."}]
+        )
+    return reply.choices[0].message.content
+'''
+
+
+def test_a_cells_sdk_calls_are_recorded_in_its_cassette_and_a_miss_in_them_is_the_cells_miss(
+    providers, tmp_path, monkeypatch
+):
+    (tmp_path / "sdk_tools_mod.py").write_text(TOOL_ON_THE_SDK)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    text = """\
+        name: agent
+        models: [openai:gpt-4.1-mini]
+        cases:
+          - id: city
+            prompt: "Tell me about {{ city }}."
+            tools: [{name: describe, description: Describe a city, function: "sdk_tools_mod:describe",
+                     parameters: {type: object, properties: {city: {type: string}}, required: [city]}}]
+        """
+    suite = suite_file(tmp_path, text.replace("{{ city }}", "Lyon"))
+    cas = tmp_path / "cassettes"
+    first = Runner(suite, RunOptions(cassettes_dir=cas, record_mode="all", out=tmp_path / "rec")).run()
+    assert first.states == {"recorded": 1} and first.ok
+    asked = [
+        ix.request.json()["model"]
+        for ix in load_cassette(cas / "agent" / "city" / "openai-gpt-4.1-mini.yaml")
+    ]
+    assert asked == ["gpt-4.1-mini", "gpt-4.1-nano", "gpt-4.1-mini"]  # the tool's own SDK call included
+    providers.stop()
+    block_sockets(monkeypatch)
+    second = Runner(suite, RunOptions(cassettes_dir=cas, record_mode="none", out=tmp_path / "rep")).run()
+    assert second.states == {"replayed": 1} and second.ok
+    assert records(second.run_dir)[0]["output"] == records(first.run_dir)[0]["output"]
+    # the tool now asks something else: the cell fails as a cassette miss, not as an SDK "Connection error"
+    (tmp_path / "sdk_tools_mod.py").write_text(TOOL_ON_THE_SDK.replace("in one line", "in two lines"))
+    monkeypatch.delitem(sys.modules, "sdk_tools_mod", raising=False)
+    third = Runner(suite, RunOptions(cassettes_dir=cas, record_mode="none", out=tmp_path / "miss")).run()
+    [rec] = records(third.run_dir)
+    assert rec["cassette"]["state"] == "miss" and rec["error"].startswith("CassetteMissError: ")

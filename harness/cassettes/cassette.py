@@ -2,7 +2,9 @@
 
 Entering installs the cassette with `harness.http.intercept`, so every ChatModel call made in the
 context — including by code that builds its own models, tasks it starts, and `batch` threads — is
-recorded or replayed. Leaving writes this session's recordings when the block completed (an exception or interrupt leaves
+recorded or replayed, and (`clients`) so is every call of any httpx / httpx2 client, the SDKs' included;
+a miss raised inside one of those leaves it as `CassetteMissSignal` and is re-raised here as the
+`CassetteMissError` itself. Leaving writes this session's recordings when the block completed (an exception or interrupt leaves
 the file as it was), reports interactions that were never played
 (raising CassetteUnusedError when `strict`), and logs usage for `harness cassettes prune`.
 """

@@ -29,7 +29,7 @@ import httpx
 
 from harness.cassettes import outside
 from harness.errors import CassetteMissError, CassetteMissSignal
-from harness.http import ROUTED, current_interceptor
+from harness.http import ROUTED, Interceptor, current_interceptor
 
 try:
     import httpx2
@@ -105,10 +105,21 @@ class _AsyncOriginal(httpx.AsyncBaseTransport):
             return await self.original(self.transport, request)  # type: ignore[no-any-return]
 
 
+def _cassette_for(request: Any) -> Interceptor | None:
+    """The cassette of this context, or None to send the request straight to the real transport: no
+    cassette here (said once for a provider host while one is active elsewhere), or harness's own
+    transport already handed it to the cassette."""
+    icp = current_interceptor()
+    if icp is None:
+        outside.without_cassette(request.url.host)
+        return None
+    return None if request.extensions.get(ROUTED) else icp
+
+
 def _sync_httpx(original: Any) -> Any:
     def handle_request(self: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
-        icp = current_interceptor()
-        if icp is None or request.extensions.get(ROUTED):
+        icp = _cassette_for(request)
+        if icp is None:
             return _Original(self, original).handle_request(request)
         with _miss_as_signal():
             return icp.handle(request, _Original(self, original))
@@ -118,8 +129,8 @@ def _sync_httpx(original: Any) -> Any:
 
 def _async_httpx(original: Any) -> Any:
     async def handle_async_request(self: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
-        icp = current_interceptor()
-        if icp is None or request.extensions.get(ROUTED):
+        icp = _cassette_for(request)
+        if icp is None:
             return await _AsyncOriginal(self, original).handle_async_request(request)
         with _miss_as_signal():
             return await icp.ahandle(request, _AsyncOriginal(self, original))
@@ -229,8 +240,8 @@ def _sync_httpx2(original: Any) -> Any:
             self.inner.close()
 
     def handle_request(self: Any, request: Any) -> Any:
-        icp = current_interceptor()
-        if icp is None or request.extensions.get(ROUTED):
+        icp = _cassette_for(request)
+        if icp is None:
             with outside.expected(request.url.host):
                 return original(self, request)
         converted = _as_httpx_request(request, request.read())
@@ -256,8 +267,8 @@ def _async_httpx2(original: Any) -> Any:
             await self.inner.aclose()
 
     async def handle_async_request(self: Any, request: Any) -> Any:
-        icp = current_interceptor()
-        if icp is None or request.extensions.get(ROUTED):
+        icp = _cassette_for(request)
+        if icp is None:
             with outside.expected(request.url.host):
                 return await original(self, request)
         converted = _as_httpx_request(request, await request.aread())

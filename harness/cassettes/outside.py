@@ -1,5 +1,6 @@
 """Traffic that passes outside the cassette: warn once per host when a provider is reached by a client
-harness cannot patch (`requests`, `urllib3`, `urllib`, `aiohttp`, ...) while a cassette is active.
+harness cannot patch (`requests`, `urllib3`, `urllib`, `aiohttp`, ...) while a cassette is active, or
+by a patched client from a thread that does not see the cassette (`without_cassette`).
 
 The hook is a `sys.addaudithook` on the `socket.getaddrinfo` event: every client that resolves a name
 through the standard library raises it, in whatever thread does the lookup (asyncio runs lookups in an
@@ -93,16 +94,32 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
         host = host.decode("ascii", "replace")
     if not isinstance(host, str) or not is_provider_host(host):
         return
-    host = host.lower().rstrip(".")
+    _warn_once(
+        host.lower().rstrip("."),
+        "through a client harness does not patch (only httpx and httpx2 clients are recorded)",
+        check_expected=True,
+    )
+
+
+def without_cassette(host: str) -> None:
+    """A patched transport sends a request from a context that sees no cassette, while one is active
+    elsewhere in the process: typically a thread started inside the block, which does not inherit it."""
+    if _armed and is_provider_host(host):
+        _warn_once(
+            host.lower().rstrip("."),
+            "from a thread or task that does not see the cassette (a thread you start does not inherit "
+            "it: run its function with contextvars.copy_context().run)",
+        )
+
+
+def _warn_once(host: str, how: str, *, check_expected: bool = False) -> None:
     with _lock:
-        if host in _warned or _expected[host]:
+        if host in _warned or (check_expected and _expected[host]):
             return
         _warned.add(host)
     warnings.warn(
-        f"harness: a request to {host} went out while a cassette was active, through a client harness "
-        "does not patch (only httpx and httpx2 clients are recorded): it was neither recorded nor "
-        "replayed. Send it through an httpx or httpx2 client, or see docs/cassettes.md "
-        '"Recording any client".',
+        f"harness: a request to {host} went out while a cassette was active, {how}: it was neither "
+        'recorded nor replayed. See docs/cassettes.md "Traffic the cassette cannot see".',
         UnrecordedTrafficWarning,
-        stacklevel=2,
+        stacklevel=3,
     )

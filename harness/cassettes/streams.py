@@ -37,6 +37,13 @@ from harness.cassettes.scrub import scrub_chunks
 READ_ON_S = 0.25
 READ_ON_BYTES = 1 << 20
 
+try:  # an httpx2 client's body (harness.cassettes.clients) raises httpx2's errors
+    import httpx2
+
+    _BROKEN: tuple[type[Exception], ...] = (httpx.TransportError, httpx2.TransportError)
+except ImportError:  # pragma: no cover
+    _BROKEN = (httpx.TransportError,)
+
 
 class Tape:
     """What a recording stream saw: chunks, their offsets from the request start, completion."""
@@ -109,7 +116,7 @@ class RecordingStream(httpx.SyncByteStream):
                 self.tape.add(chunk)
                 if bound.spent(chunk):
                     return
-        except httpx.TransportError:
+        except _BROKEN:
             return  # the connection broke: what was read is recorded, marked truncated
         self.tape.end()
 
@@ -147,7 +154,7 @@ class AsyncRecordingStream(httpx.AsyncByteStream):
         try:
             if not self.tape.complete and not self.tape.closed:
                 # timed out or the connection broke: what was read is recorded, marked truncated
-                with contextlib.suppress(asyncio.TimeoutError, httpx.TransportError):
+                with contextlib.suppress(asyncio.TimeoutError, *_BROKEN):
                     await asyncio.wait_for(self._read_on(), READ_ON_S)
             await self.inner.aclose()
         finally:

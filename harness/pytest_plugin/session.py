@@ -74,7 +74,7 @@ class HarnessSession:
         self.written: list[tuple[str, Path]] = []
         self.blocker = NetworkBlocker()
         # with pytest-recording, its own guard enforces --block-network (per test, loopback included unless
-        # --allow-private-ips / --allowed-hosts): a second guard would be undone by its after each test
+        # --allowed-hosts / --allow-private-ips): a second guard would be undone by its after each test
         self.recording_blocks = bool(config.getoption("block_network", False)) and not self.owns_options
         if config.getoption("block_network", False) and self.record_mode == "none" and self.owns_options:
             self.blocker.install()
@@ -219,7 +219,7 @@ class HarnessSession:
         models = ", ".join(self.models) or "none selected (--models or ini harness_models)"
         blocked = ", network blocked" if self.blocker.installed else ""
         if self.recording_blocks:
-            blocked = ", network blocked by pytest-recording (loopback too, unless --allow-private-ips)"
+            blocked = ", network blocked by pytest-recording (loopback too, unless --allowed-hosts allows it)"
         return (
             f"harness: models {models}; record mode {self.record_mode}; "
             f"cassettes {self.relative(self.cassette_dir)}/{blocked}"
