@@ -101,6 +101,23 @@ def langchain(inp):
     return llm.invoke(inp.prompt)
 
 
+def lc_agent(inp):
+    """A LangChain agent (create_agent) over TargetInput.model, bridged with to_langchain."""
+    from langchain.agents import create_agent
+    from langchain_core.tools import tool as lc_tool
+
+    from harness.langchain import to_langchain
+
+    @lc_tool
+    def lookup_weather(city: str) -> str:
+        """The weather in a city."""
+        return f"sunny in {city}"
+
+    agent = create_agent(to_langchain(inp.model), tools=[lookup_weather])
+    state = agent.invoke({"messages": [{"role": "user", "content": inp.prompt}]})
+    return state["messages"][-1]
+
+
 async def structured(inp):
     seen = {"case_id": inp.case_id, "model_string": inp.model_string, "prompt": inp.prompt,
             "messages": len(inp.messages), "repeat": inp.repeat, "model": type(inp.model).__name__}
@@ -155,6 +172,12 @@ cases:
   - id: sdk_stream
     target: app.py:sdk_stream
     prompt: Count to three.
+  - id: lc_agent
+    target: app.py:lc_agent
+    prompt: Weather in Oslo?
+    assert:
+      - {{type: tool_trajectory, tools: [lookup_weather]}}
+      - {{type: icontains, value: sunny}}
   - id: structured
     target: app.py:structured
     vars: {{city: Paris}}
@@ -193,6 +216,13 @@ def _queue(emu: ProviderEmulator) -> None:
         Reply(text="The answer is 42.", usage={"input_tokens": 33, "output_tokens": 6}),
     )
     emu.queue(Reply(text="one two three", usage={"input_tokens": 7, "output_tokens": 3}))
+    emu.queue(
+        Reply(
+            tool_calls=[ToolCallSpec("lookup_weather", {"city": "Oslo"})],
+            usage={"input_tokens": 16, "output_tokens": 6},
+        ),
+        Reply(text="Sunny in Oslo.", usage={"input_tokens": 28, "output_tokens": 4}),
+    )
     emu.queue(Reply(text="Hello there.", usage={"input_tokens": 4, "output_tokens": 3}))
 
 
@@ -286,6 +316,10 @@ def test_targets_record_then_replay_offline_with_their_calls_trajectory_usage_an
         }
         assert data["calls"] == []
         assert data["cassette"]["state"] == "unused" and data["cost_usd"] is None
+        agent = records["lc_agent"]  # create_agent over to_langchain(inp.model): the graph's whole run
+        assert agent["status"] == "passed", agent["assertions"]
+        assert [c["client"] for c in agent["calls"]] == ["harness", "harness"]
+        assert agent["usage"]["total_tokens"] == 54 and agent["cost_usd"] == _cost([(16, 6), (28, 4)])
         lc = records["langchain"]  # a LangChain message returned, its call read from the traffic
         assert lc["status"] == "passed", lc["assertions"]
         assert lc["output"]["text"] == "Hello there." and lc["usage"]["total_tokens"] == 7
