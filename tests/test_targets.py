@@ -17,6 +17,7 @@ from harness.suite.spec import load_suite
 from harness.testing import ProviderEmulator, Reply, ToolCallSpec
 
 APP = '''
+import datetime
 import httpx
 from harness import tool
 from harness.http import HarnessTransport
@@ -121,7 +122,7 @@ def lc_agent(inp):
 async def structured(inp):
     seen = {"case_id": inp.case_id, "model_string": inp.model_string, "prompt": inp.prompt,
             "messages": len(inp.messages), "repeat": inp.repeat, "model": type(inp.model).__name__}
-    return {"output": {"city": inp.vars["city"]}, "metadata": seen}
+    return {"output": {"city": inp.vars["city"]}, "metadata": {**seen, "when": datetime.date(2026, 1, 2)}}
 
 
 def broken(inp):
@@ -313,6 +314,7 @@ def test_targets_record_then_replay_offline_with_their_calls_trajectory_usage_an
             "messages": 0,
             "repeat": 0,
             "model": "ChatModel",
+            "when": "2026-01-02",  # what JSON cannot hold is kept as its text
         }
         assert data["calls"] == []
         assert data["cassette"]["state"] == "unused" and data["cost_usd"] is None

@@ -40,8 +40,9 @@ class TargetInput:
     `prompt`: the case's rendered prompt (None when it gives `messages` or nothing); `messages`: the
     rendered input as harness messages (system message included); `vars`: the cell's variables;
     `case_id`; `model`: a harness chat model built from the cell's model entry (its calls are
-    recorded like any other; for a `langchain:` entry, the run's LangChain-backed model); `model_string`: that entry's model string ("openai:gpt-4.1-mini");
-    `model_id`: its display id; `repeat`: the repeat number (0-based).
+    recorded like any other; for a `langchain:` entry, the run's LangChain-backed model);
+    `model_string`: that entry's model string ("openai:gpt-4.1-mini"); `model_id`: its display id;
+    `repeat`: the repeat number (0-based).
     """
 
     prompt: str | None
@@ -153,7 +154,7 @@ def read_output(result: Any) -> TargetOutput:
                 "return a string, a message, or {'output': ..., 'metadata': {...}}"
             )
         meta = result.get("metadata")
-        metadata = dict(meta) if isinstance(meta, dict) else {}
+        metadata = _jsonable(meta) if isinstance(meta, dict) else {}
         result = result["output"]
     if isinstance(result, str):
         return TargetOutput(AIMessage(content=result), metadata=metadata)
@@ -162,8 +163,8 @@ def read_output(result: Any) -> TargetOutput:
         final = message if isinstance(message, AIMessage) else AIMessage(content=message.content)
         return TargetOutput(final, metadata=metadata)
     if isinstance(result, (dict, list, int, float, bool)) or result is None:
-        text = json.dumps(result, ensure_ascii=False, default=str)
-        return TargetOutput(AIMessage(content=text), structured=result, metadata=metadata)
+        data = _jsonable(result)
+        return TargetOutput(AIMessage(content=json.dumps(data, ensure_ascii=False)), data, metadata)
     if hasattr(result, "model_dump"):
         data = result.model_dump(mode="json")
         return TargetOutput(AIMessage(content=json.dumps(data, ensure_ascii=False)), data, metadata)
@@ -196,6 +197,11 @@ def target_input(
 
 
 _CALLING_MACHINERY = (os.path.dirname(asyncio.__file__), os.path.dirname(concurrent.futures.__file__))
+
+
+def _jsonable(value: Any) -> Any:
+    """The user's data as the record can hold it: JSON (anything else as its str)."""
+    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
 
 
 def _traceback_text(e: BaseException) -> str:
