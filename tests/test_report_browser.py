@@ -350,7 +350,7 @@ def agent(inp):
         ai = llm.invoke(messages)
         messages.append(ai)
         if not ai.tool_calls:
-            return ai
+            return {"output": ai, "metadata": {"turns": len(messages)}}
         messages += [get_weather.invoke(call) for call in ai.tool_calls]
 '''
 
@@ -393,6 +393,7 @@ def test_a_target_cells_model_calls_show_as_a_timeline(context, tmp_path):
         assert "40 in / 8 out tok" in second and "get_weather" not in second
         bars = [calls.nth(i).locator(".call-bar").bounding_box() for i in range(2)]
         assert bars[1]["x"] >= bars[0]["x"] + bars[0]["width"] - 1  # the second call starts after the first
+        assert '"turns": 4' in pg.page.locator("#detail .dcol").first.inner_text()  # the target's metadata
         assert pg.errors == []
         pg.shot("detail-target-calls")
     finally:

@@ -272,6 +272,8 @@ def _detail(rec: dict[str, Any], case_input: list[dict[str, Any]], strings: _Str
         d["tc"] = calls
     if out.get("structured") is not None:
         d["st"] = out["structured"]
+    if isinstance(out.get("metadata"), dict) and out["metadata"]:
+        d["md"] = out["metadata"]  # a target's metadata
     if out.get("finish_reason"):
         d["fr"] = str(out["finish_reason"])
     if rec.get("error"):

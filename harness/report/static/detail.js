@@ -189,6 +189,7 @@ function modelColumn(c, m, row) {
   col.appendChild(asec);
 
   if (det.mc) col.appendChild(callsTimeline(det.mc));
+  if (det.md) add(col, add(section("Target metadata"), pre(pretty(det.md), "msg code")));
   if (d && d[X_CHANGED]) col.appendChild(diffBlock(d));
   if (det.in) add(col, add(section("Input (differs from the case input)"), messagesList(det.in)));
   var tsec = section("Transcript");
