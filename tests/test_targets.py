@@ -413,3 +413,38 @@ def test_a_suite_target_runs_cases_without_input_of_their_own() -> None:
         "name: t\ntarget: app.py:agent\ncases:\n  - id: a\n  - id: b\n    target: x.py:f\n", "s.yaml"
     )
     assert [(ec.target, ec.messages()) for ec in suite.expand()] == [("app.py:agent", []), ("x.py:f", [])]
+
+
+LC_FACTORY = """
+from langchain_openai import ChatOpenAI
+
+
+def make(**params):
+    return ChatOpenAI(model="gpt-4.1-mini", **params)
+
+
+def answer(inp):
+    return inp.model.invoke(inp.messages)
+"""
+
+
+def test_a_targets_model_for_a_langchain_entry_is_the_runs_langchain_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "lc_app.py").write_text(LC_FACTORY)
+    with ProviderEmulator() as emu:
+        (tmp_path / "suite.yaml").write_text(
+            "name: lc\nmodels:\n  - {model: 'langchain:lc_app.py:make', id: lc, base_url: '"
+            + emu.base_url("openai")
+            + "', api_key: sk-lc-0123456789abcdef}\n"
+            "target: lc_app.py:answer\ncases:\n  - id: hi\n    prompt: Say hi.\n"
+        )
+        emu.queue(Reply(text="Hi!", usage={"input_tokens": 3, "output_tokens": 2}))
+        recorded = _run(tmp_path, "once", "run1")
+        _refuse_sockets(monkeypatch)
+    replayed = _run(tmp_path, "none", "run2")
+    for records, state in ((recorded, "recorded"), (replayed, "replayed")):
+        hi = records["hi"]
+        assert (hi["status"], hi["output"]["text"], hi["cassette"]["state"]) == ("passed", "Hi!", state)
+        assert hi["usage"]["total_tokens"] == 5 and hi["cost_usd"] == _cost([(3, 2)])
+        assert [c["client"] for c in hi["calls"]] == ["other"]  # ChatOpenAI's own client, read from traffic
