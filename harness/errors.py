@@ -23,6 +23,7 @@ Messages say what was wrong, what is allowed, and what was received.
     ├── OutputParserException (ValueError)      structured output could not be parsed
     ├── ToolException                           raised by tools; becomes a ToolMessage with status "error"
     ├── UnsupportedReplyError (TypeError)       a pytest helper got an object that is no model reply it reads
+    ├── JudgeError                              an llm_judge's model gave no verdict (call failed, or no JSON)
     └── ModelError                              the provider call failed (.is_retryable, .response)
         ├── ModelAuthenticationError             401
         ├── ModelPermissionDeniedError           403
@@ -136,6 +137,12 @@ class CassetteEntryError(CassetteError, ValueError):
     def __init__(self, message: str, entry: int | None = None) -> None:
         self.entry = entry
         super().__init__(message)
+
+
+class JudgeError(HarnessError):
+    """The judge model of an `llm_judge` gave no verdict: its call failed after the retries, or its reply
+    was not the JSON verdict. No verdict is no judgement of the output, so a run makes the cell `error`
+    (which `--retry-errors` runs again), never `failed`."""
 
 
 class NetworkBlockedError(HarnessError, RuntimeError):

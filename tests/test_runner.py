@@ -59,6 +59,8 @@ RECORD_KEYS = {
     "usage",
     "cost_usd",
     "cost_avoided_usd",
+    "judge_usage",
+    "judge_cost_usd",
     "timing",
     "cassette",
     "error",

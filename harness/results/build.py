@@ -179,8 +179,10 @@ def build_record(
     cassette: Cassette,
     error: str | None,
     started_at: str,
+    judge_figures: CallFigures = NO_CALLS,
 ) -> ResultRecord:
-    """The results record of one cell (the runner) or one test × model (the pytest plugin)."""
+    """The results record of one cell (the runner) or one test × model (the pytest plugin).
+    `judge_figures`: the cell's llm_judge calls, counted apart from the model's."""
     return ResultRecord(
         version=RECORD_VERSION,
         run_id=run_id,
@@ -200,6 +202,8 @@ def build_record(
         usage=figures.usage,
         cost_usd=figures.cost_usd,
         cost_avoided_usd=figures.cost_avoided_usd,
+        judge_usage=judge_figures.usage,
+        judge_cost_usd=judge_figures.cost_usd,
         timing=figures.timing,
         cassette=cassette,
         error=error,

@@ -82,6 +82,8 @@ class ResultRecord(TypedDict):
     usage: Usage
     cost_usd: float | None
     cost_avoided_usd: float
+    judge_usage: Usage  # the llm_judge calls of the cell, apart from the model's
+    judge_cost_usd: float | None  # None: no judge call, or the judge model has no price
     timing: Timing
     cassette: Cassette
     error: str | None
@@ -144,6 +146,12 @@ def latency_ms(record: dict[str, Any]) -> float | None:
 
 def ttft_ms(record: dict[str, Any]) -> float | None:
     return num(part(record, "timing").get("ttft_ms"))
+
+
+def judge_tokens(record: dict[str, Any]) -> tuple[int, int]:
+    """(input, output) tokens of the cell's judge calls (0, 0 in records written before the field)."""
+    u = part(record, "judge_usage")
+    return intval(u.get("input_tokens")), intval(u.get("output_tokens"))
 
 
 def tokens(record: dict[str, Any]) -> tuple[int, int, int, int]:

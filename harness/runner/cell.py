@@ -210,6 +210,27 @@ async def call_with_retries(
     return await policy.aretrying(on_rate_limit=limiter.on_rate_limit)(attempt)
 
 
+class JudgeCalls:
+    """A cell's judge, as `llm_judge` calls it: each call goes through the run's retry policy and the
+    judge provider's adaptive limiter, like a model call; the replies are kept, so the record counts
+    the judge's tokens and cost apart from the model's (`judge_usage`, `judge_cost_usd`)."""
+
+    def __init__(self, judge: ResolvedModel, policy: RetryPolicy) -> None:
+        self.judge = judge
+        self.policy = policy
+        self.replies: list[AIMessage] = []
+
+    @property
+    def model(self) -> str:
+        return self.judge.model
+
+    async def ainvoke(self, messages: list[BaseMessage]) -> AIMessage:
+        chat = self.judge.chat
+        reply = await call_with_retries(lambda: chat.ainvoke(messages), self.judge.limiter, self.policy)
+        self.replies.append(reply)
+        return reply
+
+
 async def execute_cell(
     ec: ExpandedCase, model: ResolvedModel, runtime: CaseRuntime, policy: RetryPolicy
 ) -> Exchange:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from harness.cassettes import Cassette as CassetteSession
@@ -29,7 +30,7 @@ from harness.results.build import (
 from harness.results.io import RESULTS_FILE, dumps_line, loads_line
 from harness.results.record import AssertionOutcome, Cassette, ResultRecord, Status
 from harness.results.summary import SummaryBuilder
-from harness.runner.cell import Exchange, execute_cell
+from harness.runner.cell import Exchange, JudgeCalls, execute_cell
 
 if TYPE_CHECKING:
     from harness.runner.runner import Cell, Runner, RunProgress
@@ -96,12 +97,10 @@ class CellRunner:
         runner = self.runner
         started = utc_now()
         path = runner.cassette_path(cell)
-        ex: Exchange | None = None
-        outcomes: list[AssertionOutcome] = []
+        done = _Done()
         error: str | None = None
         state = "live"
         cassette: CassetteSession | None = None
-        figures = NO_CALLS
         try:
             if path is not None:
                 async with use_cassette(
@@ -111,9 +110,9 @@ class CellRunner:
                     secret_headers=runner.suite.secret_headers,
                     scrub_patterns=runner.suite.scrub_patterns,
                 ) as cassette:
-                    ex, outcomes, figures = await self._execute(cell)
+                    await self._execute(cell, done)
             else:
-                ex, outcomes, figures = await self._execute(cell)
+                await self._execute(cell, done)
         except CassetteMissError as e:
             error, state = f"{type(e).__name__}: {e}", "miss"
         except Exception as e:
@@ -121,22 +120,25 @@ class CellRunner:
         if cassette is not None and state != "miss":
             # "unused": the cell made no model call (it failed first, e.g. a missing key) — never "replayed"
             state = "miss" if cassette.misses else cassette.state
+        outcomes = done.outcomes
         status: Status = "error" if error else ("passed" if all(o["passed"] for o in outcomes) else "failed")
-        return self._record(
-            cell, ex, outcomes, figures, status, error, Cassette(path=path, state=state), started
-        )
+        return self._record(cell, done, status, error, Cassette(path=path, state=state), started)
 
-    async def _execute(self, cell: Cell) -> tuple[Exchange, list[AssertionOutcome], CallFigures]:
+    async def _execute(self, cell: Cell, done: _Done) -> None:
+        """Run the cell's calls, then its assertions, filling `done` as it goes: a judge that gives
+        no verdict raises after the exchange and its figures are kept, so the record still shows them."""
         runner = self.runner
-        ex = await execute_cell(cell.case, cell.model, runner.runtime, runner.options.retry)
-        figures = self._figures(cell, ex)
-        outcomes: list[AssertionOutcome] = []
+        ex = done.exchange = await execute_cell(cell.case, cell.model, runner.runtime, runner.options.retry)
+        figures = done.figures = self._figures(cell, ex)
         specs = runner.assertions_for(cell.case)
+        outcomes: list[AssertionOutcome] = []
         if specs:
             final = ex.final if ex.final is not None else AIMessage(content="")
             text = text_of(ex.final)
             if not text and ex.structured is not None:  # tool-call structured output has no text
                 text = json.dumps(ex.structured, ensure_ascii=False, default=str)
+            judge = runner.case_judges.get(id(cell.case.case))
+            calls = done.judge = JudgeCalls(judge, runner.options.retry) if judge is not None else None
             ctx = make_context(
                 output=final,
                 text=text,
@@ -153,7 +155,7 @@ class CellRunner:
                 vars=cell.case.vars,
                 case_id=cell.case.id,
                 model=cell.model.id,
-                judge=(j.chat if (j := runner.case_judges.get(id(cell.case.case))) is not None else None),
+                judge=calls,
             )
             outcomes = await evaluate(list(specs), ctx)
         if ex.parse_error is not None:
@@ -165,23 +167,22 @@ class CellRunner:
                     reason=f"the output could not be parsed: {ex.parse_error}",
                 )
             )
-        return ex, outcomes, figures
+        done.outcomes = outcomes
 
     def _figures(self, cell: Cell, ex: Exchange) -> CallFigures:
         return CallFigures.of(ex.ai_messages, self.runner.pricing, cell.model.provider, cell.model.name)
 
     def _record(
-        self,
-        cell: Cell,
-        ex: Exchange | None,
-        outcomes: list[AssertionOutcome],
-        figures: CallFigures,
-        status: Status,
-        error: str | None,
-        cassette: Cassette,
-        started: str,
+        self, cell: Cell, done: _Done, status: Status, error: str | None, cassette: Cassette, started: str
     ) -> ResultRecord:
         runner = self.runner
+        ex = done.exchange
+        judge = done.judge
+        judge_figures = (
+            CallFigures.of(judge.replies, runner.pricing, judge.judge.provider, judge.judge.name)
+            if judge is not None
+            else NO_CALLS
+        )
         return build_record(
             run_id=runner.run_id,
             suite=runner.suite.name,
@@ -193,13 +194,24 @@ class CellRunner:
             vars=cell.case.vars,
             tags=[*runner.suite.tags, *cell.case.case.tags],
             status=status,
-            assertions=outcomes,
+            assertions=done.outcomes,
             input=cell.case.messages(),
             final=ex.final if ex is not None else None,
             structured=ex.structured if ex is not None else None,
             transcript=[transcript_entry(m) for m in ex.transcript] if ex is not None else [],
-            figures=figures,
+            figures=done.figures,
+            judge_figures=judge_figures,
             cassette=cassette,
             error=error,
             started_at=started,
         )
+
+
+@dataclass
+class _Done:
+    """What a cell got to before it ended (an error may stop it at any step)."""
+
+    exchange: Exchange | None = None
+    figures: CallFigures = NO_CALLS
+    judge: JudgeCalls | None = None
+    outcomes: list[AssertionOutcome] = field(default_factory=list)
