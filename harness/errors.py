@@ -114,11 +114,15 @@ class CassetteError(HarnessError):
 
 
 class CassetteMissError(CassetteError):
-    """Replay found no recorded interaction for a request. The message holds the nearest diff."""
+    """Replay found no recorded interaction for a request. The message holds the nearest diff.
+    `only_base_url`: the same request was recorded against another base URL (recording is no fix)."""
 
-    def __init__(self, message: str, *, cassette: str | None = None, request: Any = None) -> None:
+    def __init__(
+        self, message: str, *, cassette: str | None = None, request: Any = None, only_base_url: bool = False
+    ) -> None:
         self.cassette = cassette
         self.request = request
+        self.only_base_url = only_base_url
         super().__init__(message)
 
 

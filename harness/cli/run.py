@@ -171,6 +171,11 @@ def _workers(value: str) -> int | None:
     help="Refuse a suite that would run more cells (cases x variants x repeats x models).",
 )
 @click.option(
+    "--match-host",
+    is_flag=True,
+    help="Replay only what was recorded against the same host (default: a provider endpoint matches on its path).",
+)
+@click.option(
     "--dry-run", is_flag=True, help="Validate everything and print the cell counts; run and write nothing."
 )
 def run_cmd(
@@ -195,6 +200,7 @@ def run_cmd(
     progress: bool | None,
     max_cells: int,
     dry_run: bool,
+    match_host: bool,
 ) -> None:
     """Run SUITE files over their models (or --models): every case × model × repeat, concurrently.
 
@@ -225,6 +231,7 @@ def run_cmd(
             _workers(workers),
             max_cells,
             dry_run,
+            match_host,
         )
     except (InputError, ConfigurationError) as e:
         click.echo(f"error: {e}", err=True)
@@ -254,6 +261,7 @@ def _run(
     workers: int | None = 1,
     max_cells: int = 100_000,
     dry_run: bool = False,
+    match_host: bool = False,
 ) -> int:
     from harness.results.io import load_run_meta
     from harness.runner.runner import Runner, RunOptions
@@ -294,6 +302,7 @@ def _run(
             prices_file=str(prices) if prices else None,
             workers=workers,
             max_cells=max_cells,
+            match_host=match_host,
         )
         runners.append(Runner(suite, options))
     if dry_run:

@@ -55,6 +55,7 @@ class RunOptions:
     on_record: Callable[[dict[str, Any]], Any] | None = None  # called after each record is written
     workers: int | None = 1  # processes for CPU-bound (replay) runs; None: auto (large runs, up to 4)
     max_cells: int = DEFAULT_MAX_CELLS  # refuse a suite that would plan more cells, before building any
+    match_host: bool = False  # cassettes also match the host of recognised requests (use_cassette's)
 
 
 @dataclass

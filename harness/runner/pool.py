@@ -109,6 +109,7 @@ class CellRunner:
                     replay_speed=runner.options.replay_speed,
                     secret_headers=runner.suite.secret_headers,
                     scrub_patterns=runner.suite.scrub_patterns,
+                    match_host=runner.options.match_host,
                 ) as cassette:
                     await self._execute(cell, done)
             else:

@@ -227,6 +227,7 @@ class Runner:
             "cassettes_dir": str(o.cassettes_dir) if o.cassettes_dir is not None else None,
             "concurrency": self.concurrency,
             "repeat": o.repeat,
+            "match_host": o.match_host,
         }
 
     # --- running --------------------------------------------------------------------------------
