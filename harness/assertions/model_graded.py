@@ -127,9 +127,10 @@ def judge_messages(rubric: str, ctx: AssertionContext) -> list[Any]:
 
 class LlmJudge(SpecBase):
     """Ask the judge model whether the output satisfies `rubric`. It answers JSON
-    {"pass", "score", "reason"}; with `threshold`, the score decides (score >= threshold).
-    A judge that gives no verdict (its call fails, or its reply is not that JSON) raises JudgeError:
-    that is no judgement of the output, and `evaluate` lets it through so the cell becomes `error`."""
+    {"pass", "score", "reason"}; with `threshold`, the score decides (score >= threshold)."""
+
+    # A judge that gives no verdict (its call fails, or its reply is not that JSON) raises JudgeError:
+    # that is no judgement of the output, and `evaluate` lets it through so the cell becomes `error`.
 
     type: Literal["llm_judge", "llm-rubric"]
     needs_judge: ClassVar[bool] = True
