@@ -16,6 +16,7 @@ Messages say what was wrong, what is allowed, and what was received.
     │   ├── CassetteMissError                    replay found no recorded request for this one
     │   ├── CassetteUnusedError                  strict mode: recorded interactions were never played
     │   ├── SecretLeakError                      a write would have put a live secret on disk
+    │   ├── CassetteReplyError                   a replayed reply its adapter cannot read (truncated, edited)
     │   └── CassetteEntryError (ValueError)      an entry that is not an interaction (becomes CassetteFormatError)
     ├── NetworkBlockedError (RuntimeError)      pytest --block-network refused a non-loopback connection
     ├── EventStreamError (ValueError)           bytes that are not a valid AWS event stream
@@ -132,6 +133,11 @@ class CassetteUnusedError(CassetteError):
 
 class SecretLeakError(CassetteError):
     pass
+
+
+class CassetteReplyError(CassetteError):
+    """A reply replayed from a cassette that its provider adapter cannot read: the file was truncated or
+    edited. Not a ModelError, so it is never retried (a retry would only find the answer played)."""
 
 
 class CassetteEntryError(CassetteError, ValueError):
