@@ -11,6 +11,8 @@ import click
 
 from harness.cassettes.modes import RECORD_MODES
 from harness.cli.run_console import Progress, print_failures, print_summary
+from harness.cli.run_gates import Gate, combine, exit_code, parse_gates, resolve_gates
+from harness.cli.run_resume import CLI_FILE, given, remember, reuse
 from harness.errors import ConfigurationError, InputError
 
 if TYPE_CHECKING:
@@ -176,6 +178,18 @@ def _workers(value: str) -> int | None:
     help="Replay only what was recorded against the same host (default: a provider endpoint matches on its path).",
 )
 @click.option(
+    "--fail-under",
+    multiple=True,
+    metavar="RATE|MODEL=RATE",
+    help="Exit 1 only when the pass rate is below RATE (0.9 or 90%), overall or for one model (repeatable).",
+)
+@click.option(
+    "--max-cost",
+    type=click.FloatRange(min=0),
+    metavar="USD",
+    help="Spend at most USD on live calls: once spent, cells that would go live are skipped (exit 3).",
+)
+@click.option(
     "--dry-run", is_flag=True, help="Validate everything and print the cell counts; run and write nothing."
 )
 def run_cmd(
@@ -201,6 +215,8 @@ def run_cmd(
     max_cells: int,
     dry_run: bool,
     match_host: bool,
+    fail_under: tuple[str, ...],
+    max_cost: float | None,
 ) -> None:
     """Run SUITE files over their models (or --models): every case × model × repeat, concurrently.
 
@@ -208,31 +224,19 @@ def run_cmd(
     RUN_DIR/run.json; then the HTML report is written. Everything is validated before the first
     cell runs: a bad suite or model is one error line and exit code 2.
     """
+    ctx = click.get_current_context()
+    params = dict(ctx.params)
     try:
-        code = _run(
-            suites,
-            models,
-            record_mode,
-            cassettes_dir,
-            no_cassettes,
-            out,
-            report_path,
-            baseline,
-            no_report,
-            concurrency,
-            repeat,
-            junit,
-            exports,
-            _replay_speed(replay_speed),
-            resume,
-            retry_errors,
-            prices,
-            progress,
-            _workers(workers),
-            max_cells,
-            dry_run,
-            match_host,
-        )
+        remembered = given(ctx)
+        if resume is not None:
+            reused = reuse(ctx, params, resume)
+            if reused:
+                click.echo(
+                    f"Resuming {resume}: reusing {'; '.join(_flags(ctx, reused))} (from its {CLI_FILE})"
+                )
+            remembered = {**reused, **remembered}
+        params.update(replay_speed=_replay_speed(params["replay_speed"]), workers=_workers(params["workers"]))
+        code = _run(**params, remembered=remembered)
     except (InputError, ConfigurationError) as e:
         click.echo(f"error: {e}", err=True)
         raise SystemExit(2) from None
@@ -262,6 +266,9 @@ def _run(
     max_cells: int = 100_000,
     dry_run: bool = False,
     match_host: bool = False,
+    fail_under: tuple[str, ...] = (),
+    max_cost: float | None = None,
+    remembered: dict[str, Any] | None = None,
 ) -> int:
     from harness.results.io import load_run_meta
     from harness.runner.runner import Runner, RunOptions
@@ -303,8 +310,10 @@ def _run(
             workers=workers,
             max_cells=max_cells,
             match_host=match_host,
+            max_cost=max_cost,
         )
         runners.append(Runner(suite, options))
+    gates = {id(r): resolve_gates(parse_gates(fail_under), r.models, r.suite.name) for r in runners}
     if dry_run:
         for runner in runners:
             click.echo(
@@ -312,7 +321,9 @@ def _run(
                 f"({len(runner.cases):,} case variants x {len(runner.models)} model(s) x repeats)"
             )
         return 0
-    return _execute(runners, progress, no_report, report_path, baseline, exports, junit)
+    for runner in runners:  # what a --resume of this run reuses
+        remember(runner.run_dir, remembered or {})
+    return _execute(runners, progress, no_report, report_path, baseline, exports, junit, gates)
 
 
 def _execute(
@@ -323,23 +334,24 @@ def _execute(
     baseline: Path | None,
     exports: tuple[Path, ...],
     junit: Path | None,
+    gates: dict[int, list[Gate]] | None = None,
 ) -> int:
-    """Run validated runners one after another; print, report, export. The exit code: 1 if any failed."""
+    """Run validated runners one after another; print, report, export. The exit code: run_gates'."""
     from rich.console import Console
 
     from harness.results.io import export
 
     show = progress if progress is not None else sys.stderr.isatty()
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-    code = 0
+    codes = []
     run_dirs, reports = [], {}
     for runner in runners:
         result = runner.run(Progress(runner.suite.name) if show else None)
         run_dirs.append(result.run_dir)
         print_summary(result, console)
         if not result.ok:
-            code = 1
             print_failures(result.run_dir, console)
+        codes.append(exit_code(result, (gates or {}).get(id(runner), []), runner.options.max_cost, console))
         console.print(f"Results: {result.run_dir / 'results.jsonl'}")
         if not no_report:
             reports[result.run_dir] = _report(result, report_path, baseline, len(runners) > 1, console)
@@ -354,7 +366,18 @@ def _execute(
         from harness.results.ci_outputs import write_github_summary
 
         write_github_summary(run_dirs, reports)
-    return code
+    return combine(codes)
+
+
+def _flags(ctx: click.Context, values: dict[str, Any]) -> list[str]:
+    """`--junit out.xml`, `--no-report`: options as they would be typed."""
+    out = []
+    for param in ctx.command.params:
+        if param.name in values and isinstance(param, click.Option):
+            value = values[param.name]
+            items = value if isinstance(value, list) else [value]
+            out.append(param.opts[0] if param.is_flag else " ".join(f"{param.opts[0]} {v}" for v in items))
+    return out
 
 
 def _trusted_paths(meta: dict[str, Any], run_dir: Path, *, cassettes_given: bool) -> dict[str, Any]:

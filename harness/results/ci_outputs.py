@@ -40,14 +40,14 @@ def _usd(value: Any) -> str:
 
 def junit_xml(run_dirs: list[Path]) -> ET.Element:
     root = ET.Element("testsuites", name="harness")
-    totals = {"tests": 0, "failures": 0, "errors": 0}
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     total_time = 0.0
     for run_dir in run_dirs:
         records = latest_records(run_dir)
         meta = load_run_meta(run_dir)
         suite_name = str(meta.get("suite") or (records[0].get("suite") if records else run_dir.name))
         suite_el = ET.SubElement(root, "testsuite", name=suite_name)
-        counts = {"tests": 0, "failures": 0, "errors": 0}
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         suite_time = 0.0
         for r in records:
             timing = r.get("timing") or {}
@@ -81,6 +81,9 @@ def junit_xml(run_dirs: list[Path]) -> ET.Element:
                 error = mask_text(str(r.get("error") or ""))
                 el = ET.SubElement(tc, "error", message=error or "error")
                 el.text = error
+            elif r.get("status") == "skipped":
+                counts["skipped"] += 1
+                ET.SubElement(tc, "skipped", message=mask_text(str(r.get("error") or "skipped")))
             elif r.get("status") == "failed":
                 counts["failures"] += 1
                 failed = [a for a in r.get("assertions") or [] if not a.get("passed")]

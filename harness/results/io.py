@@ -285,6 +285,7 @@ def export(run_dir: str | Path, path: str | Path, fmt: str | None = None) -> Pat
         write_atomic(path, json.dumps(latest_records(run_dir), ensure_ascii=False, indent=1, default=str))
         return path
     df = load_results(run_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)  # as --junit does; write_atomic makes its own
     if fmt == "csv":
         _scalar_frame(df).to_csv(path, index=False)
     elif fmt == "parquet":

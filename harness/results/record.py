@@ -16,7 +16,8 @@ from typing_extensions import NotRequired
 RECORD_VERSION = 1
 """Written into every record as `version`; a record without one predates the field (same shape)."""
 
-Status = Literal["passed", "failed", "error"]
+# "skipped": the cell did not run (harness run --max-cost was spent); `error` holds the reason
+Status = Literal["passed", "failed", "error", "skipped"]
 CassetteState = Literal["replayed", "recorded", "live", "miss", "mixed", "unused"]
 CASSETTE_STATES: tuple[CassetteState, ...] = ("replayed", "recorded", "live", "miss", "mixed", "unused")
 
@@ -123,6 +124,8 @@ def status_of(record: dict[str, Any]) -> Status:
         return "passed"
     if status == "failed":
         return "failed"
+    if status == "skipped":
+        return "skipped"
     return "error" if status == "error" or record.get("error") else "failed"
 
 

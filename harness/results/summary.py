@@ -45,6 +45,7 @@ class ModelSummary(TypedDict):
     passed: int
     failed: int
     errors: int
+    skipped: int  # cells that did not run (--max-cost spent); the pass rate counts the cells that ran
     pass_rate: float | None
     latency_p50_ms: float | None
     latency_p95_ms: float | None
@@ -103,7 +104,9 @@ class _Tally:
     """One model's running totals."""
 
     cells: int = 0
-    by_status: dict[str, int] = field(default_factory=lambda: {"passed": 0, "failed": 0, "error": 0})
+    by_status: dict[str, int] = field(
+        default_factory=lambda: {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
+    )
     latencies: list[float] = field(default_factory=list)
     ttfts: list[float] = field(default_factory=list)
     input_tokens: int = 0
@@ -149,12 +152,14 @@ class _Tally:
 
     def summary(self) -> ModelSummary:
         lat = self.latencies
+        ran = self.cells - self.by_status["skipped"]
         return ModelSummary(
             cells=self.cells,
             passed=self.by_status["passed"],
             failed=self.by_status["failed"],
             errors=self.by_status["error"],
-            pass_rate=round(self.by_status["passed"] / self.cells, RATE_DIGITS) if self.cells else None,
+            skipped=self.by_status["skipped"],
+            pass_rate=round(self.by_status["passed"] / ran, RATE_DIGITS) if ran else None,
             latency_p50_ms=_ms(percentile(lat, 50)),
             latency_p95_ms=_ms(percentile(lat, 95)),
             latency_mean_ms=_ms(sum(lat) / len(lat)) if lat else None,

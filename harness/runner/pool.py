@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from harness.cassettes import Cassette as CassetteSession
 from harness.cassettes import use_cassette
+from harness.cassettes.modes import default_record_mode
 from harness.errors import CassetteMissError
 from harness.messages.core import AIMessage
 from harness.results.build import (
@@ -28,7 +30,7 @@ from harness.results.build import (
     utc_now,
 )
 from harness.results.io import RESULTS_FILE, dumps_line, loads_line
-from harness.results.record import AssertionOutcome, Cassette, ResultRecord, Status
+from harness.results.record import AssertionOutcome, Cassette, ResultRecord, Status, num, state_of
 from harness.results.summary import SummaryBuilder
 from harness.runner.cell import Exchange, JudgeCalls, execute_cell
 
@@ -52,6 +54,7 @@ class CellRunner:
         self.states = states
         self.progress = progress
         self.ran = 0
+        self.spent = 0.0  # US dollars the live calls of this invocation cost (what --max-cost limits)
         # a worker process (sink = its stdout) sends records to the parent, the only writer of the file
         self.sink = sink
         self._fh = sink if sink is not None else (runner.run_dir / RESULTS_FILE).open("ab")
@@ -63,7 +66,7 @@ class CellRunner:
     async def run_all(self, cells: Iterator[Cell], workers: int) -> None:
         async def worker() -> None:
             for cell in cells:  # one shared iterator: next() never awaits, so no two workers get a cell twice
-                record = await self.run_cell(cell)
+                record = self.skipped(cell) if self._over_budget(cell) else await self.run_cell(cell)
                 self.emit(record)
 
         await asyncio.gather(*(worker() for _ in range(workers)))
@@ -80,8 +83,34 @@ class CellRunner:
         self._fh.flush()
         self._count(loads_line(line))
 
+    def _over_budget(self, cell: Cell) -> bool:
+        limit = self.runner.options.max_cost
+        return limit is not None and self.spent >= limit and self._goes_live(cell)
+
+    def _goes_live(self, cell: Cell) -> bool:
+        """Whether the cell would call a provider: no cassettes, a recording mode that records
+        everything, or once / new_episodes without its cassette file (then it records)."""
+        path = self.runner.cassette_path(cell)
+        if path is None:
+            return True
+        mode = self.runner.options.record_mode or default_record_mode()
+        if mode in ("all", "rewrite"):
+            return True
+        return mode != "none" and not os.path.exists(path)
+
+    def skipped(self, cell: Cell) -> ResultRecord:
+        """The record of a cell that does not start because --max-cost is spent (a resume runs it)."""
+        limit = self.runner.options.max_cost
+        reason = (
+            f"skipped: --max-cost ${limit:g} was spent (${self.spent:.4f} on live calls) before this cell "
+            "started, and it would call the provider live; resume the run with a higher --max-cost to run it"
+        )
+        path = self.runner.cassette_path(cell)
+        return self._record(cell, _Done(), "skipped", reason, Cassette(path=path, state="unused"), utc_now())
+
     def _count(self, record: Any) -> None:
         self.ran += 1
+        self.spent += live_cost(record)
         if self.summary is not None:
             self.summary.add(record)
         status = record["status"]
@@ -206,6 +235,14 @@ class CellRunner:
             error=error,
             started_at=started,
         )
+
+
+def live_cost(record: dict[str, Any]) -> float:
+    """What a record's calls cost that went to the provider: the model's cost less what replay avoided,
+    and the judge's unless the cell replayed (its judge calls replayed with it). Unpriced calls count 0."""
+    model = (num(record.get("cost_usd")) or 0.0) - (num(record.get("cost_avoided_usd")) or 0.0)
+    judge = 0.0 if state_of(record) == "replayed" else (num(record.get("judge_cost_usd")) or 0.0)
+    return max(0.0, model) + judge
 
 
 @dataclass
