@@ -365,7 +365,7 @@ def _execute(
     if os.environ.get("GITHUB_STEP_SUMMARY"):
         from harness.results.ci_outputs import write_github_summary
 
-        write_github_summary(run_dirs, reports)
+        write_github_summary(run_dirs, reports, baseline)
     return combine(codes)
 
 
