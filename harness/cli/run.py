@@ -26,10 +26,12 @@ Examples:
   harness run suites/*.yaml --concurrency 20 --junit results.xml --no-report
   harness run suites/big.yaml --workers 2                # replay a large suite on two cores
   harness run suites/big.yaml --dry-run --max-cells 500000   # validate and count; run nothing
-  harness run --resume runs/quickstart-20261124T063000-3f2a --retry-errors
+  harness run --resume runs/quickstart-20261124T063000-3f2a --retry-errors   # keeps the run's options
+  harness run suites/quickstart.yaml --fail-under 0.9 --max-cost 5
 
 \b
-Exit codes: 0 every cell passed, 1 a cell failed or errored, 2 usage or input error.
+Exit codes: 0 every cell passed (with --fail-under: every gate held), 1 a cell failed or errored
+(with --fail-under: a gate was missed), 2 usage or input error, 3 --max-cost skipped cells.
 """
 
 
