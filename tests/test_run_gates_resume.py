@@ -103,6 +103,10 @@ def test_max_cost_skips_the_live_cells_once_spent_and_a_resume_runs_them(workdir
     suite = ET.parse(workdir / "j.xml").getroot().find("testsuite")
     assert suite is not None and suite.get("skipped") == "3"
     assert len(suite.findall("testcase/skipped")) == 3
+    report = CliRunner().invoke(cli, ["report", "runs/budget", "-o", "budget.html"])
+    assert report.exit_code == 0, report.output
+    html = (workdir / "budget.html").read_text(encoding="utf-8")
+    assert '<span class="st st-skip">– 1 skipped</span>' in html and "– 2 skipped" in html
 
     emulator.queue(Reply(text="Hello Ann"), Reply(text="zebra"), Reply(text="zebra"))
     code, out = run("--resume", "runs/budget", "--max-cost", "1")
