@@ -12,7 +12,7 @@ import click
 from harness.cassettes.modes import RECORD_MODES
 from harness.cli.run_console import Progress, print_failures, print_summary
 from harness.cli.run_gates import Gate, combine, exit_code, parse_gates, resolve_gates
-from harness.cli.run_resume import CLI_FILE, given, remember, reuse
+from harness.cli.run_resume import CLI_FILE, as_flags, given, remember, reuse
 from harness.errors import ConfigurationError, InputError
 
 if TYPE_CHECKING:
@@ -234,7 +234,7 @@ def run_cmd(
             reused = reuse(ctx, params, resume)
             if reused:
                 click.echo(
-                    f"Resuming {resume}: reusing {'; '.join(_flags(ctx, reused))} (from its {CLI_FILE})"
+                    f"Resuming {resume}: reusing {'; '.join(as_flags(ctx, reused))} (from its {CLI_FILE})"
                 )
             remembered = {**reused, **remembered}
         params.update(replay_speed=_replay_speed(params["replay_speed"]), workers=_workers(params["workers"]))
@@ -278,6 +278,7 @@ def _run(
 
     if retry_errors and resume is None:
         raise click.UsageError("--retry-errors needs --resume RUN_DIR")
+    wanted = parse_gates(fail_under)
     config: dict[str, Any] = {}
     if resume is not None:
         meta = load_run_meta(resume)
@@ -315,7 +316,7 @@ def _run(
             max_cost=max_cost,
         )
         runners.append(Runner(suite, options))
-    gates = {id(r): resolve_gates(parse_gates(fail_under), r.models, r.suite.name) for r in runners}
+    gates = {id(r): resolve_gates(wanted, r.models, r.suite.name) for r in runners}
     if dry_run:
         for runner in runners:
             click.echo(
@@ -369,17 +370,6 @@ def _execute(
 
         write_github_summary(run_dirs, reports, baseline)
     return combine(codes)
-
-
-def _flags(ctx: click.Context, values: dict[str, Any]) -> list[str]:
-    """`--junit out.xml`, `--no-report`: options as they would be typed."""
-    out = []
-    for param in ctx.command.params:
-        if param.name in values and isinstance(param, click.Option):
-            value = values[param.name]
-            items = value if isinstance(value, list) else [value]
-            out.append(param.opts[0] if param.is_flag else " ".join(f"{param.opts[0]} {v}" for v in items))
-    return out
 
 
 def _trusted_paths(meta: dict[str, Any], run_dir: Path, *, cassettes_given: bool) -> dict[str, Any]:

@@ -92,3 +92,14 @@ def _check_paths(param: click.Option, value: Any, run_dir: Path) -> None:
 
     for v in value if isinstance(value, list) else [value]:
         confined(str(v), Path.cwd(), what=f"{param.opts[0]}", source=str(run_dir / CLI_FILE))
+
+
+def as_flags(ctx: click.Context, values: dict[str, Any]) -> list[str]:
+    """`--junit out.xml`, `--no-report`: options as they would be typed, in --help order."""
+    out = []
+    for param in ctx.command.params:
+        if param.name in values and isinstance(param, click.Option):
+            value = values[param.name]
+            items = value if isinstance(value, list) else [value]
+            out.append(param.opts[0] if param.is_flag else " ".join(f"{param.opts[0]} {v}" for v in items))
+    return out
