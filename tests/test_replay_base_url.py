@@ -136,3 +136,48 @@ def test_pytest_replays_from_another_host_unless_the_ini_asks_for_strict_hosts(p
     assert "Only the base URL differs; host matching is strict" in text
     assert "--record-mode=new_episodes" not in text
     pytester.runpytest(*args, "-o", "harness_match_host=false").assert_outcomes(passed=1)
+
+
+CASSETTE = """\
+version: 1
+interactions:
+- request:
+    method: POST
+    uri: https://gateway-a.example.com/v1/embeddings
+    body: '{"input": "hello", "model": "text-embedding-3-small"}'
+    headers: {content-type: [application/json]}
+  response:
+    status: {code: 200, message: OK}
+    headers: {content-type: [application/json]}
+    body: {string: '{"data": [{"embedding": [0.1, 0.2]}]}'}
+"""
+
+
+def test_an_endpoint_no_adapter_knows_matches_its_whole_url_and_the_miss_says_so(tmp_path, monkeypatch):
+    import httpx
+
+    from harness.cassettes import use_cassette
+    from harness.errors import CassetteMissError
+    from harness.http import HarnessTransport
+
+    block_sockets(monkeypatch)
+    path = tmp_path / "embeddings.yaml"
+    path.write_text(CASSETTE, encoding="utf-8")
+    body = {"input": "hello", "model": "text-embedding-3-small"}
+    with httpx.Client(transport=HarnessTransport()) as client, use_cassette(path, record_mode="none"):
+        same = client.post("https://gateway-a.example.com/v1/embeddings", json=body)
+        assert same.json()["data"][0]["embedding"] == [0.1, 0.2]
+    with (
+        httpx.Client(transport=HarnessTransport()) as client,
+        use_cassette(path, record_mode="none"),
+        pytest.raises(CassetteMissError) as miss,
+    ):
+        client.post("https://gateway-b.example.com/v1/embeddings", json=body)
+    message = str(miss.value)
+    assert miss.value.only_base_url
+    assert (
+        "recorded #0 is this same request sent to another base URL: recorded https://gateway-a.example.com, "
+        "this request https://gateway-b.example.com." in message
+    )
+    assert "Only the base URL differs; no provider adapter recognises this endpoint" in message
+    assert "new_episodes" not in message
