@@ -12,7 +12,7 @@ import click
 from harness.cassettes.modes import RECORD_MODES
 from harness.cli.run_console import Progress, print_failures, print_summary
 from harness.cli.run_gates import Gate, combine, exit_code, parse_gates, resolve_gates
-from harness.cli.run_resume import CLI_FILE, as_flags, given, remember, reuse
+from harness.cli.run_resume import ResumingCommand, remember
 from harness.errors import ConfigurationError, InputError
 
 if TYPE_CHECKING:
@@ -92,7 +92,12 @@ def _workers(value: str) -> int | None:
     )
 
 
-@click.command("run", epilog=EXAMPLES, short_help="Run suites over models; write results and a report.")
+@click.command(
+    "run",
+    cls=ResumingCommand,
+    epilog=EXAMPLES,
+    short_help="Run suites over models; write results and a report.",
+)
 @click.argument("suites", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
     "--models", help="Comma-separated models replacing the suite's, e.g. openai:gpt-4.1-mini,ollama:llama3.2"
@@ -226,19 +231,33 @@ def run_cmd(
     RUN_DIR/run.json; then the HTML report is written. Everything is validated before the first
     cell runs: a bad suite or model is one error line and exit code 2.
     """
-    ctx = click.get_current_context()
-    params = dict(ctx.params)
     try:
-        remembered = given(ctx)
-        if resume is not None:
-            reused = reuse(ctx, params, resume)
-            if reused:
-                click.echo(
-                    f"Resuming {resume}: reusing {'; '.join(as_flags(ctx, reused))} (from its {CLI_FILE})"
-                )
-            remembered = {**reused, **remembered}
-        params.update(replay_speed=_replay_speed(params["replay_speed"]), workers=_workers(params["workers"]))
-        code = _run(**params, remembered=remembered)
+        code = _run(
+            suites,
+            models,
+            record_mode,
+            cassettes_dir,
+            no_cassettes,
+            out,
+            report_path,
+            baseline,
+            no_report,
+            concurrency,
+            repeat,
+            junit,
+            exports,
+            _replay_speed(replay_speed),
+            resume,
+            retry_errors,
+            prices,
+            progress,
+            _workers(workers),
+            max_cells,
+            dry_run,
+            match_host,
+            fail_under,
+            max_cost,
+        )
     except (InputError, ConfigurationError) as e:
         click.echo(f"error: {e}", err=True)
         raise SystemExit(2) from None
@@ -270,7 +289,6 @@ def _run(
     match_host: bool = False,
     fail_under: tuple[str, ...] = (),
     max_cost: float | None = None,
-    remembered: dict[str, Any] | None = None,
 ) -> int:
     from harness.results.io import load_run_meta
     from harness.runner.runner import Runner, RunOptions
@@ -324,8 +342,7 @@ def _run(
                 f"({len(runner.cases):,} case variants x {len(runner.models)} model(s) x repeats)"
             )
         return 0
-    for runner in runners:  # what a --resume of this run reuses
-        remember(runner.run_dir, remembered or {})
+    remember([r.run_dir for r in runners])  # what a --resume of these runs reuses
     return _execute(runners, progress, no_report, report_path, baseline, exports, junit, gates)
 
 

@@ -7,6 +7,9 @@ the same models and filters with the same workers; it prints which options it re
 on the resume command win (and `--report FILE` or `--cassettes DIR` there drop a reused `--no-report`
 or `--no-cassettes`). Paths read back must lie inside the working directory: cli.json is a file anyone
 may hand over.
+
+This happens as the command line is parsed (`ResumingCommand`), so the command itself receives the
+options it runs with, whichever option a later version adds.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from click.core import ParameterSource
 from harness.errors import InputError
 
 CLI_FILE = "cli.json"
+_REUSED = "harness.resume.reused"  # ctx.meta key: the options a resume took from cli.json
 # what says which run this is, or only how this invocation displays it: never reused
 NOT_REUSED = frozenset({"suites", "resume", "retry_errors", "out", "dry_run", "progress"})
 # an option given on the resume command drops these reused ones (they would contradict it)
@@ -30,6 +34,27 @@ DROPS = {
     "record_mode": ("no_cassettes",),
     "no_cassettes": ("cassettes_dir", "record_mode"),
 }
+
+
+class ResumingCommand(click.Command):
+    """A command whose `--resume RUN_DIR` fills in, once the command line is parsed, every option of
+    that run the command line does not give; it says which."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        run_dir = ctx.params.get("resume")
+        if run_dir is not None:
+            try:
+                reused = reuse(ctx, ctx.params, Path(run_dir))
+            except InputError as e:
+                click.echo(f"error: {e}", err=True)
+                ctx.exit(2)
+            ctx.meta[_REUSED] = reused
+            if reused:
+                click.echo(
+                    f"Resuming {run_dir}: reusing {'; '.join(as_flags(ctx, reused))} (from its {CLI_FILE})"
+                )
+        return rest
 
 
 def given(ctx: click.Context) -> dict[str, Any]:
@@ -46,11 +71,17 @@ def _plain(value: Any) -> Any:
     return str(value) if isinstance(value, Path) else value
 
 
-def remember(run_dir: Path, options: dict[str, Any]) -> None:
+def remember(run_dirs: list[Path]) -> None:
+    """Write the options this run goes with (given, and reused by a resume) into each run directory."""
     from harness.results.io import write_json_atomic
 
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(run_dir / CLI_FILE, {"options": options})
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return
+    options = {**ctx.meta.get(_REUSED, {}), **given(ctx)}
+    for run_dir in run_dirs:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(run_dir / CLI_FILE, {"options": options})
 
 
 def reuse(ctx: click.Context, params: dict[str, Any], run_dir: Path) -> dict[str, Any]:
