@@ -26,7 +26,7 @@ from harness.errors import InputError
 CLI_FILE = "cli.json"
 _REUSED = "harness.resume.reused"  # ctx.meta key: the options a resume took from cli.json
 # what says which run this is, or only how this invocation displays it: never reused
-NOT_REUSED = frozenset({"suites", "resume", "retry_errors", "out", "dry_run", "progress"})
+NOT_REUSED = frozenset({"suites", "resume", "retry_errors", "out", "dry_run", "progress", "show"})
 # an option given on the resume command drops these reused ones (they would contradict it)
 DROPS = {
     "report_path": ("no_report",),
