@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from harness.messages.core import AIMessage, BaseMessage, add_usage
+from harness.messages.display import get_buffer_string
 
 
 @dataclass
@@ -43,6 +44,13 @@ class BaseCallbackHandler:
 
     def on_chat_model_start(
         self, serialized: dict[str, Any], messages: list[list[BaseMessage]], *, run_id: UUID, **kwargs: Any
+    ) -> Any:
+        # as in LangChain: a handler that does not implement this gets `on_llm_start` with the
+        # messages as prompt strings instead
+        raise NotImplementedError(f"{type(self).__name__} does not implement on_chat_model_start")
+
+    def on_llm_start(
+        self, serialized: dict[str, Any], prompts: list[str], *, run_id: UUID, **kwargs: Any
     ) -> Any: ...
 
     def on_llm_new_token(self, token: Any, *, chunk: Any = None, run_id: UUID, **kwargs: Any) -> Any: ...
@@ -114,6 +122,10 @@ def _call(handler: BaseCallbackHandler, hook: str, *args: Any, **kwargs: Any) ->
     try:
         return getattr(handler, hook)(*args, **kwargs)
     except NotImplementedError:
+        if hook == "on_chat_model_start" and hasattr(handler, "on_llm_start"):
+            serialized, messages = args
+            prompts = [get_buffer_string(m) for m in messages]
+            return _call(handler, "on_llm_start", serialized, prompts, **kwargs)
         return None
     except Exception:
         if handler.raise_error:

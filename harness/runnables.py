@@ -81,6 +81,34 @@ def _configs_for(config: Any, n: int) -> list[dict[str, Any] | None]:
     return [config] * n
 
 
+EVENT_FILTERS = (
+    "include_names",
+    "include_types",
+    "include_tags",
+    "exclude_names",
+    "exclude_types",
+    "exclude_tags",
+)
+
+
+def event_included(event: dict[str, Any], run_type: str, filters: dict[str, Any]) -> bool:
+    """`astream_events`' filters, as LangChain applies them: with no include_* filter every event is
+    in, else those matching any include_*; then any exclude_* match takes it out."""
+    tags = event.get("tags") or []
+    names, types, tagged = (filters.get(k) for k in ("include_names", "include_types", "include_tags"))
+    included = names is None and types is None and tagged is None
+    included = included or (names is not None and event["name"] in names)
+    included = included or (types is not None and run_type in types)
+    included = included or (tagged is not None and any(t in tagged for t in tags))
+    if filters.get("exclude_names") is not None and event["name"] in filters["exclude_names"]:
+        return False
+    if filters.get("exclude_types") is not None and run_type in filters["exclude_types"]:
+        return False
+    if filters.get("exclude_tags") is not None and any(t in filters["exclude_tags"] for t in tags):
+        return False
+    return included
+
+
 class Runnable:
     """Base of everything with invoke/ainvoke. Not meant to be instantiated directly."""
 
@@ -250,6 +278,22 @@ class RunnableWithConfig(Runnable):
 
     def astream(self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any) -> AsyncIterator[Any]:
         return self.bound.astream(input, merge_configs(self.config, config), **kwargs)
+
+    def astream_events(
+        self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any
+    ) -> AsyncIterator[Any]:
+        return self.bound.astream_events(input, merge_configs(self.config, config), **kwargs)  # type: ignore[attr-defined,no-any-return]
+
+    # the declarative methods keep this config (LangChain: `model.with_config(configurable=...)
+    # .bind_tools(...)` still runs the configured model)
+    def bind_tools(self, *args: Any, **kwargs: Any) -> RunnableWithConfig:
+        return RunnableWithConfig(self.bound.bind_tools(*args, **kwargs), self.config)  # type: ignore[attr-defined]
+
+    def with_structured_output(self, *args: Any, **kwargs: Any) -> RunnableWithConfig:
+        return RunnableWithConfig(self.bound.with_structured_output(*args, **kwargs), self.config)  # type: ignore[attr-defined]
+
+    def bind(self, **kwargs: Any) -> RunnableWithConfig:
+        return RunnableWithConfig(self.bound.bind(**kwargs), self.config)  # type: ignore[attr-defined]
 
     def close(self) -> None:
         self.bound.close()

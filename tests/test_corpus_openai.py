@@ -126,7 +126,7 @@ def _chat_expected(body: dict[str, Any]) -> dict[str, Any]:
 def _chat_stream_expected(events: list[dict[str, Any]]) -> dict[str, Any]:
     text, calls, usage, finish, reasoning = "", {}, None, None, ""
     for ev in events:
-        usage = ev.get("usage") or usage
+        usage = ev.get("usage") or (ev.get("x_groq") or {}).get("usage") or usage
         for choice in ev.get("choices") or []:
             delta = choice.get("delta") or {}
             text += _text(delta.get("content"))

@@ -29,6 +29,10 @@ PUBLIC = {
     "harness.pytest_plugin": [
         "NetworkBlockedError", "assert_contains", "assert_matches_schema", "assert_passes", "assert_tool_called",
     ],
+    "harness.langchain": [
+        "LANGCHAIN_PREFIX", "LangChainChatModel", "from_langchain", "langchain_model", "to_langchain",
+        "to_langchain_message", "to_langchain_messages",
+    ],
     "harness.runner": ["Cell", "RunOptions", "RunResult", "Runner", "execute_cell", "new_run_id", "run_suite"],
     "harness.report": ["build_report_data", "default_output_path", "embed_json", "render_html", "render_report"],
 }  # fmt: skip

@@ -2,7 +2,8 @@
 
 Read: vcrpy / pytest-recording (`interactions:` with `body: {string}`, `!!binary` and compressed
 bodies), pydantic-ai's serializer (`parsed_body` on request and response), langchain-aws (parallel
-`requests:` / `responses:` lists) and Ruby VCR (`http_interactions:`, `base64_string` bodies).
+`requests:` / `responses:` lists) and Ruby VCR (`http_interactions:`, `base64_string` bodies, `!binary`
+strings).
 Write: vcrpy's shape with decoded, readable bodies (JSON pretty-printed, streams verbatim) plus the
 keys vcrpy ignores: `timing`, `streamed`, `recorded_at`, `provider`, `match_key`.
 """
@@ -182,6 +183,16 @@ def _headers(raw: Any) -> dict[str, list[str]]:
         vals = v if isinstance(v, list) else [v]
         out[str(k)] = [x.decode("latin-1") if isinstance(x, bytes) else str(x) for x in vals if x is not None]
     return out
+
+
+def ruby_binary(loader: Any, node: Any) -> str | bytes:
+    """Ruby Psych's `!binary` scalar (base64, like YAML's `!!binary`): the text when it is UTF-8,
+    since Ruby marks any string it holds as binary that way (headers too), else the bytes."""
+    raw = base64.b64decode("".join(str(loader.construct_scalar(node)).split()))
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw
 
 
 def _body(value: Any) -> bytes:

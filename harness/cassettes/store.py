@@ -23,13 +23,21 @@ from harness.cassettes.formats import (
     CassetteEntryError,
     interaction_from_entry,
     interactions_from_data,
+    ruby_binary,
     to_record,
 )
 from harness.cassettes.interaction import Interaction
 from harness.errors import CassetteFormatError
 from harness.files import private_dir, remove_stale_temporaries, write_atomic
 
-SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class SafeLoader(_SafeLoader):  # type: ignore[misc,valid-type]
+    """The safe loader plus Ruby Psych's `!binary` tag (Ruby VCR writes binary strings with it)."""
+
+
+SafeLoader.add_constructor("!binary", ruby_binary)
 _BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 MARKER = "# harness cassette (vcrpy-compatible; timing/streamed/recorded_at are harness extras)\n"

@@ -1,7 +1,7 @@
 """Messages, content blocks and chunk summation, named and shaped as LangChain v1's.
 
 Owns: `core` (message classes, usage helpers), `convert` (input coercion, compact dicts), `merge` (dict-level chunk merging) and
-`usage` (the flat usage results and assertions judge).
+`usage` (the flat usage results and assertions judge), `display` (pretty_print and prompt strings).
 May import: nothing from harness (the base every other part builds on).
 """
 

@@ -1,5 +1,10 @@
 """Converting to and from messages: the inputs users pass (strings, role tuples, OpenAI-style dicts,
-message objects) to messages, and messages to the compact dicts results records keep.
+message objects, LangChain message objects and prompt values) to messages, and messages to the
+compact dicts results records keep.
+
+LangChain messages are recognised by shape, never by import (langchain-core is optional): an object
+with `model_dump()`, a string `type` and `additional_kwargs` is a LangChain message, and becomes the
+harness message of the same class with the same fields (the field sets are the same).
 """
 
 from __future__ import annotations
@@ -98,9 +103,47 @@ def _from_role(role: Any, content: Any, extra: dict[str, Any] | None = None) -> 
     return cls(content=content, **kw)
 
 
+def _is_foreign_message(m: Any) -> bool:
+    """A LangChain message (or chunk): pydantic, with a string `type` and `additional_kwargs`."""
+    return (
+        callable(getattr(m, "model_dump", None))
+        and isinstance(getattr(m, "type", None), str)
+        and hasattr(m, "additional_kwargs")
+        and hasattr(m, "content")
+    )
+
+
+def _from_foreign(m: Any) -> BaseMessage:
+    """A LangChain message as the harness message of the same class (chunks of AI messages stay
+    chunks; other chunks become their message; a ChatMessage goes by its role)."""
+    body = m.model_dump()
+    kind = body.pop("type")
+    if kind == "chat" or (kind == "ChatMessageChunk" and "role" in body):
+        role = body.pop("role")
+        return _from_role(role, body.pop("content"), {k: v for k, v in body.items() if v is not None})
+    if kind == "AIMessageChunk":
+        return AIMessageChunk(**body)
+    cls = _FOREIGN_TYPES.get(kind.removesuffix("MessageChunk").lower() if kind.endswith("Chunk") else kind)
+    if cls is None:
+        raise ValueError(f"Unsupported LangChain message type {kind!r} ({type(m).__name__})")
+    return cls(**body)
+
+
+_FOREIGN_TYPES: dict[str, type[BaseMessage]] = {
+    "human": HumanMessage,
+    "ai": AIMessage,
+    "system": SystemMessage,
+    "tool": ToolMessage,
+    "function": FunctionMessage,
+    "remove": RemoveMessage,
+}
+
+
 def _to_message(m: Any) -> BaseMessage:
     if isinstance(m, BaseMessage):
         return m
+    if _is_foreign_message(m):
+        return _from_foreign(m)
     if isinstance(m, str):
         return HumanMessage(content=m)
     if isinstance(m, dict):
@@ -127,13 +170,16 @@ def _to_message(m: Any) -> BaseMessage:
 
 
 def convert_to_messages(messages: Any) -> list[BaseMessage]:
-    """Model input (str, PromptValue-like, or a sequence of message-likes) → list of messages."""
+    """Model input (str, PromptValue-like, or a sequence of message-likes) → list of messages.
+    LangChain messages and prompt values (`prompt.invoke(...)`) are accepted and converted."""
     if isinstance(messages, str):
         return [HumanMessage(content=messages)]
     if isinstance(messages, Sequence):
         return [m if isinstance(m, BaseMessage) else _to_message(m) for m in messages]
+    if _is_foreign_message(messages):
+        return [_from_foreign(messages)]
     if callable(getattr(messages, "to_messages", None)):
-        return list(messages.to_messages())
+        return [m if isinstance(m, BaseMessage) else _to_message(m) for m in messages.to_messages()]
     raise ValueError(
         f"Invalid input type {type(messages)}. Must be a PromptValue, str, or list of BaseMessages."
     )

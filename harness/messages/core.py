@@ -14,6 +14,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from harness.messages import display
 from harness.messages.merge import (
     KNOWN_BLOCK_TYPES,
     InputTokenDetails,
@@ -139,6 +140,12 @@ class BaseMessage(BaseModel):
     @property
     def content_blocks(self) -> list[dict[str, Any]]:
         return _generic_blocks(self.content)
+
+    def pretty_repr(self, html: bool = False) -> str:
+        return display.pretty_repr(self, html=html)
+
+    def pretty_print(self) -> None:
+        print(self.pretty_repr(html=display.is_interactive()))  # noqa: T201  (LangChain's method)
 
 
 class SystemMessage(BaseMessage):

@@ -35,6 +35,13 @@ def normalize_tool_choice(tool_choice: Any, tools: list[dict[str, Any]]) -> Any:
     )
 
 
+def unsupported_parallel(value: Any) -> str:
+    return (
+        f"parallel_tool_calls={value!r}: its API has no such setting, so harness refuses it rather than "
+        "drop it (leave it unset)"
+    )
+
+
 class ChatSurface:
     """Mixin: the declarative methods. `self._chat_model` is the ChatModel underneath."""
 
@@ -67,6 +74,8 @@ class ChatSurface:
                 raise UnsupportedFeatureError(model.model_provider, f"tool_choice={tool_choice!r}")
             extra["tool_choice"] = choice
         if parallel_tool_calls is not None:
+            if not model.capabilities.parallel_tool_calls:  # refused here, before anything is sent
+                raise UnsupportedFeatureError(model.model_provider, unsupported_parallel(parallel_tool_calls))
             extra["parallel_tool_calls"] = parallel_tool_calls
         return self.bind(**extra)
 
@@ -83,7 +92,7 @@ class ChatSurface:
 
         model = self._chat_model
         caps = model.capabilities
-        method = method or model.adapter.default_structured_method
+        method = method or model.default_structured_method
         if method not in ("json_schema", "function_calling", "json_mode"):
             raise ValueError(
                 f"method must be 'json_schema', 'function_calling' or 'json_mode'; got {method!r}"

@@ -26,15 +26,16 @@ from harness.errors import (
 )
 from harness.messages.convert import convert_to_messages
 from harness.messages.core import AIMessage, AIMessageChunk, BaseMessage, message_chunk_to_message
-from harness.models.binding import ChatSurface
+from harness.models.binding import ChatSurface, unsupported_parallel
 from harness.models.clients import HttpClients
+from harness.models.params import move_unknown, proxy_setting
 from harness.models.retry import RetryPolicy, raise_if_replay_unreadable
 from harness.models.timing import Clock as _Clock
 from harness.models.timing import sum_chunks
 from harness.providers import get_adapter_class
 from harness.providers.base import ChatRequest, ProviderAdapter, ResponseFormat, WireRequest
 from harness.redaction import mask_data, mask_text
-from harness.runnables import Runnable, ensure_config
+from harness.runnables import EVENT_FILTERS, Runnable, ensure_config, event_included
 
 # the headers an httpx client adds by default
 _CLIENT_HEADERS = {
@@ -72,9 +73,12 @@ class ChatModel(ChatSurface, Runnable):
         http_async_client: httpx.AsyncClient | None = None,
         transport: httpx.BaseTransport | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
+        proxy: str | None = None,
         **params: Any,
     ) -> None:
         adapter_cls = get_adapter_class(model_provider, model=model)
+        own_http = http_client or http_async_client or transport or async_transport
+        proxy = proxy_setting(proxy, params, own_http, adapter_cls.proxy_env)
         adapter_cls = adapter_cls.select(params) if hasattr(adapter_cls, "select") else adapter_cls
         settings = {k: params.pop(k) for k in list(params) if k in adapter_cls.settings_keys}
         self.adapter: ProviderAdapter = adapter_cls(
@@ -94,14 +98,16 @@ class ChatModel(ChatSurface, Runnable):
         self.disable_streaming = disable_streaming
         if "stop_sequences" in params:
             params["stop"] = params.pop("stop_sequences")
-        self.params = {k: v for k, v in params.items() if v is not None}
         self.model_kwargs = dict(model_kwargs or {})
+        self.params = {k: v for k, v in params.items() if v is not None}
+        move_unknown(self.params, self.model_kwargs, adapter_cls.known_params, adapter_cls.name)
         self._clients = HttpClients(
             timeout=timeout,
             http_client=http_client,
             http_async_client=http_async_client,
             transport=transport,
             async_transport=async_transport,
+            proxy=proxy,
         )
 
     # --- plumbing ---------------------------------------------------------------------------------
@@ -128,6 +134,11 @@ class ChatModel(ChatSurface, Runnable):
     @property
     def capabilities(self) -> Any:
         return self.adapter.capabilities
+
+    @property
+    def default_structured_method(self) -> str:
+        """`with_structured_output`'s method when none is given: the provider's native one."""
+        return self.adapter.default_structured_method
 
     @property
     def _chat_model(self) -> ChatModel:
@@ -165,7 +176,9 @@ class ChatModel(ChatSurface, Runnable):
         if fields["tools"] and not caps.tools:
             raise UnsupportedFeatureError(self.model_provider, "tool calling")
         if fields["parallel_tool_calls"] is not None and not caps.parallel_tool_calls:
-            raise UnsupportedFeatureError(self.model_provider, "parallel_tool_calls")
+            raise UnsupportedFeatureError(
+                self.model_provider, unsupported_parallel(fields["parallel_tool_calls"])
+            )
         rf = fields["response_format"]
         if isinstance(rf, dict):
             rf = ResponseFormat(**rf)
@@ -534,7 +547,16 @@ class ChatModel(ChatSurface, Runnable):
     async def astream_events(
         self, input: Any, config: dict[str, Any] | None = None, *, version: str = "v2", **kwargs: Any
     ) -> AsyncIterator[dict[str, Any]]:
-        """on_chat_model_start / on_chat_model_stream (one per chunk) / on_chat_model_end."""
+        """on_chat_model_start / on_chat_model_stream (one per chunk) / on_chat_model_end, filtered by
+        LangChain's include_names / include_types / include_tags / exclude_* (run type "chat_model")."""
+        filters = {k: kwargs.pop(k) for k in EVENT_FILTERS if k in kwargs}
+        async for event in self._events(input, config, **kwargs):
+            if event_included(event, "chat_model", filters):
+                yield event
+
+    async def _events(
+        self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any
+    ) -> AsyncIterator[dict[str, Any]]:
         cfg = ensure_config(config)
         run_id = str(cfg.get("run_id") or uuid.uuid4())
         base = {

@@ -9,6 +9,12 @@ with its own settings (base URL, headers, auth, event hooks, proxies), but is re
 `HarnessTransport`, so an active cassette records and replays its calls like any other: the user's
 `client.send` is the live path the interceptor calls when it must go live.
 
+The clients made here route live requests the way a plain `httpx.Client` would: `proxy=` when given,
+else `HTTP_PROXY` / `HTTPS_PROXY` / `ALL_PROXY` / `NO_PROXY` from the environment. httpx reads the
+environment only when it builds its own transports, so each live path is a private plain httpx client
+(`_OwnClientTransport`) built with the proxy, which applies httpx's own proxy rules; it sits behind
+the `HarnessTransport`, so replay never reaches it (nor opens a socket).
+
 An `httpx.AsyncClient` belongs to the event loop it first ran in, so each loop gets its own.
 They are closed by `aclose()` in that loop, when the loop shuts down, or soon after the model is
 garbage-collected while the loop runs. The loop-shutdown hook is an async generator parked at its
@@ -108,6 +114,18 @@ class _AsyncUserClientTransport(httpx.AsyncBaseTransport):
         return None
 
 
+class _OwnClientTransport(_UserClientTransport):
+    """The live path through a plain httpx client made here (its proxy mounts): closed with ours."""
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class _AsyncOwnClientTransport(_AsyncUserClientTransport):
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
 class HttpClients:
     """The clients of one model: the user's own (never closed here) or ones made and closed here."""
 
@@ -119,8 +137,10 @@ class HttpClients:
         http_async_client: httpx.AsyncClient | None = None,
         transport: httpx.BaseTransport | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
+        proxy: str | None = None,
     ) -> None:
         self.timeout = timeout
+        self.proxy = proxy
         self.user_client = http_client
         self.user_async_client = http_async_client
         self._transport = transport
@@ -160,7 +180,9 @@ class HttpClients:
         if client is None:
             with self._lock:
                 if self._client is None:
-                    transport = self._transport or httpx.HTTPTransport(verify=ssl_context())
+                    transport = self._transport or _OwnClientTransport(
+                        httpx.Client(verify=ssl_context(), proxy=self.proxy, timeout=self.timeout)
+                    )
                     self._client = httpx.Client(transport=HarnessTransport(transport), timeout=self.timeout)
                     self._close_client = weakref.finalize(self, self._client.close)
                 client = self._client
@@ -194,7 +216,12 @@ class HttpClients:
         ctx = ssl_context()
         return [
             httpx.AsyncClient(
-                transport=AsyncHarnessTransport(httpx.AsyncHTTPTransport(verify=ctx)), timeout=self.timeout
+                transport=AsyncHarnessTransport(
+                    _AsyncOwnClientTransport(
+                        httpx.AsyncClient(verify=ctx, proxy=self.proxy, timeout=self.timeout)
+                    )
+                ),
+                timeout=self.timeout,
             )
             for _ in range(_ASYNC_POOLS)
         ]

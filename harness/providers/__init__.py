@@ -27,10 +27,11 @@ _BUILTIN: dict[str, str] = {
     "anthropic": "harness.providers.anthropic:AnthropicAdapter",
     "google_genai": "harness.providers.google_genai:GeminiAdapter",
     "bedrock_converse": "harness.providers.bedrock:BedrockConverseAdapter",
+    "bedrock": "harness.providers.bedrock:BedrockInvokeAdapter",
     "ollama": "harness.providers.ollama:OllamaAdapter",
 }
 # aliases users type (LangChain registry keys that mean the same wire format here)
-_ALIASES: dict[str, str] = {"bedrock": "bedrock_converse", "google": "google_genai", "gemini": "google_genai"}
+_ALIASES: dict[str, str] = {"google": "google_genai", "gemini": "google_genai"}
 
 _cache: dict[str, type[ProviderAdapter]] = {}
 _plugins: dict[str, str] | None = None
@@ -88,6 +89,7 @@ _RECOGNIZE_ORDER = (
     "azure_openai",
     "openai_responses",
     "bedrock_converse",
+    "bedrock",
     "google_genai",
     "anthropic",
     "ollama",

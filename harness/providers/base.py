@@ -39,6 +39,10 @@ class Capabilities:
     logprobs: bool = False
 
 
+# parameters every adapter reads
+COMMON_PARAMS = frozenset({"temperature", "max_tokens", "top_p", "stop", "stream_usage"})
+
+
 @dataclass
 class ResponseFormat:
     """Provider-neutral structured-output request (method json_schema or json_mode)."""
@@ -120,6 +124,12 @@ class ProviderAdapter:
     default_structured_method: ClassVar[str] = "json_schema"
     # constructor parameters that configure the adapter (endpoint, auth) rather than the request body
     settings_keys: ClassVar[tuple[str, ...]] = ()
+    # the request parameters the adapter knows (LangChain's fields for the provider); the chat layer
+    # warns about any other constructor keyword and moves it into model_kwargs, sent as is. None: the
+    # adapter places every keyword itself (Bedrock Converse passes unknown ones to the model)
+    known_params: ClassVar[frozenset[str] | None] = None
+    # LangChain's proxy variable for the provider (OPENAI_PROXY); HTTP(S)_PROXY apply to every provider
+    proxy_env: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,

@@ -12,7 +12,7 @@ from typing import Any
 
 from harness.errors import UnsupportedReplyError
 from harness.messages.convert import convert_to_messages
-from harness.messages.core import AIMessage, BaseMessage
+from harness.messages.core import AIMessage, BaseMessage, message_chunk_to_message
 from harness.providers import get_adapter_class
 
 __all__ = ["ACCEPTED_REPLIES", "foreign_message", "to_ai_message"]
@@ -46,12 +46,11 @@ def foreign_message(obj: Any) -> BaseMessage | None:
     """`obj` as a harness message when it is a LangChain message or an SDK reply; None otherwise."""
     if isinstance(obj, (BaseMessage, dict)):
         return None
+    if getattr(obj, "type", None) in _LANGCHAIN_TYPES and hasattr(obj, "additional_kwargs"):
+        return message_chunk_to_message(convert_to_messages([obj])[0])  # the one coercion of them
     body = _dump(obj)
     if body is None:
         return None
-    if body.get("type") in _LANGCHAIN_TYPES and "content" in body and "additional_kwargs" in body:
-        body["type"] = "ai" if body["type"] == "AIMessageChunk" else body["type"]
-        return convert_to_messages([body])[0]
     provider = _wire_provider(body)
     if provider is None:
         return None

@@ -17,6 +17,7 @@ from harness.errors import ModelAPIError
 from harness.messages.core import AIMessage, AIMessageChunk, BaseMessage, ToolMessage, tool_call_chunk
 from harness.providers._common import usage_metadata
 from harness.providers.base import (
+    COMMON_PARAMS,
     Capabilities,
     ChatRequest,
     ProviderAdapter,
@@ -29,6 +30,13 @@ from harness.providers.base import (
 # model parameters that go into `options` (anything unknown goes there too: Ollama's options are open)
 _TOP_LEVEL = {"keep_alive", "logprobs", "top_logprobs", "truncate", "shift", "format", "think"}
 _DROP = {"stream_usage"}
+# ChatOllama's fields: the body's top-level keys and the model options (`options`)
+_OPTIONS = {
+    "mirostat", "mirostat_eta", "mirostat_tau", "num_ctx", "num_gpu", "num_thread", "num_predict",
+    "num_keep", "num_batch", "repeat_last_n", "repeat_penalty", "presence_penalty",
+    "frequency_penalty", "seed", "tfs_z", "top_k", "min_p", "typical_p", "penalize_newline", "numa",
+    "low_vram", "use_mmap", "use_mlock",
+}  # fmt: skip
 _META = (
     "model",
     "created_at",
@@ -184,6 +192,9 @@ class OllamaAdapter(ProviderAdapter):
     requires_api_key: ClassVar[bool] = False
     default_structured_method: ClassVar[str] = "json_schema"
     settings_keys: ClassVar[tuple[str, ...]] = ("default_headers",)
+    known_params: ClassVar[frozenset[str] | None] = (
+        COMMON_PARAMS | _TOP_LEVEL | _OPTIONS | {"reasoning", "options"}
+    )
     url_pattern: ClassVar[str] = r"/api/chat/?(\?|$)"
 
     def __init__(

@@ -13,6 +13,7 @@ from harness.messages.core import AIMessage, AIMessageChunk, BaseMessage, ToolMe
 from harness.providers._common import json_tool_call, text_of, usage_metadata
 from harness.providers._sse import SSEParser
 from harness.providers.base import (
+    COMMON_PARAMS,
     Capabilities,
     ChatRequest,
     ProviderAdapter,
@@ -29,6 +30,15 @@ from harness.providers.base import (
 # standard parameter name -> Chat Completions body field
 _PARAM_NAMES = {"max_tokens": "max_completion_tokens"}
 _DROP_PARAMS = {"stream_usage", "use_responses_api"}
+# ChatOpenAI's request fields and the Chat Completions / Responses body keys a user passes by name
+OPENAI_PARAMS = COMMON_PARAMS | {
+    "max_completion_tokens", "max_output_tokens", "n", "seed", "frequency_penalty", "presence_penalty",
+    "logit_bias", "logprobs", "top_logprobs", "reasoning_effort", "reasoning", "verbosity",
+    "service_tier", "store", "user", "prediction", "modalities", "audio", "web_search_options",
+    "prompt_cache_key", "prompt_cache_retention", "safety_identifier", "include", "truncation",
+    "previous_response_id", "use_previous_response_id", "text", "background", "prompt",
+    "max_tool_calls", "instructions", "conversation", "output_version", "extra_body",
+}  # fmt: skip
 
 
 def usage_from_openai(u: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -145,6 +155,8 @@ class OpenAIChatAdapter(ProviderAdapter):
     default_base_url: ClassVar[str] = "https://api.openai.com/v1"
     default_structured_method: ClassVar[str] = "json_schema"
     settings_keys: ClassVar[tuple[str, ...]] = ("organization", "project", "default_headers")
+    known_params: ClassVar[frozenset[str] | None] = OPENAI_PARAMS
+    proxy_env: ClassVar[tuple[str, ...]] = ("OPENAI_PROXY",)
     path: ClassVar[str] = "/chat/completions"
     url_pattern: ClassVar[str] = r"/chat/completions(?:[?#]|$)"  # recorders may add "#stream" (Mistral SDK)
 
@@ -326,6 +338,7 @@ class _ChatStreamDecoder(StreamDecoder):
             id=obj.get("id"),
             tool_call_chunks=tool_chunks,
             additional_kwargs=extra,
-            usage_metadata=usage_from_openai(obj.get("usage")),
+            # Groq reports usage under `x_groq.usage` on the final chunk when stream_options is absent
+            usage_metadata=usage_from_openai(obj.get("usage") or (obj.get("x_groq") or {}).get("usage")),
             response_metadata=meta,
         )

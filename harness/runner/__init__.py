@@ -8,7 +8,7 @@ appends records), `workers` (worker processes for replay-heavy runs). Retries go
 (one per provider).
 May import: `harness.suite`, `harness.rate_limiters`, `harness.assertions`, `harness.models`, `harness.cassettes`,
 `harness.results`, `harness.errors`, `harness.messages`, `harness.tools`, `harness.runnables`, `harness.imports`,
-`harness.files`, `harness.redaction`.
+`harness.files`, `harness.redaction`, `harness.langchain` (`langchain:` model entries).
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from typing import Any, TypeVar, cast
 
 from harness.errors import ConfigurationError
 from harness.imports import import_object
+from harness.langchain.wrapped import LangChainChatModel
 from harness.messages.convert import convert_to_messages
 from harness.messages.core import AIMessage, BaseMessage, ToolMessage
 from harness.models.binding import ChatModelBinding
@@ -33,10 +34,11 @@ T = TypeVar("T")
 
 @dataclass
 class ResolvedModel:
-    """A suite model entry with its ChatModel built once for the whole run."""
+    """A suite model entry with its chat model built once for the whole run (a `langchain:` entry's
+    is a LangChainChatModel)."""
 
     entry: ModelEntry
-    chat: ChatModel
+    chat: ChatModel | LangChainChatModel
     limiter: AdaptiveLimiter | None = None
 
     @property
@@ -170,10 +172,12 @@ class CaseRuntime:
             self._bound[key] = bound
         return bound
 
-    def _bind(self, ec: ExpandedCase, chat: ChatModel) -> Runnable:
+    def _bind(self, ec: ExpandedCase, chat: ChatModel | LangChainChatModel) -> Runnable:
         """The model with the case's params, and its tools or structured output, bound."""
         case = ec.case
-        bound: ChatModel | ChatModelBinding = chat.bind(**case.params) if case.params else chat
+        bound: ChatModel | LangChainChatModel | ChatModelBinding = (
+            chat.bind(**case.params) if case.params else chat
+        )
         if case.tools:
             return bound.bind_tools([t.openai for t in self.tools(ec)], tool_choice=case.tool_choice)
         so = case.structured_output

@@ -23,6 +23,7 @@ from harness.assertions.base import SpecBase
 from harness.cassettes.modes import RECORD_MODES
 from harness.errors import ConfigurationError, SuiteError
 from harness.files import write_atomic
+from harness.langchain.wrapped import LANGCHAIN_PREFIX, LangChainChatModel, langchain_model
 from harness.models.chat import ChatModel
 from harness.models.init import init_chat_model
 from harness.rate_limiters import AdaptiveLimiter
@@ -112,8 +113,11 @@ class Runner:
             biggest,
         )
 
-    def _build(self, entry: ModelEntry) -> ChatModel:
+    def _build(self, entry: ModelEntry) -> ChatModel | LangChainChatModel:
         params = {**self.suite.defaults, **entry.params}
+        if entry.model.startswith(LANGCHAIN_PREFIX):  # the factory gets the params as they are
+            base_dir = Path(self.suite.path).parent if self.suite.path else None
+            return langchain_model(entry.model, params, base_dir=base_dir)
         params.setdefault("max_retries", 0)  # the runner retries, adapting concurrency on 429s
         chat = init_chat_model(entry.model, **params)
         if not isinstance(chat, ChatModel):
@@ -156,8 +160,11 @@ class Runner:
         self.limiters = limiters
         return out
 
-    def _check_key(self, chat: ChatModel, entry: ModelEntry) -> None:
-        """Re-recording everything needs live calls: a missing API key is an input error up front."""
+    def _check_key(self, chat: ChatModel | LangChainChatModel, entry: ModelEntry) -> None:
+        """Re-recording everything needs live calls: a missing API key is an input error up front
+        (a LangChain model's keys are its own business)."""
+        if not isinstance(chat, ChatModel):
+            return
         missing = chat.adapter.missing_key
         if (
             missing is not None

@@ -31,6 +31,7 @@ _WIRE_MODULES = (
     "gemini",
     "ollama",
     "bedrock",
+    "bedrock_invoke",
 )
 
 

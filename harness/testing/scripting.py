@@ -105,6 +105,7 @@ class EmulatedRequest:
     reasoning: bool = False  # thinking / reasoning was requested
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
 
     @property
     def last_message(self) -> dict[str, Any]:

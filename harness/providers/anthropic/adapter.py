@@ -30,6 +30,7 @@ from harness.providers.anthropic.format import (
     usage_from_anthropic,
 )
 from harness.providers.base import (
+    COMMON_PARAMS,
     Capabilities,
     ChatRequest,
     ProviderAdapter,
@@ -75,6 +76,11 @@ class AnthropicAdapter(ProviderAdapter):
     default_base_url: ClassVar[str] = "https://api.anthropic.com"
     default_structured_method: ClassVar[str] = "function_calling"
     settings_keys: ClassVar[tuple[str, ...]] = ("default_headers", "betas", "anthropic_version")
+    known_params: ClassVar[frozenset[str] | None] = COMMON_PARAMS | {
+        "top_k", "thinking", "effort", "service_tier", "mcp_servers", "context_management",
+        "container", "output_config", "inference_geo", "output_version",
+    }  # fmt: skip
+    proxy_env: ClassVar[tuple[str, ...]] = ("ANTHROPIC_PROXY",)
     url_pattern: ClassVar[str] = r"/v1/messages/?(\?|$)"
 
     def url(self) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -29,8 +30,10 @@ from harness.messages.core import (
     tool_call_chunk,
 )
 from harness.providers._common import usage_metadata
+from harness.providers._json_array import JSONArrayParser
 from harness.providers._sse import SSEParser
 from harness.providers.base import (
+    COMMON_PARAMS,
     Capabilities,
     ChatRequest,
     ProviderAdapter,
@@ -39,7 +42,13 @@ from harness.providers.base import (
     error_message,
     retry_after_seconds,
 )
-from harness.providers.google_genai.request import FC_SIGNATURES, PROVIDER, TEXT_SIGNATURES, build_body
+from harness.providers.google_genai.request import (
+    FC_SIGNATURES,
+    KNOWN_PARAMS,
+    PROVIDER,
+    TEXT_SIGNATURES,
+    build_body,
+)
 
 _FILTERED = (
     "SAFETY",
@@ -119,6 +128,8 @@ class _Decoder(StreamDecoder):
     def __init__(self, provider: str) -> None:
         self.provider = provider
         self.sse = SSEParser()
+        self.array: JSONArrayParser | None = None
+        self.sse_mode: bool | None = None
         self.list_mode = False
         self.kind: str | None = None  # kind of the current content run: text | thought | call | other
         self.block = -1
@@ -132,11 +143,33 @@ class _Decoder(StreamDecoder):
         self.seen = False
 
     def feed(self, data: bytes) -> list[AIMessageChunk]:
+        if self.array is None and self.sse_mode is None:
+            head = data.lstrip()
+            if not head:
+                return []
+            # without `?alt=sse` the API streams one JSON array instead of SSE events
+            if head[:1] == b"[":
+                self.array = JSONArrayParser()
+            else:
+                self.sse_mode = True
+        if self.array is not None:
+            array = self.array
+            return self._array(lambda: array.feed(data))
         return [c for ev in self.sse.feed(data) for c in self._data(ev.data)]
 
     def close(self) -> list[AIMessageChunk]:
-        out = [c for ev in self.sse.close() for c in self._data(ev.data)]
+        if self.array is not None:
+            out = self._array(self.array.close)
+        else:
+            out = [c for ev in self.sse.close() for c in self._data(ev.data)]
         return out + self.finish()
+
+    def _array(self, step: Callable[[], list[Any]]) -> list[AIMessageChunk]:
+        try:
+            events = step()
+        except ValueError as e:
+            raise ModelAPIError(f"malformed stream (JSON array): {e}", provider=self.provider) from e
+        return [c for ev in events for c in self.event(ev)]
 
     def _data(self, data: str) -> list[AIMessageChunk]:
         if not data.strip():
@@ -278,7 +311,8 @@ class _Decoder(StreamDecoder):
 
 class GeminiAdapter(ProviderAdapter):
     name: ClassVar[str] = PROVIDER
-    capabilities: ClassVar[Capabilities] = Capabilities(reasoning=True)
+    # no parallel_tool_calls switch in the API (the model may call several tools in one turn)
+    capabilities: ClassVar[Capabilities] = Capabilities(reasoning=True, parallel_tool_calls=False)
     api_key_env: ClassVar[tuple[str, ...]] = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
     base_url_env: ClassVar[tuple[str, ...]] = ("GOOGLE_GEMINI_BASE_URL",)
     default_base_url: ClassVar[str] = "https://generativelanguage.googleapis.com"
@@ -286,6 +320,7 @@ class GeminiAdapter(ProviderAdapter):
     # api_version: "v1beta" (default) or "v1"; schema_dialect: "json_schema" (default: responseJsonSchema /
     # parametersJsonSchema) or "openapi" (responseSchema / parameters, converted)
     settings_keys: ClassVar[tuple[str, ...]] = ("api_version", "schema_dialect", "default_headers")
+    known_params: ClassVar[frozenset[str] | None] = COMMON_PARAMS | KNOWN_PARAMS
     # generativelanguage `/v1beta/models/x:generateContent` and Vertex AI
     # `/projects/p/locations/l/publishers/google/models/x:generateContent` share the body format
     url_pattern: ClassVar[str] = _MODEL_IN_URL.pattern
@@ -358,9 +393,10 @@ class GeminiAdapter(ProviderAdapter):
 
     @classmethod
     def normalize_url_for_match(cls, url: str) -> str:
-        """Drop a `key=` query parameter (some clients put the API key there)."""
+        """Drop a `key=` query parameter (some clients put the API key there) and `alt=` (a stream
+        recorded without `alt=sse` is a JSON array, which the decoder reads as well)."""
         parts = urlsplit(url)
-        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "key"]
+        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ("key", "alt")]
         return urlunsplit(parts._replace(query=urlencode(query)))
 
 

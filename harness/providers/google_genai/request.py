@@ -50,6 +50,13 @@ _TOP_LEVEL = {
     "service_tier": "serviceTier",
 }
 _DROP = {"stream_usage"}
+# GenerationConfig fields without a rename here (sent camelCased), and what ChatGoogleGenerativeAI names
+_OTHER_PARAMS = {
+    "stop_sequences", "response_schema", "response_json_schema", "response_logprobs", "speech_config",
+    "enable_enhanced_civic_answers", "image_config", "audio_timestamp", "routing_config",
+    "model_selection_config", "output_version",
+}  # fmt: skip
+KNOWN_PARAMS = frozenset({"stop", *_GENERATION, *_THINKING, *_TOP_LEVEL, *_DROP, *_OTHER_PARAMS})
 _MEDIA_TYPES = ("image", "audio", "video", "file")
 _DEFAULT_MIME = {
     "image": "image/jpeg",

@@ -142,6 +142,7 @@ class GeminiFormat(WireFormat):
             ),
             body=body,
             headers=headers,
+            query=query,
         )
 
     # --- rendering ----------------------------------------------------------------------------------
@@ -234,11 +235,18 @@ class GeminiFormat(WireFormat):
         if sign and not reply.tool_calls:
             last[0]["thoughtSignature"] = _signature(req.body, reply.text or reply.refusal or "")
         events.append((last, 1.0))
-        out = [
-            sse(self._envelope(req, reply, parts, self._usage(req, reply, frac), i == len(events) - 1))
+        objs = [
+            self._envelope(req, reply, parts, self._usage(req, reply, frac), i == len(events) - 1)
             for i, (parts, frac) in enumerate(events)
         ]
-        return 200, {"content-type": "text/event-stream"}, out
+        if req.query.get("alt") != "sse":  # as the real API: one JSON array, its elements streamed
+            pieces = [("[" if i == 0 else "\r\n,") + json.dumps(o) for i, o in enumerate(objs)]
+            return (
+                200,
+                {"content-type": "application/json; charset=UTF-8"},
+                [p.encode() for p in [*pieces, "]"]],
+            )
+        return 200, {"content-type": "text/event-stream"}, [sse(o) for o in objs]
 
     def render_error(self, fault: Fault, req: EmulatedRequest | None) -> Rendered:
         err: dict[str, Any] = {
