@@ -77,22 +77,9 @@ def junit_xml(run_dirs: list[Path]) -> ET.Element:
                 if value is not None:
                     ET.SubElement(props, "property", name=key, value=str(value))
             counts["tests"] += 1
-            if r.get("status") == "error":
-                counts["errors"] += 1
-                error = mask_text(str(r.get("error") or ""))
-                el = ET.SubElement(tc, "error", message=error or "error")
-                el.text = error
-            elif r.get("status") == "skipped":
-                counts["skipped"] += 1
-                ET.SubElement(tc, "skipped", message=mask_text(str(r.get("error") or "skipped")))
-            elif r.get("status") == "failed":
-                counts["failures"] += 1
-                failed = [a for a in r.get("assertions") or [] if not a.get("passed")]
-                message = mask_text(
-                    "; ".join(f"{a.get('type')}: {a.get('reason')}" for a in failed) or "failed"
-                )
-                el = ET.SubElement(tc, "failure", message=message)
-                el.text = message
+            kind = _verdict(tc, r)
+            if kind is not None:
+                counts[kind] += 1
             text = ((r.get("output") or {}).get("text") or "")[:2000]
             if text:
                 ET.SubElement(tc, "system-out").text = text
@@ -105,6 +92,24 @@ def junit_xml(run_dirs: list[Path]) -> ET.Element:
         root.set(k, str(v))
     root.set("time", f"{total_time:.3f}")
     return root
+
+
+def _verdict(tc: ET.Element, r: dict[str, Any]) -> str | None:
+    """The testcase's <error>, <skipped> or <failure> element; returns the count it adds to."""
+    status = r.get("status")
+    if status == "error":
+        error = mask_text(str(r.get("error") or ""))
+        ET.SubElement(tc, "error", message=error or "error").text = error
+        return "errors"
+    if status == "skipped":
+        ET.SubElement(tc, "skipped", message=mask_text(str(r.get("error") or "skipped")))
+        return "skipped"
+    if status == "failed":
+        failed = [a for a in r.get("assertions") or [] if not a.get("passed")]
+        message = mask_text("; ".join(f"{a.get('type')}: {a.get('reason')}" for a in failed) or "failed")
+        ET.SubElement(tc, "failure", message=message).text = message
+        return "failures"
+    return None
 
 
 def write_junit(run_dirs: list[Path], path: str | Path) -> Path:
