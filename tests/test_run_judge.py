@@ -103,3 +103,38 @@ def test_a_judge_reply_that_is_no_verdict_is_an_error_not_a_failure(workdir, emu
         'JudgeError: the judge openai:gpt-4.1-nano did not answer with a JSON object {"pass", "score", '
         "\"reason\"}; it said 'Looks fine to me!'"
     )
+
+
+TWO_JUDGES = """\
+name: two
+models: [openai:gpt-4.1-mini]
+judge: openai:gpt-4.1-nano
+cases:
+  - id: nolan
+    prompt: Who directed Inception?
+    assert:
+      - {type: llm_judge, rubric: names Christopher Nolan}
+      - {type: llm_judge, rubric: is one sentence, model: "anthropic:claude-haiku-4-5"}
+"""
+
+
+def test_each_llm_judge_asks_its_own_judge_and_both_are_counted(workdir, emulator, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", emulator.base_url("anthropic"))
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    (workdir / "two.yaml").write_text(TWO_JUDGES, encoding="utf-8")
+    emulator.queue(
+        Reply(text="Christopher Nolan.", usage={"input_tokens": 12, "output_tokens": 3}),
+        Reply(text=VERDICT, usage={"input_tokens": 100, "output_tokens": 10}),
+        Reply(text=VERDICT, usage={"input_tokens": 200, "output_tokens": 20}),
+    )
+    code, out = run("two.yaml", "--no-cassettes", "--out", "runs/two", "--no-report")
+    assert code == 0, out
+    nano = [r for r in emulator.requests_for("openai") if r.body.get("model") == "gpt-4.1-nano"]
+    haiku = emulator.requests_for("anthropic")
+    assert len(nano) == 1 and "names Christopher Nolan" in json.dumps(nano[0].body)
+    assert len(haiku) == 1 and "is one sentence" in json.dumps(haiku[0].body)
+    record = only_record(workdir / "runs/two")
+    assert (record["judge_usage"]["input_tokens"], record["judge_usage"]["output_tokens"]) == (300, 30)
+    nano_cost = (100 * 0.10 + 10 * 0.40) / 1e6  # each judge priced as itself (harness/data/prices.yaml)
+    haiku_cost = (200 * 1.00 + 20 * 5.00) / 1e6
+    assert record["judge_cost_usd"] == pytest.approx(nano_cost + haiku_cost)

@@ -149,6 +149,8 @@ class LlmJudge(SpecBase):
             )
         messages = judge_messages(self.rubric, ctx)
         judge = ctx.judge
+        if self.model and hasattr(judge, "for_model"):  # a run's judges: this assertion's own
+            judge = judge.for_model(self.model)
         who = f"the judge {getattr(judge, 'model', None) or type(judge).__name__}"
         try:
             if hasattr(judge, "ainvoke"):

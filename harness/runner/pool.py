@@ -22,9 +22,11 @@ from harness.messages.core import AIMessage
 from harness.results.build import (
     NO_CALLS,
     CallFigures,
+    Pricing,
     build_record,
     evaluate,
     make_context,
+    sum_usage,
     text_of,
     transcript_entry,
     utc_now,
@@ -167,8 +169,8 @@ class CellRunner:
             text = text_of(ex.final)
             if not text and ex.structured is not None:  # tool-call structured output has no text
                 text = json.dumps(ex.structured, ensure_ascii=False, default=str)
-            judge = runner.case_judges.get(id(cell.case.case))
-            calls = done.judge = JudgeCalls(judge, runner.options.retry) if judge is not None else None
+            judges = runner.case_judges.get(id(cell.case.case))
+            calls = done.judge = JudgeCalls(judges, runner.options.retry) if judges else None
             ctx = make_context(
                 output=final,
                 text=text,
@@ -207,12 +209,7 @@ class CellRunner:
     ) -> ResultRecord:
         runner = self.runner
         ex = done.exchange
-        judge = done.judge
-        judge_figures = (
-            CallFigures.of(judge.replies, runner.pricing, judge.judge.provider, judge.judge.name)
-            if judge is not None
-            else NO_CALLS
-        )
+        judge_figures = _judge_figures(done.judge, runner.pricing)
         return build_record(
             run_id=runner.run_id,
             suite=runner.suite.name,
@@ -235,6 +232,23 @@ class CellRunner:
             error=error,
             started_at=started,
         )
+
+
+def _judge_figures(calls: JudgeCalls | None, pricing: Pricing) -> CallFigures:
+    """The tokens and cost of a cell's judge calls, each priced as its judge model."""
+    if calls is None or not calls.replies:
+        return NO_CALLS
+    parts = [
+        CallFigures.of([m for j, m in calls.replies if j is judge], pricing, judge.provider, judge.name)
+        for judge in {id(j): j for j, _ in calls.replies}.values()
+    ]
+    costs = [p.cost_usd for p in parts]
+    return CallFigures(
+        usage=sum_usage([p.usage for p in parts]),
+        cost_usd=None if None in costs else round(sum(c for c in costs if c is not None), 10),
+        cost_avoided_usd=round(sum(p.cost_avoided_usd for p in parts), 10),
+        timing=parts[0].timing,
+    )
 
 
 def live_cost(record: dict[str, Any]) -> float:
