@@ -68,6 +68,11 @@ def test_a_rate_limited_judge_is_retried_and_its_tokens_are_counted_apart(workdi
     assert summary["judge_cost_usd"] == pytest.approx(record["judge_cost_usd"])
     assert summary["input_tokens"] == 12  # the model's figures stay the model's
     assert "Judge calls: 147/14 tokens in/out, $0.0000203" in out
+    from harness.results import load_results
+
+    row = load_results(workdir / "runs/a").iloc[0]
+    assert (row["judge_input_tokens"], row["judge_output_tokens"]) == (147, 14)
+    assert row["input_tokens"] == 12 and row["judge_cost_usd"] == pytest.approx(record["judge_cost_usd"])
     html = (workdir / "a.html").read_text(encoding="utf-8")
     assert "<dt>Judge tokens / cost</dt><dd>147 / 14 · $" in html
     judge_calls = [r for r in emulator.requests_for("openai") if r.body.get("model") == "gpt-4.1-nano"]
