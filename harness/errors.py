@@ -17,6 +17,7 @@ Messages say what was wrong, what is allowed, and what was received.
     │   ├── UnrecordedTrafficWarning (UserWarning)  a provider host reached outside the cassette
     │   ├── CassetteUnusedError                  strict mode: recorded interactions were never played
     │   ├── SecretLeakError                      a write would have put a live secret on disk
+    │   ├── CassetteReplyError                   a replayed reply its adapter cannot read (truncated, edited)
     │   └── CassetteEntryError (ValueError)      an entry that is not an interaction (becomes CassetteFormatError)
     ├── NetworkBlockedError (RuntimeError)      pytest --block-network refused a non-loopback connection
     ├── EventStreamError (ValueError)           bytes that are not a valid AWS event stream
@@ -25,6 +26,7 @@ Messages say what was wrong, what is allowed, and what was received.
     ├── ToolException                           raised by tools; becomes a ToolMessage with status "error"
     ├── UnsupportedReplyError (TypeError)       a pytest helper got an object that is no model reply it reads
     ├── TargetError                             a suite target raised, or returned what is no reply (.text)
+    ├── JudgeError                              an llm_judge's model gave no verdict (call failed, or no JSON)
     └── ModelError                              the provider call failed (.is_retryable, .response)
         ├── ModelAuthenticationError             401
         ├── ModelPermissionDeniedError           403
@@ -120,11 +122,15 @@ class CassetteError(HarnessError):
 
 
 class CassetteMissError(CassetteError):
-    """Replay found no recorded interaction for a request. The message holds the nearest diff."""
+    """Replay found no recorded interaction for a request. The message holds the nearest diff.
+    `only_base_url`: the same request was recorded against another base URL (recording is no fix)."""
 
-    def __init__(self, message: str, *, cassette: str | None = None, request: Any = None) -> None:
+    def __init__(
+        self, message: str, *, cassette: str | None = None, request: Any = None, only_base_url: bool = False
+    ) -> None:
         self.cassette = cassette
         self.request = request
+        self.only_base_url = only_base_url
         super().__init__(message)
 
 
@@ -153,6 +159,11 @@ class SecretLeakError(CassetteError):
     pass
 
 
+class CassetteReplyError(CassetteError):
+    """A reply replayed from a cassette that its provider adapter cannot read: the file was truncated or
+    edited. Not a ModelError, so it is never retried (a retry would only find the answer played)."""
+
+
 class CassetteEntryError(CassetteError, ValueError):
     """A cassette entry is not an interaction; `.entry` is its index. Raised while parsing; the store
     re-raises it as a CassetteFormatError naming the file and line."""
@@ -160,6 +171,12 @@ class CassetteEntryError(CassetteError, ValueError):
     def __init__(self, message: str, entry: int | None = None) -> None:
         self.entry = entry
         super().__init__(message)
+
+
+class JudgeError(HarnessError):
+    """The judge model of an `llm_judge` gave no verdict: its call failed after the retries, or its reply
+    was not the JSON verdict. No verdict is no judgement of the output, so a run makes the cell `error`
+    (which `--retry-errors` runs again), never `failed`."""
 
 
 class NetworkBlockedError(HarnessError, RuntimeError):

@@ -20,6 +20,7 @@ from harness.assertions.registry import (
     parse_assertions,
     register_embedder,
 )
+from harness.errors import JudgeError
 from harness.messages.core import AIMessage, HumanMessage, ToolMessage
 from harness.testing import Reply
 
@@ -520,12 +521,12 @@ def test_llm_judge_threshold_decides_on_the_score(emulator, judge):
     assert not outcome.passed and "(score 0.6, threshold 0.8)" in outcome.reason
 
 
-def test_llm_judge_reply_that_is_not_json_is_an_error(emulator, judge):
+def test_llm_judge_reply_that_is_not_json_raises_judge_error(emulator, judge):
     emulator.queue(Reply(text="Looks good to me!"))
-    outcome = check({"type": "llm_judge", "rubric": "polite"}, make_ctx(judge=judge))
-    assert not outcome.passed
-    assert outcome.reason == (
-        'error: the judge did not answer with a JSON object {"pass", "score", "reason"}; '
+    with pytest.raises(JudgeError) as info:
+        check({"type": "llm_judge", "rubric": "polite"}, make_ctx(judge=judge))
+    assert str(info.value) == (
+        'the judge gpt-4.1-mini did not answer with a JSON object {"pass", "score", "reason"}; '
         "it said 'Looks good to me!'"
     )
 
@@ -535,15 +536,17 @@ def test_llm_judge_without_a_judge_fails_clearly():
     assert not outcome.passed and "needs a judge model" in outcome.reason
 
 
-def test_llm_judge_model_error_becomes_an_error_outcome(emulator):
+def test_llm_judge_model_error_raises_judge_error(emulator):
     from harness.testing import Fault
 
     judge = init_chat_model(
         "openai:gpt-4.1-mini", base_url=emulator.base_url("openai"), api_key="sk-test", max_retries=0
     )
     emulator.queue(Fault.http(400, "bad judge request"))
-    outcome = check({"type": "llm-rubric", "value": "polite"}, make_ctx(judge=judge))
-    assert not outcome.passed and outcome.reason.startswith("error: ModelInvalidRequestError")
+    with pytest.raises(
+        JudgeError, match=r"^the judge gpt-4.1-mini could not answer: ModelInvalidRequestError"
+    ):
+        check({"type": "llm-rubric", "value": "polite"}, make_ctx(judge=judge))
 
 
 # --- similar ------------------------------------------------------------------------------------

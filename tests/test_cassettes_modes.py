@@ -350,8 +350,8 @@ def test_stale_stored_match_keys_fall_back_to_hashing_the_requests(emu, tmp_path
     path = tmp_path / "stale.yaml"
     record(emu, path, "a", "b")
     text = path.read_text()
-    assert text.count("match_key: v1-") == 2
-    path.write_text(text.replace("match_key: v1-", "match_key: v1-0000"))
+    assert text.count("match_key: v2-") == 2
+    path.write_text(text.replace("match_key: v2-", "match_key: v2-0000"))
     model = model_for(emu)
     with use_cassette(path, record_mode="none", strict=True) as cas:
         assert model.invoke("b").content.endswith("b")

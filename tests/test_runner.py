@@ -61,6 +61,8 @@ RECORD_KEYS = {
     "usage",
     "cost_usd",
     "cost_avoided_usd",
+    "judge_usage",
+    "judge_cost_usd",
     "timing",
     "cassette",
     "error",
@@ -197,7 +199,7 @@ def test_an_error_in_one_cell_is_recorded_and_does_not_stop_the_run(providers, t
     recs = records(result.run_dir)
     assert [r["status"] for r in recs] == ["error", "passed", "passed", "passed"]
     assert recs[0]["error"].startswith("ModelInvalidRequestError: ") and "bad request" in recs[0]["error"]
-    assert result.counts == {"passed": 3, "failed": 0, "error": 1}
+    assert result.counts == {"passed": 3, "failed": 0, "error": 1, "skipped": 0}
 
 
 def test_a_429_storm_completes(providers, tmp_path):

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import AliasChoices, Field, PrivateAttr, field_validator
 
 from harness.assertions.base import AssertionContext, Outcome, SpecBase, preview
-from harness.errors import ConfigurationError, ImportPathError
+from harness.errors import ConfigurationError, ImportPathError, JudgeError, ModelError
 from harness.imports import IMPORT_FORM, check_import_form, import_object
 from harness.messages.core import HumanMessage, SystemMessage
 
@@ -129,6 +129,9 @@ class LlmJudge(SpecBase):
     """Ask the judge model whether the output satisfies `rubric`. It answers JSON
     {"pass", "score", "reason"}; with `threshold`, the score decides (score >= threshold)."""
 
+    # A judge that gives no verdict (its call fails, or its reply is not that JSON) raises JudgeError:
+    # that is no judgement of the output, and `evaluate` lets it through so the cell becomes `error`.
+
     type: Literal["llm_judge", "llm-rubric"]
     needs_judge: ClassVar[bool] = True
     rubric: str = Field(validation_alias=AliasChoices("rubric", "value"))
@@ -146,20 +149,25 @@ class LlmJudge(SpecBase):
             )
         messages = judge_messages(self.rubric, ctx)
         judge = ctx.judge
-        if hasattr(judge, "ainvoke"):
-            reply = await judge.ainvoke(messages)
-        else:
-            reply = await asyncio.to_thread(judge.invoke, messages)
+        if self.model and hasattr(judge, "for_model"):  # a run's judges: this assertion's own
+            judge = judge.for_model(self.model)
+        who = f"the judge {getattr(judge, 'model', None) or type(judge).__name__}"
+        try:
+            if hasattr(judge, "ainvoke"):
+                reply = await judge.ainvoke(messages)
+            else:
+                reply = await asyncio.to_thread(judge.invoke, messages)
+        except ModelError as e:
+            raise JudgeError(f"{who} could not answer: {type(e).__name__}: {e}") from e
         text = str(getattr(reply, "text", reply))
         try:
             verdict = parse_json_markdown(text)
         except ValueError:
             verdict = None
         if not isinstance(verdict, dict):
-            return self.outcome(
-                False,
-                f"error: the judge did not answer with a JSON object "
-                f'{{"pass", "score", "reason"}}; it said {preview(text)}',
+            raise JudgeError(
+                f'{who} did not answer with a JSON object {{"pass", "score", "reason"}}; '
+                f"it said {preview(text)}"
             )
         score = verdict.get("score")
         score = (
@@ -175,9 +183,7 @@ class LlmJudge(SpecBase):
         elif score is not None:
             passed = score >= 0.5
         else:
-            return self.outcome(
-                False, f"error: the judge's answer has neither 'pass' nor 'score': {preview(verdict)}"
-            )
+            raise JudgeError(f"{who}'s answer has neither 'pass' nor 'score': {preview(verdict)}")
         why = str(verdict.get("reason") or "no reason given").strip()
         scored = (
             f" (score {score:g}{f', threshold {self.threshold:g}' if self.threshold is not None else ''})"

@@ -56,7 +56,7 @@ from harness.assertions.tool_use import (
     Ttft,
     args_match,
 )
-from harness.errors import ImportPathError
+from harness.errors import ImportPathError, JudgeError
 from harness.imports import import_object
 
 __all__ = [
@@ -124,8 +124,9 @@ def parse_assertions(items: Iterable[Mapping[str, Any] | BaseModel]) -> list[Any
 
 
 async def evaluate(specs: Iterable[Any], ctx: AssertionContext) -> list[Outcome]:
-    """Run each assertion in order; one outcome per spec, in the same order. Never raises for an
-    assertion: an exception inside one becomes a failed Outcome whose reason starts "error: ".
+    """Run each assertion in order; one outcome per spec, in the same order. An exception inside an
+    assertion becomes a failed Outcome whose reason starts "error: ", except JudgeError: a judge that
+    gave no verdict judged nothing, so it propagates (the runner makes the cell `error`).
 
     Runs one at a time so judge calls happen in a stable order (cassettes replay them in order).
     Plain mappings are accepted and validated first (an invalid one becomes an error outcome).
@@ -145,6 +146,8 @@ async def _evaluate_one(spec: Any, ctx: AssertionContext) -> Outcome:
         if inspect.isawaitable(result):
             result = await result
         return result  # type: ignore[no-any-return]
+    except JudgeError:
+        raise
     except Exception as e:
         message = str(e).strip().splitlines()[0] if str(e).strip() else ""
         text = message if isinstance(e, ImportPathError) else f"{type(e).__name__}: {message}".rstrip(": ")

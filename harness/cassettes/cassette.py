@@ -229,6 +229,7 @@ def use_cassette(
     ignore_hosts: Iterable[str] = (),
     usage_log: str | os.PathLike[str] | None = None,
     record_errors: bool = False,
+    match_host: bool = False,
 ) -> Cassette:
     """Record or replay every model call made inside `with use_cassette(path):` (or `async with`, or
     as a decorator).
@@ -244,6 +245,9 @@ def use_cassette(
     secrets: extra values that must never be written (a write containing one is refused).
     record_errors: also record answers a retry could change (408, 409, 429, 5xx); by default they reach
         the caller but not the file. The file is written when the block completes without an exception.
+    match_host: also match the host (and base path) of requests a provider adapter recognises. By
+        default they match on their endpoint path (`/chat/completions`, `/v1/messages`, ...), so a
+        cassette recorded through a gateway, proxy or the emulator replays against any base URL.
     """
     return Cassette(
         path,
@@ -258,4 +262,5 @@ def use_cassette(
         ignore_hosts=tuple(ignore_hosts),
         usage_log=usage_log,
         record_errors=record_errors,
+        match_host=match_host,
     )

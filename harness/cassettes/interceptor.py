@@ -90,12 +90,13 @@ class CassetteInterceptor:
         allow_playback_repeats: bool = False,
         ignore_hosts: Iterable[str] = (),
         record_errors: bool = False,
+        match_host: bool = False,
     ) -> None:
         self.path = Path(path)
         self.record_errors = record_errors
         self.record_mode = check_record_mode(record_mode) if record_mode else default_record_mode()
         self.replay_speed = parse_replay_speed(replay_speed)
-        self.matcher = Matcher(match_ignore)
+        self.matcher = Matcher(match_ignore, match_host=match_host)
         self.patterns = scrub.compile_patterns(scrub_patterns)
         self.secret_headers = tuple(h.lower() for h in secret_headers)
         self.strict = strict
@@ -133,7 +134,11 @@ class CassetteInterceptor:
                 if self._file is None:
                     f = self._read()
                     if self.can_replay_mode:
-                        stored = f.stored_keys() if self.matcher.is_default else [None] * len(f)
+                        current = f"{Matcher.VERSION}-"  # a digest of an older normalisation is hashed afresh
+                        stored = [
+                            d if d is not None and d.startswith(current) else None
+                            for d in (f.stored_keys() if self.matcher.is_default else [None] * len(f))
+                        ]
                         self._stored_keys = all(stored)
                         digests = [d or self._key_at(f, i).digest for i, d in enumerate(stored)]
                         self._index = Index(digests, functools.partial(self._key_at, f))
@@ -320,6 +325,9 @@ class CassetteInterceptor:
                         f"  all {self._index.recorded(key.digest)} recorded answers to this request "
                         "were already played (pass allow_playback_repeats=True to replay the last)."
                     )
+                elif self.matcher.same_but_host(near, key):
+                    lines.extend(self._host_hint(n, near, key))
+                    return self._miss_error(lines, key, secrets, only_base_url=True)
                 else:
                     lines.append(
                         f"  nearest recorded (#{n}): {summarize(near.method, near.raw_url, near.body, near.adapter)}"
@@ -328,8 +336,27 @@ class CassetteInterceptor:
         lines.append(
             '  To record it, use record_mode="new_episodes" (or set HARNESS_RECORD_MODE=new_episodes).'
         )
+        return self._miss_error(lines, key, secrets)
+
+    def _host_hint(self, n: int, near: RequestKey, key: RequestKey) -> list[str]:
+        """A miss only the base URL explains: recording it again would be the wrong fix."""
+        why = (
+            "host matching is strict (match_host=True: `harness run --match-host`, pytest "
+            "`--harness-match-host` / ini `harness_match_host`); without it this request replays"
+            if self.matcher.match_host
+            else "no provider adapter recognises this endpoint, so its whole URL is matched"
+        )
+        return [
+            f"  recorded #{n} is this same request sent to another base URL: recorded "
+            f"{_base_of(near.raw_url)}, this request {_base_of(key.raw_url)}.",
+            f"  Only the base URL differs; {why}.",
+        ]
+
+    def _miss_error(
+        self, lines: list[str], key: RequestKey, secrets: set[str], *, only_base_url: bool = False
+    ) -> CassetteMissError:
         message = mask_text("\n".join(lines), secrets | self._secrets)
-        return CassetteMissError(message, cassette=str(self.path), request=key)
+        return CassetteMissError(message, cassette=str(self.path), request=key, only_base_url=only_base_url)
 
     # --- record ------------------------------------------------------------------------------------
 
@@ -480,3 +507,10 @@ class CassetteInterceptor:
 
 def _retryable(status: int) -> bool:
     return status in _RETRYABLE_STATUSES or status >= 500
+
+
+def _base_of(url: str) -> str:
+    """scheme://host[:port] of a URL, for a miss message (credentials in the query never shown)."""
+    parts = httpx.URL(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.host}{port}"

@@ -1,5 +1,12 @@
 """Which recorded interaction answers a request: a hash of method + URL + normalised JSON body.
 
+For a request a provider adapter recognises, the URL is matched from its endpoint path on (the part
+of the path the adapter's `url_pattern` finds, e.g. `/chat/completions`, `/v1/messages`): the scheme,
+host and any path prefix of the base URL are left out, so a cassette recorded through a gateway, a
+proxy or the emulator replays against the default URL. `Matcher(match_host=True)` keeps the whole
+URL (host and port, loopback ports excepted). A request no adapter recognises is always matched on
+its whole URL.
+
 Normalising makes a replay match what was recorded even when incidental details differ: JSON key order,
 ids the provider generated in earlier turns (tool-call ids, previous response ids: replaced by
 placeholders in order of first appearance), auth query parameters, the port of a loopback server, and
@@ -15,6 +22,7 @@ import difflib
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -64,18 +72,53 @@ class RequestKey:
 
 class Matcher:
     # bump when normalisation changes: digests stored in cassettes by an older version are then ignored
-    VERSION = "v1"
+    VERSION = "v2"
 
-    def __init__(self, ignore: Iterable[str] = ()) -> None:
+    def __init__(self, ignore: Iterable[str] = (), *, match_host: bool = False) -> None:
         ignore = tuple(ignore)
         self.ignore_names = frozenset(x for x in ignore if "." not in x)
         self.ignore_paths = frozenset(tuple(x.split(".")) for x in ignore if "." in x)
+        self.match_host = match_host
 
     def url(self, url: str, adapter: type[ProviderAdapter] | None = None) -> str:
-        """The URL as matched. `adapter` built the request; None: the one whose endpoint the URL is."""
+        """The URL as matched. `adapter` built the request; None: the one whose endpoint the URL is.
+        A recognised request is matched on its endpoint (no host) unless `match_host`."""
         adapter = adapter or adapter_class(None, url)
         if adapter is not None:
             url = adapter.normalize_url_for_match(url)
+            if not self.match_host:
+                return self.endpoint(url, adapter)
+        return self._whole_url(url)
+
+    def endpoint(self, url: str, adapter: type[ProviderAdapter] | None) -> str:
+        """The URL without scheme and host: from where the adapter's `url_pattern` matches the path (the
+        endpoint, whatever prefix a gateway adds), else the whole path; then the matched query."""
+        parts = urlsplit(url)
+        path = parts.path or "/"
+        if adapter is not None and adapter.url_pattern:
+            found = re.search(adapter.url_pattern, path)
+            if found is not None:
+                path = path[found.start() :]
+        return f"{path}{self._query(parts.query)}"
+
+    def same_but_host(self, recorded: RequestKey, request: RequestKey) -> bool:
+        """True when two requests differ only in their base URL (scheme, host, port, path prefix)."""
+        if recorded.method != request.method or recorded.canonical != request.canonical:
+            return False
+        adapter = request.adapter or recorded.adapter
+        mine = adapter.normalize_url_for_match(request.raw_url) if adapter else request.raw_url
+        theirs = adapter.normalize_url_for_match(recorded.raw_url) if adapter else recorded.raw_url
+        return self.endpoint(mine, adapter) == self.endpoint(theirs, adapter)
+
+    def _query(self, query: str) -> str:
+        kept = sorted(
+            (k, v)
+            for k, v in parse_qsl(query, keep_blank_values=True)
+            if k.lower() not in AUTH_QUERY_PARAMS and not is_secret_query(k) and k not in self.ignore_names
+        )
+        return f"?{urlencode(kept)}" if kept else ""
+
+    def _whole_url(self, url: str) -> str:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         port = parts.port
@@ -85,13 +128,7 @@ class Matcher:
             if host in LOOPBACK_HOSTS
             else host + (f":{port}" if port and port not in (80, 443) else "")
         )
-        query = sorted(
-            (k, v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            if k.lower() not in AUTH_QUERY_PARAMS and not is_secret_query(k) and k not in self.ignore_names
-        )
-        q = f"?{urlencode(query)}" if query else ""
-        return f"{parts.scheme.lower()}://{netloc}{parts.path or '/'}{q}"
+        return f"{parts.scheme.lower()}://{netloc}{parts.path or '/'}{self._query(parts.query)}"
 
     def key(
         self, method: str, url: str, body: bytes, adapter: type[ProviderAdapter] | None = None
@@ -121,8 +158,9 @@ class Matcher:
 
     @property
     def is_default(self) -> bool:
-        """Digests stored in cassettes were computed without an ignore list; only then are they usable."""
-        return not self.ignore_names and not self.ignore_paths
+        """Digests stored in cassettes were computed without an ignore list and without the host; only
+        then are they usable."""
+        return not self.ignore_names and not self.ignore_paths and not self.match_host
 
     def key_of(self, ix: Interaction) -> RequestKey:
         adapter = adapter_class(ix.provider, ix.request.uri)

@@ -173,7 +173,12 @@ def replay_response(
     if len(offsets) != len(chunks):
         offsets = []
     timing = ix.timing or {}
-    info: dict[str, Any] = {"state": "replayed", "cassette": cassette, "chunk_offsets_ms": offsets}
+    info: dict[str, Any] = {
+        "state": "replayed",
+        "cassette": cassette,
+        "index": ix.index,
+        "chunk_offsets_ms": offsets,
+    }
     for k in ("ttfb_ms", "total_ms"):
         if isinstance(timing.get(k), (int, float)):
             info[k] = float(timing[k])

@@ -2,7 +2,7 @@
 
 ls      cassettes under PATH with interaction counts and recorded dates
 show    a cassette as a conversation (or, with --json, each interaction parsed by its provider adapter)
-verify  scan for secrets and schema problems; exit 1 when anything is found
+verify  scan for secrets and schema problems, and parse every reply with its adapter; exit 1 on a finding
 prune   remove interactions no run used (needs the usage log written with HARNESS_CASSETTE_USAGE)
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from harness.errors import InputError
+from harness.errors import InputError, ModelError
 
 _SUFFIXES = (".yaml", ".yml")
 
@@ -251,6 +251,9 @@ def _verify_file(f: Path) -> list[dict[str, Any]]:
                 add("secret", "a binary body holds bytes shaped like a credential", ix.index)
         if not 100 <= ix.response.status <= 599:
             add("schema", f"status {ix.response.status} is not an HTTP status", ix.index)
+        unreadable = _unreadable_reply(ix)
+        if unreadable:
+            add("reply", unreadable, ix.index)
         chunks = (ix.timing or {}).get("chunks")
         if chunks:
             try:
@@ -271,6 +274,34 @@ def _verify_file(f: Path) -> list[dict[str, Any]]:
     return found
 
 
+def _unreadable_reply(ix: Any) -> str | None:
+    """Why the adapter cannot parse this recorded reply (a truncated or edited file), or None. Error
+    answers, endpoints no adapter knows and streams recorded only up to where the caller stopped
+    reading (`timing.truncated`, replayed the same way) are not parsed."""
+    from harness.cassettes.inspect import adapter_for, parse_reply, request_is_stream
+
+    if ix.response.status >= 400 or (ix.timing or {}).get("truncated"):
+        return None
+    adapter = adapter_for(ix.request.uri, ix.provider)
+    if adapter is None:
+        return None
+    streamed = ix.streamed or request_is_stream(ix.request.uri, ix.request.body, ix.provider)
+    try:
+        parse_reply(ix, adapter, streamed)
+    except ModelError as e:
+        if e.body is not None:  # read whole: the provider answered with an error event mid-stream
+            return None
+        return _why(adapter, e)
+    except Exception as e:
+        return _why(adapter, e)
+    return None
+
+
+def _why(adapter: Any, e: Exception) -> str:
+    detail = " ".join(f"{type(e).__name__}: {e}".split())
+    return f"the {adapter.name} adapter cannot parse the recorded reply: {detail[:300]}"
+
+
 def _is_text(blob: bytes) -> bool:
     try:
         blob.decode("utf-8")
@@ -289,7 +320,8 @@ Examples:
 @click.argument("path")
 @click.option("--json", "as_json", is_flag=True, help="Print findings as JSON.")
 def verify_cmd(path: str, as_json: bool) -> None:
-    """Scan cassettes for secrets and schema problems (exit 1 when anything is found)."""
+    """Scan cassettes for secrets and schema problems, and parse every recorded reply with its provider
+    adapter (a truncated or edited reply is a finding); exit 1 when anything is found."""
     files = _cassette_files(path)
     findings = [x for f in files for x in _verify_file(f)]
     if as_json:

@@ -11,6 +11,8 @@ import click
 
 from harness.cassettes.modes import RECORD_MODES
 from harness.cli.run_console import Progress, print_failures, print_summary
+from harness.cli.run_gates import Gate, combine, exit_code, parse_gates, resolve_gates
+from harness.cli.run_resume import ResumingCommand, remember
 from harness.errors import ConfigurationError, InputError
 
 if TYPE_CHECKING:
@@ -24,10 +26,12 @@ Examples:
   harness run suites/*.yaml --concurrency 20 --junit results.xml --no-report
   harness run suites/big.yaml --workers 2                # replay a large suite on two cores
   harness run suites/big.yaml --dry-run --max-cells 500000   # validate and count; run nothing
-  harness run --resume runs/quickstart-20261124T063000-3f2a --retry-errors
+  harness run --resume runs/quickstart-20261124T063000-3f2a --retry-errors   # keeps the run's options
+  harness run suites/quickstart.yaml --fail-under 0.9 --max-cost 5
 
 \b
-Exit codes: 0 every cell passed, 1 a cell failed or errored, 2 usage or input error.
+Exit codes: 0 every cell passed (with --fail-under: every gate held), 1 a cell failed or errored
+(with --fail-under: a gate was missed), 2 usage or input error, 3 --max-cost skipped cells.
 """
 
 
@@ -88,7 +92,12 @@ def _workers(value: str) -> int | None:
     )
 
 
-@click.command("run", epilog=EXAMPLES, short_help="Run suites over models; write results and a report.")
+@click.command(
+    "run",
+    cls=ResumingCommand,
+    epilog=EXAMPLES,
+    short_help="Run suites over models; write results and a report.",
+)
 @click.argument("suites", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
     "--models", help="Comma-separated models replacing the suite's, e.g. openai:gpt-4.1-mini,ollama:llama3.2"
@@ -171,6 +180,23 @@ def _workers(value: str) -> int | None:
     help="Refuse a suite that would run more cells (cases x variants x repeats x models).",
 )
 @click.option(
+    "--match-host",
+    is_flag=True,
+    help="Replay only what was recorded against the same host (default: a provider endpoint matches on its path).",
+)
+@click.option(
+    "--fail-under",
+    multiple=True,
+    metavar="RATE|MODEL=RATE",
+    help="Exit 1 only when the pass rate is below RATE (0.9 or 90%), overall or for one model (repeatable).",
+)
+@click.option(
+    "--max-cost",
+    type=click.FloatRange(min=0),
+    metavar="USD",
+    help="Spend at most USD on live calls: once spent, cells that would go live are skipped (exit 3).",
+)
+@click.option(
     "--dry-run", is_flag=True, help="Validate everything and print the cell counts; run and write nothing."
 )
 def run_cmd(
@@ -195,6 +221,9 @@ def run_cmd(
     progress: bool | None,
     max_cells: int,
     dry_run: bool,
+    match_host: bool,
+    fail_under: tuple[str, ...],
+    max_cost: float | None,
 ) -> None:
     """Run SUITE files over their models (or --models): every case × model × repeat, concurrently.
 
@@ -225,6 +254,9 @@ def run_cmd(
             _workers(workers),
             max_cells,
             dry_run,
+            match_host,
+            fail_under,
+            max_cost,
         )
     except (InputError, ConfigurationError) as e:
         click.echo(f"error: {e}", err=True)
@@ -254,6 +286,9 @@ def _run(
     workers: int | None = 1,
     max_cells: int = 100_000,
     dry_run: bool = False,
+    match_host: bool = False,
+    fail_under: tuple[str, ...] = (),
+    max_cost: float | None = None,
 ) -> int:
     from harness.results.io import load_run_meta
     from harness.runner.runner import Runner, RunOptions
@@ -261,6 +296,7 @@ def _run(
 
     if retry_errors and resume is None:
         raise click.UsageError("--retry-errors needs --resume RUN_DIR")
+    wanted = parse_gates(fail_under)
     config: dict[str, Any] = {}
     if resume is not None:
         meta = load_run_meta(resume)
@@ -294,8 +330,11 @@ def _run(
             prices_file=str(prices) if prices else None,
             workers=workers,
             max_cells=max_cells,
+            match_host=match_host,
+            max_cost=max_cost,
         )
         runners.append(Runner(suite, options))
+    gates = {id(r): resolve_gates(wanted, r.models, r.suite.name) for r in runners}
     if dry_run:
         for runner in runners:
             click.echo(
@@ -303,7 +342,8 @@ def _run(
                 f"({len(runner.cases):,} case variants x {len(runner.models)} model(s) x repeats)"
             )
         return 0
-    return _execute(runners, progress, no_report, report_path, baseline, exports, junit)
+    remember([r.run_dir for r in runners])  # what a --resume of these runs reuses
+    return _execute(runners, progress, no_report, report_path, baseline, exports, junit, gates)
 
 
 def _execute(
@@ -314,23 +354,24 @@ def _execute(
     baseline: Path | None,
     exports: tuple[Path, ...],
     junit: Path | None,
+    gates: dict[int, list[Gate]] | None = None,
 ) -> int:
-    """Run validated runners one after another; print, report, export. The exit code: 1 if any failed."""
+    """Run validated runners one after another; print, report, export. The exit code: run_gates'."""
     from rich.console import Console
 
     from harness.results.io import export
 
     show = progress if progress is not None else sys.stderr.isatty()
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-    code = 0
+    codes = []
     run_dirs, reports = [], {}
     for runner in runners:
         result = runner.run(Progress(runner.suite.name) if show else None)
         run_dirs.append(result.run_dir)
         print_summary(result, console)
         if not result.ok:
-            code = 1
             print_failures(result.run_dir, console)
+        codes.append(exit_code(result, (gates or {}).get(id(runner), []), runner.options.max_cost, console))
         console.print(f"Results: {result.run_dir / 'results.jsonl'}")
         if not no_report:
             reports[result.run_dir] = _report(result, report_path, baseline, len(runners) > 1, console)
@@ -344,8 +385,8 @@ def _execute(
     if os.environ.get("GITHUB_STEP_SUMMARY"):
         from harness.results.ci_outputs import write_github_summary
 
-        write_github_summary(run_dirs, reports)
-    return code
+        write_github_summary(run_dirs, reports, baseline)
+    return combine(codes)
 
 
 def _trusted_paths(meta: dict[str, Any], run_dir: Path, *, cassettes_given: bool) -> dict[str, Any]:

@@ -91,6 +91,16 @@ def print_summary(result: Any, console: Any) -> None:
             format_usd(s["cost_avoided_usd"]),
         )
     console.print(table)
+    judged = [
+        s for s in result.summary.values() if s.get("judge_input_tokens") or s.get("judge_output_tokens")
+    ]
+    if judged:  # llm_judge calls, counted apart from the models' figures above
+        cost = [s["judge_cost_usd"] for s in judged if s.get("judge_cost_usd") is not None]
+        console.print(
+            f"Judge calls: {sum(s['judge_input_tokens'] for s in judged)}/"
+            f"{sum(s['judge_output_tokens'] for s in judged)} tokens in/out, "
+            f"{format_usd(round(sum(cost), 8)) if cost else format_usd(None)}"
+        )
     states = ", ".join(f"{v} {k}" for k, v in sorted(result.states.items()))
     resumed = f", {result.skipped} already done" if result.skipped else ""
     console.print(
@@ -103,7 +113,7 @@ def print_failures(run_dir: Path, console: Any, limit: int = 10) -> None:
 
     from harness.results.io import latest_records
 
-    bad = [r for r in latest_records(run_dir) if r.get("status") != "passed"]
+    bad = [r for r in latest_records(run_dir) if r.get("status") not in ("passed", "skipped")]
     for r in bad[:limit]:
         why = r.get("error") or "; ".join(
             str(a.get("reason")) for a in r.get("assertions") or [] if not a.get("passed")

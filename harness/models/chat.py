@@ -29,7 +29,7 @@ from harness.messages.core import AIMessage, AIMessageChunk, BaseMessage, messag
 from harness.models.binding import ChatSurface, unsupported_parallel
 from harness.models.clients import HttpClients
 from harness.models.params import move_unknown, proxy_setting
-from harness.models.retry import RetryPolicy
+from harness.models.retry import RetryPolicy, raise_if_replay_unreadable
 from harness.models.timing import Clock as _Clock
 from harness.models.timing import sum_chunks
 from harness.providers import get_adapter_class
@@ -327,7 +327,12 @@ class ChatModel(ChatSurface, Runnable):
                 raise self._transport_error(e) from e
             finally:
                 response.close()
-            message = self._finish(self._parse(body), clock, manager.run_id)
+            try:
+                parsed = self._parse(body)
+            except Exception as e:
+                raise_if_replay_unreadable(response, e, self.model_provider)
+                raise
+            message = self._finish(parsed, clock, manager.run_id)
         except BaseException as e:
             manager.emit("on_llm_error", e)
             if isinstance(e, SecretLeakError):
@@ -384,6 +389,9 @@ class ChatModel(ChatSurface, Runnable):
                 tail = decoder.close()
             except httpx.TransportError as e:
                 raise self._transport_error(e) from e
+            except Exception as e:
+                raise_if_replay_unreadable(response, e, self.model_provider)
+                raise
             finally:
                 response.close()
             for chunk in [*self._chunks(tail, clock, manager), self._last_chunk(clock, manager.run_id)]:
@@ -471,7 +479,12 @@ class ChatModel(ChatSurface, Runnable):
                 raise self._transport_error(e) from e
             finally:
                 await response.aclose()
-            message = self._finish(self._parse(body), clock, manager.run_id)
+            try:
+                parsed = self._parse(body)
+            except Exception as e:
+                raise_if_replay_unreadable(response, e, self.model_provider)
+                raise
+            message = self._finish(parsed, clock, manager.run_id)
         except BaseException as e:
             await manager.aemit("on_llm_error", e)
             if isinstance(e, SecretLeakError):
@@ -514,6 +527,9 @@ class ChatModel(ChatSurface, Runnable):
                 tail = decoder.close()
             except httpx.TransportError as e:
                 raise self._transport_error(e) from e
+            except Exception as e:
+                raise_if_replay_unreadable(response, e, self.model_provider)
+                raise
             finally:
                 await response.aclose()
             for chunk in [*self._chunks(tail, clock, manager), self._last_chunk(clock, manager.run_id)]:

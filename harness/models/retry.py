@@ -13,9 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import tenacity
 
-from harness.errors import ModelError, ModelRateLimitError
+from harness.errors import CassetteReplyError, ModelError, ModelRateLimitError
 from harness.http import response_info
 
 
@@ -23,6 +24,19 @@ def is_replayed(err: BaseException) -> bool:
     """True when the error's response came from a cassette rather than the provider."""
     response = getattr(err, "response", None)
     return response is not None and response_info(response).get("state") == "replayed"
+
+
+def raise_if_replay_unreadable(response: httpx.Response, err: Exception, provider: str) -> None:
+    """Raise CassetteReplyError when `err` (raised reading `response`) concerns a reply a cassette
+    replayed: the recorded bytes are damaged, and retrying would only find the answer already played."""
+    info = response_info(response)
+    if info.get("state") != "replayed":
+        return
+    raise CassetteReplyError(
+        f"{info.get('cassette')}: interaction #{info.get('index')}: the recorded reply cannot be read by "
+        f"the {provider} adapter ({type(err).__name__}: {err}); the cassette looks truncated or edited: "
+        'check it with `harness cassettes verify`, then record it again (record_mode="rewrite")'
+    ) from err
 
 
 def _retryable(err: BaseException) -> bool:

@@ -108,6 +108,19 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         metavar="SPEED",
         help="instant (default), realtime (the recorded pace) or a factor such as 2",
     )
+    group.addoption(
+        "--harness-match-host",
+        dest="harness_match_host",
+        action="store_true",
+        default=None,
+        help="cassettes replay only what was recorded against the same host (overrides ini harness_match_host)",
+    )
+    parser.addini(
+        "harness_match_host",
+        "cassettes also match the host of provider requests (default: false, the endpoint path matches)",
+        type="bool",
+        default=False,
+    )
     parser.addini(
         "harness_models", "models for the chat_model fixture (comma- or line-separated)", type="linelist"
     )
@@ -122,8 +135,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "harness(models=[...], cassette=..., record_mode=..., tags=[...], secret_headers=[...], "
-        "scrub_patterns=[...]): this test's models, cassette path, record mode, report tags and what its "
-        "cassette scrubs besides the defaults",
+        "scrub_patterns=[...], match_host=bool): this test's models, cassette path, record mode, report "
+        "tags, what its cassette scrubs besides the defaults, and whether it matches the host",
     )
     state = HarnessSession(config)
     config.stash[_STATE] = state
@@ -188,6 +201,12 @@ def cassette(request: pytest.FixtureRequest) -> Any:
                 *request.config.getini("harness_scrub_patterns"),
                 *opts.get("scrub_patterns", ()),
             ],
+            match_host=bool(
+                opts["match_host"]
+                if "match_host" in opts
+                else request.config.getoption("harness_match_host", None)
+                or request.config.getini("harness_match_host")
+            ),
         ) as cas,
     ):
         capture.cassette = cas

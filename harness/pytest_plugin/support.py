@@ -304,7 +304,7 @@ def _transcript(calls: list[Call]) -> list[dict[str, Any]]:
 
 # --- small pieces of the plugin -------------------------------------------------------------------
 
-MARKER_KEYS = ("models", "cassette", "record_mode", "tags", "secret_headers", "scrub_patterns")
+MARKER_KEYS = ("models", "cassette", "record_mode", "tags", "secret_headers", "scrub_patterns", "match_host")
 
 
 def split_models(values: list[str]) -> list[str]:
@@ -359,6 +359,8 @@ def miss_report(item: Any, excinfo: Any) -> str:
         for line in str(excinfo.value).splitlines()
         if not line.startswith("  To record it, use record_mode=")
     )  # the API's advice
+    if getattr(excinfo.value, "only_base_url", False):
+        return f"{where}cassette miss\n{message}"
     return (
         f"{where}cassette miss\n{message}\n  Record what is missing: pytest '{item.nodeid}' "
         "--record-mode=new_episodes (or --record-mode=rewrite to record this test's cassette afresh)."

@@ -30,7 +30,7 @@ from harness.results.record import (
 from harness.results.summary import ModelSummary, summarize
 
 FORMAT_VERSION = 1
-STATUS_CODES = {"passed": 0, "failed": 1, "error": 2}
+STATUS_CODES = {"passed": 0, "failed": 1, "error": 2, "skipped": 3}
 DIFF_CODES = {"new": 0, "fixed": 1, "regressed": 2, "unchanged": 3}
 STATES = ["", "live", "recorded", "replayed", "miss", "mixed", "unused"]
 ROLES = {"system": "s", "user": "u", "assistant": "a", "tool": "t"}
@@ -331,7 +331,7 @@ def _assertions(rec: dict[str, Any], strings: _Strings) -> tuple[list[list[Any]]
         out.append(item)
         if passed is False and reason is None:
             reason = strings(f"{a.get('type') or 'assertion'}: {text_of(a.get('reason'))}")
-    if status_of(rec) == "error" and rec.get("error"):
+    if status_of(rec) in ("error", "skipped") and rec.get("error"):
         reason = strings(text_of(rec["error"]))
     return out, reason
 

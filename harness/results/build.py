@@ -262,8 +262,10 @@ def build_record(
     started_at: str,
     calls: list[ModelCall] | None = None,
     metadata: dict[str, Any] | None = None,
+    judge_figures: CallFigures = NO_CALLS,
 ) -> ResultRecord:
-    """The results record of one cell (the runner) or one test × model (the pytest plugin)."""
+    """The results record of one cell (the runner) or one test × model (the pytest plugin).
+    `judge_figures`: the cell's llm_judge calls, counted apart from the model's."""
     output = output_of(final, structured)
     if output is not None and metadata:
         output["metadata"] = metadata
@@ -288,6 +290,8 @@ def build_record(
         usage=figures.usage,
         cost_usd=figures.cost_usd,
         cost_avoided_usd=figures.cost_avoided_usd,
+        judge_usage=judge_figures.usage,
+        judge_cost_usd=judge_figures.cost_usd,
         timing=figures.timing,
         cassette=cassette,
         error=error,

@@ -41,6 +41,8 @@ def compare_runs(run_a: str | Path, run_b: str | Path, *, latency_threshold: flo
     for key in sorted(a.keys() & b.keys()):
         ra, rb = a[key], b[key]
         before, after = status_of(ra), status_of(rb)
+        if "skipped" in (before, after):  # a cell that did not run neither regressed nor was fixed
+            continue
         entry: dict[str, Any] = {
             "case_id": key[0],
             "model_id": key[1],

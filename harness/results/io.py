@@ -179,6 +179,9 @@ _COLUMNS = (
     "reasoning_tokens",
     "cost_usd",
     "cost_avoided_usd",
+    "judge_input_tokens",
+    "judge_output_tokens",
+    "judge_cost_usd",
     "ttft_ms",
     "total_ms",
     "replayed",
@@ -203,6 +206,7 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
     timing = record.get("timing") or {}
     cassette = record.get("cassette") or {}
     assertions = record.get("assertions") or []
+    judge = record.get("judge_usage") or {}
     row = {
         k: record.get(k)
         for k in (
@@ -242,6 +246,9 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
         assertions=assertions,
         n_assertions=len(assertions),
         n_failed=sum(1 for a in assertions if not a.get("passed")),
+        judge_input_tokens=judge.get("input_tokens", 0),
+        judge_output_tokens=judge.get("output_tokens", 0),
+        judge_cost_usd=record.get("judge_cost_usd"),
     )
     for k in (
         "input_tokens",
@@ -287,6 +294,7 @@ def export(run_dir: str | Path, path: str | Path, fmt: str | None = None) -> Pat
         write_atomic(path, json.dumps(latest_records(run_dir), ensure_ascii=False, indent=1, default=str))
         return path
     df = load_results(run_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)  # as --junit does; write_atomic makes its own
     if fmt == "csv":
         _scalar_frame(df).to_csv(path, index=False)
     elif fmt == "parquet":

@@ -17,7 +17,8 @@ RECORD_VERSION = 2
 """Written into every record as `version`; a record without one predates the field (same shape as 1).
 Version 2 added `calls` and `tool_trajectory` (absent from version 1 records: read them with `calls_of`)."""
 
-Status = Literal["passed", "failed", "error"]
+# "skipped": the cell did not run (harness run --max-cost was spent); `error` holds the reason
+Status = Literal["passed", "failed", "error", "skipped"]
 CassetteState = Literal["replayed", "recorded", "live", "miss", "mixed", "unused"]
 CASSETTE_STATES: tuple[CassetteState, ...] = ("replayed", "recorded", "live", "miss", "mixed", "unused")
 
@@ -105,6 +106,8 @@ class ResultRecord(TypedDict):
     usage: Usage
     cost_usd: float | None
     cost_avoided_usd: float
+    judge_usage: Usage  # the llm_judge calls of the cell, apart from the model's
+    judge_cost_usd: float | None  # None: no judge call, or the judge model has no price
     timing: Timing
     cassette: Cassette
     error: str | None
@@ -144,6 +147,8 @@ def status_of(record: dict[str, Any]) -> Status:
         return "passed"
     if status == "failed":
         return "failed"
+    if status == "skipped":
+        return "skipped"
     return "error" if status == "error" or record.get("error") else "failed"
 
 
@@ -167,6 +172,12 @@ def latency_ms(record: dict[str, Any]) -> float | None:
 
 def ttft_ms(record: dict[str, Any]) -> float | None:
     return num(part(record, "timing").get("ttft_ms"))
+
+
+def judge_tokens(record: dict[str, Any]) -> tuple[int, int]:
+    """(input, output) tokens of the cell's judge calls (0, 0 in records written before the field)."""
+    u = part(record, "judge_usage")
+    return intval(u.get("input_tokens")), intval(u.get("output_tokens"))
 
 
 def tokens(record: dict[str, Any]) -> tuple[int, int, int, int]:

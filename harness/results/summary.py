@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from harness.results.record import (
+    judge_tokens,
     latency_ms,
     model_key,
     num,
@@ -44,6 +45,7 @@ class ModelSummary(TypedDict):
     passed: int
     failed: int
     errors: int
+    skipped: int  # cells that did not run (--max-cost spent); the pass rate counts the cells that ran
     pass_rate: float | None
     latency_p50_ms: float | None
     latency_p95_ms: float | None
@@ -56,6 +58,9 @@ class ModelSummary(TypedDict):
     total_tokens: int
     cost_usd: float | None
     cost_avoided_usd: float
+    judge_input_tokens: int  # llm_judge calls, counted apart from the model's
+    judge_output_tokens: int
+    judge_cost_usd: float | None  # None when no judge call was priced
     unpriced_cells: int
     states: dict[str, int]
     latency_box: LatencyBox | None
@@ -99,7 +104,9 @@ class _Tally:
     """One model's running totals."""
 
     cells: int = 0
-    by_status: dict[str, int] = field(default_factory=lambda: {"passed": 0, "failed": 0, "error": 0})
+    by_status: dict[str, int] = field(
+        default_factory=lambda: {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
+    )
     latencies: list[float] = field(default_factory=list)
     ttfts: list[float] = field(default_factory=list)
     input_tokens: int = 0
@@ -109,6 +116,9 @@ class _Tally:
     total_tokens: int = 0
     cost: float | None = None
     avoided: float = 0.0
+    judge_input: int = 0
+    judge_output: int = 0
+    judge_cost: float | None = None
     unpriced: int = 0
     states: dict[str, int] = field(default_factory=dict)
 
@@ -131,17 +141,25 @@ class _Tally:
         elif inp or out:  # tokens used but not priced; a cell that sent nothing is not "unpriced"
             self.unpriced += 1
         self.avoided += num(record.get("cost_avoided_usd")) or 0.0
+        judge_in, judge_out = judge_tokens(record)
+        self.judge_input += judge_in
+        self.judge_output += judge_out
+        judge_cost = num(record.get("judge_cost_usd"))
+        if judge_cost is not None:
+            self.judge_cost = (self.judge_cost or 0.0) + judge_cost
         state = state_of(record) or "unknown"
         self.states[state] = self.states.get(state, 0) + 1
 
     def summary(self) -> ModelSummary:
         lat = self.latencies
+        ran = self.cells - self.by_status["skipped"]
         return ModelSummary(
             cells=self.cells,
             passed=self.by_status["passed"],
             failed=self.by_status["failed"],
             errors=self.by_status["error"],
-            pass_rate=round(self.by_status["passed"] / self.cells, RATE_DIGITS) if self.cells else None,
+            skipped=self.by_status["skipped"],
+            pass_rate=round(self.by_status["passed"] / ran, RATE_DIGITS) if ran else None,
             latency_p50_ms=_ms(percentile(lat, 50)),
             latency_p95_ms=_ms(percentile(lat, 95)),
             latency_mean_ms=_ms(sum(lat) / len(lat)) if lat else None,
@@ -153,6 +171,9 @@ class _Tally:
             total_tokens=self.total_tokens,
             cost_usd=None if self.cost is None else round(self.cost, USD_DIGITS),
             cost_avoided_usd=round(self.avoided, USD_DIGITS),
+            judge_input_tokens=self.judge_input,
+            judge_output_tokens=self.judge_output,
+            judge_cost_usd=None if self.judge_cost is None else round(self.judge_cost, USD_DIGITS),
             unpriced_cells=self.unpriced,
             states=dict(self.states),
             latency_box=_box(lat),

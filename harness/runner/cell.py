@@ -227,6 +227,45 @@ async def call_with_retries(
     return await policy.aretrying(on_rate_limit=limiter.on_rate_limit)(attempt)
 
 
+class JudgeCalls:
+    """A cell's judges, as `llm_judge` calls them: the suite's (`ainvoke`) or an assertion's own
+    (`for_model(model)`). Each call goes through the run's retry policy and the judge provider's
+    adaptive limiter, like a model call; the replies are kept with their judge, so the record counts
+    the judges' tokens and cost apart from the model's (`judge_usage`, `judge_cost_usd`)."""
+
+    def __init__(self, judges: dict[str | None, ResolvedModel], policy: RetryPolicy) -> None:
+        self.judges = judges
+        self.policy = policy
+        self.replies: list[tuple[ResolvedModel, AIMessage]] = []
+
+    def for_model(self, model: str | None) -> _JudgeCaller:
+        judge = self.judges.get(model) or self.judges[None]
+        return _JudgeCaller(self, judge)
+
+    @property
+    def model(self) -> str:
+        return self.judges[None].model
+
+    async def ainvoke(self, messages: list[BaseMessage]) -> AIMessage:
+        return await self.for_model(None).ainvoke(messages)
+
+
+@dataclass
+class _JudgeCaller:
+    calls: JudgeCalls
+    judge: ResolvedModel
+
+    @property
+    def model(self) -> str:
+        return self.judge.model
+
+    async def ainvoke(self, messages: list[BaseMessage]) -> AIMessage:
+        chat, policy = self.judge.chat, self.calls.policy
+        reply = await call_with_retries(lambda: chat.ainvoke(messages), self.judge.limiter, policy)
+        self.calls.replies.append((self.judge, reply))
+        return reply
+
+
 async def execute_cell(
     ec: ExpandedCase, model: ResolvedModel, runtime: CaseRuntime, policy: RetryPolicy
 ) -> Exchange:

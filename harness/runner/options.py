@@ -55,6 +55,10 @@ class RunOptions:
     on_record: Callable[[dict[str, Any]], Any] | None = None  # called after each record is written
     workers: int | None = 1  # processes for CPU-bound (replay) runs; None: auto (large runs, up to 4)
     max_cells: int = DEFAULT_MAX_CELLS  # refuse a suite that would plan more cells, before building any
+    match_host: bool = False  # cassettes also match the host of recognised requests (use_cassette's)
+    # US dollars this run may spend on live calls (model and judge); once spent, no new cell that would
+    # go live starts: it gets a "skipped" record (a resume runs it). None: no limit
+    max_cost: float | None = None
 
 
 @dataclass
@@ -74,7 +78,7 @@ class RunResult:
     suite: str
     run_dir: Path
     summary: dict[str, ModelSummary]
-    counts: dict[str, int]  # passed / failed / error over the whole run (resumed cells included)
+    counts: dict[str, int]  # passed / failed / error / skipped over the whole run (resumed cells included)
     states: dict[str, int]  # cassette states of the cells run now: replayed / recorded / live / miss / mixed
     ran: int  # cells run by this invocation
     skipped: int  # cells already finished (resume)

@@ -247,17 +247,20 @@ class Runner:
             "cassettes_dir": str(o.cassettes_dir) if o.cassettes_dir is not None else None,
             "concurrency": self.concurrency,
             "repeat": o.repeat,
+            "match_host": o.match_host,
+            "max_cost": o.max_cost,
         }
 
     # --- running --------------------------------------------------------------------------------
 
     def _resume_state(self, summary: SummaryBuilder, counts: dict[str, int]) -> set[tuple[str, str, int]]:
-        """Keys of finished cells; with retry_errors, errored records are dropped from the file."""
+        """Keys of finished cells; skipped records (a spent --max-cost) are dropped from the file, and with
+        retry_errors errored ones too: those cells run again."""
         path = self.run_dir / RESULTS_FILE
         kept: list[dict[str, Any]] = []
         dropped = False
         for rec in iter_records(self.run_dir, repair=True):
-            if self.options.retry_errors and rec.get("status") == "error":
+            if rec.get("status") == "skipped" or (self.options.retry_errors and rec.get("status") == "error"):
                 dropped = True
                 continue
             kept.append(rec)
@@ -289,7 +292,7 @@ class Runner:
         t0 = time.perf_counter()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         summary = SummaryBuilder()
-        counts: dict[str, int] = {"passed": 0, "failed": 0, "error": 0}
+        counts: dict[str, int] = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
         done = self._resume_state(summary, counts) if self.resuming else set()
         started = utc_now()
         self._write_meta(started, summary, None)
@@ -299,7 +302,7 @@ class Runner:
         if progress is not None:
             progress.start(total=self.total_cells, done=len(done), counts=counts)
         worker = CellRunner(self, summary, counts, states, progress)
-        n = worker_count(self, todo)
+        n = 1 if self.options.max_cost is not None else worker_count(self, todo)  # one purse, one process
         try:
             if n == 1:
                 await worker.run_all(cells, min(self.concurrency, max(1, todo)))

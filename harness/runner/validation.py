@@ -44,9 +44,10 @@ class CaseAssertions:
         return self._rendered[key]
 
 
-def check_cases(runner: Runner) -> dict[int, ResolvedModel | None]:
-    """Validate every case of the runner's suite; returns the judge model of each case (by id)."""
-    judges: dict[int, ResolvedModel | None] = {}
+def check_cases(runner: Runner) -> dict[int, dict[str | None, ResolvedModel]]:
+    """Validate every case of the runner's suite; returns the judge models of each case (by id): by
+    the `model:` an llm_judge names, and under None the suite's judge."""
+    judges: dict[int, dict[str | None, ResolvedModel]] = {}
     templated = runner.assertions.templated
     for ec in runner.cases:
         ec.messages()  # renders the templates: an undefined variable fails here, not mid-run
@@ -77,14 +78,17 @@ def _rendered_assertions(runner: Runner, ec: ExpandedCase) -> list[SpecBase]:
         ) from None
 
 
-def _case_judge(runner: Runner, ec: ExpandedCase) -> ResolvedModel | None:
-    judge = runner.suite_judge
+def _case_judge(runner: Runner, ec: ExpandedCase) -> dict[str | None, ResolvedModel]:
+    """Each llm_judge's judge: its own `model:`, else the suite's `judge:` (key None)."""
+    judges: dict[str | None, ResolvedModel] = {}
+    if runner.suite_judge is not None:
+        judges[None] = runner.suite_judge
     specs: list[SpecBase] = ec.case.assert_
     for j, spec in enumerate(specs):
         if isinstance(spec, LlmJudge) and spec.model:
-            judge = runner.judge(spec.model, ("cases", ec.index, "assert", j))
+            judges[spec.model] = runner.judge(spec.model, ("cases", ec.index, "assert", j))
     for j, spec in enumerate(specs):
-        if isinstance(spec, LlmJudge) and judge is None:
+        if isinstance(spec, LlmJudge) and not spec.model and None not in judges:
             raise runner.suite.error(
                 f"{spec.type} needs a judge model: set this assertion's `model:` or the suite's `judge:`",
                 "cases",
@@ -92,7 +96,7 @@ def _case_judge(runner: Runner, ec: ExpandedCase) -> ResolvedModel | None:
                 "assert",
                 j,
             )
-    return judge
+    return judges
 
 
 def _check_imports(runner: Runner, ec: ExpandedCase, specs: list[SpecBase]) -> None:

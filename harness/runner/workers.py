@@ -54,6 +54,7 @@ def shard_spec(
             "replay_speed": o.replay_speed,
             "repeat": o.repeat,
             "prices_file": o.prices_file,
+            "match_host": o.match_host,
             "retry": dataclasses.asdict(o.retry),
         },
     }

@@ -14,7 +14,8 @@ var X_CODE = 0, X_CHANGED = 1, X_LAT = 2, X_COST = 3, X_BSTATUS = 4, X_BTEXT = 5
 var STATUS = [
   { key: "pass", icon: "✓", label: "pass", long: "passed" },
   { key: "fail", icon: "✗", label: "fail", long: "failed" },
-  { key: "err", icon: "⚠", label: "error", long: "error" }
+  { key: "err", icon: "⚠", label: "error", long: "error" },
+  { key: "skip", icon: "–", label: "skipped", long: "skipped" }
 ];
 var DIFFS = [
   { key: "new", icon: "✚", label: "new" },
