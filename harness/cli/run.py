@@ -11,6 +11,8 @@ import click
 
 from harness.cassettes.modes import RECORD_MODES
 from harness.cli.run_console import Progress, print_failures, print_summary
+from harness.cli.select import selected, selection_options, split_models
+from harness.cli.validate import check_selection, print_plan
 from harness.errors import ConfigurationError, InputError
 
 if TYPE_CHECKING:
@@ -23,19 +25,14 @@ Examples:
   harness run suites/quickstart.yaml --record-mode once  # record what has no cassette yet
   harness run suites/*.yaml --concurrency 20 --junit results.xml --no-report
   harness run suites/big.yaml --workers 2                # replay a large suite on two cores
-  harness run suites/big.yaml --dry-run --max-cells 500000   # validate and count; run nothing
+  harness run suites/big.yaml --dry-run --max-cells 500000   # validate and list the cells; run nothing
+  harness run suites/quickstart.yaml --case 'capital*' --tag smoke --models haiku
+  harness run suites/quickstart.yaml --filter-failing runs/quickstart-20261124T063000-3f2a
   harness run --resume runs/quickstart-20261124T063000-3f2a --retry-errors
 
 \b
 Exit codes: 0 every cell passed, 1 a cell failed or errored, 2 usage or input error.
 """
-
-
-def _split_models(value: str | None) -> list[str] | None:
-    if not value:
-        return None
-    models = [m.strip() for m in value.split(",") if m.strip()]
-    return models or None
 
 
 def _replay_speed(value: str | None) -> str | float | None:
@@ -91,7 +88,8 @@ def _workers(value: str) -> int | None:
 @click.command("run", epilog=EXAMPLES, short_help="Run suites over models; write results and a report.")
 @click.argument("suites", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
-    "--models", help="Comma-separated models replacing the suite's, e.g. openai:gpt-4.1-mini,ollama:llama3.2"
+    "--models",
+    help="Comma-separated model ids of the suite or model strings, e.g. haiku,openai:gpt-4.1-mini",
 )
 @click.option(
     "--record-mode",
@@ -171,8 +169,11 @@ def _workers(value: str) -> int | None:
     help="Refuse a suite that would run more cells (cases x variants x repeats x models).",
 )
 @click.option(
-    "--dry-run", is_flag=True, help="Validate everything and print the cell counts; run and write nothing."
+    "--dry-run",
+    is_flag=True,
+    help="Validate everything and list the cells (replay / record / live, keys, cost); run nothing.",
 )
+@selection_options
 def run_cmd(
     suites: tuple[Path, ...],
     models: str | None,
@@ -195,6 +196,7 @@ def run_cmd(
     progress: bool | None,
     max_cells: int,
     dry_run: bool,
+    **selection: Any,
 ) -> None:
     """Run SUITE files over their models (or --models): every case × model × repeat, concurrently.
 
@@ -225,6 +227,7 @@ def run_cmd(
             _workers(workers),
             max_cells,
             dry_run,
+            selection,
         )
     except (InputError, ConfigurationError) as e:
         click.echo(f"error: {e}", err=True)
@@ -254,6 +257,7 @@ def _run(
     workers: int | None = 1,
     max_cells: int = 100_000,
     dry_run: bool = False,
+    selection: dict[str, Any] | None = None,
 ) -> int:
     from harness.results.io import load_run_meta
     from harness.runner.runner import Runner, RunOptions
@@ -281,8 +285,9 @@ def _run(
     runners = []
     for suite in loaded:
         run_out = out / suite.name if (out is not None and len(loaded) > 1) else out
+        chosen = selected(suite, split_models(models), selection or {})
         options = RunOptions(
-            models=_split_models(models) or config.get("models"),
+            models=chosen.pop("models", None) or config.get("models"),
             record_mode=record_mode or config.get("record_mode"),
             cassettes_dir=cas_dir,
             out=run_out,
@@ -294,15 +299,13 @@ def _run(
             prices_file=str(prices) if prices else None,
             workers=workers,
             max_cells=max_cells,
+            plan_only=dry_run,
+            **chosen,
         )
         runners.append(Runner(suite, options))
+        check_selection(runners[-1])
     if dry_run:
-        for runner in runners:
-            click.echo(
-                f"{runner.suite.path}: valid; {runner.total_cells:,} cells "
-                f"({len(runner.cases):,} case variants x {len(runner.models)} model(s) x repeats)"
-            )
-        return 0
+        return 0 if all([print_plan(runner) for runner in runners]) else 2
     return _execute(runners, progress, no_report, report_path, baseline, exports, junit)
 
 

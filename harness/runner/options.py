@@ -55,6 +55,9 @@ class RunOptions:
     on_record: Callable[[dict[str, Any]], Any] | None = None  # called after each record is written
     workers: int | None = 1  # processes for CPU-bound (replay) runs; None: auto (large runs, up to 4)
     max_cells: int = DEFAULT_MAX_CELLS  # refuse a suite that would plan more cells, before building any
+    cases: Sequence[str] | None = None  # expanded case ids to run (harness.runner.selection); None: all
+    cells: Sequence[CellKey] | None = None  # only these (case, model, repeat) cells, e.g. the failing ones
+    plan_only: bool = False  # validate and plan (harness validate, --dry-run): missing keys are listed
 
 
 @dataclass

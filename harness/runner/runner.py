@@ -47,8 +47,10 @@ from harness.runner.options import (
     RunResult,
     new_run_id,
 )
+from harness.runner.plan import check_live_keys
 from harness.runner.pool import CellRunner
 from harness.runner.rundir import choose_run_dir
+from harness.runner.selection import selected_cases
 from harness.runner.validation import CaseAssertions, check_cases, check_cassette_paths
 from harness.runner.workers import run_child, shard_spec, worker_count
 from harness.suite.spec import ExpandedCase, ModelEntry, ModelSpec, Suite, slugify
@@ -72,7 +74,7 @@ class Runner:
         self.options = options or RunOptions()
         if not shard:
             self._check_cell_count()
-        self.cases = suite.expand()
+        self.cases = selected_cases(suite.expand(), self.options.cases)
         self.models = self._resolve_models()
         self.judges: dict[str, ResolvedModel] = {}
         self.suite_judge = self.judge(suite.judge, ("judge",)) if suite.judge is not None else None
@@ -91,6 +93,8 @@ class Runner:
         self._cassette_root = (Path(cas) / slugify(suite.name)).as_posix() if cas is not None else ""
         if not shard:
             check_cassette_paths(self)
+            if not self.options.plan_only:
+                check_live_keys(self)
 
     # --- validation (before any cell runs) ----------------------------------------------------
 
@@ -197,13 +201,17 @@ class Runner:
         return int(self.options.repeat or ec.case.repeat or self.suite.repeat or 1)
 
     def cells(self) -> Iterator[Cell]:
+        only = {tuple(k) for k in self.options.cells} if self.options.cells is not None else None
         for ec in self.cases:
             for model in self.models:
                 for r in range(self.repeats(ec)):
-                    yield Cell(ec, model, r)
+                    if only is None or (ec.id, model.id, r) in only:
+                        yield Cell(ec, model, r)
 
     @property
     def total_cells(self) -> int:
+        if self.options.cells is not None:
+            return sum(1 for _ in self.cells())
         return sum(self.repeats(ec) for ec in self.cases) * len(self.models)
 
     def cassette_path(self, cell: Cell) -> str | None:

@@ -55,6 +55,8 @@ def shard_spec(
             "repeat": o.repeat,
             "prices_file": o.prices_file,
             "retry": dataclasses.asdict(o.retry),
+            "cases": list(o.cases) if o.cases is not None else None,
+            "cells": [list(key) for key in o.cells] if o.cells is not None else None,
         },
     }
 
