@@ -98,10 +98,12 @@ def init_cmd(directory: Path) -> None:
     """Scaffold a new harness project in DIRECTORY (default: the current folder)."""
     existing = [name for name in FILES if (directory / name).exists()]
     if existing:
-        raise click.UsageError(
-            f"{directory / existing[0]} already exists; harness init writes only into a project "
-            f"without {', '.join(FILES)} (nothing was written)"
+        click.echo(
+            f"error: {directory / existing[0]} already exists; harness init writes only into a project "
+            f"without {', '.join(FILES)} (nothing was written)",
+            err=True,
         )
+        raise SystemExit(2)
     for name, text in FILES.items():
         write_atomic(directory / name, text)
         click.echo(f"created {directory / name}")

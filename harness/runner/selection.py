@@ -4,7 +4,7 @@
     RunOptions(cases=ids, models=select_models(suite, ["haiku", "openai:gpt-4.1-mini"]))
     RunOptions(cells=failing_cells(Path("runs/demo-...")))
 
-A case id glob (`fnmatch`, case-sensitive) matches a case's id or one of its variants' ids
+A case id, or a glob (`fnmatch`, case-sensitive), matches a case's id or one of its variants' ids
 (`capital[France]`); the regex is searched in the id, the variant id and the description, run by the
 `regex` package with a time limit; a tag matches the case's or the suite's `tags`. Filters combine
 with AND; repeating `--case` or `--tag` is OR. Every refusal is an InputError of one line.
@@ -68,7 +68,8 @@ def _compile(pattern: str) -> Any:
 
 def _by_id(ec: ExpandedCase, patterns: Sequence[str]) -> bool:
     return not patterns or any(
-        fnmatch.fnmatchcase(ec.case.id, p) or fnmatch.fnmatchcase(ec.id, p) for p in patterns
+        p in (ec.case.id, ec.id) or fnmatch.fnmatchcase(ec.case.id, p) or fnmatch.fnmatchcase(ec.id, p)
+        for p in patterns
     )
 
 
