@@ -80,9 +80,9 @@ def _by_tag(suite: Suite, ec: ExpandedCase, tags: Sequence[str]) -> bool:
 def _by_regex(ec: ExpandedCase, compiled: Any) -> bool:
     if compiled is None:
         return True
-    text = "\n".join(filter(None, (ec.case.id, ec.id, ec.case.description)))
+    texts = dict.fromkeys(filter(None, (ec.case.id, ec.id, ec.case.description)))
     try:
-        return compiled.search(text, timeout=PATTERN_TIME_LIMIT_S) is not None
+        return any(compiled.search(text, timeout=PATTERN_TIME_LIMIT_S) is not None for text in texts)
     except TimeoutError:
         raise InputError(
             f"--filter-pattern {compiled.pattern!r} found no answer within {PATTERN_TIME_LIMIT_S:g} s on "
