@@ -11,7 +11,7 @@ import click
 
 from harness.cassettes.modes import RECORD_MODES
 from harness.cli.run_console import Progress, print_failures, print_summary
-from harness.cli.select import selected, selection_options, split_models
+from harness.cli.select import load_env_files, selected, selection_options, split_models
 from harness.cli.validate import check_selection, print_plan
 from harness.errors import ConfigurationError, InputError
 
@@ -276,6 +276,7 @@ def _run(
     if not suites:
         raise click.UsageError("give at least one SUITE file (e.g. suites/quickstart.yaml)")
     _check_exports(exports)
+    load_env_files(suites)
     if no_cassettes and (record_mode or cassettes_dir):
         raise click.UsageError("--no-cassettes cannot be combined with --record-mode or --cassettes")
     cas_dir: str | Path | None = (
@@ -305,7 +306,9 @@ def _run(
         runners.append(Runner(suite, options))
         check_selection(runners[-1])
     if dry_run:
-        return 0 if all([print_plan(runner) for runner in runners]) else 2
+        for runner in runners:
+            print_plan(runner)
+        return 0
     return _execute(runners, progress, no_report, report_path, baseline, exports, junit)
 
 

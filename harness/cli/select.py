@@ -43,6 +43,20 @@ def selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def load_env_files(suites: tuple[Path, ...]) -> list[Path]:
+    """`.env` beside each suite, then in the working directory, read with python-dotenv; a variable
+    already set (in the environment or an earlier file) is never overridden. Returns the files read."""
+    from dotenv import load_dotenv
+
+    read: list[Path] = []
+    for folder in [*(p.resolve().parent for p in suites), Path.cwd().resolve()]:
+        env = folder / ".env"
+        if env.is_file() and env not in read:
+            load_dotenv(env, override=False)
+            read.append(env)
+    return read
+
+
 def split_models(value: str | None) -> list[str] | None:
     """--models a,b as a list; None when not given. Given but empty is refused (exit 2)."""
     if value is None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from harness.cassettes.modes import RECORD_MODES
-from harness.cli.select import selected, selection_options, split_models
+from harness.cli.select import load_env_files, selected, selection_options, split_models
 from harness.errors import ConfigurationError, InputError
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ LISTED_CELLS = 40  # cells listed one per line; the rest are counted
 
 def print_plan(runner: Runner) -> bool:
     """The cells the runner would run and where each answer comes from, then the totals and cost.
-    False (after one `error:` line per model) when a live cell lacks its key."""
+    False (after one `missing key:` line per model) when a live cell lacks its key."""
     from harness.runner.plan import estimate_cost, missing_keys, plan_cells, record_mode_of
 
     plans = plan_cells(runner)
@@ -55,9 +55,9 @@ def print_plan(runner: Runner) -> bool:
         click.echo(f"estimated cost of the {spending:,} live cell(s): ${cost:.4f}{note}")
     else:
         click.echo("estimated cost: $0 (nothing goes live)")
-    missing = dict.fromkeys(line.split(" (case ")[0] for _, line in missing_keys(runner, plans))
-    for line in missing:
-        click.echo(f"error: {line}", err=True)
+    missing = Counter(line.split(" (case ")[0] for _, line in missing_keys(runner, plans))
+    for line, n in missing.items():
+        click.echo(f"missing key: {line} ({n:,} live cell(s); harness run refuses to start without it)")
     return not missing
 
 
@@ -107,7 +107,7 @@ def validate_cmd(
 
     if no_cassettes and (record_mode or cassettes_dir):
         raise click.UsageError("--no-cassettes cannot be combined with --record-mode or --cassettes")
-    ok = True
+    load_env_files(suites)
     try:
         for path in suites:
             suite = load_suite(path)
@@ -121,11 +121,10 @@ def validate_cmd(
             )
             runner = Runner(suite, options)
             check_selection(runner)
-            ok = print_plan(runner) and ok
+            print_plan(runner)
     except (InputError, ConfigurationError) as e:
         click.echo(f"error: {e}", err=True)
         raise SystemExit(2) from None
-    raise SystemExit(0 if ok else 2)
 
 
 def check_selection(runner: Runner) -> None:

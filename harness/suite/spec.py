@@ -279,9 +279,11 @@ def load_suite(path: str | Path) -> Suite:
 
 def parse_suite(text: str, path: str = "<suite>") -> Suite:
     """Validate a suite's text; `path` is what its errors name."""
-    from harness.suite.yaml_loader import cached_parse, compact_lines, store_parse
+    from harness.suite.datafiles import has_file_refs, resolve_file_refs
+    from harness.suite.yaml_loader import cached_parse, compact_lines, line_for, store_parse
 
-    cached = cached_parse(text)
+    refs = has_file_refs(text)  # files may change between runs: such a suite is never cached
+    cached = None if refs else cached_parse(text)
     if cached is not None:  # a suite file parsed before: its data and line table, without YAML parsing
         try:
             suite = Suite.model_validate(cached[0])
@@ -291,13 +293,16 @@ def parse_suite(text: str, path: str = "<suite>") -> Suite:
             suite._path, suite._lines = path, cached[1]
             return suite
     data, lines = _located_yaml(text, path)
+    if refs:
+        data = resolve_file_refs(data, path, lambda loc: line_for(data, lines, loc))
     try:
         suite = Suite.model_validate(data)
     except ValidationError as e:
         raise _invalid_suite(e, data, lines, path) from None
     suite._path = path
     suite._lines = compact_lines(data, lines)
-    store_parse(text, data, suite._lines)
+    if not refs:
+        store_parse(text, data, suite._lines)
     return suite
 
 
