@@ -28,6 +28,7 @@ def suite_json_schema() -> dict[str, Any]:
 
     schema = Suite.model_json_schema(by_alias=True, mode="validation")
     _accept_alias_choices(schema.get("$defs", {}))
+    _accept_file_refs(schema)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
@@ -57,6 +58,19 @@ def _accept_alias_choices(defs: dict[str, Any]) -> None:
             if key in entry.get("required", []):
                 entry["required"] = [r for r in entry["required"] if r != key]
                 entry["oneOf"] = [{"required": [n]} for n in names]
+
+
+FILE_REF = {"type": "string", "pattern": "^file://", "description": "A file beside the suite (file://...)."}
+
+
+def _accept_file_refs(schema: dict[str, Any]) -> None:
+    """`cases` and `vars` may name a file (read before validation: harness.suite.datafiles)."""
+    case = schema.get("$defs", {}).get("Case", {}).get("properties", {})
+    for props, key in ((schema["properties"], "cases"), (schema["properties"], "vars"), (case, "vars")):
+        if key in props:
+            entry = props[key]
+            meta = {k: entry.pop(k) for k in ("title", "description", "default") if k in entry}
+            props[key] = {**meta, "anyOf": [entry, FILE_REF]}
 
 
 def schema_text() -> str:
