@@ -20,6 +20,7 @@ from harness.cli.init import init_cmd
 from harness.cli.invoke import invoke_cmd
 from harness.cli.report import report_cmd
 from harness.cli.run import run_cmd
+from harness.cli.show import show_cmd
 from harness.cli.suite_schema import suite_schema_cmd
 from harness.cli.validate import validate_cmd
 from harness.errors import ConfigurationError, InputError
@@ -47,6 +48,7 @@ for _command in (
     invoke_cmd,
     report_cmd,
     run_cmd,
+    show_cmd,
     suite_schema_cmd,
     validate_cmd,
 ):

@@ -12,6 +12,7 @@ import click
 from harness.cassettes.modes import RECORD_MODES
 from harness.cli.run_console import Progress, print_failures, print_summary
 from harness.cli.select import load_env_files, selected, selection_options, split_models
+from harness.cli.show import print_outputs
 from harness.cli.validate import check_selection, print_plan
 from harness.errors import ConfigurationError, InputError
 
@@ -173,6 +174,12 @@ def _workers(value: str) -> int | None:
     is_flag=True,
     help="Validate everything and list the cells (replay / record / live, keys, cost); run nothing.",
 )
+@click.option(
+    "--show",
+    type=click.Choice(["outputs"]),
+    default=None,
+    help="After the run, print its outputs (cases x models) and failures, as `harness show` does.",
+)
 @selection_options
 def run_cmd(
     suites: tuple[Path, ...],
@@ -196,6 +203,7 @@ def run_cmd(
     progress: bool | None,
     max_cells: int,
     dry_run: bool,
+    show: str | None,
     **selection: Any,
 ) -> None:
     """Run SUITE files over their models (or --models): every case × model × repeat, concurrently.
@@ -228,6 +236,7 @@ def run_cmd(
             max_cells,
             dry_run,
             selection,
+            show,
         )
     except (InputError, ConfigurationError) as e:
         click.echo(f"error: {e}", err=True)
@@ -258,6 +267,7 @@ def _run(
     max_cells: int = 100_000,
     dry_run: bool = False,
     selection: dict[str, Any] | None = None,
+    show: str | None = None,
 ) -> int:
     from harness.results.io import load_run_meta
     from harness.runner.runner import Runner, RunOptions
@@ -309,7 +319,7 @@ def _run(
         for runner in runners:
             print_plan(runner)
         return 0
-    return _execute(runners, progress, no_report, report_path, baseline, exports, junit)
+    return _execute(runners, progress, no_report, report_path, baseline, exports, junit, show == "outputs")
 
 
 def _execute(
@@ -320,6 +330,7 @@ def _execute(
     baseline: Path | None,
     exports: tuple[Path, ...],
     junit: Path | None,
+    show_outputs: bool = False,
 ) -> int:
     """Run validated runners one after another; print, report, export. The exit code: 1 if any failed."""
     from rich.console import Console
@@ -336,6 +347,9 @@ def _execute(
         print_summary(result, console)
         if not result.ok:
             code = 1
+        if show_outputs:
+            print_outputs(result.run_dir, console)
+        elif not result.ok:
             print_failures(result.run_dir, console)
         console.print(f"Results: {result.run_dir / 'results.jsonl'}")
         if not no_report:

@@ -14,6 +14,7 @@ from typing import Any
 
 from harness.redaction import mask_text
 from harness.results.io import latest_records, load_run_meta
+from harness.results.record import model_order, repeat_label
 from harness.results.summary import format_rate, summarize
 
 # markdown punctuation GitHub would act on (emphasis, links, tables, headings, code spans)
@@ -53,7 +54,7 @@ def junit_xml(run_dirs: list[Path]) -> ET.Element:
             timing = r.get("timing") or {}
             seconds = float(timing.get("total_ms") or 0) / 1000.0
             suite_time += seconds
-            name = str(r.get("case_id")) + (f" #{r['repeat']}" if r.get("repeat") else "")
+            name = str(r.get("case_id")) + repeat_label(r.get("repeat"))
             tc = ET.SubElement(
                 suite_el,
                 "testcase",
@@ -116,7 +117,7 @@ def write_junit(run_dirs: list[Path], path: str | Path) -> Path:
 def summary_markdown(run_dir: Path, report: Path | None = None) -> str:
     records = latest_records(run_dir)
     meta = load_run_meta(run_dir)
-    summary = summarize(records)
+    summary = summarize(records, model_order(meta))
     lines = [
         f"### harness: {_md(meta.get('suite') or run_dir.name)} ({_md(meta.get('run_id') or '')})",
         "",

@@ -270,13 +270,23 @@ class Runner:
                 "started_at": meta.get("started_at") or started,
                 "finished_at": finished,
                 "summary": summary.summary(),
+                **self.described(),
             },
         )
+
+    def described(self) -> dict[str, Any]:
+        """What run.json says of the suite for the report and `harness show`: its description and its
+        cases in file order (ids and descriptions)."""
+        cases = [
+            {"id": c.id, **({"description": c.description} if c.description else {})}
+            for c in self.suite.cases
+        ]
+        return {"description": self.suite.description, "cases": cases}
 
     async def arun(self, progress: RunProgress | None = None) -> RunResult:
         t0 = time.perf_counter()
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        summary = SummaryBuilder()
+        summary = SummaryBuilder([m.id for m in self.models])
         counts: dict[str, int] = {"passed": 0, "failed": 0, "error": 0}
         done = self._resume_state(summary, counts) if self.resuming else set()
         started = utc_now()

@@ -193,7 +193,7 @@ function renderBody() {
     th.tabIndex = -1;
     var k = D.cases[row.c];
     add(th, el("span", "case-id", k[0]));
-    if (D.meta.repeats > 1) add(th, el("span", "repeat", "#" + row.r));
+    if (D.meta.repeats > 1) add(th, el("span", "repeat", "#" + (row.r + 1)));
     if (k[1].length) {
       var tags = el("span", "tags");
       for (var t = 0; t < k[1].length; t++) add(tags, el("span", "tag", S[k[1][t]]));

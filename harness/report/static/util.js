@@ -123,7 +123,7 @@ function diffBadge(d) {
 function caseId(row) { return D.cases[row.c][0]; }
 
 function rowLabel(row) {
-  return caseId(row) + (D.meta.repeats > 1 ? " #" + row.r : "");
+  return caseId(row) + (D.meta.repeats > 1 ? " #" + (row.r + 1) : "");
 }
 
 /* final output text of a cell: explicit output text, else the last assistant turn */
