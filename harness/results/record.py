@@ -37,6 +37,7 @@ class Timing(TypedDict):
     ttft_ms: float | None
     total_ms: float | None
     replayed: bool
+    emulated: NotRequired[bool]  # the answers came from harness's provider emulator (live or recorded)
 
 
 class Output(TypedDict):
