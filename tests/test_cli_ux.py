@@ -134,6 +134,9 @@ def test_cassettes_ls_defaults_to_cassettes_dir_and_counts_in_words(quickstart):
         ["invoke"],
         ["emulate"],
         ["suite-schema"],
+        ["validate"],
+        ["show"],
+        ["init"],
     ],
 )
 def test_every_command_help_has_examples(args):
