@@ -136,6 +136,13 @@ def test_selection_mistakes_are_one_line_and_exit_2(workdir, args, expected):
     assert not (workdir / "runs").exists()
 
 
+def test_a_catastrophic_filter_pattern_stops_at_its_time_limit(workdir):
+    text = SUITE.replace("description: a capital question", "description: " + "a" * 60 + "!")
+    (workdir / "pick.yaml").write_text(text, encoding="utf-8")
+    line = one_error_line(invoke("validate", "pick.yaml", "--filter-pattern", "^(a|aa)+$"))
+    assert "--filter-pattern '^(a|aa)+$' found no answer within 1 s on case 'capital-fr[France]'" in line
+
+
 def test_filter_failing_needs_a_run_with_failures(workdir, live):
     invoke("run", "pick.yaml", "--no-cassettes", "--no-report", "--case", "weather", "--out", "green")
     assert "no cell failed or errored there" in one_error_line(
@@ -258,3 +265,41 @@ def test_init_scaffolds_a_project_that_validates_and_refuses_to_overwrite(workdi
     line = one_error_line(invoke("init", "proj"))
     assert "proj/suites/example.yaml already exists" in line and "nothing was written" in line
     assert (workdir / "proj" / "tests" / "test_models.py").read_text() == "# mine\n"
+
+
+def test_the_scaffolded_project_records_then_replays_offline_in_pytest(workdir):
+    """The files `harness init` writes work as they are: the suite and the pytest example record
+    against the emulator, then replay with no key and the network blocked, as the CI workflow does."""
+    import subprocess
+    import sys
+
+    from harness.testing import Reply, default_reply
+
+    assert invoke("init", "proj").exit_code == 0
+    proj = workdir / "proj"
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
+    env["PYTHONPATH"] = str(root)
+    with ProviderEmulator() as emu:
+        emu.reply_fn = lambda req: (
+            Reply(text="Paris.") if "capital" in req.last_user_text else default_reply(req)
+        )
+        live = {**env, "OPENAI_BASE_URL": emu.base_url("openai"), "OPENAI_API_KEY": "sk-test"}
+
+        def run(*args, environ):
+            return subprocess.run(
+                [sys.executable, *args], cwd=proj, env=environ, capture_output=True, text=True, timeout=300
+            )
+
+        rec = run("-m", "harness", "run", "suites/example.yaml", "--record-mode", "once", environ=live)
+        assert rec.returncode == 0, rec.stdout + rec.stderr
+        pytest_args = ("-m", "pytest", "-q", "-p", "no:cacheprovider", "--models", "openai:gpt-4.1-mini")
+        rec = run(*pytest_args, "--record-mode=once", environ=live)
+        assert rec.returncode == 0, rec.stdout + rec.stderr
+    # no key and the emulator stopped; the base URL stays what the cassettes were recorded against
+    offline = {**env, "CI": "true", "OPENAI_BASE_URL": live["OPENAI_BASE_URL"]}
+    replay = run("-m", "harness", "run", "suites/example.yaml", "--record-mode", "none", "--no-report",
+                 environ=offline)  # fmt: skip
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+    replay = run(*pytest_args, "--record-mode=none", "--block-network", environ=offline)
+    assert replay.returncode == 0 and "2 passed" in replay.stdout, replay.stdout + replay.stderr
