@@ -104,12 +104,16 @@ def test_cases_and_vars_datasets(project, emu):
         ("cases:\n  - {id: a, prompt: \"{% include '../outside.txt' %}\"}\n", "template error: include '../outside.txt'"),
         ("cases:\n  - {id: a, prompt: '{{ 1/0 }}'}\n", "s.yaml:3: cases[0].prompt (case 'a'): template error: ZeroDivisionError: division by zero"),
         ("cases:\n  - {id: a, prompt: hi, vars: file://rows.jsonl}\n", "s.yaml:3: cases[0].vars: file://rows.jsonl: cannot read it"),
+        ("cases: file://bad.csv\n", "s.yaml:2: cases[1]: missing required field 'id' (in file://bad.csv, line 3)"),
+        ("cases: file://bad.jsonl\n", "tags, assert (in file://bad.jsonl, row 2)"),
     ],
 )  # fmt: skip
 def test_file_and_template_mistakes_are_one_located_line(project, suite, expected):
     (project.parent / "outside.txt").write_text("secret")
     (project / "cases.xlsx").write_text("x")
     (project / "rows.jsonl").write_text('{"a": 1}\nnot json\n')
+    (project / "bad.csv").write_text("id,prompt\na,hi\n,no id\n")
+    (project / "bad.jsonl").write_text('{"id": "a", "prompt": "hi"}\n\n{"id": "b", "promt": "x"}\n')
     (project / "s.yaml").write_text("name: bad\n" + suite)
     for command in ("validate", "run"):
         line = one_error_line(invoke(command, "evals/s.yaml", "--models", "openai:gpt-4.1-mini"))

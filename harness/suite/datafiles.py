@@ -13,6 +13,7 @@ cells are left out. A CSV is read as text (no number guessing), so `007` stays `
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,10 @@ def has_file_refs(text: str) -> bool:
     return PREFIX in text
 
 
-def resolve_file_refs(data: dict[str, Any], path: str, line_of: Any) -> dict[str, Any]:
-    """The suite's mapping with its `file://` values read, in place (so the mappings keep their line
-    numbers). `line_of(loc)` locates errors."""
+def resolve_file_refs(data: dict[str, Any], path: str, line_of: Any) -> Callable[[tuple[Any, ...]], str]:
+    """Read the suite's `file://` values into its mapping, in place (so the mappings keep their line
+    numbers). `line_of(loc)` locates errors. Returns `where(loc)`: for a location inside a case read
+    from a dataset, " (in file://cases.csv, line 3)", else ""; validation errors end with it."""
     folder = Path(path).resolve().parent if Path(path).is_file() else Path.cwd()
     reader = _Reader(folder, path, line_of)
     reader.texts(data, ())
@@ -44,7 +46,7 @@ def resolve_file_refs(data: dict[str, Any], path: str, line_of: Any) -> dict[str
     cases = data.get("cases")
     for i, case in enumerate(cases if isinstance(cases, list) else []):
         reader.case(case, ("cases", i))
-    return data
+    return reader.where
 
 
 def _is_ref(value: Any) -> bool:
@@ -54,6 +56,15 @@ def _is_ref(value: Any) -> bool:
 class _Reader:
     def __init__(self, folder: Path, path: str, line_of: Any) -> None:
         self.folder, self.path, self.line_of = folder, path, line_of
+        self.cases_from: tuple[str, str] | None = None  # (file://..., its suffix) of `cases:`
+
+    def where(self, loc: tuple[Any, ...]) -> str:
+        if self.cases_from is None or len(loc) < 2 or loc[0] != "cases" or not isinstance(loc[1], int):
+            return ""
+        ref, suffix = self.cases_from
+        if suffix in (".csv", ".tsv"):
+            return f" (in {ref}, line {loc[1] + 2})"  # after the header line
+        return f" (in {ref}, {'row' if suffix == '.jsonl' else 'item'} {loc[1] + 1})"
 
     def _error(self, loc: tuple[Any, ...], message: str) -> SuiteError:
         from harness.suite.expansion import dotted
@@ -126,6 +137,7 @@ class _Reader:
         return rows[0]
 
     def cases(self, ref: str, loc: tuple[Any, ...]) -> list[dict[str, Any]]:
+        self.cases_from = (ref, Path(ref).suffix.lower())
         tabular = ref.lower().endswith((".csv", ".tsv"))
         rows = self.listed(ref, loc, "row")
         return [self._tabular_case(row, ref, loc) for row in rows] if tabular else rows

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -293,12 +294,11 @@ def parse_suite(text: str, path: str = "<suite>") -> Suite:
             suite._path, suite._lines = path, cached[1]
             return suite
     data, lines = _located_yaml(text, path)
-    if refs:
-        data = resolve_file_refs(data, path, lambda loc: line_for(data, lines, loc))
+    where = resolve_file_refs(data, path, lambda loc: line_for(data, lines, loc)) if refs else None
     try:
         suite = Suite.model_validate(data)
     except ValidationError as e:
-        raise _invalid_suite(e, data, lines, path) from None
+        raise _invalid_suite(e, data, lines, path, where) from None
     suite._path = path
     suite._lines = compact_lines(data, lines)
     if not refs:
@@ -338,7 +338,11 @@ def _located_yaml(text: str, path: str) -> tuple[dict[str, Any], dict[int, tuple
 
 
 def _invalid_suite(
-    error: ValidationError, data: dict[str, Any], lines: dict[int, tuple[int, Any]], path: str
+    error: ValidationError,
+    data: dict[str, Any],
+    lines: dict[int, tuple[int, Any]],
+    path: str,
+    where: Callable[[tuple[Any, ...]], str] | None = None,
 ) -> SuiteError:
     """One located line for a suite pydantic refused, with how many other problems it has."""
     from harness.suite.schema import validation_message
@@ -352,4 +356,5 @@ def _invalid_suite(
     # a value that fits no member of a union fails once per member: one problem, one message
     n = len(dict.fromkeys(validation_message(dict(err), data) for err in errors))
     more = f" (and {n - 1} more error{'s' if n > 2 else ''})" if n > 1 else ""
-    return SuiteError(message + more, path=path, line=line_for(data, lines, tuple(first["loc"])))
+    source = where(tuple(first["loc"])) if where is not None else ""  # a case read from a dataset file
+    return SuiteError(message + source + more, path=path, line=line_for(data, lines, tuple(first["loc"])))
