@@ -164,8 +164,8 @@ function renderCell(c, row, m) {
   var out = el("div", "c-output" + (line ? "" : " none"), line ? clip(line, 160) : "(no output)");
   if (line.length > 160) out.title = line;
   td.appendChild(out);
-  if (c[C_REASON] !== null) {
-    var reason = el("div", "c-reason", S[c[C_REASON]]);
+  if (c[C_REASON] !== null) {  // its first line, cut with "…" (never clipped by CSS); the detail has all
+    var reason = el("div", "c-reason", clip(firstLine(S[c[C_REASON]]), 200));
     reason.title = S[c[C_REASON]];
     td.appendChild(reason);
   }
