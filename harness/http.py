@@ -18,6 +18,10 @@ Interceptors mark responses with `response.extensions["harness"]`, a dict the ch
   {"state": "replayed" | "recorded" | "live", "cassette": str | None,
    "ttfb_ms": float, "total_ms": float, "chunk_offsets_ms": [float, ...]}  # recorded timings on replay
 
+Answers of harness's provider emulator carry the header `EMULATOR_HEADER`; a cassette keeps it, so a
+call replayed from a recording of the emulator is still known as emulated (`response_info`'s
+"emulated", the timing's `emulated`, the report's banner).
+
 May import: nothing from harness.
 """
 
@@ -30,6 +34,8 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 import httpx
+
+EMULATOR_HEADER = "x-harness-emulator"  # set by harness.testing.ProviderEmulator on every answer
 
 
 class Interceptor(Protocol):

@@ -134,6 +134,9 @@ def test_cassettes_ls_defaults_to_cassettes_dir_and_counts_in_words(quickstart):
         ["invoke"],
         ["emulate"],
         ["suite-schema"],
+        ["validate"],
+        ["show"],
+        ["init"],
     ],
 )
 def test_every_command_help_has_examples(args):
@@ -148,15 +151,20 @@ def test_report_errors_are_one_lowercase_error_line(quickstart):
     assert res.output.startswith("error: ") and "runs/nothing-here" in res.output
 
 
-def test_chart_labels_fit_their_column():
-    from harness.report.charts import LABEL_CHARS, short_label
+def test_chart_labels_are_whole_and_widen_the_chart():
+    from harness.report.charts import LABEL_W, W, label_width, pass_rate_chart
 
-    assert short_label("gpt-4.1-mini") == "gpt-4.1-mini"
-    assert short_label("openai:gpt-4.1-mini") == "gpt-4.1-mini"  # provider dropped only when too long
-    assert short_label("anthropic:claude-haiku-4-5").startswith("claude-haiku")
-    assert short_label("ollama:x") == "ollama:x"
-    for name in ("anthropic:claude-haiku-4-5", "a-very-long-model-name-without-provider", "p:" + "x" * 40):
-        assert len(short_label(name)) <= LABEL_CHARS
+    long = "anthropic:claude-haiku-4-5-with-a-very-long-suffix"
+    summary = [
+        {"model_id": m, "cells": 2, "passed": 1, "failed": 1, "errors": 0, "pass_rate": 0.5}
+        for m in ("gpt-4.1-mini", long)
+    ]
+    svg = str(pass_rate_chart(summary))
+    assert f"<title>{long}</title>{long}</text>" in svg and "…" not in svg
+    extra = label_width(long) - LABEL_W + 4
+    assert f'viewBox="{-extra:.0f} 0 {W + extra:.0f} ' in svg  # the label's room, left of the plot
+    short = str(pass_rate_chart(summary[:1]))
+    assert f'viewBox="0 0 {W} ' in short
 
 
 def test_summary_card_says_1_error_not_1_errors(tmp_path):

@@ -173,19 +173,25 @@ def test_a_replay_miss_is_an_error_cell_and_the_run_goes_on(providers, tmp_path)
     assert all(r["error"].startswith("CassetteMissError: ") for r in recs)
 
 
-def test_a_cell_that_made_no_call_is_not_reported_as_replayed(providers, tmp_path, monkeypatch):
+def test_a_cell_that_would_go_live_without_its_key_is_refused_before_any_cell_runs(
+    providers, tmp_path, monkeypatch
+):
     monkeypatch.delenv("OPENAI_API_KEY")  # `once` with no cassette goes live, and there is no key
     suite = suite_file(
         tmp_path, "name: nokey\nmodels: [openai:gpt-4.1-mini]\ncases:\n  - {id: a, prompt: hi}\n"
     )
+    with pytest.raises(ConfigurationError, match=r"OPENAI_API_KEY.*case 'a' would record its cassette live"):
+        Runner(suite, RunOptions(cassettes_dir=tmp_path / "c", record_mode="once", out=tmp_path / "run"))
+    assert not (tmp_path / "run").exists()
+    assert providers.requests == []  # nothing went out without a key
+    # with the cassette there, the same cell replays and needs no key
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-openai")
+    Runner(suite, RunOptions(cassettes_dir=tmp_path / "c", record_mode="once", out=tmp_path / "rec")).run()
+    monkeypatch.delenv("OPENAI_API_KEY")
     result = Runner(
         suite, RunOptions(cassettes_dir=tmp_path / "c", record_mode="once", out=tmp_path / "run")
     ).run()
-    (rec,) = records(result.run_dir)
-    assert rec["status"] == "error" and rec["error"].startswith("MissingAPIKeyError: ")
-    assert rec["cassette"]["state"] == "unused"
-    assert result.states.get("replayed", 0) == 0
-    assert providers.requests == []  # nothing went out without a key
+    assert result.ok and result.states == {"replayed": 1}
 
 
 def test_an_error_in_one_cell_is_recorded_and_does_not_stop_the_run(providers, tmp_path):

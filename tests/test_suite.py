@@ -271,3 +271,30 @@ def test_large_suites_are_parsed_once_then_read_from_the_cache(tmp_path, monkeyp
     assert load_suite(path).model_dump() == first.model_dump()
     monkeypatch.setenv("HARNESS_CACHE_DIR", "off")
     assert load_suite(path).name == "big"
+
+
+def _documented_yaml():
+    import re
+
+    root = SCHEMA_PATH.parent.parent
+    for doc in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        for n, block in enumerate(re.findall(r"```yaml\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)):
+            yield pytest.param(block, id=f"{doc.name}-{n}")
+
+
+@pytest.mark.parametrize("block", list(_documented_yaml()))
+def test_the_schema_accepts_every_documented_suite_form(block):
+    """Every YAML example of the docs that harness accepts, the committed schema accepts too (whole
+    suites as they are; `assert:` / `tools:` / `cases:` fragments inside a minimal suite)."""
+    import yaml
+    from jsonschema import Draft202012Validator
+
+    data = yaml.safe_load(block)
+    if not isinstance(data, dict) or not ({"cases", "assert", "tools"} & set(data)):
+        pytest.skip("not a suite or a fragment of one (a price file, a comment)")
+    if "name" not in data:
+        case = {"id": "a", "prompt": "hi", **{k: v for k, v in data.items() if k in ("assert", "tools")}}
+        data = {"name": "doc", "judge": data.get("judge"), "cases": data.get("cases") or [case]}
+        data = {k: v for k, v in data.items() if v is not None}
+    errors = list(Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))).iter_errors(data))
+    assert not errors, [f"{list(e.absolute_path)}: {e.message[:200]}" for e in errors]

@@ -16,10 +16,13 @@ import click
 from harness.cli.cassettes import cassettes_group
 from harness.cli.compare import compare_cmd
 from harness.cli.emulate import emulate_cmd
+from harness.cli.init import init_cmd
 from harness.cli.invoke import invoke_cmd
 from harness.cli.report import report_cmd
 from harness.cli.run import run_cmd
+from harness.cli.show import show_cmd
 from harness.cli.suite_schema import suite_schema_cmd
+from harness.cli.validate import validate_cmd
 from harness.errors import ConfigurationError, InputError
 
 
@@ -41,10 +44,13 @@ for _command in (
     cassettes_group,
     compare_cmd,
     emulate_cmd,
+    init_cmd,
     invoke_cmd,
     report_cmd,
     run_cmd,
+    show_cmd,
     suite_schema_cmd,
+    validate_cmd,
 ):
     cli.add_command(_command)
 

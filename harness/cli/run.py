@@ -13,6 +13,9 @@ from harness.cassettes.modes import RECORD_MODES
 from harness.cli.run_console import Progress, print_failures, print_summary
 from harness.cli.run_gates import Gate, combine, exit_code, parse_gates, resolve_gates
 from harness.cli.run_resume import ResumingCommand, remember
+from harness.cli.select import load_env_files, selected, selection_options, split_models
+from harness.cli.show import print_outputs
+from harness.cli.validate import check_selection, print_plan
 from harness.errors import ConfigurationError, InputError
 
 if TYPE_CHECKING:
@@ -25,7 +28,9 @@ Examples:
   harness run suites/quickstart.yaml --record-mode once  # record what has no cassette yet
   harness run suites/*.yaml --concurrency 20 --junit results.xml --no-report
   harness run suites/big.yaml --workers 2                # replay a large suite on two cores
-  harness run suites/big.yaml --dry-run --max-cells 500000   # validate and count; run nothing
+  harness run suites/big.yaml --dry-run --max-cells 500000   # validate and list the cells; run nothing
+  harness run suites/quickstart.yaml --case 'capital*' --tag smoke --models haiku
+  harness run suites/quickstart.yaml --filter-failing runs/quickstart-20261124T063000-3f2a
   harness run --resume runs/quickstart-20261124T063000-3f2a --retry-errors   # keeps the run's options
   harness run suites/quickstart.yaml --fail-under 0.9 --max-cost 5
 
@@ -33,13 +38,6 @@ Examples:
 Exit codes: 0 every cell passed (with --fail-under: every gate held), 1 a cell failed or errored
 (with --fail-under: a gate was missed), 2 usage or input error, 3 --max-cost skipped cells.
 """
-
-
-def _split_models(value: str | None) -> list[str] | None:
-    if not value:
-        return None
-    models = [m.strip() for m in value.split(",") if m.strip()]
-    return models or None
 
 
 def _replay_speed(value: str | None) -> str | float | None:
@@ -100,7 +98,8 @@ def _workers(value: str) -> int | None:
 )
 @click.argument("suites", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
-    "--models", help="Comma-separated models replacing the suite's, e.g. openai:gpt-4.1-mini,ollama:llama3.2"
+    "--models",
+    help="Comma-separated model ids of the suite or model strings, e.g. haiku,openai:gpt-4.1-mini",
 )
 @click.option(
     "--record-mode",
@@ -197,8 +196,17 @@ def _workers(value: str) -> int | None:
     help="Spend at most USD on live calls: once spent, cells that would go live are skipped (exit 3).",
 )
 @click.option(
-    "--dry-run", is_flag=True, help="Validate everything and print the cell counts; run and write nothing."
+    "--dry-run",
+    is_flag=True,
+    help="Validate everything and list the cells (replay / record / live, keys, cost); run nothing.",
 )
+@click.option(
+    "--show",
+    type=click.Choice(["outputs"]),
+    default=None,
+    help="After the run, print its outputs (cases x models) and failures, as `harness show` does.",
+)
+@selection_options
 def run_cmd(
     suites: tuple[Path, ...],
     models: str | None,
@@ -224,6 +232,8 @@ def run_cmd(
     match_host: bool,
     fail_under: tuple[str, ...],
     max_cost: float | None,
+    show: str | None,
+    **selection: Any,
 ) -> None:
     """Run SUITE files over their models (or --models): every case × model × repeat, concurrently.
 
@@ -257,6 +267,8 @@ def run_cmd(
             match_host,
             fail_under,
             max_cost,
+            selection,
+            show,
         )
     except (InputError, ConfigurationError) as e:
         click.echo(f"error: {e}", err=True)
@@ -289,6 +301,8 @@ def _run(
     match_host: bool = False,
     fail_under: tuple[str, ...] = (),
     max_cost: float | None = None,
+    selection: dict[str, Any] | None = None,
+    show: str | None = None,
 ) -> int:
     from harness.results.io import load_run_meta
     from harness.runner.runner import Runner, RunOptions
@@ -308,6 +322,7 @@ def _run(
     if not suites:
         raise click.UsageError("give at least one SUITE file (e.g. suites/quickstart.yaml)")
     _check_exports(exports)
+    load_env_files(suites)
     if no_cassettes and (record_mode or cassettes_dir):
         raise click.UsageError("--no-cassettes cannot be combined with --record-mode or --cassettes")
     cas_dir: str | Path | None = (
@@ -317,8 +332,9 @@ def _run(
     runners = []
     for suite in loaded:
         run_out = out / suite.name if (out is not None and len(loaded) > 1) else out
+        chosen = selected(suite, split_models(models), selection or {})
         options = RunOptions(
-            models=_split_models(models) or config.get("models"),
+            models=chosen.pop("models", None) or config.get("models"),
             record_mode=record_mode or config.get("record_mode"),
             cassettes_dir=cas_dir,
             out=run_out,
@@ -332,18 +348,20 @@ def _run(
             max_cells=max_cells,
             match_host=match_host,
             max_cost=max_cost,
+            plan_only=dry_run,
+            **chosen,
         )
         runners.append(Runner(suite, options))
+        check_selection(runners[-1])
     gates = {id(r): resolve_gates(wanted, r.models, r.suite.name) for r in runners}
     if dry_run:
         for runner in runners:
-            click.echo(
-                f"{runner.suite.path}: valid; {runner.total_cells:,} cells "
-                f"({len(runner.cases):,} case variants x {len(runner.models)} model(s) x repeats)"
-            )
+            print_plan(runner)
         return 0
     remember([r.run_dir for r in runners])  # what a --resume of these runs reuses
-    return _execute(runners, progress, no_report, report_path, baseline, exports, junit, gates)
+    return _execute(
+        runners, progress, no_report, report_path, baseline, exports, junit, gates, show == "outputs"
+    )
 
 
 def _execute(
@@ -355,6 +373,7 @@ def _execute(
     exports: tuple[Path, ...],
     junit: Path | None,
     gates: dict[int, list[Gate]] | None = None,
+    show_outputs: bool = False,
 ) -> int:
     """Run validated runners one after another; print, report, export. The exit code: run_gates'."""
     from rich.console import Console
@@ -369,7 +388,9 @@ def _execute(
         result = runner.run(Progress(runner.suite.name) if show else None)
         run_dirs.append(result.run_dir)
         print_summary(result, console)
-        if not result.ok:
+        if show_outputs:
+            print_outputs(result.run_dir, console)
+        elif not result.ok:
             print_failures(result.run_dir, console)
         codes.append(exit_code(result, (gates or {}).get(id(runner), []), runner.options.max_cost, console))
         console.print(f"Results: {result.run_dir / 'results.jsonl'}")

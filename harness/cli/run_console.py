@@ -109,21 +109,17 @@ def print_summary(result: Any, console: Any) -> None:
 
 
 def print_failures(run_dir: Path, console: Any, limit: int = 10) -> None:
+    """The first failures of a run, in the suite's order (cases, repeats, models), one line each."""
     from rich.markup import escape
 
-    from harness.results.io import latest_records
+    from harness.cli.show import ordered_records, reason_of
+    from harness.results.record import cell_key, repeat_label
 
-    bad = [r for r in latest_records(run_dir) if r.get("status") not in ("passed", "skipped")]
+    bad = [r for r in ordered_records(run_dir)[3] if r.get("status") not in ("passed", "skipped")]
     for r in bad[:limit]:
-        why = r.get("error") or "; ".join(
-            str(a.get("reason")) for a in r.get("assertions") or [] if not a.get("passed")
-        )
-        first = (
-            str(why).strip().splitlines()[0] if str(why).strip() else "?"
-        )  # a miss's diff is in the report
-        console.print(
-            f"  [red]✗[/] {escape(str(r.get('case_id')))} × {escape(str(r.get('model_id')))}: "
-            f"{escape(first[:240])}",
+        case, model, repeat = cell_key(r)
+        console.print(  # a miss's diff is in the report
+            f"  [red]✗[/] {escape(case + repeat_label(repeat))} × {escape(model)}: {escape(reason_of(r)[:240])}",
             markup=True,
             highlight=False,
         )

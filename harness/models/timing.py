@@ -7,14 +7,14 @@ from typing import Any
 
 import httpx
 
-from harness.http import response_info
+from harness.http import EMULATOR_HEADER, response_info
 from harness.messages.core import AIMessageChunk
 
 
 class Clock:
     """Timing of one call: live wall clock, or the recorded offsets when a cassette replays it."""
 
-    __slots__ = ("t0", "ttft_ms", "chunk_index", "info", "offsets")
+    __slots__ = ("t0", "ttft_ms", "chunk_index", "info", "offsets", "emulated")
 
     def __init__(self) -> None:
         self.t0 = time.perf_counter()
@@ -22,9 +22,11 @@ class Clock:
         self.chunk_index = 0
         self.info: dict[str, Any] = {}
         self.offsets: list[float] | None = None
+        self.emulated = False
 
     def attach(self, response: httpx.Response) -> None:
         self.info = response_info(response)
+        self.emulated = EMULATOR_HEADER in response.headers
         if self.info.get("state") == "replayed":
             self.offsets = list(self.info.get("chunk_offsets_ms") or []) or None
 
@@ -42,13 +44,16 @@ class Clock:
         total = float(self.info["total_ms"]) if replayed and "total_ms" in self.info else self.now_ms()
         if self.ttft_ms is None:
             self.ttft_ms = round(total, 3)
-        return {
+        out = {
             "ttft_ms": self.ttft_ms,
             "total_ms": round(total, 3),
             "source": self.info.get("state", "live"),
             "replayed": replayed,
             "cassette": self.info.get("cassette"),
         }
+        if self.emulated:  # answered by harness's provider emulator (live, or recorded from it)
+            out["emulated"] = True
+        return out
 
 
 def sum_chunks(chunks: list[AIMessageChunk]) -> AIMessageChunk:

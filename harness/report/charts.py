@@ -41,31 +41,30 @@ def _text(x: float, y: float, s: Any, *, cls: str = "", anchor: str = "start") -
     return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{c}>{escape(str(s))}</text>'
 
 
-def _frame(cid: str, title: str, desc: str, height: float, body: list[str]) -> Markup:
+def _frame(
+    cid: str, title: str, desc: str, height: float, body: list[str], names: list[str] | None = None
+) -> Markup:
+    # model labels end at LABEL_W and are never cut: a longer one widens the chart to its left
+    extra = round(max([0.0, *(label_width(n) - LABEL_W + 4 for n in names or [])]))
     head = (
-        f'<svg class="chart" id="{cid}" viewBox="0 0 {W} {height:.0f}" role="img" '
+        f'<svg class="chart" id="{cid}" viewBox="{-extra:.0f} 0 {W + extra:.0f} {height:.0f}" role="img" '
         f'aria-labelledby="{cid}-t {cid}-d" xmlns="http://www.w3.org/2000/svg">'
         f'<title id="{cid}-t">{escape(title)}</title><desc id="{cid}-d">{escape(desc)}</desc>'
     )
     return Markup(head + "".join(body) + "</svg>")
 
 
-LABEL_CHARS = 15  # what fits LABEL_W at the label font (12px bold); the full name is the <title>
+LABEL_CHAR_W = 8.0  # an upper bound of one character's width at the label font (12px bold)
 
 
-def short_label(name: str) -> str:
-    """A model id that fits the label column: without its ``provider:`` prefix when too long, then cut."""
-    short = name
-    if len(short) > LABEL_CHARS and ":" in short:
-        short = short.split(":", 1)[1] or short
-    return short if len(short) <= LABEL_CHARS else short[: LABEL_CHARS - 1] + "…"
+def label_width(name: str) -> float:
+    return LABEL_CHAR_W * len(name)
 
 
 def _label(y: float, name: str) -> str:
-    short = short_label(name)
     return (
         f'<text x="{LABEL_W:.1f}" y="{y:.1f}" text-anchor="end" class="lbl">'
-        f"<title>{escape(name)}</title>{escape(short)}</text>"
+        f"<title>{escape(name)}</title>{escape(name)}</text>"
     )
 
 
@@ -125,6 +124,7 @@ def pass_rate_chart(summary: list[dict[str, Any]]) -> Markup:
         "Stacked bars of passed, failed and errored cells per model, as a percentage of cells.",
         h,
         body,
+        [str(s["model_id"]) for s in summary],
     )
 
 
@@ -173,6 +173,7 @@ def latency_chart(summary: list[dict[str, Any]]) -> Markup:
         "Box plots of total model-call latency per cell; value at right is the median.",
         h,
         body,
+        [str(s["model_id"]) for s in summary],
     )
 
 
@@ -209,6 +210,7 @@ def tokens_chart(summary: list[dict[str, Any]]) -> Markup:
         "Input, output, cached and reasoning tokens summed over every cell of each model.",
         h,
         body,
+        [str(s["model_id"]) for s in summary],
     )
 
 
@@ -242,6 +244,7 @@ def cost_chart(summary: list[dict[str, Any]]) -> Markup:
         "Cost in US dollars per model, and the part avoided because calls were replayed.",
         h,
         body,
+        [str(s["model_id"]) for s in summary],
     )
 
 

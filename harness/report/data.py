@@ -17,6 +17,8 @@ from typing import Any
 from harness.results.io import latest, paused_gc
 from harness.results.record import (
     calls_of,
+    case_descriptions,
+    case_order,
     intval,
     latency_ms,
     model_key,
@@ -361,12 +363,13 @@ def _build(
     run_meta = run_meta or {}
     strings = _Strings()
     by_key = latest(records)
-    recs = list(by_key.values())
+    order = {cid: i for i, cid in enumerate(case_order(run_meta, (k[0] for k in by_key)))}
+    recs = sorted(by_key.values(), key=lambda r: order[str(r.get("case_id"))])  # the suite's case order
     models = _model_order(recs, run_meta)
     model_idx = {m: i for i, m in enumerate(models)}
     base = latest(baseline_records) if baseline_records is not None else None
 
-    cases, case_idx, case_inputs = _cases(recs, strings)
+    cases, case_idx, case_inputs = _cases(recs, strings, case_descriptions(run_meta))
 
     cells = _cells(by_key, case_idx, model_idx, case_inputs, base, strings)
     summary = _summary(recs, models)
@@ -386,6 +389,9 @@ def _build(
             "cells": len(cells),
             "cases": len(cases),
             "repeats": max((c[CELL_REPEAT] for c in cells), default=0) + 1,
+            "description": run_meta.get("description") or None,
+            # cells whose answers came from harness's provider emulator (live or from its recordings)
+            "emulated": sum(1 for r in recs if part(r, "timing").get("emulated")),
         },
         "models": models,
         "summary": summary,
@@ -405,9 +411,9 @@ def _build(
 
 
 def _cases(
-    recs: list[dict[str, Any]], strings: _Strings
+    recs: list[dict[str, Any]], strings: _Strings, descriptions: dict[str, str]
 ) -> tuple[list[list[Any]], dict[str, int], list[list[dict[str, Any]]]]:
-    """One row per case in first-seen order: [id, tag indices, vars, input messages]."""
+    """One row per case in the order of `recs`: [id, tag indices, vars, input messages, description]."""
     cases: list[list[Any]] = []
     case_idx: dict[str, int] = {}
     case_inputs: list[list[dict[str, Any]]] = []
@@ -418,7 +424,8 @@ def _cases(
             inp = _messages(rec.get("input"))
             case_inputs.append(inp)
             tags = sorted({strings(t) for t in rec.get("tags") or [] if isinstance(t, str)})
-            cases.append([cid, tags, rec.get("vars") or None, [_msg(m) for m in inp]])
+            description = descriptions.get(cid.split("[", 1)[0])
+            cases.append([cid, tags, rec.get("vars") or None, [_msg(m) for m in inp], description])
 
     return cases, case_idx, case_inputs
 

@@ -115,16 +115,16 @@ class CallFigures:
         timings = [timing_of(m) for m in ai]
         cost, avoided = costs(pricing, provider, model_name, ai, usages)
         totals = [float(t["total_ms"]) for t in timings if t.get("total_ms") is not None]
-        return cls(
-            usage=sum_usage(usages),
-            cost_usd=cost,
-            cost_avoided_usd=avoided,
-            timing=Timing(
-                ttft_ms=timings[0].get("ttft_ms") if timings else None,
-                total_ms=round(sum(totals), 3) if totals else None,
-                replayed=bool(timings) and all(t.get("replayed") for t in timings),
-            ),
+        timing = Timing(
+            ttft_ms=timings[0].get("ttft_ms") if timings else None,
+            total_ms=round(sum(totals), 3) if totals else None,
+            replayed=bool(timings) and all(t.get("replayed") for t in timings),
         )
+        if any(
+            t.get("emulated") for t in timings
+        ):  # answered by the provider emulator (or a recording of it)
+            timing["emulated"] = True
+        return cls(usage=sum_usage(usages), cost_usd=cost, cost_avoided_usd=avoided, timing=timing)
 
     @classmethod
     def of_calls(cls, calls: list[ModelCall]) -> CallFigures:

@@ -15,6 +15,7 @@ from typing import Any
 from harness.errors import InputError
 from harness.redaction import mask_text
 from harness.results.io import latest_records, load_run_meta
+from harness.results.record import model_order, repeat_label
 from harness.results.summary import format_rate, summarize
 
 # markdown punctuation GitHub would act on (emphasis, links, tables, headings, code spans)
@@ -54,7 +55,7 @@ def junit_xml(run_dirs: list[Path]) -> ET.Element:
             timing = r.get("timing") or {}
             seconds = float(timing.get("total_ms") or 0) / 1000.0
             suite_time += seconds
-            name = str(r.get("case_id")) + (f" #{r['repeat']}" if r.get("repeat") else "")
+            name = str(r.get("case_id")) + repeat_label(r.get("repeat"))
             tc = ET.SubElement(
                 suite_el,
                 "testcase",
@@ -136,7 +137,7 @@ def _output_line(record: dict[str, Any]) -> str:
 def summary_markdown(run_dir: Path, report: Path | None = None, baseline: Path | None = None) -> str:
     records = latest_records(run_dir)
     meta = load_run_meta(run_dir)
-    summary = summarize(records)
+    summary = summarize(records, model_order(meta))
     judged = any(s["judge_input_tokens"] or s["judge_output_tokens"] for s in summary.values())
     skipped = any(s["skipped"] for s in summary.values())
     head = "| model | passed | failed | errors |" + (" skipped |" if skipped else "")

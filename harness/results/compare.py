@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.results.io import latest, load_run_meta, read_records
-from harness.results.record import CellKey, latency_ms, status_of
+from harness.results.record import CellKey, latency_ms, model_order, repeat_label, status_of
 from harness.results.summary import summarize
 
 # the summary figures compared per model, each as <figure>_a and <figure>_b
@@ -15,7 +15,7 @@ COMPARED = ("pass_rate", "latency_p50_ms", "latency_p95_ms", "latency_mean_ms", 
 
 def _cell_name(key: CellKey) -> str:
     case, model, rep = key
-    return f"{case} × {model}" + (f" #{rep}" if rep else "")
+    return f"{case} × {model}{repeat_label(rep)}"
 
 
 def _why(record: dict[str, Any]) -> str | None:
@@ -57,14 +57,15 @@ def compare_runs(run_a: str | Path, run_b: str | Path, *, latency_threshold: flo
             fixes.append(entry)
         if (change := _latency_change(entry, ra, rb, latency_threshold)) is not None:
             latency.append(change)
-    sa, sb = summarize(a.values()), summarize(b.values())
+    order = list(dict.fromkeys([*model_order(load_run_meta(run_b)), *model_order(load_run_meta(run_a))]))
+    sa, sb = summarize(a.values(), order), summarize(b.values(), order)
     models = {
         mid: {
             f"{figure}_{side}": (s[mid][figure] if mid in s else None)  # type: ignore[literal-required]
             for figure in COMPARED
             for side, s in (("a", sa), ("b", sb))
         }
-        for mid in sorted(sa.keys() | sb.keys())
+        for mid in [*[m for m in order if m in sa or m in sb], *sorted((sa.keys() | sb.keys()) - set(order))]
     }
     latency.sort(key=lambda e: -abs(e["change"]))
     return {

@@ -9,6 +9,7 @@ versions, so everything that consumes a record reads it through the tolerant acc
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any, Literal, TypedDict
 
 from typing_extensions import NotRequired
@@ -38,6 +39,7 @@ class Timing(TypedDict):
     ttft_ms: float | None
     total_ms: float | None
     replayed: bool
+    emulated: NotRequired[bool]  # the answers came from harness's provider emulator (live or recorded)
 
 
 class Output(TypedDict):
@@ -154,6 +156,40 @@ def status_of(record: dict[str, Any]) -> Status:
 
 def model_key(record: dict[str, Any]) -> str:
     return str(record.get("model_id") or record.get("model") or "unknown")
+
+
+def repeat_label(repeat: Any) -> str:
+    """How a repeat is shown beside its case: nothing for the first, " #2" for the second."""
+    n = intval(repeat)
+    return f" #{n + 1}" if n else ""
+
+
+def model_order(meta: dict[str, Any]) -> list[str]:
+    """The model ids of a run in the suite's order, from its run.json (`models`)."""
+    out: list[str] = []
+    for m in meta.get("models") or []:
+        mid = m if isinstance(m, str) else (m.get("id") or m.get("model") if isinstance(m, dict) else None)
+        if isinstance(mid, str) and mid not in out:
+            out.append(mid)
+    return out
+
+
+def case_order(meta: dict[str, Any], case_ids: Iterable[str]) -> list[str]:
+    """Case (variant) ids in the suite's order from run.json `cases`; variants of one case and cases
+    the run.json does not list keep the order they come in."""
+    rank = {str(c.get("id")): i for i, c in enumerate(meta.get("cases") or []) if isinstance(c, dict)}
+    ids = list(dict.fromkeys(case_ids))
+    first = {cid: n for n, cid in enumerate(ids)}
+    return sorted(ids, key=lambda cid: (rank.get(cid.split("[", 1)[0], len(rank)), first[cid]))
+
+
+def case_descriptions(meta: dict[str, Any]) -> dict[str, str]:
+    """{case id: description} from run.json `cases` (a variant `x[...]` shares its case's)."""
+    return {
+        str(c.get("id")): str(c["description"])
+        for c in meta.get("cases") or []
+        if isinstance(c, dict) and c.get("description")
+    }
 
 
 def cell_key(record: dict[str, Any]) -> CellKey:

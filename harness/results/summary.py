@@ -183,8 +183,9 @@ class _Tally:
 class SummaryBuilder:
     """The per-model summary, built one record at a time (the runner never holds every record)."""
 
-    def __init__(self) -> None:
-        self._models: dict[str, _Tally] = {}
+    def __init__(self, order: Sequence[str] = ()) -> None:
+        # the suite's model order: every summary lists models in it, never in completion order
+        self._models: dict[str, _Tally] = {m: _Tally() for m in order}
 
     def add(self, record: dict[str, Any]) -> None:
         key = model_key(record)
@@ -194,12 +195,13 @@ class SummaryBuilder:
         tally.add(record)
 
     def summary(self) -> dict[str, ModelSummary]:
-        return {model: tally.summary() for model, tally in self._models.items()}
+        return {model: tally.summary() for model, tally in self._models.items() if tally.cells}
 
 
-def summarize(records: Iterable[dict[str, Any]]) -> dict[str, ModelSummary]:
-    """{model_id: summary} of any records, models in order of first appearance."""
-    builder = SummaryBuilder()
+def summarize(records: Iterable[dict[str, Any]], order: Sequence[str] = ()) -> dict[str, ModelSummary]:
+    """{model_id: summary} of any records: models in `order` (the suite's, `results.model_order`)
+    first, then the others in order of first appearance."""
+    builder = SummaryBuilder(order)
     for record in records:
         builder.add(record)
     return builder.summary()

@@ -4,7 +4,9 @@ Owns: `runner` (models, planning, resuming, run.json), `options` (RunOptions, Ru
 RunProgress), `rundir` (choosing or resuming the run directory), `validation` (every case checked before any
 cell), `cell` (one cell's model calls and tool loop), `target` (suite targets: TargetInput, the
 user's function called under the cell's cassette), `pool` (the task pool that runs cells and
-appends records), `workers` (worker processes for replay-heavy runs). Retries go through
+appends records), `workers` (worker processes for replay-heavy runs), `selection` (choosing cases,
+models and failing cells), `plan` (each cell's replay / record / live / miss, missing keys, estimated
+cost, before anything is spent). Retries go through
 `harness.models.retry.RetryPolicy`, concurrency through `harness.rate_limiters.AdaptiveLimiter`
 (one per provider).
 May import: `harness.suite`, `harness.rate_limiters`, `harness.assertions`, `harness.models`, `harness.cassettes`,

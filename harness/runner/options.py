@@ -59,6 +59,9 @@ class RunOptions:
     # US dollars this run may spend on live calls (model and judge); once spent, no new cell that would
     # go live starts: it gets a "skipped" record (a resume runs it). None: no limit
     max_cost: float | None = None
+    cases: Sequence[str] | None = None  # expanded case ids to run (harness.runner.selection); None: all
+    cells: Sequence[CellKey] | None = None  # only these (case, model, repeat) cells, e.g. the failing ones
+    plan_only: bool = False  # validate and plan (harness validate, --dry-run): missing keys are listed
 
 
 @dataclass

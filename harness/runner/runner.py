@@ -48,8 +48,10 @@ from harness.runner.options import (
     RunResult,
     new_run_id,
 )
+from harness.runner.plan import check_live_keys
 from harness.runner.pool import CellRunner
 from harness.runner.rundir import choose_run_dir
+from harness.runner.selection import selected_cases
 from harness.runner.validation import CaseAssertions, check_cases, check_cassette_paths
 from harness.runner.workers import run_child, shard_spec, worker_count
 from harness.suite.spec import ExpandedCase, ModelEntry, ModelSpec, Suite, slugify
@@ -73,7 +75,7 @@ class Runner:
         self.options = options or RunOptions()
         if not shard:
             self._check_cell_count()
-        self.cases = suite.expand()
+        self.cases = selected_cases(suite.expand(), self.options.cases)
         self._target_chats: dict[str, ChatModel] = {}
         self.models = self._resolve_models()
         self.judges: dict[str, ResolvedModel] = {}
@@ -93,6 +95,8 @@ class Runner:
         self._cassette_root = (Path(cas) / slugify(suite.name)).as_posix() if cas is not None else ""
         if not shard:
             check_cassette_paths(self)
+            if not self.options.plan_only:
+                check_live_keys(self)
 
     # --- validation (before any cell runs) ----------------------------------------------------
 
@@ -217,13 +221,17 @@ class Runner:
         return int(self.options.repeat or ec.case.repeat or self.suite.repeat or 1)
 
     def cells(self) -> Iterator[Cell]:
+        only = {tuple(k) for k in self.options.cells} if self.options.cells is not None else None
         for ec in self.cases:
             for model in self.models:
                 for r in range(self.repeats(ec)):
-                    yield Cell(ec, model, r)
+                    if only is None or (ec.id, model.id, r) in only:
+                        yield Cell(ec, model, r)
 
     @property
     def total_cells(self) -> int:
+        if self.options.cells is not None:
+            return sum(1 for _ in self.cells())
         return sum(self.repeats(ec) for ec in self.cases) * len(self.models)
 
     def cassette_path(self, cell: Cell) -> str | None:
@@ -285,13 +293,23 @@ class Runner:
                 "started_at": meta.get("started_at") or started,
                 "finished_at": finished,
                 "summary": summary.summary(),
+                **self.described(),
             },
         )
+
+    def described(self) -> dict[str, Any]:
+        """What run.json says of the suite for the report and `harness show`: its description and its
+        cases in file order (ids and descriptions)."""
+        cases = [
+            {"id": c.id, **({"description": c.description} if c.description else {})}
+            for c in self.suite.cases
+        ]
+        return {"description": self.suite.description, "cases": cases}
 
     async def arun(self, progress: RunProgress | None = None) -> RunResult:
         t0 = time.perf_counter()
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        summary = SummaryBuilder()
+        summary = SummaryBuilder([m.id for m in self.models])
         counts: dict[str, int] = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
         done = self._resume_state(summary, counts) if self.resuming else set()
         started = utc_now()

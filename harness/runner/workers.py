@@ -56,6 +56,8 @@ def shard_spec(
             "prices_file": o.prices_file,
             "match_host": o.match_host,
             "retry": dataclasses.asdict(o.retry),
+            "cases": list(o.cases) if o.cases is not None else None,
+            "cells": [list(key) for key in o.cells] if o.cells is not None else None,
         },
     }
 

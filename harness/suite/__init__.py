@@ -2,7 +2,7 @@
 
 Owns: `spec` (the models, `load_suite`, `parse_suite`), `expansion` (cases x vars, rendered messages), `yaml_loader` (YAML with line
 numbers), `schema` (the committed JSON schema and one-line messages), `templates` (the one sandboxed
-renderer of user templates).
+renderer of user templates), `datafiles` (`file://` prompts and datasets read beside the suite).
 May import: `harness.assertions`, `harness.errors`, `harness.files`, `harness.imports`.
 """
 

@@ -7,6 +7,7 @@ Located template errors name the file, the line of the field (or of its case), t
 from __future__ import annotations
 
 import itertools
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -124,8 +125,9 @@ def _render_messages(ec: ExpandedCase) -> list[dict[str, Any]]:
 
 def _render_field(ec: ExpandedCase, source: Any, where: tuple[str | int, ...]) -> Any:
     """One templated field of a case rendered; a failure names the file, line, case and field."""
+    folder = os.path.dirname(os.path.abspath(ec.suite_path)) if ec.suite_path else None
     try:
-        return render_tree(source, ec.vars)
+        return render_tree(source, ec.vars, base_dir=folder if folder and os.path.isdir(folder) else None)
     except TemplateError as e:
         raise TemplateError(
             f"{dotted(where)} (case {ec.id!r}): template error: {e}; "

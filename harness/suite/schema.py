@@ -13,7 +13,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import AliasChoices, BaseModel
 
 from harness.assertions.registry import ASSERTION_TYPES
 from harness.files import write_atomic
@@ -27,12 +27,50 @@ def suite_json_schema() -> dict[str, Any]:
     from harness.suite.spec import Suite
 
     schema = Suite.model_json_schema(by_alias=True, mode="validation")
+    _accept_alias_choices(schema.get("$defs", {}))
+    _accept_file_refs(schema)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "harness suite",
         **{k: v for k, v in schema.items() if k != "title"},
     }
+
+
+def _accept_alias_choices(defs: dict[str, Any]) -> None:
+    """A field pydantic accepts under several names (`rubric` or promptfoo's `value`) is written in
+    the schema under each of them: exactly one of the names when the field is required."""
+    for model in ASSERTION_TYPES.values():
+        entry = defs.get(model.__name__)
+        if entry is None:
+            continue
+        for name, info in model.model_fields.items():
+            choices = info.validation_alias
+            if not isinstance(choices, AliasChoices):
+                continue
+            names = [c for c in choices.choices if isinstance(c, str)]
+            key = info.alias or name
+            props = entry.get("properties", {})
+            if key not in props:
+                continue
+            for other in names:
+                props.setdefault(other, props[key])
+            if key in entry.get("required", []):
+                entry["required"] = [r for r in entry["required"] if r != key]
+                entry["oneOf"] = [{"required": [n]} for n in names]
+
+
+FILE_REF = {"type": "string", "pattern": "^file://", "description": "A file beside the suite (file://...)."}
+
+
+def _accept_file_refs(schema: dict[str, Any]) -> None:
+    """`cases` and `vars` may name a file (read before validation: harness.suite.datafiles)."""
+    case = schema.get("$defs", {}).get("Case", {}).get("properties", {})
+    for props, key in ((schema["properties"], "cases"), (schema["properties"], "vars"), (case, "vars")):
+        if key in props:
+            entry = props[key]
+            meta = {k: entry.pop(k) for k in ("title", "description", "default") if k in entry}
+            props[key] = {**meta, "anyOf": [entry, FILE_REF]}
 
 
 def schema_text() -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -331,9 +332,11 @@ def load_suite(path: str | Path) -> Suite:
 
 def parse_suite(text: str, path: str = "<suite>") -> Suite:
     """Validate a suite's text; `path` is what its errors name."""
-    from harness.suite.yaml_loader import cached_parse, compact_lines, store_parse
+    from harness.suite.datafiles import has_file_refs, resolve_file_refs
+    from harness.suite.yaml_loader import cached_parse, compact_lines, line_for, store_parse
 
-    cached = cached_parse(text)
+    refs = has_file_refs(text)  # files may change between runs: such a suite is never cached
+    cached = None if refs else cached_parse(text)
     if cached is not None:  # a suite file parsed before: its data and line table, without YAML parsing
         try:
             suite = Suite.model_validate(cached[0], context=_context(cached[0]))
@@ -343,13 +346,15 @@ def parse_suite(text: str, path: str = "<suite>") -> Suite:
             suite._path, suite._lines = path, cached[1]
             return suite
     data, lines = _located_yaml(text, path)
+    where = resolve_file_refs(data, path, lambda loc: line_for(data, lines, loc)) if refs else None
     try:
         suite = Suite.model_validate(data, context=_context(data))
     except ValidationError as e:
-        raise _invalid_suite(e, data, lines, path) from None
+        raise _invalid_suite(e, data, lines, path, where) from None
     suite._path = path
     suite._lines = compact_lines(data, lines)
-    store_parse(text, data, suite._lines)
+    if not refs:
+        store_parse(text, data, suite._lines)
     return suite
 
 
@@ -390,7 +395,11 @@ def _located_yaml(text: str, path: str) -> tuple[dict[str, Any], dict[int, tuple
 
 
 def _invalid_suite(
-    error: ValidationError, data: dict[str, Any], lines: dict[int, tuple[int, Any]], path: str
+    error: ValidationError,
+    data: dict[str, Any],
+    lines: dict[int, tuple[int, Any]],
+    path: str,
+    where: Callable[[tuple[Any, ...]], str] | None = None,
 ) -> SuiteError:
     """One located line for a suite pydantic refused, with how many other problems it has."""
     from harness.suite.schema import validation_message
@@ -404,4 +413,5 @@ def _invalid_suite(
     # a value that fits no member of a union fails once per member: one problem, one message
     n = len(dict.fromkeys(validation_message(dict(err), data) for err in errors))
     more = f" (and {n - 1} more error{'s' if n > 2 else ''})" if n > 1 else ""
-    return SuiteError(message + more, path=path, line=line_for(data, lines, tuple(first["loc"])))
+    source = where(tuple(first["loc"])) if where is not None else ""  # a case read from a dataset file
+    return SuiteError(message + source + more, path=path, line=line_for(data, lines, tuple(first["loc"])))

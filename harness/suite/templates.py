@@ -17,6 +17,7 @@ import contextvars
 import functools
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -73,8 +74,10 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
     code_generator_class = _BoundedCodeGenerator
     intercepted_binops = frozenset({"*", "**", "+", "%"})
 
-    def __init__(self) -> None:
-        super().__init__(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    def __init__(self, loader: jinja2.BaseLoader | None = None) -> None:
+        super().__init__(
+            undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True, loader=loader
+        )
         self.filters = {name: _bounded_filter(name, f) for name, f in self.filters.items()}
         self.globals["range"] = self.bounded_range
 
@@ -133,18 +136,40 @@ def _bounded_filter(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     return bounded
 
 
-@functools.cache
-def _environment() -> BoundedSandbox:
-    return BoundedSandbox()
+class ConfinedLoader(jinja2.FileSystemLoader):
+    """`{% include %}` / `{% import %}` of files inside one folder (the suite's): a name leaving it
+    (`..`, an absolute path, a symlink pointing out) is refused, and an included file is bounded."""
+
+    def __init__(self, root: str) -> None:
+        super().__init__(root, followlinks=False)
+        self.root = Path(root).resolve()
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        target = (self.root / template).resolve()
+        if self.root not in target.parents:
+            raise TemplateError(f"include {template!r}: only files inside the suite's folder {self.root}")
+        if not target.is_file():
+            raise TemplateError(f"include {template!r}: no such file in the suite's folder {self.root}")
+        if target.stat().st_size > MAX_TEMPLATE_CHARS:
+            raise _too_big(f"the included file {template!r}", target.stat().st_size, MAX_TEMPLATE_CHARS)
+        return super().get_source(environment, template)
+
+
+@functools.lru_cache(maxsize=64)
+def _environment(base_dir: str | None = None) -> BoundedSandbox:
+    return BoundedSandbox(ConfinedLoader(base_dir) if base_dir is not None else None)
 
 
 @functools.lru_cache(maxsize=4096)
-def compile_template(source: str) -> jinja2.Template:
-    """The compiled template; a syntax error or an over-long text is a TemplateError."""
+def compile_template(source: str, base_dir: str | None = None) -> jinja2.Template:
+    """The compiled template; a syntax error or an over-long text is a TemplateError. `base_dir`
+    (the suite's folder) is where `{% include 'file' %}` reads; without it, include is refused."""
     if len(source) > MAX_TEMPLATE_CHARS:
         raise _too_big("the template text", len(source), MAX_TEMPLATE_CHARS)
     try:
-        return _environment().from_string(source)
+        return _environment(base_dir).from_string(source)
     except jinja2.TemplateSyntaxError as e:
         raise TemplateError(f"template syntax error on its line {e.lineno}: {e.message}") from None
     except (RecursionError, MemoryError):
@@ -179,27 +204,31 @@ def _substitute(parts: tuple[str, ...], variables: dict[str, Any]) -> str | None
     return "".join(out)
 
 
-def render(source: str, variables: dict[str, Any]) -> str:
+def render(source: str, variables: dict[str, Any], *, base_dir: str | None = None) -> str:
     """Render a user template in the sandbox (undefined variables are errors). Plain strings are
-    returned as they are. Raises TemplateError saying what was wrong, without location."""
+    returned as they are. `base_dir`: the folder `{% include %}` reads from (None: include refused).
+    Raises TemplateError saying what was wrong, without location."""
     if "{" not in source or ("{{" not in source and "{%" not in source):
         return source
     parts = _simple_parts(source)
     text = _substitute(parts, variables) if parts is not None else None
     if text is None:
-        text = _render_sandboxed(source, variables)
+        text = _render_sandboxed(source, variables, base_dir)
     if len(text) > MAX_OUTPUT_CHARS:
         raise _too_big("the rendered text", len(text))
     return text
 
 
-def _render_sandboxed(source: str, variables: dict[str, Any]) -> str:
-    template = compile_template(source)
+def _render_sandboxed(source: str, variables: dict[str, Any], base_dir: str | None = None) -> str:
+    template = compile_template(source, base_dir)
     _range_used.set(0)
     try:
         return "".join(_bounded_output(template.generate(**variables)))
     except TemplateError:
         raise
+    except jinja2.TemplateNotFound as e:
+        raise TemplateError(f"include {e.name!r}: no such file in the suite's folder") from None
+
     except jinja2.exceptions.SecurityError as e:
         raise TemplateError(f"not allowed in a template: {e}") from None
     except jinja2.TemplateError as e:
@@ -207,6 +236,10 @@ def _render_sandboxed(source: str, variables: dict[str, Any]) -> str:
     except RecursionError:
         raise TemplateError("the template recursed too deeply") from None
     except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as e:
+        if isinstance(e, TypeError) and "no loader" in str(e):
+            raise TemplateError(
+                "{% include %} reads files only in a suite's prompt, system and messages"
+            ) from None
         raise TemplateError(f"{type(e).__name__}: {e}") from None
 
 
@@ -219,12 +252,12 @@ def _bounded_output(pieces: Iterator[str]) -> Iterator[str]:
         yield piece
 
 
-def render_tree(value: Any, variables: dict[str, Any]) -> Any:
+def render_tree(value: Any, variables: dict[str, Any], *, base_dir: str | None = None) -> Any:
     """Every string in a tree of lists and mappings rendered (assertion specs, message contents)."""
     if isinstance(value, str):
-        return render(value, variables)
+        return render(value, variables, base_dir=base_dir)
     if isinstance(value, dict):
-        return {k: render_tree(v, variables) for k, v in value.items()}
+        return {k: render_tree(v, variables, base_dir=base_dir) for k, v in value.items()}
     if isinstance(value, list):
-        return [render_tree(v, variables) for v in value]
+        return [render_tree(v, variables, base_dir=base_dir) for v in value]
     return value

@@ -1,6 +1,6 @@
 """Offline testing helpers: the provider emulator and its scripting types.
 
-May import: `harness.errors`, `harness.providers`.
+May import: `harness.errors`, `harness.http`, `harness.providers`.
 """
 
 from harness.testing.emulator import ProviderEmulator, ReceivedRequest

@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from harness.http import EMULATOR_HEADER
 from harness.testing.scripting import EmulatedRequest, Fault, Reply, ReplyFn, default_reply
 from harness.testing.wire.base import WireFormat
 
@@ -278,6 +279,7 @@ def _make_handler(emu: ProviderEmulator) -> type[BaseHTTPRequestHandler]:
             for k, v in h.items():
                 self.send_header(k, v)
             self.send_header("transfer-encoding", "chunked")
+            self.send_header(EMULATOR_HEADER, "1")
             self.end_headers()
             for i, piece in enumerate(pieces):
                 if isinstance(item, Fault) and item.kind == "drop" and i >= item.after_chunks:
@@ -300,6 +302,7 @@ def _make_handler(emu: ProviderEmulator) -> type[BaseHTTPRequestHandler]:
                 for k, v in headers.items():
                     self.send_header(k, v)
                 self.send_header("content-length", str(len(body)))
+                self.send_header(EMULATOR_HEADER, "1")
                 self.end_headers()
                 self.wfile.write(body)
                 self.wfile.flush()

@@ -137,6 +137,19 @@ function diffBlock(d) {
   return sec;
 }
 
+/* the output first (before the assertions): reasoning, text, tool calls, structured output */
+function outputSection(c, det) {
+  var osec = section("Output", "d-output");
+  var text = outputText(c);
+  if (det.rs) osec.appendChild(reasoningBlock(det.rs));
+  if (text) osec.appendChild(pre(text));
+  if (det.tc) for (var k = 0; k < det.tc.length; k++) osec.appendChild(toolCallBlock(det.tc[k]));
+  if (det.st !== undefined) add(osec, el("p", "m-meta", "Structured output (parsed)"), pre(pretty(det.st), "msg code structured"));
+  if (!text && !det.tc && det.st === undefined) osec.appendChild(el("p", "muted", "(no output)"));
+  if (det.fr) osec.appendChild(el("p", "m-meta", "finish reason: " + det.fr));
+  return osec;
+}
+
 function modelColumn(c, m, row) {
   var s = D.summary[m];
   var col = el("article", "dcol");
@@ -171,6 +184,7 @@ function modelColumn(c, m, row) {
     add(col, add(section("Compared with baseline", "d-base"), bl));
   }
   if (det.e) add(col, add(section("⚠ Error", "d-error"), pre(det.e, "msg")));
+  col.appendChild(outputSection(c, det));
 
   var as = c[C_ASSERT];
   var asec = section("Assertions (" + as.length + ")");
@@ -197,18 +211,6 @@ function modelColumn(c, m, row) {
   else tsec.appendChild(el("p", "muted", "No model turns were recorded."));
   col.appendChild(tsec);
 
-  if (det.o === undefined && det.st === undefined && !det.rs && !det.tc) {
-    // the final output is the last assistant turn shown above: no empty "Final output" heading
-    if (det.fr) tsec.appendChild(el("p", "m-meta", "finish reason: " + det.fr));
-  } else {
-    var osec = section("Final output");
-    if (det.rs) osec.appendChild(reasoningBlock(det.rs));
-    if (det.o !== undefined) osec.appendChild(pre(det.o));
-    if (det.tc) for (var k = 0; k < det.tc.length; k++) osec.appendChild(toolCallBlock(det.tc[k]));
-    if (det.st !== undefined) add(osec, el("p", "m-meta", "Structured output (parsed)"), pre(pretty(det.st), "msg code structured"));
-    if (det.fr) osec.appendChild(el("p", "m-meta", "finish reason: " + det.fr));
-    col.appendChild(osec);
-  }
   return col;
 }
 
@@ -220,6 +222,7 @@ function renderDetail() {
   var body = document.getElementById("detail-body");
   body.textContent = "";
   var info = el("div", "d-info");
+  if (k[4]) info.appendChild(el("p", "d-desc", k[4]));
   if (k[1].length) {
     var tags = el("p", "tags");
     for (var t = 0; t < k[1].length; t++) tags.appendChild(el("span", "tag", S[k[1][t]]));
@@ -229,7 +232,7 @@ function renderDetail() {
   if (k[3].length) add(info, add(section("Input messages"), messagesList(k[3])));
   body.appendChild(info);
   var vis = visibleModels();
-  var cols = el("div", "dcols");
+  var cols = el("div", "dcols" + (vis.length >= 4 ? " wrap" : ""));
   cols.style.setProperty("--ncols", String(Math.max(1, vis.length)));
   for (var i = 0; i < vis.length; i++) cols.appendChild(modelColumn(row.cells[vis[i]], vis[i], row));
   body.appendChild(cols);
@@ -253,6 +256,9 @@ function openDetail(viewIndex, model, returnTo) {
       target.classList.add("focus-col");
       var db = document.getElementById("detail-body");
       if (target.offsetLeft + target.offsetWidth > db.clientWidth) db.scrollLeft = target.offsetLeft - 16;
+      if (target.parentNode.classList.contains("wrap") && target.offsetTop > db.clientHeight / 2) {
+        db.scrollTop = target.offsetTop - 16;  // the clicked model's column is on a wrapped row
+      }
     }
   }
   document.getElementById("detail-title").focus();

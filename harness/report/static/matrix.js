@@ -160,8 +160,12 @@ function renderCell(c, row, m) {
   var db = diffBadge(d);
   if (db) add(top, " ", db);
   td.appendChild(top);
-  if (c[C_REASON] !== null) {
-    var reason = el("div", "c-reason", S[c[C_REASON]]);
+  var line = outputLine(c);
+  var out = el("div", "c-output" + (line ? "" : " none"), line ? clip(line, 160) : "(no output)");
+  if (line.length > 160) out.title = line;
+  td.appendChild(out);
+  if (c[C_REASON] !== null) {  // its first line, cut with "…" (never clipped by CSS); the detail has all
+    var reason = el("div", "c-reason", clip(firstLine(S[c[C_REASON]]), 200));
     reason.title = S[c[C_REASON]];
     td.appendChild(reason);
   }
@@ -193,7 +197,8 @@ function renderBody() {
     th.tabIndex = -1;
     var k = D.cases[row.c];
     add(th, el("span", "case-id", k[0]));
-    if (D.meta.repeats > 1) add(th, el("span", "repeat", "#" + row.r));
+    if (D.meta.repeats > 1) add(th, el("span", "repeat", "#" + (row.r + 1)));
+    if (k[4]) add(th, el("span", "case-desc", k[4]));
     if (k[1].length) {
       var tags = el("span", "tags");
       for (var t = 0; t < k[1].length; t++) add(tags, el("span", "tag", S[k[1][t]]));

@@ -124,8 +124,20 @@ function diffBadge(d) {
 function caseId(row) { return D.cases[row.c][0]; }
 
 function rowLabel(row) {
-  return caseId(row) + (D.meta.repeats > 1 ? " #" + row.r : "");
+  return caseId(row) + (D.meta.repeats > 1 ? " #" + (row.r + 1) : "");
 }
+
+/* the first non-empty line of a cell's output; its tool calls or structured output when it has no text */
+function outputLine(cell) {
+  var det = cell[C_DETAIL] || {}, text = String(outputText(cell) || "").trim();
+  if (!text && det.st !== undefined) text = JSON.stringify(det.st);
+  if (!text && det.tc && det.tc.length) {
+    text = det.tc.map(function (tc) { return "→ " + tc[0] + "(" + (typeof tc[1] === "string" ? tc[1] : JSON.stringify(tc[1])) + ")"; }).join(", ");
+  }
+  return text.split("\n")[0];
+}
+
+function clip(text, n) { return text.length > n ? text.slice(0, n - 1) + "…" : text; }
 
 /* final output text of a cell: explicit output text, else the last assistant turn */
 function outputText(cell) {

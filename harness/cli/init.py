@@ -1,0 +1,113 @@
+"""``harness init [DIR]`` — scaffold a suite, a pytest example and a CI workflow in a new project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from harness.files import write_atomic
+
+SUITE = """\
+# yaml-language-server: $schema=https://harness.dev/suite.schema.json
+# Run it:     harness run suites/example.yaml          (replays cassettes/; no key, no network)
+# Record it:  harness run suites/example.yaml --record-mode once   (needs OPENAI_API_KEY)
+# Check it:   harness validate suites/example.yaml     (cells, replay / record / live, keys, cost)
+name: example
+description: A first suite - edit the cases, record once, commit cassettes/.
+models:
+  - openai:gpt-4.1-mini
+defaults: {temperature: 0}
+cases:
+  - id: capital
+    description: Knows a capital city.
+    prompt: "What is the capital of {{ country }}? Answer in one word."
+    vars: {country: France}
+    assert:
+      - {type: icontains, value: Paris}
+  - id: short
+    description: Answers in one short sentence.
+    prompt: Say hello to {{ name }} in one short sentence.
+    vars: [{name: Ann}, {name: Bo}]
+    assert:
+      - {type: icontains, value: "{{ name }}"}
+      - {type: latency, max_ms: 10000}
+"""
+
+PYTEST = """\
+\"\"\"Model tests with the harness pytest plugin: `pytest --models openai:gpt-4.1-mini`.
+
+Record once with a key (`pytest --record-mode=once`), commit cassettes/, and the tests replay offline.
+\"\"\"
+
+from harness.pytest_plugin import assert_contains
+
+
+def test_capital(chat_model):  # runs once per model of --models (or ini harness_models)
+    reply = chat_model.invoke("What is the capital of France? Answer in one word.")
+    assert_contains(reply, "paris", ignore_case=True)
+
+
+def test_suite(harness_run):  # a YAML suite inside a test: every cell must pass
+    result = harness_run("../suites/example.yaml")
+    assert result.ok, result.counts
+"""
+
+WORKFLOW = """\
+# Replays the recorded cassettes on every push and pull request: no API key, no network.
+# Record new cassettes locally (`harness run suites/example.yaml --record-mode once`) and commit them.
+name: model-tests
+on: [push, pull_request]
+jobs:
+  models:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@v5
+        with: {python-version: "3.12"}
+      - run: pip install harness pytest
+      - run: harness validate suites/example.yaml
+      - run: harness run suites/example.yaml --record-mode none --junit out/junit.xml --report out/report.html
+      - run: pytest --models openai:gpt-4.1-mini --record-mode=none --block-network
+      - uses: actions/upload-artifact@v4
+        if: always()
+        with: {name: harness-report, path: out/}
+"""
+
+FILES = {
+    "suites/example.yaml": SUITE,
+    "tests/test_models.py": PYTEST,
+    ".github/workflows/model-tests.yml": WORKFLOW,
+}
+
+
+@click.command(
+    "init",
+    short_help="Scaffold a suite, a pytest example and a CI workflow.",
+    epilog="""\b
+Examples:
+  harness init                 # in the current folder
+  harness init my-project      # in a new folder
+\b
+Writes suites/example.yaml, tests/test_models.py and .github/workflows/model-tests.yml;
+refuses (exit 2) when any of them exists, and then writes nothing.
+""",
+)
+@click.argument("directory", default=".", type=click.Path(path_type=Path, dir_okay=True, file_okay=False))
+def init_cmd(directory: Path) -> None:
+    """Scaffold a new harness project in DIRECTORY (default: the current folder)."""
+    existing = [name for name in FILES if (directory / name).exists()]
+    if existing:
+        click.echo(
+            f"error: {directory / existing[0]} already exists; harness init writes only into a project "
+            f"without {', '.join(FILES)} (nothing was written)",
+            err=True,
+        )
+        raise SystemExit(2)
+    for name, text in FILES.items():
+        write_atomic(directory / name, text)
+        click.echo(f"created {directory / name}")
+    click.echo(
+        "next: harness validate suites/example.yaml, then record once with a key: "
+        "harness run suites/example.yaml --record-mode once"
+    )
