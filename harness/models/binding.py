@@ -59,7 +59,11 @@ class ChatSurface:
         model = self._chat_model
         if not model.capabilities.tools:
             raise UnsupportedFeatureError(model.model_provider, "tool calling")
-        formatted = [convert_to_openai_tool(t, strict=strict) for t in tools]
+        # a provider's own server-side tool dict (Anthropic web search, Gemini google_search ...) is
+        # sent as given; everything else becomes an OpenAI function tool that each adapter translates
+        formatted = [
+            t if model.adapter.is_server_tool(t) else convert_to_openai_tool(t, strict=strict) for t in tools
+        ]
         extra: dict[str, Any] = {"tools": formatted, **kwargs}
         choice = normalize_tool_choice(tool_choice, formatted)
         if choice is not None:

@@ -6,6 +6,7 @@ Message/tool conversion, usage and `.content_blocks` live in `_anthropic_format`
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import warnings
@@ -22,6 +23,7 @@ from harness.providers.anthropic.format import (
     clean_block,
     content_blocks,
     is_plain_text,
+    is_server_tool,
     messages_to_anthropic,
     refusal_text,
     reply_content,
@@ -147,6 +149,23 @@ class AnthropicAdapter(ProviderAdapter):
     def build_request(self, request: ChatRequest) -> WireRequest:
         return WireRequest("POST", self.url(), self.headers(), self.build_body(request))
 
+    @classmethod
+    def is_server_tool(cls, tool: Any) -> bool:
+        return is_server_tool(tool)
+
+    def route(self, request: ChatRequest) -> ProviderAdapter:
+        """With tools or thinking in the request, streamed text comes as dict blocks (module docstring
+        of `format`): the same adapter, its decoder told so."""
+        thinking = request.params.get("thinking", request.extra_body.get("thinking"))
+        if not (request.tools or _thinking_on(thinking)):
+            return self
+        blocks: AnthropicAdapter | None = getattr(self, "_text_blocks", None)
+        if blocks is None:
+            blocks = copy.copy(self)
+            blocks.stream_text_as_blocks = True
+            self._text_blocks = blocks
+        return blocks
+
     def parse_response(self, body: Any) -> AIMessage:
         if (
             not isinstance(body, dict)
@@ -201,8 +220,10 @@ class AnthropicAdapter(ProviderAdapter):
             },
         )
 
+    stream_text_as_blocks = False
+
     def stream_decoder(self) -> StreamDecoder:
-        return _MessagesStreamDecoder(self.name)
+        return _MessagesStreamDecoder(self.name, self.stream_text_as_blocks)
 
     def classify_error(self, status: int, headers: Any, body: Any) -> ModelError:
         err = body.get("error") if isinstance(body, dict) else None
@@ -241,8 +262,9 @@ class _MessagesStreamDecoder(StreamDecoder):
     usage, metadata). Blocks carry their `index` so summation merges them; usage and stop metadata
     are emitted once, on message_delta; model_name once, on message_start."""
 
-    def __init__(self, provider: str) -> None:
+    def __init__(self, provider: str, text_as_blocks: bool = False) -> None:
         self.provider = provider
+        self.text_as_blocks = text_as_blocks
         self.sse = SSEParser()
         self.kinds: dict[int, str] = {}  # index -> block type, "str" for leading plain text
         self.json: dict[int, str] = {}  # index -> accumulated tool input JSON
@@ -319,7 +341,7 @@ class _MessagesStreamDecoder(StreamDecoder):
 
     def _block_start(self, i: int, block: dict[str, Any]) -> AIMessageChunk | None:
         kind = block.get("type", "")
-        leading = all(k == "str" for k in self.kinds.values())
+        leading = not self.text_as_blocks and all(k == "str" for k in self.kinds.values())
         if leading and is_plain_text(block):
             self.kinds[i] = "str"
             self.text += block.get("text", "")

@@ -2,12 +2,13 @@
 
 Used by `harness.providers.anthropic.adapter`; pure functions only. See docs/providers/anthropic.md.
 
-Reply content follows one rule in both `parse_response` and the stream decoder, so that summed
-stream chunks equal an invoke: text blocks at the start of a reply (before any other block) are plain
-strings; every later block is a dict with its Anthropic `index`. A text-only reply is therefore a
-string, and a reply with thinking or tool use is a list such as
-`[{"type": "thinking", ..., "index": 0}, {"type": "text", ..., "index": 1}]` or
-`["Let me check.", {"type": "tool_use", ..., "index": 1}]`.
+Reply content is LangChain's (ChatAnthropic). `invoke`: a reply that is one text block without
+citations is a string; any other reply is the list of its blocks as dicts, e.g.
+`[{"type": "text", "text": "Let me check."}, {"type": "tool_use", ...}]`, with no `index`.
+Streamed chunks carry dict blocks with their Anthropic `index` (so summation merges them), except
+that when the request bound no tools and no thinking, leading text arrives as plain strings (as
+LangChain's `coerce_content_to_string`). A summed stream therefore has the invoke's
+`.content_blocks`, `.text` and tool calls, with `index` on its dict blocks.
 """
 
 from __future__ import annotations
@@ -300,20 +301,35 @@ def is_plain_text(block: dict[str, Any]) -> bool:
 
 
 def reply_content(blocks: list[dict[str, Any]]) -> str | list[Any]:
-    """Response `content` -> message content under the module docstring's rule."""
-    lead = ""
-    rest: list[Any] = []
-    for i, b in enumerate(blocks):
-        b = clean_block(b)
-        if not rest and is_plain_text(b):
-            lead += b.get("text", "")
-            continue
+    """Response `content` -> message content under the module docstring's rule (invoke)."""
+    cleaned = [clean_block(b) for b in blocks]
+    if len(cleaned) == 1 and is_plain_text(cleaned[0]):
+        return str(cleaned[0].get("text", ""))
+    for b in cleaned:
         if b.get("type") in TOOL_USE_TYPES and not isinstance(b.get("input"), dict):
             b["input"] = {}
-        rest.append({**b, "index": i})
-    if not rest:
-        return lead
-    return [lead, *rest] if lead else rest
+    return cleaned
+
+
+# LangChain's ChatAnthropic passes these tool types through bind_tools untouched (server tools and
+# Anthropic-defined client tools, e.g. {"type": "web_search_20250305", "name": "web_search"})
+SERVER_TOOL_PREFIXES = (
+    "text_editor_",
+    "computer_",
+    "bash_",
+    "web_search_",
+    "web_fetch_",
+    "code_execution_",
+    "mcp_toolset",
+    "memory_",
+    "tool_search_",
+    "advisor_",
+)
+
+
+def is_server_tool(tool: Any) -> bool:
+    kind = tool.get("type") if isinstance(tool, dict) else None
+    return isinstance(kind, str) and kind.startswith(SERVER_TOOL_PREFIXES)
 
 
 def usage_from_anthropic(u: dict[str, Any] | None) -> dict[str, Any] | None:

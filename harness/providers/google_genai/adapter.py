@@ -66,6 +66,7 @@ _OLD_MODEL = re.compile(r"^(models/)?gemini-[12][.-]")  # before Gemini 3 functi
 
 
 def finish_reason(raw: str, called_tools: bool) -> str:
+    """The normalised reason (`normalized_finish_reason`): stop / length / tool_calls / content_filter."""
     if raw == "STOP" and called_tools:  # Gemini has no "tool calls" reason
         return "tool_calls"
     return _FINISH.get(raw, raw.lower())
@@ -268,9 +269,16 @@ class _Decoder(StreamDecoder):
         raw = self.raw_finish
         block = (self.meta.get("prompt_feedback") or {}).get("blockReason")
         if raw:
-            meta.update(finish_reason=finish_reason(raw, self.calls > 0), native_finish_reason=raw)
+            # LangChain keeps Gemini's own enum name ("STOP", "MAX_TOKENS"); harness adds its normalised one
+            meta.update(
+                finish_reason=raw,
+                native_finish_reason=raw,
+                normalized_finish_reason=finish_reason(raw, self.calls > 0),
+            )
         elif block:  # the prompt itself was blocked: no candidates at all
-            meta.update(finish_reason="content_filter", native_finish_reason=block)
+            meta.update(
+                finish_reason=block, native_finish_reason=block, normalized_finish_reason="content_filter"
+            )
         meta.update(self.meta)
         self.seen = False
         return [AIMessageChunk(content="", id=self.response_id, response_metadata=meta)]

@@ -68,10 +68,16 @@ class OpenAIResponsesAdapter(OpenAIChatAdapter):
     path: ClassVar[str] = "/responses"
     url_pattern: ClassVar[str] = r"/responses(?:[?#]|$)"
 
+    # response_metadata["model_provider"]: LangChain's ChatOpenAI says "openai" on either API
+    reported_provider: ClassVar[str] = "openai"
+
     @classmethod
     def select(cls, params: dict[str, Any]) -> type[ProviderAdapter]:
         params.pop("use_responses_api", None)
         return cls
+
+    def route(self, request: ChatRequest) -> ProviderAdapter:
+        return self
 
     def build_body(self, request: ChatRequest) -> dict[str, Any]:
         params = request.params
@@ -138,7 +144,7 @@ class OpenAIResponsesAdapter(OpenAIChatAdapter):
             extra["refusal"] = parts["refusal"]
         if parts["fc_ids"]:
             extra[FUNCTION_CALL_IDS] = parts["fc_ids"]
-        meta = response_metadata(body, self.name, has_calls)
+        meta = response_metadata(body, self.reported_provider, has_calls)
         logprobs = [
             lp
             for item in output
@@ -161,4 +167,4 @@ class OpenAIResponsesAdapter(OpenAIChatAdapter):
     def stream_decoder(self) -> StreamDecoder:
         from harness.providers.openai_responses.stream import ResponsesStreamDecoder
 
-        return ResponsesStreamDecoder(self.name)
+        return ResponsesStreamDecoder(self.reported_provider)
