@@ -39,6 +39,7 @@ from harness.providers.base import (
     error_message,
     retry_after_seconds,
 )
+from harness.providers.google_genai.builtin import grounding_citations, is_builtin_tool
 from harness.providers.google_genai.request import FC_SIGNATURES, PROVIDER, TEXT_SIGNATURES, build_body
 
 _FILTERED = (
@@ -298,6 +299,10 @@ class GeminiAdapter(ProviderAdapter):
     # `/projects/p/locations/l/publishers/google/models/x:generateContent` share the body format
     url_pattern: ClassVar[str] = _MODEL_IN_URL.pattern
 
+    @classmethod
+    def is_server_tool(cls, tool: Any) -> bool:
+        return is_builtin_tool(tool)
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         dialect = self.settings.get("schema_dialect", "json_schema")
@@ -449,6 +454,10 @@ def content_blocks(message: AIMessage) -> list[dict[str, Any]]:
             blocks.append(server or item)
         else:
             blocks.append(dict(item))
+    citations = grounding_citations(message.response_metadata.get("grounding_metadata"))
+    first_text = next((i for i, b in enumerate(blocks) if b.get("type") == "text"), None)
+    if citations and first_text is not None:  # LangChain puts them on the first text block
+        blocks[first_text] = {**blocks[first_text], "annotations": citations}
     sigs = message.additional_kwargs.get(FC_SIGNATURES) or {}
     for tc in message.tool_calls:
         block = {"type": "tool_call", "id": tc.get("id"), "name": tc["name"], "args": tc["args"]}

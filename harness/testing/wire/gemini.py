@@ -99,6 +99,41 @@ def _choice(config: dict[str, Any] | None) -> Any:
     return {"AUTO": "auto", "ANY": "any", "NONE": "none", "VALIDATED": "auto"}.get(mode)
 
 
+def server_parts(reply: Reply, *, images: bool) -> list[dict[str, Any]]:
+    """`Reply.server_tools` entries that are parts: code execution (executableCode and its
+    codeExecutionResult, before the text) or, with `images`, generated images (inlineData, after it)."""
+    parts: list[dict[str, Any]] = []
+    for spec in reply.server_tools:
+        if (spec.get("type") == "image_generation") != images:
+            continue
+        failed = spec.get("status", "completed") != "completed"
+        if spec.get("type") == "code_interpreter":
+            parts.append({"executableCode": {"language": "PYTHON", "code": spec.get("code", "")}})
+            outcome = "OUTCOME_FAILED" if failed else "OUTCOME_OK"
+            parts.append({"codeExecutionResult": {"outcome": outcome, "output": spec.get("output", "")}})
+        elif spec.get("type") == "image_generation":
+            mime = f"image/{spec.get('output_format') or 'png'}"
+            parts.append({"inlineData": {"mimeType": mime, "data": spec.get("result", "")}})
+    return parts
+
+
+def grounding(reply: Reply) -> dict[str, Any] | None:
+    """groundingMetadata for the `web_search` entries: each result a chunk, the whole text their support."""
+    searches = [s for s in reply.server_tools if s.get("type") == "web_search"]
+    if not searches:
+        return None
+    results = [r for s in searches for r in s.get("results") or []]
+    meta: dict[str, Any] = {
+        "webSearchQueries": [s.get("query", "") for s in searches],
+        "searchEntryPoint": {"renderedContent": "<div>emulated search</div>"},
+        "groundingChunks": [{"web": {"uri": r["url"], "title": r.get("title", "")}} for r in results],
+    }
+    if reply.text and results:
+        segment = {"startIndex": 0, "endIndex": len(reply.text.encode()), "text": reply.text}
+        meta["groundingSupports"] = [{"segment": segment, "groundingChunkIndices": list(range(len(results)))}]
+    return meta
+
+
 def _signature(*parts: Any) -> str:
     return base64.b64encode(hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).digest()).decode()
 
@@ -194,6 +229,8 @@ class GeminiFormat(WireFormat):
         cand: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
         if finish:
             cand["finishReason"] = _FINISH.get(reply.finish, reply.finish.upper())
+            if (meta := grounding(reply)) is not None:
+                cand["groundingMetadata"] = meta
             if reply.tool_calls:
                 cand["finishMessage"] = "Model generated function call(s)."
         rid = hashlib.sha1(json.dumps(req.body, sort_keys=True).encode()).hexdigest()[:22]
@@ -209,13 +246,14 @@ class GeminiFormat(WireFormat):
         parts: list[dict[str, Any]] = []
         if thoughts:
             parts.append({"text": reply.reasoning, "thought": True})
+        parts += server_parts(reply, images=False)
         text = reply.text or reply.refusal or ""
         if text or (sign and not reply.tool_calls):
             part: dict[str, Any] = {"text": text}
             if sign and not reply.tool_calls:
                 part["thoughtSignature"] = _signature(req.body, text)
             parts.append(part)
-        parts += self._call_parts(reply, req)
+        parts += server_parts(reply, images=True) + self._call_parts(reply, req)
         return json_response(self._envelope(req, reply, parts, self._usage(req, reply), finish=True))
 
     def render_stream(self, reply: Reply, req: EmulatedRequest) -> RenderedStream:
@@ -223,9 +261,13 @@ class GeminiFormat(WireFormat):
         events: list[tuple[list[dict[str, Any]], float]] = []  # (parts, share of the output tokens so far)
         if thoughts:
             events.append(([{"text": reply.reasoning, "thought": True}], 0.0))
+        if code := server_parts(reply, images=False):
+            events.append((code, 0.0))
         pieces = reply.text_pieces() or ([reply.refusal] if reply.refusal else [])
         for i, piece in enumerate(pieces):
             events.append(([{"text": piece}], (i + 1) / (len(pieces) + 1)))
+        if images := server_parts(reply, images=True):
+            events.append((images, 1.0))
         if reply.tool_calls:
             events.append((self._call_parts(reply, req), 1.0))
         # the last event: finishReason, final usage and (like the real service) an empty text part that

@@ -14,6 +14,8 @@ per tool call. `finish_reason="length"` / `"content_filter"` give `status: "inco
   a `logs` output;
 * `{"type": "file_search", "queries": [str], "results": [{"file_id", "filename", "text", "score"}]}`
   -> a `file_search_call` item;
+* `{"type": "image_generation", "result": base64, "output_format": "png"}` -> an
+  `image_generation_call` item (id `ig_...`) carrying the image;
 * any other `{"type": T, ...}` -> a `T_call` item whose other keys are copied verbatim.
 Every entry may set `"status"` (default `"completed"`; `"failed"` marks the tool's result an error).
 """
@@ -100,7 +102,12 @@ def responses_usage(u: dict[str, int]) -> dict[str, Any]:
 def _server_item(spec: dict[str, Any], i: int, tag: str) -> dict[str, Any]:
     spec = dict(spec)
     kind, status = spec.pop("type"), spec.pop("status", "completed")
-    prefix = {"web_search": "ws", "code_interpreter": "ci", "file_search": "fs"}.get(kind, kind[:2])
+    prefix = {
+        "web_search": "ws",
+        "code_interpreter": "ci",
+        "file_search": "fs",
+        "image_generation": "ig",
+    }.get(kind, kind[:2])
     base = {"id": f"{prefix}_{tag}{i}", "status": status}
     if kind == "web_search":
         sources = [{"type": "url", "url": r["url"]} for r in spec.get("results") or []]
@@ -349,11 +356,8 @@ class OpenAIResponsesFormat(WireFormat):
                     output_index=oi,
                     item={"type": kind, "id": iid, "status": "in_progress"},
                 )
-                for phase in (
-                    "in_progress",
-                    "searching" if kind == "web_search_call" else "interpreting",
-                    "completed",
-                ):
+                working = {"code_interpreter_call": "interpreting", "image_generation_call": "generating"}
+                for phase in ("in_progress", working.get(kind, "searching"), "completed"):
                     emit(f"response.{kind}.{phase}", **ev)
             emit("response.output_item.done", output_index=oi, item=item)
         final = self._response(reply, req, items, done=True)
