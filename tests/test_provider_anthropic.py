@@ -556,7 +556,7 @@ def test_emulator_rejects_requests_missing_required_fields(emulator):
     assert r.status_code == 400
     assert r.json()["error"] == {
         "type": "invalid_request_error",
-        "message": "emulator could not parse request: max_tokens: Field required",
+        "message": "max_tokens: Field required",
     }
 
 

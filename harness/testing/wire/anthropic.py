@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from harness.testing.scripting import EmulatedRequest, Fault, Reply, estimate_usage
 from harness.testing.wire.base import Rendered, RenderedStream, WireFormat, json_response, sse
+from harness.testing.wire.strict import Rejection, check_anthropic
 
 _STOP = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "content_filter": "refusal"}
 _ERROR_TYPES = {
@@ -144,6 +145,9 @@ class AnthropicMessagesFormat(WireFormat):
             body=body,
             headers=headers,
         )
+
+    def validate(self, path: str, headers: dict[str, str], body: Any) -> Rejection | None:
+        return check_anthropic(body)
 
     # --- the reply as content blocks --------------------------------------------------------------
 

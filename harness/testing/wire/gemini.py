@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from harness.testing.scripting import EmulatedRequest, Fault, Reply, estimate_usage
 from harness.testing.wire.base import Rendered, RenderedStream, WireFormat, json_response, sse
+from harness.testing.wire.strict import Rejection, check_gemini
 
 _PATH = re.compile(r"/models/([^/:]+):(generateContent|streamGenerateContent)$")
 _OLD_MODEL = re.compile(r"^gemini-[12][.-]")
@@ -281,6 +282,20 @@ class GeminiFormat(WireFormat):
             for i, (parts, frac) in enumerate(events)
         ]
         return 200, {"content-type": "text/event-stream"}, out
+
+    def validate(self, path: str, headers: dict[str, str], body: Any) -> Rejection | None:
+        return check_gemini(body)
+
+    def reject(self, rejection: Rejection) -> Rendered:
+        status, headers, body = self.render_error(Fault.http(rejection.status, rejection.message), None)
+        error = json.loads(body)
+        error["error"]["details"] = [
+            {
+                "@type": "type.googleapis.com/google.rpc.BadRequest",
+                "fieldViolations": [{"description": rejection.message}],
+            }
+        ]
+        return status, headers, json.dumps(error).encode()
 
     def render_error(self, fault: Fault, req: EmulatedRequest | None) -> Rendered:
         err: dict[str, Any] = {

@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 
 from harness.testing.scripting import EmulatedRequest, Fault, Reply, estimate_usage
 from harness.testing.wire.base import Rendered, RenderedStream, WireFormat, json_response, sse
+from harness.testing.wire.strict import Rejection, check_openai_responses
 
 _ERROR_TYPES = {
     400: ("invalid_request_error", None),
@@ -39,10 +40,10 @@ _ERROR_TYPES = {
 }
 
 
-def openai_error(fault: Fault) -> Rendered:
+def openai_error(fault: Fault, param: str | None = None, code: str | None = None) -> Rendered:
     """OpenAI's error body: {"error": {"message", "type", "param", "code"}}."""
-    etype, code = _ERROR_TYPES.get(fault.status, ("server_error", None))
-    body = {"error": {"message": fault.message, "type": etype, "param": None, "code": code}}
+    etype, default_code = _ERROR_TYPES.get(fault.status, ("server_error", None))
+    body = {"error": {"message": fault.message, "type": etype, "param": param, "code": code or default_code}}
     return fault.status, {"content-type": "application/json"}, json.dumps(body).encode()
 
 
@@ -174,6 +175,12 @@ class OpenAIResponsesFormat(WireFormat):
 
     def render_error(self, fault: Fault, req: EmulatedRequest | None) -> Rendered:
         return openai_error(fault)
+
+    def validate(self, path: str, headers: dict[str, str], body: Any) -> Rejection | None:
+        return check_openai_responses(body)
+
+    def reject(self, rejection: Rejection) -> Rendered:
+        return openai_error(Fault.http(rejection.status, rejection.message), rejection.param, rejection.code)
 
     # --- the response object ---------------------------------------------------------------------
 

@@ -1,0 +1,159 @@
+"""Request checks that make the emulator refuse what the real API refuses, with the real error.
+
+What each API accepts comes from `request_schema.json`, generated from the official SDKs' typed
+request parameters by `scripts/gen_request_schema.py` (top-level keys, required keys, tool types;
+Gemini's generationConfig, thinkingConfig and Tool fields). Each `check_*` returns a `Rejection`
+(the status, message, `param` and `code` the provider answers with) or None. The emulator runs them
+before parsing when it is strict (the default; `ProviderEmulator(strict=False)` accepts anything, as
+an OpenAI-compatible server with its own extensions would).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA: dict[str, dict[str, list[str]]] = json.loads(
+    (Path(__file__).with_name("request_schema.json")).read_text(encoding="utf-8")
+)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    message: str
+    param: str | None = None
+    code: str | None = None
+    status: int = 400
+
+
+def _quoted(values: list[str]) -> str:
+    q = [f"'{v}'" for v in values if v]
+    return q[0] if len(q) == 1 else ", ".join(q[:-1]) + " and " + q[-1]
+
+
+def _not_object(body: Any) -> Rejection | None:
+    if isinstance(body, dict):
+        return None
+    return Rejection(
+        "We could not parse the JSON body of your request. (HINT: This likely means you aren't using "
+        "your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not "
+        "valid JSON.)"
+    )
+
+
+def check_openai_chat(body: Any, *, require_model: bool = True) -> Rejection | None:
+    s = SCHEMA["openai_chat"]
+    if (bad := _not_object(body)) is not None:
+        return bad
+    for key in s["required"]:
+        if key not in body and (require_model or key != "model"):
+            return Rejection(f"Missing required parameter: '{key}'.", key, "missing_required_parameter")
+    for key in body:
+        if key not in s["allowed"]:
+            return Rejection(f"Unrecognized request argument supplied: {key}")
+    for i, tool in enumerate(body.get("tools") or []):
+        kind = tool.get("type") if isinstance(tool, dict) else None
+        if kind not in s["tool_types"]:
+            return Rejection(
+                f"Invalid value: '{kind}'. Supported values are: {_quoted(s['tool_types'])}.",
+                f"tools[{i}].type",
+                "invalid_value",
+            )
+    if body.get("stream_options") is not None and not body.get("stream"):
+        return Rejection(
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options"
+        )
+    if body.get("top_logprobs") is not None and not body.get("logprobs"):
+        return Rejection("Using `top_logprobs` requires `logprobs` to be set to true.", "top_logprobs")
+    return None
+
+
+def check_openai_responses(body: Any) -> Rejection | None:
+    s = SCHEMA["openai_responses"]
+    if (bad := _not_object(body)) is not None:
+        return bad
+    if "model" not in body:
+        return Rejection("Missing required parameter: 'model'.", "model", "missing_required_parameter")
+    for key in body:
+        if key not in s["allowed"]:
+            return Rejection(f"Unknown parameter: '{key}'.", key, "unknown_parameter")
+    for i, tool in enumerate(body.get("tools") or []):
+        kind = tool.get("type") if isinstance(tool, dict) else None
+        if kind not in s["tool_types"]:
+            return Rejection(
+                f"Invalid value: '{kind}'. Supported values are: {_quoted(s['tool_types'])}.",
+                f"tools[{i}].type",
+                "invalid_value",
+            )
+    return None
+
+
+def check_anthropic(body: Any) -> Rejection | None:
+    """Anthropic answers validation errors as `<field path>: <pydantic message>`."""
+    s = SCHEMA["anthropic"]
+    if not isinstance(body, dict):
+        return Rejection("Input should be a valid dictionary")
+    for key in s["required"]:
+        if key not in body:
+            return Rejection(f"{key}: Field required")
+    for key in body:
+        if key not in s["allowed"]:
+            return Rejection(f"{key}: Extra inputs are not permitted")
+    for i, tool in enumerate(body.get("tools") or []):
+        kind = tool.get("type", "") if isinstance(tool, dict) else None
+        if kind not in s["tool_types"]:
+            expected = ", ".join(f"'{t}'" for t in s["tool_types"] if t)
+            return Rejection(
+                f"tools.{i}: Input tag '{kind}' found using 'type' does not match any of the expected "
+                f"tags: {expected}"
+            )
+        if kind in ("", "custom"):
+            for field in ("name", "input_schema"):
+                if field not in tool:
+                    return Rejection(f"tools.{i}.custom.{field}: Field required")
+    return None
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name)
+
+
+def _gemini_unknown(obj: Any, allowed: list[str], where: str) -> Rejection | None:
+    # proto JSON accepts a field under its lowerCamel name or its original snake_case name
+    names = set(allowed) | {_snake(a) for a in allowed}
+    for key in obj if isinstance(obj, dict) else ():
+        if key not in names:
+            at = f" at '{where}'" if where else ""
+            return Rejection(f'Invalid JSON payload received. Unknown name "{key}"{at}: Cannot find field.')
+    return None
+
+
+def check_gemini(body: Any) -> Rejection | None:
+    s = SCHEMA["gemini"]
+    if not isinstance(body, dict):
+        return Rejection("Invalid JSON payload received. Expected an object.")
+    checks = [
+        (body, s["allowed"], ""),
+        (
+            body.get("generationConfig", body.get("generation_config")),
+            s["generation_config"],
+            "generation_config",
+        ),
+    ]
+    gen = checks[1][0] if isinstance(checks[1][0], dict) else {}
+    checks.append(
+        (
+            gen.get("thinkingConfig", gen.get("thinking_config")),
+            s["thinking_config"],
+            "generation_config.thinking_config",
+        )
+    )
+    checks += [(t, s["tool_keys"], f"tools[{i}]") for i, t in enumerate(body.get("tools") or [])]
+    for obj, allowed, where in checks:
+        if (bad := _gemini_unknown(obj, allowed, where)) is not None:
+            return bad
+    if not body.get("contents"):
+        return Rejection("* GenerateContentRequest.contents: contents is not specified\n")
+    return None
