@@ -60,6 +60,8 @@ _CANDIDATE_META = {
     "citationMetadata": "citation_metadata",
     "urlContextMetadata": "url_context_metadata",
     "finishMessage": "finish_message",
+    "logprobsResult": "logprobs_result",  # LangChain does not map it; the last event's, when streamed
+    "avgLogprobs": "avg_logprobs",
 }
 _TEXT_KEYS = {"text", "thought", "thoughtSignature"}
 _MODEL_IN_URL = re.compile(r"/models/([^/:?]+):(?:generateContent|streamGenerateContent)(?:\?|$)")

@@ -228,6 +228,11 @@ class GeminiFormat(WireFormat):
         finish: bool,
     ) -> dict[str, Any]:
         cand: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
+        tokens = [p["text"] for p in parts if p.get("text") and not p.get("thought")]
+        if (req.body.get("generationConfig") or {}).get("responseLogprobs") and tokens:
+            chosen = [{"token": t, "logProbability": -0.1} for t in tokens]
+            cand["logprobsResult"] = {"chosenCandidates": chosen, "topCandidates": []}
+            cand["avgLogprobs"] = -0.1
         if finish:
             cand["finishReason"] = _FINISH.get(reply.finish, reply.finish.upper())
             if (meta := grounding(reply)) is not None:

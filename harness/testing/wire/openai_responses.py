@@ -90,6 +90,13 @@ def parse_input(body: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _logprobs(piece: str, req: EmulatedRequest) -> list[dict[str, Any]]:
+    """One token per streamed text piece, when the request includes `message.output_text.logprobs`."""
+    if "message.output_text.logprobs" not in (req.body.get("include") or []):
+        return []
+    return [{"token": piece, "logprob": -0.1, "bytes": list(piece.encode()), "top_logprobs": []}]
+
+
 def responses_usage(u: dict[str, int]) -> dict[str, Any]:
     return {
         "input_tokens": u["input_tokens"],
@@ -217,7 +224,12 @@ class OpenAIResponsesFormat(WireFormat):
         content: list[dict[str, Any]] = []
         if reply.text:
             content.append(
-                {"type": "output_text", "text": reply.text, "annotations": annotations, "logprobs": []}
+                {
+                    "type": "output_text",
+                    "text": reply.text,
+                    "annotations": annotations,
+                    "logprobs": [lp for p in reply.text_pieces() for lp in _logprobs(p, req)],
+                }
             )
         if reply.refusal:
             content.append({"type": "refusal", "refusal": reply.refusal})
@@ -303,7 +315,11 @@ class OpenAIResponsesFormat(WireFormat):
                     if part["type"] == "output_text":
                         for piece in reply.text_pieces():
                             emit(
-                                "response.output_text.delta", **ev, content_index=ci, delta=piece, logprobs=[]
+                                "response.output_text.delta",
+                                **ev,
+                                content_index=ci,
+                                delta=piece,
+                                logprobs=_logprobs(piece, req),
                             )
                         for ai, ann in enumerate(part["annotations"]):
                             emit(
@@ -318,7 +334,7 @@ class OpenAIResponsesFormat(WireFormat):
                             **ev,
                             content_index=ci,
                             text=part["text"],
-                            logprobs=[],
+                            logprobs=part["logprobs"],
                         )
                     else:
                         emit("response.refusal.delta", **ev, content_index=ci, delta=part["refusal"])

@@ -1,0 +1,181 @@
+"""The strict emulator refuses what the real APIs refuse, with their error bodies; and scripts
+log probabilities for every API that has them. Real HTTP on loopback, real models."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from _helpers import sum_chunks
+
+from harness import init_chat_model
+from harness.errors import ModelInvalidRequestError
+from harness.testing import ProviderEmulator, Reply
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _model(emulator, spec, **kw):
+    provider = spec.split(":")[0]
+    return init_chat_model(spec, base_url=emulator.base_url(provider), api_key="k", max_retries=0, **kw)
+
+
+def test_logprobs_on_anthropic_is_refused_as_anthropic_does(emulator):
+    with (
+        _model(emulator, "anthropic:claude-sonnet-4-5") as model,
+        pytest.raises(ModelInvalidRequestError) as info,
+    ):
+        model.bind(logprobs=True).invoke("hi")
+    assert info.value.status_code == 400
+    assert info.value.body["type"] == "error"
+    assert info.value.body["error"] == {
+        "type": "invalid_request_error",
+        "message": "logprobs: Extra inputs are not permitted",
+    }
+    assert emulator.requests[-1].rejected == "logprobs: Extra inputs are not permitted"
+
+
+@pytest.mark.parametrize(
+    ("spec", "error"),
+    [
+        (
+            "openai:gpt-4.1-mini",
+            {
+                "message": "Unrecognized request argument supplied: temprature",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": None,
+            },
+        ),
+        (
+            "openai_responses:gpt-4.1",
+            {
+                "message": "Unknown parameter: 'temprature'.",
+                "type": "invalid_request_error",
+                "param": "temprature",
+                "code": "unknown_parameter",
+            },
+        ),
+        (
+            "google_genai:gemini-2.5-flash",
+            {
+                "code": 400,
+                "message": 'Invalid JSON payload received. Unknown name "temprature": Cannot find field.',
+                "status": "INVALID_ARGUMENT",
+                "details": [
+                    {
+                        "@type": "type.googleapis.com/google.rpc.BadRequest",
+                        "fieldViolations": [
+                            {
+                                "description": 'Invalid JSON payload received. Unknown name "temprature": '
+                                "Cannot find field."
+                            }
+                        ],
+                    }
+                ],
+            },
+        ),
+    ],
+    ids=["chat", "responses", "gemini"],
+)
+def test_unknown_top_level_key_is_refused_with_the_providers_error(emulator, spec, error):
+    with _model(emulator, spec, model_kwargs={"temprature": 0.2}) as model:
+        with pytest.raises(ModelInvalidRequestError) as info:
+            model.invoke("hi")
+    assert info.value.body["error"] == error
+
+
+def test_gemini_unknown_generation_config_field_names_where(emulator):
+    r = httpx.post(
+        emulator.base_url("google_genai") + "/v1beta/models/gemini-2.5-flash:generateContent",
+        json={
+            "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+            "generationConfig": {"maxTokens": 5},
+        },
+    )
+    assert r.status_code == 400
+    assert r.json()["error"]["message"] == (
+        "Invalid JSON payload received. Unknown name \"maxTokens\" at 'generation_config': Cannot find field."
+    )
+    # proto JSON takes snake_case names too
+    r = httpx.post(
+        emulator.base_url("google_genai") + "/v1beta/models/gemini-2.5-flash:generateContent",
+        json={
+            "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+            "generation_config": {"max_output_tokens": 5},
+        },
+    )
+    assert r.status_code == 200
+
+
+def test_chat_completions_refuses_stream_options_without_stream(emulator):
+    r = httpx.post(
+        emulator.base_url("openai") + "/chat/completions",
+        json={
+            "model": "m",
+            "messages": [{"role": "user", "content": "hi"}],
+            "stream_options": {"include_usage": True},
+        },
+    )
+    assert r.status_code == 400 and r.json()["error"]["param"] == "stream_options"
+
+
+def test_anthropic_custom_tool_without_input_schema_is_refused(emulator):
+    r = httpx.post(
+        emulator.base_url("anthropic") + "/v1/messages",
+        json={
+            "model": "m",
+            "max_tokens": 5,
+            "messages": [{"role": "user", "content": "hi"}],
+            "tools": [{"name": "f"}],
+        },
+        headers={"anthropic-version": "2023-06-01"},
+    )
+    assert r.status_code == 400
+    assert r.json()["error"]["message"] == "tools.0.custom.input_schema: Field required"
+
+
+def test_a_lenient_emulator_accepts_extensions():
+    with ProviderEmulator(strict=False) as emu:
+        with _model(emu, "openai:my-vllm-model", model_kwargs={"chat_template_kwargs": {"x": 1}}) as model:
+            assert model.invoke("hi").text == "Emulated reply to: hi"
+        assert emu.requests[-1].body["chat_template_kwargs"] == {"x": 1}
+
+
+# --- scripted log probabilities ---------------------------------------------------------------------------
+
+
+def test_responses_logprobs_are_scripted_in_invoke_and_stream(emulator):
+    reply = Reply(text="Paris is nice", chunk_chars=5)
+    emulator.queue(reply, reply)
+    with _model(emulator, "openai_responses:gpt-4.1", logprobs=True) as model:
+        invoked = model.invoke("capital?")
+        streamed = sum_chunks(list(model.stream("capital?")))
+    assert emulator.requests[-1].body["include"] == ["message.output_text.logprobs"]
+    tokens = [lp["token"] for lp in invoked.response_metadata["logprobs"]["content"]]
+    assert tokens == ["Paris", " is n", "ice"]
+    assert [lp["token"] for lp in streamed.response_metadata["logprobs"]["content"]] == tokens
+
+
+def test_gemini_logprobs_are_scripted(emulator):
+    emulator.queue(Reply(text="Paris"))
+    with _model(emulator, "google_genai:gemini-2.5-flash", logprobs=True) as model:
+        msg = model.invoke("capital?")
+    assert emulator.requests[-1].body["generationConfig"]["responseLogprobs"] is True
+    assert msg.response_metadata["logprobs_result"]["chosenCandidates"] == [
+        {"token": "Paris", "logProbability": -0.1}
+    ]
+
+
+def test_request_schema_is_generated_from_the_installed_sdks():
+    pytest.importorskip("google.genai")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "gen_request_schema.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
