@@ -82,9 +82,11 @@ def test_logprobs_on_anthropic_is_refused_as_anthropic_does(emulator):
     ids=["chat", "responses", "gemini"],
 )
 def test_unknown_top_level_key_is_refused_with_the_providers_error(emulator, spec, error):
-    with _model(emulator, spec, model_kwargs={"temprature": 0.2}) as model:
-        with pytest.raises(ModelInvalidRequestError) as info:
-            model.invoke("hi")
+    with (
+        _model(emulator, spec, model_kwargs={"temprature": 0.2}) as model,
+        pytest.raises(ModelInvalidRequestError) as info,
+    ):
+        model.invoke("hi")
     assert info.value.body["error"] == error
 
 
