@@ -1,4 +1,4 @@
-"""Anthropic Messages translation helpers: messages/tools out, content/usage in, `.content_blocks`.
+"""Anthropic Messages translation helpers: messages/tools out, content/usage in.
 
 Used by `harness.providers.anthropic.adapter`; pure functions only. See docs/providers/anthropic.md.
 
@@ -44,12 +44,13 @@ ERROR_STATUS: dict[Any, int] = {
     "overloaded_error": 529,
 }
 TOOL_USE_TYPES = ("tool_use", "server_tool_use", "mcp_tool_use")
+META_KEYS = ("container", "stop_details")  # reply fields kept in response_metadata
 
 
 # --- outgoing: messages ----------------------------------------------------------------------------
 
 
-def _strip(block: dict[str, Any]) -> dict[str, Any]:
+def strip_index(block: dict[str, Any]) -> dict[str, Any]:
     """A stored block as Anthropic accepts it back: without our stream `index`."""
     return {k: v for k, v in block.items() if k != "index"}
 
@@ -72,9 +73,8 @@ def _input_block(b: str | dict[str, Any]) -> dict[str, Any] | None:
     if t == "text":
         return _text_block(b.get("text") or "", b)
     if "source" in b or t not in KNOWN_BLOCK_TYPES | {"image_url"}:
-        return _strip(
-            b
-        )  # native Anthropic block (image/document with source, tool_result, search_result ...)
+        # native Anthropic block (image/document with source, tool_result, search_result ...)
+        return strip_index(b)
     if t in ("image", "file") and b.get("file_id"):
         return {
             "type": "image" if t == "image" else "document",
@@ -153,7 +153,7 @@ def _assistant_blocks(m: Any) -> list[dict[str, Any]]:
         elif t in ("tool_call_chunk", "invalid_tool_call", "refusal", "non_standard"):
             blk = None
         else:
-            blk = _strip(b)  # server_tool_use, *_tool_result ... replayed as received
+            blk = strip_index(b)  # server_tool_use, *_tool_result ... replayed as received
         if blk is not None:
             out.append(blk)
     out.extend(_tool_use(c) for cid, c in calls.items() if cid not in used)
@@ -311,27 +311,6 @@ def reply_content(blocks: list[dict[str, Any]]) -> str | list[Any]:
     return cleaned
 
 
-# LangChain's ChatAnthropic passes these tool types through bind_tools untouched (server tools and
-# Anthropic-defined client tools, e.g. {"type": "web_search_20250305", "name": "web_search"})
-SERVER_TOOL_PREFIXES = (
-    "text_editor_",
-    "computer_",
-    "bash_",
-    "web_search_",
-    "web_fetch_",
-    "code_execution_",
-    "mcp_toolset",
-    "memory_",
-    "tool_search_",
-    "advisor_",
-)
-
-
-def is_server_tool(tool: Any) -> bool:
-    kind = tool.get("type") if isinstance(tool, dict) else None
-    return isinstance(kind, str) and kind.startswith(SERVER_TOOL_PREFIXES)
-
-
 def usage_from_anthropic(u: dict[str, Any] | None) -> dict[str, Any] | None:
     """input_tokens = input + cache read + cache creation (Anthropic's own count excludes the cache);
     `cache_creation` is the whole cache write, `ephemeral_*` its per-TTL breakdown when non-zero."""
@@ -353,78 +332,3 @@ def usage_from_anthropic(u: dict[str, Any] | None) -> dict[str, Any] | None:
 def refusal_text(stop_details: Any, text: str) -> str:
     explanation = stop_details.get("explanation") if isinstance(stop_details, dict) else None
     return explanation or text or "The model refused to answer."
-
-
-# --- .content_blocks -----------------------------------------------------------------------------------
-
-
-def _standard_block(b: dict[str, Any], calls: dict[Any, dict[str, Any]]) -> dict[str, Any]:
-    t = b.get("type")
-    if t == "text":
-        out: dict[str, Any] = {"type": "text", "text": b.get("text", "")}
-        if b.get("citations"):
-            out["annotations"] = [
-                {
-                    "type": "citation",
-                    **{k: c[k] for k in ("cited_text", "url", "title") if k in c},
-                    "extras": c,
-                }
-                for c in b["citations"]
-                if isinstance(c, dict)
-            ]
-        return out
-    if t == "thinking":
-        out = {"type": "reasoning", "reasoning": b.get("thinking", "")}
-        if b.get("signature"):
-            out["extras"] = {"signature": b["signature"]}
-        return out
-    if t == "tool_use":
-        call = calls.get(b.get("id")) or {}
-        return {
-            "type": "tool_call",
-            "id": b.get("id"),
-            "name": b.get("name") or call.get("name", ""),
-            "args": call["args"] if "args" in call else b.get("input") or {},
-        }
-    if t in ("server_tool_use", "mcp_tool_use"):
-        return {
-            "type": "server_tool_call",
-            "id": b.get("id"),
-            "name": b.get("name"),
-            "args": b.get("input") or {},
-        }
-    if isinstance(t, str) and t.endswith("_tool_result"):
-        result = b.get("content")
-        failed = b.get("is_error") or (
-            isinstance(result, dict) and str(result.get("type", "")).endswith("_error")
-        )
-        return {
-            "type": "server_tool_result",
-            "tool_call_id": b.get("tool_use_id"),
-            "status": "error" if failed else "success",
-            "output": result,
-        }
-    return {"type": "non_standard", "value": _strip(b)}
-
-
-def content_blocks(message: Any) -> list[dict[str, Any]]:
-    """`.content_blocks` for Anthropic replies: thinking -> reasoning (extras.signature), tool_use ->
-    tool_call, server tools -> server_tool_call/result, stop_reason refusal -> refusal."""
-    calls = {c.get("id"): c for c in message.tool_calls}
-    out: list[dict[str, Any]] = []
-    for b in [message.content] if isinstance(message.content, str) else message.content:
-        if isinstance(b, str):
-            if b:
-                out.append({"type": "text", "text": b})
-        else:
-            out.append(_standard_block(b, calls))
-    seen = {b.get("id") for b in out if b["type"] == "tool_call"}
-    out.extend(
-        {"type": "tool_call", "id": c.get("id"), "name": c["name"], "args": c["args"]}
-        for c in message.tool_calls
-        if c.get("id") not in seen
-    )
-    refusal = message.additional_kwargs.get("refusal")
-    if refusal:
-        out.append({"type": "refusal", "refusal": refusal})
-    return out
