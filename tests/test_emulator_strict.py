@@ -181,3 +181,14 @@ def test_request_schema_is_generated_from_the_installed_sdks():
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_wrongly_typed_field_is_refused(emulator):
+    r = httpx.post(
+        emulator.base_url("anthropic") + "/v1/messages",
+        json={"model": "m", "max_tokens": "5", "messages": []},
+        headers={"anthropic-version": "2023-06-01"},
+    )
+    assert r.json()["error"]["message"] == "max_tokens: Input should be a valid integer"
+    r = httpx.post(emulator.base_url("openai") + "/chat/completions", json={"model": "m", "messages": "hi"})
+    assert r.json()["error"]["code"] == "invalid_type" and r.json()["error"]["param"] == "messages"

@@ -303,3 +303,22 @@ def test_history_with_server_blocks_is_accepted_by_the_strict_emulator(emulator)
             assert isinstance(first, AIMessage)
             assert bound.invoke([HumanMessage("Who won?"), first, HumanMessage("Sure?")]).text == "Yes."
         assert emulator.requests[-1].rejected is None
+
+
+def test_openai_builtin_tool_forced_by_its_type(emulator):
+    emulator.queue(Reply(text=TEXT, server_tools=[SEARCH]))
+    with _model(emulator, "openai:gpt-4.1-mini") as model:
+        model.bind_tools([{"type": "web_search"}, get_weather], tool_choice="web_search").invoke("news?")
+    assert emulator.requests[-1].body["tool_choice"] == {"type": "web_search"}
+
+
+def test_azure_builtin_tool_goes_to_azures_responses_endpoint(emulator):
+    emulator.queue(Reply(text=TEXT, server_tools=[SEARCH]))
+    model = init_chat_model(
+        "azure_openai:gpt-4o", azure_endpoint=emulator.url + "/openai/v1", api_key="k", api_version="preview"
+    )
+    with model:
+        ai = model.bind_tools([{"type": "web_search"}]).invoke("news?")
+    assert emulator.requests[-1].path == "/openai/v1/responses"
+    assert emulator.requests[-1].body["model"] == "gpt-4o"
+    assert [b["type"] for b in ai.content_blocks] == ["server_tool_call", "server_tool_result", "text"]

@@ -24,6 +24,8 @@ def normalize_tool_choice(tool_choice: Any, tools: list[dict[str, Any]]) -> Any:
         return _CHOICE_ALIASES[tool_choice]
     if isinstance(tool_choice, str):
         names = [t.get("function", {}).get("name") or t.get("name") for t in tools]
+        # an OpenAI built-in tool is chosen by its type (tool_choice="web_search")
+        names += [t["type"] for t in tools if t.get("type") not in (None, "function") and "name" not in t]
         if tool_choice not in names and names:
             raise ValueError(
                 f"tool_choice {tool_choice!r} is not one of the bound tools {names}; "

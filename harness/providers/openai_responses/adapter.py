@@ -50,9 +50,12 @@ def flatten_tool(tool: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def tool_choice_to_responses(choice: Any) -> Any:
+def tool_choice_to_responses(choice: Any, tools: list[dict[str, Any]] | None = None) -> Any:
     if choice in ("auto", "none"):
         return choice
+    builtin = {t.get("type") for t in tools or [] if t.get("type") != "function"}
+    if isinstance(choice, dict) and choice.get("type") == "tool" and choice.get("name") in builtin:
+        return {"type": choice["name"]}  # a built-in tool is forced by its type: {"type": "web_search"}
     if choice == "any":
         return "required"
     if isinstance(choice, dict) and choice.get("type") == "tool":
@@ -123,7 +126,7 @@ class OpenAIResponsesAdapter(OpenAIChatAdapter):
         if request.tools:
             body["tools"] = [flatten_tool(t) for t in request.tools]
             if request.tool_choice is not None:
-                body["tool_choice"] = tool_choice_to_responses(request.tool_choice)
+                body["tool_choice"] = tool_choice_to_responses(request.tool_choice, request.tools)
             if request.parallel_tool_calls is not None:
                 body["parallel_tool_calls"] = request.parallel_tool_calls
         body.update(request.extra_body)

@@ -53,6 +53,20 @@ def check_openai_chat(body: Any, *, require_model: bool = True) -> Rejection | N
     for key in body:
         if key not in s["allowed"]:
             return Rejection(f"Unrecognized request argument supplied: {key}")
+    if not isinstance(body["messages"], list):
+        messages = body["messages"]
+        kind = (
+            "a string"
+            if isinstance(messages, str)
+            else "an object"
+            if isinstance(messages, dict)
+            else "another type"
+        )
+        return Rejection(
+            f"Invalid type for 'messages': expected an array of objects, but got {kind} instead.",
+            "messages",
+            "invalid_type",
+        )
     for i, tool in enumerate(body.get("tools") or []):
         kind = tool.get("type") if isinstance(tool, dict) else None
         if kind not in s["tool_types"]:
@@ -101,6 +115,10 @@ def check_anthropic(body: Any) -> Rejection | None:
     for key in body:
         if key not in s["allowed"]:
             return Rejection(f"{key}: Extra inputs are not permitted")
+    if not isinstance(body["max_tokens"], int) or isinstance(body["max_tokens"], bool):
+        return Rejection("max_tokens: Input should be a valid integer")
+    if not isinstance(body["messages"], list):
+        return Rejection("messages: Input should be a valid list")
     for i, tool in enumerate(body.get("tools") or []):
         kind = tool.get("type", "") if isinstance(tool, dict) else None
         if kind not in s["tool_types"]:
