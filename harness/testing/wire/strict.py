@@ -54,16 +54,9 @@ def check_openai_chat(body: Any, *, require_model: bool = True) -> Rejection | N
         if key not in s["allowed"]:
             return Rejection(f"Unrecognized request argument supplied: {key}")
     if not isinstance(body["messages"], list):
-        messages = body["messages"]
-        kind = (
-            "a string"
-            if isinstance(messages, str)
-            else "an object"
-            if isinstance(messages, dict)
-            else "another type"
-        )
+        got = {str: "a string", dict: "an object"}.get(type(body["messages"]), "another type")  # type: ignore[call-overload]
         return Rejection(
-            f"Invalid type for 'messages': expected an array of objects, but got {kind} instead.",
+            f"Invalid type for 'messages': expected an array of objects, but got {got} instead.",
             "messages",
             "invalid_type",
         )
