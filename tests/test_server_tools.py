@@ -322,3 +322,34 @@ def test_azure_builtin_tool_goes_to_azures_responses_endpoint(emulator):
     assert emulator.requests[-1].path == "/openai/v1/responses"
     assert emulator.requests[-1].body["model"] == "gpt-4o"
     assert [b["type"] for b in ai.content_blocks] == ["server_tool_call", "server_tool_result", "text"]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["invoke", "stream"])
+def test_a_routed_responses_call_records_and_replays_offline(emulator, tmp_path, monkeypatch, stream):
+    import socket
+
+    from harness.cassettes import load_cassette, use_cassette
+
+    path = tmp_path / "search.yaml"
+    emulator.queue(Reply(text=TEXT, server_tools=[SEARCH]))
+    model = _model(emulator, "openai:gpt-4.1-mini").bind_tools([{"type": "web_search"}])
+
+    def call():
+        return sum_chunks(list(model.stream("news?"))) if stream else model.invoke("news?")
+
+    with use_cassette(path, record_mode="once"):
+        live = call()
+    [ix] = load_cassette(path)
+    assert ix.request.uri.endswith("/v1/responses")
+    emulator.stop()
+
+    def refuse(*a, **k):
+        raise AssertionError("replay opened a socket")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    with use_cassette(path, record_mode="none") as cas:
+        again = call()
+    assert cas.state == "replayed"
+    assert again.content_blocks == live.content_blocks
+    assert [b["type"] for b in again.content_blocks] == ["server_tool_call", "server_tool_result", "text"]
