@@ -78,6 +78,24 @@ def _type_tags(union: Any) -> list[str]:
     return sorted(tags)
 
 
+def _shapes(union: Any, tag: str, default: str = "") -> dict[str, list[str]]:
+    """{tag value: the keys a member with that tag may have} for a Union of TypedDicts tagged by
+    `tag` (`type` or `role`); a member whose tag may be absent is also filed under `default`."""
+    out: dict[str, set[str]] = {}
+    for member in typing.get_args(union):
+        keys, _ = _keys(member)
+        ann = {}
+        for klass in reversed(member.__mro__):
+            ann.update(getattr(klass, "__annotations__", {}))
+        text = str(getattr(ann.get(tag), "__forward_arg__", ann.get(tag)))
+        tags = re.findall(r"""["']([^"']+)["']""", text)
+        if not text.startswith("Required["):
+            tags.append(default)
+        for t in tags:
+            out.setdefault(t, set()).update(keys)
+    return {t: sorted(k) for t, k in sorted(out.items())}
+
+
 def build() -> dict[str, Any]:
     from anthropic.types import message_create_params, tool_union_param
     from google.genai import types as genai
@@ -96,6 +114,15 @@ def build() -> dict[str, Any]:
     ):
         allowed, required = _keys(td)
         out[name] = {"allowed": allowed, "required": required, "tool_types": _type_tags(tools)}
+    from anthropic.types import content_block_param
+    from openai.types.chat import chat_completion_message_param
+    from openai.types.responses import response_input_item_param
+
+    out["openai_chat"]["messages"] = _shapes(chat_completion_message_param.ChatCompletionMessageParam, "role")
+    out["openai_responses"]["input_items"] = _shapes(
+        response_input_item_param.ResponseInputItemParam, "type", default="message"
+    )
+    out["anthropic"]["content_blocks"] = _shapes(content_block_param.ContentBlockParam, "type")
     out["gemini"] = {
         "allowed": [],
         "required": [],

@@ -192,3 +192,45 @@ def test_a_wrongly_typed_field_is_refused(emulator):
     assert r.json()["error"]["message"] == "max_tokens: Input should be a valid integer"
     r = httpx.post(emulator.base_url("openai") + "/chat/completions", json={"model": "m", "messages": "hi"})
     assert r.json()["error"]["code"] == "invalid_type" and r.json()["error"]["param"] == "messages"
+
+
+def test_message_and_block_fields_the_apis_do_not_take_are_refused(emulator):
+    tool_msg = {"role": "tool", "tool_call_id": "c1", "content": "sunny", "name": "get_weather"}
+    r = httpx.post(
+        emulator.base_url("openai") + "/chat/completions", json={"model": "m", "messages": [tool_msg]}
+    )
+    assert (
+        r.json()["error"]["message"]
+        == "Additional properties are not allowed ('name' was unexpected) - 'messages.0'"
+    )
+    block = {"type": "text", "text": "hi", "index": 0}
+    r = httpx.post(
+        emulator.base_url("anthropic") + "/v1/messages",
+        json={"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [block]}]},
+        headers={"anthropic-version": "2023-06-01"},
+    )
+    assert r.json()["error"]["message"] == "messages.0.content.0.text.index: Extra inputs are not permitted"
+    r = httpx.post(
+        emulator.base_url("openai") + "/responses", json={"model": "m", "input": [{"type": "bogus"}]}
+    )
+    assert r.json()["error"]["param"] == "input[0].type" and r.json()["error"]["code"] == "invalid_value"
+
+
+def test_a_tool_loop_sends_only_what_each_api_takes(emulator):
+    from _helpers import get_weather
+
+    from harness.messages.core import HumanMessage
+
+    for spec in (
+        "openai:gpt-4.1-mini",
+        "openai_responses:gpt-4.1",
+        "anthropic:claude-sonnet-4-5",
+        "google_genai:gemini-2.5-flash",
+    ):
+        with _model(emulator, spec) as model:
+            bound = model.bind_tools([get_weather])
+            messages = [HumanMessage("Weather in Oslo?")]
+            ai = bound.invoke(messages)
+            messages += [ai, *(get_weather.invoke(c) for c in ai.tool_calls)]
+            assert bound.invoke(messages).text.startswith("Based on the tools")
+        assert emulator.requests[-1].rejected is None, spec

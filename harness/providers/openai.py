@@ -142,7 +142,9 @@ def message_to_openai(m: BaseMessage) -> dict[str, Any]:
         raise ValueError(
             f"cannot send a {type(m).__name__} to OpenAI; allowed: system, human, ai, tool messages"
         )
-    if m.name:
+    if (
+        m.name and out["role"] != "tool"
+    ):  # a tool message takes no name (the API refuses it; LangChain drops it)
         out["name"] = m.name
     return out
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA: dict[str, dict[str, list[str]]] = json.loads(
+SCHEMA: dict[str, dict[str, Any]] = json.loads(
     (Path(__file__).with_name("request_schema.json")).read_text(encoding="utf-8")
 )
 
@@ -68,6 +68,20 @@ def check_openai_chat(body: Any, *, require_model: bool = True) -> Rejection | N
                 f"tools[{i}].type",
                 "invalid_value",
             )
+    shapes = s["messages"]
+    for i, m in enumerate(body["messages"]):
+        role = m.get("role") if isinstance(m, dict) else None
+        if role not in shapes:
+            return Rejection(
+                f"Invalid value: '{role}'. Supported values are: {_quoted(sorted(shapes))}.",
+                f"messages[{i}].role",
+                "invalid_value",
+            )
+        extra = [k for k in m if k not in shapes[role]]
+        if extra:
+            return Rejection(
+                f"Additional properties are not allowed ('{extra[0]}' was unexpected) - 'messages.{i}'"
+            )
     if body.get("stream_options") is not None and not body.get("stream"):
         return Rejection(
             "The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options"
@@ -94,6 +108,24 @@ def check_openai_responses(body: Any) -> Rejection | None:
                 f"tools[{i}].type",
                 "invalid_value",
             )
+    items = body.get("input")
+    return _responses_items(items, s["input_items"]) if isinstance(items, list) else None
+
+
+def _responses_items(items: list[Any], shapes: dict[str, list[str]]) -> Rejection | None:
+    for i, item in enumerate(items):
+        kind = item.get("type", "message") if isinstance(item, dict) else None
+        if kind not in shapes:
+            return Rejection(
+                f"Invalid value: '{kind}'. Supported values are: {_quoted(sorted(shapes))}.",
+                f"input[{i}].type",
+                "invalid_value",
+            )
+        for key in item:
+            if key not in shapes[kind]:
+                return Rejection(
+                    f"Unknown parameter: 'input[{i}].{key}'.", f"input[{i}].{key}", "unknown_parameter"
+                )
     return None
 
 
@@ -124,6 +156,23 @@ def check_anthropic(body: Any) -> Rejection | None:
             for field in ("name", "input_schema"):
                 if field not in tool:
                     return Rejection(f"tools.{i}.custom.{field}: Field required")
+    return _anthropic_blocks(body["messages"], s["content_blocks"])
+
+
+def _anthropic_blocks(messages: list[Any], shapes: dict[str, list[str]]) -> Rejection | None:
+    for i, m in enumerate(messages):
+        content = m.get("content") if isinstance(m, dict) else None
+        for j, block in enumerate(content if isinstance(content, list) else []):
+            kind = block.get("type") if isinstance(block, dict) else None
+            if kind not in shapes:
+                expected = ", ".join(f"'{t}'" for t in shapes)
+                return Rejection(
+                    f"messages.{i}.content.{j}: Input tag '{kind}' found using 'type' does not match any "
+                    f"of the expected tags: {expected}"
+                )
+            for key in block:
+                if key not in shapes[kind]:
+                    return Rejection(f"messages.{i}.content.{j}.{kind}.{key}: Extra inputs are not permitted")
     return None
 
 
