@@ -2,7 +2,9 @@
 
 What each API accepts comes from `request_schema.json`, generated from the official SDKs' typed
 request parameters by `scripts/gen_request_schema.py` (top-level keys, required keys, tool types;
-Gemini's generationConfig, thinkingConfig and Tool fields). Each `check_*` returns a `Rejection`
+the keys of each Chat Completions message role, Responses input item type and Anthropic content
+block type; Gemini's generationConfig, thinkingConfig and Tool fields). Ollama and Bedrock are not
+checked (Ollama's server ignores unknown fields). Each `check_*` returns a `Rejection`
 (the status, message, `param` and `code` the provider answers with) or None. The emulator runs them
 before parsing when it is strict (the default; `ProviderEmulator(strict=False)` accepts anything, as
 an OpenAI-compatible server with its own extensions would).
