@@ -234,3 +234,30 @@ def test_a_tool_loop_sends_only_what_each_api_takes(emulator):
             messages += [ai, *(get_weather.invoke(c) for c in ai.tool_calls)]
             assert bound.invoke(messages).text.startswith("Based on the tools")
         assert emulator.requests[-1].rejected is None, spec
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"temperature": 0.2}, "`temperature` may only be set to 1 when thinking is enabled."),
+        ({"max_tokens": 1500}, "`max_tokens` must be greater than `thinking.budget_tokens`."),
+    ],
+    ids=["temperature", "budget-over-max-tokens"],
+)
+def test_anthropic_thinking_rules_are_enforced(emulator, params, message):
+    thinking = {"type": "enabled", "budget_tokens": 2048}
+    model = _model(emulator, "anthropic:claude-sonnet-4-5", thinking=thinking, **params)
+    with model, pytest.raises(ModelInvalidRequestError, match="temperature|max_tokens"):
+        model.invoke("hi")
+    assert emulator.requests[-1].rejected == message
+
+
+def test_anthropic_forced_tool_with_thinking_is_sent_as_auto_and_accepted(emulator):
+    from _helpers import get_weather
+
+    thinking = {"type": "enabled", "budget_tokens": 2048}
+    model = _model(emulator, "anthropic:claude-sonnet-4-5", thinking=thinking)
+    with model, pytest.warns(UserWarning, match="forced tool_choice"):
+        model.bind_tools([get_weather], tool_choice="get_weather").invoke("Weather in Oslo?")
+    assert emulator.requests[-1].rejected is None
+    assert emulator.requests[-1].body["tool_choice"] == {"type": "auto"}

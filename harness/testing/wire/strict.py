@@ -158,7 +158,28 @@ def check_anthropic(body: Any) -> Rejection | None:
             for field in ("name", "input_schema"):
                 if field not in tool:
                     return Rejection(f"tools.{i}.custom.{field}: Field required")
-    return _anthropic_blocks(body["messages"], s["content_blocks"])
+    return _anthropic_thinking(body) or _anthropic_blocks(body["messages"], s["content_blocks"])
+
+
+def _anthropic_thinking(body: dict[str, Any]) -> Rejection | None:
+    """The extended-thinking rules the API enforces (docs: extended thinking, important considerations)."""
+    thinking = body.get("thinking")
+    if not (isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")):
+        return None
+    budget = thinking.get("budget_tokens")
+    if thinking["type"] == "enabled" and isinstance(budget, int):
+        if budget < 1024:
+            return Rejection("thinking.enabled.budget_tokens: Input should be greater than or equal to 1024")
+        if budget >= body["max_tokens"]:
+            return Rejection("`max_tokens` must be greater than `thinking.budget_tokens`.")
+    if body.get("temperature") not in (None, 1):
+        return Rejection("`temperature` may only be set to 1 when thinking is enabled.")
+    if body.get("top_k") is not None:
+        return Rejection("`top_k` is not supported when thinking is enabled.")
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") in ("any", "tool"):
+        return Rejection("Thinking may not be enabled when tool_choice forces tool use.")
+    return None
 
 
 def _anthropic_blocks(messages: list[Any], shapes: dict[str, list[str]]) -> Rejection | None:
