@@ -129,6 +129,8 @@ def build() -> dict[str, Any]:
         "generation_config": sorted(_camel(k) for k in genai.GenerationConfig.model_fields),
         "thinking_config": sorted(_camel(k) for k in genai.ThinkingConfig.model_fields),
         "tool_keys": sorted(_camel(k) for k in genai.Tool.model_fields),
+        "content_keys": sorted(_camel(k) for k in genai.Content.model_fields),
+        "part_keys": sorted(_camel(k) for k in genai.Part.model_fields),
     }
     for name, extra in DOCUMENTED.items():
         for key, values in extra.items():

@@ -261,3 +261,13 @@ def test_anthropic_forced_tool_with_thinking_is_sent_as_auto_and_accepted(emulat
         model.bind_tools([get_weather], tool_choice="get_weather").invoke("Weather in Oslo?")
     assert emulator.requests[-1].rejected is None
     assert emulator.requests[-1].body["tool_choice"] == {"type": "auto"}
+
+
+def test_gemini_part_fields_and_roles_are_checked(emulator):
+    url = emulator.base_url("google_genai") + "/v1beta/models/gemini-2.5-flash:generateContent"
+    r = httpx.post(url, json={"contents": [{"role": "user", "parts": [{"text": "hi", "index": 0}]}]})
+    assert r.json()["error"]["message"] == (
+        "Invalid JSON payload received. Unknown name \"index\" at 'contents[0].parts[0]': Cannot find field."
+    )
+    r = httpx.post(url, json={"contents": [{"role": "assistant", "parts": [{"text": "hi"}]}]})
+    assert r.json()["error"]["message"] == "Please use a valid role: user, model."

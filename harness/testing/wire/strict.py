@@ -234,9 +234,16 @@ def check_gemini(body: Any) -> Rejection | None:
         )
     )
     checks += [(t, s["tool_keys"], f"tools[{i}]") for i, t in enumerate(body.get("tools") or [])]
+    for i, content in enumerate(body.get("contents") or []):
+        checks.append((content, s["content_keys"], f"contents[{i}]"))
+        parts = content.get("parts") if isinstance(content, dict) else None
+        checks += [(p, s["part_keys"], f"contents[{i}].parts[{j}]") for j, p in enumerate(parts or [])]
     for obj, allowed, where in checks:
         if (bad := _gemini_unknown(obj, allowed, where)) is not None:
             return bad
     if not body.get("contents"):
         return Rejection("* GenerateContentRequest.contents: contents is not specified\n")
+    for content in body["contents"]:
+        if isinstance(content, dict) and content.get("role") not in (None, "user", "model"):
+            return Rejection("Please use a valid role: user, model.")
     return None
