@@ -19,10 +19,12 @@ import json
 import re
 import sys
 import typing
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+SDKS = ("openai", "anthropic", "google-genai")  # the distributions read (recorded in the file)
 OUT = ROOT / "harness" / "testing" / "wire" / "request_schema.json"
 
 DOCUMENTED: dict[str, dict[str, list[str]]] = {
@@ -135,6 +137,7 @@ def build() -> dict[str, Any]:
     for name, extra in DOCUMENTED.items():
         for key, values in extra.items():
             out[name][key] = sorted({*out[name].get(key, []), *values})
+    out["sdk_versions"] = {p: version(p) for p in SDKS}
     return out
 
 
