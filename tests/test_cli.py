@@ -304,6 +304,25 @@ def test_emulate_prints_base_urls_and_serves_until_interrupted(tmp_path):
     assert proc.returncode == 0
 
 
+def test_emulate_refuses_what_the_api_refuses_unless_lenient(tmp_path):
+    env = {**provider_env(keys=False), "PYTHONPATH": str(ROOT)}
+    body = {"model": "m", "messages": [{"role": "user", "content": "ping"}], "chat_template_kwargs": {}}
+    for flags, status in (([], 400), (["--lenient"], 200)):
+        with subprocess.Popen(
+            [sys.executable, "-m", "harness", "emulate", "--port", "0", *flags],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        ) as proc:
+            try:
+                url = next(p[1] for p in map(str.split, proc.stdout) if p and p[0] == "openai")
+                assert httpx.post(url + "/chat/completions", json=body).status_code == status
+            finally:
+                proc.send_signal(signal.SIGINT)
+                proc.wait(timeout=10)
+
+
 def _ask_the_emulator_then_interrupt(proc):
     try:
         urls = {}

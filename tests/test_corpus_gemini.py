@@ -124,7 +124,8 @@ def _check_message(msg, exp: dict) -> None:
     assert meta["model_provider"] == "google_genai" and meta["model_name"] == exp["model"]
     assert meta.get("native_finish_reason") == exp["raw_finish"]
     if exp["finish"]:
-        assert meta["finish_reason"] == exp["finish"]
+        assert meta["normalized_finish_reason"] == exp["finish"]
+    assert meta.get("finish_reason") == exp["raw_finish"]
 
 
 @pytest.mark.parametrize("inter", [x[2] for x in CHECKED], ids=[f"{f}#{i}" for f, i, _ in CHECKED])

@@ -84,8 +84,20 @@ def test_unknown_route_and_unparseable_request(emulator):
     r = httpx.post(
         emulator.base_url() + "/chat/completions", content=b"{}", headers={"content-type": "application/json"}
     )
-    assert r.status_code == 400 and "could not parse" in r.json()["error"]["message"]
+    # the strict emulator answers as the real API does
+    assert r.status_code == 400 and r.json()["error"] == {
+        "message": "Missing required parameter: 'messages'.",
+        "type": "invalid_request_error",
+        "param": "messages",
+        "code": "missing_required_parameter",
+    }
     assert [q.path for q in emulator.requests] == ["/v2/nothing", "/v1/chat/completions"]
+    assert emulator.requests[-1].rejected == "Missing required parameter: 'messages'."
+    emulator.strict = False  # then only what the emulator cannot read at all is refused
+    r = httpx.post(
+        emulator.base_url() + "/chat/completions", content=b"{}", headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 400 and "could not parse" in r.json()["error"]["message"]
 
 
 def test_faults_on_demand(emulator):

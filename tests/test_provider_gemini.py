@@ -81,7 +81,8 @@ def test_invoke_sends_documented_wire_format_and_parses_reply(emulator, gemini):
         "output_token_details": {"reasoning": 0},
     }
     meta = msg.response_metadata
-    assert meta["finish_reason"] == "stop" and meta["native_finish_reason"] == "STOP"
+    # Gemini's own enum name, as LangChain keeps it; harness's normalised value beside it
+    assert meta["finish_reason"] == "STOP" and meta["normalized_finish_reason"] == "stop"
     assert meta["model_name"] == "gemini-2.5-flash" and meta["model_provider"] == "google_genai"
     assert msg.id and not msg.id.startswith("lc_")  # the responseId
     wire = emulator.requests[-1]
@@ -131,7 +132,8 @@ def test_stream_with_thoughts_parallel_calls_and_signatures_sums_to_invoke(emula
     assert invoked.content[0] == {"type": "reasoning", "reasoning": "Two cities, two tools.", "index": 0}
     assert invoked.text == "Checking both."
     assert [c["name"] for c in invoked.tool_calls] == ["get_weather", "get_time"]
-    assert invoked.response_metadata["finish_reason"] == "tool_calls"
+    assert invoked.response_metadata["finish_reason"] == "STOP"
+    assert invoked.response_metadata["normalized_finish_reason"] == "tool_calls"
 
 
 async def test_async_invoke_and_stream(emulator, gemini):
@@ -175,7 +177,7 @@ def test_tool_loop_with_parallel_calls_sends_function_responses_by_name(emulator
         ("get_weather", {"city": "Paris"}),
         ("get_time", {"city": "Tokyo"}),
     ]
-    assert ai.content == "" and ai.response_metadata["finish_reason"] == "tool_calls"
+    assert ai.content == "" and ai.response_metadata["normalized_finish_reason"] == "tool_calls"
     first = emulator.requests[-1].body
     [decls] = [t["functionDeclarations"] for t in first["tools"]]
     assert [(d["name"], d["description"]) for d in decls] == [

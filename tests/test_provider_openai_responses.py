@@ -91,7 +91,7 @@ def test_invoke_wire_request_and_message(emu, model):
     assert msg.id.startswith("resp_")
     meta = msg.response_metadata
     assert meta["finish_reason"] == "stop" and meta["status"] == "completed"
-    assert meta["model_name"] == "gpt-4.1" and meta["model_provider"] == "openai_responses"
+    assert meta["model_name"] == "gpt-4.1" and meta["model_provider"] == "openai"  # as LangChain says
     text = next(b for b in msg.content if b["type"] == "text")
     assert text["id"].startswith("msg_")
     assert text["annotations"] == [

@@ -37,7 +37,13 @@ Then, in another shell:
 @click.option(
     "--chunk-delay", type=click.FloatRange(min=0), default=0.0, help="Seconds between streamed chunks."
 )
-def emulate_cmd(port: int, host: str, latency: float, ttft: float, chunk_delay: float) -> None:
+@click.option(
+    "--lenient",
+    is_flag=True,
+    help="Accept requests the real APIs refuse (unknown fields, a server's own extensions); "
+    "by default they are refused with the provider's error, as the real API does.",
+)
+def emulate_cmd(port: int, host: str, latency: float, ttft: float, chunk_delay: float, lenient: bool) -> None:
     """Serve every provider's wire format on one local port until Ctrl-C.
 
     Replies are deterministic: an echo of the last user message, a call of the first tool when tools
@@ -46,7 +52,9 @@ def emulate_cmd(port: int, host: str, latency: float, ttft: float, chunk_delay: 
     from harness.providers import get_adapter_class
     from harness.testing import ProviderEmulator
 
-    emu = ProviderEmulator(host=host, port=port, latency=latency, ttft=ttft, chunk_delay=chunk_delay)
+    emu = ProviderEmulator(
+        host=host, port=port, latency=latency, ttft=ttft, chunk_delay=chunk_delay, strict=not lenient
+    )
     try:
         emu.start()
     except OSError as e:

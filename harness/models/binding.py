@@ -24,6 +24,8 @@ def normalize_tool_choice(tool_choice: Any, tools: list[dict[str, Any]]) -> Any:
         return _CHOICE_ALIASES[tool_choice]
     if isinstance(tool_choice, str):
         names = [t.get("function", {}).get("name") or t.get("name") for t in tools]
+        # an OpenAI built-in tool is chosen by its type (tool_choice="web_search")
+        names += [t["type"] for t in tools if t.get("type") not in (None, "function") and "name" not in t]
         if tool_choice not in names and names:
             raise ValueError(
                 f"tool_choice {tool_choice!r} is not one of the bound tools {names}; "
@@ -66,7 +68,11 @@ class ChatSurface:
         model = self._chat_model
         if not model.capabilities.tools:
             raise UnsupportedFeatureError(model.model_provider, "tool calling")
-        formatted = [convert_to_openai_tool(t, strict=strict) for t in tools]
+        # a provider's own server-side tool dict (Anthropic web search, Gemini google_search ...) is
+        # sent as given; everything else becomes an OpenAI function tool that each adapter translates
+        formatted = [
+            t if model.adapter.is_server_tool(t) else convert_to_openai_tool(t, strict=strict) for t in tools
+        ]
         extra: dict[str, Any] = {"tools": formatted, **kwargs}
         choice = normalize_tool_choice(tool_choice, formatted)
         if choice is not None:

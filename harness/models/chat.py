@@ -112,13 +112,12 @@ class ChatModel(ChatSurface, Runnable):
 
     # --- plumbing ---------------------------------------------------------------------------------
 
-    @property
-    def _extensions(self) -> dict[str, Any]:
+    def _extensions(self, adapter: ProviderAdapter) -> dict[str, Any]:
         # the cassette layer reads the adapter that built the request (no guessing from the URL) and
         # refuses to write any of these secrets; the live transport refuses to send a request built
         # without its key, and applies the live auth (credentials looked up only for a live call)
         ext: dict[str, Any] = {
-            "harness_adapter": self.adapter,
+            "harness_adapter": adapter,
             "harness_secrets": tuple(s for s in self.adapter.secrets() if s),
         }
         if self.adapter.missing_key is not None:
@@ -226,14 +225,16 @@ class ChatModel(ChatSurface, Runnable):
             "batch_size": 1,
         }
 
-    def _request(self, client: httpx.Client | httpx.AsyncClient, wire: WireRequest) -> httpx.Request:
+    def _request(
+        self, client: httpx.Client | httpx.AsyncClient, wire: WireRequest, adapter: ProviderAdapter
+    ) -> httpx.Request:
         if self._clients.is_users(client):
             return client.build_request(
                 wire.method,
                 wire.url,
                 headers=wire.headers,
                 content=wire.body_bytes(),
-                extensions=self._extensions,
+                extensions=self._extensions(adapter),
             )
         # our own clients have no base_url, auth or cookies to merge: skip httpx's merging (about a
         # tenth of a replayed call's CPU)
@@ -242,7 +243,7 @@ class ChatModel(ChatSurface, Runnable):
             wire.url,
             headers={**_CLIENT_HEADERS, **wire.headers},
             content=wire.body_bytes(),
-            extensions=self._extensions,
+            extensions=self._extensions(adapter),
         )
 
     def _error(self, response: httpx.Response, body: bytes) -> ModelError:
@@ -282,12 +283,15 @@ class ChatModel(ChatSurface, Runnable):
     # --- sync --------------------------------------------------------------------------------------
 
     def _send(self, request: ChatRequest, clock: _Clock) -> httpx.Response:
-        wire = self.adapter.build_request(request)
-        return self.retry_policy.retrying()(self._send_once, self._clients.sync(), wire, clock)
+        adapter = self.adapter.route(request)
+        wire = adapter.build_request(request)
+        return self.retry_policy.retrying()(self._send_once, self._clients.sync(), wire, adapter, clock)
 
-    def _send_once(self, client: httpx.Client, wire: WireRequest, clock: _Clock) -> httpx.Response:
+    def _send_once(
+        self, client: httpx.Client, wire: WireRequest, adapter: ProviderAdapter, clock: _Clock
+    ) -> httpx.Response:
         try:
-            response = self._clients.send(client, self._request(client, wire))
+            response = self._clients.send(client, self._request(client, wire, adapter))
         except httpx.TransportError as e:
             raise self._transport_error(e) from e
         if response.status_code >= 400:
@@ -328,7 +332,7 @@ class ChatModel(ChatSurface, Runnable):
             finally:
                 response.close()
             try:
-                parsed = self._parse(body)
+                parsed = self._parse(body, request)
             except Exception as e:
                 raise_if_replay_unreadable(response, e, self.model_provider)
                 raise
@@ -341,7 +345,7 @@ class ChatModel(ChatSurface, Runnable):
         manager.emit("on_llm_end", cb.LLMResult([[cb.ChatGeneration(message)]]))
         return message
 
-    def _parse(self, body: bytes) -> AIMessage:
+    def _parse(self, body: bytes, request: ChatRequest) -> AIMessage:
         from harness.http import loads_or_text
 
         data = loads_or_text(body)
@@ -349,7 +353,7 @@ class ChatModel(ChatSurface, Runnable):
             raise ModelAPIError(
                 f"expected a JSON body, received {body[:200]!r}", provider=self.model_provider
             )
-        return self.adapter.parse_response(data)
+        return self.adapter.route(request).parse_response(data)
 
     @staticmethod
     def _aggregate(chunks: Any) -> AIMessageChunk:
@@ -379,7 +383,7 @@ class ChatModel(ChatSurface, Runnable):
                 self.rate_limiter.acquire(blocking=True)
             clock = _Clock()
             response = self._send(request, clock)
-            decoder = self.adapter.stream_decoder()
+            decoder = self.adapter.route(request).stream_decoder()
             try:
                 for raw in response.iter_raw():
                     for chunk in self._chunks(decoder.feed(raw), clock, manager):
@@ -428,15 +432,16 @@ class ChatModel(ChatSurface, Runnable):
     # --- async ---------------------------------------------------------------------------------
 
     async def _asend(self, request: ChatRequest, clock: _Clock) -> httpx.Response:
-        wire = self.adapter.build_request(request)
+        adapter = self.adapter.route(request)
+        wire = adapter.build_request(request)
         client = await self._clients.async_()
-        return await self.retry_policy.aretrying()(self._asend_once, client, wire, clock)
+        return await self.retry_policy.aretrying()(self._asend_once, client, wire, adapter, clock)
 
     async def _asend_once(
-        self, client: httpx.AsyncClient, wire: WireRequest, clock: _Clock
+        self, client: httpx.AsyncClient, wire: WireRequest, adapter: ProviderAdapter, clock: _Clock
     ) -> httpx.Response:
         try:
-            response = await self._clients.asend(client, self._request(client, wire))
+            response = await self._clients.asend(client, self._request(client, wire, adapter))
         except httpx.TransportError as e:
             raise self._transport_error(e) from e
         if response.status_code >= 400:
@@ -480,7 +485,7 @@ class ChatModel(ChatSurface, Runnable):
             finally:
                 await response.aclose()
             try:
-                parsed = self._parse(body)
+                parsed = self._parse(body, request)
             except Exception as e:
                 raise_if_replay_unreadable(response, e, self.model_provider)
                 raise
@@ -517,7 +522,7 @@ class ChatModel(ChatSurface, Runnable):
                 await self.rate_limiter.aacquire(blocking=True)
             clock = _Clock()
             response = await self._asend(request, clock)
-            decoder = self.adapter.stream_decoder()
+            decoder = self.adapter.route(request).stream_decoder()
             try:
                 async for raw in response.aiter_raw():
                     for chunk in self._chunks(decoder.feed(raw), clock, manager):

@@ -105,8 +105,8 @@ class AzureOpenAIAdapter(_AzureEndpoint, OpenAIChatAdapter):
     )
 
     @classmethod
-    def select(cls, params: dict[str, Any]) -> type[ProviderAdapter]:
-        return AzureOpenAIResponsesAdapter if params.pop("use_responses_api", False) else cls
+    def responses_adapter_class(cls) -> type[ProviderAdapter]:
+        return AzureOpenAIResponsesAdapter
 
     def url(self, request: ChatRequest) -> str:
         base = self.endpoint()
@@ -139,6 +139,7 @@ class AzureOpenAIResponsesAdapter(_AzureEndpoint, OpenAIResponsesAdapter):
     """The Responses API on Azure's v1 surface (`{endpoint}/openai/v1/responses`)."""
 
     url_pattern: ClassVar[str] = r"\.azure\.com/openai/v1/responses(?:[?#]|$)"
+    reported_provider: ClassVar[str] = "azure_openai"
 
     def url(self, request: ChatRequest) -> str:
         base = self.endpoint()

@@ -161,6 +161,18 @@ class ProviderAdapter:
     def stream_decoder(self) -> StreamDecoder:
         raise NotImplementedError
 
+    def route(self, request: ChatRequest) -> ProviderAdapter:
+        """The adapter that handles this request: build, parse and stream decoding all use it. Default:
+        this one. OpenAI Chat Completions hands built-in tools and Responses-only parameters to its
+        Responses adapter, as LangChain does; Anthropic streams dict blocks when tools are bound."""
+        return self
+
+    @classmethod
+    def is_server_tool(cls, tool: Any) -> bool:
+        """Whether `bind_tools` should pass this tool dict through untouched: a provider-executed
+        (server-side / built-in) tool in this provider's own shape, not a function to convert."""
+        return False
+
     def classify_error(self, status: int, headers: Mapping[str, str], body: Any) -> ModelError:
         """Default: message from the body, retry-after from the headers, class from the status."""
         return error_for_status(

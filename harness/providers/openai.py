@@ -27,6 +27,26 @@ from harness.providers.base import (
     source_url,
 )
 
+# LangChain (langchain_openai `_use_responses_api`) sends a request to the Responses API when it has
+# a built-in tool (any tool whose type is not "function"), one of these parameters, or a model that
+# only the Responses API serves; `use_responses_api=True/False` decides outright
+RESPONSES_ONLY_PARAMS = frozenset(
+    {"context_management", "include", "previous_response_id", "reasoning", "text", "truncation"}
+)
+RESPONSES_ONLY_MODELS = ("gpt-5-pro", "gpt-5.2-pro", "gpt-5.4-pro", "gpt-5.5-pro", "gpt-5.6-sol")
+
+
+def needs_responses_api(request: ChatRequest) -> bool:
+    flag = request.params.get("use_responses_api")
+    if isinstance(flag, bool):
+        return flag
+    if request.model.startswith(RESPONSES_ONLY_MODELS) or "codex" in request.model:
+        return True
+    if any(isinstance(t, dict) and t.get("type") != "function" for t in request.tools or []):
+        return True
+    return bool(RESPONSES_ONLY_PARAMS.intersection({*request.params, *request.extra_body}))
+
+
 # standard parameter name -> Chat Completions body field
 _PARAM_NAMES = {"max_tokens": "max_completion_tokens"}
 _DROP_PARAMS = {"stream_usage", "use_responses_api"}
@@ -132,7 +152,9 @@ def message_to_openai(m: BaseMessage) -> dict[str, Any]:
         raise ValueError(
             f"cannot send a {type(m).__name__} to OpenAI; allowed: system, human, ai, tool messages"
         )
-    if m.name:
+    if (
+        m.name and out["role"] != "tool"
+    ):  # a tool message takes no name (the API refuses it; LangChain drops it)
         out["name"] = m.name
     return out
 
@@ -162,12 +184,31 @@ class OpenAIChatAdapter(ProviderAdapter):
 
     @classmethod
     def select(cls, params: dict[str, Any]) -> type[ProviderAdapter]:
-        """`use_responses_api=True` picks the Responses API adapter."""
-        if params.pop("use_responses_api", False):
-            from harness.providers import get_adapter_class
-
-            return get_adapter_class("openai_responses")
+        """`use_responses_api=True` picks the Responses API adapter; `False` stays in the parameters,
+        where `route` reads it (and the body leaves it out), so nothing switches to Responses."""
+        if params.get("use_responses_api") is True:
+            params.pop("use_responses_api")
+            return cls.responses_adapter_class()
         return cls
+
+    @classmethod
+    def responses_adapter_class(cls) -> type[ProviderAdapter]:
+        from harness.providers import get_adapter_class
+
+        return get_adapter_class("openai_responses")
+
+    def route(self, request: ChatRequest) -> ProviderAdapter:
+        """Built-in tools and Responses-only parameters go to the Responses API (`needs_responses_api`),
+        through a Responses adapter with this one's key, endpoint and settings."""
+        if not needs_responses_api(request):
+            return self
+        responses: ProviderAdapter | None = getattr(self, "_responses", None)
+        if responses is None:
+            responses = self.responses_adapter_class()(
+                model=self.model, api_key=self.api_key, base_url=self.base_url, **self.settings
+            )
+            self._responses = responses
+        return responses
 
     def auth_headers(self) -> dict[str, str]:
         h = {"Authorization": f"Bearer {self.api_key or 'harness-missing-key'}"}

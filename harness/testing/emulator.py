@@ -59,6 +59,7 @@ class ReceivedRequest:
     raw: bytes
     provider: str | None = None
     parsed: EmulatedRequest | None = None
+    rejected: str | None = None  # the error message, when the strict emulator refused the request
     at: float = field(default_factory=time.monotonic)
 
 
@@ -86,11 +87,14 @@ class ProviderEmulator:
         reply_fn: ReplyFn | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        strict: bool = True,
     ) -> None:
         self.ttft = ttft
         self.chunk_delay = chunk_delay
         self.latency = latency
         self.reply_fn: ReplyFn = reply_fn or default_reply
+        # refuse what the real API refuses (harness.testing.wire.strict); False accepts anything
+        self.strict = strict
         self.host = host
         self.port = port
         self.formats = _load_formats()
@@ -227,6 +231,11 @@ def _make_handler(emu: ProviderEmulator) -> type[BaseHTTPRequestHandler]:
                 )
                 return
             rec.provider = fmt.provider
+            rejection = fmt.validate(split.path, headers, body) if emu.strict else None
+            if rejection is not None:
+                rec.rejected = rejection.message
+                self._send(*fmt.reject(rejection))
+                return
             try:
                 req = fmt.parse(split.path, headers, body, query)
             except Exception as e:  # a client bug: answer like a provider would, with a 400

@@ -34,7 +34,12 @@ class Reply:
     ttft: float | None = None  # seconds before the first streamed chunk (overrides the emulator's)
     chunk_delay: float | None = None  # seconds between streamed chunks
     chunk_chars: int = 8  # size of streamed text pieces
-    server_tools: list[dict[str, Any]] = field(default_factory=list)  # provider-executed tool calls/results
+    # provider-executed tool calls and their results, provider-neutral; each wire format renders them
+    # its own way (see its module): {"type": "web_search", "query": str, "results": [{"url", "title"}]}
+    # (the results are also cited on the reply text), {"type": "code_interpreter", "code": str,
+    # "output": str}, {"type": "image_generation", "result": base64, "output_format": "png"}; any entry
+    # may set "status": "failed". Anthropic also takes its own raw blocks (a `type` of its own) as given.
+    server_tools: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.tool_calls = [t if isinstance(t, ToolCallSpec) else ToolCallSpec(**t) for t in self.tool_calls]

@@ -1,27 +1,25 @@
 """Anthropic Messages API (`POST {base}/v1/messages`).
 
 Pure translation; see harness.providers.base for the contract and docs/providers/anthropic.md.
-Message/tool conversion, usage and `.content_blocks` live in `_anthropic_format`.
+Message/tool conversion and usage live in `format`, the stream decoder in `stream`, `.content_blocks` in
+`blocks`.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import warnings
 from typing import Any, ClassVar
 
 from harness.errors import ModelAPIError, ModelError, error_for_status
-from harness.messages.core import AIMessage, AIMessageChunk, parse_partial_json, register_block_translator
-from harness.providers._sse import SSEParser
+from harness.messages.core import AIMessage, register_block_translator
+from harness.providers.anthropic.blocks import content_blocks
 from harness.providers.anthropic.format import (
-    ERROR_STATUS,
     FINISH_REASONS,
-    TOOL_USE_TYPES,
+    META_KEYS,
     anthropic_schema,
-    clean_block,
-    content_blocks,
-    is_plain_text,
     messages_to_anthropic,
     refusal_text,
     reply_content,
@@ -29,6 +27,7 @@ from harness.providers.anthropic.format import (
     tool_to_anthropic,
     usage_from_anthropic,
 )
+from harness.providers.anthropic.stream import MessagesStreamDecoder
 from harness.providers.base import (
     COMMON_PARAMS,
     Capabilities,
@@ -44,7 +43,6 @@ from harness.providers.base import (
 DEFAULT_MAX_TOKENS = 4096
 API_VERSION = "2023-06-01"
 _OVERFLOW = re.compile(r"prompt is too long|exceed context limit|context window|maximum context length", re.I)
-_META_KEYS = ("container", "stop_details")
 
 
 def _thinking_on(thinking: Any) -> bool:
@@ -64,6 +62,27 @@ def _json_body(body: Any) -> Any:
         except ValueError:
             return None
     return body
+
+
+# LangChain's ChatAnthropic passes these tool types through bind_tools untouched (server tools and
+# Anthropic-defined client tools, e.g. {"type": "web_search_20250305", "name": "web_search"})
+SERVER_TOOL_PREFIXES = (
+    "text_editor_",
+    "computer_",
+    "bash_",
+    "web_search_",
+    "web_fetch_",
+    "code_execution_",
+    "mcp_toolset",
+    "memory_",
+    "tool_search_",
+    "advisor_",
+)
+
+
+def is_anthropic_server_tool(tool: Any) -> bool:
+    kind = tool.get("type") if isinstance(tool, dict) else None
+    return isinstance(kind, str) and kind.startswith(SERVER_TOOL_PREFIXES)
 
 
 class AnthropicAdapter(ProviderAdapter):
@@ -153,6 +172,23 @@ class AnthropicAdapter(ProviderAdapter):
     def build_request(self, request: ChatRequest) -> WireRequest:
         return WireRequest("POST", self.url(), self.headers(), self.build_body(request))
 
+    @classmethod
+    def is_server_tool(cls, tool: Any) -> bool:
+        return is_anthropic_server_tool(tool)
+
+    def route(self, request: ChatRequest) -> ProviderAdapter:
+        """With tools or thinking in the request, streamed text comes as dict blocks (module docstring
+        of `format`): the same adapter, its decoder told so."""
+        thinking = request.params.get("thinking", request.extra_body.get("thinking"))
+        if not (request.tools or _thinking_on(thinking)):
+            return self
+        blocks: AnthropicAdapter | None = getattr(self, "_text_blocks", None)
+        if blocks is None:
+            blocks = copy.copy(self)
+            blocks.stream_text_as_blocks = True
+            self._text_blocks = blocks
+        return blocks
+
     def parse_response(self, body: Any) -> AIMessage:
         if (
             not isinstance(body, dict)
@@ -188,7 +224,7 @@ class AnthropicAdapter(ProviderAdapter):
             "stop_sequence": body.get("stop_sequence"),
             "usage": body.get("usage"),
             "finish_reason": FINISH_REASONS.get(stop, stop),
-            **{k: body.get(k) for k in _META_KEYS},
+            **{k: body.get(k) for k in META_KEYS},
         }
         extra = {}
         if stop == "refusal":
@@ -207,8 +243,10 @@ class AnthropicAdapter(ProviderAdapter):
             },
         )
 
+    stream_text_as_blocks = False
+
     def stream_decoder(self) -> StreamDecoder:
-        return _MessagesStreamDecoder(self.name)
+        return MessagesStreamDecoder(self.name, self.stream_text_as_blocks)
 
     def classify_error(self, status: int, headers: Any, body: Any) -> ModelError:
         err = body.get("error") if isinstance(body, dict) else None
@@ -240,161 +278,6 @@ class AnthropicAdapter(ProviderAdapter):
     def is_stream_request(self, url: str, body: Any) -> bool:
         body = _json_body(body)
         return bool(body.get("stream")) if isinstance(body, dict) else False
-
-
-class _MessagesStreamDecoder(StreamDecoder):
-    """SSE events -> chunks whose sum equals `parse_response` of the same reply (content, tool calls,
-    usage, metadata). Blocks carry their `index` so summation merges them; usage and stop metadata
-    are emitted once, on message_delta; model_name once, on message_start."""
-
-    def __init__(self, provider: str) -> None:
-        self.provider = provider
-        self.sse = SSEParser()
-        self.kinds: dict[int, str] = {}  # index -> block type, "str" for leading plain text
-        self.json: dict[int, str] = {}  # index -> accumulated tool input JSON
-        self.usage: dict[str, Any] = {}
-        self.text = ""
-        self.started = self.stopped = False
-
-    def feed(self, data: bytes) -> list[AIMessageChunk]:
-        return [c for ev in self.sse.feed(data) if (c := self._event(ev.data)) is not None]
-
-    def close(self) -> list[AIMessageChunk]:
-        out = [c for ev in self.sse.close() if (c := self._event(ev.data)) is not None]
-        if not self.stopped:
-            raise ModelAPIError(
-                "stream ended before message_stop (connection cut or truncated body)", provider=self.provider
-            )
-        return out
-
-    def _chunk(self, content: Any = "", **kw: Any) -> AIMessageChunk:
-        meta = {"model_provider": self.provider, **kw.pop("response_metadata", {})}
-        return AIMessageChunk(content=content, response_metadata=meta, **kw)
-
-    def _event(self, data: str) -> AIMessageChunk | None:
-        if not data.strip():
-            return None
-        try:
-            ev = json.loads(data)
-        except ValueError as e:
-            raise ModelAPIError(
-                f"malformed stream event (not JSON): {data[:200]!r}", provider=self.provider
-            ) from e
-        t = ev.get("type")
-        if t == "message_start":
-            msg = ev.get("message") or {}
-            self.started = True
-            self.usage = dict(msg.get("usage") or {})
-            meta = {
-                k: v
-                for k, v in (
-                    ("id", msg.get("id")),
-                    ("model", msg.get("model")),
-                    ("model_name", msg.get("model")),
-                )
-                if v is not None
-            }
-            return self._chunk(id=msg.get("id"), response_metadata=meta)
-        if t == "content_block_start":
-            return self._block_start(ev.get("index", 0), clean_block(ev.get("content_block") or {}))
-        if t == "content_block_delta":
-            return self._block_delta(ev.get("index", 0), ev.get("delta") or {})
-        if t == "content_block_stop":
-            i = ev.get("index", 0)
-            kind = self.kinds.get(i)
-            if kind not in TOOL_USE_TYPES:
-                return None
-            raw = self.json.pop(i, "")
-            try:
-                args = parse_partial_json(raw) if raw.strip() else {}
-            except ValueError:
-                args = None
-            return self._chunk([{"type": kind, "input": args if isinstance(args, dict) else {}, "index": i}])
-        if t == "message_delta":
-            return self._message_delta(ev)
-        if t == "message_stop":
-            self.stopped = True
-            return None
-        if t == "error":
-            err = ev.get("error") or {}
-            status = ERROR_STATUS.get(err.get("type"), 500)
-            raise error_for_status(
-                status, f"error in stream: {error_message(ev)}", provider=self.provider, body=ev
-            )
-        return None  # ping and event types added later
-
-    def _block_start(self, i: int, block: dict[str, Any]) -> AIMessageChunk | None:
-        kind = block.get("type", "")
-        leading = all(k == "str" for k in self.kinds.values())
-        if leading and is_plain_text(block):
-            self.kinds[i] = "str"
-            self.text += block.get("text", "")
-            return self._chunk(block["text"]) if block.get("text") else None
-        self.kinds[i] = kind
-        if kind == "text":
-            self.text += block.get("text", "")
-        tool_chunks = []
-        if kind in TOOL_USE_TYPES:
-            start_input = block.pop("input", None)
-            self.json[i] = json.dumps(start_input) if start_input else ""
-            if kind == "tool_use":
-                tool_chunks.append(
-                    {
-                        "name": block.get("name"),
-                        "args": self.json[i],
-                        "id": block.get("id"),
-                        "index": i,
-                        "type": "tool_call_chunk",
-                    }
-                )
-        return self._chunk([{**block, "index": i}], tool_call_chunks=tool_chunks)
-
-    def _block_delta(self, i: int, delta: dict[str, Any]) -> AIMessageChunk | None:
-        dt, kind = delta.get("type"), self.kinds.get(i)
-        if dt == "text_delta":
-            text = delta.get("text") or ""
-            self.text += text
-            if kind == "str":
-                return self._chunk(text) if text else None
-            return self._chunk([{"type": "text", "text": text, "index": i}])
-        if dt in ("thinking_delta", "signature_delta"):
-            key = "thinking" if dt == "thinking_delta" else "signature"
-            return self._chunk([{"type": "thinking", key: delta.get(key) or "", "index": i}])
-        if dt == "input_json_delta":
-            part = delta.get("partial_json") or ""
-            if not part:
-                return None
-            self.json[i] = self.json.get(i, "") + part
-            if kind != "tool_use":
-                return None
-            return self._chunk(
-                tool_call_chunks=[
-                    {"name": None, "args": part, "id": None, "index": i, "type": "tool_call_chunk"}
-                ]
-            )
-        if dt == "citations_delta" and kind == "text":
-            return self._chunk([{"type": "text", "citations": [delta.get("citation")], "index": i}])
-        return None
-
-    def _message_delta(self, ev: dict[str, Any]) -> AIMessageChunk:
-        delta = ev.get("delta") or {}
-        # usage values here are cumulative: replace the message_start values that are present
-        self.usage.update({k: v for k, v in (ev.get("usage") or {}).items() if v is not None})
-        stop = delta.get("stop_reason")
-        meta: dict[str, Any] = {
-            "stop_reason": stop,
-            "stop_sequence": delta.get("stop_sequence"),
-            "usage": dict(self.usage),
-            "finish_reason": FINISH_REASONS.get(stop, stop),
-            **{k: delta.get(k) for k in _META_KEYS},
-        }
-        extra = {"refusal": refusal_text(delta.get("stop_details"), self.text)} if stop == "refusal" else {}
-        return self._chunk(
-            usage_metadata=usage_from_anthropic(self.usage),
-            additional_kwargs=extra,
-            response_metadata={k: v for k, v in meta.items() if v is not None},
-            chunk_position="last",
-        )
 
 
 register_block_translator(AnthropicAdapter.name, content_blocks)

@@ -1,13 +1,14 @@
-"""Anthropic Messages translation helpers: messages/tools out, content/usage in, `.content_blocks`.
+"""Anthropic Messages translation helpers: messages/tools out, content/usage in.
 
 Used by `harness.providers.anthropic.adapter`; pure functions only. See docs/providers/anthropic.md.
 
-Reply content follows one rule in both `parse_response` and the stream decoder, so that summed
-stream chunks equal an invoke: text blocks at the start of a reply (before any other block) are plain
-strings; every later block is a dict with its Anthropic `index`. A text-only reply is therefore a
-string, and a reply with thinking or tool use is a list such as
-`[{"type": "thinking", ..., "index": 0}, {"type": "text", ..., "index": 1}]` or
-`["Let me check.", {"type": "tool_use", ..., "index": 1}]`.
+Reply content is LangChain's (ChatAnthropic). `invoke`: a reply that is one text block without
+citations is a string; any other reply is the list of its blocks as dicts, e.g.
+`[{"type": "text", "text": "Let me check."}, {"type": "tool_use", ...}]`, with no `index`.
+Streamed chunks carry dict blocks with their Anthropic `index` (so summation merges them), except
+that when the request bound no tools and no thinking, leading text arrives as plain strings (as
+LangChain's `coerce_content_to_string`). A summed stream therefore has the invoke's
+`.content_blocks`, `.text` and tool calls, with `index` on its dict blocks.
 """
 
 from __future__ import annotations
@@ -43,12 +44,13 @@ ERROR_STATUS: dict[Any, int] = {
     "overloaded_error": 529,
 }
 TOOL_USE_TYPES = ("tool_use", "server_tool_use", "mcp_tool_use")
+META_KEYS = ("container", "stop_details")  # reply fields kept in response_metadata
 
 
 # --- outgoing: messages ----------------------------------------------------------------------------
 
 
-def _strip(block: dict[str, Any]) -> dict[str, Any]:
+def strip_index(block: dict[str, Any]) -> dict[str, Any]:
     """A stored block as Anthropic accepts it back: without our stream `index`."""
     return {k: v for k, v in block.items() if k != "index"}
 
@@ -71,9 +73,8 @@ def _input_block(b: str | dict[str, Any]) -> dict[str, Any] | None:
     if t == "text":
         return _text_block(b.get("text") or "", b)
     if "source" in b or t not in KNOWN_BLOCK_TYPES | {"image_url"}:
-        return _strip(
-            b
-        )  # native Anthropic block (image/document with source, tool_result, search_result ...)
+        # native Anthropic block (image/document with source, tool_result, search_result ...)
+        return strip_index(b)
     if t in ("image", "file") and b.get("file_id"):
         return {
             "type": "image" if t == "image" else "document",
@@ -152,7 +153,7 @@ def _assistant_blocks(m: Any) -> list[dict[str, Any]]:
         elif t in ("tool_call_chunk", "invalid_tool_call", "refusal", "non_standard"):
             blk = None
         else:
-            blk = _strip(b)  # server_tool_use, *_tool_result ... replayed as received
+            blk = strip_index(b)  # server_tool_use, *_tool_result ... replayed as received
         if blk is not None:
             out.append(blk)
     out.extend(_tool_use(c) for cid, c in calls.items() if cid not in used)
@@ -300,20 +301,14 @@ def is_plain_text(block: dict[str, Any]) -> bool:
 
 
 def reply_content(blocks: list[dict[str, Any]]) -> str | list[Any]:
-    """Response `content` -> message content under the module docstring's rule."""
-    lead = ""
-    rest: list[Any] = []
-    for i, b in enumerate(blocks):
-        b = clean_block(b)
-        if not rest and is_plain_text(b):
-            lead += b.get("text", "")
-            continue
+    """Response `content` -> message content under the module docstring's rule (invoke)."""
+    cleaned = [clean_block(b) for b in blocks]
+    if len(cleaned) == 1 and is_plain_text(cleaned[0]):
+        return str(cleaned[0].get("text", ""))
+    for b in cleaned:
         if b.get("type") in TOOL_USE_TYPES and not isinstance(b.get("input"), dict):
             b["input"] = {}
-        rest.append({**b, "index": i})
-    if not rest:
-        return lead
-    return [lead, *rest] if lead else rest
+    return cleaned
 
 
 def usage_from_anthropic(u: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -337,78 +332,3 @@ def usage_from_anthropic(u: dict[str, Any] | None) -> dict[str, Any] | None:
 def refusal_text(stop_details: Any, text: str) -> str:
     explanation = stop_details.get("explanation") if isinstance(stop_details, dict) else None
     return explanation or text or "The model refused to answer."
-
-
-# --- .content_blocks -----------------------------------------------------------------------------------
-
-
-def _standard_block(b: dict[str, Any], calls: dict[Any, dict[str, Any]]) -> dict[str, Any]:
-    t = b.get("type")
-    if t == "text":
-        out: dict[str, Any] = {"type": "text", "text": b.get("text", "")}
-        if b.get("citations"):
-            out["annotations"] = [
-                {
-                    "type": "citation",
-                    **{k: c[k] for k in ("cited_text", "url", "title") if k in c},
-                    "extras": c,
-                }
-                for c in b["citations"]
-                if isinstance(c, dict)
-            ]
-        return out
-    if t == "thinking":
-        out = {"type": "reasoning", "reasoning": b.get("thinking", "")}
-        if b.get("signature"):
-            out["extras"] = {"signature": b["signature"]}
-        return out
-    if t == "tool_use":
-        call = calls.get(b.get("id")) or {}
-        return {
-            "type": "tool_call",
-            "id": b.get("id"),
-            "name": b.get("name") or call.get("name", ""),
-            "args": call["args"] if "args" in call else b.get("input") or {},
-        }
-    if t in ("server_tool_use", "mcp_tool_use"):
-        return {
-            "type": "server_tool_call",
-            "id": b.get("id"),
-            "name": b.get("name"),
-            "args": b.get("input") or {},
-        }
-    if isinstance(t, str) and t.endswith("_tool_result"):
-        result = b.get("content")
-        failed = b.get("is_error") or (
-            isinstance(result, dict) and str(result.get("type", "")).endswith("_error")
-        )
-        return {
-            "type": "server_tool_result",
-            "tool_call_id": b.get("tool_use_id"),
-            "status": "error" if failed else "success",
-            "output": result,
-        }
-    return {"type": "non_standard", "value": _strip(b)}
-
-
-def content_blocks(message: Any) -> list[dict[str, Any]]:
-    """`.content_blocks` for Anthropic replies: thinking -> reasoning (extras.signature), tool_use ->
-    tool_call, server tools -> server_tool_call/result, stop_reason refusal -> refusal."""
-    calls = {c.get("id"): c for c in message.tool_calls}
-    out: list[dict[str, Any]] = []
-    for b in [message.content] if isinstance(message.content, str) else message.content:
-        if isinstance(b, str):
-            if b:
-                out.append({"type": "text", "text": b})
-        else:
-            out.append(_standard_block(b, calls))
-    seen = {b.get("id") for b in out if b["type"] == "tool_call"}
-    out.extend(
-        {"type": "tool_call", "id": c.get("id"), "name": c["name"], "args": c["args"]}
-        for c in message.tool_calls
-        if c.get("id") not in seen
-    )
-    refusal = message.additional_kwargs.get("refusal")
-    if refusal:
-        out.append({"type": "refusal", "refusal": refusal})
-    return out

@@ -24,7 +24,7 @@ from urllib.parse import quote, unquote, urlsplit
 from harness.errors import ModelAPIError, UnsupportedFeatureError
 from harness.messages.core import AIMessage, AIMessageChunk, register_block_translator
 from harness.providers.anthropic.adapter import AnthropicAdapter
-from harness.providers.anthropic.format import content_blocks as anthropic_blocks
+from harness.providers.anthropic.blocks import content_blocks as anthropic_blocks
 from harness.providers.base import Capabilities, ChatRequest, ProviderAdapter, StreamDecoder, WireRequest
 from harness.providers.bedrock.converse import DEFAULT_REGION, BedrockConverseAdapter
 from harness.providers.bedrock.eventstream import EventStreamDecoder, EventStreamError, encode_event

@@ -42,6 +42,8 @@ from harness.providers.base import (
     error_message,
     retry_after_seconds,
 )
+from harness.providers.google_genai.blocks import content_blocks
+from harness.providers.google_genai.builtin import is_builtin_tool
 from harness.providers.google_genai.request import (
     FC_SIGNATURES,
     KNOWN_PARAMS,
@@ -68,6 +70,8 @@ _CANDIDATE_META = {
     "citationMetadata": "citation_metadata",
     "urlContextMetadata": "url_context_metadata",
     "finishMessage": "finish_message",
+    "logprobsResult": "logprobs_result",  # LangChain does not map it; the last event's, when streamed
+    "avgLogprobs": "avg_logprobs",
 }
 _TEXT_KEYS = {"text", "thought", "thoughtSignature"}
 _MODEL_IN_URL = re.compile(r"/models/([^/:?]+):(?:generateContent|streamGenerateContent)(?:\?|$)")
@@ -75,6 +79,7 @@ _OLD_MODEL = re.compile(r"^(models/)?gemini-[12][.-]")  # before Gemini 3 functi
 
 
 def finish_reason(raw: str, called_tools: bool) -> str:
+    """The normalised reason (`normalized_finish_reason`): stop / length / tool_calls / content_filter."""
     if raw == "STOP" and called_tools:  # Gemini has no "tool calls" reason
         return "tool_calls"
     return _FINISH.get(raw, raw.lower())
@@ -301,9 +306,16 @@ class _Decoder(StreamDecoder):
         raw = self.raw_finish
         block = (self.meta.get("prompt_feedback") or {}).get("blockReason")
         if raw:
-            meta.update(finish_reason=finish_reason(raw, self.calls > 0), native_finish_reason=raw)
+            # LangChain keeps Gemini's own enum name ("STOP", "MAX_TOKENS"); harness adds its normalised one
+            meta.update(
+                finish_reason=raw,
+                native_finish_reason=raw,
+                normalized_finish_reason=finish_reason(raw, self.calls > 0),
+            )
         elif block:  # the prompt itself was blocked: no candidates at all
-            meta.update(finish_reason="content_filter", native_finish_reason=block)
+            meta.update(
+                finish_reason=block, native_finish_reason=block, normalized_finish_reason="content_filter"
+            )
         meta.update(self.meta)
         self.seen = False
         return [AIMessageChunk(content="", id=self.response_id, response_metadata=meta)]
@@ -324,6 +336,10 @@ class GeminiAdapter(ProviderAdapter):
     # generativelanguage `/v1beta/models/x:generateContent` and Vertex AI
     # `/projects/p/locations/l/publishers/google/models/x:generateContent` share the body format
     url_pattern: ClassVar[str] = _MODEL_IN_URL.pattern
+
+    @classmethod
+    def is_server_tool(cls, tool: Any) -> bool:
+        return is_builtin_tool(tool)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -414,80 +430,6 @@ def _retry_delay(details: Any) -> float | None:
         except ValueError:
             return None
     return None
-
-
-# --- .content_blocks ----------------------------------------------------------------------------------
-
-
-def _server_block(value: dict[str, Any]) -> dict[str, Any] | None:
-    if isinstance(tc := value.get("toolCall"), dict):
-        return {
-            "type": "server_tool_call",
-            "id": tc.get("id") or "",
-            "name": str(tc.get("toolType") or "").lower(),
-            "args": tc.get("args") or {},
-        }
-    if isinstance(tr := value.get("toolResponse"), dict):
-        return {
-            "type": "server_tool_result",
-            "tool_call_id": tr.get("id") or "",
-            "status": "success",
-            "output": tr.get("response"),
-        }
-    if isinstance(code := value.get("executableCode"), dict):
-        return {
-            "type": "server_tool_call",
-            "id": code.get("id") or "",
-            "name": "code_execution",
-            "args": {"code": code.get("code"), "language": code.get("language")},
-        }
-    if isinstance(res := value.get("codeExecutionResult"), dict):
-        ok = res.get("outcome") in (None, "OUTCOME_OK")
-        return {
-            "type": "server_tool_result",
-            "tool_call_id": res.get("id") or "",
-            "status": "success" if ok else "error",
-            "output": res.get("output"),
-        }
-    return None
-
-
-def content_blocks(message: AIMessage) -> list[dict[str, Any]]:
-    """Gemini AIMessage -> standard v1 blocks: signatures into `extras`, server tools into their blocks."""
-    if (
-        isinstance(message, AIMessageChunk)
-        and message.chunk_position != "last"
-        and message.tool_call_chunks
-        and not message.content
-    ):
-        raise NotImplementedError  # mid-stream: the generic view shows raw tool-call fragments
-    text_sigs = list(message.additional_kwargs.get(TEXT_SIGNATURES) or [])
-    blocks: list[dict[str, Any]] = []
-    for item in [message.content] if isinstance(message.content, str) else message.content:
-        if isinstance(item, str):
-            if item or text_sigs:
-                block: dict[str, Any] = {"type": "text", "text": item}
-                if text_sigs:
-                    block["extras"] = {"signature": text_sigs.pop(0)}
-                blocks.append(block)
-        elif item.get("type") == "non_standard" and isinstance(item.get("value"), dict):
-            server = _server_block(item["value"])
-            if server is not None and "index" in item:
-                server["index"] = item["index"]
-            blocks.append(server or item)
-        else:
-            blocks.append(dict(item))
-    sigs = message.additional_kwargs.get(FC_SIGNATURES) or {}
-    for tc in message.tool_calls:
-        block = {"type": "tool_call", "id": tc.get("id"), "name": tc["name"], "args": tc["args"]}
-        if sigs.get(tc.get("id")):
-            block["extras"] = {"signature": sigs[tc["id"]]}
-        blocks.append(block)
-    for itc in message.invalid_tool_calls:
-        blocks.append(
-            {"type": "invalid_tool_call", **{k: itc.get(k) for k in ("id", "name", "args", "error")}}
-        )
-    return blocks
 
 
 register_block_translator(PROVIDER, content_blocks)

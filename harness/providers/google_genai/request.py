@@ -12,6 +12,7 @@ from typing import Any
 from harness.messages.core import AIMessage, BaseMessage, ToolMessage
 from harness.providers._common import text_of
 from harness.providers.base import ChatRequest, ResponseFormat, data_url_parts, image_source, url_source
+from harness.providers.google_genai.builtin import builtin_tool_to_wire, is_builtin_tool
 
 PROVIDER = "google_genai"
 # where signatures of parts that are not content blocks live (additional_kwargs keys)
@@ -261,8 +262,11 @@ def build_tools(tools: list[dict[str, Any]], dialect: str) -> list[dict[str, Any
     decls, native = [], []
     for t in tools:
         fn = t.get("function") if t.get("type") == "function" else None
+        if is_builtin_tool(t):
+            native.append(builtin_tool_to_wire(t))  # {"google_search": {}} -> {"googleSearch": {}}
+            continue
         if not isinstance(fn, dict):
-            native.append(t)  # provider-native tool ({"googleSearch": {}}, {"codeExecution": {}} ...)
+            native.append(t)  # another provider-native tool dict, as given
             continue
         decl: dict[str, Any] = {"name": fn["name"]}
         if fn.get("description"):

@@ -50,9 +50,12 @@ def flatten_tool(tool: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def tool_choice_to_responses(choice: Any) -> Any:
+def tool_choice_to_responses(choice: Any, tools: list[dict[str, Any]] | None = None) -> Any:
     if choice in ("auto", "none"):
         return choice
+    builtin = {t.get("type") for t in tools or [] if t.get("type") != "function"}
+    if isinstance(choice, dict) and choice.get("type") == "tool" and choice.get("name") in builtin:
+        return {"type": choice["name"]}  # a built-in tool is forced by its type: {"type": "web_search"}
     if choice == "any":
         return "required"
     if isinstance(choice, dict) and choice.get("type") == "tool":
@@ -68,10 +71,16 @@ class OpenAIResponsesAdapter(OpenAIChatAdapter):
     path: ClassVar[str] = "/responses"
     url_pattern: ClassVar[str] = r"/responses(?:[?#]|$)"
 
+    # response_metadata["model_provider"]: LangChain's ChatOpenAI says "openai" on either API
+    reported_provider: ClassVar[str] = "openai"
+
     @classmethod
     def select(cls, params: dict[str, Any]) -> type[ProviderAdapter]:
         params.pop("use_responses_api", None)
         return cls
+
+    def route(self, request: ChatRequest) -> ProviderAdapter:
+        return self
 
     def build_body(self, request: ChatRequest) -> dict[str, Any]:
         params = request.params
@@ -117,7 +126,7 @@ class OpenAIResponsesAdapter(OpenAIChatAdapter):
         if request.tools:
             body["tools"] = [flatten_tool(t) for t in request.tools]
             if request.tool_choice is not None:
-                body["tool_choice"] = tool_choice_to_responses(request.tool_choice)
+                body["tool_choice"] = tool_choice_to_responses(request.tool_choice, request.tools)
             if request.parallel_tool_calls is not None:
                 body["parallel_tool_calls"] = request.parallel_tool_calls
         body.update(request.extra_body)
@@ -138,7 +147,7 @@ class OpenAIResponsesAdapter(OpenAIChatAdapter):
             extra["refusal"] = parts["refusal"]
         if parts["fc_ids"]:
             extra[FUNCTION_CALL_IDS] = parts["fc_ids"]
-        meta = response_metadata(body, self.name, has_calls)
+        meta = response_metadata(body, self.reported_provider, has_calls)
         logprobs = [
             lp
             for item in output
@@ -161,4 +170,4 @@ class OpenAIResponsesAdapter(OpenAIChatAdapter):
     def stream_decoder(self) -> StreamDecoder:
         from harness.providers.openai_responses.stream import ResponsesStreamDecoder
 
-        return ResponsesStreamDecoder(self.name)
+        return ResponsesStreamDecoder(self.reported_provider)

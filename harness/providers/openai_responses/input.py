@@ -133,6 +133,8 @@ def _assistant_items(m: AIMessage, stateless: bool) -> list[dict[str, Any]]:
                         reasoning["summary"].append({"type": "summary_text", "text": block["reasoning"]})
             elif kind == "server_tool_call" and isinstance((block.get("extras") or {}).get("item"), dict):
                 items.append(block["extras"]["item"])
+            elif kind == "image" and str(block.get("id") or "").startswith("ig_"):
+                items.append({"type": "image_generation_call", "id": block["id"]})  # the stored image
             elif (
                 kind == "non_standard" and isinstance(block.get("value"), dict) and block["value"].get("type")
             ):

@@ -10,7 +10,8 @@ with a running integer `index` (so streamed chunks merge into exactly what `invo
   a reasoning item with no summary still gives one block (id + extras) so it can be replayed;
 * server-side tool items (`web_search_call`, `file_search_call`, `code_interpreter_call`,
   `image_generation_call`, `mcp_call`) -> a `server_tool_call` block (`extras.item` = the raw item,
-  replayed verbatim) and a `server_tool_result` block;
+  replayed verbatim) and a `server_tool_result` block; an `image_generation_call` with a result is
+  one `image` block instead (`base64`, `mime_type`, the `ig_...` id), as in LangChain v1;
 * `function_call` items -> `tool_calls` (id = `call_id`), not content;
 * any other item -> a `non_standard` block holding the raw item.
 """
@@ -170,6 +171,34 @@ def server_tool_blocks(item: dict[str, Any], index: int) -> list[dict[str, Any]]
     ]
 
 
+IMAGE_EXTRAS = ("status", "background", "output_format", "quality", "revised_prompt", "size")
+
+
+def image_block(item: dict[str, Any], index: int) -> dict[str, Any]:
+    """A finished `image_generation_call` as a standard `image` block, as LangChain v1 gives it:
+    `base64` = the result, `mime_type` from `output_format` (the API's default, png, when absent)."""
+    block: dict[str, Any] = {
+        "type": "image",
+        "base64": item["result"],
+        "mime_type": f"image/{item.get('output_format') or 'png'}",
+        "index": index,
+    }
+    if item.get("id"):
+        block["id"] = item["id"]
+    extras = {k: item[k] for k in IMAGE_EXTRAS if item.get(k) is not None}
+    if extras:
+        block["extras"] = extras
+    return block
+
+
+def server_item_blocks(item: dict[str, Any], index: int) -> list[dict[str, Any]]:
+    """The blocks of a provider-executed tool item: an `image` block for a generated image, else a
+    `server_tool_call` + `server_tool_result` pair."""
+    if item.get("type") == "image_generation_call" and item.get("result"):
+        return [image_block(item, index)]
+    return server_tool_blocks(item, index)
+
+
 def finish_reason(
     status: str | None, incomplete: dict[str, Any] | None, has_function_calls: bool
 ) -> str | None:
@@ -254,7 +283,7 @@ def output_to_message_parts(output: list[dict[str, Any]]) -> dict[str, Any]:
             call = json_tool_call(item, call_id)
             (tool_calls if call["type"] == "tool_call" else invalid).append(call)
         elif kind in SERVER_TOOL_ITEMS:
-            blocks.extend(server_tool_blocks(item, k))
+            blocks.extend(server_item_blocks(item, k))
             k += 2
         else:
             blocks.append({"type": "non_standard", "value": item, "index": k})

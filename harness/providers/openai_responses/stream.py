@@ -22,7 +22,7 @@ from harness.providers.openai_responses.items import (
     reasoning_block,
     reasoning_extras,
     response_metadata,
-    server_tool_blocks,
+    server_item_blocks,
     text_block,
     usage_from_responses,
 )
@@ -200,7 +200,7 @@ class ResponsesStreamDecoder(StreamDecoder):
                 )
                 self.args_sent[oi] = final
         elif kind in SERVER_TOOL_ITEMS:
-            out.blocks.extend(server_tool_blocks(item, self._alloc(2)))
+            out.blocks.extend(server_item_blocks(item, self._alloc(2)))
         else:
             out.blocks.append({"type": "non_standard", "value": item, "index": self._alloc()})
 

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from harness.testing.scripting import EmulatedRequest, Fault, Reply, estimate_usage
 from harness.testing.wire.base import Rendered, RenderedStream, WireFormat, json_response, sse
+from harness.testing.wire.strict import Rejection, check_anthropic
 
 _STOP = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "content_filter": "refusal"}
 _ERROR_TYPES = {
@@ -145,10 +146,14 @@ class AnthropicMessagesFormat(WireFormat):
             headers=headers,
         )
 
+    def validate(self, path: str, headers: dict[str, str], body: Any) -> Rejection | None:
+        return check_anthropic(body)
+
     # --- the reply as content blocks --------------------------------------------------------------
 
     def _blocks(self, reply: Reply) -> list[dict[str, Any]]:
         blocks: list[dict[str, Any]] = []
+        citations: list[dict[str, Any]] = []
         if reply.reasoning:
             blocks.append(
                 {
@@ -157,10 +162,22 @@ class AnthropicMessagesFormat(WireFormat):
                     "signature": "EmuSig" + _digest(reply.reasoning)[:32],
                 }
             )
-        blocks.extend(reply.server_tools)
+        for i, spec in enumerate(reply.server_tools):
+            blocks.extend(_server_blocks(spec, i, reply.text))
+            if spec.get("type") == "web_search" and spec.get("status", "completed") == "completed":
+                citations += [
+                    {
+                        "type": "web_search_result_location",
+                        "url": r["url"],
+                        "title": r.get("title", ""),
+                        "cited_text": reply.text[:150],
+                        "encrypted_index": "emu" + _digest(r["url"])[:12],
+                    }
+                    for r in spec.get("results") or []
+                ]
         text = reply.text or (reply.refusal or "")
         if text:
-            blocks.append({"type": "text", "text": text})
+            blocks.append({"type": "text", "text": text, **({"citations": citations} if citations else {})})
         blocks.extend(
             {"type": "tool_use", "id": t.id, "name": t.name, "input": t.args} for t in reply.tool_calls
         )
@@ -231,7 +248,10 @@ class AnthropicMessagesFormat(WireFormat):
                     delta={"type": "signature_delta", "signature": block["signature"]},
                 )
             elif t == "text":
-                ev("content_block_start", index=i, content_block={"type": "text", "text": ""})
+                start = {"type": "text", "text": "", **({"citations": []} if "citations" in block else {})}
+                ev("content_block_start", index=i, content_block=start)
+                for c in block.get("citations") or []:
+                    ev("content_block_delta", index=i, delta={"type": "citations_delta", "citation": c})
                 for p in _pieces(block["text"], reply.chunk_chars):
                     ev("content_block_delta", index=i, delta={"type": "text_delta", "text": p})
             elif t in ("tool_use", "server_tool_use"):
@@ -277,6 +297,50 @@ class AnthropicMessagesFormat(WireFormat):
 
     def malformed_stream(self, req: EmulatedRequest) -> list[bytes]:
         return [b"event: content_block_delta\ndata: {not json\n\n"]
+
+
+def _server_blocks(spec: dict[str, Any], i: int, text: str) -> list[dict[str, Any]]:
+    """A provider-neutral `Reply.server_tools` entry as Anthropic's `server_tool_use` block and its
+    result block; an entry already in Anthropic's shape (any other `type`) is sent as given."""
+    kind, failed = spec.get("type"), spec.get("status", "completed") != "completed"
+    tool_id = f"srvtoolu_emu{_digest(spec, i)[:16]}"
+    if kind == "web_search":
+        call = {
+            "type": "server_tool_use",
+            "id": tool_id,
+            "name": "web_search",
+            "input": {"query": spec.get("query", "")},
+        }
+        content: Any = (
+            {"type": "web_search_tool_result_error", "error_code": "unavailable"}
+            if failed
+            else [
+                {
+                    "type": "web_search_result",
+                    "url": r["url"],
+                    "title": r.get("title", ""),
+                    "encrypted_content": "emu" + _digest(r["url"])[:24],
+                    "page_age": None,
+                }
+                for r in spec.get("results") or []
+            ]
+        )
+        return [call, {"type": "web_search_tool_result", "tool_use_id": tool_id, "content": content}]
+    if kind == "code_interpreter":
+        call = {
+            "type": "server_tool_use",
+            "id": tool_id,
+            "name": "code_execution",
+            "input": {"code": spec.get("code", "")},
+        }
+        result = {
+            "type": "code_execution_result",
+            "stdout": "" if failed else spec.get("output", ""),
+            "stderr": spec.get("output", "") if failed else "",
+            "return_code": 1 if failed else 0,
+        }
+        return [call, {"type": "code_execution_tool_result", "tool_use_id": tool_id, "content": result}]
+    return [spec]
 
 
 def _pieces(text: str, n: int) -> list[str]:

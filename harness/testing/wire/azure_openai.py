@@ -22,6 +22,7 @@ from harness.errors import EmulatedRequestError
 from harness.testing.scripting import EmulatedRequest, Fault, Reply
 from harness.testing.wire.base import Rendered, RenderedStream, sse
 from harness.testing.wire.openai_chat import OpenAIChatFormat
+from harness.testing.wire.strict import Rejection, check_openai_chat
 
 _PATH = re.compile(r"^/openai/deployments/([^/]+)/chat/completions/?$")
 _SAFE = {"filtered": False, "severity": "safe"}
@@ -49,6 +50,12 @@ class AzureOpenAIFormat(OpenAIChatFormat):
         req = super().parse(path, headers, {**body, "model": body.get("model") or deployment}, query)
         req.provider, req.model = self.provider, deployment
         return req
+
+    def validate(self, path: str, headers: dict[str, str], body: Any) -> Rejection | None:
+        return check_openai_chat(body, require_model=False)  # the deployment in the path is the model
+
+    def reject(self, rejection: Rejection) -> Rendered:
+        return self.render_error(Fault.http(rejection.status, rejection.message), None)
 
     def render(self, reply: Reply, req: EmulatedRequest) -> Rendered:
         status, headers, raw = super().render(reply, req)

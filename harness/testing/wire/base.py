@@ -10,6 +10,7 @@ import json
 from typing import Any, ClassVar
 
 from harness.testing.scripting import EmulatedRequest, Fault, Reply
+from harness.testing.wire.strict import Rejection
 
 Rendered = tuple[int, dict[str, str], bytes]
 RenderedStream = tuple[int, dict[str, str], list[bytes]]
@@ -33,6 +34,14 @@ class WireFormat:
     def render_stream(self, reply: Reply, req: EmulatedRequest) -> RenderedStream:
         """Status, headers and the body pieces; the emulator paces them (ttft, chunk delay)."""
         raise NotImplementedError
+
+    def validate(self, path: str, headers: dict[str, str], body: Any) -> Rejection | None:
+        """What the real API would refuse in this request (harness.testing.wire.strict); None: accepted."""
+        return None
+
+    def reject(self, rejection: Rejection) -> Rendered:
+        """The provider's error response for a refused request."""
+        return self.render_error(Fault.http(rejection.status, rejection.message), None)
 
     def render_error(self, fault: Fault, req: EmulatedRequest | None) -> Rendered:
         body = {"error": {"message": fault.message, "type": "emulated_error", "code": None}}

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from harness.testing.scripting import EmulatedRequest, Fault, Reply, estimate_usage
 from harness.testing.wire.base import Rendered, RenderedStream, WireFormat, json_response, sse
+from harness.testing.wire.strict import Rejection, check_gemini
 
 _PATH = re.compile(r"/models/([^/:]+):(generateContent|streamGenerateContent)$")
 _OLD_MODEL = re.compile(r"^gemini-[12][.-]")
@@ -97,6 +98,41 @@ def _choice(config: dict[str, Any] | None) -> Any:
     if mode in ("ANY", "VALIDATED") and len(fcc.get("allowedFunctionNames") or []) == 1:
         return {"name": fcc["allowedFunctionNames"][0]}
     return {"AUTO": "auto", "ANY": "any", "NONE": "none", "VALIDATED": "auto"}.get(mode)
+
+
+def server_parts(reply: Reply, *, images: bool) -> list[dict[str, Any]]:
+    """`Reply.server_tools` entries that are parts: code execution (executableCode and its
+    codeExecutionResult, before the text) or, with `images`, generated images (inlineData, after it)."""
+    parts: list[dict[str, Any]] = []
+    for spec in reply.server_tools:
+        if (spec.get("type") == "image_generation") != images:
+            continue
+        failed = spec.get("status", "completed") != "completed"
+        if spec.get("type") == "code_interpreter":
+            parts.append({"executableCode": {"language": "PYTHON", "code": spec.get("code", "")}})
+            outcome = "OUTCOME_FAILED" if failed else "OUTCOME_OK"
+            parts.append({"codeExecutionResult": {"outcome": outcome, "output": spec.get("output", "")}})
+        elif spec.get("type") == "image_generation":
+            mime = f"image/{spec.get('output_format') or 'png'}"
+            parts.append({"inlineData": {"mimeType": mime, "data": spec.get("result", "")}})
+    return parts
+
+
+def grounding(reply: Reply) -> dict[str, Any] | None:
+    """groundingMetadata for the `web_search` entries: each result a chunk, the whole text their support."""
+    searches = [s for s in reply.server_tools if s.get("type") == "web_search"]
+    if not searches:
+        return None
+    results = [r for s in searches for r in s.get("results") or []]
+    meta: dict[str, Any] = {
+        "webSearchQueries": [s.get("query", "") for s in searches],
+        "searchEntryPoint": {"renderedContent": "<div>emulated search</div>"},
+        "groundingChunks": [{"web": {"uri": r["url"], "title": r.get("title", "")}} for r in results],
+    }
+    if reply.text and results:
+        segment = {"startIndex": 0, "endIndex": len(reply.text.encode()), "text": reply.text}
+        meta["groundingSupports"] = [{"segment": segment, "groundingChunkIndices": list(range(len(results)))}]
+    return meta
 
 
 def _signature(*parts: Any) -> str:
@@ -193,8 +229,15 @@ class GeminiFormat(WireFormat):
         finish: bool,
     ) -> dict[str, Any]:
         cand: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
+        tokens = [p["text"] for p in parts if p.get("text") and not p.get("thought")]
+        if (req.body.get("generationConfig") or {}).get("responseLogprobs") and tokens:
+            chosen = [{"token": t, "logProbability": -0.1} for t in tokens]
+            cand["logprobsResult"] = {"chosenCandidates": chosen, "topCandidates": []}
+            cand["avgLogprobs"] = -0.1
         if finish:
             cand["finishReason"] = _FINISH.get(reply.finish, reply.finish.upper())
+            if (meta := grounding(reply)) is not None:
+                cand["groundingMetadata"] = meta
             if reply.tool_calls:
                 cand["finishMessage"] = "Model generated function call(s)."
         rid = hashlib.sha1(json.dumps(req.body, sort_keys=True).encode()).hexdigest()[:22]
@@ -210,13 +253,14 @@ class GeminiFormat(WireFormat):
         parts: list[dict[str, Any]] = []
         if thoughts:
             parts.append({"text": reply.reasoning, "thought": True})
+        parts += server_parts(reply, images=False)
         text = reply.text or reply.refusal or ""
         if text or (sign and not reply.tool_calls):
             part: dict[str, Any] = {"text": text}
             if sign and not reply.tool_calls:
                 part["thoughtSignature"] = _signature(req.body, text)
             parts.append(part)
-        parts += self._call_parts(reply, req)
+        parts += server_parts(reply, images=True) + self._call_parts(reply, req)
         return json_response(self._envelope(req, reply, parts, self._usage(req, reply), finish=True))
 
     def render_stream(self, reply: Reply, req: EmulatedRequest) -> RenderedStream:
@@ -224,9 +268,13 @@ class GeminiFormat(WireFormat):
         events: list[tuple[list[dict[str, Any]], float]] = []  # (parts, share of the output tokens so far)
         if thoughts:
             events.append(([{"text": reply.reasoning, "thought": True}], 0.0))
+        if code := server_parts(reply, images=False):
+            events.append((code, 0.0))
         pieces = reply.text_pieces() or ([reply.refusal] if reply.refusal else [])
         for i, piece in enumerate(pieces):
             events.append(([{"text": piece}], (i + 1) / (len(pieces) + 1)))
+        if images := server_parts(reply, images=True):
+            events.append((images, 1.0))
         if reply.tool_calls:
             events.append((self._call_parts(reply, req), 1.0))
         # the last event: finishReason, final usage and (like the real service) an empty text part that
@@ -247,6 +295,20 @@ class GeminiFormat(WireFormat):
                 [p.encode() for p in [*pieces, "]"]],
             )
         return 200, {"content-type": "text/event-stream"}, [sse(o) for o in objs]
+
+    def validate(self, path: str, headers: dict[str, str], body: Any) -> Rejection | None:
+        return check_gemini(body)
+
+    def reject(self, rejection: Rejection) -> Rendered:
+        status, headers, body = self.render_error(Fault.http(rejection.status, rejection.message), None)
+        error = json.loads(body)
+        error["error"]["details"] = [
+            {
+                "@type": "type.googleapis.com/google.rpc.BadRequest",
+                "fieldViolations": [{"description": rejection.message}],
+            }
+        ]
+        return status, headers, json.dumps(error).encode()
 
     def render_error(self, fault: Fault, req: EmulatedRequest | None) -> Rendered:
         err: dict[str, Any] = {

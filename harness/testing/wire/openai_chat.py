@@ -7,8 +7,9 @@ import json
 import time
 from typing import Any, ClassVar
 
-from harness.testing.scripting import EmulatedRequest, Reply, estimate_usage
+from harness.testing.scripting import EmulatedRequest, Fault, Reply, estimate_usage
 from harness.testing.wire.base import Rendered, RenderedStream, WireFormat, json_response, sse
+from harness.testing.wire.strict import Rejection, check_openai_chat
 
 
 def _content_text(content: Any) -> str:
@@ -91,6 +92,14 @@ class OpenAIChatFormat(WireFormat):
             body=body,
             headers=headers,
         )
+
+    def validate(self, path: str, headers: dict[str, str], body: Any) -> Rejection | None:
+        return check_openai_chat(body)
+
+    def reject(self, rejection: Rejection) -> Rendered:
+        from harness.testing.wire.openai_responses import openai_error
+
+        return openai_error(Fault.http(rejection.status, rejection.message), rejection.param, rejection.code)
 
     def _id(self, req: EmulatedRequest) -> str:
         return "chatcmpl-emu" + hashlib.sha1(json.dumps(req.body, sort_keys=True).encode()).hexdigest()[:12]

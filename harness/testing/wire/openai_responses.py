@@ -14,6 +14,8 @@ per tool call. `finish_reason="length"` / `"content_filter"` give `status: "inco
   a `logs` output;
 * `{"type": "file_search", "queries": [str], "results": [{"file_id", "filename", "text", "score"}]}`
   -> a `file_search_call` item;
+* `{"type": "image_generation", "result": base64, "output_format": "png"}` -> an
+  `image_generation_call` item (id `ig_...`) carrying the image;
 * any other `{"type": T, ...}` -> a `T_call` item whose other keys are copied verbatim.
 Every entry may set `"status"` (default `"completed"`; `"failed"` marks the tool's result an error).
 """
@@ -27,6 +29,7 @@ from typing import Any, ClassVar
 
 from harness.testing.scripting import EmulatedRequest, Fault, Reply, estimate_usage
 from harness.testing.wire.base import Rendered, RenderedStream, WireFormat, json_response, sse
+from harness.testing.wire.strict import Rejection, check_openai_responses
 
 _ERROR_TYPES = {
     400: ("invalid_request_error", None),
@@ -37,10 +40,10 @@ _ERROR_TYPES = {
 }
 
 
-def openai_error(fault: Fault) -> Rendered:
+def openai_error(fault: Fault, param: str | None = None, code: str | None = None) -> Rendered:
     """OpenAI's error body: {"error": {"message", "type", "param", "code"}}."""
-    etype, code = _ERROR_TYPES.get(fault.status, ("server_error", None))
-    body = {"error": {"message": fault.message, "type": etype, "param": None, "code": code}}
+    etype, default_code = _ERROR_TYPES.get(fault.status, ("server_error", None))
+    body = {"error": {"message": fault.message, "type": etype, "param": param, "code": code or default_code}}
     return fault.status, {"content-type": "application/json"}, json.dumps(body).encode()
 
 
@@ -87,6 +90,13 @@ def parse_input(body: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _logprobs(piece: str, req: EmulatedRequest) -> list[dict[str, Any]]:
+    """One token per streamed text piece, when the request includes `message.output_text.logprobs`."""
+    if "message.output_text.logprobs" not in (req.body.get("include") or []):
+        return []
+    return [{"token": piece, "logprob": -0.1, "bytes": list(piece.encode()), "top_logprobs": []}]
+
+
 def responses_usage(u: dict[str, int]) -> dict[str, Any]:
     return {
         "input_tokens": u["input_tokens"],
@@ -100,7 +110,12 @@ def responses_usage(u: dict[str, int]) -> dict[str, Any]:
 def _server_item(spec: dict[str, Any], i: int, tag: str) -> dict[str, Any]:
     spec = dict(spec)
     kind, status = spec.pop("type"), spec.pop("status", "completed")
-    prefix = {"web_search": "ws", "code_interpreter": "ci", "file_search": "fs"}.get(kind, kind[:2])
+    prefix = {
+        "web_search": "ws",
+        "code_interpreter": "ci",
+        "file_search": "fs",
+        "image_generation": "ig",
+    }.get(kind, kind[:2])
     base = {"id": f"{prefix}_{tag}{i}", "status": status}
     if kind == "web_search":
         sources = [{"type": "url", "url": r["url"]} for r in spec.get("results") or []]
@@ -168,6 +183,12 @@ class OpenAIResponsesFormat(WireFormat):
     def render_error(self, fault: Fault, req: EmulatedRequest | None) -> Rendered:
         return openai_error(fault)
 
+    def validate(self, path: str, headers: dict[str, str], body: Any) -> Rejection | None:
+        return check_openai_responses(body)
+
+    def reject(self, rejection: Rejection) -> Rendered:
+        return openai_error(Fault.http(rejection.status, rejection.message), rejection.param, rejection.code)
+
     # --- the response object ---------------------------------------------------------------------
 
     def _tag(self, req: EmulatedRequest) -> str:
@@ -203,7 +224,12 @@ class OpenAIResponsesFormat(WireFormat):
         content: list[dict[str, Any]] = []
         if reply.text:
             content.append(
-                {"type": "output_text", "text": reply.text, "annotations": annotations, "logprobs": []}
+                {
+                    "type": "output_text",
+                    "text": reply.text,
+                    "annotations": annotations,
+                    "logprobs": [lp for p in reply.text_pieces() for lp in _logprobs(p, req)],
+                }
             )
         if reply.refusal:
             content.append({"type": "refusal", "refusal": reply.refusal})
@@ -289,7 +315,11 @@ class OpenAIResponsesFormat(WireFormat):
                     if part["type"] == "output_text":
                         for piece in reply.text_pieces():
                             emit(
-                                "response.output_text.delta", **ev, content_index=ci, delta=piece, logprobs=[]
+                                "response.output_text.delta",
+                                **ev,
+                                content_index=ci,
+                                delta=piece,
+                                logprobs=_logprobs(piece, req),
                             )
                         for ai, ann in enumerate(part["annotations"]):
                             emit(
@@ -304,7 +334,7 @@ class OpenAIResponsesFormat(WireFormat):
                             **ev,
                             content_index=ci,
                             text=part["text"],
-                            logprobs=[],
+                            logprobs=part["logprobs"],
                         )
                     else:
                         emit("response.refusal.delta", **ev, content_index=ci, delta=part["refusal"])
@@ -349,11 +379,8 @@ class OpenAIResponsesFormat(WireFormat):
                     output_index=oi,
                     item={"type": kind, "id": iid, "status": "in_progress"},
                 )
-                for phase in (
-                    "in_progress",
-                    "searching" if kind == "web_search_call" else "interpreting",
-                    "completed",
-                ):
+                working = {"code_interpreter_call": "interpreting", "image_generation_call": "generating"}
+                for phase in ("in_progress", working.get(kind, "searching"), "completed"):
                     emit(f"response.{kind}.{phase}", **ev)
             emit("response.output_item.done", output_index=oi, item=item)
         final = self._response(reply, req, items, done=True)
