@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -27,7 +28,7 @@ from langchain_anthropic import ChatAnthropic
 from langchain_openai import ChatOpenAI
 
 from harness.cassettes import load_cassette, use_cassette
-from harness.errors import CassetteMissError, UnrecordedTrafficWarning
+from harness.errors import CassetteMissError, SecretLeakError, UnrecordedTrafficWarning
 from harness.testing import ProviderEmulator, Reply
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -171,6 +172,24 @@ def test_a_miss_names_the_nearest_recorded_request_with_its_diff(emu, tmp_path):
             client.chat.completions.create(model="gpt-4.1", messages=[{"role": "user", "content": "Hi"}])
     message = str(caught.value)
     assert "nearest recorded (#0)" in message and "gpt-4.1-mini" in message
+
+
+def test_a_refused_write_inside_an_sdk_is_the_secret_leak_error_after_one_attempt(emu, tmp_path):
+    """The live key base64-encoded in a prompt cannot be written: the write is refused as the body closes,
+    inside the SDK's send, and the SDK does not re-send it (its retries would, then say "Connection error")."""
+    key, path = "sk-ant-live-key-for-the-leak-test-0123456789", tmp_path / "leak.yaml"
+    encoded = base64.b64encode(key.encode()).decode()
+    with anthropic.Anthropic(base_url=emu.base_url("anthropic"), api_key=key) as client:
+        with (
+            pytest.raises(SecretLeakError, match="refusing to write"),
+            use_cassette(path, record_mode="once"),
+        ):
+            client.messages.create(
+                model="claude-haiku-4-5",
+                max_tokens=50,
+                messages=[{"role": "user", "content": f"decode {encoded}"}],
+            )
+    assert len(emu.requests) == 1 and not path.exists()
 
 
 # --- streams abandoned midway -------------------------------------------------------------------------------
