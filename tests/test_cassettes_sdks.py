@@ -179,16 +179,14 @@ def test_a_refused_write_inside_an_sdk_is_the_secret_leak_error_after_one_attemp
     inside the SDK's send, and the SDK does not re-send it (its retries would, then say "Connection error")."""
     key, path = "sk-ant-live-key-for-the-leak-test-0123456789", tmp_path / "leak.yaml"
     encoded = base64.b64encode(key.encode()).decode()
-    with anthropic.Anthropic(base_url=emu.base_url("anthropic"), api_key=key) as client:
-        with (
-            pytest.raises(SecretLeakError, match="refusing to write"),
-            use_cassette(path, record_mode="once"),
-        ):
-            client.messages.create(
-                model="claude-haiku-4-5",
-                max_tokens=50,
-                messages=[{"role": "user", "content": f"decode {encoded}"}],
-            )
+    client = anthropic.Anthropic(base_url=emu.base_url("anthropic"), api_key=key)
+    ask = [{"role": "user", "content": f"decode {encoded}"}]
+    with (
+        client,
+        pytest.raises(SecretLeakError, match="refusing to write"),
+        use_cassette(path, record_mode="once"),
+    ):
+        client.messages.create(model="claude-haiku-4-5", max_tokens=50, messages=ask)
     assert len(emu.requests) == 1 and not path.exists()
 
 
