@@ -1,11 +1,12 @@
 """Run in a fresh process by tests/test_cassettes_sdks.py: each scenario calls one library, unchanged, inside
 a harness cassette of its own (`<dir>/<scenario>.yaml`).
 
-    python tests/_sdk_app.py record|replay DIR [SCENARIO ...]     ($SDK_BASE_URLS: the emulator's base URLs)
+    python tests/_sdk_app.py record|replay|miss DIR [SCENARIO ...]   ($SDK_BASE_URLS: the emulator's URLs)
 
-`replay` refuses every socket before anything is imported, so a scenario that would go live fails. Prints
-one JSON object: scenario -> {"out": what the library returned, "state": the cassette's state,
-"calls": interactions recorded or replayed}.
+`replay` and `miss` refuse every socket before anything is imported, so a scenario that would go live
+fails. Prints one JSON object: scenario -> {"out": what the library returned, "state": the cassette's
+state, "calls": interactions recorded or replayed, "misses"}; with `miss` (cassettes that do not exist)
+"out" is the name of the exception the scenario raised.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ ANTHROPIC_KEY = "sk-ant-SENTINEL-anthropic-0123456789abcdef"
 GOOGLE_KEY = "AIzaSENTINEL-google-0123456789abcdef0123"
 AZURE_KEY = "SENTINEL-azure-0123456789abcdef0123456789"
 
-if MODE == "replay":
+if MODE in ("replay", "miss"):
 
     def _refuse(*args: Any, **kwargs: Any) -> Any:
         raise OSError("replay opened a socket")
@@ -324,10 +325,21 @@ def httpx_key_in_query() -> Any:
 # --- the run ----------------------------------------------------------------------------------------------
 
 
-async def _run_async(fn: Callable[[], Any], path: str) -> tuple[Any, Any]:
-    async with use_cassette(path, record_mode="once" if MODE == "record" else "none") as cas:
-        out = await fn()
-    return out, cas
+async def _run_async(fn: Callable[[], Any], cas: Any) -> Any:
+    async with cas:
+        return await fn()
+
+
+def _run(fn: Callable[[], Any], cas: Any) -> Any:
+    try:
+        if asyncio.iscoroutinefunction(fn):
+            return asyncio.run(_run_async(fn, cas))
+        with cas:
+            return fn()
+    except Exception as e:
+        if MODE != "miss":
+            raise
+        return type(e).__name__
 
 
 def main() -> None:
@@ -335,13 +347,12 @@ def main() -> None:
     for name, fn in SCENARIOS.items():
         if ONLY and name not in ONLY:
             continue
-        path = os.path.join(DIR, name + ".yaml")
-        if asyncio.iscoroutinefunction(fn):
-            out, cas = asyncio.run(_run_async(fn, path))
-        else:
-            with use_cassette(path, record_mode="once" if MODE == "record" else "none") as cas:
-                out = fn()
-        results[name] = {"out": out, "state": cas.state, "calls": cas.recorded_count + cas.replayed_count}
+        cas = use_cassette(
+            os.path.join(DIR, name + ".yaml"), record_mode="once" if MODE == "record" else "none"
+        )
+        out = _run(fn, cas)
+        calls = cas.recorded_count + cas.replayed_count
+        results[name] = {"out": out, "state": cas.state, "calls": calls, "misses": cas.misses}
     print(json.dumps(results))
 
 
