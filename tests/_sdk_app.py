@@ -290,6 +290,34 @@ def langchain_anthropic_structured() -> Any:
     return _chat_anthropic().with_structured_output(Capital).invoke("Capital of France?").model_dump()
 
 
+# --- pydantic-ai -----------------------------------------------------------------------------------------
+
+
+def _agent(output_type: Any = str) -> Any:
+    from pydantic_ai import Agent
+    from pydantic_ai.models.openai import OpenAIChatModel
+    from pydantic_ai.providers.openai import OpenAIProvider
+
+    provider = OpenAIProvider(base_url=URLS["openai"], api_key=OPENAI_KEY)
+    return Agent(OpenAIChatModel("gpt-4.1-mini", provider=provider), output_type=output_type)
+
+
+@scenario
+def pydantic_ai_run() -> Any:
+    return _agent().run_sync("Capital of France?").output
+
+
+@scenario
+async def pydantic_ai_stream() -> Any:
+    async with _agent().run_stream("Capital of France?") as run:
+        return [text async for text in run.stream_text(delta=True)]
+
+
+@scenario
+def pydantic_ai_structured() -> Any:
+    return _agent(Capital).run_sync("Capital of France?").output.model_dump()
+
+
 # --- plain httpx, with the auth other APIs use ------------------------------------------------------------
 
 
