@@ -265,6 +265,12 @@ def langchain_openai_structured() -> Any:
 
 
 @scenario
+def langchain_openai_batch() -> Any:
+    # LangChain's batch runs in a thread pool that copies the context: the cassette goes along
+    return [m.content for m in _chat_openai().batch(["Capital of France?", "Capital of Spain?"])]
+
+
+@scenario
 def langchain_anthropic_invoke() -> Any:
     return _chat_anthropic().invoke("Capital of France?").content
 
