@@ -39,10 +39,10 @@ Messages say what was wrong, what is allowed, and what was received.
         ├── ModelTimeoutError                    no answer within `timeout` (retryable)
         └── ModelRefusalError                    the model refused (structured output)
 
-Outside the tree, on purpose: `CassetteMissSignal` (a BaseException, not an error of its own) carries a
-CassetteMissError out of another library's client (openai, anthropic, google-genai SDKs retry on any
-`Exception` and would bury the miss as "Connection error"); `use_cassette`, the pytest plugin and the
-runner turn it back into the CassetteMissError it carries.
+Outside the tree, on purpose: `CassetteSignal` (a BaseException, not an error of its own) carries a
+CassetteMissError or SecretLeakError out of another library's client (the openai, anthropic and
+google-genai SDKs retry any `Exception` and would bury it as "Connection error"); `use_cassette`, the
+pytest plugin and the runner turn it back into the error it carries.
 
 May import: nothing from harness (every other part imports it).
 """
@@ -143,14 +143,15 @@ class UnrecordedTrafficWarning(CassetteError, UserWarning):
     (e.g. `requests`, `urllib3`, `aiohttp`): that traffic is neither recorded nor replayed."""
 
 
-class CassetteMissSignal(BaseException):  # noqa: N818  (a carrier, not an error type of its own)
-    """A CassetteMissError on its way out of another library's HTTP client.
+class CassetteSignal(BaseException):  # noqa: N818  (a carrier, not an error type of its own)
+    """A cassette's error (CassetteMissError, SecretLeakError) on its way out of another library's HTTP
+    client.
 
     SDKs retry any `Exception` from their transport and then raise "Connection error" with the miss in
     `__cause__`; a BaseException passes their retry loops at once. `use_cassette`'s exit, the pytest
-    plugin and the runner re-raise `.error`, the CassetteMissError itself."""
+    plugin and the runner re-raise `.error`, the CassetteError itself."""
 
-    def __init__(self, error: CassetteMissError) -> None:
+    def __init__(self, error: CassetteError) -> None:
         self.error = error
         super().__init__(str(error))
 

@@ -1,11 +1,12 @@
 """Run in a fresh process by tests/test_cassettes_sdks.py: each scenario calls one library, unchanged, inside
 a harness cassette of its own (`<dir>/<scenario>.yaml`).
 
-    python tests/_sdk_app.py record|replay DIR [SCENARIO ...]     ($SDK_BASE_URLS: the emulator's base URLs)
+    python tests/_sdk_app.py record|replay|miss DIR [SCENARIO ...]   ($SDK_BASE_URLS: the emulator's URLs)
 
-`replay` refuses every socket before anything is imported, so a scenario that would go live fails. Prints
-one JSON object: scenario -> {"out": what the library returned, "state": the cassette's state,
-"calls": interactions recorded or replayed}.
+`replay` and `miss` refuse every socket before anything is imported, so a scenario that would go live
+fails. Prints one JSON object: scenario -> {"out": what the library returned, "state": the cassette's
+state, "calls": interactions recorded or replayed, "misses"}; with `miss` (cassettes that do not exist)
+"out" is the name of the exception the scenario raised.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ ANTHROPIC_KEY = "sk-ant-SENTINEL-anthropic-0123456789abcdef"
 GOOGLE_KEY = "AIzaSENTINEL-google-0123456789abcdef0123"
 AZURE_KEY = "SENTINEL-azure-0123456789abcdef0123456789"
 
-if MODE == "replay":
+if MODE in ("replay", "miss"):
 
     def _refuse(*args: Any, **kwargs: Any) -> Any:
         raise OSError("replay opened a socket")
@@ -264,6 +265,12 @@ def langchain_openai_structured() -> Any:
 
 
 @scenario
+def langchain_openai_batch() -> Any:
+    # LangChain's batch runs in a thread pool that copies the context: the cassette goes along
+    return [m.content for m in _chat_openai().batch(["Capital of France?", "Capital of Spain?"])]
+
+
+@scenario
 def langchain_anthropic_invoke() -> Any:
     return _chat_anthropic().invoke("Capital of France?").content
 
@@ -287,6 +294,34 @@ def langchain_anthropic_tools() -> Any:
 @scenario
 def langchain_anthropic_structured() -> Any:
     return _chat_anthropic().with_structured_output(Capital).invoke("Capital of France?").model_dump()
+
+
+# --- pydantic-ai -----------------------------------------------------------------------------------------
+
+
+def _agent(output_type: Any = str) -> Any:
+    from pydantic_ai import Agent
+    from pydantic_ai.models.openai import OpenAIChatModel
+    from pydantic_ai.providers.openai import OpenAIProvider
+
+    provider = OpenAIProvider(base_url=URLS["openai"], api_key=OPENAI_KEY)
+    return Agent(OpenAIChatModel("gpt-4.1-mini", provider=provider), output_type=output_type)
+
+
+@scenario
+def pydantic_ai_run() -> Any:
+    return _agent().run_sync("Capital of France?").output
+
+
+@scenario
+async def pydantic_ai_stream() -> Any:
+    async with _agent().run_stream("Capital of France?") as run:
+        return [text async for text in run.stream_text(delta=True)]
+
+
+@scenario
+def pydantic_ai_structured() -> Any:
+    return _agent(Capital).run_sync("Capital of France?").output.model_dump()
 
 
 # --- plain httpx, with the auth other APIs use ------------------------------------------------------------
@@ -324,10 +359,21 @@ def httpx_key_in_query() -> Any:
 # --- the run ----------------------------------------------------------------------------------------------
 
 
-async def _run_async(fn: Callable[[], Any], path: str) -> tuple[Any, Any]:
-    async with use_cassette(path, record_mode="once" if MODE == "record" else "none") as cas:
-        out = await fn()
-    return out, cas
+async def _run_async(fn: Callable[[], Any], cas: Any) -> Any:
+    async with cas:
+        return await fn()
+
+
+def _run(fn: Callable[[], Any], cas: Any) -> Any:
+    try:
+        if asyncio.iscoroutinefunction(fn):
+            return asyncio.run(_run_async(fn, cas))
+        with cas:
+            return fn()
+    except Exception as e:
+        if MODE != "miss":
+            raise
+        return type(e).__name__
 
 
 def main() -> None:
@@ -335,13 +381,12 @@ def main() -> None:
     for name, fn in SCENARIOS.items():
         if ONLY and name not in ONLY:
             continue
-        path = os.path.join(DIR, name + ".yaml")
-        if asyncio.iscoroutinefunction(fn):
-            out, cas = asyncio.run(_run_async(fn, path))
-        else:
-            with use_cassette(path, record_mode="once" if MODE == "record" else "none") as cas:
-                out = fn()
-        results[name] = {"out": out, "state": cas.state, "calls": cas.recorded_count + cas.replayed_count}
+        cas = use_cassette(
+            os.path.join(DIR, name + ".yaml"), record_mode="once" if MODE == "record" else "none"
+        )
+        out = _run(fn, cas)
+        calls = cas.recorded_count + cas.replayed_count
+        results[name] = {"out": out, "state": cas.state, "calls": calls, "misses": cas.misses}
     print(json.dumps(results))
 
 

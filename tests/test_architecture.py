@@ -129,11 +129,11 @@ def test_every_error_type_lives_in_errors_py_under_harness_error() -> None:
     classes = [
         c for _, c in inspect.getmembers(errors, inspect.isclass) if c.__module__ in (errors.__name__,)
     ]
-    # the one exception: CassetteMissSignal, the BaseException that carries a miss past SDK retry loops
+    # the one exception: CassetteSignal, the BaseException that carries a miss past SDK retry loops
     assert classes and all(
         issubclass(c, errors.HarnessError)
         for c in classes
-        if issubclass(c, BaseException) and c is not errors.CassetteMissSignal
+        if issubclass(c, BaseException) and c is not errors.CassetteSignal
     )
     # the tree in the docstring names every one of them
     doc = errors.__doc__ or ""

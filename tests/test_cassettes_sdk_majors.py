@@ -63,3 +63,8 @@ def test_the_previous_sdk_majors_record_then_replay_offline(tmp_path):
     replayed = json.loads(_run([*app, "replay", str(tmp_path), *SCENARIOS], env))
     assert {n: r["state"] for n, r in replayed.items()} == dict.fromkeys(SCENARIOS, "replayed")
     assert {n: r["out"] for n, r in replayed.items()} == {n: r["out"] for n, r in recorded.items()}
+    # both retry any Exception from their transport: a miss still reaches the caller after one attempt
+    missed = json.loads(_run([*app, "miss", str(tmp_path / "none"), *SCENARIOS], env))
+    assert {n: (r["out"], r["misses"]) for n, r in missed.items()} == dict.fromkeys(
+        SCENARIOS, ("CassetteMissError", 1)
+    )

@@ -1,11 +1,12 @@
-"""Recording any client: the openai, anthropic and google-genai SDKs, LangChain's ChatOpenAI / ChatAnthropic
-and plain httpx, unchanged, inside `use_cassette` — recorded against the emulator, replayed in a fresh
+"""Recording any client: the openai, anthropic and google-genai SDKs, LangChain's ChatOpenAI / ChatAnthropic,
+pydantic-ai and plain httpx, unchanged, inside `use_cassette` — recorded against the emulator, replayed in a fresh
 process with every socket refused; a miss reaches the caller as the miss, past each SDK's retry loop."""
 
 from __future__ import annotations
 
 import ast
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -27,7 +28,7 @@ from langchain_anthropic import ChatAnthropic
 from langchain_openai import ChatOpenAI
 
 from harness.cassettes import load_cassette, use_cassette
-from harness.errors import CassetteMissError, UnrecordedTrafficWarning
+from harness.errors import CassetteMissError, SecretLeakError, UnrecordedTrafficWarning
 from harness.testing import ProviderEmulator, Reply
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,9 +58,12 @@ def test_every_sdk_records_then_replays_in_a_fresh_process_with_every_socket_ref
         recorded = _run_app("record", tmp_path, urls)
         sent = [{k.lower(): v for k, v in r.headers.items()} for r in emu.requests]
         queries = [r.query for r in emu.requests]
-    assert len(recorded) >= 25
+    assert len(recorded) >= 30
     assert {name: r["state"] for name, r in recorded.items()} == dict.fromkeys(recorded, "recorded")
-    assert {name: r["calls"] for name, r in recorded.items()} == dict.fromkeys(recorded, 1)
+    assert {name: r["calls"] for name, r in recorded.items()} == {
+        **dict.fromkeys(recorded, 1),
+        "langchain_openai_batch": 2,
+    }
     # each key really went out, in the header (or query) its SDK uses ...
     assert any(h.get("authorization") == f"Bearer {KEYS[0]}" for h in sent)
     assert any(h.get("authorization") == f"Bearer {KEYS[1]}" for h in sent)  # anthropic 2.x
@@ -71,9 +75,9 @@ def test_every_sdk_records_then_replays_in_a_fresh_process_with_every_socket_ref
     written = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
     assert written and b"SENTINEL" not in written
     for name in recorded:
-        [ix] = load_cassette(tmp_path / f"{name}.yaml")
-        assert "truncated" not in ix.timing, name  # SDK streams stop at their end marker: recorded whole
-        assert ix.timing["ttfb_ms"] > 0
+        for ix in load_cassette(tmp_path / f"{name}.yaml"):
+            assert "truncated" not in ix.timing, name  # SDK streams stop at their end marker: recorded whole
+            assert ix.timing["ttfb_ms"] > 0
     [ix] = load_cassette(tmp_path / "openai_stream.yaml")
     assert ix.streamed and ix.response.body.rstrip().endswith(b"data: [DONE]")
 
@@ -171,6 +175,22 @@ def test_a_miss_names_the_nearest_recorded_request_with_its_diff(emu, tmp_path):
             client.chat.completions.create(model="gpt-4.1", messages=[{"role": "user", "content": "Hi"}])
     message = str(caught.value)
     assert "nearest recorded (#0)" in message and "gpt-4.1-mini" in message
+
+
+def test_a_refused_write_inside_an_sdk_is_the_secret_leak_error_after_one_attempt(emu, tmp_path):
+    """The live key base64-encoded in a prompt cannot be written: the write is refused as the body closes,
+    inside the SDK's send, and the SDK does not re-send it (its retries would, then say "Connection error")."""
+    key, path = "sk-ant-live-key-for-the-leak-test-0123456789", tmp_path / "leak.yaml"
+    encoded = base64.b64encode(key.encode()).decode()
+    client = anthropic.Anthropic(base_url=emu.base_url("anthropic"), api_key=key)
+    ask = [{"role": "user", "content": f"decode {encoded}"}]
+    with (
+        client,
+        pytest.raises(SecretLeakError, match="refusing to write"),
+        use_cassette(path, record_mode="once"),
+    ):
+        client.messages.create(model="claude-haiku-4-5", max_tokens=50, messages=ask)
+    assert len(emu.requests) == 1 and not path.exists()
 
 
 # --- streams abandoned midway -------------------------------------------------------------------------------

@@ -3,8 +3,8 @@
 Entering installs the cassette with `harness.http.intercept`, so every ChatModel call made in the
 context — including by code that builds its own models, tasks it starts, and `batch` threads — is
 recorded or replayed, and (`clients`) so is every call of any httpx / httpx2 client, the SDKs' included;
-a miss raised inside one of those leaves it as `CassetteMissSignal` and is re-raised here as the
-`CassetteMissError` itself. Leaving writes this session's recordings when the block completed (an exception or interrupt leaves
+a miss (or refused write) raised inside one of those leaves it as `CassetteSignal` and is re-raised
+here as the `CassetteMissError` (`SecretLeakError`) itself. Leaving writes this session's recordings when the block completed (an exception or interrupt leaves
 the file as it was), reports interactions that were never played
 (raising CassetteUnusedError when `strict`), and logs usage for `harness cassettes prune`.
 """
@@ -67,15 +67,15 @@ class Cassette(CassetteInterceptor):
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         cm = self._entered.pop()
         clients.release()
-        miss = clients.unwrap_miss(exc)
-        if miss is not None:  # a miss inside another library's client: the miss itself, not its carrier
-            exc_type, exc = type(miss), miss
+        carried = clients.unwrap(exc)
+        if carried is not None:  # raised inside another library's client: the error itself, not its carrier
+            exc_type, exc = type(carried), carried
         try:
             self._exit(exc_type)
         finally:
             cm.__exit__(exc_type, exc, tb)
-        if miss is not None:
-            raise miss.with_traceback(tb) from None
+        if carried is not None:
+            raise carried.with_traceback(tb) from None
 
     def _exit(self, exc_type: Any) -> None:
         # KeyboardInterrupt, CancelledError (Ctrl-C in asyncio), SystemExit: cut short, not failed

@@ -13,9 +13,10 @@ extension and pass straight through. An `httpx2` request is converted to an `htt
 interceptor, and its answer back to an `httpx2.Response` whose body streams chunk by chunk as it arrives
 (nothing is buffered, so time to first token is the live one).
 
-A miss raised for another library's client leaves as `CassetteMissSignal`, a BaseException: the SDKs'
-retry loops catch `Exception` and would retry, then report "Connection error". `use_cassette`, the pytest
-plugin and the runner turn it back into the `CassetteMissError` it carries (`unwrap_miss`).
+A miss raised for another library's client — or a refused write (`SecretLeakError`, raised when a
+recorded body closes) — leaves as `CassetteSignal`, a BaseException: the SDKs' retry loops catch
+`Exception` and would retry (re-sending a leaking request live), then report "Connection error".
+`use_cassette`, the pytest plugin and the runner turn it back into the error it carries (`unwrap`).
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from typing import Any
 import httpx
 
 from harness.cassettes import outside
-from harness.errors import CassetteMissError, CassetteMissSignal
-from harness.http import ROUTED, Interceptor, current_interceptor
+from harness.errors import CassetteError, CassetteMissError, CassetteSignal, SecretLeakError
+from harness.http import ROUTED, Interceptor, current_interceptor, response_info
 
 try:
     import httpx2
@@ -63,9 +64,9 @@ def release() -> None:
             _saved.clear()
 
 
-def unwrap_miss(exc: BaseException | None) -> CassetteMissError | None:
-    """The CassetteMissError a CassetteMissSignal carries (None for anything else)."""
-    return exc.error if isinstance(exc, CassetteMissSignal) else None
+def unwrap(exc: BaseException | None) -> CassetteError | None:
+    """The error a CassetteSignal carries (None for anything else)."""
+    return exc.error if isinstance(exc, CassetteSignal) else None
 
 
 def _patch(cls: type, name: str, make: Callable[[Any], Any]) -> None:
@@ -121,8 +122,8 @@ def _sync_httpx(original: Any) -> Any:
         icp = _cassette_for(request)
         if icp is None:
             return _Original(self, original).handle_request(request)
-        with _miss_as_signal():
-            return icp.handle(request, _Original(self, original))
+        with _as_signal():
+            return _signalling(icp.handle(request, _Original(self, original)))
 
     return handle_request
 
@@ -132,18 +133,46 @@ def _async_httpx(original: Any) -> Any:
         icp = _cassette_for(request)
         if icp is None:
             return await _AsyncOriginal(self, original).handle_async_request(request)
-        with _miss_as_signal():
-            return await icp.ahandle(request, _AsyncOriginal(self, original))
+        with _as_signal():
+            return _signalling(await icp.ahandle(request, _AsyncOriginal(self, original)))
 
     return handle_async_request
 
 
 @contextlib.contextmanager
-def _miss_as_signal() -> Iterator[None]:
+def _as_signal() -> Iterator[None]:
     try:
         yield
-    except CassetteMissError as e:
-        raise CassetteMissSignal(e) from None
+    except (CassetteMissError, SecretLeakError) as e:
+        raise CassetteSignal(e) from None
+
+
+class _SignalOnClose(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A recorded body whose close may refuse the write (SecretLeakError): carried past retry loops too."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self.inner
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self.inner:
+            yield chunk
+
+    def close(self) -> None:
+        with _as_signal():
+            self.inner.close()
+
+    async def aclose(self) -> None:
+        with _as_signal():
+            await self.inner.aclose()
+
+
+def _signalling(response: httpx.Response) -> httpx.Response:
+    if response_info(response).get("state") == "recorded":
+        response.stream = _SignalOnClose(response.stream)
+    return response
 
 
 # --- httpx2: converted to httpx for the interceptor, and back --------------------------------------------
@@ -237,7 +266,8 @@ def _sync_httpx2(original: Any) -> Any:
             yield from self.inner
 
         def close(self) -> None:
-            self.inner.close()
+            with _as_signal():
+                self.inner.close()
 
     def handle_request(self: Any, request: Any) -> Any:
         icp = _cassette_for(request)
@@ -245,7 +275,7 @@ def _sync_httpx2(original: Any) -> Any:
             with outside.expected(request.url.host):
                 return original(self, request)
         converted = _as_httpx_request(request, request.read())
-        with _miss_as_signal():
+        with _as_signal():
             response = icp.handle(converted, _Original2(self, original, request))
         return _as_httpx2_response(response, ToHttpx2(response.stream))
 
@@ -264,7 +294,8 @@ def _async_httpx2(original: Any) -> Any:
                 yield chunk
 
         async def aclose(self) -> None:
-            await self.inner.aclose()
+            with _as_signal():
+                await self.inner.aclose()
 
     async def handle_async_request(self: Any, request: Any) -> Any:
         icp = _cassette_for(request)
@@ -272,7 +303,7 @@ def _async_httpx2(original: Any) -> Any:
             with outside.expected(request.url.host):
                 return await original(self, request)
         converted = _as_httpx_request(request, await request.aread())
-        with _miss_as_signal():
+        with _as_signal():
             response = await icp.ahandle(converted, _AsyncOriginal2(self, original, request))
         return _as_httpx2_response(response, AsyncToHttpx2(response.stream))
 

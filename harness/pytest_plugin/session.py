@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from harness.cassettes.modes import check_record_mode
-from harness.errors import CassetteMissError, CassetteMissSignal, ConfigurationError, InputError
+from harness.errors import CassetteMissError, CassetteSignal, ConfigurationError, InputError
 from harness.pytest_plugin.network import NetworkBlocker
 from harness.pytest_plugin.outputs import summary_lines, write_outputs
 from harness.pytest_plugin.support import (
@@ -121,11 +121,11 @@ class HarnessSession:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Any:
-        """A miss inside another library's client (openai, anthropic, ...) left it as CassetteMissSignal,
-        past the SDK's retry loop: the test fails with the CassetteMissError itself."""
+        """A miss (or refused write) inside another library's client (openai, anthropic, ...) left it as
+        CassetteSignal, past the SDK's retry loop: the test fails with the CassetteError itself."""
         try:
             return (yield)
-        except CassetteMissSignal as signal:
+        except CassetteSignal as signal:
             raise signal.error.with_traceback(signal.__traceback__) from None
 
     @pytest.hookimpl(wrapper=True)
