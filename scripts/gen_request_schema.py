@@ -120,7 +120,13 @@ def build() -> dict[str, Any]:
     from openai.types.chat import chat_completion_message_param
     from openai.types.responses import response_input_item_param
 
+    from openai.types.chat import ChatCompletionMessage
+
     out["openai_chat"]["messages"] = _shapes(chat_completion_message_param.ChatCompletionMessageParam, "role")
+    # a reply's message sent back as is (the SDK's documented `messages.append(completion.choices[0].message)`)
+    # is accepted: the API takes the response message's fields (annotations, refusal ...) on an assistant turn
+    assistant = out["openai_chat"]["messages"]["assistant"]
+    out["openai_chat"]["messages"]["assistant"] = sorted({*assistant, *ChatCompletionMessage.model_fields})
     out["openai_responses"]["input_items"] = _shapes(
         response_input_item_param.ResponseInputItemParam, "type", default="message"
     )

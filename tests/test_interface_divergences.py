@@ -10,7 +10,7 @@ from _helpers import get_weather
 
 from harness import init_chat_model
 from harness.callbacks import BaseCallbackHandler
-from harness.errors import UnsupportedFeatureError
+from harness.errors import ModelInvalidRequestError, UnsupportedFeatureError
 from harness.messages.core import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from harness.testing import Reply, ToolCallSpec
 
@@ -30,15 +30,18 @@ def test_a_misspelt_keyword_warns_and_moves_into_model_kwargs(emulator):
     ):
         model = _model(emulator, temprature=0.2, temperature=0.5)
     assert model.model_kwargs == {"temprature": 0.2}
-    model.invoke("hi")
+    # sent as is, as LangChain does, and refused by the API as the real one refuses it
+    with pytest.raises(ModelInvalidRequestError, match="temprature"):
+        model.invoke("hi")
     body = emulator.requests[-1].body
-    assert body["temprature"] == 0.2 and body["temperature"] == 0.5  # sent as is, as LangChain does
+    assert body["temprature"] == 0.2 and body["temperature"] == 0.5
 
 
 def test_on_gemini_an_unknown_keyword_is_no_longer_slipped_into_generation_config(emulator):
     with pytest.warns(UserWarning, match="'temprature' is not a parameter google_genai knows"):
         model = _model(emulator, "google_genai:gemini-2.5-flash", "google_genai", temprature=0.2, top_k=3)
-    model.invoke("hi")
+    with pytest.raises(ModelInvalidRequestError, match="temprature"):
+        model.invoke("hi")
     body = emulator.requests[-1].body
     assert body["temprature"] == 0.2 and body["generationConfig"] == {"topK": 3}
 

@@ -48,6 +48,11 @@ class LangChainChatModel(ChatSurface, Runnable):
     def _chat_model(self) -> Any:  # the shared ChatSurface binds this model itself
         return self
 
+    def is_server_tool(self, tool: Any) -> bool:
+        """A provider tool dict (`{"type": "web_search"}`, ...) goes to the LangChain model as given:
+        its own `bind_tools` knows its provider's server-side tools."""
+        return isinstance(tool, dict) and tool.get("type") not in (None, "function")
+
     @property
     def model_name(self) -> str:
         return self.model

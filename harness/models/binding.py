@@ -71,7 +71,7 @@ class ChatSurface:
         # a provider's own server-side tool dict (Anthropic web search, Gemini google_search ...) is
         # sent as given; everything else becomes an OpenAI function tool that each adapter translates
         formatted = [
-            t if model.adapter.is_server_tool(t) else convert_to_openai_tool(t, strict=strict) for t in tools
+            t if model.is_server_tool(t) else convert_to_openai_tool(t, strict=strict) for t in tools
         ]
         extra: dict[str, Any] = {"tools": formatted, **kwargs}
         choice = normalize_tool_choice(tool_choice, formatted)

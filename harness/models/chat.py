@@ -134,6 +134,10 @@ class ChatModel(ChatSurface, Runnable):
     def capabilities(self) -> Any:
         return self.adapter.capabilities
 
+    def is_server_tool(self, tool: Any) -> bool:
+        """Whether `tool` is the provider's own server-side tool dict, sent as given by `bind_tools`."""
+        return bool(self.adapter.is_server_tool(tool))
+
     @property
     def default_structured_method(self) -> str:
         """`with_structured_output`'s method when none is given: the provider's native one."""

@@ -57,7 +57,7 @@ OPENAI_PARAMS = COMMON_PARAMS | {
     "service_tier", "store", "user", "prediction", "modalities", "audio", "web_search_options",
     "prompt_cache_key", "prompt_cache_retention", "safety_identifier", "include", "truncation",
     "previous_response_id", "use_previous_response_id", "text", "background", "prompt",
-    "max_tool_calls", "instructions", "conversation", "output_version", "extra_body",
+    "max_tool_calls", "instructions", "conversation", "output_version", "extra_body", "use_responses_api",
 }  # fmt: skip
 
 
