@@ -117,10 +117,8 @@ def build() -> dict[str, Any]:
         allowed, required = _keys(td)
         out[name] = {"allowed": allowed, "required": required, "tool_types": _type_tags(tools)}
     from anthropic.types import content_block_param
-    from openai.types.chat import chat_completion_message_param
+    from openai.types.chat import ChatCompletionMessage, chat_completion_message_param
     from openai.types.responses import response_input_item_param
-
-    from openai.types.chat import ChatCompletionMessage
 
     out["openai_chat"]["messages"] = _shapes(chat_completion_message_param.ChatCompletionMessageParam, "role")
     # a reply's message sent back as is (the SDK's documented `messages.append(completion.choices[0].message)`)
