@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import sys
+
 import pytest
 
 from harness import init_chat_model
@@ -28,3 +31,13 @@ def openai_model(emulator):
     return init_chat_model(
         "openai:gpt-4.1-mini", base_url=emulator.base_url("openai"), api_key="sk-test-key", max_retries=2
     )
+
+
+def pytest_sessionfinish() -> None:
+    """langchain-openai keeps process-wide HTTP clients in an lru_cache and never closes them: drop
+    them while the interpreter still runs, so their own `__del__` closes their sockets cleanly."""
+    utils = sys.modules.get("langchain_openai.chat_models._client_utils")
+    if utils is not None:
+        utils._cached_sync_httpx_client.cache_clear()
+        utils._cached_async_httpx_client.cache_clear()
+        gc.collect()
