@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import cli
-from harness.report import data as D
+from harness.report.encode import compact_message
 from harness.results.summary import summarize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,11 +26,11 @@ def test_report_transcript_hides_raw_tool_use_blocks():
         ],
         "tool_calls": [{"name": "movie", "args": {"year": 2010}, "id": "call_1"}],
     }
-    shown = D._msg(msg)
+    shown = compact_message(msg)
     assert shown["c"] == "Let me look."
     assert shown["tc"] and "tool_use" not in shown["c"]
     # without parsed tool calls nothing is dropped
-    assert "tool_use" in D._msg({"role": "assistant", "content": msg["content"]})["c"]
+    assert "tool_use" in compact_message({"role": "assistant", "content": msg["content"]})["c"]
 
 
 def test_errored_cell_without_usage_is_not_unpriced():

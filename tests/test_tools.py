@@ -11,10 +11,10 @@ from typing_extensions import NotRequired, TypedDict
 
 from harness.errors import ToolException
 from harness.messages.core import ToolMessage
+from harness.tools.signatures import parse_google_docstring
 from harness.tools.tool import (
     BaseTool,
     StructuredTool,
-    _parse_google_docstring,
     convert_to_json_schema,
     convert_to_openai_function,
     convert_to_openai_tool,
@@ -451,20 +451,20 @@ def test_parse_google_docstring_blocks_types_continuations():
             argument, continued.
         b: Second: with a colon.
     """
-    desc, args = _parse_google_docstring(doc, ["a", "b"])
+    desc, args = parse_google_docstring(doc, ["a", "b"])
     assert desc == "Summary line continues here. Second paragraph."
     assert args == {"a": "First argument, continued.", "b": "Second: with a colon."}
 
 
 def test_parse_google_docstring_invalid():
-    assert _parse_google_docstring(None, ["a"]) == ("", {})
-    assert _parse_google_docstring("Only summary.", ["a"]) == ("Only summary.", {})
+    assert parse_google_docstring(None, ["a"]) == ("", {})
+    assert parse_google_docstring("Only summary.", ["a"]) == ("Only summary.", {})
     with pytest.raises(ValueError, match="Google-style"):
-        _parse_google_docstring("Only summary.", ["a"], error_on_invalid_docstring=True)
+        parse_google_docstring("Only summary.", ["a"], error_on_invalid_docstring=True)
     with pytest.raises(ValueError, match="Google-style"):
-        _parse_google_docstring(None, ["a"], error_on_invalid_docstring=True)
+        parse_google_docstring(None, ["a"], error_on_invalid_docstring=True)
     # no parameters (or only run_manager/callbacks): nothing to document
-    assert _parse_google_docstring("S.", ["callbacks"], error_on_invalid_docstring=True) == ("S.", {})
+    assert parse_google_docstring("S.", ["callbacks"], error_on_invalid_docstring=True) == ("S.", {})
 
 
 # --- @tool forms --------------------------------------------------------------------------------

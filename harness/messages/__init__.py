@@ -1,7 +1,10 @@
 """Messages, content blocks and chunk summation, named and shaped as LangChain v1's.
 
-Owns: `core` (message classes, usage helpers), `convert` (input coercion, compact dicts), `merge` (dict-level chunk merging) and
-`usage` (the flat usage results and assertions judge), `display` (pretty_print and prompt strings).
+Owns: `core` (message classes and chunk summation; names everything below too), `tool_calls` (the
+tool-call and usage typed dicts, tool calls from raw or streamed fragments), `blocks` (standard
+content blocks, the per-provider block translators), `merge` (dict-level chunk merging, usage
+arithmetic, partial JSON), `convert` (input coercion, compact dicts), `usage` (the flat usage results
+and assertions judge), `display` (pretty_print and prompt strings).
 May import: nothing from harness (the base every other part builds on).
 """
 

@@ -23,7 +23,7 @@ from harness.messages.core import (
     SystemMessage,
     ToolMessage,
 )
-from harness.messages.merge import _json_safe, tool_call
+from harness.messages.tool_calls import tool_call
 
 __all__ = ["convert_to_messages", "message_to_dict"]
 
@@ -222,3 +222,17 @@ def message_to_dict(m: BaseMessage) -> dict[str, Any]:
         out["name"] = m.name
         out["status"] = m.status
     return out
+
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _json_safe(x: Any) -> Any:
+    """`x` with every key a string and every leaf a JSON scalar (anything else as its str)."""
+    if isinstance(x, _JSON_SCALARS):
+        return x
+    if isinstance(x, dict):
+        return {str(k): _json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_safe(v) for v in x]
+    return str(x)

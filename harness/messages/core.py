@@ -1,4 +1,5 @@
-"""Message classes, tool-call dicts, content blocks, chunk merging and input coercion.
+"""Message classes and chunk summation; the tool-call dicts, content blocks and merge helpers they
+use are named here too (from `tool_calls`, `blocks`, `merge`).
 
 Behaves like LangChain v1 (`langchain_core.messages`); see README.md "Using the model interface".
 Provider modules teach `.content_blocks` their native block formats with `register_block_translator`.
@@ -6,33 +7,39 @@ Provider modules teach `.content_blocks` their native block formats with `regist
 
 from __future__ import annotations
 
-import json
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.messages import display
-from harness.messages.merge import (
+from harness.messages.blocks import (
     KNOWN_BLOCK_TYPES,
+    generic_blocks,
+    get_block_translator,
+    register_block_translator,
+)
+from harness.messages.merge import (
+    add_usage,
+    merge_content,
+    merge_dicts,
+    merge_lists,
+    parse_partial_json,
+    subtract_usage,
+)
+from harness.messages.tool_calls import (
     InputTokenDetails,
     InvalidToolCall,
     OutputTokenDetails,
     ToolCall,
     ToolCallChunk,
     UsageMetadata,
-    _derive_from_chunks,
-    _generic_blocks,
-    _parse_raw_tool_calls,
-    add_usage,
+    fill_chunk_tool_calls,
     invalid_tool_call,
-    merge_content,
-    merge_dicts,
-    merge_lists,
-    parse_partial_json,
-    subtract_usage,
+    normalize_calls,
+    parse_raw_tool_calls,
     tool_call,
     tool_call_chunk,
 )
@@ -66,22 +73,6 @@ __all__ = [
     "tool_call",
     "tool_call_chunk",
 ]
-
-# --- content-block translators ------------------------------------------------------------------
-
-_TRANSLATORS: dict[str, Callable[[Any], list[dict[str, Any]]]] = {}
-
-
-def register_block_translator(model_provider: str, fn: Callable[[Any], list[dict[str, Any]]]) -> None:
-    """Register `fn(message) -> list of standard blocks` for AI messages whose
-    `response_metadata["model_provider"] == model_provider`. `fn` may raise NotImplementedError
-    to fall back to the generic conversion."""
-    _TRANSLATORS[model_provider] = fn
-
-
-def get_block_translator(model_provider: str) -> Callable[[Any], list[dict[str, Any]]] | None:
-    return _TRANSLATORS.get(model_provider)
-
 
 # --- messages -----------------------------------------------------------------------------------
 
@@ -139,7 +130,7 @@ class BaseMessage(BaseModel):
 
     @property
     def content_blocks(self) -> list[dict[str, Any]]:
-        return _generic_blocks(self.content)
+        return generic_blocks(self.content)
 
     def pretty_repr(self, html: bool = False) -> str:
         return display.pretty_repr(self, html=html)
@@ -199,21 +190,6 @@ class ToolMessage(BaseMessage):
         return values
 
 
-def _norm_calls(calls: list, kind: str) -> list[dict[str, Any]]:
-    out = []
-    for c in calls:
-        if not isinstance(c, dict):
-            raise ValueError(f"{kind} entries must be dicts, got {type(c).__name__}")
-        if c.get("type") != kind or "id" not in c:
-            c = {**c, "id": c.get("id"), "type": kind}
-        if kind == "tool_call" and (
-            not isinstance(c.get("name"), str) or not isinstance(c.get("args"), dict)
-        ):
-            raise ValueError(f"a tool call needs a str 'name' and a dict 'args', got {c!r}")
-        out.append(c)
-    return out
-
-
 class AIMessage(BaseMessage):
     type: Literal["ai"] = "ai"
     tool_calls: list[dict[str, Any]] = Field(default_factory=list)
@@ -245,16 +221,16 @@ class AIMessage(BaseMessage):
                         if isinstance(r, dict)
                     ]
                 else:
-                    values["tool_calls"], values["invalid_tool_calls"] = _parse_raw_tool_calls(raw)
+                    values["tool_calls"], values["invalid_tool_calls"] = parse_raw_tool_calls(raw)
         for key, kind in (
             ("tool_calls", "tool_call"),
             ("invalid_tool_calls", "invalid_tool_call"),
             ("tool_call_chunks", "tool_call_chunk"),
         ):
             if values.get(key):
-                values[key] = _norm_calls(values[key], kind)
+                values[key] = normalize_calls(values[key], kind)
         if is_chunk:
-            _chunk_tool_calls(values)
+            fill_chunk_tool_calls(values)
         return values
 
     @property
@@ -263,13 +239,13 @@ class AIMessage(BaseMessage):
         if meta.get("output_version") == "v1" and isinstance(self.content, list):
             return list(self.content)  # type: ignore[arg-type]
         provider = meta.get("model_provider")
-        fn = _TRANSLATORS.get(provider) if isinstance(provider, str) else None
+        fn = get_block_translator(provider) if isinstance(provider, str) else None
         if fn is not None:
             try:
                 return fn(self)
             except NotImplementedError:
                 pass
-        return self._add_tool_and_reasoning_blocks(_generic_blocks(self.content))
+        return self._add_tool_and_reasoning_blocks(generic_blocks(self.content))
 
     def _add_tool_and_reasoning_blocks(self, blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if self.tool_calls:
@@ -287,41 +263,6 @@ def _prepend_reasoning(m: AIMessage, blocks: list[dict[str, Any]]) -> list[dict[
     if isinstance(rc, str) and not any(b.get("type") == "reasoning" for b in blocks):
         blocks.insert(0, {"type": "reasoning", "reasoning": rc})
     return blocks
-
-
-def _chunk_tool_calls(values: dict[str, Any]) -> None:
-    """AIMessageChunk: derive tool_calls from tool_call_chunks, or chunks from given tool_calls."""
-    chunks = values.get("tool_call_chunks")
-    if not chunks:
-        made = [
-            tool_call_chunk(tc["name"], json.dumps(tc["args"]), tc.get("id"))
-            for tc in values.get("tool_calls") or ()
-        ]
-        made += [
-            tool_call_chunk(tc.get("name"), tc.get("args"), tc.get("id"))
-            for tc in values.get("invalid_tool_calls") or ()
-        ]
-        if made:
-            values["tool_call_chunks"] = made
-        return
-    values["tool_calls"], values["invalid_tool_calls"] = _derive_from_chunks(chunks)
-    content, meta = values.get("content"), values.get("response_metadata") or {}
-    if (
-        values.get("chunk_position") == "last"
-        and isinstance(content, list)
-        and meta.get("output_version") == "v1"
-    ):
-        by_id = {tc["id"]: tc for tc in values["tool_calls"] if tc.get("id")}
-        fixed = []
-        for b in content:
-            if isinstance(b, dict) and b.get("type") == "tool_call_chunk" and b.get("id") in by_id:
-                tc = by_id[b["id"]]
-                nb = {"type": "tool_call", "name": tc["name"], "args": tc["args"], "id": tc["id"]}
-                if "extras" in b:
-                    nb["extras"] = b["extras"]
-                b = nb
-            fixed.append(b)
-        values["content"] = fixed
 
 
 class AIMessageChunk(AIMessage):

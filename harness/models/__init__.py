@@ -3,7 +3,8 @@
 Owns: `chat` (invoke / stream / astream_events, callbacks, retries, timing, the HTTP client),
 `binding` (`bind`, `bind_tools`, `with_structured_output`),
 `init` (`init_chat_model`, provider inference, `ConfigurableModel`), `timing`, `retry` (the one
-`RetryPolicy`, also the runner's), `clients` (the HTTP clients a model opens, and their closing).
+`RetryPolicy`, also the runner's), `clients` (the HTTP clients a model opens, and their closing),
+`params` (constructor keywords sorted before a model is built: the proxy, unknown keywords).
 May import: `harness.aws`, `harness.callbacks`, `harness.errors`, `harness.http`, `harness.messages`,
 `harness.providers`, `harness.redaction`, `harness.runnables`, `harness.tools`.
 """

@@ -3,6 +3,12 @@
 Third parties register adapters through the `harness.providers` entry-point group
 (`name = "package.module:AdapterClass"`).
 
+Owns: `base` (the ProviderAdapter contract), one module or subpackage per provider (`openai`,
+`azure_openai`, `ollama`, `anthropic/`, `google_genai/`, `openai_responses/`, `bedrock/`), `foreign`
+(other libraries' replies as harness messages), and the shared steps: `_common` (translation steps
+several adapters share), `_sse` (the incremental SSE parser), `_json_array` (a streamed JSON array,
+Gemini's).
+
 May import: `harness.errors`, `harness.messages`, `harness.redaction`.
 
 Never `harness.models` or `harness.http`: adapters are pure.

@@ -7,6 +7,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from harness.errors import ModelAPIError
+
 
 def text_of(content: Any, kinds: tuple[str, ...] = ("text",)) -> str:
     """Message content as plain text: a string as is, else the joined strings and `kinds` parts."""
@@ -68,3 +70,11 @@ def usage_metadata(
         if kept:
             usage[key] = kept
     return usage
+
+
+def stream_json(data: str | bytes, provider: str, what: str = "stream event") -> Any:
+    """One event (or line) of a stream parsed as JSON; a malformed one is a ModelAPIError naming it."""
+    try:
+        return json.loads(data)
+    except ValueError as e:
+        raise ModelAPIError(f"malformed {what} (not JSON): {data[:200]!r}", provider=provider) from e

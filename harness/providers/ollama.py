@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from harness.errors import ModelAPIError
 from harness.messages.core import AIMessage, AIMessageChunk, BaseMessage, ToolMessage, tool_call_chunk
-from harness.providers._common import usage_metadata
+from harness.providers._common import stream_json, usage_metadata
 from harness.providers.base import (
     COMMON_PARAMS,
     Capabilities,
@@ -306,12 +306,7 @@ class _NDJSONDecoder(StreamDecoder):
         line = line.strip()
         if not line:
             return None
-        try:
-            obj = json.loads(line)
-        except ValueError as e:
-            raise ModelAPIError(
-                f"malformed stream line (not JSON): {line[:200]!r}", provider=self.provider
-            ) from e
+        obj = stream_json(line, self.provider, "stream line")
         if not isinstance(obj, dict) or "error" in obj:
             raise ModelAPIError(f"error in stream: {error_message(obj)}", provider=self.provider, body=obj)
         msg = obj.get("message") or {}

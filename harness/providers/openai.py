@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from harness.errors import ModelAPIError, ModelError, error_for_status
 from harness.messages.core import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
-from harness.providers._common import json_tool_call, text_of, usage_metadata
+from harness.providers._common import json_tool_call, stream_json, text_of, usage_metadata
 from harness.providers._sse import SSEParser
 from harness.providers.base import (
     COMMON_PARAMS,
@@ -337,12 +337,7 @@ class _ChatStreamDecoder(StreamDecoder):
         if data.strip() == "[DONE]":
             self.done = True
             return None
-        try:
-            obj = json.loads(data)
-        except ValueError as e:
-            raise ModelAPIError(
-                f"malformed stream event (not JSON): {data[:200]!r}", provider=self.provider
-            ) from e
+        obj = stream_json(data, self.provider)
         if "error" in obj:
             raise ModelAPIError(f"error in stream: {error_message(obj)}", provider=self.provider, body=obj)
         meta: dict[str, Any] = {"model_provider": self.provider}

@@ -177,6 +177,18 @@ def latency_chart(summary: list[dict[str, Any]]) -> Markup:
     )
 
 
+def _bar(
+    y: float, value: float, top: float, height: int, cls: str, title: str, label: str, label_dy: float
+) -> list[str]:
+    """One horizontal bar of a grouped bar chart (`title`: its tooltip, already escaped) and its label."""
+    w = max(_x(value, top) - PLOT_L, 0 if not value else 1.5)
+    return [
+        f'<rect x="{PLOT_L}" y="{y:.1f}" width="{w:.1f}" height="{height}" class="{cls}">'
+        f"<title>{title}</title></rect>",
+        _text(PLOT_L + w + 4, y + label_dy, label, cls="mini"),
+    ]
+
+
 TOKEN_SERIES = (
     ("input_tokens", "t-in", "input"),
     ("output_tokens", "t-out", "output"),
@@ -198,12 +210,8 @@ def tokens_chart(summary: list[dict[str, Any]]) -> Markup:
         body.append(_label(y + group / 2, s["model_id"]))
         for j, (key, cls, label) in enumerate(TOKEN_SERIES):
             by = y + 4 + j * bar
-            w = max(_x(s[key], ticks[-1]) - PLOT_L, 0 if not s[key] else 1.5)
-            body.append(
-                f'<rect x="{PLOT_L}" y="{by:.1f}" width="{w:.1f}" height="{bar - 2}" class="{cls}">'
-                f"<title>{escape(s['model_id'])} {label}: {s[key]:,} tokens</title></rect>"
-            )
-            body.append(_text(PLOT_L + w + 4, by + 7, f"{label} {fmt_tokens(s[key])}", cls="mini"))
+            title = f"{escape(s['model_id'])} {label}: {s[key]:,} tokens"
+            body += _bar(by, s[key], ticks[-1], bar - 2, cls, title, f"{label} {fmt_tokens(s[key])}", 7)
     return _frame(
         "chart-tokens",
         "Tokens per model",
@@ -232,12 +240,8 @@ def cost_chart(summary: list[dict[str, Any]]) -> Markup:
             if value is None:
                 body.append(_text(PLOT_L + 4, by + 9, "no price", cls="mini"))
                 continue
-            w = max(_x(value, ticks[-1]) - PLOT_L, 0 if not value else 1.5)
-            body.append(
-                f'<rect x="{PLOT_L}" y="{by:.1f}" width="{w:.1f}" height="{bar - 2}" class="{cls}">'
-                f"<title>{escape(s['model_id'])} {what}: {fmt_usd(value)}</title></rect>"
-            )
-            body.append(_text(PLOT_L + w + 4, by + 8, f"{what} {fmt_usd(value)}", cls="mini"))
+            title = f"{escape(s['model_id'])} {what}: {fmt_usd(value)}"
+            body += _bar(by, value, ticks[-1], bar - 2, cls, title, f"{what} {fmt_usd(value)}", 8)
     return _frame(
         "chart-cost",
         "Cost per model",

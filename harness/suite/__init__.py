@@ -1,8 +1,9 @@
 """Suite files: strict pydantic models, the located YAML loader, case expansion and templates.
 
-Owns: `spec` (the models, `load_suite`, `parse_suite`), `expansion` (cases x vars, rendered messages), `yaml_loader` (YAML with line
-numbers), `schema` (the committed JSON schema and one-line messages), `templates` (the one sandboxed
-renderer of user templates), `datafiles` (`file://` prompts and datasets read beside the suite).
+Owns: `spec` (`load_suite`, `parse_suite`; names the models too), `models` (the pydantic models of a
+suite file), `expansion` (cases x vars, rendered messages), `yaml_loader` (YAML with line numbers),
+`schema` (the committed JSON schema and one-line messages), `templates` (the one sandboxed renderer of
+user templates), `datafiles` (`file://` prompts and datasets read beside the suite).
 May import: `harness.assertions`, `harness.errors`, `harness.files`, `harness.imports`.
 """
 

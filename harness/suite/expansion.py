@@ -17,7 +17,7 @@ from harness.errors import TemplateError
 from harness.suite.templates import render_tree
 
 if TYPE_CHECKING:
-    from harness.suite.spec import Case, Suite
+    from harness.suite.models import Case, Suite
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The suite file's JSON schema (generated from `harness.suite.spec.Suite`) and one-line validation messages.
+"""The suite file's JSON schema (generated from `harness.suite.models.Suite`) and one-line validation messages.
 
 Regenerate the committed schema after changing the models:  python -m harness.suite.schema
 """
@@ -24,7 +24,7 @@ SCHEMA_ID = "https://harness.dev/suite.schema.json"
 
 
 def suite_json_schema() -> dict[str, Any]:
-    from harness.suite.spec import Suite
+    from harness.suite.models import Suite
 
     schema = Suite.model_json_schema(by_alias=True, mode="validation")
     _accept_alias_choices(schema.get("$defs", {}))
@@ -141,7 +141,7 @@ def _step(ann: Any, part: Any) -> tuple[Any, bool]:
 def _walk(loc: tuple[Any, ...]) -> tuple[list[Any], Any, bool]:
     """(the loc items that are in the file, the annotation of the parent of the last item, whether the
     last item names a member of a union the value did not fit)."""
-    from harness.suite.spec import Suite
+    from harness.suite.models import Suite
 
     ann: Any = Suite
     shown: list[Any] = []

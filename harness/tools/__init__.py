@@ -1,6 +1,8 @@
 """Tools and schemas: `@tool`, schema conversion (`convert_to_openai_tool`), structured-output parsers.
 
-Owns: `tool` (the decorator and tool classes), `schema` (function/pydantic/TypedDict to JSON schema),
+Owns: `tool` (`@tool`, `StructuredTool`; names the rest too), `base` (`BaseTool`: schema, input
+validation, the ToolMessage of a call), `schema` (tool-like objects to OpenAI functions and JSON
+schema), `signatures` (functions with their docstrings, and TypedDicts, as pydantic models),
 `output_parsers` (parsers behind `with_structured_output`).
 May import: `harness.errors`, `harness.messages`, `harness.runnables`.
 """

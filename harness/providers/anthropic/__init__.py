@@ -1,5 +1,6 @@
 """Anthropic Messages API adapter: `adapter` (request, response, errors, server tools), `stream` (the
-SSE decoder), `format` (message and content translation) and `blocks` (`.content_blocks`). Pure: imports `harness.messages`, `harness.providers.base`."""
+SSE decoder), `format` (message and content translation) and `blocks` (`.content_blocks`).
+Pure: imports `harness.messages`, `harness.providers.base`."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from harness.errors import ModelAPIError, error_for_status
 from harness.messages.core import AIMessageChunk, parse_partial_json
+from harness.providers._common import stream_json
 from harness.providers._sse import SSEParser
 from harness.providers.anthropic.format import (
     ERROR_STATUS,
@@ -58,12 +59,7 @@ class MessagesStreamDecoder(StreamDecoder):
     def _event(self, data: str) -> AIMessageChunk | None:
         if not data.strip():
             return None
-        try:
-            ev = json.loads(data)
-        except ValueError as e:
-            raise ModelAPIError(
-                f"malformed stream event (not JSON): {data[:200]!r}", provider=self.provider
-            ) from e
+        ev = stream_json(data, self.provider)
         t = ev.get("type")
         if t == "message_start":
             msg = ev.get("message") or {}

@@ -82,63 +82,10 @@ def user_parts(content: Any) -> Any:
 
 
 def _assistant_items(m: AIMessage, stateless: bool) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
     if isinstance(m.content, str):
-        if m.content:
-            items.append({"role": "assistant", "content": m.content})
+        items = [{"role": "assistant", "content": m.content}] if m.content else []
     else:
-        message: dict[str, Any] | None = None  # the assistant message item being filled
-        reasoning: dict[str, Any] | None = None
-        for block in m.content:
-            if isinstance(block, str):
-                block = {"type": "text", "text": block}
-            kind = block.get("type")
-            if kind != "reasoning":
-                reasoning = None
-            if kind in ("text", "output_text", "refusal"):
-                bid = block.get("id")
-                if stateless or not (isinstance(bid, str) and bid.startswith("msg_")):
-                    bid = None  # only ids of OpenAI's own stored message items can be sent back
-                if message is None or message.get("id") != bid:
-                    message = {"type": "message", "role": "assistant", "content": []}
-                    if bid:
-                        message["id"] = bid
-                    items.append(message)
-                if kind == "refusal":
-                    message["content"].append({"type": "refusal", "refusal": block.get("refusal", "")})
-                else:
-                    anns = [a for a in map(annotation_to_wire, block.get("annotations") or []) if a]
-                    message["content"].append(
-                        {"type": "output_text", "text": block.get("text", ""), "annotations": anns}
-                    )
-                continue
-            message = None
-            if kind == "reasoning":
-                rid = block.get("id")
-                if not (isinstance(rid, str) and rid.startswith("rs_")):
-                    continue  # another provider's thinking: not replayable here
-                extras = block.get("extras") or {}
-                if reasoning is None or reasoning["id"] != rid:
-                    reasoning = {"type": "reasoning", "id": rid, "summary": []}
-                    if not (stateless and not extras.get("encrypted_content")):
-                        items.append(reasoning)
-                if extras.get("encrypted_content"):
-                    reasoning["encrypted_content"] = extras["encrypted_content"]
-                if "reasoning" in block:
-                    if extras.get("source") == "reasoning_text":
-                        reasoning.setdefault("content", []).append(
-                            {"type": "reasoning_text", "text": block["reasoning"]}
-                        )
-                    else:
-                        reasoning["summary"].append({"type": "summary_text", "text": block["reasoning"]})
-            elif kind == "server_tool_call" and isinstance((block.get("extras") or {}).get("item"), dict):
-                items.append(block["extras"]["item"])
-            elif kind == "image" and str(block.get("id") or "").startswith("ig_"):
-                items.append({"type": "image_generation_call", "id": block["id"]})  # the stored image
-            elif (
-                kind == "non_standard" and isinstance(block.get("value"), dict) and block["value"].get("type")
-            ):
-                items.append(block["value"])
+        items = _content_items(m.content, stateless)
     fc_ids = m.additional_kwargs.get(FUNCTION_CALL_IDS) or {}
     for tc in [*m.tool_calls, *m.invalid_tool_calls]:
         args = tc.get("args")
@@ -152,6 +99,71 @@ def _assistant_items(m: AIMessage, stateless: bool) -> list[dict[str, Any]]:
             item["id"] = fc_ids[tc["id"]]
         items.append(item)
     return items
+
+
+def _content_items(content: list[Any], stateless: bool) -> list[dict[str, Any]]:
+    """An assistant message's content blocks as input items: text and refusals grouped into message
+    items (by their stored id), reasoning items, and the provider's own items sent back as they were."""
+    items: list[dict[str, Any]] = []
+    message: dict[str, Any] | None = None  # the assistant message item being filled
+    reasoning: dict[str, Any] | None = None
+    for block in content:
+        if isinstance(block, str):
+            block = {"type": "text", "text": block}
+        kind = block.get("type")
+        if kind != "reasoning":
+            reasoning = None
+        if kind in ("text", "output_text", "refusal"):
+            bid = block.get("id")
+            if stateless or not (isinstance(bid, str) and bid.startswith("msg_")):
+                bid = None  # only ids of OpenAI's own stored message items can be sent back
+            if message is None or message.get("id") != bid:
+                message = {"type": "message", "role": "assistant", "content": []}
+                if bid:
+                    message["id"] = bid
+                items.append(message)
+            if kind == "refusal":
+                message["content"].append({"type": "refusal", "refusal": block.get("refusal", "")})
+            else:
+                anns = [a for a in map(annotation_to_wire, block.get("annotations") or []) if a]
+                message["content"].append(
+                    {"type": "output_text", "text": block.get("text", ""), "annotations": anns}
+                )
+            continue
+        message = None
+        if kind == "reasoning":
+            reasoning = _reasoning_item(block, reasoning, items, stateless)
+        elif kind == "server_tool_call" and isinstance((block.get("extras") or {}).get("item"), dict):
+            items.append(block["extras"]["item"])
+        elif kind == "image" and str(block.get("id") or "").startswith("ig_"):
+            items.append({"type": "image_generation_call", "id": block["id"]})  # the stored image
+        elif kind == "non_standard" and isinstance(block.get("value"), dict) and block["value"].get("type"):
+            items.append(block["value"])
+    return items
+
+
+def _reasoning_item(
+    block: dict[str, Any], current: dict[str, Any] | None, items: list[dict[str, Any]], stateless: bool
+) -> dict[str, Any] | None:
+    """Add a reasoning block to the reasoning item of its id (`current`, or a new one appended to
+    `items`); returns the item later blocks of the same id add to. Another provider's thinking is left
+    out: it cannot be replayed here."""
+    rid = block.get("id")
+    if not (isinstance(rid, str) and rid.startswith("rs_")):
+        return current
+    extras = block.get("extras") or {}
+    if current is None or current["id"] != rid:
+        current = {"type": "reasoning", "id": rid, "summary": []}
+        if not (stateless and not extras.get("encrypted_content")):
+            items.append(current)
+    if extras.get("encrypted_content"):
+        current["encrypted_content"] = extras["encrypted_content"]
+    if "reasoning" in block:
+        if extras.get("source") == "reasoning_text":
+            current.setdefault("content", []).append({"type": "reasoning_text", "text": block["reasoning"]})
+        else:
+            current["summary"].append({"type": "summary_text", "text": block["reasoning"]})
+    return current
 
 
 def _tool_output(content: Any) -> Any:

@@ -231,6 +231,45 @@ def response_metadata(resp: dict[str, Any], provider: str, has_function_calls: b
     return {k: v for k, v in meta.items() if v is not None}
 
 
+def _message_blocks(item: dict[str, Any], k: int) -> tuple[list[dict[str, Any]], str]:
+    """A `message` output item's parts as blocks indexed from `k`, and its refusal text."""
+    blocks: list[dict[str, Any]] = []
+    refusal = ""
+    for part in item.get("content") or []:
+        if part.get("type") == "output_text":
+            blocks.append(text_block(item.get("id"), k, part.get("text") or "", part.get("annotations")))
+        elif part.get("type") == "refusal":
+            blocks.append(
+                {
+                    "type": "refusal",
+                    "refusal": part.get("refusal") or "",
+                    "index": k,
+                    **({"id": item["id"]} if item.get("id") else {}),
+                }
+            )
+            refusal += part.get("refusal") or ""
+        else:
+            blocks.append({"type": "non_standard", "value": part, "index": k})
+        k += 1
+    return blocks, refusal
+
+
+def _reasoning_blocks(item: dict[str, Any], k: int) -> list[dict[str, Any]]:
+    """A `reasoning` output item as blocks indexed from `k`: one per summary or raw text part (the
+    first carries the item's extras), or one empty block."""
+    parts = [(p.get("text") or "", False) for p in item.get("summary") or []]
+    parts += [
+        (p.get("text") or "", True) for p in item.get("content") or [] if p.get("type") == "reasoning_text"
+    ]
+    extras = reasoning_extras(item)
+    if not parts:
+        return [reasoning_block(item.get("id"), k, extras=extras)]
+    return [
+        reasoning_block(item.get("id"), k + i, text, raw=raw, extras=extras if i == 0 else None)
+        for i, (text, raw) in enumerate(parts)
+    ]
+
+
 def output_to_message_parts(output: list[dict[str, Any]]) -> dict[str, Any]:
     """The whole `output` list -> content blocks, tool calls, refusal text and function-call ids."""
     blocks: list[dict[str, Any]] = []
@@ -242,40 +281,14 @@ def output_to_message_parts(output: list[dict[str, Any]]) -> dict[str, Any]:
     for item in output:
         kind = item.get("type")
         if kind == "message":
-            for part in item.get("content") or []:
-                if part.get("type") == "output_text":
-                    blocks.append(
-                        text_block(item.get("id"), k, part.get("text") or "", part.get("annotations"))
-                    )
-                elif part.get("type") == "refusal":
-                    blocks.append(
-                        {
-                            "type": "refusal",
-                            "refusal": part.get("refusal") or "",
-                            "index": k,
-                            **({"id": item["id"]} if item.get("id") else {}),
-                        }
-                    )
-                    refusal += part.get("refusal") or ""
-                else:
-                    blocks.append({"type": "non_standard", "value": part, "index": k})
-                k += 1
+            parts, text = _message_blocks(item, k)
+            blocks += parts
+            refusal += text
+            k += len(parts)
         elif kind == "reasoning":
-            parts = [(p.get("text") or "", False) for p in item.get("summary") or []]
-            parts += [
-                (p.get("text") or "", True)
-                for p in item.get("content") or []
-                if p.get("type") == "reasoning_text"
-            ]
-            extras = reasoning_extras(item)
-            if not parts:
-                blocks.append(reasoning_block(item.get("id"), k, extras=extras))
-                k += 1
-            for i, (text, raw) in enumerate(parts):
-                blocks.append(
-                    reasoning_block(item.get("id"), k, text, raw=raw, extras=extras if i == 0 else None)
-                )
-                k += 1
+            parts = _reasoning_blocks(item, k)
+            blocks += parts
+            k += len(parts)
         elif kind == "function_call":
             call_id = item.get("call_id") or item.get("id")
             if item.get("id") and call_id:

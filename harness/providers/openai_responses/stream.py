@@ -9,11 +9,11 @@ yield the whole message. Usage and the full response metadata arrive once, on th
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from harness.errors import ModelAPIError
 from harness.messages.core import AIMessageChunk, merge_lists
+from harness.providers._common import stream_json
 from harness.providers._sse import SSEParser
 from harness.providers.base import StreamDecoder, error_message
 from harness.providers.openai_responses.items import (
@@ -66,12 +66,7 @@ class ResponsesStreamDecoder(StreamDecoder):
     def _event(self, data: str) -> list[AIMessageChunk]:
         if not data or data.strip() == "[DONE]" or self.finished:
             return []
-        try:
-            ev = json.loads(data)
-        except ValueError as e:
-            raise ModelAPIError(
-                f"malformed stream event (not JSON): {data[:200]!r}", provider=self.provider
-            ) from e
+        ev = stream_json(data, self.provider)
         kind = ev.get("type") or ("error" if "error" in ev else "")
         if kind == "error":
             raise ModelAPIError(f"error in stream: {error_message(ev)}", provider=self.provider, body=ev)
