@@ -52,4 +52,6 @@ def to_langchain(model: Any) -> Any:
             "to_langchain got a LangChain chat model already; pass it to LangChain as it is"
         )
 
-    return HarnessChatModel(harness_model=model)
+    # LangChain's `profile` field: the harness model's (None where harness has no entry, as LangChain)
+    profile = getattr(model, "profile", None)
+    return HarnessChatModel(harness_model=model, profile=dict(profile) if profile else None)

@@ -5,7 +5,7 @@ Owns: `chat` (invoke / stream / astream_events, callbacks, retries, timing, the 
 `init` (`init_chat_model`, provider inference, `ConfigurableModel`), `timing`, `retry` (the one
 `RetryPolicy`, also the runner's), `clients` (the HTTP clients a model opens, and their closing).
 May import: `harness.aws`, `harness.callbacks`, `harness.errors`, `harness.http`, `harness.messages`,
-`harness.providers`, `harness.redaction`, `harness.runnables`, `harness.tools`.
+`harness.profiles`, `harness.providers`, `harness.redaction`, `harness.runnables`, `harness.tools`.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ Every request goes through `harness.http.HarnessTransport`, so a cassette can re
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -17,6 +18,7 @@ import httpx
 from harness import callbacks as cb
 from harness.aws import SigV4Auth
 from harness.errors import (
+    ConfigurationError,
     ModelAPIError,
     ModelConnectionError,
     ModelError,
@@ -32,6 +34,7 @@ from harness.models.params import move_unknown, proxy_setting
 from harness.models.retry import RetryPolicy, raise_if_replay_unreadable
 from harness.models.timing import Clock as _Clock
 from harness.models.timing import sum_chunks
+from harness.profiles import checked_profile, model_profile
 from harness.providers import get_adapter_class
 from harness.providers.base import ChatRequest, ProviderAdapter, ResponseFormat, WireRequest
 from harness.redaction import mask_data, mask_text
@@ -74,6 +77,7 @@ class ChatModel(ChatSurface, Runnable):
         transport: httpx.BaseTransport | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
         proxy: str | None = None,
+        profile: dict[str, Any] | None = None,
         **params: Any,
     ) -> None:
         adapter_cls = get_adapter_class(model_provider, model=model)
@@ -88,6 +92,10 @@ class ChatModel(ChatSurface, Runnable):
         self._live_auth = SigV4Auth(self.adapter.name, signing) if signing is not None else None
         self.model = model
         self.model_provider = adapter_cls.name
+        # LangChain's `model.profile`: the packaged entry, or the user's own dict
+        self.profile: dict[str, Any] = (
+            checked_profile(profile) if profile is not None else model_profile(self.model_provider, model)
+        )
         self.timeout = timeout
         self.retry_policy = RetryPolicy(max_retries=max_retries)
         self.rate_limiter = rate_limiter
@@ -158,6 +166,20 @@ class ChatModel(ChatSurface, Runnable):
     @max_retries.setter
     def max_retries(self, value: int) -> None:
         self.retry_policy = dataclasses.replace(self.retry_policy, max_retries=value)
+
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> ChatModel:
+        """A copy with some attributes replaced, as pydantic's `model_copy` on a LangChain model
+        (`model.model_copy(update={"profile": {...}})`); it shares this model's HTTP clients."""
+        if deep:
+            raise ConfigurationError("model_copy(deep=True) is not supported: a model's clients are shared")
+        new = copy.copy(self)
+        for name, value in (update or {}).items():
+            if name.startswith("_") or not hasattr(self, name):
+                raise ConfigurationError(
+                    f"model_copy(update=...) cannot set {name!r}: not an attribute of {self!r}"
+                )
+            setattr(new, name, checked_profile(value) if name == "profile" else value)
+        return new
 
     def close(self) -> None:
         """Close the sync HTTP client this model made (never one passed in); the model stays usable."""
