@@ -72,6 +72,14 @@ def test_packaged_profiles_match_dated_snapshots_and_prefixes(keys, spec, kwargs
     assert {k: profile.get(k) for k in expected} == expected
 
 
+def test_an_azure_deployment_named_like_an_openai_model_has_its_profile(keys, monkeypatch):
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "azure-key")
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "https://example-resource.openai.azure.com")
+    monkeypatch.setenv("OPENAI_API_VERSION", "2025-03-01-preview")
+    assert init_chat_model("azure_openai:gpt-4.1").profile["max_input_tokens"] == 1047576
+    assert init_chat_model("azure_openai:my-deployment").profile == {}
+
+
 def test_every_priced_model_has_a_profile(keys):
     from harness.pricing import load_prices
     from harness.profiles import model_profile
@@ -114,3 +122,11 @@ def test_the_langchain_bridge_carries_the_profile(keys):
     assert to_langchain(init_chat_model("gpt-4.1", profile={"tool_calling": False})).profile == {
         "tool_calling": False
     }
+
+
+def test_a_configurable_model_gives_its_default_models_profile(keys):
+    model = init_chat_model("gpt-4.1", configurable_fields=("temperature",))
+    try:
+        assert model.profile["max_output_tokens"] == 32768
+    finally:
+        model.close()
