@@ -154,6 +154,17 @@ def test_invoke_model_refuses_a_malformed_payload(emulator, model, body, detail)
     }
 
 
+def test_invoke_model_passes_anthropics_own_validation_on(emulator):
+    body = {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 5,
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "hi", "index": 0}]}],
+    }
+    r = _invoke(emulator, body)
+    assert r.status_code == 400 and r.headers["x-amzn-errortype"].startswith("ValidationException")
+    assert r.json() == {"message": "messages.0.content.0.text.index: Extra inputs are not permitted"}
+
+
 def test_invoke_model_unknown_key_through_the_model(emulator):
     model = init_chat_model(f"bedrock:{CLAUDE}", base_url=emulator.base_url("bedrock"), max_retries=0, model_kwargs={"temprature": 0.2}, **AWS)  # fmt: skip
     with model, pytest.raises(ModelInvalidRequestError) as info:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.testing.wire.strict import SCHEMA, Rejection
+from harness.testing.wire.strict import SCHEMA, Rejection, check_anthropic
 
 _CONVERSE: dict[str, Any] = SCHEMA["bedrock_converse"]
 _SHAPES: dict[str, dict[str, Any]] = _CONVERSE["shapes"]
@@ -156,4 +156,8 @@ def check_bedrock_invoke(model: str, body: Any) -> Rejection | None:
         if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
             role = m.get("role") if isinstance(m, dict) else m
             return _malformed(f"#/messages/{i}/role: {role} is not a valid enum value")
-    return None
+    # past Bedrock's own schema, the body reaches Anthropic, whose validation errors Bedrock passes on
+    # as the ValidationException's message (`messages.0.content.0.text.foo: Extra inputs are not
+    # permitted`, the thinking rules, tool shapes)
+    rest = {k: v for k, v in body.items() if k not in ("anthropic_version", "anthropic_beta")}
+    return check_anthropic({**rest, "model": model})
