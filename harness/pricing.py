@@ -14,7 +14,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -24,6 +24,7 @@ PACKAGED_PRICES = Path(__file__).parent / "data" / "prices.yaml"
 ENV_VAR = "HARNESS_PRICES"
 WILDCARD = "*"
 _FIELDS = ("input", "output", "cached_input", "cache_write")
+T = TypeVar("T")
 
 # After a known model name, what may follow and still be the same model: a dated snapshot or a
 # version tag ("-2025-04-14", "-20250929-v1:0", "@20240620", "-001", "-latest", "-preview-05-20",
@@ -74,31 +75,7 @@ class PriceTable:
 
         `provider` may be empty; then a "provider:model" string is split if the prefix is known.
         """
-        name = (model or "").strip().lower()
-        provider = (provider or "").strip().lower()
-        if not provider and ":" in name and name.split(":", 1)[0] in self.prices:
-            provider, name = name.split(":", 1)
-        if not name:
-            return None
-        candidates = [name]
-        stripped = _REGION.sub("", name)
-        if stripped != name:
-            candidates.append(stripped)
-        own = self.prices.get(provider, {})
-        for cand in candidates:
-            found = own.get(cand) or _snapshot_match(own, cand)
-            if found is not None:
-                return found
-        if WILDCARD in own:  # e.g. every local Ollama model is free, whatever its name
-            return own[WILDCARD]
-        for section, table in self.prices.items():
-            if section == provider:
-                continue
-            for cand in candidates:
-                found = table.get(cand) or _snapshot_match(table, cand)
-                if found is not None:
-                    return found
-        return None
+        return lookup_model(self.prices, provider, model)
 
     def cost(self, provider: str | None, model: str, usage: dict[str, Any] | None) -> float | None:
         """USD for `usage` (input_tokens incl. cached, output_tokens incl. reasoning,
@@ -119,7 +96,39 @@ class PriceTable:
         return total / 1_000_000
 
 
-def _snapshot_match(table: dict[str, Price], name: str) -> Price | None:
+def lookup_model(sections: dict[str, dict[str, T]], provider: str | None, model: str) -> T | None:
+    """The entry of `model` in tables of {provider: {model name (lower case): entry}} (the price
+    table, the model profiles): its provider's section first, then any section. In each: exact name,
+    then the longest known name the model is a dated snapshot of (a Bedrock region prefix ignored);
+    the provider's "*" entry applies before other sections are searched."""
+    name = (model or "").strip().lower()
+    provider = (provider or "").strip().lower()
+    if not provider and ":" in name and name.split(":", 1)[0] in sections:
+        provider, name = name.split(":", 1)
+    if not name:
+        return None
+    candidates = [name]
+    stripped = _REGION.sub("", name)
+    if stripped != name:
+        candidates.append(stripped)
+    own = sections.get(provider, {})
+    for cand in candidates:
+        found = own.get(cand) or _snapshot_match(own, cand)
+        if found is not None:
+            return found
+    if WILDCARD in own:  # e.g. every local Ollama model is free, whatever its name
+        return own[WILDCARD]
+    for section, table in sections.items():
+        if section == provider:
+            continue
+        for cand in candidates:
+            found = table.get(cand) or _snapshot_match(table, cand)
+            if found is not None:
+                return found
+    return None
+
+
+def _snapshot_match(table: dict[str, T], name: str) -> T | None:
     best: str | None = None
     for known in table:
         if (

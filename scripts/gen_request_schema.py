@@ -7,7 +7,10 @@ of a request, for the strict provider emulator.
 The source is each official SDK's typed request parameters, generated from the provider's published
 API spec: openai `types/chat/completion_create_params.py` and `types/responses/response_create_params.py`,
 anthropic `types/message_create_params.py` (and its tool union), google-genai `types.GenerationConfig`,
-`types.Tool` and `types.ThinkingConfig`. Where an SDK's types leave out a field the API documents
+`types.Tool` and `types.ThinkingConfig`; for Bedrock Converse, botocore's service model of
+`bedrock-runtime` (every shape reachable from `ConverseRequest`, walked by the emulator); for Ollama,
+its documented API (docs/api.md of ollama/ollama: the `/api/chat` request, message and options
+fields), which no SDK types. Where an SDK's types leave out a field the API documents
 (the sampling parameters Anthropic still accepts, `stream`, Gemini's top-level request fields, which
 the SDK spreads over one config object), `DOCUMENTED` adds it, each with its reason. The emulator reads
 only the JSON file, so it needs no SDK at run time.
@@ -24,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SDKS = ("openai", "anthropic", "google-genai")  # the distributions read (recorded in the file)
+SDKS = ("openai", "anthropic", "google-genai", "botocore")  # the distributions read (recorded in the file)
 OUT = ROOT / "harness" / "testing" / "wire" / "request_schema.json"
 
 DOCUMENTED: dict[str, dict[str, list[str]]] = {
@@ -138,10 +141,74 @@ def build() -> dict[str, Any]:
         "content_keys": sorted(_camel(k) for k in genai.Content.model_fields),
         "part_keys": sorted(_camel(k) for k in genai.Part.model_fields),
     }
+    out["bedrock_converse"] = {
+        "root": "ConverseRequest",
+        "shapes": _botocore_shapes("bedrock-runtime", ("ConverseRequest",)),
+    }
+    out["ollama"] = OLLAMA
     for name, extra in DOCUMENTED.items():
         for key, values in extra.items():
             out[name][key] = sorted({*out[name].get(key, []), *values})
     out["sdk_versions"] = {p: version(p) for p in SDKS}
+    return out
+
+
+# Ollama's /api/chat (ollama/ollama docs/api.md, "Generate a chat completion"; options: the Modelfile
+# parameters and the runner options the API documents under "Advanced parameters")
+OLLAMA = {
+    "allowed": [
+        "model", "messages", "tools", "format", "options", "stream", "keep_alive", "think",
+        "logprobs", "top_logprobs", "truncate", "shift",
+    ],
+    "required": ["model"],
+    "roles": ["system", "user", "assistant", "tool"],
+    "message_keys": ["role", "content", "images", "thinking", "tool_calls", "tool_name", "tool_call_id"],
+    "options": [
+        "num_keep", "seed", "num_predict", "top_k", "top_p", "min_p", "typical_p", "repeat_last_n",
+        "temperature", "repeat_penalty", "presence_penalty", "frequency_penalty", "stop", "num_ctx",
+        "num_batch", "num_gpu", "main_gpu", "use_mmap", "num_thread", "penalize_newline",
+        "mirostat", "mirostat_tau", "mirostat_eta", "tfs_z", "low_vram", "f16_kv", "vocab_only",
+        "use_mlock", "numa", "logits_all",
+    ],
+    "think_levels": ["low", "medium", "high", "max"],
+}  # fmt: skip
+
+
+def _botocore_shapes(service: str, roots: tuple[str, ...]) -> dict[str, Any]:
+    """The shapes reachable from `roots` in botocore's service model, reduced to what a validator needs:
+    structure members (name -> shape), required members and union flag, list / map members, string
+    enums; `document` structures take any JSON. Members bound to the URI or headers are left out."""
+    import botocore.loaders
+
+    shapes = botocore.loaders.Loader().load_service_model(service, "service-2")["shapes"]
+    out: dict[str, Any] = {}
+
+    def walk(name: str) -> None:
+        if name in out:
+            return
+        src = shapes[name]
+        kind = "document" if src.get("document") else src["type"]
+        shape: dict[str, Any] = {"type": kind}
+        out[name] = shape
+        if kind == "structure":
+            members = {k: m["shape"] for k, m in src["members"].items() if "location" not in m}
+            shape["members"] = members
+            shape["required"] = [r for r in src.get("required", []) if r in members]
+            if src.get("union"):
+                shape["union"] = True
+            for target in members.values():
+                walk(target)
+        elif kind == "list":
+            shape["member"] = src["member"]["shape"]
+            walk(shape["member"])
+        elif kind == "map":
+            shape["value"] = src["value"]["shape"]
+            walk(shape["value"])
+        elif "enum" in src:
+            shape["enum"] = src["enum"]
+
+    for root in roots:
+        walk(root)
     return out
 
 

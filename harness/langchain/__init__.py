@@ -16,7 +16,7 @@ May import: `harness.errors`, `harness.imports`, `harness.messages`, `harness.mo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from harness.errors import ConfigurationError
 from harness.langchain.messages import from_langchain, to_langchain_message, to_langchain_messages
@@ -52,4 +52,6 @@ def to_langchain(model: Any) -> Any:
             "to_langchain got a LangChain chat model already; pass it to LangChain as it is"
         )
 
-    return HarnessChatModel(harness_model=model)
+    # LangChain's `profile` field: the harness model's (None where harness has no entry, as LangChain)
+    profile = getattr(model, "profile", None)
+    return HarnessChatModel(harness_model=model, profile=cast(Any, dict(profile)) if profile else None)

@@ -1,4 +1,5 @@
-"""Gemini (Google AI and Vertex recordings) adapter: `adapter`, `request` (contents, tools, config),
+"""Gemini (Google AI and Vertex recordings) adapter: `adapter` (URLs, errors, recorded traffic), `request` (contents,
+tools, config), `response` (the one decoder of whole and streamed responses),
 `builtin` (built-in tools, grounding citations), `blocks` (`.content_blocks`) and
 `schema` (JSON schema to Gemini's OpenAPI subset). Pure: imports `harness.messages`, `harness.providers.base`."""
 

@@ -11,6 +11,8 @@ from urllib.parse import unquote
 from harness.providers.bedrock.eventstream import encode_event, encode_message
 from harness.testing.scripting import EmulatedRequest, Fault, Reply, estimate_usage
 from harness.testing.wire.base import Rendered, RenderedStream, WireFormat, json_response
+from harness.testing.wire.strict import Rejection
+from harness.testing.wire.strict_bedrock import check_bedrock_converse
 
 _STOP = {
     "stop": "end_turn",
@@ -89,6 +91,9 @@ class BedrockConverseFormat(WireFormat):
             and parts[1] == "model"
             and parts[3] in ("converse", "converse-stream")
         )
+
+    def validate(self, path: str, headers: dict[str, str], body: Any) -> Rejection | None:
+        return check_bedrock_converse(body)
 
     def parse(self, path: str, headers: dict[str, str], body: Any, query: dict[str, str]) -> EmulatedRequest:
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list):

@@ -20,6 +20,8 @@ from harness.testing.wire.anthropic import FORMAT as ANTHROPIC
 from harness.testing.wire.base import Rendered, RenderedStream, WireFormat, json_response
 from harness.testing.wire.bedrock import FORMAT as CONVERSE
 from harness.testing.wire.bedrock import STREAM_CONTENT_TYPE
+from harness.testing.wire.strict import Rejection
+from harness.testing.wire.strict_bedrock import check_bedrock_invoke
 
 
 def _family(model: str) -> str:
@@ -43,6 +45,9 @@ class BedrockInvokeFormat(WireFormat):
             and parts[1] == "model"
             and parts[3] in ("invoke", "invoke-with-response-stream")
         )
+
+    def validate(self, path: str, headers: dict[str, str], body: Any) -> Rejection | None:
+        return check_bedrock_invoke(unquote(path.rstrip("/").split("/")[2]), body)
 
     def parse(self, path: str, headers: dict[str, str], body: Any, query: dict[str, str]) -> EmulatedRequest:
         parts = path.rstrip("/").split("/")

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from harness.testing.scripting import EmulatedRequest, Fault, Reply, estimate_usage
 from harness.testing.wire.base import Rendered, RenderedStream, WireFormat, json_response
+from harness.testing.wire.strict import Rejection, check_ollama
 
 NDJSON = "application/x-ndjson"
 _DONE_REASON = {"stop": "stop", "tool_calls": "stop", "length": "length"}
@@ -49,6 +50,9 @@ class OllamaFormat(WireFormat):
 
     def matches(self, method: str, path: str) -> bool:
         return method == "POST" and path.rstrip("/") == "/api/chat"
+
+    def validate(self, path: str, headers: dict[str, str], body: Any) -> Rejection | None:
+        return check_ollama(body)
 
     def parse(self, path: str, headers: dict[str, str], body: Any, query: dict[str, str]) -> EmulatedRequest:
         if not isinstance(body, dict) or not body.get("model") or not isinstance(body.get("messages"), list):

@@ -3,8 +3,8 @@
 What each API accepts comes from `request_schema.json`, generated from the official SDKs' typed
 request parameters by `scripts/gen_request_schema.py` (top-level keys, required keys, tool types;
 the keys of each Chat Completions message role, Responses input item type and Anthropic content
-block type; Gemini's generationConfig, thinkingConfig and Tool fields). Ollama and Bedrock are not
-checked (Ollama's server ignores unknown fields). Each `check_*` returns a `Rejection`
+block type; Gemini's generationConfig, thinkingConfig and Tool fields; Ollama's documented /api/chat
+fields). Bedrock's checks are in `strict_bedrock` (botocore's service model). Each `check_*` returns a `Rejection`
 (the status, message, `param` and `code` the provider answers with) or None. The emulator runs them
 before parsing when it is strict (the default; `ProviderEmulator(strict=False)` accepts anything, as
 an OpenAI-compatible server with its own extensions would).
@@ -246,4 +246,70 @@ def check_gemini(body: Any) -> Rejection | None:
     for content in body["contents"]:
         if isinstance(content, dict) and content.get("role") not in (None, "user", "model"):
             return Rejection("Please use a valid role: user, model.")
+    return None
+
+
+def _go_type(value: Any) -> str:
+    return {str: "string", bool: "bool", int: "number", float: "number", list: "array", dict: "object"}.get(
+        type(value), "null"
+    )
+
+
+def check_ollama(body: Any) -> Rejection | None:
+    """Ollama's /api/chat. The server (Go) refuses a value of the wrong JSON type with encoding/json's
+    message, a missing model with `model is required`, a bad `format` / `think`; it ignores unknown
+    fields, an unknown role and an unknown option, which never do what the client meant (a top-level
+    `temperature` belongs in `options`): the emulator refuses those too, in Ollama's `{"error"}`."""
+    s = SCHEMA["ollama"]
+    if not isinstance(body, dict):
+        return Rejection(f"json: cannot unmarshal {_go_type(body)} into Go value of type api.ChatRequest")
+    if not body.get("model"):
+        return Rejection("model is required")
+    for key in body:
+        if key not in s["allowed"]:
+            return Rejection(f"unknown field {key!r}: /api/chat takes {', '.join(s['allowed'])}")
+    typed = {"messages": list, "tools": list, "options": dict, "stream": bool, "logprobs": bool}
+    for key, kind in typed.items():
+        if key in body and body[key] is not None and not isinstance(body[key], kind):
+            return Rejection(
+                f"json: cannot unmarshal {_go_type(body[key])} into Go struct field ChatRequest.{key} of "
+                f"type {_go_type(kind())}"
+            )
+    fmt = body.get("format")
+    if fmt not in (None, "", "json") and not isinstance(fmt, dict):
+        return Rejection(f'invalid format: {json.dumps(fmt)}; expected "json" or a valid JSON schema')
+    think = body.get("think")
+    if think is not None and not isinstance(think, bool) and think not in s["think_levels"]:
+        return Rejection(
+            f'invalid think value: {json.dumps(think)} (must be "high", "medium", "low", true, or false)'
+        )
+    for key in body.get("options") or {}:
+        if key not in s["options"]:
+            return Rejection(f"invalid option provided: {key!r}")
+    return _ollama_messages(body.get("messages") or [], s)
+
+
+def _ollama_messages(messages: list[Any], s: dict[str, Any]) -> Rejection | None:
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict):
+            return Rejection(
+                f"json: cannot unmarshal {_go_type(m)} into Go struct field ChatRequest.messages of type api.Message"
+            )
+        if m.get("role") not in s["roles"]:
+            return Rejection(f"messages[{i}]: invalid role {m.get('role')!r}; one of {', '.join(s['roles'])}")
+        for key in m:
+            if key not in s["message_keys"]:
+                return Rejection(f"messages[{i}]: unknown field {key!r}")
+        if not isinstance(m.get("content", ""), str):
+            return Rejection(
+                f"json: cannot unmarshal {_go_type(m['content'])} into Go struct field "
+                "Message.messages.content of type string"
+            )
+        for call in m.get("tool_calls") or []:
+            args = (call.get("function") or {}).get("arguments") if isinstance(call, dict) else None
+            if args is not None and not isinstance(args, dict):
+                return Rejection(
+                    f"json: cannot unmarshal {_go_type(args)} into Go struct field "
+                    "ToolCallFunction.messages.tool_calls.function.arguments of type api.ToolCallFunctionArguments"
+                )
     return None
