@@ -1,4 +1,5 @@
-"""Any client: while a cassette is active, every `httpx` and `httpx2` client in the process sends through it.
+"""Any client: while a cassette is active, every `httpx`, `httpx2` and `aiohttp` client in the process sends
+through it (aiohttp: see `aio`).
 
 As vcrpy does, the real transports are patched at the class level — `httpx.HTTPTransport.handle_request`,
 `httpx.AsyncHTTPTransport.handle_async_request` and the same two of `httpx2` (pydantic's fork of httpx,
@@ -28,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from harness.cassettes import outside
+from harness.cassettes import aio, outside
 from harness.errors import CassetteError, CassetteMissError, CassetteSignal, SecretLeakError
 from harness.http import ROUTED, Interceptor, current_interceptor, response_info
 
@@ -81,6 +82,7 @@ def _install() -> None:
     if httpx2 is not None:
         _patch(httpx2.HTTPTransport, "handle_request", _sync_httpx2)
         _patch(httpx2.AsyncHTTPTransport, "handle_async_request", _async_httpx2)
+    aio.install(_patch)  # aiohttp, when it is installed
 
 
 # --- httpx ---------------------------------------------------------------------------------------------
