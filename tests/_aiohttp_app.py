@@ -59,9 +59,12 @@ async def aiohttp_post() -> Any:
     import aiohttp
 
     body = {"model": "gpt-4.1-mini", "messages": ASK}
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {OPENAI_KEY}"}) as session:
-        async with session.post(URLS["openai"] + "/chat/completions", json=body) as response:
-            return (await response.json())["choices"][0]["message"]["content"]
+    headers = {"Authorization": f"Bearer {OPENAI_KEY}"}
+    async with (
+        aiohttp.ClientSession(headers=headers) as session,
+        session.post(URLS["openai"] + "/chat/completions", json=body) as response,
+    ):
+        return (await response.json())["choices"][0]["message"]["content"]
 
 
 @scenario

@@ -14,9 +14,11 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import httpx
 import pytest
 from google import genai
 
+from harness import init_chat_model
 from harness.cassettes import load_cassette, use_cassette
 from harness.errors import CassetteMissError, SecretLeakError
 from harness.testing import ProviderEmulator, Reply
@@ -195,9 +197,11 @@ async def test_concurrent_tasks_keep_their_own_cassettes_on_one_aiohttp_session(
 
 async def test_ignore_hosts_on_an_aiohttp_session_go_live_and_are_not_recorded(emu, tmp_path):
     path = tmp_path / "c.yaml"
-    async with aiohttp.ClientSession() as session:
-        async with use_cassette(path, record_mode="once", ignore_hosts=["127.0.0.1"]) as cas:
-            assert await _post(session, emu) == "Emulated reply to: Hi"
+    async with (
+        aiohttp.ClientSession() as session,
+        use_cassette(path, record_mode="once", ignore_hosts=["127.0.0.1"]) as cas,
+    ):
+        assert await _post(session, emu) == "Emulated reply to: Hi"
     assert cas.recorded_count == 0 and cas.live_count == 1 and not path.exists()
 
 
@@ -212,3 +216,44 @@ async def test_a_refused_write_on_an_aiohttp_session_is_the_secret_leak_error(em
             async with use_cassette(path, record_mode="once"):
                 await _post(session, emu, ask)
     assert len(emu.requests) == 1 and not path.exists()
+
+
+class _AiohttpTransport(httpx.AsyncBaseTransport):
+    """A custom httpx transport that sends through aiohttp, as LiteLLM's does."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        async with self.session.request(
+            request.method, str(request.url), headers=dict(request.headers), data=body
+        ) as response:
+            content = await response.read()
+        drop = {"content-length", "content-encoding", "transfer-encoding"}
+        headers = [(k, v) for k, v in response.headers.items() if k.lower() not in drop]
+        return httpx.Response(response.status, headers=headers, content=content)
+
+
+async def test_a_harness_model_on_an_aiohttp_based_transport_is_recorded_once_then_replays(emu, tmp_path):
+    """The model's transport hands the request to the cassette, whose live send goes through aiohttp: the
+    aiohttp layer lets it pass instead of recording it a second time."""
+    path = tmp_path / "nested.yaml"
+    async with (
+        aiohttp.ClientSession() as session,
+        httpx.AsyncClient(transport=_AiohttpTransport(session)) as client,
+    ):
+        model = init_chat_model(
+            "openai:gpt-4.1-mini",
+            base_url=emu.base_url("openai"),
+            api_key="sk-test-0123456789abcdef",
+            max_retries=0,
+            http_async_client=client,
+        )
+        async with use_cassette(path, record_mode="once") as cas:
+            assert (await model.ainvoke("Hi")).content == "Emulated reply to: Hi"
+        assert cas.recorded_count == 1 and len(load_cassette(path)) == 1
+        emu.stop()
+        async with use_cassette(path, record_mode="none") as cas:
+            assert (await model.ainvoke("Hi")).content == "Emulated reply to: Hi"
+        assert cas.state == "replayed"

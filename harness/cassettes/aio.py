@@ -32,7 +32,7 @@ import httpx
 
 from harness.cassettes import outside
 from harness.errors import CassetteMissError, CassetteSignal, SecretLeakError
-from harness.http import Interceptor, current_interceptor
+from harness.http import Interceptor, current_interceptor, sending_live
 
 # dropped from a response whose body aiohttp already decompressed: the recorded bytes are the decoded ones
 _DECODED = frozenset({"content-encoding", "content-length", "transfer-encoding"})
@@ -57,9 +57,10 @@ def _signal(e: BaseException) -> BaseException:
 def _patched_request(original: Any) -> Any:
     async def _request(self: Any, method: str, str_or_url: Any, *args: Any, **kwargs: Any) -> Any:
         icp = current_interceptor()
-        if icp is None:
+        if icp is None or sending_live():  # no cassette here, or one is sending this request live
             host = _host(self, str_or_url)
-            outside.without_cassette(host)
+            if icp is None:
+                outside.without_cassette(host)
             with outside.expected(host):
                 return await original(self, method, str_or_url, *args, **kwargs)
         middlewares = kwargs.get("middlewares")

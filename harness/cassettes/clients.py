@@ -31,7 +31,7 @@ import httpx
 
 from harness.cassettes import aio, outside
 from harness.errors import CassetteError, CassetteMissError, CassetteSignal, SecretLeakError
-from harness.http import ROUTED, Interceptor, current_interceptor, response_info
+from harness.http import ROUTED, Interceptor, current_interceptor, response_info, sending_live
 
 try:
     import httpx2
@@ -111,12 +111,13 @@ class _AsyncOriginal(httpx.AsyncBaseTransport):
 def _cassette_for(request: Any) -> Interceptor | None:
     """The cassette of this context, or None to send the request straight to the real transport: no
     cassette here (said once for a provider host while one is active elsewhere), or harness's own
-    transport already handed it to the cassette."""
+    transport already handed it to the cassette, or the cassette is sending it live through a transport
+    that uses this client underneath."""
     icp = current_interceptor()
     if icp is None:
         outside.without_cassette(request.url.host)
         return None
-    return None if request.extensions.get(ROUTED) else icp
+    return None if request.extensions.get(ROUTED) or sending_live() else icp
 
 
 def _sync_httpx(original: Any) -> Any:
