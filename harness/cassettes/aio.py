@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 
 from harness.cassettes import outside
-from harness.errors import CassetteMissError, CassetteSignal, SecretLeakError
+from harness.cassettes.clients import as_signal
 from harness.http import Interceptor, current_interceptor, sending_live
 
 # dropped from a response whose body aiohttp already decompressed: the recorded bytes are the decoded ones
@@ -48,10 +48,6 @@ def install(patch: Callable[[type, str, Callable[[Any], Any]], None]) -> bool:
         return False  # pragma: no cover - aiohttp < 3.12
     patch(aiohttp.ClientSession, "_request", _patched_request)
     return True
-
-
-def _signal(e: BaseException) -> BaseException:
-    return CassetteSignal(e) if isinstance(e, (CassetteMissError, SecretLeakError)) else e
 
 
 def _patched_request(original: Any) -> Any:
@@ -92,10 +88,8 @@ class _Cassette:
         body = await req.body.as_bytes() if req.body else b""
         request = httpx.Request(req.method, str(req.url), headers=list(req.headers.items()), content=body)
         live = _Live(req, handler, self.decompress)
-        try:
+        with as_signal():
             response = await self.icp.ahandle(request, live)
-        except (CassetteMissError, SecretLeakError) as e:
-            raise CassetteSignal(e) from None
         return _cassette_response(req, response, self.decompress)
 
 
@@ -163,11 +157,10 @@ def _reader_class() -> type:
 
         async def _wait(self, func_name: str) -> None:
             try:
-                chunk = await self._chunks.__anext__()
+                with as_signal():
+                    chunk = await self._chunks.__anext__()
             except StopAsyncIteration:
                 self.feed_eof()
-            except BaseException as e:
-                raise _signal(e) from None
             else:
                 self.feed_data(chunk)
 
@@ -190,11 +183,9 @@ def _response_class() -> type:
                 self._closing = self._loop.create_task(self._aclose_source())
 
         async def _aclose_source(self) -> None:
-            try:
+            with as_signal():
                 await self._chunks.aclose()
                 await self._source.aclose()
-            except BaseException as e:
-                raise _signal(e) from None
 
         def release(self) -> Any:
             self._close_source()
