@@ -3,9 +3,9 @@ google-genai's async client (aiohttp is installed), LiteLLM (its async calls go 
 `LiteLLMAiohttpTransport`; its sync ones through the openai SDK or httpx) and a plain
 `aiohttp.ClientSession` — each unchanged, inside a harness cassette of its own.
 
-    python tests/_aiohttp_app.py record|replay DIR [SCENARIO ...]   ($SDK_BASE_URLS: the emulator's URLs)
+    python tests/_aiohttp_app.py record|replay|miss DIR [SCENARIO ...]   ($SDK_BASE_URLS: the emulator's URLs)
 
-The run, the socket refusal of `replay` and the printed JSON are tests/_sdk_app.py's.
+The run, the socket refusal of `replay` / `miss` and the printed JSON are tests/_sdk_app.py's.
 """
 
 from __future__ import annotations
@@ -126,5 +126,5 @@ for _provider, _kw in LITELLM.items():
     _litellm_scenarios(_provider, _kw)
 
 if __name__ == "__main__":
-    assert _sdk_app.MODE in ("record", "replay")
+    assert _sdk_app.MODE in ("record", "replay", "miss")
     main()

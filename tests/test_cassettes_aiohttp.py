@@ -53,6 +53,12 @@ def _record_then_replay(tmp_path: Path, scenarios: list[str]) -> tuple[dict, dic
         sent = [{k.lower(): v for k, v in r.headers.items()} for r in emu.requests]
         urls = emu.base_urls
     replayed = _run_app("replay", tmp_path, urls, scenarios)  # the emulator is stopped, sockets refused
+    # no cassette at all: each call raises the miss after one attempt (no retry loop turned it into
+    # "Connection error", and none tried again)
+    missed = _run_app("miss", tmp_path / "none", urls, scenarios)
+    assert {n: (r["out"], r["misses"]) for n, r in missed.items()} == dict.fromkeys(
+        scenarios, ("CassetteMissError", 1)
+    )
     assert {n: (r["state"], r["calls"]) for n, r in recorded.items()} == dict.fromkeys(
         scenarios, ("recorded", 1)
     )
