@@ -5,8 +5,8 @@ by a patched client from a thread that does not see the cassette (`without_casse
 The hook is a `sys.addaudithook` on the `socket.getaddrinfo` event: every client that resolves a name
 through the standard library raises it, in whatever thread does the lookup (asyncio runs lookups in an
 executor thread, where no context variable of the caller is visible). The patched httpx / httpx2
-transports and aiohttp sessions mark the host they are about to connect to (`expected`), in any context; a lookup of a known
-provider host that no patched transport is connecting to is outside. Audit hooks cannot be removed, so
+transports and aiohttp sessions mark the host they are about to connect to (`expected`), in any
+context; a lookup of a known provider host that no patched client is connecting to is outside. Audit hooks cannot be removed, so
 it is added once, on the first cassette, and does nothing (one comparison) while no cassette is active.
 
 Limits, said in docs/cassettes.md: a client behind a proxy resolves the proxy's name, not the provider's;
