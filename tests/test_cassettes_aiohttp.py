@@ -263,3 +263,12 @@ async def test_a_harness_model_on_an_aiohttp_based_transport_is_recorded_once_th
         async with use_cassette(path, record_mode="none") as cas:
             assert (await model.ainvoke("Hi")).content == "Emulated reply to: Hi"
         assert cas.state == "replayed"
+
+
+async def test_a_provider_host_reached_through_aiohttp_is_not_warned(tmp_path):
+    """aiohttp's lookup of the host (in an executor thread) is the patched session's own: no
+    UnrecordedTrafficWarning (warnings are errors here), only the connection error of a machine offline."""
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.ClientError):
+            async with use_cassette(tmp_path / "c.yaml", record_mode="all"):
+                await session.get("https://api.openai.com/v1/models", timeout=aiohttp.ClientTimeout(total=2))
