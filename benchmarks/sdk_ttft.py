@@ -1,4 +1,4 @@
-"""Time to first token of the openai and anthropic SDKs' streams while recording: live, inside harness's
+"""Time to first token of the openai and anthropic SDKs' streams, and of a plain aiohttp stream, while recording: live, inside harness's
 `use_cassette`, and inside vcrpy's, against the same emulator (first chunk after 200 ms, then 20 ms a
 chunk). Prints figures; asserts nothing.
 
@@ -12,6 +12,7 @@ from the request to its first text delta, and to the end of the stream.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import logging
 import statistics
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import anthropic
 import openai
 
@@ -41,6 +43,41 @@ def openai_stream(client: openai.OpenAI) -> Iterator[str]:
 def anthropic_stream(client: anthropic.Anthropic) -> Iterator[str]:
     with client.messages.stream(model="claude-haiku-4-5", max_tokens=200, messages=ASK) as stream:
         yield from stream.text_stream
+
+
+class AiohttpClient:
+    """An aiohttp session on an event loop of its own, read from synchronous code (as the SDK clients are)."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.loop = url, asyncio.new_event_loop()
+        self.session = self.loop.run_until_complete(self._session())
+
+    @staticmethod
+    async def _session() -> aiohttp.ClientSession:
+        return aiohttp.ClientSession()
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.session.close())
+        self.loop.close()
+
+
+def aiohttp_stream(client: AiohttpClient) -> Iterator[str]:
+    async def events() -> Any:
+        body = {"model": "gpt-4.1-mini", "messages": ASK, "stream": True}
+        async with client.session.post(client.url, json=body) as response:
+            async for line in response.content:
+                if line.startswith(b"data: {"):
+                    yield line.decode()
+
+    agen = events()
+    try:
+        while True:
+            try:  # each step is a task, which copies this thread's context: the cassette is seen
+                yield client.loop.run_until_complete(agen.__anext__())
+            except StopAsyncIteration:
+                return
+    finally:
+        client.loop.run_until_complete(agen.aclose())
 
 
 def live(path: Path) -> contextlib.AbstractContextManager[Any]:
@@ -88,6 +125,7 @@ def main() -> None:
             anthropic_stream: anthropic.Anthropic(
                 base_url=emu.base_url("anthropic"), api_key="sk-ant-bench-0123456789"
             ),
+            aiohttp_stream: AiohttpClient(emu.base_url("openai") + "/chat/completions"),
         }
         for stream, client in clients.items():
             for way in WAYS:  # warm-up: imports, the first connection
@@ -98,7 +136,7 @@ def main() -> None:
                     figures[way].append(
                         one_run(emu, stream, client, way, Path(tmp, f"{way.__name__}-{i}.yaml"))
                     )
-            print(f"{stream.__name__.replace('_stream', '')} SDK stream (median of {args.runs}):")
+            print(f"{stream.__name__.replace('_stream', '')} stream (median of {args.runs}):")
             base = statistics.median(f for f, _ in figures[live])
             for way in WAYS:
                 first = statistics.median(f for f, _ in figures[way])

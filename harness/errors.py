@@ -140,7 +140,7 @@ class CassetteUnusedError(CassetteError):
 
 class UnrecordedTrafficWarning(CassetteError, UserWarning):
     """While a cassette was active, a provider host was reached by a client the cassette cannot see
-    (e.g. `requests`, `urllib3`, `aiohttp`): that traffic is neither recorded nor replayed."""
+    (e.g. `requests`, `urllib3`): that traffic is neither recorded nor replayed."""
 
 
 class CassetteSignal(BaseException):  # noqa: N818  (a carrier, not an error type of its own)

@@ -57,6 +57,24 @@ def current_interceptor() -> Interceptor | None:
     return _interceptor.get()
 
 
+# set while an interceptor sends a request live through the real transport: a patched client layer below
+# it (aiohttp under a custom httpx transport, say) lets the request pass, as the cassette already has it
+_live: contextvars.ContextVar[bool] = contextvars.ContextVar("harness_sending_live", default=False)
+
+
+def sending_live() -> bool:
+    return _live.get()
+
+
+@contextlib.contextmanager
+def live_send() -> Iterator[None]:
+    token = _live.set(True)
+    try:
+        yield
+    finally:
+        _live.reset(token)
+
+
 @contextlib.contextmanager
 def intercept(interceptor: Interceptor | None) -> Iterator[None]:
     """Route every model call made in this context (and tasks started from it) through `interceptor`."""

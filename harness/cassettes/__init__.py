@@ -9,6 +9,7 @@ Modules: `store` (file format, loading every variant, atomic writes), `matching`
 nearest-miss diffs), `scrub` (secrets), `interceptor` (record/replay), `cassette` (use_cassette),
 `inspect` (adapter-parsed views for the CLI), `modes` (RECORD_MODES, the one list of record modes),
 `clients` (any httpx / httpx2 client through the active cassette: class-level transport patches),
+`aio` (any aiohttp session, the same way: a client middleware added by a class-level patch),
 `outside` (a warning for provider traffic through clients the cassette cannot see), `verify` (the
 checks of `harness cassettes verify`), `interaction` / `formats` / `streams` (an interaction, the file
 formats' variants, recorded streams).

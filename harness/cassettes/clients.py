@@ -1,4 +1,5 @@
-"""Any client: while a cassette is active, every `httpx` and `httpx2` client in the process sends through it.
+"""Any client: while a cassette is active, every `httpx`, `httpx2` and `aiohttp` client in the process sends
+through it (aiohttp: see `aio`).
 
 As vcrpy does, the real transports are patched at the class level — `httpx.HTTPTransport.handle_request`,
 `httpx.AsyncHTTPTransport.handle_async_request` and the same two of `httpx2` (pydantic's fork of httpx,
@@ -30,7 +31,7 @@ import httpx
 
 from harness.cassettes import outside
 from harness.errors import CassetteError, CassetteMissError, CassetteSignal, SecretLeakError
-from harness.http import ROUTED, Interceptor, current_interceptor, response_info
+from harness.http import ROUTED, Interceptor, current_interceptor, response_info, sending_live
 
 try:
     import httpx2
@@ -81,6 +82,9 @@ def _install() -> None:
     if httpx2 is not None:
         _patch(httpx2.HTTPTransport, "handle_request", _sync_httpx2)
         _patch(httpx2.AsyncHTTPTransport, "handle_async_request", _async_httpx2)
+    from harness.cassettes import aio  # imports clients: here, not at the top
+
+    aio.install(_patch)  # aiohttp, when it is installed
 
 
 # --- httpx ---------------------------------------------------------------------------------------------
@@ -109,12 +113,13 @@ class _AsyncOriginal(httpx.AsyncBaseTransport):
 def _cassette_for(request: Any) -> Interceptor | None:
     """The cassette of this context, or None to send the request straight to the real transport: no
     cassette here (said once for a provider host while one is active elsewhere), or harness's own
-    transport already handed it to the cassette."""
+    transport already handed it to the cassette, or the cassette is sending it live through a transport
+    that uses this client underneath."""
     icp = current_interceptor()
     if icp is None:
         outside.without_cassette(request.url.host)
         return None
-    return None if request.extensions.get(ROUTED) else icp
+    return None if request.extensions.get(ROUTED) or sending_live() else icp
 
 
 def _sync_httpx(original: Any) -> Any:
@@ -122,7 +127,7 @@ def _sync_httpx(original: Any) -> Any:
         icp = _cassette_for(request)
         if icp is None:
             return _Original(self, original).handle_request(request)
-        with _as_signal():
+        with as_signal():
             return _signalling(icp.handle(request, _Original(self, original)))
 
     return handle_request
@@ -133,14 +138,15 @@ def _async_httpx(original: Any) -> Any:
         icp = _cassette_for(request)
         if icp is None:
             return await _AsyncOriginal(self, original).handle_async_request(request)
-        with _as_signal():
+        with as_signal():
             return _signalling(await icp.ahandle(request, _AsyncOriginal(self, original)))
 
     return handle_async_request
 
 
 @contextlib.contextmanager
-def _as_signal() -> Iterator[None]:
+def as_signal() -> Iterator[None]:
+    """A miss or a refused write raised inside another library's client leaves as CassetteSignal."""
     try:
         yield
     except (CassetteMissError, SecretLeakError) as e:
@@ -161,11 +167,11 @@ class _SignalOnClose(httpx.SyncByteStream, httpx.AsyncByteStream):
             yield chunk
 
     def close(self) -> None:
-        with _as_signal():
+        with as_signal():
             self.inner.close()
 
     async def aclose(self) -> None:
-        with _as_signal():
+        with as_signal():
             await self.inner.aclose()
 
 
@@ -266,7 +272,7 @@ def _sync_httpx2(original: Any) -> Any:
             yield from self.inner
 
         def close(self) -> None:
-            with _as_signal():
+            with as_signal():
                 self.inner.close()
 
     def handle_request(self: Any, request: Any) -> Any:
@@ -275,7 +281,7 @@ def _sync_httpx2(original: Any) -> Any:
             with outside.expected(request.url.host):
                 return original(self, request)
         converted = _as_httpx_request(request, request.read())
-        with _as_signal():
+        with as_signal():
             response = icp.handle(converted, _Original2(self, original, request))
         return _as_httpx2_response(response, ToHttpx2(response.stream))
 
@@ -294,7 +300,7 @@ def _async_httpx2(original: Any) -> Any:
                 yield chunk
 
         async def aclose(self) -> None:
-            with _as_signal():
+            with as_signal():
                 await self.inner.aclose()
 
     async def handle_async_request(self: Any, request: Any) -> Any:
@@ -303,7 +309,7 @@ def _async_httpx2(original: Any) -> Any:
             with outside.expected(request.url.host):
                 return await original(self, request)
         converted = _as_httpx_request(request, await request.aread())
-        with _as_signal():
+        with as_signal():
             response = await icp.ahandle(converted, _AsyncOriginal2(self, original, request))
         return _as_httpx2_response(response, AsyncToHttpx2(response.stream))
 

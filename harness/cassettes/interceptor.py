@@ -47,6 +47,7 @@ from harness.cassettes.streams import (
     replay_response,
 )
 from harness.errors import CassetteFormatError, CassetteMissError, SecretLeakError
+from harness.http import live_send
 from harness.redaction import MIN_SECRET_LEN, mask_text
 from harness.request_order import in_input_order
 
@@ -221,7 +222,8 @@ class CassetteInterceptor:
     def handle(self, request: httpx.Request, inner: httpx.BaseTransport) -> httpx.Response:
         if request.url.host in self.ignore_hosts:
             self.live_count += 1
-            return inner.handle_request(request)
+            with live_send():
+                return inner.handle_request(request)
         with in_input_order():  # a sync batch's threads: slots and replays follow input order
             ix, slot = self._plan(request, request.read())
         if ix is not None:
@@ -229,7 +231,8 @@ class CassetteInterceptor:
         assert slot is not None
         t0 = time.perf_counter()
         try:
-            response = inner.handle_request(request)
+            with live_send():
+                response = inner.handle_request(request)
         except BaseException:
             self._release(slot)
             raise
@@ -239,14 +242,16 @@ class CassetteInterceptor:
     async def ahandle(self, request: httpx.Request, inner: httpx.AsyncBaseTransport) -> httpx.Response:
         if request.url.host in self.ignore_hosts:
             self.live_count += 1
-            return await inner.handle_async_request(request)
+            with live_send():
+                return await inner.handle_async_request(request)
         ix, slot = self._plan(request, await request.aread())
         if ix is not None:
             return self._replay(ix, request)
         assert slot is not None
         t0 = time.perf_counter()
         try:
-            response = await inner.handle_async_request(request)
+            with live_send():
+                response = await inner.handle_async_request(request)
         except BaseException:
             self._release(slot)
             raise

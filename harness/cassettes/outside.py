@@ -1,12 +1,12 @@
 """Traffic that passes outside the cassette: warn once per host when a provider is reached by a client
-harness cannot patch (`requests`, `urllib3`, `urllib`, `aiohttp`, ...) while a cassette is active, or
+harness cannot patch (`requests`, `urllib3`, `urllib`, ...) while a cassette is active, or
 by a patched client from a thread that does not see the cassette (`without_cassette`).
 
 The hook is a `sys.addaudithook` on the `socket.getaddrinfo` event: every client that resolves a name
 through the standard library raises it, in whatever thread does the lookup (asyncio runs lookups in an
 executor thread, where no context variable of the caller is visible). The patched httpx / httpx2
-transports mark the host they are about to connect to (`expected`), in any context; a lookup of a known
-provider host that no patched transport is connecting to is outside. Audit hooks cannot be removed, so
+transports and aiohttp sessions mark the host they are about to connect to (`expected`), in any
+context; a lookup of a known provider host that no patched client is connecting to is outside. Audit hooks cannot be removed, so
 it is added once, on the first cassette, and does nothing (one comparison) while no cassette is active.
 
 Limits, said in docs/cassettes.md: a client behind a proxy resolves the proxy's name, not the provider's;
@@ -96,7 +96,7 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
         return
     _warn_once(
         host.lower().rstrip("."),
-        "through a client harness does not patch (only httpx and httpx2 clients are recorded)",
+        "through a client harness does not patch (only httpx, httpx2 and aiohttp clients are recorded)",
         check_expected=True,
     )
 
