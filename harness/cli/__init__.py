@@ -17,6 +17,7 @@ from harness.cli.cassettes import cassettes_group
 from harness.cli.compare import compare_cmd
 from harness.cli.emulate import emulate_cmd
 from harness.cli.invoke import invoke_cmd
+from harness.cli.merge import merge_cmd
 from harness.cli.report import report_cmd
 from harness.cli.run import run_cmd
 from harness.cli.suite_schema import suite_schema_cmd
@@ -42,6 +43,7 @@ for _command in (
     compare_cmd,
     emulate_cmd,
     invoke_cmd,
+    merge_cmd,
     report_cmd,
     run_cmd,
     suite_schema_cmd,

@@ -23,6 +23,7 @@ Examples:
   harness run suites/quickstart.yaml --record-mode once  # record what has no cassette yet
   harness run suites/*.yaml --concurrency 20 --junit results.xml --no-report
   harness run suites/big.yaml --workers 2                # replay a large suite on two cores
+  harness run suites/big.yaml --shard 2/4 --out runs/s2  # one CI job's slice; then: harness merge runs/s* --out runs/all
   harness run suites/big.yaml --dry-run --max-cells 500000   # validate and count; run nothing
   harness run --resume runs/quickstart-20261124T063000-3f2a --retry-errors
 
@@ -76,6 +77,15 @@ def _check_exports(paths: tuple[Path, ...]) -> None:
                     f"{str(path)!r}: Parquet export needs pyarrow: pip install 'harness[parquet]'",
                     param_hint="--export",
                 ) from None
+
+
+def _shard(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    k, sep, n = value.partition("/")
+    if sep and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n):
+        return int(k), int(n)
+    raise click.BadParameter(f"{value!r}: allowed: K/N with 1 <= K <= N, e.g. 1/4", param_hint="--shard")
 
 
 def _workers(value: str) -> int | None:
@@ -132,9 +142,14 @@ def _workers(value: str) -> int | None:
 @click.option("--repeat", type=click.IntRange(min=1), help="Run every case N times per model.")
 @click.option(
     "--workers",
-    default="1",
+    default="auto",
     show_default=True,
-    help="Processes sharing the cells: N or auto. Replays are CPU-bound; live runs need only 1.",
+    help="Processes sharing the cells: N, or auto (one per core for runs of 4,000 cells or more, else 1).",
+)
+@click.option(
+    "--shard",
+    default=None,
+    help="Run only slice K of N of the cells (e.g. 2/4, one per CI job); join the runs with harness merge.",
 )
 @click.option(
     "--junit",
@@ -188,6 +203,7 @@ def run_cmd(
     junit: Path | None,
     exports: tuple[Path, ...],
     workers: str,
+    shard: str | None,
     replay_speed: str | None,
     resume: Path | None,
     retry_errors: bool,
@@ -225,6 +241,7 @@ def run_cmd(
             _workers(workers),
             max_cells,
             dry_run,
+            _shard(shard),
         )
     except (InputError, ConfigurationError) as e:
         click.echo(f"error: {e}", err=True)
@@ -254,6 +271,7 @@ def _run(
     workers: int | None = 1,
     max_cells: int = 100_000,
     dry_run: bool = False,
+    shard: tuple[int, int] | None = None,
 ) -> int:
     from harness.results.io import load_run_meta
     from harness.runner.runner import Runner, RunOptions
@@ -294,6 +312,7 @@ def _run(
             prices_file=str(prices) if prices else None,
             workers=workers,
             max_cells=max_cells,
+            shard=shard or _shard(config.get("shard")),
         )
         runners.append(Runner(suite, options))
     if dry_run:

@@ -35,6 +35,7 @@ from harness.results.io import (
     iter_records,
     latest,
     load_run_meta,
+    merge_parts,
     write_json_atomic,
 )
 from harness.results.summary import SummaryBuilder
@@ -50,7 +51,7 @@ from harness.runner.options import (
 from harness.runner.pool import CellRunner
 from harness.runner.rundir import choose_run_dir
 from harness.runner.validation import CaseAssertions, check_cases, check_cassette_paths
-from harness.runner.workers import run_child, shard_spec, worker_count
+from harness.runner.workers import run_pool, worker_count, worker_spec
 from harness.suite.spec import ExpandedCase, ModelEntry, ModelSpec, Suite, slugify
 
 __all__ = [
@@ -66,11 +67,12 @@ __all__ = [
 
 
 class Runner:
-    def __init__(self, suite: Suite, options: RunOptions | None = None, *, shard: bool = False) -> None:
+    def __init__(self, suite: Suite, options: RunOptions | None = None, *, in_worker: bool = False) -> None:
         self.suite = suite
-        self.shard = shard  # a worker process of a sharded run: the parent validated and owns the run dir
+        self.in_worker = in_worker  # a worker process of a run: the parent validated and owns the run dir
         self.options = options or RunOptions()
-        if not shard:
+        self._check_shard()
+        if not in_worker:
             self._check_cell_count()
         self.cases = suite.expand()
         self.models = self._resolve_models()
@@ -89,7 +91,7 @@ class Runner:
         self._model_slugs: dict[str, str] = {}
         cas = self.options.cassettes_dir
         self._cassette_root = (Path(cas) / slugify(suite.name)).as_posix() if cas is not None else ""
-        if not shard:
+        if not in_worker:
             check_cassette_paths(self)
 
     # --- validation (before any cell runs) ----------------------------------------------------
@@ -187,7 +189,7 @@ class Runner:
         return int(self.options.concurrency or self.suite.concurrency or DEFAULT_CONCURRENCY)
 
     def _run_dir(self) -> tuple[str, Path, bool]:
-        if self.shard:  # a worker process writes into the run directory its parent chose
+        if self.in_worker:  # a worker process writes into the run directory its parent chose
             return str(self.options.run_id), Path(str(self.options.out)), False
         return choose_run_dir(self.suite.name, self.options)
 
@@ -197,14 +199,29 @@ class Runner:
         return int(self.options.repeat or ec.case.repeat or self.suite.repeat or 1)
 
     def cells(self) -> Iterator[Cell]:
+        """The cells of this run in plan order (case, model, repeat); with a shard K/N, every Nth from
+        the (K-1)th: the same slice on every machine, and the N slices together are the whole run."""
+        k, n = self.options.shard or (1, 1)
+        i = 0
         for ec in self.cases:
             for model in self.models:
                 for r in range(self.repeats(ec)):
-                    yield Cell(ec, model, r)
+                    if i % n == k - 1:
+                        yield Cell(ec, model, r)
+                    i += 1
 
     @property
     def total_cells(self) -> int:
-        return sum(self.repeats(ec) for ec in self.cases) * len(self.models)
+        total = sum(self.repeats(ec) for ec in self.cases) * len(self.models)
+        k, n = self.options.shard or (1, 1)
+        return len(range(k - 1, total, n))
+
+    def _check_shard(self) -> None:
+        shard = self.options.shard
+        if shard is not None and not (1 <= shard[0] <= shard[1]):
+            raise ConfigurationError(
+                f"--shard {shard[0]}/{shard[1]} is not allowed; allowed: K/N with 1 <= K <= N, e.g. 1/4"
+            )
 
     def cassette_path(self, cell: Cell) -> str | None:
         """cassettes/<suite>/<case>/<model>.yaml (repeats after the first: <model>.r<N>.yaml)."""
@@ -227,6 +244,7 @@ class Runner:
             "cassettes_dir": str(o.cassettes_dir) if o.cassettes_dir is not None else None,
             "concurrency": self.concurrency,
             "repeat": o.repeat,
+            "shard": f"{o.shard[0]}/{o.shard[1]}" if o.shard else None,
         }
 
     # --- running --------------------------------------------------------------------------------
@@ -234,6 +252,7 @@ class Runner:
     def _resume_state(self, summary: SummaryBuilder, counts: dict[str, int]) -> set[tuple[str, str, int]]:
         """Keys of finished cells; with retry_errors, errored records are dropped from the file."""
         path = self.run_dir / RESULTS_FILE
+        merge_parts(self.run_dir)  # a killed run's worker processes left their records in part files
         kept: list[dict[str, Any]] = []
         dropped = False
         for rec in iter_records(self.run_dir, repair=True):
@@ -275,7 +294,7 @@ class Runner:
         self._write_meta(started, summary, None)
         states: dict[str, int] = {}
         cells = (c for c in self.cells() if c.key not in done)
-        todo = self.total_cells - len(done)
+        todo = sum(1 for c in self.cells() if c.key not in done) if done else self.total_cells
         if progress is not None:
             progress.start(total=self.total_cells, done=len(done), counts=counts)
         worker = CellRunner(self, summary, counts, states, progress)
@@ -284,14 +303,12 @@ class Runner:
             if n == 1:
                 await worker.run_all(cells, min(self.concurrency, max(1, todo)))
             else:
-                share = max(1, self.concurrency // n)
-                mine = (c for i, c in enumerate(self.cells()) if i % n == 0 and c.key not in done)
-                await asyncio.gather(
-                    worker.run_all(mine, share),
-                    *(run_child(worker, shard_spec(self, k, n, done, share)) for k in range(1, n)),
-                )
+                spec = worker_spec(self, done, max(1, self.concurrency // n))
+                await run_pool(worker, spec, todo, n)
         finally:
             worker.close()
+            if n > 1:
+                merge_parts(self.run_dir)
             await self.aclose()
             self._write_meta(started, summary, utc_now())
             if progress is not None:
