@@ -174,7 +174,9 @@ def bench_memory(data: Path) -> None:
                     os.link(src / f"c{i % 10_000:06d}" / name, target / name)
     out = data / "runs" / f"mem-{time.time_ns()}"
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    took, proc = harness_run(["bench100k.yaml", "--out", str(out), "--concurrency", "16"], data, base_env())
+    took, proc = harness_run(
+        ["bench100k.yaml", "--out", str(out), "--concurrency", "16", "--workers", "1"], data, base_env()
+    )
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     ok = proc.returncode == 0 and states(out) == {"replayed": 100_000}
     note = "" if peak_mb > before / 1024 else " (a previous child peaked higher; run --only memory alone)"

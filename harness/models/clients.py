@@ -34,6 +34,38 @@ import httpx
 from harness.http import AsyncHarnessTransport, HarnessTransport
 
 _ASYNC_POOLS = 8
+
+
+class _NoCookies(httpx.Cookies):
+    """The cookie jar of the clients harness makes. Their requests are built without the client's
+    cookies (`ChatModel._request`), so storing a response's cookies is of no use; skipping it saves a
+    tenth of a replayed call (httpx wraps every response for http.cookiejar, Set-Cookie or not)."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class _Client(httpx.Client):
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        raise TypeError("harness's own HTTP clients keep no cookies")
+
+
+class _AsyncClient(httpx.AsyncClient):
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        raise TypeError("harness's own HTTP clients keep no cookies")
+
+
+_NO_COOKIES = _NoCookies()
 _ssl_lock = threading.Lock()
 # per loop: the parked closers of its clients (see the module docstring)
 _PARKED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[AsyncGenerator[None, None]]] = (
@@ -161,7 +193,7 @@ class HttpClients:
             with self._lock:
                 if self._client is None:
                     transport = self._transport or httpx.HTTPTransport(verify=ssl_context())
-                    self._client = httpx.Client(transport=HarnessTransport(transport), timeout=self.timeout)
+                    self._client = _Client(transport=HarnessTransport(transport), timeout=self.timeout)
                     self._close_client = weakref.finalize(self, self._client.close)
                 client = self._client
         return client
@@ -188,12 +220,12 @@ class HttpClients:
     def _new_async_clients(self) -> list[httpx.AsyncClient]:
         if self._async_transport is not None:
             transport = AsyncHarnessTransport(self._async_transport)
-            return [httpx.AsyncClient(transport=transport, timeout=self.timeout)]
+            return [_AsyncClient(transport=transport, timeout=self.timeout)]
         # httpcore assigns queued requests to connections in O(connections x requests); with dozens of
         # calls in flight that dominates the client's CPU, so spread them over a few small pools
         ctx = ssl_context()
         return [
-            httpx.AsyncClient(
+            _AsyncClient(
                 transport=AsyncHarnessTransport(httpx.AsyncHTTPTransport(verify=ctx)), timeout=self.timeout
             )
             for _ in range(_ASYNC_POOLS)
