@@ -153,6 +153,16 @@ def test_body_bytes_round_trip_exactly(tmp_path):
     assert [ix.response.body for ix in load_cassette(path)] == bodies
 
 
+HEADERS = {
+    "x-bool": ["true"],
+    "x-octal": ["0012"],
+    "x-null": ["null", "~"],
+    "x-quote": ["it's: 'quoted' # not a comment"],
+    "x-time": ["2026-12-06", "1:30"],
+    "x-space": [" padded "],
+}
+
+
 def test_replay_serves_every_stored_body_byte_for_byte(tmp_path):
     """Replay reads a body written as a literal block by hand (not through YAML): every shape of text
     YAML's rules treat specially comes back exactly as it was recorded."""
@@ -173,8 +183,8 @@ def test_replay_serves_every_stored_body_byte_for_byte(tmp_path):
     ixs = [
         Interaction(
             RecordedRequest("POST", f"http://replay.test/{i}", {}, b'{"a": 1}'),
-            RecordedResponse(200, {"content-type": ["application/json"]}, body, "OK"),
-            None,
+            RecordedResponse(200, {"content-type": ["application/json"], **HEADERS}, body, "OK"),
+            {"ttfb_ms": 1.5, "total_ms": 2},
             False,
             match_key=Matcher().key("POST", f"http://replay.test/{i}", b'{"a": 1}').digest,  # as recorded
         )

@@ -5,7 +5,8 @@
     with use_cassette("cassettes/capital.yaml"):          # record once, then replay
         model.invoke("Capital of France?")
 
-Modules: `store` (file format, loading every variant, atomic writes), `matching` (request keys,
+Modules: `store` (file format, loading every variant, atomic writes), `replies` (the reply half of a
+fragment read without YAML where that is safe), `matching` (request keys,
 nearest-miss diffs), `scrub` (secrets), `interceptor` (record/replay), `cassette` (use_cassette),
 `inspect` (adapter-parsed views for the CLI), `modes` (RECORD_MODES, the one list of record modes).
 

@@ -26,6 +26,7 @@ from harness.cassettes.formats import (
     to_record,
 )
 from harness.cassettes.interaction import Interaction
+from harness.cassettes.replies import Unsupported, literal_body, parse_simple
 from harness.errors import CassetteFormatError
 from harness.files import private_dir, remove_stale_temporaries, write_atomic
 
@@ -127,8 +128,8 @@ class CassetteFile:
 
     def reply(self, i: int) -> Interaction:
         """What replay needs of interaction i: response, timing, streamed. Parses only the response
-        half of a fragment (about half the YAML), and its body not as YAML at all (`literal_body`);
-        its `request` is an empty placeholder. Kept, so a repeated playback parses nothing."""
+        half of a fragment, read by `harness.cassettes.replies` (YAML only for what it does not take
+        on); its `request` is an empty placeholder. Kept, so a repeated playback parses nothing."""
         ix = self._parsed[i]
         if ix is not None or self._fragments is None:
             return self.interaction(i)
@@ -144,7 +145,10 @@ class CassetteFile:
         try:
             # the keys after `request:` are indented by two spaces: on their own, a block mapping
             text, body = literal_body(frag[cut + 1 :])
-            data = yaml.load(text, Loader=SafeLoader)
+            try:
+                data = parse_simple(text)
+            except Unsupported:
+                data = yaml.load(text, Loader=SafeLoader)
             if body is not None:
                 data["response"]["body"]["string"] = body
             reply = interaction_from_entry({"request": {"method": "?", "uri": "?"}, **data}, i)
@@ -195,47 +199,6 @@ class CassetteFile:
                 what, line_in_fragment = yaml_problem(e, frag)
                 offset = (line_in_fragment or 1) - 1
             raise CassetteFormatError(what, path=str(self.path), line=self._first_lines[i] + offset) from None
-
-
-_BODY_BLOCK = re.compile(r"\n    body:\n      string: \|([-+]?)\n")
-_BODY_INDENT = " " * 8
-_YAML_BREAKS = ("\r", "\x85", "\u2028", "\u2029", "\ufeff")  # line breaks and marks YAML reads otherwise
-
-
-def literal_body(text: str) -> tuple[str, str | None]:
-    """The response half of a fragment with its body cut out, and the body: a literal block scalar
-    (`string: |-` and its lines, as harness writes a body) read by hand, a sixth of the time YAML takes
-    over the same bytes. (text, None) when the body is written any other way: YAML reads it then."""
-    m = _BODY_BLOCK.search(text)
-    if m is None:
-        return text, None
-    lines: list[str] = []
-    pos, end = m.end(), len(text)
-    while pos < end:
-        nl = text.find("\n", pos)
-        nl = end if nl < 0 else nl
-        line = text[pos:nl]
-        if line.startswith(_BODY_INDENT):
-            lines.append(line[8:])
-        elif line.strip(" "):
-            break  # the next key: the block ended
-        else:
-            lines.append("")
-        pos = nl + 1
-    else:
-        pos = end
-    if not lines or not lines[0] or lines[0][0] == " ":
-        return text, None  # an empty first line or deeper indentation: YAML's rules, not ours
-    blank = 0
-    while lines and not lines[-1]:
-        lines.pop()
-        blank += 1
-    body = "\n".join(lines)
-    if any(c in body for c in _YAML_BREAKS):
-        return text, None
-    chomp = m.group(1)
-    body += "" if chomp == "-" else "\n" if chomp == "" else "\n" * (1 + blank)
-    return text[: m.start()] + "\n    body:\n      string: ''\n" + text[pos:], body
 
 
 def split_fragments(text: str) -> list[str] | None:

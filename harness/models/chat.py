@@ -277,7 +277,7 @@ class ChatModel(ChatSurface, Runnable):
 
     def _send(self, request: ChatRequest, clock: _Clock) -> httpx.Response:
         wire = self.adapter.build_request(request)
-        return self.retry_policy.retrying()(self._send_once, self._clients.sync(), wire, clock)
+        return self.retry_policy.call(self._send_once, self._clients.sync(), wire, clock)
 
     def _send_once(self, client: httpx.Client, wire: WireRequest, clock: _Clock) -> httpx.Response:
         try:
@@ -416,7 +416,7 @@ class ChatModel(ChatSurface, Runnable):
     async def _asend(self, request: ChatRequest, clock: _Clock) -> httpx.Response:
         wire = self.adapter.build_request(request)
         client = await self._clients.async_()
-        return await self.retry_policy.aretrying()(self._asend_once, client, wire, clock)
+        return await self.retry_policy.acall(self._asend_once, client, wire, clock)
 
     async def _asend_once(
         self, client: httpx.AsyncClient, wire: WireRequest, clock: _Clock
