@@ -31,7 +31,7 @@ from collections.abc import AsyncGenerator
 
 import httpx
 
-from harness.http import AsyncHarnessTransport, HarnessTransport
+from harness.http import AsyncHarnessTransport, AsyncLazyTransport, HarnessTransport, LazyTransport
 
 _ASYNC_POOLS = 8
 
@@ -84,6 +84,14 @@ def ssl_context() -> ssl.SSLContext:
     """One verified TLS context for all pools (building one loads the CA bundle: ~20 ms each)."""
     with _ssl_lock:  # lru_cache alone lets concurrent first calls each build their own
         return _build_ssl_context()
+
+
+def _live_transport() -> httpx.HTTPTransport:
+    return httpx.HTTPTransport(verify=ssl_context())
+
+
+def _async_live_transport() -> httpx.AsyncHTTPTransport:
+    return httpx.AsyncHTTPTransport(verify=ssl_context())
 
 
 async def _close_at_loop_shutdown(clients: list[httpx.AsyncClient]) -> AsyncGenerator[None, None]:
@@ -192,7 +200,7 @@ class HttpClients:
         if client is None:
             with self._lock:
                 if self._client is None:
-                    transport = self._transport or httpx.HTTPTransport(verify=ssl_context())
+                    transport = self._transport or LazyTransport(_live_transport)
                     self._client = _Client(transport=HarnessTransport(transport), timeout=self.timeout)
                     self._close_client = weakref.finalize(self, self._client.close)
                 client = self._client
@@ -223,10 +231,10 @@ class HttpClients:
             return [_AsyncClient(transport=transport, timeout=self.timeout)]
         # httpcore assigns queued requests to connections in O(connections x requests); with dozens of
         # calls in flight that dominates the client's CPU, so spread them over a few small pools
-        ctx = ssl_context()
         return [
             _AsyncClient(
-                transport=AsyncHarnessTransport(httpx.AsyncHTTPTransport(verify=ctx)), timeout=self.timeout
+                transport=AsyncHarnessTransport(AsyncLazyTransport(_async_live_transport)),
+                timeout=self.timeout,
             )
             for _ in range(_ASYNC_POOLS)
         ]
