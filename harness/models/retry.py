@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
-
-import tenacity
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from harness.errors import ModelError, ModelRateLimitError
 from harness.http import response_info
+
+if TYPE_CHECKING:
+    import tenacity
 
 T = TypeVar("T")
 
@@ -64,16 +65,22 @@ class RetryPolicy:
         retry_after = getattr(err, "retry_after", None)
         if retry_after is not None and 0 <= retry_after <= self.max_retry_after:
             return float(retry_after)
+        import tenacity
+
         backoff = tenacity.wait_exponential(multiplier=self.initial_delay, max=self.max_delay)
         return float((backoff + tenacity.wait_random(0, self.jitter))(state))
 
     def retrying(self) -> tenacity.Retrying:
         """A tenacity controller for one sync call: `policy.retrying()(fn, *args)`."""
+        import tenacity  # imported when a call first fails: `call` tries once without it
+
         return tenacity.Retrying(**self._options(None))
 
     def aretrying(self, on_rate_limit: Callable[[float], Any] | None = None) -> tenacity.AsyncRetrying:
         """A tenacity controller for one async call; `on_rate_limit(pause_s)` hears of each live 429
         before the wait (the runner's adaptive limiter pauses the whole provider with it)."""
+        import tenacity
+
         return tenacity.AsyncRetrying(**self._options(on_rate_limit))
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
@@ -119,7 +126,7 @@ class RetryPolicy:
                 on_rate_limit(state.upcoming_sleep)
 
         return {
-            "retry": tenacity.retry_if_exception(_retryable),
+            "retry": _retry_if_retryable,
             "stop": _Budget(self),
             "wait": self.wait,
             "before_sleep": before_sleep,
@@ -127,7 +134,12 @@ class RetryPolicy:
         }
 
 
-class _Budget(tenacity.stop.stop_base):
+def _retry_if_retryable(state: tenacity.RetryCallState) -> bool:
+    assert state.outcome is not None
+    return state.outcome.failed and _retryable(_exception(state))
+
+
+class _Budget:
     """Stops when either budget is spent; one per call, since it counts that call's failures."""
 
     def __init__(self, policy: RetryPolicy) -> None:
