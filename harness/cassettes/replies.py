@@ -4,7 +4,7 @@ A fragment harness wrote is YAML of a fixed, simple shape: block mappings and se
 single-quoted scalars, and the response body as a literal block (`string: |-`). PyYAML builds that in
 Python one node at a time, most of a replayed call's CPU; here `literal_body` cuts the body out as
 text and `parse_simple` reads the rest. Both read only what they are sure YAML would read the same
-way, and say so otherwise (`literal_body` returns no body, `parse_simple` raises `Unsupported`), so the
+way, and say so otherwise (`literal_body` returns no body, `parse_simple` returns None), so the
 caller falls back to YAML for anything else: a hand-edited file, a quoted key, a timestamp, a comment.
 """
 
@@ -46,10 +46,6 @@ def literal_body(text: str) -> tuple[str, str | None]:
     return text[: m.start()] + "\n    body:\n      string: ''\n" + text[rest:], body
 
 
-class Unsupported(Exception):
-    """The text uses YAML this reader does not take on: parse it with YAML."""
-
-
 _RESOLVER = yaml.resolver.Resolver()  # the safe loader's: which plain scalars are numbers, bools, nulls
 _STR, _INT_TAG, _FLOAT_TAG = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
 _INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
@@ -62,10 +58,10 @@ _NOT_PLAIN_START = frozenset("'\"{}[]&*!|>%@`#,?:-")
 def _scalar(v: str) -> Any:
     if v[0] == "'":
         if len(v) < 2 or v[-1] != "'" or "'" in v[1:-1].replace("''", ""):
-            raise Unsupported(v)
+            raise ValueError(v)
         return v[1:-1].replace("''", "'")
     if v[0] in _NOT_PLAIN_START or " #" in v or ": " in v or v[-1] == ":" or "\t" in v:
-        raise Unsupported(v)
+        raise ValueError(v)
     tag = _RESOLVER.resolve(yaml.ScalarNode, v, (True, False))
     if tag == _STR:
         return v
@@ -77,7 +73,7 @@ def _scalar(v: str) -> Any:
         return _BOOLS[v.lower()]
     if tag == "tag:yaml.org,2002:null":
         return None
-    raise Unsupported(v)  # 0x1f, 1_000, 1:30, .inf, timestamps...: YAML constructs those
+    raise ValueError(v)  # 0x1f, 1_000, 1:30, .inf, timestamps...: YAML constructs those
 
 
 def _lines(text: str) -> list[list[Any]]:
@@ -87,7 +83,7 @@ def _lines(text: str) -> list[list[Any]]:
         if not content:
             continue
         if content[0] in "#\t":
-            raise Unsupported(raw)
+            raise ValueError(raw)
         out.append([len(raw) - len(content), content.rstrip(" ")])
     return out
 
@@ -99,16 +95,16 @@ def _is_item(content: str) -> bool:
 @functools.lru_cache(maxsize=4096)
 def _key(content: str) -> tuple[str, str]:
     if content[0] in _NOT_PLAIN_START:
-        raise Unsupported(content)
+        raise ValueError(content)
     cut = content.find(": ")
     if cut < 0:
         if content[-1] != ":":
-            raise Unsupported(content)
+            raise ValueError(content)
         key, rest = content[:-1], ""
     else:
         key, rest = content[:cut], content[cut + 2 :].lstrip(" ")
     if not isinstance(_scalar(key), str) or key != key.rstrip(" "):
-        raise Unsupported(content)
+        raise ValueError(content)
     return key, rest
 
 
@@ -123,7 +119,7 @@ def _seq(lines: list[list[Any]], i: int, indent: int) -> tuple[list[Any], int]:
         content = lines[i][1]
         rest = content[1:].lstrip(" ")
         if not rest:
-            raise Unsupported(content)
+            raise ValueError(content)
         if _is_item(rest) or ": " in rest or rest[-1] == ":":  # a collection starting on the dash's line
             lines[i] = [indent + len(content) - len(rest), rest]
             value, i = _block(lines, i)
@@ -138,7 +134,7 @@ def _map(lines: list[list[Any]], i: int, indent: int) -> tuple[dict[str, Any], i
     while i < len(lines) and lines[i][0] == indent and not _is_item(lines[i][1]):
         key, rest = _key(lines[i][1])
         if key in out:
-            raise Unsupported(key)
+            raise ValueError(key)
         i += 1
         value: Any = None
         if rest:
@@ -149,13 +145,12 @@ def _map(lines: list[list[Any]], i: int, indent: int) -> tuple[dict[str, Any], i
     return out, i
 
 
-def parse_simple(text: str) -> Any:
-    """The block-style YAML `text` as Python data, the way YAML's safe loader reads it; raises
-    `Unsupported` for any construct outside the simple shape harness writes."""
-    lines = _lines(text)
-    if not lines:
-        raise Unsupported(text)
-    value, i = _block(lines, 0)
-    if i != len(lines):
-        raise Unsupported(lines[i][1])
-    return value
+def parse_simple(text: str) -> dict[str, Any] | None:
+    """The block mapping `text` as Python data, the way YAML's safe loader reads it; None for any
+    construct outside the simple shape harness writes (the caller asks YAML then)."""
+    try:
+        lines = _lines(text)
+        value, i = _block(lines, 0) if lines else (None, 0)
+    except ValueError:  # raised by the helpers for what they do not take on
+        return None
+    return value if isinstance(value, dict) and i == len(lines) else None

@@ -26,7 +26,7 @@ from harness.cassettes.formats import (
     to_record,
 )
 from harness.cassettes.interaction import Interaction
-from harness.cassettes.replies import Unsupported, literal_body, parse_simple
+from harness.cassettes.replies import literal_body, parse_simple
 from harness.errors import CassetteFormatError
 from harness.files import private_dir, remove_stale_temporaries, write_atomic
 
@@ -145,9 +145,8 @@ class CassetteFile:
         try:
             # the keys after `request:` are indented by two spaces: on their own, a block mapping
             text, body = literal_body(frag[cut + 1 :])
-            try:
-                data = parse_simple(text)
-            except Unsupported:
+            data = parse_simple(text)
+            if data is None:
                 data = yaml.load(text, Loader=SafeLoader)
             if body is not None:
                 data["response"]["body"]["string"] = body

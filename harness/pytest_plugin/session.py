@@ -76,6 +76,7 @@ class HarnessSession:
         if config.getoption("block_network", False) and self.record_mode == "none":
             self.blocker.install()
         self._pricing: Any = None
+        self._root: Path | None = None
 
     def _record_mode(self) -> str:
         cli = self.config.getoption("record_mode", None)
@@ -109,8 +110,17 @@ class HarnessSession:
         return self.cassette_dir / module / (re.sub(r'[<>:"/\\|?*\x00-\x1f]', "-", name) + ".yaml")
 
     def relative(self, path: Path) -> str:
+        """`path` relative to the rootdir. A cassette path is built under the rootdir, so most are
+        relative as they stand; only others are resolved (symlinks), and the rootdir once a session."""
+        if ".." not in path.parts:
+            try:
+                return path.relative_to(self.config.rootpath).as_posix()
+            except ValueError:
+                pass
+        if self._root is None:
+            self._root = self.config.rootpath.resolve()
         try:
-            return path.resolve().relative_to(self.config.rootpath.resolve()).as_posix()
+            return path.resolve().relative_to(self._root).as_posix()
         except ValueError:
             return path.as_posix()
 
