@@ -455,3 +455,36 @@ def test_the_examples_replay_offline_under_xdist(
     assert {r["suite"] for r in records} == {"pytest", "smoke"}
     assert {r["cassette"]["state"] for r in records} == {"replayed"}
     assert (pytester.path / "r.html").is_file()
+
+
+def test_records_arrive_from_xdist_workers_that_share_no_directory(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Workers run in their own copy of the project (`--tx popen//chdir=...` with `--rsyncdir`, as remote
+    `--tx ssh=...` workers do): their cassettes are written there, never here, and their records reach
+    the controller over xdist's channel, into the one results file it writes."""
+    monkeypatch.delenv("HARNESS_RECORD_MODE", raising=False)
+    pytester.makeini(INI)
+    pytester.makepyfile(
+        test_remote="\n".join(
+            f"def test_{i}(chat_model):\n    assert chat_model.invoke('question {i}').text\n"
+            for i in range(4)
+        )
+    )
+    elsewhere = tmp_path_factory.mktemp("workers")
+    with ProviderEmulator() as emu:
+        monkeypatch.setenv("OPENAI_BASE_URL", emu.base_url("openai"))
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")
+        result = pytester.runpytest_subprocess(
+            "-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning",  # xdist deprecates --rsyncdir
+            "-d", "--tx", f"2*popen//chdir={elsewhere}", "--rsyncdir", str(pytester.path), str(pytester.path),
+            "--models", "openai:gpt-4.1-mini", "--record-mode=once", "--harness-results", "out/results.jsonl",
+        )  # fmt: skip
+    result.assert_outcomes(passed=4)
+    assert not (pytester.path / "cassettes").exists()  # each worker recorded into its own copy
+    assert len(list(elsewhere.rglob("*.yaml"))) == 4
+    records = _records(pytester.path / "out" / "results.jsonl")
+    assert sorted(r["case_id"] for r in records) == [f"test_remote.py::test_{i}" for i in range(4)]
+    assert {r["cassette"]["state"] for r in records} == {"recorded"} and len(
+        {r["run_id"] for r in records}
+    ) == 1
