@@ -177,3 +177,9 @@ def test_merge_writes_parquet_partitioned_by_run_and_model(recorded):
     df = pd.read_parquet(root / "pq")
     assert len(df) == CELLS and set(df["model_id"].astype(str)) == {"haiku", "openai:gpt-4.1-mini"}
     shutil.rmtree(root / "pq")
+    # harness run writes its own run into such a dataset too; runs accumulate side by side
+    for out in ("r1", "r2"):
+        run = harness(["run", "wide.yaml", "--out", out, "--no-report", "--parquet", "many"], urls)
+        assert run.exit_code == 1 and "Parquet: many" in run.output
+    df = pd.read_parquet(root / "many")
+    assert len(df) == 2 * CELLS and df["run_id"].nunique() == 2

@@ -163,6 +163,11 @@ def _workers(value: str) -> int | None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Export results by suffix: .csv, .json or .parquet (repeatable).",
 )
+@click.option(
+    "--parquet",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Also write the results into a Parquet dataset partitioned by run and model (needs pyarrow).",
+)
 @click.option("--replay-speed", default=None, help="instant (default), realtime, or a factor such as 2.0.")
 @click.option(
     "--resume",
@@ -204,6 +209,7 @@ def run_cmd(
     exports: tuple[Path, ...],
     workers: str,
     shard: str | None,
+    parquet: Path | None,
     replay_speed: str | None,
     resume: Path | None,
     retry_errors: bool,
@@ -242,6 +248,7 @@ def run_cmd(
             max_cells,
             dry_run,
             _shard(shard),
+            parquet,
         )
     except (InputError, ConfigurationError) as e:
         click.echo(f"error: {e}", err=True)
@@ -272,6 +279,7 @@ def _run(
     max_cells: int = 100_000,
     dry_run: bool = False,
     shard: tuple[int, int] | None = None,
+    parquet: Path | None = None,
 ) -> int:
     from harness.results.io import load_run_meta
     from harness.runner.runner import Runner, RunOptions
@@ -289,7 +297,7 @@ def _run(
             raise click.UsageError("--resume continues one run: give one SUITE (or none, to use the run's)")
     if not suites:
         raise click.UsageError("give at least one SUITE file (e.g. suites/quickstart.yaml)")
-    _check_exports(exports)
+    _check_exports(exports + ((parquet / "x.parquet",) if parquet is not None else ()))
     if no_cassettes and (record_mode or cassettes_dir):
         raise click.UsageError("--no-cassettes cannot be combined with --record-mode or --cassettes")
     cas_dir: str | Path | None = (
@@ -322,7 +330,12 @@ def _run(
                 f"({len(runner.cases):,} case variants x {len(runner.models)} model(s) x repeats)"
             )
         return 0
-    return _execute(runners, progress, no_report, report_path, baseline, exports, junit)
+    code = _execute(runners, progress, no_report, report_path, baseline, exports, junit)
+    if parquet is not None:
+        from harness.results.merge import write_parquet_dataset
+
+        click.echo(f"Parquet: {write_parquet_dataset([r.run_dir for r in runners], parquet)}")
+    return code
 
 
 def _execute(
