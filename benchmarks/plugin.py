@@ -98,7 +98,9 @@ def main() -> None:
             xdist = ["-n", str(w)] if w else ["-p", "no:xdist"]
             plain = harness = float("inf")
             for _ in range(args.repeat):  # interleaved, so a busy moment hits both alike
-                plain = min(plain, pytest_run(project, ["test_plain.py", "-p", "no:harness", *xdist], env(None)))
+                plain = min(
+                    plain, pytest_run(project, ["test_plain.py", "-p", "no:harness", *xdist], env(None))
+                )
                 harness = min(
                     harness,
                     pytest_run(
