@@ -273,6 +273,27 @@ def cached_parse(text: str) -> tuple[Any, dict[tuple[Any, ...], int]] | None:
         return None
 
 
+def _json_exact(data: Any) -> bool:
+    """True when JSON gives `data` back as it is: str keys, and str / int / finite float / bool / None
+    / list / dict values. Walked in place: decoding the encoded suite again to compare would hold a
+    second copy of a big suite at the peak of its first parse."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if not all(type(k) is str for k in value):
+                return False
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, float):
+            if value != value or value in (float("inf"), float("-inf")):
+                return False
+        elif value is not None and type(value) not in (str, int, bool):
+            return False
+    return True
+
+
 def store_parse(text: str, data: Any, lines: dict[tuple[Any, ...], int]) -> None:
     if len(text) < 20_000:
         return
@@ -280,13 +301,13 @@ def store_parse(text: str, data: Any, lines: dict[tuple[Any, ...], int]) -> None
     if path is None:
         return
     try:
+        if not _json_exact(data):  # YAML-only types (dates, non-string keys): do not cache
+            return
         encoded = json.dumps(
             {"data": data, "lines": [[list(k), v] for k, v in lines.items()]},
             ensure_ascii=False,
             separators=(",", ":"),
         )
-        if json.loads(encoded)["data"] != data:  # YAML-only types (dates, non-string keys): do not cache
-            return
         write_atomic(path, encoded)
     except (OSError, TypeError, ValueError):
         pass  # a cache is an optimisation: never an error
