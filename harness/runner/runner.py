@@ -50,7 +50,7 @@ from harness.runner.options import (
 )
 from harness.runner.pool import CellRunner
 from harness.runner.rundir import choose_run_dir
-from harness.runner.validation import CaseAssertions, check_cases, check_cassette_paths
+from harness.runner.validation import CaseAssertions, case_judges, check_cases, check_cassette_paths
 from harness.runner.workers import run_pool, worker_count, worker_spec
 from harness.suite.spec import ExpandedCase, ModelEntry, ModelSpec, Suite, slugify
 
@@ -80,7 +80,7 @@ class Runner:
         self.suite_judge = self.judge(suite.judge, ("judge",)) if suite.judge is not None else None
         self.runtime = CaseRuntime(Path(suite.path).parent if suite.path else None)
         self.assertions = CaseAssertions(suite)
-        self.case_judges = check_cases(self)
+        self.case_judges = case_judges(self) if in_worker else check_cases(self)
         self.run_id, self.run_dir, self.resuming = self._run_dir()
         if self.options.record_mode is not None and self.options.record_mode not in RECORD_MODES:
             raise ConfigurationError(
