@@ -10,17 +10,18 @@ hash; a cache entry that fails validation is ignored and the file reparsed.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
+import orjson
 import yaml
 
 from harness.files import write_atomic
 
-CACHE_FORMAT = 3  # 2: lines of tools and structured_output keys; 3: and of prompt/system/messages
+CACHE_FORMAT = 4  # 2: lines of tools and structured_output keys; 3: and of prompt/system/messages;
+# 4: the line table as two lists (keys, lines), written by orjson
 
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -266,8 +267,8 @@ def cached_parse(text: str) -> tuple[Any, dict[tuple[Any, ...], int]] | None:
     if path is None or not path.is_file():
         return None
     try:
-        entry = json.loads(path.read_bytes())
-        lines = {tuple(loc): int(line) for loc, line in entry["lines"]}
+        entry = orjson.loads(path.read_bytes())
+        lines = {tuple(loc): int(line) for loc, line in zip(entry["keys"], entry["lines"], strict=True)}
         return entry["data"], lines
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -303,11 +304,8 @@ def store_parse(text: str, data: Any, lines: dict[tuple[Any, ...], int]) -> None
     try:
         if not _json_exact(data):  # YAML-only types (dates, non-string keys): do not cache
             return
-        encoded = json.dumps(
-            {"data": data, "lines": [[list(k), v] for k, v in lines.items()]},
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
-        write_atomic(path, encoded)
-    except (OSError, TypeError, ValueError):
-        pass  # a cache is an optimisation: never an error
+        # bytes straight from orjson, the line table as two flat lists of the objects it already holds:
+        # the first parse of a big suite is its peak of memory, and this adds little to it
+        write_atomic(path, orjson.dumps({"data": data, "keys": list(lines), "lines": list(lines.values())}))
+    except (OSError, TypeError, ValueError, orjson.JSONEncodeError):
+        pass  # a cache is an optimisation: never an error (nor an integer orjson cannot write)
