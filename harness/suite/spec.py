@@ -291,12 +291,20 @@ def parse_suite(text: str, path: str = "<suite>") -> Suite:
             suite._path, suite._lines = path, cached[1]
             return suite
     data, lines = _located_yaml(text, path)
+    # the few lines the runner may still report on, then the full table is dropped before the suite's
+    # objects are built: a big suite's first parse is its peak of memory
+    try:
+        compact = compact_lines(data, lines)
+    except (TypeError, AttributeError):  # not a suite's shape: validation fails and says where
+        compact = {}
+    del lines
     try:
         suite = Suite.model_validate(data)
     except ValidationError as e:
+        data, lines = _located_yaml(text, path)  # an invalid suite: parsed again, every line known
         raise _invalid_suite(e, data, lines, path) from None
     suite._path = path
-    suite._lines = compact_lines(data, lines)
+    suite._lines = compact
     store_parse(text, data, suite._lines)
     return suite
 
