@@ -183,3 +183,37 @@ def test_merge_writes_parquet_partitioned_by_run_and_model(recorded):
         assert run.exit_code == 1 and "Parquet: many" in run.output
     df = pd.read_parquet(root / "many")
     assert len(df) == 2 * CELLS and df["run_id"].nunique() == 2
+
+
+CHECKS = """
+import os
+
+def check(text, ctx):
+    if ctx.case_id == os.environ.get("HARNESS_TEST_DIE_ON") and ctx.model == "haiku":
+        os._exit(3)  # the worker process dies mid-run, as one killed by the OOM killer would
+    return True
+"""
+
+
+def test_a_worker_that_dies_loses_only_its_unfinished_cells_and_resume_completes(recorded, monkeypatch):
+    root, _ = recorded
+    (root / "checks.py").write_text(CHECKS, encoding="utf-8")
+    text = (root / "wide.yaml").read_text(encoding="utf-8")
+    (root / "dies.yaml").write_text(
+        text.replace(
+            "assert: [{type: contains,", "assert: [{type: python, path: 'checks.py:check'}, {type: contains,"
+        ),
+        encoding="utf-8",
+    )
+    suite = load_suite(root / "dies.yaml")
+    monkeypatch.setenv("HARNESS_TEST_DIE_ON", "c5")
+    first = Runner(suite, RunOptions(workers=2, concurrency=2, out=root / "run")).run()
+    assert 0 < first.ran < CELLS  # the dead worker's unfinished cells are missing, nothing else
+    on_disk = cells(root / "run")
+    assert len(on_disk) == first.ran and ("c5", "haiku", 0) not in on_disk
+    assert not list((root / "run").glob("results.part-*"))  # what the workers wrote is in results.jsonl
+    assert sum(m["cells"] for m in summary(root / "run").values()) == first.ran  # run.json agrees with it
+    monkeypatch.delenv("HARNESS_TEST_DIE_ON")
+    resumed = Runner(suite, RunOptions(resume=root / "run", workers=2, concurrency=2)).run()
+    assert resumed.skipped == first.ran and resumed.ran == CELLS - first.ran
+    assert len(list(iter_records(root / "run"))) == CELLS and len(cells(root / "run")) == CELLS

@@ -60,6 +60,7 @@ class CellRunner:
         self.states = states
         self.progress = progress
         self.ran = 0
+        self.incomplete = False  # worker processes ended without reporting every chunk
         self.sink = sink  # a worker process's part file, which the worker owns
         self._fh = sink if sink is not None else (runner.run_dir / RESULTS_FILE).open("ab")
 

@@ -268,6 +268,24 @@ class Runner:
             counts[str(rec.get("status"))] = counts.get(str(rec.get("status")), 0) + 1
         return set(cells)
 
+    def _recount(
+        self, done: set[tuple[str, str, int]]
+    ) -> tuple[SummaryBuilder, dict[str, int], dict[str, int], int]:
+        """Summary, counts, cassette states and cells run, from the records on disk (a run whose worker
+        pool broke: what reached the file is what counts)."""
+        summary = SummaryBuilder()
+        counts: dict[str, int] = {"passed": 0, "failed": 0, "error": 0}
+        states: dict[str, int] = {}
+        ran = 0
+        for key, rec in latest(list(iter_records(self.run_dir))).items():
+            summary.add(rec)
+            counts[str(rec.get("status"))] = counts.get(str(rec.get("status")), 0) + 1
+            if key not in done:
+                ran += 1
+                state = str((rec.get("cassette") or {}).get("state"))
+                states[state] = states.get(state, 0) + 1
+        return summary, counts, states, ran
+
     def _write_meta(self, started: str, summary: SummaryBuilder, finished: str | None) -> None:
         meta = load_run_meta(self.run_dir) if self.resuming else {}
         write_json_atomic(
@@ -309,6 +327,8 @@ class Runner:
             worker.close()
             if n > 1:
                 merge_parts(self.run_dir)
+                if worker.incomplete:  # a dead worker's last chunk wrote records it never reported
+                    summary, counts, states, worker.ran = self._recount(done)
             await self.aclose()
             self._write_meta(started, summary, utc_now())
             if progress is not None:

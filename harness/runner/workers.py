@@ -7,7 +7,9 @@ initializer), runs every chunk it is given under its own event loop, and appends
 own part file, `RUN_DIR/results.part-<pid>.jsonl`; a chunk returns only its counts and its share of
 the summary. The parent reads no record: it folds the chunks' summaries together, moves the part
 files into results.jsonl at the end (`harness.results.io.merge_parts`), and is never the bottleneck.
-A killed run leaves its part files, which `--resume` merges before anything else.
+A killed run leaves its part files, which `--resume` merges before anything else. When a worker dies
+(the pool breaks), the records its last chunk wrote are merged all the same, and the run's counts and
+summary are taken from the file: what reached results.jsonl is what the run did.
 
 Workers are started with `spawn` (a fresh interpreter): forking a process that runs an event loop
 and holds open HTTP clients is not safe.
@@ -91,6 +93,7 @@ def chunks(todo: int, workers: int) -> list[tuple[int, int]]:
 async def run_pool(cell_runner: CellRunner, spec: dict[str, Any], todo: int, workers: int) -> None:
     """Run the `todo` cells of the plan over `workers` processes; fold each chunk's result in as it ends."""
     loop = asyncio.get_running_loop()
+    cell_runner.incomplete = True  # until every chunk has reported
     with ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
@@ -101,6 +104,7 @@ async def run_pool(cell_runner: CellRunner, spec: dict[str, Any], todo: int, wor
         try:
             for next_done in asyncio.as_completed(futures):
                 cell_runner.absorb(await next_done)
+            cell_runner.incomplete = False
         except BrokenProcessPool:
             print(
                 "harness: a worker process died; its unfinished cells are missing: "
