@@ -9,9 +9,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 import harness.cassettes  # noqa: F401  loaded here, not first inside an in-process pytester run: pytester
 import harness.runner.runner  # noqa: F401  unloads modules a run imported, and PyYAML's C loader breaks on re-import
+from harness.cli import cli
 from harness.testing import ProviderEmulator
 
 pytest_plugins = ["pytester"]
@@ -212,6 +214,17 @@ def test_record_then_replay_offline_in_one_process_and_under_xdist(project: pyte
     )
     assert len({r["run_id"] for r in merged}) == 1
     assert (project.path / "par" / "report.html").is_file()
+
+    # pytest results of two CI jobs, merged by the CLI into one run with one JUnit file
+    joined = CliRunner().invoke(
+        cli,
+        ["merge", str(project.path / "out/results.jsonl"), str(project.path / "par/results.jsonl"),
+         "--out", str(project.path / "joined"), "--junit", str(project.path / "joined.xml")],
+    )  # fmt: skip
+    assert joined.exit_code == 0, joined.output
+    assert f"warning: {len(records)} cell(s) were in more than one source" in joined.output
+    assert len(_records(project.path / "joined" / "results.jsonl")) == len(records)
+    assert (project.path / "joined.xml").read_text().count("<testcase ") == len(records)
 
 
 def test_a_changed_prompt_fails_with_the_cassette_diff(project: pytest.Pytester) -> None:

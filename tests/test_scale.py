@@ -83,8 +83,20 @@ def test_shards_merged_give_exactly_the_cells_and_figures_of_the_unsharded_run(r
     assert [len(s) for s in shard_cells] == [6, 5, 5]  # every 3rd cell of the plan: 16 = 6 + 5 + 5
     assert not (shard_cells[0] & shard_cells[1]) and not (shard_cells[1] & shard_cells[2])
 
-    merged = harness(
-        ["merge", "s1", "s2", "s3", "--out", "all", "--junit", "all.xml", "--report", "all.html"], urls
+    merged = harness(  # a run directory or a results file (as a pytest job's --harness-results) alike
+        [
+            "merge",
+            "s1",
+            "s2/results.jsonl",
+            "s3",
+            "--out",
+            "all",
+            "--junit",
+            "all.xml",
+            "--report",
+            "all.html",
+        ],
+        urls,
     )
     assert merged.exit_code == 0, merged.output
     assert f"Merged {CELLS} cells from 3 source(s)" in merged.output and "warning" not in merged.output
