@@ -6,13 +6,15 @@
 
 1. replay: `harness run` (a subprocess, end to end: start-up, suite load, 20,000 cells, results,
    no report) of a 10,000-case suite × 2 models from cassettes recorded from the emulator
-   through the real recording path, with one process and with `--workers 2`. Target: under 10 s
-   on a 2-core machine. (The suite parse cache is warm: the recording run parsed the file.)
+   through the real recording path, with `--workers 1` and `--workers 2` (`--workers 1,2,4`), best
+   of `--repeat` runs. Target: under 10 s on a 2-core machine. (The suite parse cache and the
+   bytecode cache are warm: an untimed run goes first.) `benchmarks/sweep.py` runs W = 1 ... cores.
 2. live: 500 cells against the emulator answering after 100 ms, at concurrency 50, no cassettes.
    Ideal: 500 / 50 × 0.1 s = 1.0 s; target: within 1.3x.
-3. memory: peak RSS of `harness run` replaying 100,000 cells (50,000 cases × 2 models). The extra
-   40,000 cases repeat the first 10,000 cases' prompts, so their cassettes are hard links to the
-   recorded files (same bytes, real replay path). Target: under 300 MB.
+3. memory: peak RSS of `harness run --workers 1` replaying 100,000 cells (50,000 cases × 2 models),
+   on the suite's first parse (an empty parse cache) and with the parse cached. The extra 40,000
+   cases repeat the first 10,000 cases' prompts, so their cassettes are hard links to the recorded
+   files (same bytes, real replay path). Target: under 300 MB.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -45,10 +46,17 @@ def suite_text(name: str, n_cases: int, distinct: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+PYCACHE = Path(tempfile.gettempdir()) / "harness-bench-pycache"
+
+
 def base_env(emu: ProviderEmulator | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
     env.pop("HARNESS_RECORD_MODE", None)
     env["PYTHONPATH"] = str(ROOT)
+    # bytecode cached between runs, as on any machine (outside the tree); without it each run compiles
+    # every module it imports again (a machine with PYTHONDONTWRITEBYTECODE set pays that each time)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
     if emu is not None:
         env.update(
             OPENAI_BASE_URL=emu.base_url("openai"),
@@ -103,19 +111,28 @@ def record(data: Path) -> None:
     print(f"  recorded in {took:.1f} s", flush=True)
 
 
-def bench_replay(data: Path) -> None:
+def replay_once(data: Path, workers: int) -> float:
+    """Seconds for `harness run` to replay the 20,000 cells with `--workers N`, end to end."""
+    out = data / "runs" / f"replay-{time.time_ns()}"
+    took, proc = harness_run(
+        ["bench10k.yaml", "--out", str(out), "--concurrency", "16", "--workers", str(workers)],
+        data,
+        base_env(),
+    )
+    if proc.returncode != 0 or states(out) != {"replayed": 20_000}:
+        raise SystemExit(f"replay --workers {workers} failed ({proc.returncode}): {proc.stderr[-600:]}")
+    return took
+
+
+def bench_replay(data: Path, workers: list[int], repeat: int) -> None:
     record(data)
-    for workers in ("1", "2"):
-        out = data / "runs" / f"replay-{time.time_ns()}"
-        took, proc = harness_run(
-            ["bench10k.yaml", "--out", str(out), "--concurrency", "16", "--workers", workers],
-            data,
-            base_env(),
-        )
-        ok = proc.returncode == 0 and states(out) == {"replayed": 20_000}
+    replay_once(data, 1)  # warm the suite parse cache and the bytecode cache: not timed
+    for w in workers:
+        runs = [replay_once(data, w) for _ in range(repeat)]
+        best = min(runs)
         print(
-            f"replay   10,000 cases x 2 models = 20,000 cells, --workers {workers}: {took:.2f} s end to end "
-            f"({20_000 / took:,.0f} cells/s){'' if ok else '  [FAILED: ' + proc.stderr[-300:] + ']'}"
+            f"replay   10,000 cases x 2 models = 20,000 cells, --workers {w}: {best:.2f} s end to end "
+            f"({20_000 / best:,.0f} cells/s; best of {repeat}: {', '.join(f'{r:.2f}' for r in runs)})"
             "  target < 10 s",
             flush=True,
         )
@@ -172,17 +189,34 @@ def bench_memory(data: Path) -> None:
             for name in ("openai-gpt-4.1-mini.yaml", "haiku.yaml"):
                 if not (target / name).exists():
                     os.link(src / f"c{i % 10_000:06d}" / name, target / name)
-    out = data / "runs" / f"mem-{time.time_ns()}"
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    took, proc = harness_run(["bench100k.yaml", "--out", str(out), "--concurrency", "16"], data, base_env())
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    ok = proc.returncode == 0 and states(out) == {"replayed": 100_000}
-    note = "" if peak_mb > before / 1024 else " (a previous child peaked higher; run --only memory alone)"
-    print(
-        f"memory   100,000-cell replay: peak RSS {peak_mb:.0f} MB in {took:.1f} s"
-        f"{'' if ok else '  [FAILED: ' + proc.stderr[-300:] + ']'}{note}  target < 300 MB",
-        flush=True,
-    )
+    # the suite's first parse (an empty parse cache), then a run that finds it cached; each in a child
+    # of its own, since ru_maxrss of children is the largest any child reached
+    with tempfile.TemporaryDirectory(prefix="harness-bench-cache-") as cache:
+        for label in ("first parse", "parse cached"):
+            code = (
+                "import resource, subprocess, sys; "
+                "p = subprocess.run(sys.argv[1:], capture_output=True); "
+                "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+            )
+            out = data / "runs" / f"mem-{time.time_ns()}"
+            args = ["bench100k.yaml", "--out", str(out), "--concurrency", "16", "--workers", "1"]
+            cmd = [sys.executable, "-m", "harness", "run", *args, "--no-report", "--no-progress"]
+            t0 = time.perf_counter()
+            proc = subprocess.run(
+                [sys.executable, "-c", code, *cmd],
+                cwd=data,
+                env={**base_env(), "HARNESS_CACHE_DIR": cache},
+                capture_output=True,
+                text=True,
+            )
+            took = time.perf_counter() - t0
+            rc, peak_kb = proc.stdout.split()
+            ok = rc == "0" and states(out) == {"replayed": 100_000}
+            print(
+                f"memory   100,000-cell replay, one process, {label}: peak RSS {int(peak_kb) / 1024:.0f} MB "
+                f"in {took:.1f} s{'' if ok else '  [FAILED]'}  target < 300 MB",
+                flush=True,
+            )
 
 
 def main() -> None:
@@ -191,6 +225,8 @@ def main() -> None:
     )
     parser.add_argument("--only", choices=["replay", "live", "memory"])
     parser.add_argument("--data", type=Path, help="directory for the recorded cassettes (kept between runs)")
+    parser.add_argument("--workers", default="1,2", help="replay with each of these --workers (default 1,2)")
+    parser.add_argument("--repeat", type=int, default=3, help="replay runs of each; the best is printed")
     args = parser.parse_args()
     tmp = None
     data = args.data
@@ -202,7 +238,7 @@ def main() -> None:
     if args.only in (None, "memory"):  # first: ru_maxrss of children is a max over all of them
         bench_memory(data)
     if args.only in (None, "replay"):
-        bench_replay(data)
+        bench_replay(data, [int(w) for w in args.workers.split(",")], args.repeat)
     if args.only in (None, "live"):
         bench_live()
     if tmp is not None:

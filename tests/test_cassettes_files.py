@@ -153,6 +153,55 @@ def test_body_bytes_round_trip_exactly(tmp_path):
     assert [ix.response.body for ix in load_cassette(path)] == bodies
 
 
+HEADERS = {
+    "x-bool": ["true"],
+    "x-octal": ["0012"],
+    "x-null": ["null", "~"],
+    "x-quote": ["it's: 'quoted' # not a comment"],
+    "x-time": ["2026-12-06", "1:30"],
+    "x-space": [" padded "],
+}
+
+
+def test_replay_serves_every_stored_body_byte_for_byte(tmp_path):
+    """Replay reads a body written as a literal block by hand (not through YAML): every shape of text
+    YAML's rules treat specially comes back exactly as it was recorded."""
+    from harness.cassettes.matching import Matcher
+    from harness.http import HarnessTransport
+
+    bodies = [
+        json.dumps({"text": "  indented\n\nlast  ", "n": [1, 2]}, indent=2).encode(),
+        b'data: {"a":1}\n\ndata: [DONE]\n\n',
+        b"one trailing newline\n",
+        b"  leading spaces\nthen text",
+        "line\u2028separator and \u00e9\nnext\x85".encode(),
+        b"trailing spaces   \n   \n\nx",
+        b"tab\tinside\n\ttab first",
+        b"ends with blank lines\n\n\n",
+        b"- looks like: yaml\n  string: |-\n    body:",
+    ]
+    ixs = [
+        Interaction(
+            RecordedRequest("POST", f"http://replay.test/{i}", {}, b'{"a": 1}'),
+            RecordedResponse(200, {"content-type": ["application/json"], **HEADERS}, body, "OK"),
+            {"ttfb_ms": 1.5, "total_ms": 2},
+            False,
+            match_key=Matcher().key("POST", f"http://replay.test/{i}", b'{"a": 1}').digest,  # as recorded
+        )
+        for i, body in enumerate(bodies)
+    ]
+    path = tmp_path / "bodies.yaml"
+    path.write_text(render([dump_fragment(ix) for ix in ixs]))
+    with (
+        use_cassette(path, record_mode="none"),
+        httpx.Client(transport=HarnessTransport(httpx.HTTPTransport())) as client,
+    ):
+        served = [
+            client.post(f"http://replay.test/{i}", content=b'{"a": 1}').content for i in range(len(bodies))
+        ]
+    assert served == bodies
+
+
 @pytest.mark.parametrize(
     "text, line, what",
     [

@@ -9,9 +9,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 import harness.cassettes  # noqa: F401  loaded here, not first inside an in-process pytester run: pytester
 import harness.runner.runner  # noqa: F401  unloads modules a run imported, and PyYAML's C loader breaks on re-import
+from harness.cli import cli
 from harness.testing import ProviderEmulator
 
 pytest_plugins = ["pytester"]
@@ -212,6 +214,17 @@ def test_record_then_replay_offline_in_one_process_and_under_xdist(project: pyte
     )
     assert len({r["run_id"] for r in merged}) == 1
     assert (project.path / "par" / "report.html").is_file()
+
+    # pytest results of two CI jobs, merged by the CLI into one run with one JUnit file
+    joined = CliRunner().invoke(
+        cli,
+        ["merge", str(project.path / "out/results.jsonl"), str(project.path / "par/results.jsonl"),
+         "--out", str(project.path / "joined"), "--junit", str(project.path / "joined.xml")],
+    )  # fmt: skip
+    assert joined.exit_code == 0, joined.output
+    assert f"warning: {len(records)} cell(s) were in more than one source" in joined.output
+    assert len(_records(project.path / "joined" / "results.jsonl")) == len(records)
+    assert (project.path / "joined.xml").read_text().count("<testcase ") == len(records)
 
 
 def test_a_changed_prompt_fails_with_the_cassette_diff(project: pytest.Pytester) -> None:
@@ -455,3 +468,36 @@ def test_the_examples_replay_offline_under_xdist(
     assert {r["suite"] for r in records} == {"pytest", "smoke"}
     assert {r["cassette"]["state"] for r in records} == {"replayed"}
     assert (pytester.path / "r.html").is_file()
+
+
+def test_records_arrive_from_xdist_workers_that_share_no_directory(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Workers run in their own copy of the project (`--tx popen//chdir=...` with `--rsyncdir`, as remote
+    `--tx ssh=...` workers do): their cassettes are written there, never here, and their records reach
+    the controller over xdist's channel, into the one results file it writes."""
+    monkeypatch.delenv("HARNESS_RECORD_MODE", raising=False)
+    pytester.makeini(INI)
+    pytester.makepyfile(
+        test_remote="\n".join(
+            f"def test_{i}(chat_model):\n    assert chat_model.invoke('question {i}').text\n"
+            for i in range(4)
+        )
+    )
+    elsewhere = tmp_path_factory.mktemp("workers")
+    with ProviderEmulator() as emu:
+        monkeypatch.setenv("OPENAI_BASE_URL", emu.base_url("openai"))
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")
+        result = pytester.runpytest_subprocess(
+            "-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning",  # xdist deprecates --rsyncdir
+            "-d", "--tx", f"2*popen//chdir={elsewhere}", "--rsyncdir", str(pytester.path), str(pytester.path),
+            "--models", "openai:gpt-4.1-mini", "--record-mode=once", "--harness-results", "out/results.jsonl",
+        )  # fmt: skip
+    result.assert_outcomes(passed=4)
+    assert not (pytester.path / "cassettes").exists()  # each worker recorded into its own copy
+    assert len(list(elsewhere.rglob("*.yaml"))) == 4
+    records = _records(pytester.path / "out" / "results.jsonl")
+    assert sorted(r["case_id"] for r in records) == [f"test_remote.py::test_{i}" for i in range(4)]
+    assert {r["cassette"]["state"] for r in records} == {"recorded"} and len(
+        {r["run_id"] for r in records}
+    ) == 1

@@ -7,9 +7,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-import jsonschema
-import regex
-from jsonschema.validators import validator_for
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator
 
 from harness.assertions.base import (
@@ -108,7 +105,9 @@ class NotIContains(_Contains):
     negate = True
 
 
-_FLAGS = {"i": regex.IGNORECASE, "m": regex.MULTILINE, "s": regex.DOTALL, "x": regex.VERBOSE}
+# the regex and jsonschema packages are imported by the assertions that use them: most suites never
+# do, and together they are a sixth of `import harness.runner`
+_FLAGS = {"i": "IGNORECASE", "m": "MULTILINE", "s": "DOTALL", "x": "VERBOSE"}
 REGEX_TIME_LIMIT_S = 1.0
 
 
@@ -133,6 +132,8 @@ class Regex(SpecBase):
     @field_validator("value")
     @classmethod
     def _compiles(cls, v: str) -> str:
+        import regex
+
         try:
             regex.compile(v)
         except regex.error as e:
@@ -140,9 +141,11 @@ class Regex(SpecBase):
         return v
 
     def check(self, ctx: AssertionContext) -> Outcome:
+        import regex
+
         flags = 0
         for letter in self.flags:
-            flags |= _FLAGS[letter]
+            flags |= getattr(regex, _FLAGS[letter])
         shown = f"/{self.value}/{self.flags}"
         try:
             m = regex.search(self.value, ctx.text, flags, timeout=self.timeout_s)
@@ -207,6 +210,9 @@ def _json_kind(value: Any) -> str:
 
 def validate_schema(schema: dict[str, Any]) -> None:
     """Raise ValueError naming the place when `schema` itself is not a valid JSON schema."""
+    import jsonschema
+    from jsonschema.validators import validator_for
+
     try:
         validator_for(schema).check_schema(schema)
     except jsonschema.SchemaError as e:
@@ -215,6 +221,8 @@ def validate_schema(schema: dict[str, Any]) -> None:
 
 def schema_errors(value: Any, schema: dict[str, Any]) -> list[str]:
     """Every way `value` breaks `schema`, as "at $.path: message" lines, in document order."""
+    from jsonschema.validators import validator_for
+
     errors = sorted(
         validator_for(schema)(schema).iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path]
     )

@@ -5,7 +5,8 @@
     with use_cassette("cassettes/capital.yaml"):          # record once, then replay
         model.invoke("Capital of France?")
 
-Modules: `store` (file format, loading every variant, atomic writes), `matching` (request keys,
+Modules: `store` (file format, loading every variant, atomic writes), `replies` (the reply half of a
+fragment read without YAML where that is safe), `matching` (request keys,
 nearest-miss diffs), `scrub` (secrets), `interceptor` (record/replay), `cassette` (use_cassette),
 `inspect` (adapter-parsed views for the CLI), `modes` (RECORD_MODES, the one list of record modes),
 `clients` (any httpx / httpx2 client through the active cassette: class-level transport patches),
@@ -61,4 +62,6 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'harness.cassettes' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # the next lookup is a plain attribute (the pytest fixture asks per test)
+    return value

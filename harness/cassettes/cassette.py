@@ -58,6 +58,11 @@ class Cassette(CassetteInterceptor):
     # --- context manager -----------------------------------------------------------------------------
 
     def __enter__(self) -> Cassette:
+        if self.can_replay_mode:
+            # read and index the file now, not on the first call's path (its time to first token);
+            # a broken file is reported by the call that needs it, as before
+            with contextlib.suppress(Exception):
+                self._load()
         cm = intercept(self)
         cm.__enter__()
         self._entered.append(cm)

@@ -27,6 +27,7 @@ from harness.cassettes.formats import (
     to_record,
 )
 from harness.cassettes.interaction import Interaction
+from harness.cassettes.replies import literal_body, parse_simple
 from harness.errors import CassetteFormatError
 from harness.files import private_dir, remove_stale_temporaries, write_atomic
 
@@ -117,6 +118,7 @@ class CassetteFile:
             list(parsed) if parsed is not None else [None] * len(fragments or [])
         )
         self._first_lines: list[int] | None = None
+        self._replies: list[Interaction | None] | None = None
 
     def __len__(self) -> int:
         return len(self._parsed)
@@ -134,20 +136,33 @@ class CassetteFile:
 
     def reply(self, i: int) -> Interaction:
         """What replay needs of interaction i: response, timing, streamed. Parses only the response
-        half of a fragment (about half the YAML); its `request` is an empty placeholder."""
+        half of a fragment, read by `harness.cassettes.replies` (YAML only for what it does not take
+        on); its `request` is an empty placeholder. Kept, so a repeated playback parses nothing."""
         ix = self._parsed[i]
         if ix is not None or self._fragments is None:
             return self.interaction(i)
+        if self._replies is None:
+            self._replies = [None] * len(self._parsed)
+        reply = self._replies[i]
+        if reply is not None:
+            return reply
         frag = self._fragments[i]
         cut = frag.find(_RESPONSE_KEY)
         if cut < 0:
             return self.interaction(i)
         try:
             # the keys after `request:` are indented by two spaces: on their own, a block mapping
-            data = yaml.load(frag[cut + 1 :], Loader=SafeLoader)
-            return interaction_from_entry({"request": {"method": "?", "uri": "?"}, **data}, i)
-        except (yaml.YAMLError, CassetteEntryError, TypeError):
+            text, body = literal_body(frag[cut + 1 :])
+            data = parse_simple(text)
+            if data is None:
+                data = yaml.load(text, Loader=SafeLoader)
+            if body is not None:
+                data["response"]["body"]["string"] = body
+            reply = interaction_from_entry({"request": {"method": "?", "uri": "?"}, **data}, i)
+        except (yaml.YAMLError, CassetteEntryError, TypeError, KeyError):
             return self.interaction(i)  # raises with file and line
+        self._replies[i] = reply
+        return reply
 
     def fragments(self) -> list[str]:
         """The YAML text of each interaction (split from our own files, re-dumped from others)."""

@@ -23,6 +23,7 @@ from harness.cli.compare import compare_cmd
 from harness.cli.emulate import emulate_cmd
 from harness.cli.init import init_cmd
 from harness.cli.invoke import invoke_cmd
+from harness.cli.merge import merge_cmd
 from harness.cli.report import report_cmd
 from harness.cli.run import run_cmd
 from harness.cli.show import show_cmd
@@ -51,6 +52,7 @@ for _command in (
     emulate_cmd,
     init_cmd,
     invoke_cmd,
+    merge_cmd,
     report_cmd,
     run_cmd,
     show_cmd,

@@ -28,6 +28,7 @@ Examples:
   harness run suites/quickstart.yaml --record-mode once  # record what has no cassette yet
   harness run suites/*.yaml --concurrency 20 --junit results.xml --no-report
   harness run suites/big.yaml --workers 2                # replay a large suite on two cores
+  harness run suites/big.yaml --shard 2/4 --out runs/s2  # one CI job's slice; then: harness merge runs/s* --out runs/all
   harness run suites/big.yaml --dry-run --max-cells 500000   # validate and list the cells; run nothing
   harness run suites/quickstart.yaml --case 'capital*' --tag smoke --models haiku
   harness run suites/quickstart.yaml --filter-failing runs/quickstart-20261124T063000-3f2a
@@ -78,6 +79,15 @@ def _check_exports(paths: tuple[Path, ...]) -> None:
                     f"{str(path)!r}: Parquet export needs pyarrow: pip install 'harness[parquet]'",
                     param_hint="--export",
                 ) from None
+
+
+def _shard(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    k, sep, n = value.partition("/")
+    if sep and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n):
+        return int(k), int(n)
+    raise click.BadParameter(f"{value!r}: allowed: K/N with 1 <= K <= N, e.g. 1/4", param_hint="--shard")
 
 
 def _workers(value: str) -> int | None:
@@ -140,9 +150,14 @@ def _workers(value: str) -> int | None:
 @click.option("--repeat", type=click.IntRange(min=1), help="Run every case N times per model.")
 @click.option(
     "--workers",
-    default="1",
+    default="auto",
     show_default=True,
-    help="Processes sharing the cells: N or auto. Replays are CPU-bound; live runs need only 1.",
+    help="Processes sharing the cells: N, or auto (one per core for runs of 4,000 cells or more, else 1).",
+)
+@click.option(
+    "--shard",
+    default=None,
+    help="Run only slice K of N of the cells (e.g. 2/4, one per CI job); join the runs with harness merge.",
 )
 @click.option(
     "--junit",
@@ -155,6 +170,11 @@ def _workers(value: str) -> int | None:
     multiple=True,
     type=click.Path(path_type=Path, dir_okay=False),
     help="Export results by suffix: .csv, .json or .parquet (repeatable).",
+)
+@click.option(
+    "--parquet",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Also write the results into a Parquet dataset partitioned by run and model (needs pyarrow).",
 )
 @click.option("--replay-speed", default=None, help="instant (default), realtime, or a factor such as 2.0.")
 @click.option(
@@ -222,6 +242,8 @@ def run_cmd(
     junit: Path | None,
     exports: tuple[Path, ...],
     workers: str,
+    shard: str | None,
+    parquet: Path | None,
     replay_speed: str | None,
     resume: Path | None,
     retry_errors: bool,
@@ -269,6 +291,8 @@ def run_cmd(
             max_cost,
             selection,
             show,
+            _shard(shard),
+            parquet,
         )
     except (InputError, ConfigurationError) as e:
         click.echo(f"error: {e}", err=True)
@@ -303,6 +327,8 @@ def _run(
     max_cost: float | None = None,
     selection: dict[str, Any] | None = None,
     show: str | None = None,
+    shard: tuple[int, int] | None = None,
+    parquet: Path | None = None,
 ) -> int:
     from harness.results.io import load_run_meta
     from harness.runner.runner import Runner, RunOptions
@@ -321,7 +347,7 @@ def _run(
             raise click.UsageError("--resume continues one run: give one SUITE (or none, to use the run's)")
     if not suites:
         raise click.UsageError("give at least one SUITE file (e.g. suites/quickstart.yaml)")
-    _check_exports(exports)
+    _check_exports(exports + ((parquet / "x.parquet",) if parquet is not None else ()))
     load_env_files(suites)
     if no_cassettes and (record_mode or cassettes_dir):
         raise click.UsageError("--no-cassettes cannot be combined with --record-mode or --cassettes")
@@ -350,6 +376,7 @@ def _run(
             max_cost=max_cost,
             plan_only=dry_run,
             **chosen,
+            shard=shard or _shard(config.get("shard")),
         )
         runners.append(Runner(suite, options))
         check_selection(runners[-1])
@@ -359,9 +386,14 @@ def _run(
             print_plan(runner)
         return 0
     remember([r.run_dir for r in runners])  # what a --resume of these runs reuses
-    return _execute(
+    code = _execute(
         runners, progress, no_report, report_path, baseline, exports, junit, gates, show == "outputs"
     )
+    if parquet is not None:
+        from harness.results.merge import write_parquet_dataset
+
+        click.echo(f"Parquet: {write_parquet_dataset([r.run_dir for r in runners], parquet)}")
+    return code
 
 
 def _execute(

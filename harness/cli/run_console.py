@@ -45,8 +45,8 @@ class Progress:
             "run", total=total, completed=done, suite=self.suite, stats=self._stats(counts, {})
         )
 
-    def advance(self, record: dict[str, Any], counts: dict[str, int], states: dict[str, int]) -> None:
-        self.progress.update(self.task, advance=1, stats=self._stats(counts, states))
+    def advance(self, counts: dict[str, int], states: dict[str, int], cells: int = 1) -> None:
+        self.progress.update(self.task, advance=cells, stats=self._stats(counts, states))
 
     def stop(self) -> None:
         self.progress.stop()

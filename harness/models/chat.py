@@ -32,7 +32,7 @@ class ChatModel(ChatModelBase):
     def _send(self, request: ChatRequest, clock: _Clock) -> httpx.Response:
         adapter = self.adapter.route(request)
         wire = adapter.build_request(request)
-        return self.retry_policy.retrying()(self._send_once, self._clients.sync(), wire, adapter, clock)
+        return self.retry_policy.call(self._send_once, self._clients.sync(), wire, adapter, clock)
 
     def _send_once(
         self, client: httpx.Client, wire: WireRequest, adapter: ProviderAdapter, clock: _Clock
@@ -149,7 +149,7 @@ class ChatModel(ChatModelBase):
         adapter = self.adapter.route(request)
         wire = adapter.build_request(request)
         client = await self._clients.async_()
-        return await self.retry_policy.aretrying()(self._asend_once, client, wire, adapter, clock)
+        return await self.retry_policy.acall(self._asend_once, client, wire, adapter, clock)
 
     async def _asend_once(
         self, client: httpx.AsyncClient, wire: WireRequest, adapter: ProviderAdapter, clock: _Clock

@@ -37,9 +37,41 @@ from collections.abc import AsyncGenerator
 
 import httpx
 
-from harness.http import AsyncHarnessTransport, HarnessTransport
+from harness.http import AsyncHarnessTransport, AsyncLazyTransport, HarnessTransport, LazyTransport
 
 _ASYNC_POOLS = 8
+
+
+class _NoCookies(httpx.Cookies):
+    """The cookie jar of the clients harness makes. Their requests are built without the client's
+    cookies (`ChatModel._request`), so storing a response's cookies is of no use; skipping it saves a
+    tenth of a replayed call (httpx wraps every response for http.cookiejar, Set-Cookie or not)."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class _Client(httpx.Client):
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        raise TypeError("harness's own HTTP clients keep no cookies")
+
+
+class _AsyncClient(httpx.AsyncClient):
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        raise TypeError("harness's own HTTP clients keep no cookies")
+
+
+_NO_COOKIES = _NoCookies()
 _ssl_lock = threading.Lock()
 # per loop: the parked closers of its clients (see the module docstring)
 _PARKED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[AsyncGenerator[None, None]]] = (
@@ -180,10 +212,8 @@ class HttpClients:
         if client is None:
             with self._lock:
                 if self._client is None:
-                    transport = self._transport or _OwnClientTransport(
-                        httpx.Client(verify=ssl_context(), proxy=self.proxy, timeout=self.timeout)
-                    )
-                    self._client = httpx.Client(transport=HarnessTransport(transport), timeout=self.timeout)
+                    transport = self._transport or LazyTransport(self._live_transport)
+                    self._client = _Client(transport=HarnessTransport(transport), timeout=self.timeout)
                     self._close_client = weakref.finalize(self, self._client.close)
                 client = self._client
         return client
@@ -210,21 +240,25 @@ class HttpClients:
     def _new_async_clients(self) -> list[httpx.AsyncClient]:
         if self._async_transport is not None:
             transport = AsyncHarnessTransport(self._async_transport)
-            return [httpx.AsyncClient(transport=transport, timeout=self.timeout)]
+            return [_AsyncClient(transport=transport, timeout=self.timeout)]
         # httpcore assigns queued requests to connections in O(connections x requests); with dozens of
         # calls in flight that dominates the client's CPU, so spread them over a few small pools
-        ctx = ssl_context()
         return [
-            httpx.AsyncClient(
-                transport=AsyncHarnessTransport(
-                    _AsyncOwnClientTransport(
-                        httpx.AsyncClient(verify=ctx, proxy=self.proxy, timeout=self.timeout)
-                    )
-                ),
+            _AsyncClient(
+                transport=AsyncHarnessTransport(AsyncLazyTransport(self._async_live_transport)),
                 timeout=self.timeout,
             )
             for _ in range(_ASYNC_POOLS)
         ]
+
+    def _live_transport(self) -> httpx.BaseTransport:
+        """The live path, made on the first live call: a plain httpx client, so its proxy (given, or
+        from HTTP(S)_PROXY / ALL_PROXY / NO_PROXY by httpx's own rules) applies as plain httpx does."""
+        return _OwnClientTransport(httpx.Client(verify=ssl_context(), proxy=self.proxy, timeout=self.timeout))
+
+    def _async_live_transport(self) -> httpx.AsyncBaseTransport:
+        client = httpx.AsyncClient(verify=ssl_context(), proxy=self.proxy, timeout=self.timeout)
+        return _AsyncOwnClientTransport(client)
 
     def close(self) -> None:
         """Close the sync client made here; the next sync call makes a new one."""

@@ -9,15 +9,19 @@ runner can ride out a 429 storm without retrying a broken provider for minutes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
-import tenacity
 
 from harness.errors import CassetteReplyError, ModelError, ModelRateLimitError
 from harness.http import response_info
+
+if TYPE_CHECKING:
+    import tenacity
+
+T = TypeVar("T")
 
 
 def is_replayed(err: BaseException) -> bool:
@@ -76,17 +80,59 @@ class RetryPolicy:
         retry_after = getattr(err, "retry_after", None)
         if retry_after is not None and 0 <= retry_after <= self.max_retry_after:
             return float(retry_after)
+        import tenacity
+
         backoff = tenacity.wait_exponential(multiplier=self.initial_delay, max=self.max_delay)
         return float((backoff + tenacity.wait_random(0, self.jitter))(state))
 
     def retrying(self) -> tenacity.Retrying:
         """A tenacity controller for one sync call: `policy.retrying()(fn, *args)`."""
+        import tenacity  # imported when a call first fails: `call` tries once without it
+
         return tenacity.Retrying(**self._options(None))
 
     def aretrying(self, on_rate_limit: Callable[[float], Any] | None = None) -> tenacity.AsyncRetrying:
         """A tenacity controller for one async call; `on_rate_limit(pause_s)` hears of each live 429
         before the wait (the runner's adaptive limiter pauses the whole provider with it)."""
+        import tenacity
+
         return tenacity.AsyncRetrying(**self._options(on_rate_limit))
+
+    def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)`, retried under this policy. The first attempt runs without tenacity, which costs
+        a replayed call a tenth of its time (it inspects its callbacks on every call); only a failed
+        attempt starts the controller, handed that failure as its first attempt."""
+        try:
+            return fn(*args)
+        except Exception as e:
+            if not _retryable(e):
+                raise
+            first = [e]
+
+        def attempt(*a: Any) -> T:
+            if first:
+                raise first.pop()
+            return fn(*a)
+
+        return self.retrying()(attempt, *args)
+
+    async def acall(
+        self, fn: Callable[..., Awaitable[T]], *args: Any, on_rate_limit: Callable[[float], Any] | None = None
+    ) -> T:
+        """The async `call`; `on_rate_limit` as in `aretrying`."""
+        try:
+            return await fn(*args)
+        except Exception as e:
+            if not _retryable(e):
+                raise
+            first = [e]
+
+        async def attempt(*a: Any) -> T:
+            if first:
+                raise first.pop()
+            return await fn(*a)
+
+        return await self.aretrying(on_rate_limit)(attempt, *args)
 
     def _options(self, on_rate_limit: Callable[[float], Any] | None) -> dict[str, Any]:
         def before_sleep(state: tenacity.RetryCallState) -> None:
@@ -95,7 +141,7 @@ class RetryPolicy:
                 on_rate_limit(state.upcoming_sleep)
 
         return {
-            "retry": tenacity.retry_if_exception(_retryable),
+            "retry": _retry_if_retryable,
             "stop": _Budget(self),
             "wait": self.wait,
             "before_sleep": before_sleep,
@@ -103,7 +149,12 @@ class RetryPolicy:
         }
 
 
-class _Budget(tenacity.stop.stop_base):
+def _retry_if_retryable(state: tenacity.RetryCallState) -> bool:
+    assert state.outcome is not None
+    return state.outcome.failed and _retryable(_exception(state))
+
+
+class _Budget:
     """Stops when either budget is spent; one per call, since it counts that call's failures."""
 
     def __init__(self, policy: RetryPolicy) -> None:

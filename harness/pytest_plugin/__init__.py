@@ -341,8 +341,11 @@ def harness_run(request: pytest.FixtureRequest, harness_model_kwargs: Any, tmp_p
     return run
 
 
-@pytest.fixture(autouse=True)
-def _harness_marked(request: pytest.FixtureRequest) -> None:
-    """A test marked @pytest.mark.harness gets its cassette even when it builds models itself."""
-    if request.node.get_closest_marker("harness") is not None and "cassette" not in request.fixturenames:
-        request.getfixturevalue("cassette")
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test marked @pytest.mark.harness gets its cassette even when it builds models itself: the
+    fixture is added to that test alone at collection (an autouse fixture would cost every test of the
+    session a fixture setup)."""
+    for item in items:
+        names = getattr(item, "fixturenames", None)
+        if names is not None and "cassette" not in names and item.get_closest_marker("harness") is not None:
+            names.append("cassette")

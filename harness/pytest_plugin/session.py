@@ -7,7 +7,6 @@ May import: `harness.cassettes`, `harness.errors`, `harness.models`, `harness.re
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import re
 import warnings
@@ -70,7 +69,10 @@ class HarnessSession:
         self.is_worker = worker_input is not None
         self.run_id = (worker_input or {}).get("harness_run_id") or new_run_id()
         self.started_at = (worker_input or {}).get("harness_started_at") or utc_now()
-        self.records: list[dict[str, Any]] = []
+        # each record kept as its JSON line until the session ends: thousands of nested dicts alive all
+        # session would make every full garbage collection slower, test after test
+        self._lines: list[bytes] = []
+        self._decoded: list[dict[str, Any]] = []
         self.written: list[tuple[str, Path]] = []
         self.blocker = NetworkBlocker()
         # with pytest-recording, its own guard enforces --block-network (per test, loopback included unless
@@ -79,6 +81,7 @@ class HarnessSession:
         if config.getoption("block_network", False) and self.record_mode == "none" and self.owns_options:
             self.blocker.install()
         self._pricing: Any = None
+        self._root: Path | None = None
 
     def _record_mode(self) -> str:
         cli = self.config.getoption("record_mode", None)
@@ -112,10 +115,28 @@ class HarnessSession:
         return self.cassette_dir / module / (re.sub(r'[<>:"/\\|?*\x00-\x1f]', "-", name) + ".yaml")
 
     def relative(self, path: Path) -> str:
+        """`path` relative to the rootdir. A cassette path is built under the rootdir, so most are
+        relative as they stand; only others are resolved (symlinks), and the rootdir once a session."""
+        if ".." not in path.parts:
+            try:
+                return path.relative_to(self.config.rootpath).as_posix()
+            except ValueError:
+                pass
+        if self._root is None:
+            self._root = self.config.rootpath.resolve()
         try:
-            return path.resolve().relative_to(self.config.rootpath.resolve()).as_posix()
+            return path.resolve().relative_to(self._root).as_posix()
         except ValueError:
             return path.as_posix()
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """Every results record of the session (from xdist workers too), decoded once when first asked."""
+        if len(self._decoded) != len(self._lines):
+            from harness.results.io import loads_line
+
+            self._decoded = [loads_line(line) for line in self._lines]
+        return self._decoded
 
     # --- per test ----------------------------------------------------------------------------------
 
@@ -138,6 +159,10 @@ class HarnessSession:
         report = yield
         if capture is not None and call.when in ("setup", "call"):
             self._note(item, capture, call, report)
+        elif capture is not None:
+            # its record is made: let the test's cassette, calls and errors (with their frames) go,
+            # rather than keep them alive on the item for the rest of the session
+            del item.stash[CAPTURE]
         return report
 
     def _note(self, item: pytest.Item, capture: TestCapture, call: Any, report: Any) -> None:
@@ -170,7 +195,9 @@ class HarnessSession:
             tags=marker_options(item).get("tags", []),
             pricing=self.pricing,
         )
-        self.records.extend(records)
+        from harness.results.io import dumps_line  # the plugin's start-up imports no results code
+
+        self._lines.extend(dumps_line(r) for r in records)
         for rec in records:
             suffix = f"[{rec['model']}]" if len(records) > 1 else ""
             timing, usage = rec.get("timing") or {}, rec.get("usage") or {}
@@ -196,15 +223,14 @@ class HarnessSession:
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         lines = (getattr(node, "workeroutput", None) or {}).get("harness_records") or ""
-        self.records.extend(json.loads(line) for line in lines.splitlines() if line.strip())
+        self._lines.extend(line.encode() + b"\n" for line in lines.splitlines() if line.strip())
 
     # --- end of session ----------------------------------------------------------------------------
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.is_worker:
-            self.config.workeroutput["harness_records"] = "".join(  # type: ignore[attr-defined]
-                json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in self.records
-            )
+            # execnet sends str: the JSON lines as they are
+            self.config.workeroutput["harness_records"] = b"".join(self._lines).decode()  # type: ignore[attr-defined]
             return
         self.written = write_outputs(self)
 

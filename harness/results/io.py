@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,9 @@ from harness.results.record import CellKey, cell_key
 
 RESULTS_FILE = "results.jsonl"
 RUN_FILE = "run.json"
+PART_GLOB = (
+    "results.part-*.jsonl"  # a worker process's own share of a run, appended to results.jsonl at the end
+)
 
 
 def dumps_line(record: Any) -> bytes:
@@ -106,6 +110,44 @@ def _repair(path: Path, good_end: int) -> None:
             fh.seek(good_end - 1)
             if fh.read(1) != b"\n":
                 fh.write(b"\n")
+
+
+def part_path(run_dir: str | Path, name: str) -> Path:
+    """The results file one worker process of a run writes alone (`results.part-<name>.jsonl`)."""
+    return Path(run_dir) / PART_GLOB.replace("*", name)
+
+
+def merge_parts(run_dir: str | Path) -> int:
+    """Append every worker's part file to RUN_DIR/results.jsonl and delete it; the number of lines moved.
+
+    Done when a run's workers finish, and again when a run is resumed (a killed run leaves its parts).
+    A half-written last line of a part (its worker killed mid-write) is dropped, as readers drop it."""
+    run_dir = Path(run_dir)
+    parts = sorted(run_dir.glob(PART_GLOB))
+    if not parts:
+        return 0
+    target = run_dir / RESULTS_FILE
+    if target.is_file() and target.stat().st_size and not _ends_with_newline(target):
+        for _ in iter_records(run_dir, repair=True):  # end the file on a whole line before appending
+            pass
+    moved = 0
+    with target.open("ab") as out:
+        for part_file in parts:
+            data = part_file.read_bytes()
+            data = data[: data.rfind(b"\n") + 1]
+            out.write(data)
+            moved += data.count(b"\n")
+        out.flush()
+        os.fsync(out.fileno())
+    for part_file in parts:
+        part_file.unlink()
+    return moved
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as fh:
+        fh.seek(-1, os.SEEK_END)
+        return fh.read(1) == b"\n"
 
 
 def read_records(run_dir: str | Path) -> list[dict[str, Any]]:
@@ -265,18 +307,23 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
 def load_results(run_dir: str | Path) -> Any:
     """RUN_DIR's records as a pandas DataFrame, one row per cell, nested fields flattened
     (`text`, `input_tokens`, `ttft_ms`, `cassette_state`, ...; `assertions`, `transcript` kept as lists)."""
-    import pandas as pd
 
     if not Path(run_dir).is_dir():
         raise InputError("run directory does not exist", path=str(run_dir))
-    rows = [flatten(r) for r in latest_records(run_dir)]
-    return pd.DataFrame(rows, columns=list(_COLUMNS))
+    return records_frame(latest_records(run_dir))
+
+
+def records_frame(records: list[dict[str, Any]]) -> Any:
+    """Records as a pandas DataFrame, one row per record, with `load_results`' columns."""
+    import pandas as pd
+
+    return pd.DataFrame([flatten(r) for r in records], columns=list(_COLUMNS))
 
 
 # --- exports ----------------------------------------------------------------------------------------
 
 
-def _scalar_frame(df: Any) -> Any:
+def scalar_frame(df: Any) -> Any:
     """Nested (dict / list) columns as JSON text, for CSV and Parquet."""
     out = df.copy()
     for col in ("structured", "tool_calls", "assertions", "vars", "tags", "input", "transcript"):
@@ -296,7 +343,7 @@ def export(run_dir: str | Path, path: str | Path, fmt: str | None = None) -> Pat
     df = load_results(run_dir)
     path.parent.mkdir(parents=True, exist_ok=True)  # as --junit does; write_atomic makes its own
     if fmt == "csv":
-        _scalar_frame(df).to_csv(path, index=False)
+        scalar_frame(df).to_csv(path, index=False)
     elif fmt == "parquet":
         try:
             import pyarrow  # noqa: F401
@@ -304,7 +351,7 @@ def export(run_dir: str | Path, path: str | Path, fmt: str | None = None) -> Pat
             raise InputError(
                 "Parquet export needs pyarrow: pip install 'harness[parquet]'", path=str(path)
             ) from None
-        _scalar_frame(df).to_parquet(path, index=False)
+        scalar_frame(df).to_parquet(path, index=False)
     else:
         raise InputError(f"unknown export format {fmt!r}; allowed: csv, json, parquet", path=str(path))
     return path

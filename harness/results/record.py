@@ -9,7 +9,9 @@ versions, so everything that consumes a record reads it through the tolerant acc
 from __future__ import annotations
 
 import math
+import secrets
 from collections.abc import Iterable
+from datetime import datetime, timezone
 from typing import Any, Literal, TypedDict
 
 from typing_extensions import NotRequired
@@ -24,6 +26,11 @@ CassetteState = Literal["replayed", "recorded", "live", "miss", "mixed", "unused
 CASSETTE_STATES: tuple[CassetteState, ...] = ("replayed", "recorded", "live", "miss", "mixed", "unused")
 
 CellKey = tuple[str, str, int]
+
+
+def new_run_id() -> str:
+    """A run's id: its start time and a random suffix, e.g. 20261124T063000-3f2a."""
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(2)
 
 
 class Usage(TypedDict):

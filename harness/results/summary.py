@@ -150,6 +150,25 @@ class _Tally:
         state = state_of(record) or "unknown"
         self.states[state] = self.states.get(state, 0) + 1
 
+    def merge(self, other: _Tally) -> None:
+        """Add another tally of the same model (a worker process's share of the cells)."""
+        self.cells += other.cells
+        for status, n in other.by_status.items():
+            self.by_status[status] = self.by_status.get(status, 0) + n
+        self.latencies += other.latencies
+        self.ttfts += other.ttfts
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cached_tokens += other.cached_tokens
+        self.reasoning_tokens += other.reasoning_tokens
+        self.total_tokens += other.total_tokens
+        if other.cost is not None:
+            self.cost = (self.cost or 0.0) + other.cost
+        self.avoided += other.avoided
+        self.unpriced += other.unpriced
+        for state, n in other.states.items():
+            self.states[state] = self.states.get(state, 0) + n
+
     def summary(self) -> ModelSummary:
         lat = self.latencies
         ran = self.cells - self.by_status["skipped"]
@@ -193,6 +212,15 @@ class SummaryBuilder:
         if tally is None:
             tally = self._models[key] = _Tally()
         tally.add(record)
+
+    def merge(self, other: SummaryBuilder) -> None:
+        """Fold in a summary built elsewhere (a worker process's cells): the same figures as adding
+        its records one by one."""
+        for key, tally in other._models.items():
+            mine = self._models.get(key)
+            if mine is None:
+                mine = self._models[key] = _Tally()
+            mine.merge(tally)
 
     def summary(self) -> dict[str, ModelSummary]:
         return {model: tally.summary() for model, tally in self._models.items() if tally.cells}

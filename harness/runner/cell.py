@@ -218,13 +218,13 @@ async def call_with_retries(
 ) -> T:
     """One model call under its provider's limiter, retried by `policy`; a live 429 pauses the provider."""
     if limiter is None:
-        return await policy.aretrying()(fn)
+        return await policy.acall(fn)
 
     async def attempt() -> T:
         async with limiter.slot():
             return await fn()
 
-    return await policy.aretrying(on_rate_limit=limiter.on_rate_limit)(attempt)
+    return await policy.acall(attempt, on_rate_limit=limiter.on_rate_limit)
 
 
 class JudgeCalls:

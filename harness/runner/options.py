@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
 from harness.models.retry import RetryPolicy
 from harness.results.record import CellKey
+from harness.results.record import new_run_id as new_run_id  # re-exported: harness.runner.new_run_id
 from harness.results.summary import ModelSummary
 from harness.runner.cell import ResolvedModel
 from harness.suite.spec import ExpandedCase, ModelEntry
@@ -23,16 +22,13 @@ DEFAULT_MAX_CELLS = 100_000  # cells one run may plan (--max-cells): a typo in a
 RUNNER_RETRY = RetryPolicy(max_retries=3, max_rate_limit_retries=24)
 
 
-def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(2)
-
-
 class RunProgress(Protocol):
-    """What the runner tells a progress display (the CLI's bar): the totals, each record, the end."""
+    """What the runner tells a progress display (the CLI's bar): the totals, the cells as they finish
+    (one by one, or a chunk at a time from worker processes), the end."""
 
     def start(self, total: int, done: int, counts: dict[str, int]) -> None: ...
 
-    def advance(self, record: dict[str, Any], counts: dict[str, int], states: dict[str, int]) -> None: ...
+    def advance(self, counts: dict[str, int], states: dict[str, int], cells: int = 1) -> None: ...
 
     def stop(self) -> None: ...
 
@@ -53,7 +49,8 @@ class RunOptions:
     prices_file: str | None = None
     run_id: str | None = None
     on_record: Callable[[dict[str, Any]], Any] | None = None  # called after each record is written
-    workers: int | None = 1  # processes for CPU-bound (replay) runs; None: auto (large runs, up to 4)
+    workers: int | None = 1  # processes for CPU-bound (replay) runs; None: auto (large runs: one per core)
+    shard: tuple[int, int] | None = None  # (K, N): run only the K-th of N slices of the cells (1-based)
     max_cells: int = DEFAULT_MAX_CELLS  # refuse a suite that would plan more cells, before building any
     match_host: bool = False  # cassettes also match the host of recognised requests (use_cassette's)
     # US dollars this run may spend on live calls (model and judge); once spent, no new cell that would

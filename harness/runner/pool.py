@@ -2,7 +2,8 @@
 
 A fixed pool of `concurrency` tasks pulls cells from one lazy iterator, so a 100,000-cell run holds
 only the cells in flight; each finished record is written and flushed at once (a killed run loses
-at most the cells in flight, and never a written one).
+at most the cells in flight, and never a written one). In a worker process (`workers`) the same
+class writes to that worker's part file.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from harness.results.build import (
     transcript_entry,
     utc_now,
 )
-from harness.results.io import RESULTS_FILE, dumps_line, loads_line
+from harness.results.io import RESULTS_FILE, dumps_line
 from harness.results.record import AssertionOutcome, Cassette, ModelCall, ResultRecord, Status, num, state_of
 from harness.results.summary import SummaryBuilder
 from harness.runner.cell import Exchange, JudgeCalls, execute_cell
@@ -42,9 +43,17 @@ from harness.runner.target import call_target, target_input
 
 if TYPE_CHECKING:
     from harness.runner.runner import Cell, Runner, RunProgress
+    from harness.runner.workers import ChunkResult
+
+
+def _tally(counts: dict[str, int], key: str, n: int = 1) -> None:
+    counts[key] = counts.get(key, 0) + n
 
 
 class CellRunner:
+    """Runs cells and writes their records to `sink` (a worker's part file) or RUN_DIR/results.jsonl,
+    keeping the counts, the cassette states and the summary as it goes."""
+
     def __init__(
         self,
         runner: Runner,
@@ -61,8 +70,8 @@ class CellRunner:
         self.progress = progress
         self.ran = 0
         self.spent = 0.0  # US dollars the live calls of this invocation cost (what --max-cost limits)
-        # a worker process (sink = its stdout) sends records to the parent, the only writer of the file
-        self.sink = sink
+        self.incomplete = False  # worker processes ended without reporting every chunk
+        self.sink = sink  # a worker process's part file, which the worker owns
         self._fh = sink if sink is not None else (runner.run_dir / RESULTS_FILE).open("ab")
 
     def close(self) -> None:
@@ -79,15 +88,8 @@ class CellRunner:
 
     def emit(self, record: ResultRecord) -> None:
         self._fh.write(dumps_line(record))
-        self._fh.flush()
-        if self.sink is None:
-            self._count(record)
-
-    def emit_line(self, line: bytes) -> None:
-        """A record a worker process finished (already one JSON line)."""
-        self._fh.write(line)
-        self._fh.flush()
-        self._count(loads_line(line))
+        self._fh.flush()  # a killed run loses only the cells in flight
+        self._count(record)
 
     def _over_budget(self, cell: Cell) -> bool:
         limit = self.runner.options.max_cost
@@ -119,14 +121,24 @@ class CellRunner:
         self.spent += live_cost(record)
         if self.summary is not None:
             self.summary.add(record)
-        status = record["status"]
-        self.counts[status] = self.counts.get(status, 0) + 1
-        state = record["cassette"]["state"]
-        self.states[state] = self.states.get(state, 0) + 1
+        _tally(self.counts, record["status"])
+        _tally(self.states, record["cassette"]["state"])
         if self.progress is not None:
-            self.progress.advance(record, self.counts, self.states)
+            self.progress.advance(self.counts, self.states)
         if self.runner.options.on_record is not None:
             self.runner.options.on_record(record)
+
+    def absorb(self, chunk: ChunkResult) -> None:
+        """A chunk of cells a worker process finished: its counts and summary, not its records."""
+        self.ran += chunk.ran
+        if self.summary is not None:
+            self.summary.merge(chunk.summary)
+        for key, n in chunk.counts.items():
+            _tally(self.counts, key, n)
+        for key, n in chunk.states.items():
+            _tally(self.states, key, n)
+        if self.progress is not None:
+            self.progress.advance(self.counts, self.states, chunk.ran)
 
     async def run_cell(self, cell: Cell) -> ResultRecord:
         runner = self.runner

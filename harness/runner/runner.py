@@ -36,6 +36,7 @@ from harness.results.io import (
     iter_records,
     latest,
     load_run_meta,
+    merge_parts,
     write_json_atomic,
 )
 from harness.results.summary import SummaryBuilder
@@ -52,8 +53,8 @@ from harness.runner.plan import check_live_keys
 from harness.runner.pool import CellRunner
 from harness.runner.rundir import choose_run_dir
 from harness.runner.selection import selected_cases
-from harness.runner.validation import CaseAssertions, check_cases, check_cassette_paths
-from harness.runner.workers import run_child, shard_spec, worker_count
+from harness.runner.validation import CaseAssertions, case_judges, check_cases, check_cassette_paths
+from harness.runner.workers import run_pool, worker_count, worker_spec
 from harness.suite.spec import ExpandedCase, ModelEntry, ModelSpec, Suite, slugify
 
 __all__ = [
@@ -69,11 +70,12 @@ __all__ = [
 
 
 class Runner:
-    def __init__(self, suite: Suite, options: RunOptions | None = None, *, shard: bool = False) -> None:
+    def __init__(self, suite: Suite, options: RunOptions | None = None, *, in_worker: bool = False) -> None:
         self.suite = suite
-        self.shard = shard  # a worker process of a sharded run: the parent validated and owns the run dir
+        self.in_worker = in_worker  # a worker process of a run: the parent validated and owns the run dir
         self.options = options or RunOptions()
-        if not shard:
+        self._check_shard()
+        if not in_worker:
             self._check_cell_count()
         self.cases = selected_cases(suite.expand(), self.options.cases)
         self._target_chats: dict[str, ChatModel] = {}
@@ -82,7 +84,7 @@ class Runner:
         self.suite_judge = self.judge(suite.judge, ("judge",)) if suite.judge is not None else None
         self.runtime = CaseRuntime(Path(suite.path).parent if suite.path else None)
         self.assertions = CaseAssertions(suite)
-        self.case_judges = check_cases(self)
+        self.case_judges = case_judges(self) if in_worker else check_cases(self)
         self.run_id, self.run_dir, self.resuming = self._run_dir()
         if self.options.record_mode is not None and self.options.record_mode not in RECORD_MODES:
             raise ConfigurationError(
@@ -93,7 +95,7 @@ class Runner:
         self._model_slugs: dict[str, str] = {}
         cas = self.options.cassettes_dir
         self._cassette_root = (Path(cas) / slugify(suite.name)).as_posix() if cas is not None else ""
-        if not shard:
+        if not in_worker:
             check_cassette_paths(self)
             if not self.options.plan_only:
                 check_live_keys(self)
@@ -211,7 +213,7 @@ class Runner:
         return int(self.options.concurrency or self.suite.concurrency or DEFAULT_CONCURRENCY)
 
     def _run_dir(self) -> tuple[str, Path, bool]:
-        if self.shard:  # a worker process writes into the run directory its parent chose
+        if self.in_worker:  # a worker process writes into the run directory its parent chose
             return str(self.options.run_id), Path(str(self.options.out)), False
         return choose_run_dir(self.suite.name, self.options)
 
@@ -221,18 +223,35 @@ class Runner:
         return int(self.options.repeat or ec.case.repeat or self.suite.repeat or 1)
 
     def cells(self) -> Iterator[Cell]:
-        only = {tuple(k) for k in self.options.cells} if self.options.cells is not None else None
+        """The cells of this run in plan order (case, model, repeat), less those the selection leaves
+        out; with a shard K/N, every Nth of them from the (K-1)th: the same slice on every machine, and
+        the N slices together are the whole run."""
+        k, n = self.options.shard or (1, 1)
+        only = {tuple(c) for c in self.options.cells} if self.options.cells is not None else None
+        i = 0
         for ec in self.cases:
             for model in self.models:
                 for r in range(self.repeats(ec)):
-                    if only is None or (ec.id, model.id, r) in only:
+                    if only is not None and (ec.id, model.id, r) not in only:
+                        continue
+                    if i % n == k - 1:
                         yield Cell(ec, model, r)
+                    i += 1
 
     @property
     def total_cells(self) -> int:
         if self.options.cells is not None:
             return sum(1 for _ in self.cells())
-        return sum(self.repeats(ec) for ec in self.cases) * len(self.models)
+        total = sum(self.repeats(ec) for ec in self.cases) * len(self.models)
+        k, n = self.options.shard or (1, 1)
+        return len(range(k - 1, total, n))
+
+    def _check_shard(self) -> None:
+        shard = self.options.shard
+        if shard is not None and not (1 <= shard[0] <= shard[1]):
+            raise ConfigurationError(
+                f"--shard {shard[0]}/{shard[1]} is not allowed; allowed: K/N with 1 <= K <= N, e.g. 1/4"
+            )
 
     def cassette_path(self, cell: Cell) -> str | None:
         """cassettes/<suite>/<case>/<model>.yaml (repeats after the first: <model>.r<N>.yaml)."""
@@ -257,6 +276,7 @@ class Runner:
             "repeat": o.repeat,
             "match_host": o.match_host,
             "max_cost": o.max_cost,
+            "shard": f"{o.shard[0]}/{o.shard[1]}" if o.shard else None,
         }
 
     # --- running --------------------------------------------------------------------------------
@@ -265,6 +285,7 @@ class Runner:
         """Keys of finished cells; skipped records (a spent --max-cost) are dropped from the file, and with
         retry_errors errored ones too: those cells run again."""
         path = self.run_dir / RESULTS_FILE
+        merge_parts(self.run_dir)  # a killed run's worker processes left their records in part files
         kept: list[dict[str, Any]] = []
         dropped = False
         for rec in iter_records(self.run_dir, repair=True):
@@ -279,6 +300,24 @@ class Runner:
             summary.add(rec)
             counts[str(rec.get("status"))] = counts.get(str(rec.get("status")), 0) + 1
         return set(cells)
+
+    def _recount(
+        self, done: set[tuple[str, str, int]]
+    ) -> tuple[SummaryBuilder, dict[str, int], dict[str, int], int]:
+        """Summary, counts, cassette states and cells run, from the records on disk (a run whose worker
+        pool broke: what reached the file is what counts)."""
+        summary = SummaryBuilder()
+        counts: dict[str, int] = {"passed": 0, "failed": 0, "error": 0}
+        states: dict[str, int] = {}
+        ran = 0
+        for key, rec in latest(list(iter_records(self.run_dir))).items():
+            summary.add(rec)
+            counts[str(rec.get("status"))] = counts.get(str(rec.get("status")), 0) + 1
+            if key not in done:
+                ran += 1
+                state = str((rec.get("cassette") or {}).get("state"))
+                states[state] = states.get(state, 0) + 1
+        return summary, counts, states, ran
 
     def _write_meta(self, started: str, summary: SummaryBuilder, finished: str | None) -> None:
         meta = load_run_meta(self.run_dir) if self.resuming else {}
@@ -316,7 +355,7 @@ class Runner:
         self._write_meta(started, summary, None)
         states: dict[str, int] = {}
         cells = (c for c in self.cells() if c.key not in done)
-        todo = self.total_cells - len(done)
+        todo = sum(1 for c in self.cells() if c.key not in done) if done else self.total_cells
         if progress is not None:
             progress.start(total=self.total_cells, done=len(done), counts=counts)
         worker = CellRunner(self, summary, counts, states, progress)
@@ -325,14 +364,14 @@ class Runner:
             if n == 1:
                 await worker.run_all(cells, min(self.concurrency, max(1, todo)))
             else:
-                share = max(1, self.concurrency // n)
-                mine = (c for i, c in enumerate(self.cells()) if i % n == 0 and c.key not in done)
-                await asyncio.gather(
-                    worker.run_all(mine, share),
-                    *(run_child(worker, shard_spec(self, k, n, done, share)) for k in range(1, n)),
-                )
+                spec = worker_spec(self, done, max(1, self.concurrency // n))
+                await run_pool(worker, spec, todo, n)
         finally:
             worker.close()
+            if n > 1:
+                merge_parts(self.run_dir)
+                if worker.incomplete:  # a dead worker's last chunk wrote records it never reported
+                    summary, counts, states, worker.ran = self._recount(done)
             await self.aclose()
             self._write_meta(started, summary, utc_now())
             if progress is not None:

@@ -63,6 +63,16 @@ def check_cases(runner: Runner) -> dict[int, dict[str | None, ResolvedModel]]:
     return judges
 
 
+def case_judges(runner: Runner) -> dict[int, dict[str | None, ResolvedModel]]:
+    """The judge models of each case, checking nothing else: a worker process of a run the parent
+    validated (rendering every case's templates again would cost each worker the whole suite's)."""
+    judges: dict[int, dict[str | None, ResolvedModel]] = {}
+    for ec in runner.cases:
+        if id(ec.case) not in judges:
+            judges[id(ec.case)] = _case_judge(runner, ec)
+    return judges
+
+
 def _rendered_assertions(runner: Runner, ec: ExpandedCase) -> list[SpecBase]:
     try:
         return runner.assertions.of(ec)

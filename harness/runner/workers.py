@@ -1,27 +1,42 @@
-"""Replay-heavy runs on several cores: the runner's cells split over worker processes.
+"""Replay-heavy runs on several cores: the runner's cells spread over a standard-library process pool.
 
 Replaying is CPU-bound (cassette parsing, HTTP plumbing, records), so one event loop uses one core.
-With `workers > 1` the parent runs every Nth cell itself and starts N-1 children
-(`python -m harness.runner.workers`), each running its share and printing one JSON record per line on
-stdout; the parent is still the only writer of results.jsonl, the progress bar and the summary.
-The children get the suite path, options and finished cells on stdin, so they validate nothing new.
+With `workers > 1` the parent plans the cells and hands out ranges of them (chunks) to a
+`concurrent.futures.ProcessPoolExecutor`. Each worker process parses the suite once (the pool's
+initializer), runs every chunk it is given under its own event loop, and appends its records to its
+own part file, `RUN_DIR/results.part-<pid>.jsonl`; a chunk returns only its counts and its share of
+the summary. The parent reads no record: it folds the chunks' summaries together, moves the part
+files into results.jsonl at the end (`harness.results.io.merge_parts`), and is never the bottleneck.
+A killed run leaves its part files, which `--resume` merges before anything else. When a worker dies
+(the pool breaks), the records its last chunk wrote are merged all the same, and the run's counts and
+summary are taken from the file: what reached results.jsonl is what the run did.
+
+Workers are started with `spawn` (a fresh interpreter): forking a process that runs an event loop
+and holds open HTTP clients is not safe.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import dataclasses
-import json
+import multiprocessing
 import os
-import subprocess
 import sys
-from typing import TYPE_CHECKING, Any
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from harness.results.io import part_path
+from harness.results.summary import SummaryBuilder
 
 if TYPE_CHECKING:
     from harness.runner.pool import CellRunner
-    from harness.runner.runner import Runner
+    from harness.runner.runner import Cell, Runner
 
 AUTO_MIN_CELLS = 4000  # below this a second process costs more to start than it saves
+CHUNKS_PER_WORKER = 8  # small enough to keep every worker busy to the end, large enough to cost nothing
 
 
 def worker_count(runner: Runner, todo: int) -> int:
@@ -29,28 +44,40 @@ def worker_count(runner: Runner, todo: int) -> int:
     if requested is None:  # auto: only large runs of a suite read from a file
         if todo < AUTO_MIN_CELLS or not runner.suite.path or not os.path.isfile(runner.suite.path):
             return 1
-        requested = min(os.cpu_count() or 1, 4)
+        requested = os.cpu_count() or 1
     if requested > 1 and not (runner.suite.path and os.path.isfile(runner.suite.path)):
         return 1  # a suite built in memory cannot be handed to another process
+    if runner.options.on_record is not None:
+        return 1  # a callback per record runs where the records are made: in this process
+    if runner.options.max_cost is not None:
+        return 1  # one running total of live spending decides which cells may still start
     return max(1, min(int(requested), max(1, todo)))
 
 
-def shard_spec(
-    runner: Runner, k: int, n: int, done: set[tuple[str, str, int]], concurrency: int
-) -> dict[str, Any]:
+@dataclass
+class ChunkResult:
+    """What a chunk of cells sends back: counts and a summary, never the records themselves."""
+
+    ran: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    states: dict[str, int] = field(default_factory=dict)
+    summary: SummaryBuilder = field(default_factory=SummaryBuilder)
+
+
+def worker_spec(runner: Runner, done: set[tuple[str, str, int]], concurrency: int) -> dict[str, Any]:
+    """Everything a worker needs to rebuild the same plan: the suite's path and the run's options."""
     o = runner.options
     return {
         "suite_path": os.path.abspath(str(runner.suite.path)),
+        "cwd": os.getcwd(),
         "run_id": runner.run_id,
         "run_dir": str(runner.run_dir),
-        "shard": k,
-        "shards": n,
         "concurrency": concurrency,
         "done": [list(key) for key in done],
         "options": {
             "models": [m.entry.model_dump(exclude_none=True) for m in runner.models] if o.models else None,
             "record_mode": o.record_mode,
-            "cassettes_dir": os.path.abspath(str(o.cassettes_dir)) if o.cassettes_dir is not None else None,
+            "cassettes_dir": str(o.cassettes_dir) if o.cassettes_dir is not None else None,  # cwd is the same
             "replay_speed": o.replay_speed,
             "repeat": o.repeat,
             "prices_file": o.prices_file,
@@ -58,74 +85,99 @@ def shard_spec(
             "retry": dataclasses.asdict(o.retry),
             "cases": list(o.cases) if o.cases is not None else None,
             "cells": [list(key) for key in o.cells] if o.cells is not None else None,
+            "shard": o.shard,
         },
     }
 
 
-async def run_child(cell_runner: CellRunner, spec: dict[str, Any]) -> None:
-    """Start one child, feed it its spec, and emit every record line it prints.
+def chunks(todo: int, workers: int) -> list[tuple[int, int]]:
+    size = max(1, -(-todo // (workers * CHUNKS_PER_WORKER)))
+    return [(start, min(start + size, todo)) for start in range(0, todo, size)]
 
-    A thread reads the child's stdout: the parent's event loop is busy replaying its own share, and
-    a pipe it read only between cells would fill up and stall the child.
-    """
+
+async def run_pool(cell_runner: CellRunner, spec: dict[str, Any], todo: int, workers: int) -> None:
+    """Run the `todo` cells of the plan over `workers` processes; fold each chunk's result in as it ends."""
     loop = asyncio.get_running_loop()
-    with subprocess.Popen(
-        [sys.executable, "-m", "harness.runner.workers"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        cwd=os.getcwd(),
-    ) as proc:  # closes the pipes on the way out
-        assert proc.stdin is not None and proc.stdout is not None
-        stdout = proc.stdout
-
-        def pump() -> None:
-            for line in stdout:
-                if line.endswith(b"\n"):
-                    loop.call_soon_threadsafe(cell_runner.emit_line, line)
-
+    cell_runner.incomplete = True  # until every chunk has reported
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(spec,),
+    ) as pool:
+        futures = [loop.run_in_executor(pool, _run_chunk, a, b) for a, b in chunks(todo, workers)]
         try:
-            proc.stdin.write(json.dumps(spec).encode() + b"\n")
-            proc.stdin.close()
-            await asyncio.to_thread(pump)
-            code = await asyncio.to_thread(proc.wait)
-            await asyncio.sleep(0)  # let the last emit_line callbacks run
-            if code != 0:
-                print(
-                    f"harness: worker process {spec['shard']} exited with {code}; its unfinished cells are "
-                    f"missing: resume with --resume {spec['run_dir']}",
-                    file=sys.stderr,
-                )
+            for next_done in asyncio.as_completed(futures):
+                cell_runner.absorb(await next_done)
+            cell_runner.incomplete = False
+        except BrokenProcessPool:
+            print(
+                "harness: a worker process died; its unfinished cells are missing: "
+                f"resume with --resume {spec['run_dir']}",
+                file=sys.stderr,
+            )
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            for fut in futures:
+                fut.cancel()
 
 
-def _child() -> None:
-    from harness.runner.pool import CellRunner
+# --- inside a worker process ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Worker:
+    runner: Runner
+    cells: list[Cell]
+    concurrency: int
+    out: BinaryIO
+
+
+_worker: _Worker | None = None
+
+
+def _init_worker(spec: dict[str, Any]) -> None:
+    """The pool's initializer: parse the suite and plan the cells once per process."""
+    global _worker
+    from harness.models.retry import RetryPolicy
     from harness.runner.runner import Runner, RunOptions
     from harness.suite.spec import load_suite
 
-    spec = json.loads(sys.stdin.readline())
-    from harness.models.retry import RetryPolicy
-
-    options = spec["options"]
+    os.chdir(spec["cwd"])
+    options = dict(spec["options"])
+    shard = options.pop("shard")
+    retry = RetryPolicy(**options.pop("retry"))
     opts = RunOptions(
-        **{**options, "retry": RetryPolicy(**options["retry"])},
+        **options,
+        retry=retry,
+        shard=(shard[0], shard[1]) if shard else None,
         out=spec["run_dir"],
         run_id=spec["run_id"],
         workers=1,
         concurrency=spec["concurrency"],
     )
-    runner = Runner(load_suite(spec["suite_path"]), opts, shard=True)
+    runner = Runner(load_suite(spec["suite_path"]), opts, in_worker=True)
     done = {tuple(k) for k in spec["done"]}
-    k, n = spec["shard"], spec["shards"]
-    cells = (c for i, c in enumerate(runner.cells()) if i % n == k and c.key not in done)
-    out = sys.stdout.buffer
-    worker = CellRunner(runner, None, {}, {}, None, sink=out)
-    asyncio.run(worker.run_all(cells, spec["concurrency"]))
-    out.flush()
+    cells = [c for c in runner.cells() if c.key not in done]
+    out = part_path(spec["run_dir"], str(os.getpid())).open("ab")
+    atexit.register(out.close)
+    _worker = _Worker(runner, cells, spec["concurrency"], out)
 
 
-if __name__ == "__main__":
-    _child()
+def _run_chunk(start: int, stop: int) -> ChunkResult:
+    from harness.runner.pool import CellRunner
+
+    assert _worker is not None, "the pool initializer did not run"
+    result = ChunkResult()
+    cell_runner = CellRunner(
+        _worker.runner, result.summary, result.counts, result.states, None, sink=_worker.out
+    )
+
+    async def go() -> None:
+        try:
+            await cell_runner.run_all(iter(_worker.cells[start:stop]), _worker.concurrency)
+        finally:
+            await _worker.runner.aclose()
+
+    asyncio.run(go())
+    result.ran = cell_runner.ran
+    return result

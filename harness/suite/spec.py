@@ -89,13 +89,25 @@ def parse_suite(text: str, path: str = "<suite>") -> Suite:
             suite._path, suite._lines = path, cached[1]
             return suite
     data, lines = _located_yaml(text, path)
-    where = resolve_file_refs(data, path, lambda loc: line_for(data, lines, loc)) if refs else None
+    where = (
+        resolve_file_refs(data, path, lambda loc, table=lines: line_for(data, table, loc)) if refs else None
+    )
+    # the few lines the runner may still report on, then the full table is dropped before the suite's
+    # objects are built: a big suite's first parse is its peak of memory
+    try:
+        compact = compact_lines(data, lines)
+    except (TypeError, AttributeError):  # not a suite's shape: validation fails and says where
+        compact = {}
+    kept = lines if refs else None  # file refs changed the data: a parse again would not match it
+    del lines
     try:
         suite = Suite.model_validate(data, context=_context(data))
     except ValidationError as e:
-        raise _invalid_suite(e, data, lines, path, where) from None
+        if kept is None:  # an invalid suite: parsed again, every line known
+            data, kept = _located_yaml(text, path)
+        raise _invalid_suite(e, data, kept, path, where) from None
     suite._path = path
-    suite._lines = compact_lines(data, lines)
+    suite._lines = compact
     if not refs:
         store_parse(text, data, suite._lines)
     return suite

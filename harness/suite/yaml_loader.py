@@ -10,17 +10,18 @@ hash; a cache entry that fails validation is ignored and the file reparsed.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
+import orjson
 import yaml
 
 from harness.files import write_atomic
 
-CACHE_FORMAT = 4  # 2: lines of tools and structured_output keys; 3: and of prompt/system/messages; 4: target
+CACHE_FORMAT = 5  # 2: lines of tools and structured_output keys; 3: and of prompt/system/messages;
+# 4: target; 5: the line table as two lists (keys, lines), written by orjson
 
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -266,11 +267,32 @@ def cached_parse(text: str) -> tuple[Any, dict[tuple[Any, ...], int]] | None:
     if path is None or not path.is_file():
         return None
     try:
-        entry = json.loads(path.read_bytes())
-        lines = {tuple(loc): int(line) for loc, line in entry["lines"]}
+        entry = orjson.loads(path.read_bytes())
+        lines = {tuple(loc): int(line) for loc, line in zip(entry["keys"], entry["lines"], strict=True)}
         return entry["data"], lines
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _json_exact(data: Any) -> bool:
+    """True when JSON gives `data` back as it is: str keys, and str / int / finite float / bool / None
+    / list / dict values. Walked in place: decoding the encoded suite again to compare would hold a
+    second copy of a big suite at the peak of its first parse."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if not all(type(k) is str for k in value):
+                return False
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, float):
+            if value != value or value in (float("inf"), float("-inf")):
+                return False
+        elif value is not None and type(value) not in (str, int, bool):
+            return False
+    return True
 
 
 def store_parse(text: str, data: Any, lines: dict[tuple[Any, ...], int]) -> None:
@@ -280,13 +302,10 @@ def store_parse(text: str, data: Any, lines: dict[tuple[Any, ...], int]) -> None
     if path is None:
         return
     try:
-        encoded = json.dumps(
-            {"data": data, "lines": [[list(k), v] for k, v in lines.items()]},
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
-        if json.loads(encoded)["data"] != data:  # YAML-only types (dates, non-string keys): do not cache
+        if not _json_exact(data):  # YAML-only types (dates, non-string keys): do not cache
             return
-        write_atomic(path, encoded)
-    except (OSError, TypeError, ValueError):
-        pass  # a cache is an optimisation: never an error
+        # bytes straight from orjson, the line table as two flat lists of the objects it already holds:
+        # the first parse of a big suite is its peak of memory, and this adds little to it
+        write_atomic(path, orjson.dumps({"data": data, "keys": list(lines), "lines": list(lines.values())}))
+    except (OSError, TypeError, ValueError, orjson.JSONEncodeError):
+        pass  # a cache is an optimisation: never an error (nor an integer orjson cannot write)
