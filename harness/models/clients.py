@@ -158,6 +158,17 @@ class _AsyncOwnClientTransport(_AsyncUserClientTransport):
         await self.client.aclose()
 
 
+def _live_transport(proxy: str | None, timeout: float | None) -> httpx.BaseTransport:
+    """The live path, made on the first live call: a plain httpx client, so its proxy (given, or from
+    HTTP(S)_PROXY / ALL_PROXY / NO_PROXY by httpx's own rules) applies as plain httpx does. A function
+    of values, not a method: the clients' finalizer must not keep the model alive."""
+    return _OwnClientTransport(httpx.Client(verify=ssl_context(), proxy=proxy, timeout=timeout))
+
+
+def _async_live_transport(proxy: str | None, timeout: float | None) -> httpx.AsyncBaseTransport:
+    return _AsyncOwnClientTransport(httpx.AsyncClient(verify=ssl_context(), proxy=proxy, timeout=timeout))
+
+
 class HttpClients:
     """The clients of one model: the user's own (never closed here) or ones made and closed here."""
 
@@ -212,7 +223,9 @@ class HttpClients:
         if client is None:
             with self._lock:
                 if self._client is None:
-                    transport = self._transport or LazyTransport(self._live_transport)
+                    transport = self._transport or LazyTransport(
+                        functools.partial(_live_transport, self.proxy, self.timeout)
+                    )
                     self._client = _Client(transport=HarnessTransport(transport), timeout=self.timeout)
                     self._close_client = weakref.finalize(self, self._client.close)
                 client = self._client
@@ -245,20 +258,13 @@ class HttpClients:
         # calls in flight that dominates the client's CPU, so spread them over a few small pools
         return [
             _AsyncClient(
-                transport=AsyncHarnessTransport(AsyncLazyTransport(self._async_live_transport)),
+                transport=AsyncHarnessTransport(
+                    AsyncLazyTransport(functools.partial(_async_live_transport, self.proxy, self.timeout))
+                ),
                 timeout=self.timeout,
             )
             for _ in range(_ASYNC_POOLS)
         ]
-
-    def _live_transport(self) -> httpx.BaseTransport:
-        """The live path, made on the first live call: a plain httpx client, so its proxy (given, or
-        from HTTP(S)_PROXY / ALL_PROXY / NO_PROXY by httpx's own rules) applies as plain httpx does."""
-        return _OwnClientTransport(httpx.Client(verify=ssl_context(), proxy=self.proxy, timeout=self.timeout))
-
-    def _async_live_transport(self) -> httpx.AsyncBaseTransport:
-        client = httpx.AsyncClient(verify=ssl_context(), proxy=self.proxy, timeout=self.timeout)
-        return _AsyncOwnClientTransport(client)
 
     def close(self) -> None:
         """Close the sync client made here; the next sync call makes a new one."""
