@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import math
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -30,6 +31,20 @@ ACCOUNT_HEADERS = frozenset(
 )
 # model parameters that hold credentials (api_key, aws_secret_access_key, azure_ad_token; not max_tokens)
 _SECRET_PARAM = re.compile(r"key$|key_id$|token$|secret|passw|credential|auth", re.I)
+# credential shapes (OpenAI, Anthropic, AWS, Google, Groq, xAI, Hugging Face, bearer tokens, JWTs): what
+# `cassettes verify` flags in any file and what text shown to a user never holds, whoever's key it is
+_SHAPES = (
+    r"(?:sk-ant-[A-Za-z0-9_\-]{20,}|sk-(?:proj-|svcacct-)?[A-Za-z0-9_\-]{32,}"
+    r"|(?:AKIA|ASIA)[0-9A-Z]{16}|AIza[0-9A-Za-z_\-]{35}|gsk_[A-Za-z0-9]{40,}|xai-[A-Za-z0-9]{40,}"
+    r"|hf_[A-Za-z0-9]{30,}|Bearer\s+[A-Za-z0-9._\-]{30,}"
+    r"|eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})(?![A-Za-z0-9_\-/+=])"
+)
+KEY_SHAPES = r"(?<![A-Za-z0-9_\-/+=])" + _SHAPES
+# in a message a key often follows `=` (`key=sk-...`)
+_KEY_SHAPE = re.compile(r"(?<![A-Za-z0-9_\-/+])" + _SHAPES)
+# environment variables that hold credentials by their name (OPENAI_API_KEY, AWS_SECRET_ACCESS_KEY,
+# AWS_SESSION_TOKEN, HF_TOKEN, DB_PASSWORD ...), whether set by the shell or a `.env` file
+_SECRET_ENV = re.compile(r"key|token|secret|passw|credential|auth", re.I)
 _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s'\"<>`]+")
 _TOKEN = re.compile(r"[A-Za-z0-9_\-.+/=~]{20,}")
 _JWT = re.compile(r"^eyJ[A-Za-z0-9_\-]+\.eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*$")
@@ -80,9 +95,23 @@ def mask_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
+def environment_secrets(environ: dict[str, str] | None = None) -> set[str]:
+    """Values of the environment variables whose names say they are credentials (a `.env` file's
+    included, once loaded): what user code may put in an exception message harness stores or prints.
+    Paths (SSH_AUTH_SOCK) and short values are not secrets."""
+    env = os.environ if environ is None else environ
+    return {
+        v
+        for k, v in env.items()
+        if _SECRET_ENV.search(k) and len(v) >= MIN_SECRET_LEN and not v.startswith(("/", "~"))
+    }
+
+
 def mask_text(text: str, secrets: Iterable[str] = ()) -> str:
-    """A message made safe to store or print: known secrets (any form) masked, URL credentials removed."""
+    """A message made safe to store or print: known secrets (any form) masked, URL credentials removed,
+    text shaped like a provider's key masked whoever's it is."""
     text = _URL.sub(lambda m: mask_url(m.group()), text)
+    text = _KEY_SHAPE.sub(lambda m: mask(m.group()), text)
     for secret in sorted({s for s in secrets if s and len(s) >= MIN_SECRET_LEN}, key=len, reverse=True):
         for form in encoded_forms(secret):
             text = text.replace(form, mask(secret))

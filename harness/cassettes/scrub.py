@@ -32,6 +32,7 @@ from harness.redaction import (
     mask,
     mask_url,
 )
+from harness.redaction import KEY_SHAPES as KEY_SHAPES_TEXT
 
 # response headers scrubbed by name (request headers: any name `is_secret_header` accepts)
 SECRET_HEADERS = frozenset(
@@ -50,12 +51,7 @@ SECRET_HEADERS = frozenset(
 )
 NEWLINE = b"\n"
 # credential shapes `verify` looks for in files written by any tool
-KEY_SHAPES = re.compile(
-    rb"(?<![A-Za-z0-9_\-/+=])(?:sk-ant-[A-Za-z0-9_\-]{20,}|sk-(?:proj-|svcacct-)?[A-Za-z0-9_\-]{32,}"
-    rb"|(?:AKIA|ASIA)[0-9A-Z]{16}|AIza[0-9A-Za-z_\-]{35}|gsk_[A-Za-z0-9]{40,}|xai-[A-Za-z0-9]{40,}"
-    rb"|hf_[A-Za-z0-9]{30,}|Bearer\s+[A-Za-z0-9._\-]{30,}"
-    rb"|eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})(?![A-Za-z0-9_\-/+=])"
-)
+KEY_SHAPES = re.compile(KEY_SHAPES_TEXT.encode())
 _PLACEHOLDER = re.compile(r"redact|scrub|filter|dummy|fake|test|placeholder|mock|xxxx|\*\*\*|<|^\s*$", re.I)
 _SIGV4 = re.compile(r"Credential=([^/,\s]+)|Signature=([0-9a-fA-F]+)")
 

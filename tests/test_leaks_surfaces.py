@@ -1,0 +1,77 @@
+"""Nothing leaks through the surfaces added after the first leak audit: suite targets (the user's
+traceback is stored and shown), `.env` files, `harness validate`, `--resume`'s cli.json, proxies,
+clients of any SDK. Sentinel secrets go in; every byte written or printed is searched for them (raw,
+url-encoded, base64, hex) with the helpers of tests/test_leaks.py."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from test_leaks import leaks_in
+
+from harness.cli import cli
+from harness.results.io import iter_records
+from harness.testing import ProviderEmulator, Reply
+
+ENV_KEY = "sk-ENVSENTINEL-0123456789abcdef0123456789"
+DOTENV_TOKEN = "DOTENV-sentinel-7f3a9c2e5b8d1f4a"
+LITERAL_KEY = "sk-LITERALSENTINEL-0123456789abcdef01234"
+
+
+@pytest.fixture
+def emu():
+    with ProviderEmulator() as e:
+        yield e
+
+
+def every_byte(root: Path, *but: str) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and p.name not in but)
+
+
+def run_cli(workdir: Path, args: list[str], env: dict[str, str] | None = None) -> tuple[int, bytes]:
+    """`harness ARGS` in `workdir`; returns the exit code and every byte written there or printed."""
+    summary = workdir / "step-summary.md"
+    result = CliRunner().invoke(cli, args, env={**(env or {}), "GITHUB_STEP_SUMMARY": str(summary)})
+    printed = (result.stdout + result.stderr).encode()
+    return result.exit_code, every_byte(workdir, "s.yaml", "app.py", ".env") + printed
+
+
+TARGET_APP = f'''
+import os
+
+def leaky(inp):
+    api_key = os.environ["OPENAI_API_KEY"]
+    token = os.environ["MY_SERVICE_TOKEN"]
+    fallback = "{LITERAL_KEY[:10]}" + "{LITERAL_KEY[10:]}"
+    inp.model.invoke(inp.messages)
+    raise RuntimeError(f"auth failed: key={{api_key}} token={{token}} fallback={{fallback}}")
+'''
+
+
+def test_a_target_traceback_never_shows_a_key_from_the_environment_a_dotenv_or_its_code(
+    emu, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", ENV_KEY)
+    monkeypatch.delenv("MY_SERVICE_TOKEN", raising=False)  # set by the .env below, removed after the test
+    (tmp_path / ".env").write_text(f"MY_SERVICE_TOKEN={DOTENV_TOKEN}\n")
+    (tmp_path / "app.py").write_text(TARGET_APP)
+    (tmp_path / "s.yaml").write_text(
+        textwrap.dedent(f"""
+        name: leaky
+        models:
+          - {{model: "openai:gpt-4.1-mini", base_url: "{emu.base_url("openai")}"}}
+        cases:
+          - {{id: a, prompt: hi, target: "app.py:leaky"}}
+        """)
+    )
+    emu.queue(Reply(text="ok"))
+    args = ["run", "s.yaml", "--out", "run", "--report", "report.html", "--junit", "junit.xml"]
+    code, data = run_cli(tmp_path, [*args, "--export", "results.csv", "--no-cassettes"])
+    assert code == 1
+    [record] = iter_records(tmp_path / "run")
+    assert "RuntimeError: auth failed" in record["error"] and "sk-…89 (41 chars)" in record["error"]
+    assert leaks_in(data, [ENV_KEY, DOTENV_TOKEN, LITERAL_KEY]) == []
