@@ -75,3 +75,28 @@ def test_a_target_traceback_never_shows_a_key_from_the_environment_a_dotenv_or_i
     [record] = iter_records(tmp_path / "run")
     assert "RuntimeError: auth failed" in record["error"] and "sk-…89 (41 chars)" in record["error"]
     assert leaks_in(data, [ENV_KEY, DOTENV_TOKEN, LITERAL_KEY]) == []
+
+
+CUSTOM_TOKEN = "c0ffee5e-9a1b-4c2d-8e3f-5a6b7c8d9e0f"
+
+
+def test_a_token_in_a_header_of_any_name_is_scrubbed_so_harness_verifies_its_own_cassettes(emu, tmp_path):
+    """An SDK's default header named like nothing secret (`X-Custom`, `X-Session`) that holds a generated
+    token: what `cassettes verify` flags, the writer scrubs; the recording still replays."""
+    from harness import init_chat_model
+    from harness.cassettes import load_cassette, use_cassette
+
+    headers = {"X-Custom": CUSTOM_TOKEN, "X-Session": "s3ss10n" + CUSTOM_TOKEN[:20], "X-Team": "blue"}
+    model = init_chat_model(
+        "openai:gpt-4.1-mini", base_url=emu.base_url("openai"), api_key="sk-x", default_headers=headers
+    )
+    emu.queue(Reply(text="recorded"))
+    with use_cassette(tmp_path / "c.yaml", record_mode="all"):
+        model.invoke("hi")
+    [ix] = load_cassette(tmp_path / "c.yaml")
+    assert ix.request.headers["x-custom"] == "<REDACTED>" and ix.request.headers["x-team"] == "blue"
+    assert leaks_in(every_byte(tmp_path), [CUSTOM_TOKEN, CUSTOM_TOKEN[:20]]) == []
+    result = CliRunner().invoke(cli, ["cassettes", "verify", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    with use_cassette(tmp_path / "c.yaml", record_mode="none"):
+        assert model.invoke("hi").text == "recorded"

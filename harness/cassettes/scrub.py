@@ -133,19 +133,26 @@ def scrub_headers(
     secret_headers: Iterable[str] = (),
     secrets: Iterable[str] = (),
 ) -> dict[str, list[str]]:
-    """Secret headers (by name, or because they hold a live secret) become <REDACTED>; the rest are
-    scrubbed with the user's patterns."""
+    """Secret headers (by name, because they hold a live secret, or — request headers — because they
+    hold a generated token `verify` would flag) become <REDACTED>; the rest are scrubbed with the
+    user's patterns."""
     extra = {h.lower() for h in secret_headers}
     live = [s for s in secrets if len(s) >= MIN_SECRET_LEN]
     out = {}
     for k, vals in raw.items():
         n = k.lower()
         by_name = is_secret_header(n, extra) if request else (n in SECRET_HEADERS or n in extra)
-        if by_name or any(s in v for v in vals for s in live):
+        if by_name or any(s in v for v in vals for s in live) or (request and _token_header(n, vals)):
             out[k] = [REDACTED for _ in vals]
         else:
             out[k] = [scrub_text(v, patterns) for v in vals]
     return out
+
+
+def _token_header(name: str, values: list[str]) -> bool:
+    """A request header of any name holding a high-entropy token (a UUID, hex or base64 run, a JWT)
+    that is not one of the generated non-credentials (request ids, dates, hashes, versions)."""
+    return not _NOT_CREDENTIALS.match(name) and any(high_entropy_tokens(v) for v in values)
 
 
 def scrub_chunks(chunks: list[bytes], patterns: list[re.Pattern[bytes]]) -> tuple[list[bytes], bool]:
