@@ -120,6 +120,31 @@ def test_file_and_template_mistakes_are_one_located_line(project, suite, expecte
         assert line.startswith("error: evals/") and expected in line, line
 
 
+LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{n}: &{n} [{', '.join([f'*{p}'] * 10)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True)
+)  # "billion laughs": 10**9 values from 90 lines
+
+
+@pytest.mark.parametrize(
+    "suite, name, content, expected",
+    [
+        ("vars: file://laughs.yaml\ncases: [{id: a, prompt: hi}]\n", "laughs.yaml", LAUGHS, "s.yaml:2: vars: file://laughs.yaml: cannot read it: aliases repeat more than 1,000,000 values"),
+        ("cases:\n  - {id: a, prompt: hi, vars: file://rows.json}\n", "rows.json", f"[{{\"l\": {LAUGHS.replace(chr(10), ', ').rstrip(', ').join('{}')}}}]", "cases[0].vars: file://rows.json: cannot read it: aliases repeat"),
+        ("cases:\n  - {id: a, prompt: hi, vars: file://deep.jsonl}\n", "deep.jsonl", "[" * 100_000 + "]" * 100_000, "s.yaml:3: cases[0].vars: file://deep.jsonl: cannot read it: nested deeper than"),
+        ("cases: file://deep.yaml\n", "deep.yaml", "[" * 200 + "]" * 200, "s.yaml:2: cases: file://deep.yaml: cannot read it: lists and mappings are nested more than 100 deep"),
+        ("cases: file://c.csv\n", "c.csv", "id,prompt,assert\na,hi,\"" + LAUGHS.replace('"', '""') + "\"\n", "cases: file://c.csv: case 'a': its assert column is not YAML"),
+    ],
+    ids=["yaml-laughs", "json-laughs", "deep-jsonl", "deep-yaml", "csv-assert-laughs"],
+)  # fmt: skip
+def test_a_hostile_dataset_file_is_one_located_line(project, suite, name, content, expected):
+    """Dataset files are read with the suite's own bounded YAML loader (aliases, depth) and bounded JSON."""
+    (project / name).write_text(content)
+    (project / "s.yaml").write_text("name: hostile\n" + suite)
+    for command in ("validate", "run"):
+        line = one_error_line(invoke(command, "evals/s.yaml", "--models", "openai:gpt-4.1-mini"))
+        assert line.startswith("error: evals/") and expected in line, line
+
+
 def test_dotenv_beside_the_suite_and_in_the_cwd_never_overrides(project):
     with ProviderEmulator() as emu:
         (project / ".env").write_text(

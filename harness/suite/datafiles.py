@@ -21,6 +21,7 @@ import yaml
 
 from harness.errors import InputError, SuiteError
 from harness.files import confined
+from harness.suite.yaml_loader import load_yaml
 
 PREFIX = "file://"
 TEXT_FIELDS = ("prompt", "system")
@@ -113,7 +114,11 @@ class _Reader:
             if suffix == ".jsonl":
                 return [json.loads(line) for line in text.splitlines() if line.strip()]
             if suffix in (".yaml", ".yml", ".json"):
-                return [yaml.safe_load(text)]
+                return [load_yaml(text)[0]]  # the suite's loader: aliases, depth and tags bounded
+        except RecursionError:
+            raise self._error(
+                loc, f"{ref}: cannot read it: nested deeper than the JSON reader allows"
+            ) from None
         except (ValueError, yaml.YAMLError, UnicodeDecodeError) as e:
             problem = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise self._error(loc, f"{ref}: cannot read it: {problem}") from None
@@ -148,7 +153,7 @@ class _Reader:
             case["tags"] = [t.strip() for t in str(row["tags"]).split(",") if t.strip()]
         if "assert" in row:
             try:
-                case["assert"] = yaml.safe_load(row["assert"])
+                case["assert"] = load_yaml(row["assert"])[0]
             except yaml.YAMLError:
                 raise self._error(
                     loc, f"{ref}: case {row.get('id')!r}: its assert column is not YAML"
