@@ -133,8 +133,10 @@ LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
         ("cases:\n  - {id: a, prompt: hi, vars: file://deep.jsonl}\n", "deep.jsonl", "[" * 100_000 + "]" * 100_000, "s.yaml:3: cases[0].vars: file://deep.jsonl: cannot read it: nested deeper than"),
         ("cases: file://deep.yaml\n", "deep.yaml", "[" * 200 + "]" * 200, "s.yaml:2: cases: file://deep.yaml: cannot read it: lists and mappings are nested more than 100 deep"),
         ("cases: file://c.csv\n", "c.csv", "id,prompt,assert\na,hi,\"" + LAUGHS.replace('"', '""') + "\"\n", "cases: file://c.csv: case 'a': its assert column is not YAML"),
+        ("cases: file://big.csv\n", "big.csv", "id,prompt\n" + "".join(f"{i},hi\n" for i in range(100_001)), "s.yaml:2: cases: file://big.csv: more than 100,000 rows; split the dataset"),
+        ("cases:\n  - {id: a, prompt: hi, vars: file://big.jsonl}\n", "big.jsonl", '{"x": 1}\n' * 100_001, "cases[0].vars: file://big.jsonl: more than 100,000 rows"),
     ],
-    ids=["yaml-laughs", "json-laughs", "deep-jsonl", "deep-yaml", "csv-assert-laughs"],
+    ids=["yaml-laughs", "json-laughs", "deep-jsonl", "deep-yaml", "csv-assert-laughs", "csv-rows", "jsonl-rows"],
 )  # fmt: skip
 def test_a_hostile_dataset_file_is_one_located_line(project, suite, name, content, expected):
     """Dataset files are read with the suite's own bounded YAML loader (aliases, depth) and bounded JSON."""

@@ -27,6 +27,7 @@ PREFIX = "file://"
 TEXT_FIELDS = ("prompt", "system")
 CASE_COLUMNS = ("id", "description", "prompt", "system")
 MAX_FILE_BYTES = 50_000_000
+MAX_ROWS = 100_000  # rows of one dataset file: each is at least one cell, and a run plans 100,000 by default
 
 
 def has_file_refs(text: str) -> bool:
@@ -106,15 +107,20 @@ class _Reader:
             if suffix in (".csv", ".tsv"):
                 import pandas as pd
 
-                frame = pd.read_csv(
-                    target, dtype=str, keep_default_na=False, sep="\t" if suffix == ".tsv" else ","
+                sep = "\t" if suffix == ".tsv" else ","
+                frame = pd.read_csv(target, dtype=str, keep_default_na=False, sep=sep, nrows=MAX_ROWS + 1)
+                return self._bounded(
+                    [{k: v for k, v in row.items() if v != ""} for row in frame.to_dict("records")], ref, loc
                 )
-                return [{k: v for k, v in row.items() if v != ""} for row in frame.to_dict("records")]
             text = target.read_text(encoding="utf-8")
             if suffix == ".jsonl":
-                return [json.loads(line) for line in text.splitlines() if line.strip()]
+                lines = self._bounded([line for line in text.splitlines() if line.strip()], ref, loc)
+                return [json.loads(line) for line in lines]
             if suffix in (".yaml", ".yml", ".json"):
-                return [load_yaml(text)[0]]  # the suite's loader: aliases, depth and tags bounded
+                data = load_yaml(text)[0]  # the suite's loader: aliases, depth and tags bounded
+                return [self._bounded(data, ref, loc) if isinstance(data, list) else data]
+        except SuiteError:
+            raise
         except RecursionError:
             raise self._error(
                 loc, f"{ref}: cannot read it: nested deeper than the JSON reader allows"
@@ -125,6 +131,13 @@ class _Reader:
         raise self._error(
             loc, f"{ref}: unknown file type {suffix!r}; allowed: .csv, .tsv, .jsonl, .yaml, .yml, .json"
         )
+
+    def _bounded(self, rows: list[Any], ref: str, loc: tuple[Any, ...]) -> list[Any]:
+        if len(rows) > MAX_ROWS:
+            raise self._error(
+                loc, f"{ref}: more than {MAX_ROWS:,} rows; split the dataset over several suites"
+            )
+        return rows
 
     def listed(self, ref: str, loc: tuple[Any, ...], what: str) -> list[dict[str, Any]]:
         rows = self.rows(ref, loc)
