@@ -120,6 +120,31 @@ def test_file_and_template_mistakes_are_one_located_line(project, suite, expecte
         assert line.startswith("error: evals/") and expected in line, line
 
 
+@pytest.mark.parametrize(
+    "prompt, expected",
+    [
+        ("file://.env", "cases[0].prompt: a file:// path may not name a hidden file or folder ('.env')"),
+        ("file://prompts/../.aws/credentials", "may not name a hidden file or folder ('.aws')"),
+        ("file://innocent.txt", "may not name a hidden file or folder ('.env')"),  # a symlink to .env
+        ("\"{% include '.env' %}\"", "template error: include '.env': may not name a hidden file or folder ('.env')"),
+        ("\"{% include 'innocent.txt' %}\"", "template error: include 'innocent.txt': may not name a hidden"),
+    ],
+    ids=["file-env", "file-aws", "file-symlink", "include-env", "include-symlink"],
+)  # fmt: skip
+def test_a_suite_cannot_read_credentials_files_beside_it(project, prompt, expected):
+    """A suite from a repository you cloned can read its own prompts, never `.env`, `.aws/`, `.git/`:
+    their contents would go to the model and into cassettes, results and reports."""
+    (project / ".env").write_text("OTHER_SERVICE_TOKEN=sk-DOTENV-0123456789abcdef0123456789abcdef\n")
+    (project / ".aws").mkdir()
+    (project / ".aws" / "credentials").write_text("[default]\naws_secret_access_key = x\n")
+    (project / "innocent.txt").symlink_to(project / ".env")
+    (project / "s.yaml").write_text(f"name: creds\ncases:\n  - {{id: a, prompt: {prompt}}}\n")
+    for command in ("validate", "run"):
+        line = one_error_line(invoke(command, "evals/s.yaml", "--models", "openai:gpt-4.1-mini"))
+        assert line.startswith("error: evals/s.yaml:3: ") and expected in line, line
+    assert not Path("runs").exists() and not Path("cassettes").exists()
+
+
 LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{n}: &{n} [{', '.join([f'*{p}'] * 10)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True)
 )  # "billion laughs": 10**9 values from 90 lines

@@ -76,7 +76,7 @@ class _Reader:
     def _file(self, ref: str, loc: tuple[Any, ...]) -> Path:
         name = ref[len(PREFIX) :]
         try:
-            target = confined(name, self.folder, what="a file:// path", source=self.path)
+            target = confined(name, self.folder, what="a file:// path", source=self.path, hidden=False)
         except InputError as e:
             raise self._error(loc, str(e).split(": ", 1)[-1]) from None
         if not target.is_file():
