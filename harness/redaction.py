@@ -149,6 +149,22 @@ def redact_params(params: dict[str, object]) -> dict[str, object]:
     return out
 
 
+def param_secrets(params: dict[str, object]) -> set[str]:
+    """The values `redact_params` hides: what an error of that model must not show either."""
+    found: set[str] = set()
+    for k, v in params.items():
+        if isinstance(v, dict):
+            headers = k.lower().endswith("headers")
+            found.update(
+                str(hv)
+                for hk, hv in v.items()
+                if (is_secret_header(hk) if headers else _SECRET_PARAM.search(hk))
+            )
+        elif isinstance(v, str) and _SECRET_PARAM.search(k):
+            found.add(v)
+    return {s for s in found if len(s) >= MIN_SECRET_LEN}
+
+
 def entropy_bits(token: str) -> float:
     """Shannon entropy per character."""
     counts = Counter(token)

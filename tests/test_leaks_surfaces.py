@@ -100,3 +100,42 @@ def test_a_token_in_a_header_of_any_name_is_scrubbed_so_harness_verifies_its_own
     assert result.exit_code == 0, result.output
     with use_cassette(tmp_path / "c.yaml", record_mode="none"):
         assert model.invoke("hi").text == "recorded"
+
+
+LC_FACTORY = '''
+from langchain_core.language_models.chat_models import BaseChatModel
+
+
+class Echoing(BaseChatModel):
+    """A LangChain integration whose SDK quotes the key in its error, as some providers do."""
+
+    token: str
+
+    @property
+    def _llm_type(self) -> str:
+        return "echoing"
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        raise PermissionError(f"401 Unauthorized: invalid token {self.token!r}")
+
+
+def make(secret_token):
+    return Echoing(token=secret_token)
+'''
+
+PARAM_TOKEN = "tok-PARAMSENTINEL-5e8c2a9f7b1d3e6a"
+
+
+def test_an_error_of_a_langchain_model_never_shows_the_credential_its_entry_gave(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lc_models.py").write_text(LC_FACTORY)
+    (tmp_path / "s.yaml").write_text(
+        f'name: lc\nmodels: [{{model: "langchain:lc_models.py:make", id: lc, secret_token: "{PARAM_TOKEN}"}}]\n'
+        "cases: [{id: a, prompt: hi}]\n"
+    )
+    args = ["run", "s.yaml", "--out", "run", "--report", "report.html", "--junit", "junit.xml"]
+    code, data = run_cli(tmp_path, [*args, "--no-cassettes"])
+    assert code == 1
+    [record] = iter_records(tmp_path / "run")
+    assert record["error"].startswith("PermissionError: 401 Unauthorized: invalid token 'tok…6a (34 chars)'")
+    assert leaks_in(data, [PARAM_TOKEN]) == []
