@@ -139,3 +139,29 @@ def test_an_error_of_a_langchain_model_never_shows_the_credential_its_entry_gave
     [record] = iter_records(tmp_path / "run")
     assert record["error"].startswith("PermissionError: 401 Unauthorized: invalid token 'tok…6a (34 chars)'")
     assert leaks_in(data, [PARAM_TOKEN]) == []
+
+
+PYTEST_TARGET = """
+import os
+
+def leaky(inp):
+    api_key = os.environ["LEAKY_API_KEY"]
+    raise RuntimeError("auth failed: key=" + api_key)
+
+def test_the_app(harness_target):
+    harness_target(leaky, "hi", model="openai:gpt-4.1-mini")
+"""
+
+pytest_plugins = ["pytester"]
+
+
+def test_harness_target_with_showlocals_and_junit_never_prints_the_key(pytester, monkeypatch):
+    """The target's exception is gone from every frame pytest prints, not only from the message."""
+    monkeypatch.setenv("LEAKY_API_KEY", ENV_KEY)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
+    pytester.makepyfile(test_app=PYTEST_TARGET)
+    result = pytester.runpytest_subprocess("--showlocals", "--junitxml=junit.xml", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    printed = "\n".join(result.outlines + result.errlines)
+    assert "TargetError: RuntimeError: auth failed: key=sk-…89 (41 chars)" in printed
+    assert leaks_in(printed.encode() + (pytester.path / "junit.xml").read_bytes(), [ENV_KEY]) == []
