@@ -133,36 +133,44 @@ def mask_data(value: object, secrets: Iterable[str]) -> object:
 
 
 def redact_params(params: dict[str, object]) -> dict[str, object]:
-    """Model parameters as they may be stored (run.json): credentials and secret headers <REDACTED>."""
-    out: dict[str, object] = {}
-    for k, v in params.items():
-        if isinstance(v, dict):
-            headers = k.lower().endswith("headers")
-            out[k] = {
-                hk: REDACTED if (is_secret_header(hk) if headers else _SECRET_PARAM.search(hk)) else hv
-                for hk, hv in v.items()
-            }
-        elif isinstance(v, str) and _SECRET_PARAM.search(k):
-            out[k] = REDACTED
-        else:
-            out[k] = mask_url(v) if isinstance(v, str) and "://" in v else v
-    return out
+    """Model parameters as they may be stored (run.json): credentials <REDACTED> at any depth (a
+    credential-named parameter; in a `...headers` mapping a secret header or one holding a generated
+    token), URL credentials masked."""
+    return _redacted(params, headers=False)[0]  # type: ignore[return-value]
 
 
 def param_secrets(params: dict[str, object]) -> set[str]:
     """The values `redact_params` hides: what an error of that model must not show either."""
-    found: set[str] = set()
-    for k, v in params.items():
-        if isinstance(v, dict):
-            headers = k.lower().endswith("headers")
-            found.update(
-                str(hv)
-                for hk, hv in v.items()
-                if (is_secret_header(hk) if headers else _SECRET_PARAM.search(hk))
-            )
-        elif isinstance(v, str) and _SECRET_PARAM.search(k):
-            found.add(v)
-    return {s for s in found if len(s) >= MIN_SECRET_LEN}
+    return {s for s in _redacted(params, headers=False)[1] if len(s) >= MIN_SECRET_LEN}
+
+
+def _redacted(value: object, *, headers: bool, depth: int = 0) -> tuple[object, set[str]]:
+    """(value with its credentials <REDACTED>, the values hidden)."""
+    if not isinstance(value, dict) or depth > 20:
+        return (mask_url(value) if isinstance(value, str) and "://" in value else value), set()
+    out: dict[str, object] = {}
+    hidden: set[str] = set()
+    for k, v in value.items():
+        name = str(k)
+        if headers:
+            secret = is_secret_header(name) or (isinstance(v, str) and bool(high_entropy_tokens(v)))
+        else:
+            secret = bool(_SECRET_PARAM.search(name))
+        if secret and v is not None and not isinstance(v, bool):
+            out[k] = REDACTED  # a credential-named mapping is hidden whole
+            hidden |= _leaves(v)
+        else:
+            out[k], found = _redacted(v, headers=name.lower().endswith("headers"), depth=depth + 1)
+            hidden |= found
+    return out, hidden
+
+
+def _leaves(value: object) -> set[str]:
+    if isinstance(value, dict):
+        return {s for v in value.values() for s in _leaves(v)}
+    if isinstance(value, list):
+        return {s for v in value for s in _leaves(v)}
+    return {str(value), *str(value).split()}  # "Bearer TOKEN": the token alone too
 
 
 def entropy_bits(token: str) -> float:

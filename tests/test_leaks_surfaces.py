@@ -165,3 +165,28 @@ def test_harness_target_with_showlocals_and_junit_never_prints_the_key(pytester,
     printed = "\n".join(result.outlines + result.errlines)
     assert "TargetError: RuntimeError: auth failed: key=sk-…89 (41 chars)" in printed
     assert leaks_in(printed.encode() + (pytester.path / "junit.xml").read_bytes(), [ENV_KEY]) == []
+
+
+NESTED_TOKEN = "Bearer nested-SENTINEL-8d2f6a1c9e4b7053"
+HEADER_TOKEN = "c0ffee5e-9a1b-4c2d-8e3f-5a6b7c8d9e0f"
+
+
+def test_run_json_and_errors_hold_no_credential_nested_in_a_model_entry(tmp_path, monkeypatch):
+    """Credentials a level deeper (`client_kwargs: {headers: {Authorization: ...}}`) and a token in a
+    header of any name are redacted in run.json and masked in the cell's error like top-level ones."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lc_models.py").write_text(
+        LC_FACTORY + "\n\ndef nested(client_kwargs, default_headers):\n"
+        '    return Echoing(token=client_kwargs["headers"]["Authorization"] + default_headers["X-Custom"])\n'
+    )
+    (tmp_path / "s.yaml").write_text(
+        'name: lc\nmodels:\n  - {model: "langchain:lc_models.py:nested", id: lc,\n'
+        f'     client_kwargs: {{headers: {{Authorization: "{NESTED_TOKEN}"}}, timeout: 3}},\n'
+        f'     default_headers: {{X-Custom: "{HEADER_TOKEN}", X-Team: blue}}}}\n'
+        "cases: [{id: a, prompt: hi}]\n"
+    )
+    code, data = run_cli(tmp_path, ["run", "s.yaml", "--out", "run", "--no-cassettes", "--models", "lc"])
+    assert code == 1
+    run_json = (tmp_path / "run" / "run.json").read_text()
+    assert '"X-Team": "blue"' in run_json and '"timeout": 3' in run_json
+    assert leaks_in(data, [NESTED_TOKEN, NESTED_TOKEN.split()[1], HEADER_TOKEN]) == []
