@@ -5,6 +5,7 @@ url-encoded, base64, hex) with the helpers of tests/test_leaks.py."""
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -190,3 +191,27 @@ def test_run_json_and_errors_hold_no_credential_nested_in_a_model_entry(tmp_path
     run_json = (tmp_path / "run" / "run.json").read_text()
     assert '"X-Team": "blue"' in run_json and '"timeout": 3' in run_json
     assert leaks_in(data, [NESTED_TOKEN, NESTED_TOKEN.split()[1], HEADER_TOKEN]) == []
+
+
+PYTEST_FAILING = """
+import os
+
+def test_the_app(chat_model, cassette):
+    raise RuntimeError("the app refused key " + os.environ["LEAKY_API_KEY"])
+"""
+
+
+def test_a_failing_tests_error_in_the_plugins_results_and_report_holds_no_key(pytester, monkeypatch):
+    """The pytest plugin stores each test's exception as its record's error (results.jsonl, report)."""
+    monkeypatch.setenv("LEAKY_API_KEY", ENV_KEY)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
+    pytester.makepyfile(test_app=PYTEST_FAILING)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--models", "openai:gpt-4.1-mini", "--record-mode", "none",
+        "--harness-results", "out/results.jsonl", "--harness-report", "out/report.html",
+    )  # fmt: skip
+    result.assert_outcomes(failed=1)
+    [line] = (pytester.path / "out" / "results.jsonl").read_text().splitlines()
+    record = json.loads(line)
+    assert record["error"] == "RuntimeError: the app refused key sk-…89 (41 chars)"
+    assert leaks_in(every_byte(pytester.path / "out"), [ENV_KEY]) == []

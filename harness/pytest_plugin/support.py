@@ -18,6 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from harness.errors import CassetteMissError
+from harness.redaction import environment_secrets, mask_text
 
 # Only the standard library and harness.errors at import time: pytest loads this plugin in every run of
 # every project that has harness installed. Model, cassette and report code is imported when used.
@@ -347,7 +348,8 @@ def jsonable(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def error_text(excinfo: Any) -> str:
-    return f"{excinfo.typename}: {str(excinfo.value).strip()}"[:4000]
+    """A test's exception as its record stores it: credential env variables and key-shaped text masked."""
+    return mask_text(f"{excinfo.typename}: {str(excinfo.value).strip()}", environment_secrets())[:4000]
 
 
 def miss_report(item: Any, excinfo: Any) -> str:
