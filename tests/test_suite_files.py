@@ -160,8 +160,9 @@ LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
         ("cases: file://c.csv\n", "c.csv", "id,prompt,assert\na,hi,\"" + LAUGHS.replace('"', '""') + "\"\n", "cases: file://c.csv: case 'a': its assert column is not YAML"),
         ("cases: file://big.csv\n", "big.csv", "id,prompt\n" + "".join(f"{i},hi\n" for i in range(100_001)), "s.yaml:2: cases: file://big.csv: more than 100,000 rows; split the dataset"),
         ("cases:\n  - {id: a, prompt: hi, vars: file://big.jsonl}\n", "big.jsonl", '{"x": 1}\n' * 100_001, "cases[0].vars: file://big.jsonl: more than 100,000 rows"),
+        ("cases: file://big.yaml\n", "big.yaml", "- {id: a, prompt: hi}\n" * 500_000, "cases: file://big.yaml: larger than the limit of 10,000,000 bytes for YAML and JSON"),
     ],
-    ids=["yaml-laughs", "json-laughs", "deep-jsonl", "deep-yaml", "csv-assert-laughs", "csv-rows", "jsonl-rows"],
+    ids=["yaml-laughs", "json-laughs", "deep-jsonl", "deep-yaml", "csv-assert-laughs", "csv-rows", "jsonl-rows", "yaml-bytes"],
 )  # fmt: skip
 def test_a_hostile_dataset_file_is_one_located_line(project, suite, name, content, expected):
     """Dataset files are read with the suite's own bounded YAML loader (aliases, depth) and bounded JSON."""

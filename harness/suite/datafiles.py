@@ -27,6 +27,7 @@ PREFIX = "file://"
 TEXT_FIELDS = ("prompt", "system")
 CASE_COLUMNS = ("id", "description", "prompt", "system")
 MAX_FILE_BYTES = 50_000_000
+MAX_YAML_BYTES = 10_000_000  # a YAML / JSON dataset: parsed whole before its rows can be counted
 MAX_ROWS = 100_000  # rows of one dataset file: each is at least one cell, and a run plans 100,000 by default
 
 
@@ -117,6 +118,12 @@ class _Reader:
                 lines = self._bounded([line for line in text.splitlines() if line.strip()], ref, loc)
                 return [json.loads(line) for line in lines]
             if suffix in (".yaml", ".yml", ".json"):
+                if len(text) > MAX_YAML_BYTES:
+                    raise self._error(
+                        loc,
+                        f"{ref}: larger than the limit of {MAX_YAML_BYTES:,} bytes for YAML and JSON; "
+                        "a larger dataset can be .jsonl or .csv",
+                    )
                 data = load_yaml(text)[0]  # the suite's loader: aliases, depth and tags bounded
                 return [self._bounded(data, ref, loc) if isinstance(data, list) else data]
         except SuiteError:
