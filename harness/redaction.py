@@ -88,7 +88,9 @@ def mask_url(url: str) -> str:
         pieces = []
         for piece in query.split("&"):
             k, eq, _v = piece.partition("=")
-            pieces.append(f"{k}={REDACTED}" if eq and is_secret_query(k) else piece)
+            # an empty value has nothing to hide (and is what `?key=<REDACTED>` looks like in text,
+            # where the URL pattern stops at "<")
+            pieces.append(f"{k}={REDACTED}" if eq and _v and is_secret_query(k) else piece)
         query = "&".join(pieces)
     if netloc == parts.netloc and query == parts.query:
         return url

@@ -215,3 +215,26 @@ def test_a_failing_tests_error_in_the_plugins_results_and_report_holds_no_key(py
     record = json.loads(line)
     assert record["error"] == "RuntimeError: the app refused key sk-…89 (41 chars)"
     assert leaks_in(every_byte(pytester.path / "out"), [ENV_KEY]) == []
+
+
+def test_a_miss_report_of_any_httpx_client_masks_the_query_key_once(emu, tmp_path):
+    """A plain httpx client (as an SDK's) with `?key=`: recorded scrubbed, its miss report names the
+    recorded URL as written (`?key=<REDACTED>`, not `<REDACTED><REDACTED>`) and never the key."""
+    import httpx
+
+    from harness.cassettes import use_cassette
+    from harness.errors import CassetteMissError
+
+    url = emu.base_url("google_genai") + f"/models/gemini-2.5-flash:generateContent?key={CUSTOM_TOKEN}"
+    emu.queue(Reply(text="ok"))
+    with use_cassette(tmp_path / "c.yaml", record_mode="all"), httpx.Client() as client:
+        client.post(url, json={"contents": [{"role": "user", "parts": [{"text": "hi"}]}]})
+    with (
+        pytest.raises(CassetteMissError) as info,
+        use_cassette(tmp_path / "c.yaml", record_mode="none"),
+        httpx.Client() as client,
+    ):
+        client.post(url, json={"contents": [{"role": "user", "parts": [{"text": "bye"}]}]})
+    message = str(info.value)
+    assert message.count("generateContent?key=<REDACTED>  model=") == 2, message  # this request, the nearest
+    assert leaks_in(message.encode() + every_byte(tmp_path), [CUSTOM_TOKEN]) == []
