@@ -238,3 +238,36 @@ def test_a_miss_report_of_any_httpx_client_masks_the_query_key_once(emu, tmp_pat
     message = str(info.value)
     assert message.count("generateContent?key=<REDACTED>  model=") == 2, message  # this request, the nearest
     assert leaks_in(message.encode() + every_byte(tmp_path), [CUSTOM_TOKEN]) == []
+
+
+METADATA_APP = """
+import os
+
+def debug(inp):
+    key = os.environ["OPENAI_API_KEY"]
+    return {"output": "done", "metadata": {
+        "request": {"headers": {"Authorization": "Bearer " + key, "X-Team": "blue"}, "api_key": key},
+        "note": "called with " + key, "turns": 2,
+    }}
+"""
+
+
+def test_a_targets_metadata_is_stored_with_its_credentials_redacted(emu, tmp_path, monkeypatch):
+    """Metadata a target returns (debug info with the request's headers) is kept in the record and
+    shown by the report: credentials in it are redacted as in run.json, known keys masked."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", ENV_KEY)
+    (tmp_path / "app.py").write_text(METADATA_APP)
+    (tmp_path / "s.yaml").write_text(
+        f'name: meta\nmodels: [{{model: "openai:gpt-4.1-mini", base_url: "{emu.base_url("openai")}"}}]\n'
+        'cases: [{id: a, prompt: hi, target: "app.py:debug"}]\n'
+    )
+    code, data = run_cli(
+        tmp_path, ["run", "s.yaml", "--out", "run", "--report", "report.html", "--no-cassettes"]
+    )
+    assert code == 0
+    [record] = iter_records(tmp_path / "run")
+    meta = record["output"]["metadata"]
+    assert meta["request"]["headers"] == {"Authorization": "<REDACTED>", "X-Team": "blue"}
+    assert meta["turns"] == 2 and meta["note"] == "called with sk-…89 (41 chars)"
+    assert leaks_in(data, [ENV_KEY]) == []

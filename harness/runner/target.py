@@ -29,7 +29,7 @@ from harness.messages.convert import convert_to_messages
 from harness.messages.core import AIMessage, BaseMessage
 from harness.models.chat import ChatModel
 from harness.providers.foreign import foreign_message
-from harness.redaction import environment_secrets, mask_text
+from harness.redaction import environment_secrets, mask_data, mask_text, redact_params
 from harness.results.build import CallFigures, tool_trajectory
 from harness.results.record import ModelCall
 
@@ -142,7 +142,10 @@ async def call_target(fn: Callable[..., Any], inp: TargetInput) -> TargetOutput:
                 result = await result
     except Exception as e:
         raise TargetError(mask_text(_traceback_text(e), _secrets(inp))) from None
-    return read_output(result)
+    out = read_output(result)
+    if out.metadata:  # debug info an app returns may hold its request's headers or key
+        out.metadata = mask_data(redact_params(out.metadata), _secrets(inp))  # type: ignore[assignment]
+    return out
 
 
 def _secrets(inp: TargetInput) -> set[str]:
