@@ -271,3 +271,29 @@ def test_a_targets_metadata_is_stored_with_its_credentials_redacted(emu, tmp_pat
     assert meta["request"]["headers"] == {"Authorization": "<REDACTED>", "X-Team": "blue"}
     assert meta["turns"] == 2 and meta["note"] == "called with sk-…89 (41 chars)"
     assert leaks_in(data, [ENV_KEY]) == []
+
+
+PYTEST_PARAMS = """
+import os
+import pytest
+
+@pytest.mark.parametrize("api_key, region", [(os.environ["LEAKY_API_KEY"], "eu")], ids=["eu"])
+def test_the_app(chat_model, api_key, region):
+    assert region == "eu"
+"""
+
+
+def test_a_tests_credential_parameters_are_redacted_in_the_plugins_records(pytester, monkeypatch):
+    """A test's parameters become its record's `vars`: a credential-named one is <REDACTED>. (Without
+    `ids=`, pytest puts the value in the test id itself, hence in the cassette's name.)"""
+    monkeypatch.setenv("LEAKY_API_KEY", ENV_KEY)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
+    pytester.makepyfile(test_app=PYTEST_PARAMS)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--models", "openai:gpt-4.1-mini",
+        "--harness-results", "out/results.jsonl", "--harness-report", "out/report.html",
+    )  # fmt: skip
+    result.assert_outcomes(passed=1)
+    [line] = (pytester.path / "out" / "results.jsonl").read_text().splitlines()
+    assert json.loads(line)["vars"] == {"api_key": "<REDACTED>", "region": "eu"}
+    assert leaks_in(every_byte(pytester.path / "out"), [ENV_KEY]) == []
