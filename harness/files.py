@@ -101,13 +101,40 @@ def private_dir(name: str) -> Path:
     return path
 
 
-def confined(path: str | os.PathLike[str], root: str | os.PathLike[str], *, what: str, source: str) -> Path:
+def confined(
+    path: str | os.PathLike[str],
+    root: str | os.PathLike[str],
+    *,
+    what: str,
+    source: str,
+    hidden: bool = True,
+) -> Path:
     """`path` resolved, when it lies inside `root`; else an InputError naming `source` (the file that
-    gave the path) and what is allowed."""
+    gave the path) and what is allowed. `hidden=False` also refuses a hidden name on the way, as
+    given or after symlinks (`.env`, `.aws/credentials`, `.git/config`: see `hidden_name`)."""
     resolved = Path(root, path).resolve()
     base = Path(root).resolve()
     if resolved != base and base not in resolved.parents:
         raise InputError(
             f"{what} must lie inside {base}; received {str(path)!r} (resolves to {resolved})", path=source
         )
+    name = None if hidden else hidden_name(path, resolved, base)
+    if name is not None:
+        raise InputError(f"{what} {hidden_refusal(name)}; received {str(path)!r}", path=source)
     return resolved
+
+
+def hidden_refusal(name: str) -> str:
+    return (
+        f"may not name a hidden file or folder ({name!r}), where credentials live (.env, .aws, .git, .netrc)"
+    )
+
+
+def hidden_name(path: str | os.PathLike[str], resolved: Path, base: Path) -> str | None:
+    """The first name starting with "." in `path` as given or in `resolved` (below `base`), else None:
+    what a suite may not read, so a suite from someone else cannot send your `.env` to a model and
+    into cassettes, results and reports."""
+    for part in (*Path(path).parts, *resolved.relative_to(base).parts):
+        if part.startswith(".") and part not in (".", ".."):
+            return part
+    return None

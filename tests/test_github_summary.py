@@ -70,3 +70,16 @@ def test_the_step_summary_shows_the_baseline_diff_and_inert_cut_output(workdir, 
         "&lt;script&gt;alert\\(1\\)&lt;/script&gt; \\*\\*bold\\*\\* \\| \\[x\\]\\(http://e\\) BBB"
     )
     assert "<script>" not in text and "second line" not in text  # the first line of the output only
+
+
+def test_a_step_summary_that_cannot_be_written_is_one_warning_line_and_the_run_stands(workdir, emulator):
+    emulator.queue(Reply(text="Hello Ann"), Reply(text="zebra"))
+    result = CliRunner().invoke(
+        cli,
+        ["run", "ci.yaml", "--no-cassettes", "--concurrency", "1", "--no-report", "--out", "runs/a"],
+        env={"GITHUB_STEP_SUMMARY": str(workdir / "no-such-dir" / "summary.md")},
+    )
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output and result.exception is None
+    [warning] = [line for line in result.stderr.splitlines() if "GITHUB_STEP_SUMMARY" in line]
+    assert warning.startswith("warning: cannot append the step summary to ") and "No such file" in warning

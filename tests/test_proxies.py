@@ -170,3 +170,33 @@ def test_proxy_beside_an_own_http_client_is_refused_in_one_line(emulator):
         pytest.raises(ConfigurationError, match="set the proxy on your own client"),
     ):
         _model(emulator, proxy="http://127.0.0.1:9", http_client=client)
+
+
+@pytest.mark.parametrize("source", ["argument", "environment"])
+def test_a_malformed_proxy_url_is_one_line_without_its_password(emulator, monkeypatch, source):
+    """`harness invoke ... -p proxy=...` printed httpx's traceback; the refusal masks the password."""
+    from click.testing import CliRunner
+
+    from harness.cli import cli
+
+    url = "htp://bob:PROXY-SENTINEL-pw-0123456789@127.0.0.1:9"
+    args = [
+        "invoke",
+        "openai:gpt-4.1-mini",
+        "hi",
+        "--base-url",
+        emulator.base_url("openai"),
+        "-p",
+        'api_key="sk-x"',
+    ]
+    if source == "argument":
+        args += ["-p", f'proxy="{url}"']
+    else:
+        monkeypatch.setenv("OPENAI_PROXY", url)
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert (
+        result.stderr.startswith("error: proxy 'htp://bob:<REDACTED>@127.0.0.1:9': ")
+        and "Traceback" not in result.output
+    )
+    assert "PROXY-SENTINEL" not in result.output

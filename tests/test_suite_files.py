@@ -120,6 +120,59 @@ def test_file_and_template_mistakes_are_one_located_line(project, suite, expecte
         assert line.startswith("error: evals/") and expected in line, line
 
 
+@pytest.mark.parametrize(
+    "prompt, expected",
+    [
+        ("file://.env", "cases[0].prompt: a file:// path may not name a hidden file or folder ('.env')"),
+        ("file://prompts/../.aws/credentials", "may not name a hidden file or folder ('.aws')"),
+        ("file://innocent.txt", "may not name a hidden file or folder ('.env')"),  # a symlink to .env
+        ("\"{% include '.env' %}\"", "template error: include '.env': may not name a hidden file or folder ('.env')"),
+        ("\"{% include 'innocent.txt' %}\"", "template error: include 'innocent.txt': may not name a hidden"),
+    ],
+    ids=["file-env", "file-aws", "file-symlink", "include-env", "include-symlink"],
+)  # fmt: skip
+def test_a_suite_cannot_read_credentials_files_beside_it(project, prompt, expected):
+    """A suite from a repository you cloned can read its own prompts, never `.env`, `.aws/`, `.git/`:
+    their contents would go to the model and into cassettes, results and reports."""
+    (project / ".env").write_text("OTHER_SERVICE_TOKEN=sk-DOTENV-0123456789abcdef0123456789abcdef\n")
+    (project / ".aws").mkdir()
+    (project / ".aws" / "credentials").write_text("[default]\naws_secret_access_key = x\n")
+    (project / "innocent.txt").symlink_to(project / ".env")
+    (project / "s.yaml").write_text(f"name: creds\ncases:\n  - {{id: a, prompt: {prompt}}}\n")
+    for command in ("validate", "run"):
+        line = one_error_line(invoke(command, "evals/s.yaml", "--models", "openai:gpt-4.1-mini"))
+        assert line.startswith("error: evals/s.yaml:3: ") and expected in line, line
+    assert not Path("runs").exists() and not Path("cassettes").exists()
+
+
+LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{n}: &{n} [{', '.join([f'*{p}'] * 10)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True)
+)  # "billion laughs": 10**9 values from 90 lines
+
+
+@pytest.mark.parametrize(
+    "suite, name, content, expected",
+    [
+        ("vars: file://laughs.yaml\ncases: [{id: a, prompt: hi}]\n", "laughs.yaml", LAUGHS, "s.yaml:2: vars: file://laughs.yaml: cannot read it: aliases repeat more than 1,000,000 values"),
+        ("cases:\n  - {id: a, prompt: hi, vars: file://rows.json}\n", "rows.json", f"[{{\"l\": {LAUGHS.replace(chr(10), ', ').rstrip(', ').join('{}')}}}]", "cases[0].vars: file://rows.json: cannot read it: aliases repeat"),
+        ("cases:\n  - {id: a, prompt: hi, vars: file://deep.jsonl}\n", "deep.jsonl", "[" * 100_000 + "]" * 100_000, "s.yaml:3: cases[0].vars: file://deep.jsonl: cannot read it: nested deeper than"),
+        ("cases: file://deep.yaml\n", "deep.yaml", "[" * 200 + "]" * 200, "s.yaml:2: cases: file://deep.yaml: cannot read it: lists and mappings are nested more than 100 deep"),
+        ("cases: file://c.csv\n", "c.csv", "id,prompt,assert\na,hi,\"" + LAUGHS.replace('"', '""') + "\"\n", "cases: file://c.csv: case 'a': its assert column is not YAML"),
+        ("cases: file://big.csv\n", "big.csv", "id,prompt\n" + "".join(f"{i},hi\n" for i in range(100_001)), "s.yaml:2: cases: file://big.csv: more than 100,000 rows; split the dataset"),
+        ("cases:\n  - {id: a, prompt: hi, vars: file://big.jsonl}\n", "big.jsonl", '{"x": 1}\n' * 100_001, "cases[0].vars: file://big.jsonl: more than 100,000 rows"),
+        ("cases: file://big.yaml\n", "big.yaml", "- {id: a, prompt: hi}\n" * 500_000, "cases: file://big.yaml: larger than the limit of 10,000,000 bytes for YAML and JSON"),
+    ],
+    ids=["yaml-laughs", "json-laughs", "deep-jsonl", "deep-yaml", "csv-assert-laughs", "csv-rows", "jsonl-rows", "yaml-bytes"],
+)  # fmt: skip
+def test_a_hostile_dataset_file_is_one_located_line(project, suite, name, content, expected):
+    """Dataset files are read with the suite's own bounded YAML loader (aliases, depth) and bounded JSON."""
+    (project / name).write_text(content)
+    (project / "s.yaml").write_text("name: hostile\n" + suite)
+    for command in ("validate", "run"):
+        line = one_error_line(invoke(command, "evals/s.yaml", "--models", "openai:gpt-4.1-mini"))
+        assert line.startswith("error: evals/") and expected in line, line
+
+
 def test_dotenv_beside_the_suite_and_in_the_cwd_never_overrides(project):
     with ProviderEmulator() as emu:
         (project / ".env").write_text(

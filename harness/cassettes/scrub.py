@@ -32,6 +32,7 @@ from harness.redaction import (
     mask,
     mask_url,
 )
+from harness.redaction import KEY_SHAPES as KEY_SHAPES_TEXT
 
 # response headers scrubbed by name (request headers: any name `is_secret_header` accepts)
 SECRET_HEADERS = frozenset(
@@ -50,12 +51,7 @@ SECRET_HEADERS = frozenset(
 )
 NEWLINE = b"\n"
 # credential shapes `verify` looks for in files written by any tool
-KEY_SHAPES = re.compile(
-    rb"(?<![A-Za-z0-9_\-/+=])(?:sk-ant-[A-Za-z0-9_\-]{20,}|sk-(?:proj-|svcacct-)?[A-Za-z0-9_\-]{32,}"
-    rb"|(?:AKIA|ASIA)[0-9A-Z]{16}|AIza[0-9A-Za-z_\-]{35}|gsk_[A-Za-z0-9]{40,}|xai-[A-Za-z0-9]{40,}"
-    rb"|hf_[A-Za-z0-9]{30,}|Bearer\s+[A-Za-z0-9._\-]{30,}"
-    rb"|eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})(?![A-Za-z0-9_\-/+=])"
-)
+KEY_SHAPES = re.compile(KEY_SHAPES_TEXT.encode())
 _PLACEHOLDER = re.compile(r"redact|scrub|filter|dummy|fake|test|placeholder|mock|xxxx|\*\*\*|<|^\s*$", re.I)
 _SIGV4 = re.compile(r"Credential=([^/,\s]+)|Signature=([0-9a-fA-F]+)")
 
@@ -137,19 +133,26 @@ def scrub_headers(
     secret_headers: Iterable[str] = (),
     secrets: Iterable[str] = (),
 ) -> dict[str, list[str]]:
-    """Secret headers (by name, or because they hold a live secret) become <REDACTED>; the rest are
-    scrubbed with the user's patterns."""
+    """Secret headers (by name, because they hold a live secret, or — request headers — because they
+    hold a generated token `verify` would flag) become <REDACTED>; the rest are scrubbed with the
+    user's patterns."""
     extra = {h.lower() for h in secret_headers}
     live = [s for s in secrets if len(s) >= MIN_SECRET_LEN]
     out = {}
     for k, vals in raw.items():
         n = k.lower()
         by_name = is_secret_header(n, extra) if request else (n in SECRET_HEADERS or n in extra)
-        if by_name or any(s in v for v in vals for s in live):
+        if by_name or any(s in v for v in vals for s in live) or (request and _token_header(n, vals)):
             out[k] = [REDACTED for _ in vals]
         else:
             out[k] = [scrub_text(v, patterns) for v in vals]
     return out
+
+
+def _token_header(name: str, values: list[str]) -> bool:
+    """A request header of any name holding a high-entropy token (a UUID, hex or base64 run, a JWT)
+    that is not one of the generated non-credentials (request ids, dates, hashes, versions)."""
+    return not _NOT_CREDENTIALS.match(name) and any(high_entropy_tokens(v) for v in values)
 
 
 def scrub_chunks(chunks: list[bytes], patterns: list[re.Pattern[bytes]]) -> tuple[list[bytes], bool]:

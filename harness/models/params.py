@@ -9,6 +9,7 @@ from typing import Any
 
 from harness.errors import ConfigurationError
 from harness.providers.base import first_env
+from harness.redaction import mask_text, mask_url
 
 # LangChain's per-provider names for `proxy=` (ChatOpenAI, ChatAnthropic)
 _PROXY_ALIASES = ("openai_proxy", "anthropic_proxy")
@@ -33,7 +34,23 @@ def proxy_setting(
         )
     if proxy is None and own_http is None:
         proxy = first_env(env_names)
+    if proxy is not None:
+        _check_proxy(proxy)
     return proxy
+
+
+def _check_proxy(proxy: str) -> None:
+    """A proxy URL httpx would refuse when the first call builds its client: refused now, in one line
+    that never shows the URL's password."""
+    import httpx
+
+    try:
+        httpx.Proxy(proxy)
+    except (ValueError, TypeError) as e:
+        problem = mask_text(str(e).replace(str(proxy), mask_url(str(proxy))), ())
+        raise ConfigurationError(
+            f"proxy {mask_url(str(proxy))!r}: {problem}; allowed: an http://, https:// or socks5:// URL"
+        ) from None
 
 
 def move_unknown(

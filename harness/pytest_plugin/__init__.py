@@ -13,7 +13,7 @@ target in a test (`targets`).
 
 May import: `harness.assertions`, `harness.callbacks`, `harness.cassettes`, `harness.errors`,
 `harness.files`, `harness.messages`, `harness.models`, `harness.providers` (other libraries' replies),
-`harness.report`, `harness.results`, `harness.runner`, `harness.suite`, `harness.testing`.
+`harness.redaction`, `harness.report`, `harness.results`, `harness.runner`, `harness.suite`, `harness.testing`.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from harness.errors import CassetteMissError
+from harness.redaction import environment_secrets, mask_text, redact_params
 
 # Only the standard library and harness.errors at import time: pytest loads this plugin in every run of
 # every project that has harness installed. Model, cassette and report code is imported when used.
@@ -341,13 +342,16 @@ def case_id(nodeid: str, model: str | None) -> str:
 
 
 def jsonable(params: dict[str, Any]) -> dict[str, Any]:
-    return {
+    """A test's parameters as its record's `vars`: credential-named ones <REDACTED> (as in run.json)."""
+    plain: dict[str, object] = {
         k: v if isinstance(v, (str, int, float, bool, type(None))) else repr(v) for k, v in params.items()
     }
+    return dict(redact_params(plain))
 
 
 def error_text(excinfo: Any) -> str:
-    return f"{excinfo.typename}: {str(excinfo.value).strip()}"[:4000]
+    """A test's exception as its record stores it: credential env variables and key-shaped text masked."""
+    return mask_text(f"{excinfo.typename}: {str(excinfo.value).strip()}", environment_secrets())[:4000]
 
 
 def miss_report(item: Any, excinfo: Any) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -220,7 +221,14 @@ def write_github_summary(
     target = os.environ.get("GITHUB_STEP_SUMMARY")
     if not target:
         return None
-    with open(target, "a", encoding="utf-8") as fh:
-        for run_dir in run_dirs:
-            fh.write(summary_markdown(run_dir, (reports or {}).get(run_dir), baseline))
+    text = "".join(summary_markdown(run_dir, (reports or {}).get(run_dir), baseline) for run_dir in run_dirs)
+    try:
+        with open(target, "a", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as e:  # the run stands; CI shows the warning
+        print(
+            f"warning: cannot append the step summary to {target} (GITHUB_STEP_SUMMARY): {e.strerror}",
+            file=sys.stderr,
+        )
+        return None
     return Path(target)

@@ -24,6 +24,7 @@ from harness.models.binding import ChatModelBinding
 from harness.models.chat import ChatModel
 from harness.models.retry import RetryPolicy
 from harness.rate_limiters import AdaptiveLimiter
+from harness.redaction import environment_secrets, param_secrets
 from harness.results.record import ModelCall
 from harness.runnables import Runnable
 from harness.suite.spec import ExpandedCase, ModelEntry, StructuredOutputSpec, ToolSpec
@@ -57,6 +58,13 @@ class ResolvedModel:
     @property
     def name(self) -> str:
         return self.chat.model
+
+    def secrets(self) -> set[str]:
+        """What a cell error must not show: the entry's credential parameters and headers, the adapter's
+        keys, and the environment's credential variables (`.env` included)."""
+        adapter = getattr(self.chat, "adapter", None)
+        own = param_secrets(self.entry.model_dump(exclude_none=True))
+        return own | environment_secrets() | set(adapter.secrets() if adapter is not None else ())
 
 
 @dataclass

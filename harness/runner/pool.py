@@ -22,6 +22,7 @@ from harness.cassettes.inspect import traffic_calls
 from harness.cassettes.modes import default_record_mode
 from harness.errors import CassetteMissError, TargetError
 from harness.messages.core import AIMessage
+from harness.redaction import mask_text
 from harness.results.build import (
     NO_CALLS,
     CallFigures,
@@ -171,6 +172,8 @@ class CellRunner:
             error = e.text
         except Exception as e:
             error = f"{type(e).__name__}: {e}"
+        if error:  # user code and LangChain integrations may quote a key in what they raise
+            error = mask_text(error, cell.model.secrets())
         if cassette is not None and state != "miss":
             # "unused": the cell made no model call (it failed first, e.g. a missing key) — never "replayed"
             state = "miss" if cassette.misses else cassette.state

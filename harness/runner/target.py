@@ -29,6 +29,7 @@ from harness.messages.convert import convert_to_messages
 from harness.messages.core import AIMessage, BaseMessage
 from harness.models.chat import ChatModel
 from harness.providers.foreign import foreign_message
+from harness.redaction import environment_secrets, mask_data, mask_text, redact_params
 from harness.results.build import CallFigures, tool_trajectory
 from harness.results.record import ModelCall
 
@@ -140,8 +141,18 @@ async def call_target(fn: Callable[..., Any], inp: TargetInput) -> TargetOutput:
             if inspect.isawaitable(result):  # a sync callable that returned a coroutine
                 result = await result
     except Exception as e:
-        raise TargetError(_traceback_text(e)) from None
-    return read_output(result)
+        raise TargetError(mask_text(_traceback_text(e), _secrets(inp))) from None
+    out = read_output(result)
+    if out.metadata:  # debug info an app returns may hold its request's headers or key
+        out.metadata = mask_data(redact_params(out.metadata), _secrets(inp))  # type: ignore[assignment]
+    return out
+
+
+def _secrets(inp: TargetInput) -> set[str]:
+    """What the target's traceback must not show: credential variables of the environment (`.env`
+    included) and the keys of the cell's model; `mask_text` adds any text shaped like a provider key."""
+    adapter = getattr(inp.model, "adapter", None)
+    return environment_secrets() | set(adapter.secrets() if adapter is not None else ())
 
 
 def read_output(result: Any) -> TargetOutput:

@@ -21,11 +21,14 @@ import yaml
 
 from harness.errors import InputError, SuiteError
 from harness.files import confined
+from harness.suite.yaml_loader import load_yaml
 
 PREFIX = "file://"
 TEXT_FIELDS = ("prompt", "system")
 CASE_COLUMNS = ("id", "description", "prompt", "system")
 MAX_FILE_BYTES = 50_000_000
+MAX_YAML_BYTES = 10_000_000  # a YAML / JSON dataset: parsed whole before its rows can be counted
+MAX_ROWS = 100_000  # rows of one dataset file: each is at least one cell, and a run plans 100,000 by default
 
 
 def has_file_refs(text: str) -> bool:
@@ -74,7 +77,7 @@ class _Reader:
     def _file(self, ref: str, loc: tuple[Any, ...]) -> Path:
         name = ref[len(PREFIX) :]
         try:
-            target = confined(name, self.folder, what="a file:// path", source=self.path)
+            target = confined(name, self.folder, what="a file:// path", source=self.path, hidden=False)
         except InputError as e:
             raise self._error(loc, str(e).split(": ", 1)[-1]) from None
         if not target.is_file():
@@ -105,21 +108,43 @@ class _Reader:
             if suffix in (".csv", ".tsv"):
                 import pandas as pd
 
-                frame = pd.read_csv(
-                    target, dtype=str, keep_default_na=False, sep="\t" if suffix == ".tsv" else ","
+                sep = "\t" if suffix == ".tsv" else ","
+                frame = pd.read_csv(target, dtype=str, keep_default_na=False, sep=sep, nrows=MAX_ROWS + 1)
+                return self._bounded(
+                    [{k: v for k, v in row.items() if v != ""} for row in frame.to_dict("records")], ref, loc
                 )
-                return [{k: v for k, v in row.items() if v != ""} for row in frame.to_dict("records")]
             text = target.read_text(encoding="utf-8")
             if suffix == ".jsonl":
-                return [json.loads(line) for line in text.splitlines() if line.strip()]
+                lines = self._bounded([line for line in text.splitlines() if line.strip()], ref, loc)
+                return [json.loads(line) for line in lines]
             if suffix in (".yaml", ".yml", ".json"):
-                return [yaml.safe_load(text)]
+                if len(text) > MAX_YAML_BYTES:
+                    raise self._error(
+                        loc,
+                        f"{ref}: larger than the limit of {MAX_YAML_BYTES:,} bytes for YAML and JSON; "
+                        "a larger dataset can be .jsonl or .csv",
+                    )
+                data = load_yaml(text)[0]  # the suite's loader: aliases, depth and tags bounded
+                return [self._bounded(data, ref, loc) if isinstance(data, list) else data]
+        except SuiteError:
+            raise
+        except RecursionError:
+            raise self._error(
+                loc, f"{ref}: cannot read it: nested deeper than the JSON reader allows"
+            ) from None
         except (ValueError, yaml.YAMLError, UnicodeDecodeError) as e:
             problem = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise self._error(loc, f"{ref}: cannot read it: {problem}") from None
         raise self._error(
             loc, f"{ref}: unknown file type {suffix!r}; allowed: .csv, .tsv, .jsonl, .yaml, .yml, .json"
         )
+
+    def _bounded(self, rows: list[Any], ref: str, loc: tuple[Any, ...]) -> list[Any]:
+        if len(rows) > MAX_ROWS:
+            raise self._error(
+                loc, f"{ref}: more than {MAX_ROWS:,} rows; split the dataset over several suites"
+            )
+        return rows
 
     def listed(self, ref: str, loc: tuple[Any, ...], what: str) -> list[dict[str, Any]]:
         rows = self.rows(ref, loc)
@@ -148,7 +173,7 @@ class _Reader:
             case["tags"] = [t.strip() for t in str(row["tags"]).split(",") if t.strip()]
         if "assert" in row:
             try:
-                case["assert"] = yaml.safe_load(row["assert"])
+                case["assert"] = load_yaml(row["assert"])[0]
             except yaml.YAMLError:
                 raise self._error(
                     loc, f"{ref}: case {row.get('id')!r}: its assert column is not YAML"

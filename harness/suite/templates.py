@@ -26,6 +26,7 @@ from jinja2.nodes import Concat
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from harness.errors import TemplateError
+from harness.files import hidden_name, hidden_refusal
 
 MAX_TEMPLATE_CHARS = 1_000_000  # the template text itself
 MAX_OUTPUT_CHARS = 1_000_000  # what one render may produce, and any string or list built on the way
@@ -150,6 +151,9 @@ class ConfinedLoader(jinja2.FileSystemLoader):
         target = (self.root / template).resolve()
         if self.root not in target.parents:
             raise TemplateError(f"include {template!r}: only files inside the suite's folder {self.root}")
+        hidden = hidden_name(template, target, self.root)
+        if hidden is not None:
+            raise TemplateError(f"include {template!r}: {hidden_refusal(hidden)}")
         if not target.is_file():
             raise TemplateError(f"include {template!r}: no such file in the suite's folder {self.root}")
         if target.stat().st_size > MAX_TEMPLATE_CHARS:
