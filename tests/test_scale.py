@@ -157,7 +157,7 @@ def test_two_worker_processes_write_part_files_merged_into_one_results_file(reco
     for k in a:
         assert comparable(a[k]) == comparable(b[k])
     assert summary(root / "one") == summary(root / "two")
-    assert result.counts == one.counts == {"passed": CELLS - 2, "failed": 2, "error": 0}
+    assert result.counts == one.counts == {"passed": CELLS - 2, "failed": 2, "error": 0, "skipped": 0}
 
 
 def test_a_killed_workers_part_file_is_merged_on_resume_and_its_half_line_rerun(recorded):
