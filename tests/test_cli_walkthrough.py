@@ -3,13 +3,19 @@ CLI against the provider emulator: the terminal output they read, the lines thei
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
+import shlex
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from harness.cli import cli
 from harness.testing import ProviderEmulator
+
+ROOT = Path(__file__).resolve().parent.parent
 
 FIVE_MODELS = """\
 name: five
@@ -80,3 +86,57 @@ def failure_line(output: str, start: str) -> str:
     """The failure line starting with `start`, with rich's wrapping undone."""
     text = output[output.index(start) :]
     return text.split("\nResults:")[0].replace("\n", "").strip()
+
+
+TAGGED = """\
+name: tagged
+tags: [nightly]
+models: [openai:gpt-4.1-mini]
+cases:
+  - {id: capital, prompt: Capital of France?, tags: [geo, smoke]}
+  - {id: weather, prompt: Weather?}
+"""
+
+
+def test_a_tag_that_matches_nothing_names_the_tags_there_are(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tagged.yaml").write_text(TAGGED, encoding="utf-8")
+    result = invoke("validate", "tagged.yaml", "--tag", "fast")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: tagged.yaml: no case matches --tag fast; case ids: capital, weather; tags: geo, nightly, smoke"
+    ]
+
+
+def documented(doc: str, section: str, prefix: str) -> list[str]:
+    """The command lines starting with `prefix` in the first ```bash block after `section`."""
+    text = (ROOT / doc).read_text(encoding="utf-8").split(section, 1)[1]
+    block = text.split("```bash\n", 1)[1].split("```", 1)[0]
+    return [line.split("  #")[0].strip() for line in block.splitlines() if line.startswith(prefix)]
+
+
+def test_the_documented_ways_of_choosing_cells_run_on_the_shipped_quickstart(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.delenv("HARNESS_RECORD_MODE", raising=False)
+    lines = documented("docs/cli.md", "### Choosing cells", "harness run suites/quickstart.yaml")
+    assert len(lines) >= 5
+    for line in lines:
+        if "--filter-failing" in line:  # needs a run directory of the reader's own
+            continue
+        args = shlex.split(line)[1:] + ["--dry-run", "--record-mode", "none"]
+        result = invoke(*args)
+        assert result.exit_code == 0, f"{line}: {result.output}"
+        assert "cells: " in result.output and " 0 miss" in result.output, line
+
+
+def test_every_documented_python_dash_m_names_a_module():
+    texts = [
+        ROOT / "README.md",
+        *sorted((ROOT / "docs").rglob("*.md")),
+        *sorted((ROOT / "examples").rglob("*.md")),
+    ]
+    named = {
+        m for p in texts for m in re.findall(r"python3? -m ([A-Za-z_][\w.]*)", p.read_text(encoding="utf-8"))
+    }
+    assert "harness.suite.schema" in named
+    assert [m for m in sorted(named) if importlib.util.find_spec(m) is None] == []

@@ -47,6 +47,9 @@ def select_cases(
         if regex_pattern is not None:
             given.append(f"--filter-pattern {regex_pattern}")
         known = ", ".join(c.id for c in suite.cases[:10]) + (", ..." if len(suite.cases) > 10 else "")
+        if tags:  # name the tags there are, not only the ids
+            all_tags = sorted({*suite.tags, *(t for c in suite.cases for t in c.tags)})
+            known += "; tags: " + (", ".join(all_tags) if all_tags else "none (give a case `tags: [...]`)")
         raise InputError(f"{suite.path or suite.name}: no case matches {' '.join(given)}; case ids: {known}")
     return chosen
 
