@@ -4,6 +4,7 @@ CLI against the provider emulator: the terminal output they read, the lines thei
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shlex
@@ -140,3 +141,38 @@ def test_every_documented_python_dash_m_names_a_module():
     }
     assert "harness.suite.schema" in named
     assert [m for m in sorted(named) if importlib.util.find_spec(m) is None] == []
+
+
+def fenced(doc: str, lang: str) -> list[str]:
+    """The ```lang blocks of a doc, in order."""
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    return [part.split("```", 1)[0] for part in text.split(f"```{lang}\n")[1:]]
+
+
+def test_the_targets_doc_example_runs_as_written_against_the_strict_emulator(emulated):
+    suite, agent = fenced("docs/targets.md", "yaml")[0], fenced("docs/targets.md", "python")[0]
+    assert agent.startswith("# app/agent.py\n") and "target: app/agent.py:answer" in suite
+    (emulated / "app").mkdir()
+    (emulated / "app" / "agent.py").write_text(agent, encoding="utf-8")
+    (emulated / "app.yaml").write_text(suite, encoding="utf-8")
+    result = invoke("run", "app.yaml", "--no-cassettes", "--no-report", "--out", "run")
+    records = [json.loads(line) for line in (emulated / "run" / "results.jsonl").read_text().splitlines()]
+    assert len(records) == 4, result.output
+    assert [(r["case_id"], r["error"]) for r in records if r["status"] == "error"] == []
+    no_input = [r for r in records if r["case_id"] == "no-input"]
+    assert all(r["status"] == "passed" and len(r["calls"]) == 2 for r in no_input), no_input
+
+
+def test_the_strict_emulator_refuses_an_empty_conversation_as_the_apis_do(emulated):
+    from harness import init_chat_model
+    from harness.errors import ModelError
+
+    for model, message in [
+        ("openai:gpt-4.1-mini", "Invalid 'messages': empty array."),
+        ("anthropic:claude-haiku-4-5", "messages: at least one message is required"),
+    ]:
+        with (
+            init_chat_model(model, max_retries=0) as chat,
+            pytest.raises(ModelError, match=re.escape(message)),
+        ):
+            chat.invoke([])
