@@ -16,6 +16,8 @@ from click.testing import CliRunner
 from harness.cli import cli
 from harness.testing import ProviderEmulator
 
+pytest_plugins = ["pytester"]
+
 ROOT = Path(__file__).resolve().parent.parent
 
 FIVE_MODELS = """\
@@ -176,3 +178,28 @@ def test_the_strict_emulator_refuses_an_empty_conversation_as_the_apis_do(emulat
             pytest.raises(ModelError, match=re.escape(message)),
         ):
             chat.invoke([])
+
+
+def test_the_openai_app_example_replays_in_a_project_of_its_own_with_a_placeholder_key(pytester, monkeypatch):
+    """As its README says for a user's project: conftest.py (the emulator) deleted, no base URL, and in CI
+    a placeholder key, which the openai SDK needs to exist; replay sends nothing anywhere."""
+    example = ROOT / "examples" / "openai_app"
+    for path in example.rglob("*"):
+        rel = path.relative_to(example)
+        if (
+            path.is_file()
+            and rel.name != "conftest.py"
+            or rel.parts[:1] == ("tests",)
+            and rel.name == "conftest.py"
+        ):
+            (pytester.path / rel).parent.mkdir(parents=True, exist_ok=True)
+            (pytester.path / rel).write_bytes(path.read_bytes())
+    assert not (pytester.path / "conftest.py").exists() and (pytester.path / "tests" / "conftest.py").exists()
+    for k in list(os.environ):
+        if k.endswith(("_API_KEY", "_BASE_URL")) or k in ("CI", "HARNESS_RECORD_MODE"):
+            monkeypatch.delenv(k)
+    monkeypatch.setenv("OPENAI_API_KEY", "replay-only")
+    readme = (example / "README.md").read_text(encoding="utf-8")
+    assert "OPENAI_API_KEY=replay-only" in readme
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--block-network", "--record-mode=none")
+    result.assert_outcomes(passed=4)
