@@ -203,3 +203,16 @@ def test_the_openai_app_example_replays_in_a_project_of_its_own_with_a_placehold
     assert "OPENAI_API_KEY=replay-only" in readme
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--block-network", "--record-mode=none")
     result.assert_outcomes(passed=4)
+
+
+@pytest.mark.parametrize("option", ["--junit", "--export", "--report"])
+def test_an_output_path_under_a_file_is_one_line_before_any_cell_runs(tmp_path, monkeypatch, option):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tagged.yaml").write_text(TAGGED, encoding="utf-8")
+    result = invoke("run", "tagged.yaml", "--no-cassettes", "--out", "run", option, "tagged.yaml/out.csv")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"Error: Invalid value for {option}: 'tagged.yaml/out.csv': cannot write it: "
+        "'tagged.yaml' is a file, not a folder"
+    )
+    assert not (tmp_path / "run").exists()  # nothing ran (no key either: it was refused first)

@@ -80,6 +80,18 @@ def _check_exports(paths: tuple[Path, ...]) -> None:
                 ) from None
 
 
+def _check_writable(
+    out: Path | None, report: Path | None, junit: Path | None, exports: tuple[Path, ...]
+) -> None:
+    """Refuse an output path that cannot be written (a file where a folder must be, no permission)."""
+    from harness.files import unwritable
+
+    wanted = [("--out", out, True), ("--report", report, False), ("--junit", junit, False)]
+    for hint, path, folder in [*wanted, *(("--export", p, False) for p in exports)]:
+        if path is not None and (why := unwritable(path, directory=folder)):
+            raise click.BadParameter(f"{str(path)!r}: cannot write it: {why}", param_hint=hint)
+
+
 def _workers(value: str) -> int | None:
     if value == "auto":
         return None
@@ -322,6 +334,7 @@ def _run(
     if not suites:
         raise click.UsageError("give at least one SUITE file (e.g. suites/quickstart.yaml)")
     _check_exports(exports)
+    _check_writable(out, report_path if not no_report else None, junit, exports)
     load_env_files(suites)
     if no_cassettes and (record_mode or cassettes_dir):
         raise click.UsageError("--no-cassettes cannot be combined with --record-mode or --cassettes")
