@@ -216,3 +216,18 @@ def test_an_output_path_under_a_file_is_one_line_before_any_cell_runs(tmp_path, 
         "'tagged.yaml' is a file, not a folder"
     )
     assert not (tmp_path / "run").exists()  # nothing ran (no key either: it was refused first)
+
+
+def test_a_target_that_forgets_to_return_is_a_cell_error_not_a_pass(emulated):
+    (emulated / "app.py").write_text(
+        "def answer(inp):\n    inp.model.invoke(inp.messages)\n", encoding="utf-8"
+    )
+    (emulated / "t.yaml").write_text(
+        "name: t\nmodels: [openai:gpt-4.1-mini]\ncases:\n  - {id: c, target: app.py:answer, prompt: hi}\n",
+        encoding="utf-8",
+    )
+    result = invoke("run", "t.yaml", "--no-cassettes", "--no-report", "--out", "run")
+    assert result.exit_code == 1, result.output
+    (record,) = [json.loads(line) for line in (emulated / "run" / "results.jsonl").read_text().splitlines()]
+    assert record["status"] == "error" and "the target returned None (no `return`?)" in record["error"]
+    assert len(record["calls"]) == 1  # the call it made is kept

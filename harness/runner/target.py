@@ -147,6 +147,11 @@ async def call_target(fn: Callable[..., Any], inp: TargetInput) -> TargetOutput:
 def read_output(result: Any) -> TargetOutput:
     """A target's return value: str, a harness / LangChain / SDK message, or {"output", "metadata"}."""
     metadata: dict[str, Any] = {}
+    if result is None:  # a forgotten `return` must not pass as the output "null"
+        raise TargetError(
+            "the target returned None (no `return`?); return a string, a message, or "
+            "{'output': ..., 'metadata': {...}}"
+        )
     if isinstance(result, dict):
         if "output" not in result:
             raise TargetError(
@@ -162,7 +167,7 @@ def read_output(result: Any) -> TargetOutput:
     if isinstance(message, BaseMessage):
         final = message if isinstance(message, AIMessage) else AIMessage(content=message.content)
         return TargetOutput(final, metadata=metadata)
-    if isinstance(result, (dict, list, int, float, bool)) or result is None:
+    if isinstance(result, (dict, list, int, float, bool)) or result is None:  # None: {"output": None}
         data = _jsonable(result)
         return TargetOutput(AIMessage(content=json.dumps(data, ensure_ascii=False)), data, metadata)
     if hasattr(result, "model_dump"):
