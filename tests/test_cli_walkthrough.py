@@ -231,3 +231,43 @@ def test_a_target_that_forgets_to_return_is_a_cell_error_not_a_pass(emulated):
     (record,) = [json.loads(line) for line in (emulated / "run" / "results.jsonl").read_text().splitlines()]
     assert record["status"] == "error" and "the target returned None (no `return`?)" in record["error"]
     assert len(record["calls"]) == 1  # the call it made is kept
+
+
+MY_MODELS = """\
+from langchain_openai import ChatOpenAI
+
+def make(**params):
+    return ChatOpenAI(model="gpt-4.1-mini", **params)
+"""
+
+
+def test_the_readme_suite_example_validates_as_written(tmp_path, monkeypatch):
+    pytest.importorskip("langchain_openai")
+    monkeypatch.chdir(tmp_path)
+    block = next(b for b in fenced("README.md", "yaml") if "langchain:my_models.py:make" in b)
+    (tmp_path / "suite.yaml").write_text(block, encoding="utf-8")
+    (tmp_path / "my_models.py").write_text(MY_MODELS, encoding="utf-8")
+    monkeypatch.setenv("OPENAI_API_KEY", "replay-only")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "replay-only")
+    result = invoke("validate", "suite.yaml")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("suite.yaml: valid; 16 cells")
+
+
+def test_a_method_a_langchain_entry_cannot_do_names_the_entry_not_its_provider(tmp_path, monkeypatch):
+    pytest.importorskip("langchain_openai")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my_models.py").write_text(MY_MODELS, encoding="utf-8")
+    monkeypatch.setenv("OPENAI_API_KEY", "replay-only")
+    (tmp_path / "s.yaml").write_text(
+        'name: s\nmodels: [{model: "langchain:my_models.py:make", id: mine}]\ncases:\n'
+        "  - id: movie\n    prompt: Inception?\n"
+        "    structured_output: {schema: {type: object}, method: json_schema}\n",
+        encoding="utf-8",
+    )
+    result = invoke("validate", "s.yaml")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: s.yaml:6: cases[0].structured_output.method: model 'mine': a LangChain model entry (ChatOpenAI) "
+        "does not support structured output method 'json_schema'. Supported: function_calling."
+    ]

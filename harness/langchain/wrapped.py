@@ -43,6 +43,8 @@ class LangChainChatModel(ChatSurface, Runnable):
         self.model: str = name or str(ls.get("ls_model_name") or type(model).__name__)
         self.model_provider: str = str(ls.get("ls_provider") or "langchain")
         self.capabilities = _CAPABILITIES
+        # what it cannot do is this wrapper's limit, not its provider's: say so in refusals
+        self.capability_owner = f"a LangChain model entry ({type(model).__name__})"
 
     @property
     def _chat_model(self) -> Any:  # the shared ChatSurface binds this model itself
