@@ -271,3 +271,19 @@ def test_a_method_a_langchain_entry_cannot_do_names_the_entry_not_its_provider(t
         "error: s.yaml:6: cases[0].structured_output.method: model 'mine': a LangChain model entry (ChatOpenAI) "
         "does not support structured output method 'json_schema'. Supported: function_calling."
     ]
+
+
+def test_a_langchain_factory_that_is_not_there_is_named_once(tmp_path, monkeypatch):
+    pytest.importorskip("langchain_core")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my_models.py").write_text(MY_MODELS, encoding="utf-8")
+    (tmp_path / "s.yaml").write_text(
+        'name: s\nmodels: [{model: "langchain:my_models.py:mak", id: mine}]\ncases: [{id: c, prompt: hi}]\n',
+        encoding="utf-8",
+    )
+    result = invoke("validate", "s.yaml")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: s.yaml:2: models[0]: LangChain factory 'my_models.py:mak': module 'my_models.py' has no "
+        "attribute 'mak'; expected 'package.module:name' or 'path/to/file.py:name'"
+    ]

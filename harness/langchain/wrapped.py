@@ -212,7 +212,7 @@ def langchain_model(
     require_langchain(f"model {model!r}")
     from langchain_core.language_models import BaseChatModel
 
-    target = import_object(model.removeprefix(LANGCHAIN_PREFIX), f"model {model!r}", base_dir=base_dir)
+    target = import_object(model.removeprefix(LANGCHAIN_PREFIX), "LangChain factory", base_dir=base_dir)
     if isinstance(target, BaseChatModel):
         if params:
             raise ConfigurationError(
