@@ -287,3 +287,44 @@ def test_a_langchain_factory_that_is_not_there_is_named_once(tmp_path, monkeypat
         "error: s.yaml:2: models[0]: LangChain factory 'my_models.py:mak': module 'my_models.py' has no "
         "attribute 'mak'; expected 'package.module:name' or 'path/to/file.py:name'"
     ]
+
+
+def test_harness_init_next_steps_then_its_ci_workflow_work_as_printed(tmp_path, monkeypatch):
+    """Follow what `harness init` prints (record with a key, against the emulator here), then run every
+    harness / pytest step of the CI workflow it wrote, offline with no key: all of them pass."""
+    import subprocess
+    import sys
+
+    from harness.testing import Reply, default_reply
+
+    monkeypatch.chdir(tmp_path)
+    result = invoke("init", "proj")
+    assert result.exit_code == 0, result.output
+    proj = tmp_path / "proj"
+    steps = result.stdout.split("record once with a key: ", 1)[1].split("; then", 1)[0].split(" && ")
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
+    env = {k: v for k, v in env.items() if k not in ("CI", "HARNESS_RECORD_MODE", "GITHUB_STEP_SUMMARY")}
+    env["PYTHONPATH"] = str(ROOT)
+
+    def run(line: str, environ: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        program, *args = shlex.split(line)
+        extra = ["-p", "no:cacheprovider"] if program == "pytest" else []
+        return subprocess.run([sys.executable, "-m", program, *extra, *args], cwd=proj, env=environ,
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+
+    with ProviderEmulator() as emu:
+        emu.reply_fn = lambda req: (
+            Reply(text="Paris.") if "capital" in req.last_user_text else default_reply(req)
+        )
+        live = {**env, "OPENAI_BASE_URL": emu.base_url("openai"), "OPENAI_API_KEY": "sk-test"}
+        assert [s.split()[0] for s in steps] == ["harness", "pytest"]
+        for step in steps:
+            done = run(step, live)
+            assert done.returncode == 0, step + "\n" + done.stdout + done.stderr
+    workflow = (proj / ".github" / "workflows" / "model-tests.yml").read_text(encoding="utf-8")
+    ci = [line.split("- run: ", 1)[1] for line in workflow.splitlines() if "- run: " in line]
+    ci = [line for line in ci if line.split()[0] in ("harness", "pytest")]
+    assert len(ci) == 3
+    for step in ci:  # as on GitHub: no key, no base URL, CI set
+        done = run(step, {**env, "CI": "true"})
+        assert done.returncode == 0, step + "\n" + done.stdout + done.stderr

@@ -37,7 +37,8 @@ cases:
 PYTEST = """\
 \"\"\"Model tests with the harness pytest plugin: `pytest --models openai:gpt-4.1-mini`.
 
-Record once with a key (`pytest --record-mode=once`), commit cassettes/, and the tests replay offline.
+Record once with a key (`pytest --models openai:gpt-4.1-mini --record-mode=once`), commit cassettes/, and
+the tests replay offline.
 \"\"\"
 
 from harness.pytest_plugin import assert_contains
@@ -55,7 +56,8 @@ def test_suite(harness_run):  # a YAML suite inside a test: every cell must pass
 
 WORKFLOW = """\
 # Replays the recorded cassettes on every push and pull request: no API key, no network.
-# Record new cassettes locally (`harness run suites/example.yaml --record-mode once`) and commit them.
+# Record new cassettes locally and commit them: `harness run suites/example.yaml --record-mode once`
+# and `pytest --models openai:gpt-4.1-mini --record-mode=once` (the tests' own cassettes).
 name: model-tests
 on: [push, pull_request]
 jobs:
@@ -73,6 +75,9 @@ jobs:
         if: always()
         with: {name: harness-report, path: out/}
 """
+
+RECORD_SUITE = "harness run suites/example.yaml --record-mode once"
+RECORD_TESTS = "pytest --models openai:gpt-4.1-mini --record-mode=once"  # the tests' cassettes, too
 
 FILES = {
     "suites/example.yaml": SUITE,
@@ -108,6 +113,6 @@ def init_cmd(directory: Path) -> None:
         write_atomic(directory / name, text)
         click.echo(f"created {directory / name}")
     click.echo(
-        "next: harness validate suites/example.yaml, then record once with a key: "
-        "harness run suites/example.yaml --record-mode once"
+        "next: harness validate suites/example.yaml; record once with a key: "
+        f"{RECORD_SUITE} && {RECORD_TESTS}; then commit cassettes/ (CI replays them)"
     )
