@@ -328,3 +328,13 @@ def test_harness_init_next_steps_then_its_ci_workflow_work_as_printed(tmp_path, 
     for step in ci:  # as on GitHub: no key, no base URL, CI set
         done = run(step, {**env, "CI": "true"})
         assert done.returncode == 0, step + "\n" + done.stdout + done.stderr
+
+
+def test_cells_skipped_by_max_cost_are_not_counted_as_run(emulated):
+    (emulated / "tagged.yaml").write_text(TAGGED, encoding="utf-8")
+    result = invoke("run", "tagged.yaml", "--no-cassettes", "--no-report", "--concurrency", "1",
+                    "--max-cost", "0.000001", "--repeat", "2")  # fmt: skip
+    assert result.exit_code == 3, result.output
+    lines = result.output.splitlines()
+    assert any(line.startswith("1 cells run in ") and line.endswith("s (1 live)") for line in lines), lines
+    assert any(line.startswith("3 cell(s) skipped: --max-cost $1e-06 was spent") for line in lines), lines

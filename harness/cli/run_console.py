@@ -101,10 +101,14 @@ def print_summary(result: Any, console: Any) -> None:
             f"{sum(s['judge_output_tokens'] for s in judged)} tokens in/out, "
             f"{format_usd(round(sum(cost), 8)) if cost else format_usd(None)}"
         )
-    states = ", ".join(f"{v} {k}" for k, v in sorted(result.states.items()))
+    budget_skipped = result.counts.get("skipped", 0)  # --max-cost: recorded, but never run (said below)
+    by_state = dict(result.states)
+    by_state["unused"] = by_state.get("unused", 0) - budget_skipped  # a skipped cell's cassette is "unused"
+    states = ", ".join(f"{v} {k}" for k, v in sorted(by_state.items()) if v > 0)
     resumed = f", {result.skipped} already done" if result.skipped else ""
     console.print(
-        f"{result.ran} cells run in {result.elapsed_s:.1f}s{resumed}" + (f" ({states})" if states else "")
+        f"{result.ran - budget_skipped} cells run in {result.elapsed_s:.1f}s{resumed}"
+        + (f" ({states})" if states else "")
     )
 
 
