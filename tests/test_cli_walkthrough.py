@@ -338,3 +338,25 @@ def test_cells_skipped_by_max_cost_are_not_counted_as_run(emulated):
     lines = result.output.splitlines()
     assert any(line.startswith("1 cells run in ") and line.endswith("s (1 live)") for line in lines), lines
     assert any(line.startswith("3 cell(s) skipped: --max-cost $1e-06 was spent") for line in lines), lines
+
+
+def test_a_misspelt_model_parameter_in_a_suite_is_one_line_not_a_python_warning(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    (tmp_path / "w.yaml").write_text(
+        "name: w\nmodels: [openai:gpt-4.1-mini]\ndefaults: {temprature: 0}\ncases: [{id: c, prompt: hi}]\n",
+        encoding="utf-8",
+    )
+    result = invoke("validate", "w.yaml")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        "error: w.yaml:2: models[0]: model 'openai:gpt-4.1-mini': 'temprature' (in the model entry or the "
+        "suite's defaults) is not a parameter openai knows. Did you mean 'temperature'? To send it in the "
+        "request body as is, put it under model_kwargs: {temprature: ...}"
+    ]
+    (tmp_path / "w.yaml").write_text(
+        "name: w\nmodels: [{model: openai:gpt-4.1-mini, model_kwargs: {temprature: 0}}]\n"
+        "cases: [{id: c, prompt: hi}]\n",
+        encoding="utf-8",
+    )
+    assert invoke("validate", "w.yaml").exit_code == 0
