@@ -360,3 +360,21 @@ def test_a_misspelt_model_parameter_in_a_suite_is_one_line_not_a_python_warning(
         encoding="utf-8",
     )
     assert invoke("validate", "w.yaml").exit_code == 0
+
+
+def test_a_warning_on_the_command_line_is_one_line(emulated):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("PYTHONWARNINGS", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "invoke", "openai:gpt-4.1-mini", "Hello", "-p", "temprature=0"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.stderr.splitlines()[0] == (
+        "warning: 'temprature' is not a parameter openai knows: moved into model_kwargs and sent in the "
+        "request body as is. Did you mean 'temperature'? Pass it as model_kwargs={'temprature': ...} if you "
+        "meant it."
+    )
+    assert "Traceback" not in done.stderr and ".py:" not in done.stderr
