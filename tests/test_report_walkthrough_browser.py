@@ -5,6 +5,7 @@ target's cells too."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -80,3 +81,51 @@ def test_the_emulator_banner_counts_the_target_cells_too(reports, which):
         banner = " ".join(page.locator("#emulated-banner").inner_text().split())
         ctx.close()
     assert "8 of 8 cells were answered by harness's provider emulator" in banner
+
+
+TEXT_OUTSIDE = """() => [...document.querySelectorAll('svg.chart text')].filter(t => {
+  const vb = t.ownerSVGElement.viewBox.baseVal, b = t.getBBox();
+  return b.x < vb.x - 0.5 || b.x + b.width > vb.x + vb.width + 0.5;
+}).map(t => t.textContent)"""
+
+
+def test_no_chart_value_is_cut_and_cost_ticks_are_plain_numbers(tmp_path):
+    """A model whose cost ends just short of the axis's last tick ($0.000098 of $0.0001): its value
+    label after the bar stays inside the chart, and the ticks read 0.00002, not 2e-05."""
+    (tmp_path / "one.yaml").write_text(
+        "name: one\nmodels: [openai:gpt-4.1-mini]\ncases: [{id: c, prompt: Capital of France?}]\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
+    with ProviderEmulator() as emu:
+        env.update(OPENAI_BASE_URL=emu.base_url("openai"), OPENAI_API_KEY="sk-test")
+        args = ["--no-cassettes", "--no-report"]
+        cwd = os.getcwd()
+        os.chdir(tmp_path)
+        try:
+            first = CliRunner().invoke(cli, ["run", "one.yaml", "--out", "first", *args], env=env)
+            assert first.exit_code == 0, first.output
+            tokens = json.loads((tmp_path / "first" / "results.jsonl").read_text())["usage"]["input_tokens"]
+            (tmp_path / "prices.yaml").write_text(
+                f"openai:\n  gpt-4.1-mini: {{input: {98 / tokens!r}, output: 0}}\n", encoding="utf-8"
+            )
+            second = CliRunner().invoke(
+                cli,
+                ["run", "one.yaml", "--no-cassettes", "--prices", "prices.yaml", "--report", "r.html"],
+                env=env,
+            )
+            assert second.exit_code == 0, second.output
+        finally:
+            os.chdir(cwd)
+    with sync_api.sync_playwright() as pw, tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+        ctx = launch_chromium(pw, profile, viewport={"width": 1280, "height": 900})
+        page = ctx.new_page()
+        page.goto((tmp_path / "r.html").resolve().as_uri())
+        page.wait_for_selector("body[data-ready='1']", timeout=15_000)
+        outside = page.evaluate(TEXT_OUTSIDE)
+        ticks = page.eval_on_selector_all("#chart-cost text.tick", "ts => ts.map(t => t.textContent)")
+        values = page.eval_on_selector_all("#chart-cost text.mini", "ts => ts.map(t => t.textContent)")
+        ctx.close()
+    assert values == ["cost $0.000098", "avoided $0"]
+    assert outside == [], outside
+    assert ticks == ["0", "0.00002", "0.00004", "0.00006", "0.00008", "0.0001"]
