@@ -378,3 +378,16 @@ def test_a_warning_on_the_command_line_is_one_line(emulated):
         "meant it."
     )
     assert "Traceback" not in done.stderr and ".py:" not in done.stderr
+
+
+def test_compare_of_runs_of_two_different_suites_says_so(emulated):
+    (emulated / "tagged.yaml").write_text(TAGGED, encoding="utf-8")
+    (emulated / "other.yaml").write_text(TAGGED.replace("name: tagged", "name: other"), encoding="utf-8")
+    for name in ("tagged", "other"):
+        done = invoke("run", f"{name}.yaml", "--no-cassettes", "--no-report", "--out", f"runs/{name}")
+        assert done.exit_code == 0, done.output
+    diff = invoke("compare", "runs/tagged", "runs/other")
+    assert diff.exit_code == 0, diff.output
+    assert diff.output.splitlines()[1] == (
+        "note: A is a run of suite 'tagged', B of suite 'other': cells are matched by case and model id only"
+    )
