@@ -391,3 +391,14 @@ def test_compare_of_runs_of_two_different_suites_says_so(emulated):
     assert diff.output.splitlines()[1] == (
         "note: A is a run of suite 'tagged', B of suite 'other': cells are matched by case and model id only"
     )
+
+
+def test_the_targets_doc_pytest_example_runs_as_written(emulated, pytester):
+    agent = fenced("docs/targets.md", "python")[0]
+    tests = next(b for b in fenced("docs/targets.md", "python") if "def test_agent(" in b)
+    (pytester.path / "app").mkdir()
+    (pytester.path / "app" / "agent.py").write_text(agent, encoding="utf-8")
+    (pytester.path / "tests").mkdir()
+    (pytester.path / "tests" / "test_agent.py").write_text(tests, encoding="utf-8")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--record-mode=once", "tests")
+    result.assert_outcomes(passed=2)
