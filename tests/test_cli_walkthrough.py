@@ -402,3 +402,26 @@ def test_the_targets_doc_pytest_example_runs_as_written(emulated, pytester):
     (pytester.path / "tests" / "test_agent.py").write_text(tests, encoding="utf-8")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--record-mode=once", "tests")
     result.assert_outcomes(passed=2)
+
+
+def test_a_cassette_miss_in_the_terminal_shows_what_changed_and_how_to_record(emulated, monkeypatch):
+    (emulated / "tagged.yaml").write_text(TAGGED, encoding="utf-8")
+    assert invoke("run", "tagged.yaml", "--no-report", "--case", "capital").exit_code == 0
+    (emulated / "tagged.yaml").write_text(TAGGED.replace("Capital of France?", "Capital of Spain?"), "utf-8")
+    monkeypatch.delenv("OPENAI_API_KEY")
+    run = invoke(
+        "run", "tagged.yaml", "--no-report", "--case", "capital", "--record-mode", "none", "--out", "r"
+    )
+    assert run.exit_code == 1, run.output
+    shown = invoke("show", "r")
+    for output in (run.output, shown.output):
+        lines = [line.strip() for line in output.splitlines()]
+        start = next(
+            i for i, line in enumerate(lines) if line.startswith("! capital × openai:gpt-4.1-mini: Cass")
+        )
+        detail = lines[start:][lines[start:].index('-      "content": "Capital of France?",') :][:3]
+        assert detail == [
+            '-      "content": "Capital of France?",',
+            '+      "content": "Capital of Spain?",',
+            'To record it, use record_mode="new_episodes" (or set HARNESS_RECORD_MODE=new_episodes).',
+        ], output

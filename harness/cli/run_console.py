@@ -116,17 +116,19 @@ def print_failures(run_dir: Path, console: Any, limit: int = 10) -> None:
     """The first failures of a run, in the suite's order (cases, repeats, models), one line each."""
     from rich.markup import escape
 
-    from harness.cli.show import MARKS, cut, ordered_records, reason_of
+    from harness.cli.show import MARKS, cut, miss_detail, ordered_records, reason_of
     from harness.results.record import cell_key, repeat_label
 
     bad = [r for r in ordered_records(run_dir)[3] if r.get("status") not in ("passed", "skipped")]
     for r in bad[:limit]:
         case, model, repeat = cell_key(r)
-        console.print(  # a miss's diff is in the report
+        console.print(
             f"  {MARKS.get(str(r.get('status')), '?')} {escape(case + repeat_label(repeat))} × {escape(model)}: "
             f"{escape(cut(reason_of(r), 240))}",
             markup=True,
             highlight=False,
         )
+        for line in miss_detail(r):  # what changed since it was recorded, and how to record it
+            console.print(f"      {escape(line)}", highlight=False)
     if len(bad) > limit:
         console.print(f"  ... and {len(bad) - limit} more")

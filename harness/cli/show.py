@@ -70,6 +70,21 @@ def reason_of(record: dict[str, Any]) -> str:
     return text.splitlines()[0] if text else "?"
 
 
+def miss_detail(record: dict[str, Any], limit: int = 6) -> list[str]:
+    """For a cassette miss, what the terminal adds under its first line: the changed lines of the diff
+    against the nearest recorded request and how to record it (the whole diff is in the report)."""
+    text = str(record.get("error") or "")
+    if not text.startswith("CassetteMissError"):
+        return []
+    lines = text.splitlines()[1:]
+    changed = [
+        ln.strip() for ln in lines if ln.startswith(("  -", "  +")) and not ln.startswith(("  ---", "  +++"))
+    ]
+    more = [f"... {len(changed) - limit} more changed line(s)"] if len(changed) > limit else []
+    hint = [ln.strip() for ln in lines if ln.strip().startswith(("To record", "Record what"))]
+    return [cut(ln, 200) for ln in changed[:limit]] + more + hint[:1]
+
+
 def ordered_records(run_dir: Path) -> tuple[dict[str, Any], list[str], list[str], list[dict[str, Any]]]:
     """(run.json, case ids, model ids, records) in the suite's order: cases, repeats, then models."""
     from harness.results.io import latest_records, load_run_meta
@@ -133,6 +148,8 @@ def print_outputs(run_dir: Path, console: Any, *, width: int = 48, failures_only
             f"{escape(cut(reason_of(r), 300))}",
             highlight=False,
         )
+        for line in miss_detail(r):
+            console.print(f"      {escape(line)}", highlight=False)
 
 
 @click.command("show", epilog=EXAMPLES, short_help="Print a run's outputs (cases x models) and failures.")
