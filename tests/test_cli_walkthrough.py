@@ -425,3 +425,12 @@ def test_a_cassette_miss_in_the_terminal_shows_what_changed_and_how_to_record(em
             '+      "content": "Capital of Spain?",',
             'To record it, use record_mode="new_episodes" (or set HARNESS_RECORD_MODE=new_episodes).',
         ], output
+
+
+def test_the_schema_harness_init_points_the_editor_at_exists_beside_the_suite(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert invoke("init").exit_code == 0
+    first = (tmp_path / "suites" / "example.yaml").read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("# yaml-language-server: $schema=")
+    schema = (tmp_path / "suites" / first.split("$schema=", 1)[1]).read_text(encoding="utf-8")
+    assert schema == invoke("suite-schema").output

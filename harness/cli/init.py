@@ -9,7 +9,8 @@ import click
 from harness.files import write_atomic
 
 SUITE = """\
-# yaml-language-server: $schema=https://harness.dev/suite.schema.json
+# yaml-language-server: $schema=suite.schema.json
+# (editor checks; after upgrading harness: harness suite-schema -o suites/suite.schema.json)
 # Run it:     harness run suites/example.yaml          (replays cassettes/; no key, no network)
 # Record it:  harness run suites/example.yaml --record-mode once   (needs OPENAI_API_KEY)
 # Check it:   harness validate suites/example.yaml     (cells, replay / record / live, keys, cost)
@@ -94,22 +95,25 @@ Examples:
   harness init                 # in the current folder
   harness init my-project      # in a new folder
 \b
-Writes suites/example.yaml, tests/test_models.py and .github/workflows/model-tests.yml;
-refuses (exit 2) when any of them exists, and then writes nothing.
+Writes suites/example.yaml (and suites/suite.schema.json, for editors), tests/test_models.py and
+.github/workflows/model-tests.yml; refuses (exit 2) when any of them exists, and then writes nothing.
 """,
 )
 @click.argument("directory", default=".", type=click.Path(path_type=Path, dir_okay=True, file_okay=False))
 def init_cmd(directory: Path) -> None:
     """Scaffold a new harness project in DIRECTORY (default: the current folder)."""
-    existing = [name for name in FILES if (directory / name).exists()]
+    from harness.suite.schema import schema_text
+
+    files = {**FILES, "suites/suite.schema.json": schema_text()}  # the suite's `$schema` names it
+    existing = [name for name in files if (directory / name).exists()]
     if existing:
         click.echo(
             f"error: {directory / existing[0]} already exists; harness init writes only into a project "
-            f"without {', '.join(FILES)} (nothing was written)",
+            f"without {', '.join(files)} (nothing was written)",
             err=True,
         )
         raise SystemExit(2)
-    for name, text in FILES.items():
+    for name, text in files.items():
         write_atomic(directory / name, text)
         click.echo(f"created {directory / name}")
     click.echo(
