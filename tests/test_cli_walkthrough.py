@@ -434,3 +434,19 @@ def test_the_schema_harness_init_points_the_editor_at_exists_beside_the_suite(tm
     assert first.startswith("# yaml-language-server: $schema=")
     schema = (tmp_path / "suites" / first.split("$schema=", 1)[1]).read_text(encoding="utf-8")
     assert schema == invoke("suite-schema").output
+
+
+def test_the_readme_dry_run_example_runs_on_the_shipped_quickstart(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.delenv("HARNESS_RECORD_MODE", raising=False)
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    lines = [
+        ln.split("  #")[0].strip()
+        for ln in text.splitlines()
+        if ln.startswith("harness run suites/quickstart")
+    ]
+    dry = [ln for ln in lines if "--dry-run" in ln]
+    assert dry
+    for line in dry:
+        result = invoke(*shlex.split(line)[1:])
+        assert result.exit_code == 0, f"{line}: {result.output}"
