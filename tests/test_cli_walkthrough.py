@@ -450,3 +450,28 @@ def test_the_readme_dry_run_example_runs_on_the_shipped_quickstart(monkeypatch):
     for line in dry:
         result = invoke(*shlex.split(line)[1:])
         assert result.exit_code == 0, f"{line}: {result.output}"
+
+
+def test_a_models_item_that_is_neither_an_id_nor_a_model_string_names_the_ids(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    result = invoke("validate", "suites/quickstart.yaml", "--models", "haiku")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: --models haiku: not a model id of the suite (did you mean 'claude-haiku'? its ids: gpt-4.1-mini, "
+        "claude-haiku, gemini-flash) nor a model string with its provider, e.g. anthropic:claude-haiku-4-5"
+    ]
+
+
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_the_help_examples_that_choose_cells_work_on_the_quickstart(monkeypatch, command):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.delenv("HARNESS_RECORD_MODE", raising=False)
+    help_text = invoke(command, "--help").output
+    lines = [ln.split("  #")[0].strip() for ln in help_text.splitlines()]
+    chosen = [ln for ln in lines if ln.startswith(f"harness {command} suites/quickstart.yaml") and
+              any(opt in ln for opt in ("--case", "--tag", "--models claude", "--models gpt-4.1-mini"))]  # fmt: skip
+    assert chosen
+    for line in chosen:
+        args = shlex.split(line)[1:] + (["--dry-run"] if command == "run" else [])
+        result = invoke(*args, "--record-mode", "none") if "--record-mode" not in line else invoke(*args)
+        assert result.exit_code == 0, f"{line}: {result.output}"

@@ -29,7 +29,7 @@ Examples:
   harness run suites/*.yaml --concurrency 20 --junit results.xml --no-report
   harness run suites/big.yaml --workers 2                # replay a large suite on two cores
   harness run suites/big.yaml --dry-run --max-cells 500000   # validate and list the cells; run nothing
-  harness run suites/quickstart.yaml --case 'capital*' --tag smoke --models haiku
+  harness run suites/quickstart.yaml --case 'capital*' --tag invoke --models claude-haiku
   harness run suites/quickstart.yaml --filter-failing runs/quickstart-20261124T063000-3f2a
   harness run --resume runs/quickstart-20261124T063000-3f2a --retry-errors   # keeps the run's options
   harness run suites/quickstart.yaml --fail-under 0.9 --max-cost 5

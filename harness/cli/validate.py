@@ -69,7 +69,7 @@ def print_plan(runner: Runner) -> bool:
     epilog="""\b
 Examples:
   harness validate suites/quickstart.yaml
-  harness validate suites/quickstart.yaml --record-mode once --models haiku
+  harness validate suites/quickstart.yaml --record-mode once --models claude-haiku
   harness validate suites/*.yaml --no-cassettes          # everything live: keys and cost
 \b
 Exit codes: 0 valid, 2 a problem (one line naming the file and place).
