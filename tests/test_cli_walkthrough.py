@@ -475,3 +475,19 @@ def test_the_help_examples_that_choose_cells_work_on_the_quickstart(monkeypatch,
         args = shlex.split(line)[1:] + (["--dry-run"] if command == "run" else [])
         result = invoke(*args, "--record-mode", "none") if "--record-mode" not in line else invoke(*args)
         assert result.exit_code == 0, f"{line}: {result.output}"
+
+
+def test_pytest_results_keep_the_order_of_harness_models(emulated, pytester):
+    pytester.makeini("[pytest]\nharness_models =\n    openai:gpt-4.1-mini\n    anthropic:claude-haiku-4-5\n")
+    pytester.makepyfile(test_m="def test_hi(chat_model):\n    assert chat_model.invoke('hi').text\n")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--record-mode=once", "--harness-results", "out/results.jsonl"
+    )
+    result.assert_outcomes(passed=2)
+    table = result.stdout.str().split("= harness =")[1].splitlines()
+    assert [line.split()[0] for line in table if line.startswith(("openai:", "anthropic:"))] == [
+        "openai:gpt-4.1-mini", "anthropic:claude-haiku-4-5"
+    ]  # fmt: skip
+    meta = json.loads((pytester.path / "out" / "run.json").read_text())
+    assert [m["id"] for m in meta["models"]] == ["openai:gpt-4.1-mini", "anthropic:claude-haiku-4-5"]
+    assert list(meta["summary"]) == ["openai:gpt-4.1-mini", "anthropic:claude-haiku-4-5"]
