@@ -491,3 +491,21 @@ def test_pytest_results_keep_the_order_of_harness_models(emulated, pytester):
     meta = json.loads((pytester.path / "out" / "run.json").read_text())
     assert [m["id"] for m in meta["models"]] == ["openai:gpt-4.1-mini", "anthropic:claude-haiku-4-5"]
     assert list(meta["summary"]) == ["openai:gpt-4.1-mini", "anthropic:claude-haiku-4-5"]
+
+
+def test_a_missing_key_for_a_cassette_to_record_names_the_cassette_looked_for(tmp_path, monkeypatch):
+    """Run from another folder than the project's, the cassettes are not found: the line says where
+    harness looked, so the reader sees why it wants a key."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("HARNESS_RECORD_MODE", raising=False)
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "tagged.yaml").write_text(TAGGED, encoding="utf-8")
+    result = invoke("run", "proj/tagged.yaml", "--no-report", "--case", "capital")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: model 'openai:gpt-4.1-mini': openai: no API key. Pass api_key=... or set OPENAI_API_KEY. "
+        "(case 'capital' would record its cassette live: there is no "
+        "cassettes/tagged/capital/openai-gpt-4.1-mini.yaml; replaying a cassette needs no key)"
+    ]
