@@ -509,3 +509,26 @@ def test_a_missing_key_for_a_cassette_to_record_names_the_cassette_looked_for(tm
         "(case 'capital' would record its cassette live: there is no "
         "cassettes/tagged/capital/openai-gpt-4.1-mini.yaml; replaying a cassette needs no key)"
     ]
+
+
+def test_a_name_with_a_space_is_refused_in_words_not_with_a_regular_expression(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.yaml").write_text(
+        "name: my suite\nmodels: [openai:gpt-4.1-mini]\ncases:\n  - {id: a, prompt: hi, tools: "
+        "[{name: get weather, returns: x}]}\n",
+        encoding="utf-8",
+    )
+    first = invoke("validate", "s.yaml")
+    assert first.exit_code == 2
+    assert first.stderr.splitlines() == [
+        "error: s.yaml:1: name: 'my suite' is not allowed: use letters, digits and _ . : - (starting with a "
+        "letter or a digit) (and 1 more error)"
+    ]
+    (tmp_path / "s.yaml").write_text(
+        (tmp_path / "s.yaml").read_text(encoding="utf-8").replace("my suite", "s"), encoding="utf-8"
+    )
+    tool = invoke("validate", "s.yaml")
+    assert tool.exit_code == 2
+    assert tool.stderr.splitlines() == [
+        "error: s.yaml:4: cases[0].tools[0].name: 'get weather' is not allowed: use 1 to 64 letters, digits, _ and -"
+    ]

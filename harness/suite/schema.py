@@ -227,6 +227,15 @@ def validation_message(error: dict[str, Any], data: Any = None) -> str:
             f"{prefix}expected {' or '.join(dict.fromkeys(map(_kind_of, _members(parent))))}; "
             f"received {_short(error.get('input'))}"
         )
+    if kind == "string_pattern_mismatch":  # say what is allowed in words, not as a regular expression
+        from harness.suite.spec import _ID, _TOOL_NAME
+
+        words = {
+            _ID: "letters, digits and _ . : - (starting with a letter or a digit)",
+            _TOOL_NAME: "1 to 64 letters, digits, _ and -",
+        }.get(str(ctx.get("pattern")))
+        if words:
+            return f"{prefix}{_short(error.get('input'))} is not allowed: use {words}"
     msg = str(error.get("msg", "invalid value"))
     if msg.startswith("Value error, "):
         return prefix + msg[len("Value error, ") :]
