@@ -532,3 +532,16 @@ def test_a_name_with_a_space_is_refused_in_words_not_with_a_regular_expression(t
     assert tool.stderr.splitlines() == [
         "error: s.yaml:4: cases[0].tools[0].name: 'get weather' is not allowed: use 1 to 64 letters, digits, _ and -"
     ]
+
+
+def test_a_broken_jsonl_dataset_line_is_named_by_its_line_in_the_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cases.jsonl").write_text('{"id": "a", "prompt": "hi"}\n\n{"id": "b", "prompt": \n', "utf-8")
+    (tmp_path / "s.yaml").write_text(
+        "name: s\nmodels: [openai:gpt-4.1-mini]\ncases: file://cases.jsonl\n", "utf-8"
+    )
+    result = invoke("validate", "s.yaml")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: s.yaml:3: cases: file://cases.jsonl: cannot read it: line 3: Expecting value (column 23)"
+    ]

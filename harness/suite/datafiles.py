@@ -111,7 +111,7 @@ class _Reader:
                 return [{k: v for k, v in row.items() if v != ""} for row in frame.to_dict("records")]
             text = target.read_text(encoding="utf-8")
             if suffix == ".jsonl":
-                return [json.loads(line) for line in text.splitlines() if line.strip()]
+                return _json_lines(text)
             if suffix in (".yaml", ".yml", ".json"):
                 return [yaml.safe_load(text)]
         except (ValueError, yaml.YAMLError, UnicodeDecodeError) as e:
@@ -168,3 +168,19 @@ class _Reader:
         for i, m in enumerate(messages if isinstance(messages, list) else []):
             if isinstance(m, dict):
                 self.texts(m, (*loc, "messages", i), ("content",))
+
+
+def _json_lines(text: str) -> list[Any]:
+    """One JSON value per non-blank line; a broken one is named by its line in the file (json's own
+    message counts within the line)."""
+    out = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line))
+        except ValueError as e:
+            raise ValueError(
+                f"line {number}: {getattr(e, 'msg', e)} (column {getattr(e, 'colno', '?')})"
+            ) from None
+    return out
