@@ -545,3 +545,16 @@ def test_a_broken_jsonl_dataset_line_is_named_by_its_line_in_the_file(tmp_path, 
     assert result.stderr.splitlines() == [
         "error: s.yaml:3: cases: file://cases.jsonl: cannot read it: line 3: Expecting value (column 23)"
     ]
+
+
+def test_a_file_reference_to_a_folder_says_it_is_a_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "s.yaml").write_text(
+        "name: s\nmodels: [openai:gpt-4.1-mini]\ncases: [{id: a, prompt: 'file://prompts'}]\n", "utf-8"
+    )
+    result = invoke("validate", "s.yaml")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: s.yaml:3: cases[0].prompt: file://prompts: is a folder; name a file in it (file://prompts/...)"
+    ]

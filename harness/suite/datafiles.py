@@ -77,6 +77,8 @@ class _Reader:
             target = confined(name, self.folder, what="a file:// path", source=self.path)
         except InputError as e:
             raise self._error(loc, str(e).split(": ", 1)[-1]) from None
+        if target.is_dir():
+            raise self._error(loc, f"{ref}: is a folder; name a file in it (file://{name.rstrip('/')}/...)")
         if not target.is_file():
             raise self._error(
                 loc, f"{ref}: no such file (paths are relative to the suite's folder {self.folder})"
