@@ -7,6 +7,7 @@ Messages say what was wrong, what is allowed, and what was received.
     │   ├── UnknownProviderError                 "did you mean ...?" + the known providers
     │   ├── MissingAPIKeyError                   names the argument and the environment variables read
     │   ├── UnsupportedFeatureError              a capability the provider does not declare
+    │   ├── UnknownParameterWarning (UserWarning)  a keyword the provider does not know (to model_kwargs)
     │   └── ImportPathError                      a suite's 'module:name' / 'file.py:name' does not import
     ├── InputError (ValueError)                 malformed user files: suite, cassette, pricing; names file:line
     │   ├── SuiteError
@@ -87,6 +88,17 @@ class UnsupportedFeatureError(ConfigurationError):
     def __init__(self, provider: str, feature: str, allowed: list[str] | None = None) -> None:
         extra = f" Supported: {', '.join(allowed)}." if allowed else ""
         super().__init__(f"{provider} does not support {feature}.{extra}")
+
+
+class UnknownParameterWarning(ConfigurationError, UserWarning):
+    """A constructor keyword the provider does not know: moved into model_kwargs with this warning, as
+    LangChain does; a suite (a file, not code) refuses it instead, naming `.name` and `.hint`."""
+
+    def __init__(self, message: str, *, name: str = "", provider: str = "", hint: str = "") -> None:
+        super().__init__(message)
+        self.name = name
+        self.provider = provider
+        self.hint = hint
 
 
 class ImportPathError(ConfigurationError):

@@ -138,3 +138,22 @@ def hidden_name(path: str | os.PathLike[str], resolved: Path, base: Path) -> str
         if part.startswith(".") and part not in (".", ".."):
             return part
     return None
+
+
+def unwritable(path: str | os.PathLike[str], *, directory: bool = False) -> str | None:
+    """Why harness could not create `path` (a file, or with `directory` a folder) and its missing
+    parents, or None when it can: checked before a run, so a typo'd output path is one line, not a
+    traceback after the last cell."""
+    target = Path(path)
+    if target.exists():
+        if target.is_dir() != directory:
+            return f"{str(target)!r} is {'a file' if directory else 'a directory'}"
+        return None if os.access(target, os.W_OK) else f"no permission to write {str(target)!r}"
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{str(parent)!r} is a file, not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"no permission to create files in {str(parent)!r}"
+    return None

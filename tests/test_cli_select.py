@@ -167,10 +167,11 @@ def test_validate_lists_replay_record_and_miss_then_keys_and_cost(workdir, live)
     assert any(line.split()[:3] == ["weather", "haiku", "replay"] for line in lines)
     assert any(line.split()[:3] == ["capital-de", "haiku", "record"] for line in lines)
     assert "cells: 2 replay, 6 record, 0 live, 0 miss" in once.stdout
-    assert "estimated cost of the 6 live cell(s): $0.0" in once.stdout
+    assert "estimated cost of the 6 cell(s) that record or go live: $0.0" in once.stdout
     none = invoke("validate", "pick.yaml", "--record-mode", "none")
     assert (
-        "cells: 2 replay, 0 record, 0 live, 6 miss" in none.stdout and "$0 (nothing goes live)" in none.stdout
+        "cells: 2 replay, 0 record, 0 live, 6 miss" in none.stdout
+        and "$0 (nothing records or goes live)" in none.stdout
     )
     dry = invoke("run", "pick.yaml", "--dry-run", "--record-mode", "none", "--case", "weather")
     assert dry.exit_code == 0 and "cells: 2 replay, 0 record, 0 live, 0 miss" in dry.stdout
@@ -184,7 +185,7 @@ def test_a_live_cell_without_its_key_is_listed_by_validate_and_refused_by_run(wo
     assert plan.exit_code == 0 and "cells: 0 replay, 0 record, 8 live, 0 miss" in plan.stdout
     assert plan.stdout.splitlines()[-1] == (
         "missing key: model 'anthropic:claude-haiku-4-5': anthropic: no API key. Pass api_key=... or set "
-        "ANTHROPIC_API_KEY. (4 live cell(s); harness run refuses to start without it)"
+        "ANTHROPIC_API_KEY. (4 cell(s) that record or go live; harness run refuses to start without it)"
     )
     line = one_error_line(invoke("run", "pick.yaml", "--no-cassettes"))
     assert (

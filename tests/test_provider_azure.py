@@ -97,7 +97,10 @@ def test_missing_endpoint_or_version_is_a_clear_configuration_error(emu):
 def test_emulator_answers_404_without_api_version(emu):
     import httpx
 
-    r = httpx.post(emu.url + "/openai/deployments/x/chat/completions", json={"messages": []})
+    r = httpx.post(
+        emu.url + "/openai/deployments/x/chat/completions",
+        json={"messages": [{"role": "user", "content": "hi"}]},
+    )
     assert r.status_code == 404 and "api-version" in r.json()["error"]["message"]
 
 

@@ -1,6 +1,6 @@
 """Only for this example: the provider is played by harness's local emulator, so the cassettes could be
 recorded without an API key. In your project, delete this file: recording then calls the real API with
-OPENAI_API_KEY, and replay needs no key at all.
+OPENAI_API_KEY, and replay needs no real key (the openai SDK still wants one set: use any placeholder).
 """
 
 import pytest

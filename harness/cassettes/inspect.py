@@ -199,6 +199,7 @@ def model_call(ix: Interaction, source: str = "recorded", by_model: bool = True)
     ttft_ms (the first chunk's offset for a stream, the whole call otherwise), flat usage, tool
     calls, text, finish_reason, error, and `client` ("harness" for a harness chat model, else
     "other"). The results layer prices it (`harness.results.build.priced_calls`)."""
+    from harness.http import EMULATOR_HEADER
     from harness.messages.usage import USAGE_KEYS
 
     d = describe(ix)
@@ -208,7 +209,9 @@ def model_call(ix: Interaction, source: str = "recorded", by_model: bool = True)
     ttft = (offsets[0] if offsets else _ms(timing.get("ttfb_ms"))) if d["streamed"] else total
     reply = d["reply"] or {}
     usage = _flat(reply.get("usage_metadata"), USAGE_KEYS)
+    emulated = any(k.lower() == EMULATOR_HEADER for k in ix.response.raw_headers)
     return {
+        **({"emulated": True} if emulated else {}),  # answered by harness's provider emulator
         "provider": d["provider"],
         "model": d["model"],
         "endpoint": d["endpoint"],

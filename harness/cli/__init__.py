@@ -62,7 +62,16 @@ for _command in (
     cli.add_command(_command)
 
 
+def _warning_line(message: Warning | str, category: type[Warning], *_: object, **__: object) -> str:
+    """A warning on the command line is one line for a user ("warning: ..."), not Python's
+    "file.py:82: UserWarning: ...\n  source line"."""
+    return f"warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> None:
+    import warnings
+
+    warnings.formatwarning = _warning_line
     try:
         cli.main(args=argv, prog_name="harness", standalone_mode=False)
     except click.exceptions.Abort:

@@ -65,6 +65,11 @@ def _print(diff: dict[str, Any]) -> None:
     console.print(
         f"A: {a['run_dir']} ({a.get('run_id') or '?'})   B: {b['run_dir']} ({b.get('run_id') or '?'})"
     )
+    if a.get("suite") and b.get("suite") and a["suite"] != b["suite"]:  # perhaps the wrong folder
+        console.print(
+            f"[yellow]note:[/] A is a run of suite {escape(repr(a['suite']))}, B of suite "
+            f"{escape(repr(b['suite']))}: cells are matched by case and model id only"
+        )
     table = Table(title="per model (A → B)", title_justify="left")
     columns = {
         "pass rate": ("pass_rate", format_rate),

@@ -9,7 +9,8 @@ import click
 from harness.files import write_atomic
 
 SUITE = """\
-# yaml-language-server: $schema=https://harness.dev/suite.schema.json
+# yaml-language-server: $schema=suite.schema.json
+# (editor checks; after upgrading harness: harness suite-schema -o suites/suite.schema.json)
 # Run it:     harness run suites/example.yaml          (replays cassettes/; no key, no network)
 # Record it:  harness run suites/example.yaml --record-mode once   (needs OPENAI_API_KEY)
 # Check it:   harness validate suites/example.yaml     (cells, replay / record / live, keys, cost)
@@ -37,7 +38,8 @@ cases:
 PYTEST = """\
 \"\"\"Model tests with the harness pytest plugin: `pytest --models openai:gpt-4.1-mini`.
 
-Record once with a key (`pytest --record-mode=once`), commit cassettes/, and the tests replay offline.
+Record once with a key (`pytest --models openai:gpt-4.1-mini --record-mode=once`), commit cassettes/, and
+the tests replay offline.
 \"\"\"
 
 from harness.pytest_plugin import assert_contains
@@ -55,7 +57,8 @@ def test_suite(harness_run):  # a YAML suite inside a test: every cell must pass
 
 WORKFLOW = """\
 # Replays the recorded cassettes on every push and pull request: no API key, no network.
-# Record new cassettes locally (`harness run suites/example.yaml --record-mode once`) and commit them.
+# Record new cassettes locally and commit them: `harness run suites/example.yaml --record-mode once`
+# and `pytest --models openai:gpt-4.1-mini --record-mode=once` (the tests' own cassettes).
 name: model-tests
 on: [push, pull_request]
 jobs:
@@ -74,6 +77,9 @@ jobs:
         with: {name: harness-report, path: out/}
 """
 
+RECORD_SUITE = "harness run suites/example.yaml --record-mode once"
+RECORD_TESTS = "pytest --models openai:gpt-4.1-mini --record-mode=once"  # the tests' cassettes, too
+
 FILES = {
     "suites/example.yaml": SUITE,
     "tests/test_models.py": PYTEST,
@@ -89,25 +95,28 @@ Examples:
   harness init                 # in the current folder
   harness init my-project      # in a new folder
 \b
-Writes suites/example.yaml, tests/test_models.py and .github/workflows/model-tests.yml;
-refuses (exit 2) when any of them exists, and then writes nothing.
+Writes suites/example.yaml (and suites/suite.schema.json, for editors), tests/test_models.py and
+.github/workflows/model-tests.yml; refuses (exit 2) when any of them exists, and then writes nothing.
 """,
 )
 @click.argument("directory", default=".", type=click.Path(path_type=Path, dir_okay=True, file_okay=False))
 def init_cmd(directory: Path) -> None:
     """Scaffold a new harness project in DIRECTORY (default: the current folder)."""
-    existing = [name for name in FILES if (directory / name).exists()]
+    from harness.suite.schema import schema_text
+
+    files = {**FILES, "suites/suite.schema.json": schema_text()}  # the suite's `$schema` names it
+    existing = [name for name in files if (directory / name).exists()]
     if existing:
         click.echo(
             f"error: {directory / existing[0]} already exists; harness init writes only into a project "
-            f"without {', '.join(FILES)} (nothing was written)",
+            f"without {', '.join(files)} (nothing was written)",
             err=True,
         )
         raise SystemExit(2)
-    for name, text in FILES.items():
+    for name, text in files.items():
         write_atomic(directory / name, text)
         click.echo(f"created {directory / name}")
     click.echo(
-        "next: harness validate suites/example.yaml, then record once with a key: "
-        "harness run suites/example.yaml --record-mode once"
+        "next: harness validate suites/example.yaml; record once with a key: "
+        f"{RECORD_SUITE} && {RECORD_TESTS}; then commit cassettes/ (CI replays them)"
     )

@@ -30,7 +30,7 @@ Examples:
   harness run suites/big.yaml --workers 2                # replay a large suite on two cores
   harness run suites/big.yaml --shard 2/4 --out runs/s2  # one CI job's slice; then: harness merge runs/s* --out runs/all
   harness run suites/big.yaml --dry-run --max-cells 500000   # validate and list the cells; run nothing
-  harness run suites/quickstart.yaml --case 'capital*' --tag smoke --models haiku
+  harness run suites/quickstart.yaml --case 'capital*' --tag invoke --models claude-haiku
   harness run suites/quickstart.yaml --filter-failing runs/quickstart-20261124T063000-3f2a
   harness run --resume runs/quickstart-20261124T063000-3f2a --retry-errors   # keeps the run's options
   harness run suites/quickstart.yaml --fail-under 0.9 --max-cost 5
@@ -88,6 +88,18 @@ def _shard(value: str | None) -> tuple[int, int] | None:
     if sep and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n):
         return int(k), int(n)
     raise click.BadParameter(f"{value!r}: allowed: K/N with 1 <= K <= N, e.g. 1/4", param_hint="--shard")
+
+
+def _check_writable(
+    out: Path | None, report: Path | None, junit: Path | None, exports: tuple[Path, ...]
+) -> None:
+    """Refuse an output path that cannot be written (a file where a folder must be, no permission)."""
+    from harness.files import unwritable
+
+    wanted = [("--out", out, True), ("--report", report, False), ("--junit", junit, False)]
+    for hint, path, folder in [*wanted, *(("--export", p, False) for p in exports)]:
+        if path is not None and (why := unwritable(path, directory=folder)):
+            raise click.BadParameter(f"{str(path)!r}: cannot write it: {why}", param_hint=hint)
 
 
 def _workers(value: str) -> int | None:
@@ -348,6 +360,7 @@ def _run(
     if not suites:
         raise click.UsageError("give at least one SUITE file (e.g. suites/quickstart.yaml)")
     _check_exports(exports + ((parquet / "x.parquet",) if parquet is not None else ()))
+    _check_writable(out, report_path if not no_report else None, junit, exports)
     load_env_files(suites)
     if no_cassettes and (record_mode or cassettes_dir):
         raise click.UsageError("--no-cassettes cannot be combined with --record-mode or --cassettes")

@@ -101,10 +101,14 @@ def print_summary(result: Any, console: Any) -> None:
             f"{sum(s['judge_output_tokens'] for s in judged)} tokens in/out, "
             f"{format_usd(round(sum(cost), 8)) if cost else format_usd(None)}"
         )
-    states = ", ".join(f"{v} {k}" for k, v in sorted(result.states.items()))
+    budget_skipped = result.counts.get("skipped", 0)  # --max-cost: recorded, but never run (said below)
+    by_state = dict(result.states)
+    by_state["unused"] = by_state.get("unused", 0) - budget_skipped  # a skipped cell's cassette is "unused"
+    states = ", ".join(f"{v} {k}" for k, v in sorted(by_state.items()) if v > 0)
     resumed = f", {result.skipped} already done" if result.skipped else ""
     console.print(
-        f"{result.ran} cells run in {result.elapsed_s:.1f}s{resumed}" + (f" ({states})" if states else "")
+        f"{result.ran - budget_skipped} cells run in {result.elapsed_s:.1f}s{resumed}"
+        + (f" ({states})" if states else "")
     )
 
 
@@ -112,16 +116,19 @@ def print_failures(run_dir: Path, console: Any, limit: int = 10) -> None:
     """The first failures of a run, in the suite's order (cases, repeats, models), one line each."""
     from rich.markup import escape
 
-    from harness.cli.show import ordered_records, reason_of
+    from harness.cli.show import MARKS, cut, miss_detail, ordered_records, reason_of
     from harness.results.record import cell_key, repeat_label
 
     bad = [r for r in ordered_records(run_dir)[3] if r.get("status") not in ("passed", "skipped")]
     for r in bad[:limit]:
         case, model, repeat = cell_key(r)
-        console.print(  # a miss's diff is in the report
-            f"  [red]✗[/] {escape(case + repeat_label(repeat))} × {escape(model)}: {escape(reason_of(r)[:240])}",
+        console.print(
+            f"  {MARKS.get(str(r.get('status')), '?')} {escape(case + repeat_label(repeat))} × {escape(model)}: "
+            f"{escape(cut(reason_of(r), 240))}",
             markup=True,
             highlight=False,
         )
+        for line in miss_detail(r):  # what changed since it was recorded, and how to record it
+            console.print(f"      {escape(line)}", highlight=False)
     if len(bad) > limit:
         console.print(f"  ... and {len(bad) - limit} more")

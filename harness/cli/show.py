@@ -44,8 +44,20 @@ def output_line(record: dict[str, Any], width: int) -> str:
         )
     if not text and record.get("error"):
         text = str(record["error"])
-    first = text.splitlines()[0] if text else "(no output)"
-    return first if len(first) <= width else first[: max(1, width - 1)] + "…"
+    return cut(text.splitlines()[0] if text else "(no output)", width)
+
+
+def cut(text: str, width: int) -> str:
+    """`text` cut to `width` characters, ending with "…" when it was cut."""
+    return text if len(text) <= width else text[: max(1, width - 1)] + "…"
+
+
+def fitted_width(console_width: int, case_width: int, n_models: int, width: int) -> int:
+    """Characters per output so that the case column and every model's column fit the terminal (at
+    most `width`, at least 8): rich would otherwise squeeze the case column to nothing."""
+    borders = 3 * (n_models + 1) + 1  # "│ " + " " around each column, and the last "│"
+    room = (console_width - borders - case_width) // max(1, n_models) - 2  # the mark and its space
+    return max(8, min(width, room))
 
 
 def reason_of(record: dict[str, Any]) -> str:
@@ -56,6 +68,21 @@ def reason_of(record: dict[str, Any]) -> str:
     )
     text = str(why).strip()
     return text.splitlines()[0] if text else "?"
+
+
+def miss_detail(record: dict[str, Any], limit: int = 6) -> list[str]:
+    """For a cassette miss, what the terminal adds under its first line: the changed lines of the diff
+    against the nearest recorded request and how to record it (the whole diff is in the report)."""
+    text = str(record.get("error") or "")
+    if not text.startswith("CassetteMissError"):
+        return []
+    lines = text.splitlines()[1:]
+    changed = [
+        ln.strip() for ln in lines if ln.startswith(("  -", "  +")) and not ln.startswith(("  ---", "  +++"))
+    ]
+    more = [f"... {len(changed) - limit} more changed line(s)"] if len(changed) > limit else []
+    hint = [ln.strip() for ln in lines if ln.strip().startswith(("To record", "Record what"))]
+    return [cut(ln, 200) for ln in changed[:limit]] + more + hint[:1]
 
 
 def ordered_records(run_dir: Path) -> tuple[dict[str, Any], list[str], list[str], list[dict[str, Any]]]:
@@ -93,7 +120,10 @@ def print_outputs(run_dir: Path, console: Any, *, width: int = 48, failures_only
     if meta.get("description"):
         title += f" — {meta['description']}"
     table = Table(title=escape(title), title_justify="left", show_lines=False)
-    table.add_column("case")
+    labels = [case + repeat_label(repeat) for case, _, repeat in map(cell_key, records)]
+    case_width = min(max(map(len, ["case", *labels])), 40)
+    table.add_column("case", no_wrap=True, min_width=case_width, max_width=case_width)
+    width = fitted_width(console.width, case_width, len(models), width)
     for m in models:
         table.add_column(escape(m), no_wrap=True, overflow="ellipsis", max_width=width + 2)
     rows: dict[tuple[str, int], dict[str, str]] = {}
@@ -115,9 +145,11 @@ def print_outputs(run_dir: Path, console: Any, *, width: int = 48, failures_only
         case, model, repeat = cell_key(r)
         console.print(
             f"  {MARKS.get(str(r.get('status')), '?')} {escape(case + repeat_label(repeat))} × {escape(model)}: "
-            f"{escape(reason_of(r)[:300])}",
+            f"{escape(cut(reason_of(r), 300))}",
             highlight=False,
         )
+        for line in miss_detail(r):
+            console.print(f"      {escape(line)}", highlight=False)
 
 
 @click.command("show", epilog=EXAMPLES, short_help="Print a run's outputs (cases x models) and failures.")

@@ -52,12 +52,14 @@ def print_plan(runner: Runner) -> bool:
     spending = counts["record"] + counts["live"]
     if spending:
         note = f" ({unpriced:,} cell(s) of models without a price)" if unpriced else ""
-        click.echo(f"estimated cost of the {spending:,} live cell(s): ${cost:.4f}{note}")
+        click.echo(f"estimated cost of the {spending:,} cell(s) that record or go live: ${cost:.4f}{note}")
     else:
-        click.echo("estimated cost: $0 (nothing goes live)")
+        click.echo("estimated cost: $0 (nothing records or goes live)")
     missing = Counter(line.split(" (case ")[0] for _, line in missing_keys(runner, plans))
     for line, n in missing.items():
-        click.echo(f"missing key: {line} ({n:,} live cell(s); harness run refuses to start without it)")
+        click.echo(
+            f"missing key: {line} ({n:,} cell(s) that record or go live; harness run refuses to start without it)"
+        )
     return not missing
 
 
@@ -67,7 +69,7 @@ def print_plan(runner: Runner) -> bool:
     epilog="""\b
 Examples:
   harness validate suites/quickstart.yaml
-  harness validate suites/quickstart.yaml --record-mode once --models haiku
+  harness validate suites/quickstart.yaml --record-mode once --models claude-haiku
   harness validate suites/*.yaml --no-cassettes          # everything live: keys and cost
 \b
 Exit codes: 0 valid, 2 a problem (one line naming the file and place).

@@ -43,6 +43,8 @@ class LangChainChatModel(ChatSurface, Runnable):
         self.model: str = name or str(ls.get("ls_model_name") or type(model).__name__)
         self.model_provider: str = str(ls.get("ls_provider") or "langchain")
         self.capabilities = _CAPABILITIES
+        # what it cannot do is this wrapper's limit, not its provider's: say so in refusals
+        self.capability_owner = f"a LangChain model entry ({type(model).__name__})"
 
     @property
     def _chat_model(self) -> Any:  # the shared ChatSurface binds this model itself
@@ -210,7 +212,7 @@ def langchain_model(
     require_langchain(f"model {model!r}")
     from langchain_core.language_models import BaseChatModel
 
-    target = import_object(model.removeprefix(LANGCHAIN_PREFIX), f"model {model!r}", base_dir=base_dir)
+    target = import_object(model.removeprefix(LANGCHAIN_PREFIX), "LangChain factory", base_dir=base_dir)
     if isinstance(target, BaseChatModel):
         if params:
             raise ConfigurationError(

@@ -104,8 +104,10 @@ class ChatSurface:
                 f"method must be 'json_schema', 'function_calling' or 'json_mode'; got {method!r}"
             )
         if method not in caps.structured_output:
-            raise UnsupportedFeatureError(
-                model.model_provider, f"structured output method {method!r}", list(caps.structured_output)
+            raise UnsupportedFeatureError(  # a wrapper (a LangChain model) names itself, not its provider
+                getattr(model, "capability_owner", model.model_provider),
+                f"structured output method {method!r}",
+                list(caps.structured_output),
             )
         if method == "json_mode" and strict is not None:
             raise ValueError("strict is not allowed with method='json_mode'")

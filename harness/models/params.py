@@ -7,7 +7,7 @@ import difflib
 import warnings
 from typing import Any
 
-from harness.errors import ConfigurationError
+from harness.errors import ConfigurationError, UnknownParameterWarning
 from harness.providers.base import first_env
 from harness.redaction import mask_text, mask_url
 
@@ -64,9 +64,13 @@ def move_unknown(
         close = difflib.get_close_matches(name, sorted(known), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         warnings.warn(
-            f"{name!r} is not a parameter {provider} knows: moved into model_kwargs and sent in the "
-            f"request body as is.{hint} Pass it as model_kwargs={{{name!r}: ...}} if you meant it.",
-            UserWarning,
+            UnknownParameterWarning(
+                f"{name!r} is not a parameter {provider} knows: moved into model_kwargs and sent in the "
+                f"request body as is.{hint} Pass it as model_kwargs={{{name!r}: ...}} if you meant it.",
+                name=name,
+                provider=provider,
+                hint=hint,
+            ),
             stacklevel=5,
         )
         model_kwargs[name] = params.pop(name)

@@ -17,14 +17,23 @@ def write_outputs(session: Any) -> list[tuple[str, Path]]:
     from harness.results.summary import summarize
 
     config = session.config
-    records = sorted(session.records, key=lambda r: (str(r.get("case_id")), str(r.get("model"))))
+    rank = {m: i for i, m in enumerate(session.models or [])}  # --models / ini harness_models order
+
+    def model_rank(model: str) -> tuple[int, str]:
+        return rank.get(model, len(rank)), model
+
+    records = sorted(
+        session.records,
+        key=lambda r: (str(r.get("case_id")), model_rank(str(r.get("model_id") or r.get("model")))),
+    )
     results_opt, report_opt = config.getoption("harness_results"), config.getoption("harness_report")
     if not (results_opt or report_opt):
         return []
     base = config.invocation_params.dir
     models: dict[str, str] = {}
-    for r in records:
+    for r in sorted(records, key=lambda r: model_rank(str(r.get("model_id") or r.get("model")))):
         models.setdefault(str(r.get("model_id") or r.get("model")), str(r.get("provider") or ""))
+    summary = summarize(latest(records).values())
     meta = {
         "run_id": session.run_id,
         "suite": "pytest",
@@ -38,7 +47,7 @@ def write_outputs(session: Any) -> list[tuple[str, Path]]:
         },
         "started_at": session.started_at,
         "finished_at": utc_now(),
-        "summary": summarize(latest(records).values()),
+        "summary": {m: summary[m] for m in sorted(summary, key=model_rank)},
     }
     written: list[tuple[str, Path]] = []
     if results_opt:
@@ -78,7 +87,8 @@ def summary_lines(session: Any) -> list[str]:
             "unused",
         )
     ]
-    for model, s in summary.items():
+    rank = {m: i for i, m in enumerate(session.models or [])}  # --models / ini harness_models order
+    for model, s in sorted(summary.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])):
         cas = [
             r.get("cassette") or {}
             for r in session.records

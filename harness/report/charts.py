@@ -42,12 +42,20 @@ def _text(x: float, y: float, s: Any, *, cls: str = "", anchor: str = "start") -
 
 
 def _frame(
-    cid: str, title: str, desc: str, height: float, body: list[str], names: list[str] | None = None
+    cid: str,
+    title: str,
+    desc: str,
+    height: float,
+    body: list[str],
+    names: list[str] | None = None,
+    right: float = W,
 ) -> Markup:
-    # model labels end at LABEL_W and are never cut: a longer one widens the chart to its left
+    # model labels end at LABEL_W and are never cut: a longer one widens the chart to its left; a value
+    # written after a bar that reaches past W (`right`, its estimated end) widens it to its right
     extra = round(max([0.0, *(label_width(n) - LABEL_W + 4 for n in names or [])]))
+    wide = W + extra + max(0, math.ceil(right - W))
     head = (
-        f'<svg class="chart" id="{cid}" viewBox="{-extra:.0f} 0 {W + extra:.0f} {height:.0f}" role="img" '
+        f'<svg class="chart" id="{cid}" viewBox="{-extra:.0f} 0 {wide:.0f} {height:.0f}" role="img" '
         f'aria-labelledby="{cid}-t {cid}-d" xmlns="http://www.w3.org/2000/svg">'
         f'<title id="{cid}-t">{escape(title)}</title><desc id="{cid}-d">{escape(desc)}</desc>'
     )
@@ -55,6 +63,12 @@ def _frame(
 
 
 LABEL_CHAR_W = 8.0  # an upper bound of one character's width at the label font (12px bold)
+MINI_CHAR_W = 6.4  # the same at the value font (10px: a digit of DejaVu Sans is 6.36px)
+
+
+def mini_end(x: float, text: str) -> float:
+    """Where a value label written at `x` ends, at most."""
+    return x + MINI_CHAR_W * len(text)
 
 
 def label_width(name: str) -> float:
@@ -179,14 +193,16 @@ def latency_chart(summary: list[dict[str, Any]]) -> Markup:
 
 def _bar(
     y: float, value: float, top: float, height: int, cls: str, title: str, label: str, label_dy: float
-) -> list[str]:
-    """One horizontal bar of a grouped bar chart (`title`: its tooltip, already escaped) and its label."""
+) -> tuple[list[str], float]:
+    """One horizontal bar of a grouped bar chart (`title`: its tooltip, already escaped) and its label;
+    with the x where the label ends, so the chart can widen to show it whole."""
     w = max(_x(value, top) - PLOT_L, 0 if not value else 1.5)
-    return [
+    parts = [
         f'<rect x="{PLOT_L}" y="{y:.1f}" width="{w:.1f}" height="{height}" class="{cls}">'
         f"<title>{title}</title></rect>",
         _text(PLOT_L + w + 4, y + label_dy, label, cls="mini"),
     ]
+    return parts, mini_end(PLOT_L + w + 4, label)
 
 
 TOKEN_SERIES = (
@@ -205,13 +221,16 @@ def tokens_chart(summary: list[dict[str, Any]]) -> Markup:
     ticks = nice_ticks(vmax)
     body = _legend([(cls, label) for _, cls, label in TOKEN_SERIES])
     body += _axis(ticks, TOP - 6, TOP + len(summary) * group, fmt_tokens, "tokens (sum over cells)")
+    right = float(W)
     for i, s in enumerate(summary):
         y = TOP + i * group
         body.append(_label(y + group / 2, s["model_id"]))
         for j, (key, cls, label) in enumerate(TOKEN_SERIES):
             by = y + 4 + j * bar
             title = f"{escape(s['model_id'])} {label}: {s[key]:,} tokens"
-            body += _bar(by, s[key], ticks[-1], bar - 2, cls, title, f"{label} {fmt_tokens(s[key])}", 7)
+            parts, end = _bar(by, s[key], ticks[-1], bar - 2, cls, title, f"{label} {fmt_tokens(s[key])}", 7)
+            body += parts
+            right = max(right, end)
     return _frame(
         "chart-tokens",
         "Tokens per model",
@@ -219,6 +238,7 @@ def tokens_chart(summary: list[dict[str, Any]]) -> Markup:
         h,
         body,
         [str(s["model_id"]) for s in summary],
+        right,
     )
 
 
@@ -229,7 +249,8 @@ def cost_chart(summary: list[dict[str, Any]]) -> Markup:
     vmax = max((v for s in summary for v in ((s["cost_usd"] or 0), s["cost_avoided_usd"] or 0)), default=0)
     ticks = nice_ticks(vmax)
     body = _legend([("c-paid", "cost (incl. replayed)"), ("c-avoid", "avoided by replay")])
-    body += _axis(ticks, TOP - 6, TOP + len(summary) * group, lambda v: f"{v:g}", "cost (USD)")
+    body += _axis(ticks, TOP - 6, TOP + len(summary) * group, _plain, "cost (USD)")
+    right = float(W)
     for i, s in enumerate(summary):
         y = TOP + i * group
         body.append(_label(y + group / 2, s["model_id"]))
@@ -241,7 +262,9 @@ def cost_chart(summary: list[dict[str, Any]]) -> Markup:
                 body.append(_text(PLOT_L + 4, by + 9, "no price", cls="mini"))
                 continue
             title = f"{escape(s['model_id'])} {what}: {fmt_usd(value)}"
-            body += _bar(by, value, ticks[-1], bar - 2, cls, title, f"{what} {fmt_usd(value)}", 8)
+            parts, end = _bar(by, value, ticks[-1], bar - 2, cls, title, f"{what} {fmt_usd(value)}", 8)
+            body += parts
+            right = max(right, end)
     return _frame(
         "chart-cost",
         "Cost per model",
@@ -249,7 +272,13 @@ def cost_chart(summary: list[dict[str, Any]]) -> Markup:
         h,
         body,
         [str(s["model_id"]) for s in summary],
+        right,
     )
+
+
+def _plain(v: float) -> str:
+    """A tick value as people write it: 0.00002, not Python's 2e-05."""
+    return f"{v:.10f}".rstrip("0").rstrip(".") if v else "0"
 
 
 def all_charts(summary: list[dict[str, Any]]) -> list[tuple[str, Markup]]:

@@ -136,15 +136,18 @@ class CallFigures:
             cost = round(sum(c["cost_usd"] or 0.0 for c in used), 10)
         avoided = sum(c["cost_usd"] or 0.0 for c in used if c["source"] == "replayed")
         totals = [c["latency_ms"] for c in calls if c["latency_ms"] is not None]
+        timing = Timing(
+            ttft_ms=calls[0]["ttft_ms"] if calls else None,
+            total_ms=round(sum(totals), 3) if totals else None,
+            replayed=bool(calls) and all(c["source"] == "replayed" for c in calls),
+        )
+        if any(c.get("emulated") for c in calls):  # as `of` marks a prompt cell's: the report's banner
+            timing["emulated"] = True
         return cls(
             usage=sum_usage([c["usage"] for c in used if c["usage"] is not None]),
             cost_usd=cost,
             cost_avoided_usd=round(avoided, 10),
-            timing=Timing(
-                ttft_ms=calls[0]["ttft_ms"] if calls else None,
-                total_ms=round(sum(totals), 3) if totals else None,
-                replayed=bool(calls) and all(c["source"] == "replayed" for c in calls),
-            ),
+            timing=timing,
         )
 
 
@@ -154,24 +157,25 @@ def priced_calls(calls: list[dict[str, Any]], pricing: Pricing) -> list[ModelCal
     for c in calls:
         usage = c.get("usage")
         cost = pricing.cost(str(c.get("provider") or ""), str(c.get("model") or ""), usage) if usage else None
-        out.append(
-            ModelCall(
-                provider=c.get("provider"),
-                model=c.get("model"),
-                source=str(c.get("source") or "live"),
-                client=str(c.get("client") or "other"),
-                streamed=bool(c.get("streamed")),
-                status=c.get("status"),
-                latency_ms=c.get("latency_ms"),
-                ttft_ms=c.get("ttft_ms"),
-                usage=cast(Usage, usage) if usage else None,
-                cost_usd=round(cost, 10) if cost is not None else None,
-                tool_calls=list(c.get("tool_calls") or []),
-                text=str(c.get("text") or ""),
-                finish_reason=c.get("finish_reason"),
-                error=c.get("error"),
-            )
+        call = ModelCall(
+            provider=c.get("provider"),
+            model=c.get("model"),
+            source=str(c.get("source") or "live"),
+            client=str(c.get("client") or "other"),
+            streamed=bool(c.get("streamed")),
+            status=c.get("status"),
+            latency_ms=c.get("latency_ms"),
+            ttft_ms=c.get("ttft_ms"),
+            usage=cast(Usage, usage) if usage else None,
+            cost_usd=round(cost, 10) if cost is not None else None,
+            tool_calls=list(c.get("tool_calls") or []),
+            text=str(c.get("text") or ""),
+            finish_reason=c.get("finish_reason"),
+            error=c.get("error"),
         )
+        if c.get("emulated"):
+            call["emulated"] = True
+        out.append(call)
     return out
 
 

@@ -75,6 +75,7 @@ class ModelCall(TypedDict):
     text: str
     finish_reason: str | None
     error: str | None
+    emulated: NotRequired[bool]  # answered by harness's provider emulator (live or recorded from it)
 
 
 class AssertionOutcome(TypedDict):

@@ -86,12 +86,14 @@ def missing_keys(runner: Runner, plans: list[CellPlan] | None = None) -> list[tu
             missing = _missing_key(who)
             if missing is not None:
                 role = "model" if who is model else "judge"
-                doing = "record its cassette" if p.source == "record" else "call the provider"
+                doing = "record its cassette live" if p.source == "record" else "call the provider live"
+                if p.source == "record" and p.cassette and not os.path.isfile(p.cassette):
+                    doing += f": there is no {p.cassette}"  # e.g. run from another folder than usual
                 out.append(
                     (
                         p,
                         f"{role} {who.model!r}: {missing} (case {p.cell.case.id!r} "
-                        f"would {doing} live; replaying a cassette needs no key)",
+                        f"would {doing}; replaying a cassette needs no key)",
                     )
                 )
                 break

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from harness.assertions.base import SpecBase
 from harness.cassettes.modes import RECORD_MODES
-from harness.errors import ConfigurationError, SuiteError
+from harness.errors import ConfigurationError, SuiteError, UnknownParameterWarning
 from harness.files import write_atomic
 from harness.langchain.wrapped import LANGCHAIN_PREFIX, LangChainChatModel, langchain_model
 from harness.models.chat import ChatModel
@@ -126,7 +127,16 @@ class Runner:
             base_dir = Path(self.suite.path).parent if self.suite.path else None
             return langchain_model(entry.model, params, base_dir=base_dir)
         params.setdefault("max_retries", 0)  # the runner retries, adapting concurrency on 429s
-        chat = init_chat_model(entry.model, **params)
+        with warnings.catch_warnings():  # a suite is a file: a misspelt parameter is refused, not sent
+            warnings.simplefilter("error", UnknownParameterWarning)
+            try:
+                chat = init_chat_model(entry.model, **params)
+            except UnknownParameterWarning as e:
+                raise ConfigurationError(
+                    f"model {entry.model!r}: {e.name!r} (in the model entry or the suite's defaults) is not "
+                    f"a parameter {e.provider} knows.{e.hint} To send it in the request "
+                    f"body as is, put it under model_kwargs: {{{e.name}: ...}}"
+                ) from None
         if not isinstance(chat, ChatModel):
             raise ConfigurationError(
                 f"model {entry.model!r}: 'configurable_fields' is not allowed here; a suite names fixed models"

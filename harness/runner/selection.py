@@ -12,6 +12,7 @@ with AND; repeating `--case` or `--tag` is OR. Every refusal is an InputError of
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 import regex
 
 from harness.errors import InputError
+from harness.models import infer_provider
 from harness.results.io import iter_records, latest
 from harness.suite.spec import ExpandedCase, ModelEntry, Suite
 
@@ -47,6 +49,9 @@ def select_cases(
         if regex_pattern is not None:
             given.append(f"--filter-pattern {regex_pattern}")
         known = ", ".join(c.id for c in suite.cases[:10]) + (", ..." if len(suite.cases) > 10 else "")
+        if tags:  # name the tags there are, not only the ids
+            all_tags = sorted({*suite.tags, *(t for c in suite.cases for t in c.tags)})
+            known += "; tags: " + (", ".join(all_tags) if all_tags else "none (give a case `tags: [...]`)")
         raise InputError(f"{suite.path or suite.name}: no case matches {' '.join(given)}; case ids: {known}")
     return chosen
 
@@ -101,6 +106,15 @@ def select_models(suite: Suite, given: Sequence[str]) -> list[str | ModelEntry]:
     for entry in suite.model_entries:
         by_id.setdefault(entry.display_id, entry)
         by_id.setdefault(entry.model, entry)
+    for item in given:  # neither an id of the suite nor a model string a provider can be read from
+        if item not in by_id and ":" not in item and infer_provider(item) is None:
+            ids = [e.display_id for e in suite.model_entries]
+            close = difflib.get_close_matches(item, ids, n=1, cutoff=0.5) or [i for i in ids if item in i][:1]
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise InputError(
+                f"--models {item}: not a model id of the suite ({hint}its ids: {', '.join(ids) or 'none'}) nor "
+                "a model string with its provider, e.g. anthropic:claude-haiku-4-5"
+            )
     return [by_id.get(item, item) for item in given]
 
 

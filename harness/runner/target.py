@@ -158,6 +158,11 @@ def _secrets(inp: TargetInput) -> set[str]:
 def read_output(result: Any) -> TargetOutput:
     """A target's return value: str, a harness / LangChain / SDK message, or {"output", "metadata"}."""
     metadata: dict[str, Any] = {}
+    if result is None:  # a forgotten `return` must not pass as the output "null"
+        raise TargetError(
+            "the target returned None (no `return`?); return a string, a message, or "
+            "{'output': ..., 'metadata': {...}}"
+        )
     if isinstance(result, dict):
         if "output" not in result:
             raise TargetError(
@@ -173,7 +178,7 @@ def read_output(result: Any) -> TargetOutput:
     if isinstance(message, BaseMessage):
         final = message if isinstance(message, AIMessage) else AIMessage(content=message.content)
         return TargetOutput(final, metadata=metadata)
-    if isinstance(result, (dict, list, int, float, bool)) or result is None:
+    if isinstance(result, (dict, list, int, float, bool)) or result is None:  # None: {"output": None}
         data = _jsonable(result)
         return TargetOutput(AIMessage(content=json.dumps(data, ensure_ascii=False)), data, metadata)
     if hasattr(result, "model_dump"):

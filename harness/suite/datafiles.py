@@ -80,6 +80,8 @@ class _Reader:
             target = confined(name, self.folder, what="a file:// path", source=self.path, hidden=False)
         except InputError as e:
             raise self._error(loc, str(e).split(": ", 1)[-1]) from None
+        if target.is_dir():
+            raise self._error(loc, f"{ref}: is a folder; name a file in it (file://{name.rstrip('/')}/...)")
         if not target.is_file():
             raise self._error(
                 loc, f"{ref}: no such file (paths are relative to the suite's folder {self.folder})"
@@ -115,8 +117,7 @@ class _Reader:
                 )
             text = target.read_text(encoding="utf-8")
             if suffix == ".jsonl":
-                lines = self._bounded([line for line in text.splitlines() if line.strip()], ref, loc)
-                return [json.loads(line) for line in lines]
+                return self._bounded(_json_lines(text, MAX_ROWS + 1), ref, loc)
             if suffix in (".yaml", ".yml", ".json"):
                 if len(text) > MAX_YAML_BYTES:
                     raise self._error(
@@ -193,3 +194,21 @@ class _Reader:
         for i, m in enumerate(messages if isinstance(messages, list) else []):
             if isinstance(m, dict):
                 self.texts(m, (*loc, "messages", i), ("content",))
+
+
+def _json_lines(text: str, limit: int) -> list[Any]:
+    """One JSON value per non-blank line, at most `limit` of them; a broken one is named by its line in
+    the file (json's own message counts within the line)."""
+    out: list[Any] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        if len(out) >= limit:
+            break
+        try:
+            out.append(json.loads(line))
+        except ValueError as e:
+            raise ValueError(
+                f"line {number}: {getattr(e, 'msg', e)} (column {getattr(e, 'colno', '?')})"
+            ) from None
+    return out

@@ -195,6 +195,14 @@ def _assertion_types() -> list[str]:
     return sorted(ASSERTION_TYPES)
 
 
+# the patterns of suite fields (spec.py's _ID and _TOOL_NAME), said in words; another falls back on
+# pydantic's message
+PATTERN_WORDS = {
+    r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$": "letters, digits and _ . : - (starting with a letter or a digit)",
+    r"^[A-Za-z0-9_-]{1,64}$": "1 to 64 letters, digits, _ and -",
+}
+
+
 def validation_message(error: dict[str, Any], data: Any = None) -> str:
     """One line for one pydantic error: where (dotted path), what is wrong, what is allowed."""
     loc = tuple(error.get("loc", ()))
@@ -227,6 +235,10 @@ def validation_message(error: dict[str, Any], data: Any = None) -> str:
             f"{prefix}expected {' or '.join(dict.fromkeys(map(_kind_of, _members(parent))))}; "
             f"received {_short(error.get('input'))}"
         )
+    if kind == "string_pattern_mismatch":  # say what is allowed in words, not as a regular expression
+        words = PATTERN_WORDS.get(str(ctx.get("pattern")))
+        if words:
+            return f"{prefix}{_short(error.get('input'))} is not allowed: use {words}"
     msg = str(error.get("msg", "invalid value"))
     if msg.startswith("Value error, "):
         return prefix + msg[len("Value error, ") :]

@@ -62,6 +62,13 @@ def check_openai_chat(body: Any, *, require_model: bool = True) -> Rejection | N
             "messages",
             "invalid_type",
         )
+    if not body["messages"]:
+        return Rejection(
+            "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty "
+            "array instead.",
+            "messages",
+            "empty_array",
+        )
     for i, tool in enumerate(body.get("tools") or []):
         kind = tool.get("type") if isinstance(tool, dict) else None
         if kind not in s["tool_types"]:
@@ -146,6 +153,8 @@ def check_anthropic(body: Any) -> Rejection | None:
         return Rejection("max_tokens: Input should be a valid integer")
     if not isinstance(body["messages"], list):
         return Rejection("messages: Input should be a valid list")
+    if not body["messages"]:
+        return Rejection("messages: at least one message is required")
     for i, tool in enumerate(body.get("tools") or []):
         kind = tool.get("type", "") if isinstance(tool, dict) else None
         if kind not in s["tool_types"]:
