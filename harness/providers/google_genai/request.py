@@ -12,7 +12,7 @@ from typing import Any
 from harness.messages.core import AIMessage, BaseMessage, ToolMessage
 from harness.providers._common import text_of
 from harness.providers.base import ChatRequest, ResponseFormat, data_url_parts, image_source, url_source
-from harness.providers.google_genai.builtin import builtin_tool_to_wire, is_builtin_tool
+from harness.providers.google_genai.builtin import builtin_tool_to_wire, camel, is_builtin_tool
 
 PROVIDER = "google_genai"
 # where signatures of parts that are not content blocks live (additional_kwargs keys)
@@ -77,11 +77,6 @@ _PART_KEYS = {
     "toolCall",
     "toolResponse",
 }
-
-
-def camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(w[:1].upper() + w[1:] for w in rest)
 
 
 # --- content --------------------------------------------------------------------------------------

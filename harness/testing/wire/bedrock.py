@@ -78,19 +78,21 @@ def parse_converse_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def model_action(method: str, path: str) -> str | None:
+    """The action of a Bedrock runtime request, `POST /model/{modelId}/{action}` (None for any other)."""
+    parts = path.rstrip("/").split("/")
+    if method == "POST" and len(parts) == 4 and parts[1] == "model":
+        return parts[3]
+    return None
+
+
 class BedrockConverseFormat(WireFormat):
     provider: ClassVar[str] = "bedrock_converse"
     base_paths: ClassVar[dict[str, str]] = {"bedrock_converse": ""}
     stream_content_type: ClassVar[str] = STREAM_CONTENT_TYPE
 
     def matches(self, method: str, path: str) -> bool:
-        parts = path.rstrip("/").split("/")
-        return (
-            method == "POST"
-            and len(parts) == 4
-            and parts[1] == "model"
-            and parts[3] in ("converse", "converse-stream")
-        )
+        return model_action(method, path) in ("converse", "converse-stream")
 
     def validate(self, path: str, headers: dict[str, str], body: Any) -> Rejection | None:
         return check_bedrock_converse(body)

@@ -19,7 +19,7 @@ from harness.testing.scripting import EmulatedRequest, Fault, Reply
 from harness.testing.wire.anthropic import FORMAT as ANTHROPIC
 from harness.testing.wire.base import Rendered, RenderedStream, WireFormat, json_response
 from harness.testing.wire.bedrock import FORMAT as CONVERSE
-from harness.testing.wire.bedrock import STREAM_CONTENT_TYPE
+from harness.testing.wire.bedrock import STREAM_CONTENT_TYPE, model_action
 from harness.testing.wire.strict import Rejection
 from harness.testing.wire.strict_bedrock import check_bedrock_invoke
 
@@ -38,13 +38,7 @@ class BedrockInvokeFormat(WireFormat):
     stream_content_type: ClassVar[str] = STREAM_CONTENT_TYPE
 
     def matches(self, method: str, path: str) -> bool:
-        parts = path.rstrip("/").split("/")
-        return (
-            method == "POST"
-            and len(parts) == 4
-            and parts[1] == "model"
-            and parts[3] in ("invoke", "invoke-with-response-stream")
-        )
+        return model_action(method, path) in ("invoke", "invoke-with-response-stream")
 
     def validate(self, path: str, headers: dict[str, str], body: Any) -> Rejection | None:
         return check_bedrock_invoke(unquote(path.rstrip("/").split("/")[2]), body)
