@@ -183,6 +183,43 @@ async def test_a_session_made_before_the_block_records_and_the_patch_is_gone_aft
     assert cas.recorded_count == 1 and len(emu.requests) == 2  # the call after the block was not recorded
 
 
+LATE_IMPORT = """
+import asyncio, sys
+from harness.cassettes import use_cassette
+url, path = sys.argv[1], sys.argv[2]
+finders = list(sys.meta_path)
+
+async def main():
+    async with use_cassette(path, record_mode="once") as cas:
+        assert "aiohttp" not in sys.modules  # entering the cassette did not import it
+        import aiohttp
+
+        async with aiohttp.ClientSession() as session:
+            async with session.post(url, json={"model": "m", "messages": [{"role": "user", "content": "late"}]}) as r:
+                text = (await r.json())["choices"][0]["message"]["content"]
+    print(cas.recorded_count, text, sys.meta_path == finders)
+
+asyncio.run(main())
+"""
+
+
+def test_a_session_made_after_importing_aiohttp_inside_the_block_is_recorded(emu, tmp_path):
+    """A fresh process: aiohttp is first imported inside the cassette, which patches it then."""
+    path = tmp_path / "late.yaml"
+    url = emu.base_url("openai") + "/chat/completions"
+    done = subprocess.run(
+        [sys.executable, "-c", LATE_IMPORT, url, str(path)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert done.stdout.split() == ["1", "Emulated", "reply", "to:", "late", "True"]  # finder gone after
+    [ix] = load_cassette(path)
+    assert ix.request.json()["messages"][0]["content"] == "late" and len(emu.requests) == 1
+
+
 async def test_concurrent_tasks_keep_their_own_cassettes_on_one_aiohttp_session(emu, tmp_path):
     async with aiohttp.ClientSession() as session:
 

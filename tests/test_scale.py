@@ -5,6 +5,7 @@ partitioned by run and model. Real loopback HTTP to the emulator for recording, 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 
@@ -12,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import cli
+from harness.errors import SuiteError
 from harness.results.io import iter_records
 from harness.runner.runner import Runner, RunOptions
 from harness.suite.spec import load_suite
@@ -229,3 +231,12 @@ def test_a_worker_that_dies_loses_only_its_unfinished_cells_and_resume_completes
     resumed = Runner(suite, RunOptions(resume=root / "run", workers=2, concurrency=2)).run()
     assert resumed.skipped == first.ran and resumed.ran == CELLS - first.ran
     assert len(list(iter_records(root / "run"))) == CELLS and len(cells(root / "run")) == CELLS
+
+
+def test_a_suite_that_fails_validation_with_two_workers_runs_nothing_and_leaves_no_process(tmp_path):
+    """The worker processes start before the cases are validated; a bad case stops them all."""
+    bad = SUITE.replace("prompt: 'Question 3'", "prompt: 'Question {{ missing }}'")
+    (tmp_path / "bad.yaml").write_text(bad, encoding="utf-8")
+    with pytest.raises(SuiteError, match="missing"):
+        Runner(load_suite(tmp_path / "bad.yaml"), RunOptions(workers=2, out=tmp_path / "run"))
+    assert multiprocessing.active_children() == [] and not (tmp_path / "run").exists()

@@ -13,6 +13,11 @@ the interceptor as an `httpx.Request`:
   `content` pulls each chunk through the recording stream as the caller reads it (nothing buffered:
   time to first token is the live one); reading it to the end, or leaving it, closes the recording.
 
+aiohttp is not imported for this: when the first cassette is entered before anything imported aiohttp,
+`install` leaves a finder on `sys.meta_path` that patches `ClientSession` as soon as `aiohttp.client` is
+executed (a session made after `import aiohttp` inside the block is covered), and that is removed when
+the last cassette leaves — so a process that never uses aiohttp never pays for importing it.
+
 Redirects, `raise_for_status`, cookies and timeouts stay aiohttp's (each hop is one interaction). A miss,
 or a refused write, leaves as `CassetteSignal`, as for httpx clients. Needs aiohttp >= 3.12 (client
 middlewares); with an older one `install` patches nothing and the outside-traffic warning still names
@@ -22,8 +27,9 @@ the host.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
+import importlib.abc
 import inspect
+import sys
 from collections.abc import AsyncIterator, Callable
 from types import SimpleNamespace
 from typing import Any
@@ -38,16 +44,65 @@ from harness.http import Interceptor, current_interceptor, sending_live
 _DECODED = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
-def install(patch: Callable[[type, str, Callable[[Any], Any]], None]) -> bool:
-    """Patch aiohttp if it is importable and has client middlewares; True when it did."""
-    if importlib.util.find_spec("aiohttp") is None:
-        return False
-    import aiohttp
+Patch = Callable[[type, str, Callable[[Any], Any]], None]
+_CLIENT = "aiohttp.client"  # the module that defines ClientSession
 
-    if "middlewares" not in inspect.signature(aiohttp.ClientSession._request).parameters:
-        return False  # pragma: no cover - aiohttp < 3.12
-    patch(aiohttp.ClientSession, "_request", _patched_request)
-    return True
+
+def install(patch: Patch, patch_later: Patch) -> None:
+    """Patch aiohttp's ClientSession with `patch` now if it is imported; otherwise watch for its import
+    and patch it then with `patch_later` (which checks that a cassette is still active)."""
+    module = sys.modules.get(_CLIENT)
+    if module is not None and hasattr(module, "ClientSession"):
+        _patch_session(module.ClientSession, patch)
+    elif not any(isinstance(f, _Watch) for f in sys.meta_path):
+        sys.meta_path.insert(0, _Watch(patch_later))
+
+
+def uninstall() -> None:
+    """The last cassette left: stop watching for aiohttp's import."""
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _Watch)]
+
+
+def _patch_session(session: type, patch: Patch) -> None:
+    if "middlewares" in inspect.signature(session._request).parameters:  # type: ignore[attr-defined]
+        patch(session, "_request", _patched_request)  # else aiohttp < 3.12: nothing to patch
+
+
+class _Watch(importlib.abc.MetaPathFinder):
+    """Finds nothing itself: wraps the loader the other finders give `aiohttp.client`."""
+
+    def __init__(self, patch: Patch) -> None:
+        self.patch = patch
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name != _CLIENT:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _ThenPatch(spec.loader, self.patch)
+                return spec
+        return None
+
+
+class _ThenPatch(importlib.abc.Loader):
+    """The module's own loader, then the patch once its code has run."""
+
+    def __init__(self, loader: Any, patch: Patch) -> None:
+        self.loader, self.patch = loader, patch
+
+    def create_module(self, spec: Any) -> Any:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        self.loader.exec_module(module)
+        _patch_session(module.ClientSession, self.patch)
+
+    def __getattr__(self, name: str) -> Any:  # get_source, get_code, ...: the real loader's
+        return getattr(self.loader, name)
 
 
 def _patched_request(original: Any) -> Any:

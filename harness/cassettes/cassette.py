@@ -200,8 +200,8 @@ class TrafficLog(CassetteInterceptor):
         marked.extensions["harness"] = {"state": "live", "cassette": None}
         return marked
 
-    def traffic(self) -> list[tuple[Any, str, bool]]:
-        return [(ix, "live", by_model) for ix, _, by_model in super().traffic()]
+    def traffic(self, *, others: bool = False) -> list[tuple[Any, str, bool]]:
+        return [(ix, "live", by_model) for ix, _, by_model in super().traffic(others=others)]
 
     async def __aenter__(self) -> TrafficLog:
         cm = intercept(self)

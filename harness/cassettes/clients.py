@@ -60,6 +60,9 @@ def release() -> None:
         _users -= 1
         if _users == 0:
             outside.arm(False)
+            from harness.cassettes import aio
+
+            aio.uninstall()
             for cls, name, original in reversed(_saved):
                 setattr(cls, name, original)
             _saved.clear()
@@ -84,7 +87,14 @@ def _install() -> None:
         _patch(httpx2.AsyncHTTPTransport, "handle_async_request", _async_httpx2)
     from harness.cassettes import aio  # imports clients: here, not at the top
 
-    aio.install(_patch)  # aiohttp, when it is installed
+    aio.install(_patch, _patch_if_active)  # aiohttp: now if imported, else when it is
+
+
+def _patch_if_active(cls: type, name: str, make: Callable[[Any], Any]) -> None:
+    """`_patch` from an import made later, in any thread: only while a cassette is still active."""
+    with _lock:
+        if _users and not any(c is cls and n == name for c, n, _ in _saved):
+            _patch(cls, name, make)
 
 
 # --- httpx ---------------------------------------------------------------------------------------------

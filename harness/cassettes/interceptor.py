@@ -184,11 +184,12 @@ class CassetteInterceptor:
         loaded = self._load().interactions if self.can_replay_mode else []
         return [*loaded, *(s.interaction for s in self._slots if s.interaction is not None)]
 
-    def traffic(self) -> list[tuple[Interaction, str, bool]]:
+    def traffic(self, *, others: bool = False) -> list[tuple[Interaction, str, bool]]:
         """Every exchange this session answered, in order: (interaction, "replayed" | "recorded", whether
-        a harness chat model sent it). `harness.cassettes.inspect.traffic_calls` summarises them."""
+        a harness chat model sent it); with `others`, only those no harness chat model sent (the others
+        are not parsed). `harness.cassettes.inspect.traffic_calls` summarises them."""
         with self._lock:
-            entries = list(self._traffic)
+            entries = [e for e in self._traffic if not (others and e[2])]
         out: list[tuple[Interaction, str, bool]] = []
         for ref, source, by_model in entries:
             # a replay holds only the response half: the whole interaction is parsed now, once

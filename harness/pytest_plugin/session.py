@@ -82,6 +82,7 @@ class HarnessSession:
             self.blocker.install()
         self._pricing: Any = None
         self._root: Path | None = None
+        self._folders: dict[Any, Path] = {}
 
     def _record_mode(self) -> str:
         cli = self.config.getoption("record_mode", None)
@@ -107,12 +108,15 @@ class HarnessSession:
     def cassette_path(self, item: Any, override: str | os.PathLike[str] | None) -> Path:
         if override:
             return self.cassette_dir / Path(override)  # an absolute override stays absolute
-        try:
-            module = Path(item.path).relative_to(self.config.rootpath).with_suffix("")
-        except ValueError:
-            module = Path(Path(item.path).stem)
+        folder = self._folders.get(item.path)  # one per test module, computed once
+        if folder is None:
+            try:
+                module = Path(item.path).relative_to(self.config.rootpath).with_suffix("")
+            except ValueError:
+                module = Path(Path(item.path).stem)
+            folder = self._folders[item.path] = self.cassette_dir / module
         name = (f"{item.cls.__name__}." if getattr(item, "cls", None) else "") + item.name
-        return self.cassette_dir / module / (re.sub(r'[<>:"/\\|?*\x00-\x1f]', "-", name) + ".yaml")
+        return folder / (re.sub(r'[<>:"/\\|?*\x00-\x1f]', "-", name) + ".yaml")
 
     def relative(self, path: Path) -> str:
         """`path` relative to the rootdir. A cassette path is built under the rootdir, so most are

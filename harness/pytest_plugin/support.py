@@ -98,11 +98,12 @@ class TestCapture:
         if self._other is None:
             self._other = []
             if self.cassette is not None:
-                from harness.cassettes.inspect import traffic_calls
-                from harness.results.build import priced_calls
+                entries = self.cassette.traffic(others=True)  # a harness model's calls: not parsed
+                if entries:
+                    from harness.cassettes.inspect import traffic_calls
+                    from harness.results.build import priced_calls
 
-                entries = [e for e in self.cassette.traffic() if not e[2]]
-                self._other = [dict(c) for c in priced_calls(traffic_calls(entries), self.pricing)]
+                    self._other = [dict(c) for c in priced_calls(traffic_calls(entries), self.pricing)]
         return self._other
 
     def call_for(self, message: Any) -> Call | None:
@@ -146,7 +147,7 @@ class TestCapture:
             out.append(rec)
         if out and self.cassette is not None:  # the file's unused interactions, counted once per test
             with contextlib.suppress(Exception):
-                out[0]["cassette"]["unused"] = len(self.cassette.unused())
+                out[0]["cassette"]["unused"] = len(self.cassette.unused_indices())
         for rec in self.suite_records:  # "smoke::capital": a suite's case beside the tests' node ids
             out.append(
                 {

@@ -55,7 +55,7 @@ from harness.runner.pool import CellRunner
 from harness.runner.rundir import choose_run_dir
 from harness.runner.selection import selected_cases
 from harness.runner.validation import CaseAssertions, case_judges, check_cases, check_cassette_paths
-from harness.runner.workers import run_pool, worker_count, worker_spec
+from harness.runner.workers import EarlyPool, run_pool, worker_count, worker_spec
 from harness.suite.spec import ExpandedCase, ModelEntry, ModelSpec, Suite, slugify
 
 __all__ = [
@@ -76,8 +76,16 @@ class Runner:
         self.in_worker = in_worker  # a worker process of a run: the parent validated and owns the run dir
         self.options = options or RunOptions()
         self._check_shard()
-        if not in_worker:
-            self._check_cell_count()
+        # worker processes start now and parse the suite while this one validates it (`workers`)
+        self.early = None if in_worker else EarlyPool(self, self._check_cell_count())
+        try:
+            self._setup(suite, in_worker)
+        except BaseException:
+            if self.early is not None:
+                self.early.close()
+            raise
+
+    def _setup(self, suite: Suite, in_worker: bool) -> None:
         self.cases = selected_cases(suite.expand(), self.options.cases)
         self._target_chats: dict[str, ChatModel] = {}
         self.models = self._resolve_models()
@@ -103,14 +111,14 @@ class Runner:
 
     # --- validation (before any cell runs) ----------------------------------------------------
 
-    def _check_cell_count(self) -> None:
+    def _check_cell_count(self) -> int:
         """Count cells arithmetically, before expanding anything: a too-big suite costs no memory."""
         n_models = max(1, len(self.options.models or self.suite.models))
         per_case = self.suite.cell_counts(self.options.repeat)
         total = sum(per_case) * n_models
         limit = self.options.max_cells
         if total <= limit:
-            return
+            return total
         biggest = max(range(len(per_case)), key=per_case.__getitem__)
         case = self.suite.cases[biggest]
         raise self.suite.error(
@@ -371,11 +379,12 @@ class Runner:
         worker = CellRunner(self, summary, counts, states, progress)
         n = 1 if self.options.max_cost is not None else worker_count(self, todo)  # one purse, one process
         try:
+            early = self.early.take(n) if self.early is not None else None
             if n == 1:
                 await worker.run_all(cells, min(self.concurrency, max(1, todo)))
             else:
                 spec = worker_spec(self, done, max(1, self.concurrency // n))
-                await run_pool(worker, spec, todo, n)
+                await run_pool(worker, spec, todo, n, early)
         finally:
             worker.close()
             if n > 1:

@@ -12,7 +12,11 @@ A killed run leaves its part files, which `--resume` merges before anything else
 summary are taken from the file: what reached results.jsonl is what the run did.
 
 Workers are started with `spawn` (a fresh interpreter): forking a process that runs an event loop
-and holds open HTTP clients is not safe.
+and holds open HTTP clients is not safe. They are started early (`EarlyPool`): as soon as the parent
+has counted the cells, before it validates the cases, so each worker imports harness and parses the
+suite while the parent validates; a worker builds its own runner when its first chunk arrives (with
+the run's spec). Should validation fail, or the run end up needing another number of workers, the
+early pool is shut down and nothing ran in it.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import dataclasses
 import multiprocessing
 import os
 import sys
+import weakref
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -95,17 +100,53 @@ def chunks(todo: int, workers: int) -> list[tuple[int, int]]:
     return [(start, min(start + size, todo)) for start in range(0, todo, size)]
 
 
-async def run_pool(cell_runner: CellRunner, spec: dict[str, Any], todo: int, workers: int) -> None:
-    """Run the `todo` cells of the plan over `workers` processes; fold each chunk's result in as it ends."""
-    loop = asyncio.get_running_loop()
-    cell_runner.incomplete = True  # until every chunk has reported
-    with ProcessPoolExecutor(
+class EarlyPool:
+    """Worker processes started before the parent validates the suite (see the module's docstring)."""
+
+    def __init__(self, runner: Runner, total: int) -> None:
+        k, n = runner.options.shard or (1, 1)
+        self.workers = 1 if runner.options.plan_only else worker_count(runner, len(range(k - 1, total, n)))
+        self.pool: ProcessPoolExecutor | None = None
+        if self.workers > 1:
+            self.pool = _new_pool(str(runner.suite.path), self.workers)
+            for _ in range(self.workers):  # with `spawn`, each submit starts one process: all start now
+                self.pool.submit(_ready)
+            weakref.finalize(self, self.pool.shutdown, wait=False, cancel_futures=True)  # never run
+
+    def take(self, workers: int) -> ProcessPoolExecutor | None:
+        """The pool, if it has `workers` processes; otherwise it is shut down and None."""
+        pool, self.pool = self.pool, None
+        if pool is not None and workers != self.workers:
+            pool.shutdown(wait=True, cancel_futures=True)
+            return None
+        return pool
+
+    def close(self) -> None:
+        self.take(0)
+
+
+def _new_pool(suite_path: str, workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(spec,),
-    ) as pool:
-        futures = [loop.run_in_executor(pool, _run_chunk, a, b) for a, b in chunks(todo, workers)]
+        initializer=_preload,
+        initargs=(os.path.abspath(suite_path), os.getcwd()),
+    )
+
+
+async def run_pool(
+    cell_runner: CellRunner,
+    spec: dict[str, Any],
+    todo: int,
+    workers: int,
+    early: ProcessPoolExecutor | None = None,
+) -> None:
+    """Run the `todo` cells of the plan over `workers` processes (those of `early` when given); fold each
+    chunk's result in as it ends."""
+    loop = asyncio.get_running_loop()
+    cell_runner.incomplete = True  # until every chunk has reported
+    with early or _new_pool(spec["suite_path"], workers) as pool:
+        futures = [loop.run_in_executor(pool, _run_chunk, spec, a, b) for a, b in chunks(todo, workers)]
         try:
             for next_done in asyncio.as_completed(futures):
                 cell_runner.absorb(await next_done)
@@ -133,11 +174,25 @@ class _Worker:
 
 
 _worker: _Worker | None = None
+_suite: Any = None  # the suite this process parsed when it started
 
 
-def _init_worker(spec: dict[str, Any]) -> None:
-    """The pool's initializer: parse the suite and plan the cells once per process."""
-    global _worker
+def _preload(suite_path: str, cwd: str) -> None:
+    """The pool's initializer: import the runner and parse the suite, while the parent validates it."""
+    global _suite
+    from harness.runner import runner  # noqa: F401  (imported now, not when the first chunk arrives)
+    from harness.suite.spec import load_suite
+
+    os.chdir(cwd)
+    _suite = load_suite(suite_path)
+
+
+def _ready() -> None:
+    """A no-op task: submitting one per worker starts every process at once."""
+
+
+def _setup(spec: dict[str, Any]) -> _Worker:
+    """This process's runner and plan, built once, from the run's spec (with its first chunk)."""
     from harness.models.retry import RetryPolicy
     from harness.runner.runner import Runner, RunOptions
     from harness.suite.spec import load_suite
@@ -155,28 +210,32 @@ def _init_worker(spec: dict[str, Any]) -> None:
         workers=1,
         concurrency=spec["concurrency"],
     )
-    runner = Runner(load_suite(spec["suite_path"]), opts, in_worker=True)
+    suite = _suite if _suite is not None else load_suite(spec["suite_path"])
+    runner = Runner(suite, opts, in_worker=True)
     done = {tuple(k) for k in spec["done"]}
     cells = [c for c in runner.cells() if c.key not in done]
     out = part_path(spec["run_dir"], str(os.getpid())).open("ab")
     atexit.register(out.close)
-    _worker = _Worker(runner, cells, spec["concurrency"], out)
+    return _Worker(runner, cells, spec["concurrency"], out)
 
 
-def _run_chunk(start: int, stop: int) -> ChunkResult:
+def _run_chunk(spec: dict[str, Any], start: int, stop: int) -> ChunkResult:
+    global _worker
     from harness.runner.pool import CellRunner
 
-    assert _worker is not None, "the pool initializer did not run"
+    if _worker is None:
+        _worker = _setup(spec)
+    worker = _worker
     result = ChunkResult()
     cell_runner = CellRunner(
-        _worker.runner, result.summary, result.counts, result.states, None, sink=_worker.out
+        worker.runner, result.summary, result.counts, result.states, None, sink=worker.out
     )
 
     async def go() -> None:
         try:
-            await cell_runner.run_all(iter(_worker.cells[start:stop]), _worker.concurrency)
+            await cell_runner.run_all(iter(worker.cells[start:stop]), worker.concurrency)
         finally:
-            await _worker.runner.aclose()
+            await worker.runner.aclose()
 
     asyncio.run(go())
     result.ran = cell_runner.ran
