@@ -7,7 +7,8 @@
 
 Modules: `store` (file format, loading every variant, atomic writes), `replies` (the reply half of a
 fragment read without YAML where that is safe), `matching` (request keys,
-nearest-miss diffs), `scrub` (secrets), `interceptor` (record/replay), `cassette` (use_cassette),
+nearest-miss diffs), `scrub` (secrets), `interceptor` (record/replay), `writer` (serialising and committing a session's
+recordings off the caller's thread), `misses` (the miss report), `cassette` (use_cassette),
 `inspect` (adapter-parsed views for the CLI), `modes` (RECORD_MODES, the one list of record modes),
 `clients` (any httpx / httpx2 client through the active cassette: class-level transport patches),
 `aio` (any aiohttp session, the same way: a client middleware added by a class-level patch),

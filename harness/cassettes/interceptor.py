@@ -5,10 +5,9 @@ matches (never touching `inner`, so no socket is opened), or by sending it throu
 recording the answer as it streams past. Which of the two is allowed is the record mode's business,
 with vcrpy's semantics: none / once / new_episodes / all / rewrite.
 
-Recorded interactions are serialised by one background thread per cassette, so neither
-time-to-first-token nor the end of a call waits for it; the file is written once, atomically under a
-lock, by `commit()` when the session completes, so a session killed or failed part-way never leaves a
-partial cassette. Answers a retry could change (429, 408, 409, 5xx) are not recorded unless
+Recorded interactions are serialised off the caller's thread and written once, atomically, by
+`commit()` (`writer.SessionWriter`, which this class inherits); a miss's message is built by
+`misses.miss_error`. Answers a retry could change (429, 408, 409, 5xx) are not recorded unless
 `record_errors`: an outage must not be replayed forever.
 """
 
@@ -20,7 +19,6 @@ import os
 import threading
 import time
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +29,15 @@ from harness.cassettes.inspect import request_adapter
 from harness.cassettes.interaction import (
     Interaction,
 )
-from harness.cassettes.matching import Index, Matcher, RequestKey, body_diff, summarize
+from harness.cassettes.matching import Index, Matcher, RequestKey
+from harness.cassettes.misses import miss_error
 from harness.cassettes.modes import (  # noqa: F401  (re-exported)
     RECORD_MODES,
     check_record_mode,
     default_record_mode,
     parse_replay_speed,
 )
-from harness.cassettes.store import CassetteFile, CassetteWriter, dump_fragment, read_cassette_file, stat_key
+from harness.cassettes.store import CassetteFile, read_cassette_file, stat_key
 from harness.cassettes.streams import (
     AsyncRecordingStream,
     RecordingStream,
@@ -46,25 +45,15 @@ from harness.cassettes.streams import (
     recorded_interaction,
     replay_response,
 )
+from harness.cassettes.writer import SessionWriter, Slot
 from harness.errors import CassetteFormatError, CassetteMissError, SecretLeakError
 from harness.http import live_send
-from harness.redaction import MIN_SECRET_LEN, mask_text
+from harness.redaction import MIN_SECRET_LEN
 from harness.request_order import in_input_order
 
 _DEFAULT_MATCHER = Matcher()
-_WRITE_DELAY_S = 0.02
 # statuses the chat layer retries: a later attempt may answer differently, so they are not recorded
 _RETRYABLE_STATUSES = frozenset({408, 409, 429})
-
-
-class _Slot:
-    """One request this session records, kept in request order (so replay order matches)."""
-
-    __slots__ = ("fragment", "interaction")
-
-    def __init__(self) -> None:
-        self.fragment: str | None = None
-        self.interaction: Interaction | None = None
 
 
 class _Pending:
@@ -72,11 +61,11 @@ class _Pending:
 
     __slots__ = ("request", "response", "slot")
 
-    def __init__(self, slot: _Slot, request: httpx.Request, response: httpx.Response) -> None:
+    def __init__(self, slot: Slot, request: httpx.Request, response: httpx.Response) -> None:
         self.slot, self.request, self.response = slot, request, response
 
 
-class CassetteInterceptor:
+class CassetteInterceptor(SessionWriter):
     def __init__(
         self,
         path: str | os.PathLike[str],
@@ -104,17 +93,12 @@ class CassetteInterceptor:
         self.allow_playback_repeats = allow_playback_repeats
         self.ignore_hosts = frozenset(h.lower() for h in ignore_hosts)
         self._secrets: set[str] = {s for s in secrets if s}
+        super().__init__()
         self._lock = threading.Lock()
-        self._save_lock = threading.Lock()
         self._file: CassetteFile | None = None
         self._index: Index | None = None
         self._stored_keys = False
-        self._slots: list[_Slot] = []
-        self._executor: ThreadPoolExecutor | None = None
-        self._pending: list[Future[list[_Slot]]] = []
-        self._save_queued = False
-        self._write_error: BaseException | None = None
-        self._flushing = threading.Event()
+        self._slots: list[Slot] = []
         self.play_counts: collections.Counter[int] = collections.Counter()
         self.replayed_count = 0
         self.recorded_count = 0
@@ -259,11 +243,11 @@ class CassetteInterceptor:
         tape = Tape(t0, functools.partial(self._finish, _Pending(slot, request, response)))
         return self._recording(response, AsyncRecordingStream(response.stream, tape), request)  # type: ignore[arg-type]
 
-    def _release(self, slot: _Slot) -> None:
+    def _release(self, slot: Slot) -> None:
         with self._lock:
             self._slots.remove(slot)
 
-    def _plan(self, request: httpx.Request, body: bytes) -> tuple[Interaction | None, _Slot | None]:
+    def _plan(self, request: httpx.Request, body: bytes) -> tuple[Interaction | None, Slot | None]:
         """Replay (the interaction) or record (a slot reserved in request order), or raise a miss."""
         cf = self._load()
         key: RequestKey | None = None
@@ -289,7 +273,7 @@ class CassetteInterceptor:
                 self.misses += 1
                 self.miss_errors.append(err)
             raise err
-        slot = _Slot()
+        slot = Slot()
         found = self._request_secrets(request)
         with self._lock:
             self._slots.append(slot)
@@ -310,59 +294,11 @@ class CassetteInterceptor:
         return replay_response(ix, request, str(self.path), self.replay_speed)
 
     def _miss(self, key: RequestKey, secrets: set[str]) -> CassetteMissError:
-        """The miss report: the request and its nearest recorded neighbour, with every credential the
-        request carried masked (the message reaches results, reports, JUnit and CI summaries)."""
+        """The miss report (`misses.miss_error`), masking the request's and the session's secrets."""
         cf = self._load()
-        lines = [
-            f"{self.path}: no recorded response matches this request (record_mode={self.record_mode}).",
-            f"  request: {summarize(key.method, key.raw_url, key.body, key.adapter)}",
-        ]
-        if not cf.exists:
-            lines.append("  the cassette file does not exist.")
-        elif not len(cf):
-            lines.append("  the cassette holds no interactions.")
-        else:
-            assert self._index is not None
-            n = self._index.nearest(key)
-            if n is not None:
-                near = self._index.key_at(n)
-                if near.digest == key.digest:
-                    lines.append(
-                        f"  all {self._index.recorded(key.digest)} recorded answers to this request "
-                        "were already played (pass allow_playback_repeats=True to replay the last)."
-                    )
-                elif self.matcher.same_but_host(near, key):
-                    lines.extend(self._host_hint(n, near, key))
-                    return self._miss_error(lines, key, secrets, only_base_url=True)
-                else:
-                    lines.append(
-                        f"  nearest recorded (#{n}): {summarize(near.method, near.raw_url, near.body, near.adapter)}"
-                    )
-                    lines.append("  " + body_diff(near, key).replace("\n", "\n  "))
-        lines.append(
-            '  To record it, use record_mode="new_episodes" (or set HARNESS_RECORD_MODE=new_episodes).'
+        return miss_error(
+            self.path, self.record_mode, cf, self._index, self.matcher, key, secrets | self._secrets
         )
-        return self._miss_error(lines, key, secrets)
-
-    def _host_hint(self, n: int, near: RequestKey, key: RequestKey) -> list[str]:
-        """A miss only the base URL explains: recording it again would be the wrong fix."""
-        why = (
-            "host matching is strict (match_host=True: `harness run --match-host`, pytest "
-            "`--harness-match-host` / ini `harness_match_host`); without it this request replays"
-            if self.matcher.match_host
-            else "no provider adapter recognises this endpoint, so its whole URL is matched"
-        )
-        return [
-            f"  recorded #{n} is this same request sent to another base URL: recorded "
-            f"{_base_of(near.raw_url)}, this request {_base_of(key.raw_url)}.",
-            f"  Only the base URL differs; {why}.",
-        ]
-
-    def _miss_error(
-        self, lines: list[str], key: RequestKey, secrets: set[str], *, only_base_url: bool = False
-    ) -> CassetteMissError:
-        message = mask_text("\n".join(lines), secrets | self._secrets)
-        return CassetteMissError(message, cassette=str(self.path), request=key, only_base_url=only_base_url)
 
     # --- record ------------------------------------------------------------------------------------
 
@@ -418,105 +354,6 @@ class CassetteInterceptor:
         ).digest
         return ix
 
-    # --- writing: a background thread per cassette, so the caller never waits for the disk ------------
-
-    def _schedule_save(self) -> None:
-        with self._lock:
-            if self._save_queued:
-                return  # the queued dump will include this interaction
-            self._save_queued = True
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(1, thread_name_prefix="harness-cassette-writer")
-            try:
-                self._pending.append(self._executor.submit(self._dump, _WRITE_DELAY_S))
-                return
-            except RuntimeError:  # interpreter shutting down: dump in this thread
-                pass
-        self._dump()
-
-    def _dump(self, delay: float = 0.0) -> list[_Slot]:
-        """Serialise each new interaction once; returns this session's recorded slots in request order."""
-        if delay:
-            # let the caller's next request get under way (it then waits on the network, not on us),
-            # and gather the interactions that finish meanwhile into one pass; flush() cuts it short
-            self._flushing.wait(delay)
-        with self._save_lock:
-            with self._lock:
-                self._save_queued = False
-                slots = [s for s in self._slots if s.interaction is not None]
-            try:
-                for s in slots:
-                    if s.fragment is None:
-                        s.fragment = dump_fragment(s.interaction)  # type: ignore[arg-type]
-            except BaseException as e:
-                self._write_error = e
-                raise
-        return slots
-
-    def commit(self) -> None:
-        """Write this session's recordings into the file (atomic, locked): others' interactions are kept,
-        and with all/rewrite those the file held when the session began are replaced. Raises the write's
-        error (e.g. SecretLeakError) from flush(), whose frame holds none of the refused bytes."""
-        self.flush()
-        self._write_file()
-        self.flush()
-
-    def _write_file(self) -> None:
-        slots = self._dump()
-        if not slots:
-            return
-        writer = CassetteWriter(self.path, self._load(), replace=not self.can_replay_mode)
-        try:
-            problem = writer.save(
-                [s.fragment for s in slots],  # type: ignore[misc]
-                lambda data: scrub.leak_report(data, self._secrets, str(self.path)),
-            )
-        except BaseException as e:
-            self._drop_leaking(slots)
-            self._write_error = e
-            return
-        if problem is not None:
-            self._drop_leaking(slots)
-            # no traceback: the frames that built the refused file hold its bytes
-            self._write_error = SecretLeakError(problem)
-
-    def _drop_leaking(self, slots: list[_Slot]) -> None:
-        with self._lock:
-            for s in slots:
-                if s.fragment is not None and scrub.leaked(s.fragment.encode("utf-8"), self._secrets):
-                    self._slots.remove(s)
-                    self.recorded_count -= 1
-
-    def flush(self) -> None:
-        """Wait for pending serialisation; raise its first error if one happened."""
-        self._flushing.set()
-        try:
-            self._drain()
-        finally:
-            self._flushing.clear()
-        err, self._write_error = self._write_error, None
-        if err is not None:
-            raise err
-
-    def _drain(self) -> None:
-        while True:
-            with self._lock:
-                pending, self._pending = self._pending, []
-            if not pending:
-                break
-            for f in pending:
-                f.exception()
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
-
 
 def _retryable(status: int) -> bool:
     return status in _RETRYABLE_STATUSES or status >= 500
-
-
-def _base_of(url: str) -> str:
-    """scheme://host[:port] of a URL, for a miss message (credentials in the query never shown)."""
-    parts = httpx.URL(url)
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.host}{port}"
