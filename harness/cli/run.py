@@ -10,8 +10,16 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from harness.cassettes.modes import RECORD_MODES
-from harness.cli.run_console import Progress, print_failures, print_summary
+from harness.cli.run_console import Progress, print_failures, print_summary, write_report
 from harness.cli.run_gates import Gate, combine, exit_code, parse_gates, resolve_gates
+from harness.cli.run_options import (
+    check_exports,
+    check_writable,
+    replay_speed_value,
+    shard_value,
+    trusted_paths,
+    workers_value,
+)
 from harness.cli.run_resume import ResumingCommand, remember
 from harness.cli.select import load_env_files, selected, selection_options, split_models
 from harness.cli.show import print_outputs
@@ -39,77 +47,6 @@ Examples:
 Exit codes: 0 every cell passed (with --fail-under: every gate held), 1 a cell failed or errored
 (with --fail-under: a gate was missed), 2 usage or input error, 3 --max-cost skipped cells.
 """
-
-
-def _replay_speed(value: str | None) -> str | float | None:
-    if value is None or value in ("instant", "realtime"):
-        return value
-    try:
-        speed = float(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r}: allowed: instant, realtime, or a speed factor such as 2.0",
-            param_hint="--replay-speed",
-        ) from None
-    if speed <= 0:
-        raise click.BadParameter(
-            f"{value!r}: a speed factor must be greater than 0", param_hint="--replay-speed"
-        )
-    return speed
-
-
-EXPORT_FORMATS = ("csv", "json", "parquet")
-
-
-def _check_exports(paths: tuple[Path, ...]) -> None:
-    """Refuse an export the run could not write, before any cell runs (not after a long run)."""
-    for path in paths:
-        fmt = path.suffix.lstrip(".").lower()
-        if fmt not in EXPORT_FORMATS:
-            raise click.BadParameter(
-                f"{str(path)!r}: unknown export format {fmt or '(no suffix)'!r}; "
-                f"allowed suffixes: .csv, .json, .parquet",
-                param_hint="--export",
-            )
-        if fmt == "parquet":
-            try:
-                import pyarrow  # noqa: F401
-            except ImportError:
-                raise click.BadParameter(
-                    f"{str(path)!r}: Parquet export needs pyarrow: pip install 'harness[parquet]'",
-                    param_hint="--export",
-                ) from None
-
-
-def _shard(value: str | None) -> tuple[int, int] | None:
-    if value is None:
-        return None
-    k, sep, n = value.partition("/")
-    if sep and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n):
-        return int(k), int(n)
-    raise click.BadParameter(f"{value!r}: allowed: K/N with 1 <= K <= N, e.g. 1/4", param_hint="--shard")
-
-
-def _check_writable(
-    out: Path | None, report: Path | None, junit: Path | None, exports: tuple[Path, ...]
-) -> None:
-    """Refuse an output path that cannot be written (a file where a folder must be, no permission)."""
-    from harness.files import unwritable
-
-    wanted = [("--out", out, True), ("--report", report, False), ("--junit", junit, False)]
-    for hint, path, folder in [*wanted, *(("--export", p, False) for p in exports)]:
-        if path is not None and (why := unwritable(path, directory=folder)):
-            raise click.BadParameter(f"{str(path)!r}: cannot write it: {why}", param_hint=hint)
-
-
-def _workers(value: str) -> int | None:
-    if value == "auto":
-        return None
-    if value.isdigit() and int(value) >= 1:
-        return int(value)
-    raise click.BadParameter(
-        f"{value!r}: allowed: a number of processes (1, 2, ...) or auto", param_hint="--workers"
-    )
 
 
 @click.command(
@@ -290,12 +227,12 @@ def run_cmd(
             repeat,
             junit,
             exports,
-            _replay_speed(replay_speed),
+            replay_speed_value(replay_speed),
             resume,
             retry_errors,
             prices,
             progress,
-            _workers(workers),
+            workers_value(workers),
             max_cells,
             dry_run,
             match_host,
@@ -303,7 +240,7 @@ def run_cmd(
             max_cost,
             selection,
             show,
-            _shard(shard),
+            shard_value(shard),
             parquet,
         )
     except (InputError, ConfigurationError) as e:
@@ -352,15 +289,15 @@ def _run(
     config: dict[str, Any] = {}
     if resume is not None:
         meta = load_run_meta(resume)
-        config = _trusted_paths(meta, resume, cassettes_given=cassettes_dir is not None or no_cassettes)
+        config = trusted_paths(meta, resume, cassettes_given=cassettes_dir is not None or no_cassettes)
         if not suites and meta.get("suite_path"):
             suites = (Path(meta["suite_path"]),)
         if len(suites) > 1:
             raise click.UsageError("--resume continues one run: give one SUITE (or none, to use the run's)")
     if not suites:
         raise click.UsageError("give at least one SUITE file (e.g. suites/quickstart.yaml)")
-    _check_exports(exports + ((parquet / "x.parquet",) if parquet is not None else ()))
-    _check_writable(out, report_path if not no_report else None, junit, exports)
+    check_exports(exports + ((parquet / "x.parquet",) if parquet is not None else ()))
+    check_writable(out, report_path if not no_report else None, junit, exports)
     load_env_files(suites)
     if no_cassettes and (record_mode or cassettes_dir):
         raise click.UsageError("--no-cassettes cannot be combined with --record-mode or --cassettes")
@@ -389,7 +326,7 @@ def _run(
             max_cost=max_cost,
             plan_only=dry_run,
             **chosen,
-            shard=shard or _shard(config.get("shard")),
+            shard=shard or shard_value(config.get("shard")),
         )
         runners.append(Runner(suite, options))
         check_selection(runners[-1])
@@ -440,7 +377,7 @@ def _execute(
         codes.append(exit_code(result, (gates or {}).get(id(runner), []), runner.options.max_cost, console))
         console.print(f"Results: {result.run_dir / 'results.jsonl'}")
         if not no_report:
-            reports[result.run_dir] = _report(result, report_path, baseline, len(runners) > 1, console)
+            reports[result.run_dir] = write_report(result, report_path, baseline, len(runners) > 1, console)
         for path in exports:
             target = path.with_name(f"{path.stem}-{result.suite}{path.suffix}") if len(runners) > 1 else path
             console.print(f"Exported: {export(result.run_dir, target)}")
@@ -453,36 +390,3 @@ def _execute(
 
         write_github_summary(run_dirs, reports, baseline)
     return combine(codes)
-
-
-def _trusted_paths(meta: dict[str, Any], run_dir: Path, *, cassettes_given: bool) -> dict[str, Any]:
-    """The config of a run being resumed, its paths confined to the working directory: run.json is a
-    file anyone may hand over, and a crafted one must not send cassettes or suites elsewhere."""
-    from harness.files import confined
-
-    source = str(run_dir / "run.json")
-    config = dict(meta.get("config") or {})
-    cwd = Path.cwd()
-    if meta.get("suite_path"):
-        meta["suite_path"] = str(confined(meta["suite_path"], cwd, what="suite_path", source=source))
-    if config.get("cassettes_dir") is not None and not cassettes_given:
-        what = "config.cassettes_dir (pass --cassettes DIR to choose another)"
-        config["cassettes_dir"] = str(confined(config["cassettes_dir"], cwd, what=what, source=source))
-    return config
-
-
-def _report(
-    result: Any, report_path: Path | None, baseline: Path | None, several: bool, console: Any
-) -> Path | None:
-    from harness.report import render_report
-
-    target = report_path
-    if target is not None and several:
-        target = target.with_name(f"{target.stem}-{result.suite}{target.suffix}")
-    try:
-        path = render_report(result.run_dir, target, baseline_dir=baseline)
-    except InputError as e:
-        console.print(f"[yellow]report not written:[/] {e}")
-        return None
-    console.print(f"Report: {path}")
-    return Path(path)

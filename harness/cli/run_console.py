@@ -1,4 +1,5 @@
-"""What `harness run` prints: the progress bar, the summary table and the failures (rich, on the terminal).
+"""What `harness run` prints: the progress bar, the summary table, the failures and the report line
+(rich, on the terminal).
 
 The figures come from the one summary (`harness.results.summary`), formatted by its own formatters, so
 the console shows what run.json, `harness compare` and the report show.
@@ -132,3 +133,23 @@ def print_failures(run_dir: Path, console: Any, limit: int = 10) -> None:
             console.print(f"      {escape(line)}", highlight=False)
     if len(bad) > limit:
         console.print(f"  ... and {len(bad) - limit} more")
+
+
+def write_report(
+    result: Any, report_path: Path | None, baseline: Path | None, several: bool, console: Any
+) -> Path | None:
+    """Render the run's HTML report (suffixed with the suite's name when one command ran several) and
+    print its path; a report that cannot be written is a warning line, not a failed run."""
+    from harness.errors import InputError
+    from harness.report import render_report
+
+    target = report_path
+    if target is not None and several:
+        target = target.with_name(f"{target.stem}-{result.suite}{target.suffix}")
+    try:
+        path = render_report(result.run_dir, target, baseline_dir=baseline)
+    except InputError as e:
+        console.print(f"[yellow]report not written:[/] {e}")
+        return None
+    console.print(f"Report: {path}")
+    return Path(path)
