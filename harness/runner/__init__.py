@@ -1,7 +1,7 @@
 """The runner: every case x model x repeat of a suite, each cell under its own cassette.
 
 Owns: `runner` (models, planning, resuming, run.json), `options` (RunOptions, RunResult, Cell,
-RunProgress), `rundir` (choosing or resuming the run directory), `validation` (every case checked before any
+RunProgress), `rundir` (choosing or resuming the run directory, and reading its records back), `validation` (every case checked before any
 cell), `cell` (one cell's model calls and tool loop), `target` (suite targets: TargetInput, the
 user's function called under the cell's cassette), `pool` (the task pool that runs cells and
 appends records), `workers` (worker processes for replay-heavy runs), `selection` (choosing cases,

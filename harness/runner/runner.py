@@ -23,7 +23,6 @@ from typing import Any
 from harness.assertions.base import SpecBase
 from harness.cassettes.modes import RECORD_MODES
 from harness.errors import ConfigurationError, SuiteError, UnknownParameterWarning
-from harness.files import write_atomic
 from harness.langchain.wrapped import LANGCHAIN_PREFIX, LangChainChatModel, langchain_model
 from harness.models.chat import ChatModel
 from harness.models.init import init_chat_model
@@ -31,11 +30,7 @@ from harness.rate_limiters import AdaptiveLimiter
 from harness.redaction import redact_params
 from harness.results.build import Pricing, utc_now
 from harness.results.io import (
-    RESULTS_FILE,
     RUN_FILE,
-    dumps_line,
-    iter_records,
-    latest,
     load_run_meta,
     merge_parts,
     write_json_atomic,
@@ -52,7 +47,7 @@ from harness.runner.options import (
 )
 from harness.runner.plan import check_live_keys
 from harness.runner.pool import CellRunner
-from harness.runner.rundir import choose_run_dir
+from harness.runner.rundir import choose_run_dir, recount, resume_state
 from harness.runner.selection import selected_cases
 from harness.runner.validation import CaseAssertions, case_judges, check_cases, check_cassette_paths
 from harness.runner.workers import EarlyPool, run_pool, worker_count, worker_spec
@@ -299,44 +294,6 @@ class Runner:
 
     # --- running --------------------------------------------------------------------------------
 
-    def _resume_state(self, summary: SummaryBuilder, counts: dict[str, int]) -> set[tuple[str, str, int]]:
-        """Keys of finished cells; skipped records (a spent --max-cost) are dropped from the file, and with
-        retry_errors errored ones too: those cells run again."""
-        path = self.run_dir / RESULTS_FILE
-        merge_parts(self.run_dir)  # a killed run's worker processes left their records in part files
-        kept: list[dict[str, Any]] = []
-        dropped = False
-        for rec in iter_records(self.run_dir, repair=True):
-            if rec.get("status") == "skipped" or (self.options.retry_errors and rec.get("status") == "error"):
-                dropped = True
-                continue
-            kept.append(rec)
-        if dropped:
-            write_atomic(path, b"".join(dumps_line(rec) for rec in kept))
-        cells = latest(kept)  # should a cell appear twice, its last record counts, as everywhere
-        for rec in cells.values():
-            summary.add(rec)
-            counts[str(rec.get("status"))] = counts.get(str(rec.get("status")), 0) + 1
-        return set(cells)
-
-    def _recount(
-        self, done: set[tuple[str, str, int]]
-    ) -> tuple[SummaryBuilder, dict[str, int], dict[str, int], int]:
-        """Summary, counts, cassette states and cells run, from the records on disk (a run whose worker
-        pool broke: what reached the file is what counts)."""
-        summary = SummaryBuilder()
-        counts: dict[str, int] = {"passed": 0, "failed": 0, "error": 0}
-        states: dict[str, int] = {}
-        ran = 0
-        for key, rec in latest(list(iter_records(self.run_dir))).items():
-            summary.add(rec)
-            counts[str(rec.get("status"))] = counts.get(str(rec.get("status")), 0) + 1
-            if key not in done:
-                ran += 1
-                state = str((rec.get("cassette") or {}).get("state"))
-                states[state] = states.get(state, 0) + 1
-        return summary, counts, states, ran
-
     def _write_meta(self, started: str, summary: SummaryBuilder, finished: str | None) -> None:
         meta = load_run_meta(self.run_dir) if self.resuming else {}
         write_json_atomic(
@@ -368,7 +325,11 @@ class Runner:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         summary = SummaryBuilder([m.id for m in self.models])
         counts: dict[str, int] = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
-        done = self._resume_state(summary, counts) if self.resuming else set()
+        done = (
+            resume_state(self.run_dir, summary, counts, retry_errors=self.options.retry_errors)
+            if self.resuming
+            else set()
+        )
         started = utc_now()
         self._write_meta(started, summary, None)
         states: dict[str, int] = {}
@@ -390,7 +351,7 @@ class Runner:
             if n > 1:
                 merge_parts(self.run_dir)
                 if worker.incomplete:  # a dead worker's last chunk wrote records it never reported
-                    summary, counts, states, worker.ran = self._recount(done)
+                    summary, counts, states, worker.ran = recount(self.run_dir, done)
             await self.aclose()
             self._write_meta(started, summary, utc_now())
             if progress is not None:
