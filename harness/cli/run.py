@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from harness.cassettes.modes import RECORD_MODES
 from harness.cli.run_console import Progress, print_failures, print_summary, write_report
 from harness.cli.run_gates import Gate, combine, exit_code, parse_gates, resolve_gates
 from harness.cli.run_options import (
+    cassettes_value,
     check_exports,
     check_writable,
+    plan_options,
     replay_speed_value,
     shard_value,
     trusted_paths,
@@ -56,24 +57,7 @@ Exit codes: 0 every cell passed (with --fail-under: every gate held), 1 a cell f
     short_help="Run suites over models; write results and a report.",
 )
 @click.argument("suites", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "--models",
-    help="Comma-separated model ids of the suite or model strings, e.g. haiku,openai:gpt-4.1-mini",
-)
-@click.option(
-    "--record-mode",
-    type=click.Choice(RECORD_MODES),
-    default=None,
-    help="Cassette record mode (default: $HARNESS_RECORD_MODE, else none in CI or when a cassette exists).",
-)
-@click.option(
-    "--cassettes",
-    "cassettes_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="Cassette directory (default: cassettes/); files are <suite>/<case>/<model>.yaml.",
-)
-@click.option("--no-cassettes", is_flag=True, help="Call every model live; record and replay nothing.")
+@plan_options
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
@@ -96,7 +80,6 @@ Exit codes: 0 every cell passed (with --fail-under: every gate held), 1 a cell f
     type=click.IntRange(min=1),
     help="Cells in flight at once (default: the suite's, else 8).",
 )
-@click.option("--repeat", type=click.IntRange(min=1), help="Run every case N times per model.")
 @click.option(
     "--workers",
     default="auto",
@@ -132,11 +115,6 @@ Exit codes: 0 every cell passed (with --fail-under: every gate held), 1 a cell f
     help="Continue a run directory: finished cells are skipped.",
 )
 @click.option("--retry-errors", is_flag=True, help="With --resume: run the errored cells again.")
-@click.option(
-    "--prices",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    help="A price file overriding the built-in prices.",
-)
 @click.option(
     "--progress/--no-progress", default=None, help="Show a progress bar (default: when stderr is a terminal)."
 )
@@ -299,10 +277,8 @@ def _run(
     check_exports(exports + ((parquet / "x.parquet",) if parquet is not None else ()))
     check_writable(out, report_path if not no_report else None, junit, exports)
     load_env_files(suites)
-    if no_cassettes and (record_mode or cassettes_dir):
-        raise click.UsageError("--no-cassettes cannot be combined with --record-mode or --cassettes")
-    cas_dir: str | Path | None = (
-        None if no_cassettes else (cassettes_dir or config.get("cassettes_dir", "cassettes"))
+    cas_dir = cassettes_value(
+        no_cassettes, record_mode, cassettes_dir, config.get("cassettes_dir", "cassettes")
     )
     loaded = [load_suite(p) for p in suites]  # every suite validated before anything runs
     runners = []

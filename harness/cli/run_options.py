@@ -3,10 +3,59 @@ the option and what is allowed, before any cell runs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
+
+from harness.cassettes.modes import RECORD_MODES
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_PLAN_OPTIONS = (
+    click.option(
+        "--models",
+        help="Comma-separated model ids of the suite or model strings, e.g. haiku,openai:gpt-4.1-mini",
+    ),
+    click.option(
+        "--record-mode",
+        type=click.Choice(RECORD_MODES),
+        default=None,
+        help="Cassette record mode (default: $HARNESS_RECORD_MODE, else none in CI or when a cassette exists).",
+    ),
+    click.option(
+        "--cassettes",
+        "cassettes_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=None,
+        help="Cassette directory (default: cassettes/); files are <suite>/<case>/<model>.yaml.",
+    ),
+    click.option("--no-cassettes", is_flag=True, help="Call every model live; record and replay nothing."),
+    click.option(
+        "--prices",
+        type=click.Path(path_type=Path, dir_okay=False, exists=True),
+        help="A price file overriding the built-in prices.",
+    ),
+    click.option("--repeat", type=click.IntRange(min=1), help="Run every case N times per model."),
+)
+
+
+def plan_options(func: F) -> F:
+    """The options `harness run` and `harness validate` share: which models, which cassettes (and so
+    which cells replay, record or go live), the prices and the repeats."""
+    for option in reversed(_PLAN_OPTIONS):
+        func = option(func)
+    return func
+
+
+def cassettes_value(
+    no_cassettes: bool, record_mode: str | None, cassettes_dir: Path | None, default: str | Path
+) -> str | Path | None:
+    """The cassette directory a run uses (None: --no-cassettes, every call live)."""
+    if no_cassettes and (record_mode or cassettes_dir):
+        raise click.UsageError("--no-cassettes cannot be combined with --record-mode or --cassettes")
+    return None if no_cassettes else (cassettes_dir or default)
 
 
 def replay_speed_value(value: str | None) -> str | float | None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from harness.cassettes.modes import RECORD_MODES
+from harness.cli.run_options import cassettes_value, plan_options
 from harness.cli.select import load_env_files, selected, selection_options, split_models
 from harness.errors import ConfigurationError, InputError
 
@@ -76,22 +76,7 @@ Exit codes: 0 valid, 2 a problem (one line naming the file and place).
 """,
 )
 @click.argument("suites", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--models", help="Comma-separated model ids of the suite, or model strings.")
-@click.option("--record-mode", type=click.Choice(RECORD_MODES), default=None, help="As for harness run.")
-@click.option(
-    "--cassettes",
-    "cassettes_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="Cassette directory (default: cassettes/).",
-)
-@click.option("--no-cassettes", is_flag=True, help="Plan every call live.")
-@click.option(
-    "--prices",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    help="A price file overriding the built-in prices.",
-)
-@click.option("--repeat", type=click.IntRange(min=1), help="Run every case N times per model.")
+@plan_options
 @selection_options
 def validate_cmd(
     suites: tuple[Path, ...],
@@ -107,15 +92,14 @@ def validate_cmd(
     from harness.runner.runner import Runner, RunOptions
     from harness.suite.spec import load_suite
 
-    if no_cassettes and (record_mode or cassettes_dir):
-        raise click.UsageError("--no-cassettes cannot be combined with --record-mode or --cassettes")
+    cas_dir = cassettes_value(no_cassettes, record_mode, cassettes_dir, "cassettes")
     load_env_files(suites)
     try:
         for path in suites:
             suite = load_suite(path)
             options = RunOptions(
                 record_mode=record_mode,
-                cassettes_dir=None if no_cassettes else (cassettes_dir or "cassettes"),
+                cassettes_dir=cas_dir,
                 prices_file=str(prices) if prices else None,
                 repeat=repeat,
                 plan_only=True,
