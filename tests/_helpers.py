@@ -50,3 +50,27 @@ def comparable(msg, *ignore):
         msg.additional_kwargs,
         meta,
     )
+
+
+# a suite target's source (written to app.py by the tests): a tool loop over TargetInput.model
+TOOL_LOOP_TARGET = '''
+from harness import tool
+
+
+@tool
+def get_weather(city: str) -> str:
+    """The weather in a city."""
+    return f"sunny in {city}"
+
+
+def agent(inp):
+    """A tool loop over TargetInput.model."""
+    llm = inp.model.bind_tools([get_weather])
+    messages = list(inp.messages)
+    while True:
+        ai = llm.invoke(messages)
+        messages.append(ai)
+        if not ai.tool_calls:
+            return {"output": ai, "metadata": {"turns": len(messages)}}
+        messages += [get_weather.invoke(call) for call in ai.tool_calls]
+'''

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from _helpers import TOOL_LOOP_TARGET
 from report_fixtures import CHROMIUM, XSS, launch_chromium, synth_records, write_fixture_runs, write_run
 
 from harness.report import render_report
@@ -333,34 +334,12 @@ def test_xss_inert_even_without_csp(reports, playwright, tmp_path):
         ctx.close()
 
 
-TARGET_APP = '''
-from harness import tool
-
-
-@tool
-def get_weather(city: str) -> str:
-    """The weather in a city."""
-    return f"sunny in {city}"
-
-
-def agent(inp):
-    llm = inp.model.bind_tools([get_weather])
-    messages = list(inp.messages)
-    while True:
-        ai = llm.invoke(messages)
-        messages.append(ai)
-        if not ai.tool_calls:
-            return {"output": ai, "metadata": {"turns": len(messages)}}
-        messages += [get_weather.invoke(call) for call in ai.tool_calls]
-'''
-
-
 def test_a_target_cells_model_calls_show_as_a_timeline(context, tmp_path):
     from harness.runner import Runner, RunOptions
     from harness.suite.spec import load_suite
     from harness.testing import ProviderEmulator, Reply, ToolCallSpec
 
-    (tmp_path / "app.py").write_text(TARGET_APP)
+    (tmp_path / "app.py").write_text(TOOL_LOOP_TARGET)
     with ProviderEmulator() as emu:
         (tmp_path / "suite.yaml").write_text(
             "name: app\nmodels:\n  - {model: 'openai:gpt-4.1-mini', base_url: '"

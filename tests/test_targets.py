@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from _helpers import TOOL_LOOP_TARGET
 
 from harness.pricing import load_prices
 from harness.results import read_records
@@ -16,30 +17,14 @@ from harness.runner import Runner, RunOptions
 from harness.suite.spec import load_suite
 from harness.testing import ProviderEmulator, Reply, ToolCallSpec
 
-APP = '''
+APP = (
+    """
 import datetime
 import httpx
-from harness import tool
 from harness.http import HarnessTransport
-
-
-@tool
-def get_weather(city: str) -> str:
-    """The weather in a city."""
-    return f"sunny in {city}"
-
-
-def agent(inp):
-    """A tool loop over TargetInput.model."""
-    llm = inp.model.bind_tools([get_weather])
-    messages = list(inp.messages)
-    while True:
-        ai = llm.invoke(messages)
-        messages.append(ai)
-        if not ai.tool_calls:
-            return {"output": ai, "metadata": {"turns": len(messages)}}
-        messages += [get_weather.invoke(call) for call in ai.tool_calls]
-
+"""
+    + TOOL_LOOP_TARGET
+    + '''
 
 async def async_agent(inp):
     ai = await inp.model.ainvoke(inp.messages)
@@ -136,6 +121,7 @@ def not_a_function_either():
 
 NOT_CALLABLE = 3
 '''
+)
 
 SUITE = """\
 name: app
