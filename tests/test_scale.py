@@ -8,6 +8,8 @@ import json
 import multiprocessing
 import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -203,8 +205,8 @@ CHECKS = """
 import os
 
 def check(text, ctx):
-    if ctx.case_id == os.environ.get("HARNESS_TEST_DIE_ON") and ctx.model == "haiku":
-        os._exit(3)  # the worker process dies mid-run, as one killed by the OOM killer would
+    if os.environ.get("HARNESS_TEST_DIE_BUT") not in (None, str(os.getpid())):
+        os._exit(3)  # a worker process dies on its first cell, as one killed by the OOM killer would
     return True
 """
 
@@ -220,14 +222,14 @@ def test_a_worker_that_dies_loses_only_its_unfinished_cells_and_resume_completes
         encoding="utf-8",
     )
     suite = load_suite(root / "dies.yaml")
-    monkeypatch.setenv("HARNESS_TEST_DIE_ON", "c5")
+    monkeypatch.setenv("HARNESS_TEST_DIE_BUT", str(os.getpid()))  # this process runs cells too: it lives
     first = Runner(suite, RunOptions(workers=2, concurrency=2, out=root / "run")).run()
-    assert 0 < first.ran < CELLS  # the dead worker's unfinished cells are missing, nothing else
-    on_disk = cells(root / "run")
-    assert len(on_disk) == first.ran and ("c5", "haiku", 0) not in on_disk
+    # the cells of the chunk the worker died in are missing, nothing else: this process ran the rest
+    assert 0 < first.ran < CELLS
+    assert len(cells(root / "run")) == first.ran
     assert not list((root / "run").glob("results.part-*"))  # what the workers wrote is in results.jsonl
     assert sum(m["cells"] for m in summary(root / "run").values()) == first.ran  # run.json agrees with it
-    monkeypatch.delenv("HARNESS_TEST_DIE_ON")
+    monkeypatch.delenv("HARNESS_TEST_DIE_BUT")
     resumed = Runner(suite, RunOptions(resume=root / "run", workers=2, concurrency=2)).run()
     assert resumed.skipped == first.ran and resumed.ran == CELLS - first.ran
     assert len(list(iter_records(root / "run"))) == CELLS and len(cells(root / "run")) == CELLS
@@ -240,3 +242,34 @@ def test_a_suite_that_fails_validation_with_two_workers_runs_nothing_and_leaves_
     with pytest.raises(SuiteError, match="missing"):
         Runner(load_suite(tmp_path / "bad.yaml"), RunOptions(workers=2, out=tmp_path / "run"))
     assert multiprocessing.active_children() == [] and not (tmp_path / "run").exists()
+
+
+def test_run_with_two_workers_from_the_cli_replays_every_cell_once(recorded):
+    """`--workers 2`: the worker process starts before the suite is parsed; the run equals one process's."""
+    root, urls = recorded
+    two = harness(["run", "wide.yaml", "--out", "two", "--no-report", "--workers", "2"], urls)
+    one = harness(["run", "wide.yaml", "--out", "one", "--no-report", "--workers", "1"], urls)
+    assert two.exit_code == one.exit_code == 1, two.output  # the `nope` case fails on both models
+    a, b = cells(root / "one"), cells(root / "two")
+    assert len(b) == CELLS and a.keys() == b.keys()
+    assert all(comparable(a[k]) == comparable(b[k]) for k in a)
+    assert not list((root / "two").glob("results.part-*"))  # merged into results.jsonl
+    assert summary(root / "one") == summary(root / "two")
+
+
+def test_a_broken_suite_with_workers_is_one_line_and_no_worker_traceback(tmp_path):
+    """The workers of `--workers N` start before the parent parses the suite; its mistake is still one
+    line from the parent, exit 2, and nothing from the workers (which parse it too)."""
+    (tmp_path / "bad.yaml").write_text(SUITE.replace("cases:", "cases: [", 1), encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness", "run", "bad.yaml", "--workers", "2", "--no-report"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CI": "1"},
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "bad.yaml" in proc.stderr and "Traceback" not in proc.stdout + proc.stderr
+    assert len([line for line in proc.stderr.splitlines() if line.strip()]) == 1, proc.stderr
+    assert not (tmp_path / "runs").exists()

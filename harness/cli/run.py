@@ -258,8 +258,7 @@ def _run(
     parquet: Path | None = None,
 ) -> int:
     from harness.results.io import load_run_meta
-    from harness.runner.runner import Runner, RunOptions
-    from harness.suite.spec import load_suite
+    from harness.runner.workers import EarlyPool
 
     if retry_errors and resume is None:
         raise click.UsageError("--retry-errors needs --resume RUN_DIR")
@@ -277,35 +276,39 @@ def _run(
     check_exports(exports + ((parquet / "x.parquet",) if parquet is not None else ()))
     check_writable(out, report_path if not no_report else None, junit, exports)
     load_env_files(suites)
-    cas_dir = cassettes_value(
-        no_cassettes, record_mode, cassettes_dir, config.get("cassettes_dir", "cassettes")
-    )
-    loaded = [load_suite(p) for p in suites]  # every suite validated before anything runs
-    runners = []
-    for suite in loaded:
-        run_out = out / suite.name if (out is not None and len(loaded) > 1) else out
-        chosen = selected(suite, split_models(models), selection or {})
-        options = RunOptions(
-            models=chosen.pop("models", None) or config.get("models"),
-            record_mode=record_mode or config.get("record_mode"),
-            cassettes_dir=cas_dir,
-            out=run_out,
-            concurrency=concurrency or config.get("concurrency"),
-            repeat=repeat or config.get("repeat"),
-            replay_speed=replay_speed or config.get("replay_speed") or "instant",
-            resume=resume,
-            retry_errors=retry_errors,
-            prices_file=str(prices) if prices else None,
-            workers=workers,
-            max_cells=max_cells,
-            match_host=match_host,
-            max_cost=max_cost,
-            plan_only=dry_run,
-            **chosen,
-            shard=shard or shard_value(config.get("shard")),
+    # `--workers N`: the processes start now and import harness while this one does
+    early = EarlyPool.before_parse(str(suites[0]), workers) if len(suites) == 1 and not dry_run else None
+    try:
+        runners = _build_runners(
+            suites,
+            config,
+            early,
+            out,
+            dict(
+                models=models,
+                record_mode=record_mode,
+                cassettes_dir=cassettes_value(
+                    no_cassettes, record_mode, cassettes_dir, config.get("cassettes_dir", "cassettes")
+                ),
+                concurrency=concurrency,
+                repeat=repeat,
+                replay_speed=replay_speed,
+                resume=resume,
+                retry_errors=retry_errors,
+                prices_file=str(prices) if prices else None,
+                workers=workers,
+                max_cells=max_cells,
+                match_host=match_host,
+                max_cost=max_cost,
+                plan_only=dry_run,
+                shard=shard,
+            ),
+            selection,
         )
-        runners.append(Runner(suite, options))
-        check_selection(runners[-1])
+    except BaseException:
+        if early is not None:
+            early.close()
+        raise
     gates = {id(r): resolve_gates(wanted, r.models, r.suite.name) for r in runners}
     if dry_run:
         for runner in runners:
@@ -320,6 +323,41 @@ def _run(
 
         click.echo(f"Parquet: {write_parquet_dataset([r.run_dir for r in runners], parquet)}")
     return code
+
+
+def _build_runners(
+    suites: tuple[Path, ...],
+    config: dict[str, Any],
+    early: Any,
+    out: Path | None,
+    given: dict[str, Any],
+    selection: dict[str, Any] | None,
+) -> list[Runner]:
+    """One validated runner per suite (every suite is parsed and validated before anything runs);
+    `given` holds the command's options, and what it left out comes from the resumed run's `config`."""
+    from harness.runner.runner import Runner, RunOptions
+    from harness.suite.spec import load_suite
+
+    loaded = [load_suite(p) for p in suites]
+    runners = []
+    for suite in loaded:
+        chosen = selected(suite, split_models(given["models"]), selection or {})
+        options = RunOptions(
+            **{
+                **given,
+                "models": chosen.pop("models", None) or config.get("models"),
+                "record_mode": given["record_mode"] or config.get("record_mode"),
+                "out": out / suite.name if (out is not None and len(loaded) > 1) else out,
+                "concurrency": given["concurrency"] or config.get("concurrency"),
+                "repeat": given["repeat"] or config.get("repeat"),
+                "replay_speed": given["replay_speed"] or config.get("replay_speed") or "instant",
+                "shard": given["shard"] or shard_value(config.get("shard")),
+                **chosen,
+            }
+        )
+        runners.append(Runner(suite, options, early=early if len(loaded) == 1 else None))
+        check_selection(runners[-1])
+    return runners
 
 
 def _execute(

@@ -17,16 +17,19 @@ May import: `harness.suite`, `harness.rate_limiters`, `harness.assertions`, `har
 
 from __future__ import annotations
 
-from harness.runner.runner import (
-    Cell,
-    Runner,
-    RunOptions,
-    RunResult,
-    execute_cell,
-    new_run_id,
-    run_suite,
-)
-from harness.runner.target import TargetInput
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.runner.runner import (
+        Cell,
+        Runner,
+        RunOptions,
+        RunResult,
+        execute_cell,
+        new_run_id,
+        run_suite,
+    )
+    from harness.runner.target import TargetInput
 
 __all__ = [
     "Cell",
@@ -38,3 +41,17 @@ __all__ = [
     "new_run_id",
     "execute_cell",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # imported on first use: `harness run --workers N` starts its worker processes from
+    # `harness.runner.workers` before it imports the runner itself (the processes import it meanwhile)
+    if name == "TargetInput":
+        from harness.runner.target import TargetInput
+
+        return TargetInput
+    if name in __all__:
+        from harness.runner import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -84,6 +84,9 @@ class CellRunner:
             for cell in cells:  # one shared iterator: next() never awaits, so no two workers get a cell twice
                 record = self.skipped(cell) if self._over_budget(cell) else await self.run_cell(cell)
                 self.emit(record)
+                # a replayed cell never waits on anything: without this, a run of them would hold the
+                # event loop, and worker processes' finished chunks (`workers`) would wait unnoticed
+                await asyncio.sleep(0)
 
         await asyncio.gather(*(worker() for _ in range(workers)))
 

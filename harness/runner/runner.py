@@ -66,13 +66,27 @@ __all__ = [
 
 
 class Runner:
-    def __init__(self, suite: Suite, options: RunOptions | None = None, *, in_worker: bool = False) -> None:
+    def __init__(
+        self,
+        suite: Suite,
+        options: RunOptions | None = None,
+        *,
+        in_worker: bool = False,
+        early: EarlyPool | None = None,
+    ) -> None:
         self.suite = suite
         self.in_worker = in_worker  # a worker process of a run: the parent validated and owns the run dir
         self.options = options or RunOptions()
-        self._check_shard()
-        # worker processes start now and parse the suite while this one validates it (`workers`)
-        self.early = None if in_worker else EarlyPool(self, self._check_cell_count())
+        try:
+            self._check_shard()
+            total = self._check_cell_count()
+        except BaseException:
+            if early is not None:
+                early.close()
+            raise
+        # worker processes start now (or started earlier: `early`) and parse the suite while this one
+        # validates it (`workers`)
+        self.early = None if in_worker else EarlyPool.for_runner(self, total, early)
         try:
             self._setup(suite, in_worker)
         except BaseException:
@@ -345,7 +359,7 @@ class Runner:
                 await worker.run_all(cells, min(self.concurrency, max(1, todo)))
             else:
                 spec = worker_spec(self, done, max(1, self.concurrency // n))
-                await run_pool(worker, spec, todo, n, early)
+                await run_pool(worker, spec, list(cells), n, early)
         finally:
             worker.close()
             if n > 1:

@@ -1,22 +1,27 @@
 """Replay-heavy runs on several cores: the runner's cells spread over a standard-library process pool.
 
 Replaying is CPU-bound (cassette parsing, HTTP plumbing, records), so one event loop uses one core.
-With `workers > 1` the parent plans the cells and hands out ranges of them (chunks) to a
-`concurrent.futures.ProcessPoolExecutor`. Each worker process parses the suite once (the pool's
-initializer), runs every chunk it is given under its own event loop, and appends its records to its
-own part file, `RUN_DIR/results.part-<pid>.jsonl`; a chunk returns only its counts and its share of
-the summary. The parent reads no record: it folds the chunks' summaries together, moves the part
-files into results.jsonl at the end (`harness.results.io.merge_parts`), and is never the bottleneck.
-A killed run leaves its part files, which `--resume` merges before anything else. When a worker dies
-(the pool breaks), the records its last chunk wrote are merged all the same, and the run's counts and
-summary are taken from the file: what reached results.jsonl is what the run did.
+With `workers = N > 1` the cells of the plan are cut into ranges (chunks) that N runners take in turn
+from one queue: this process and N - 1 processes of a `concurrent.futures.ProcessPoolExecutor`. The
+parent has already parsed, validated and planned the suite, so it runs chunks itself rather than pay
+for one more interpreter; a worker process parses the suite once (the pool's initializer), runs each
+chunk it is given under its own event loop and appends its records to its own part file,
+`RUN_DIR/results.part-<pid>.jsonl`; its chunk returns only counts and its share of the summary. The
+parent never reads a worker's record: it folds the chunks' summaries together and appends the part
+files to results.jsonl at the end (`harness.results.io.merge_parts`). A killed run leaves its part
+files, which `--resume` merges before anything else. When a worker dies (the pool breaks), this process
+runs the chunks nobody has taken, the records the dead worker's chunk wrote are merged all the same,
+and the run's counts and summary are taken from the file: what reached results.jsonl is what the run did.
 
 Workers are started with `spawn` (a fresh interpreter): forking a process that runs an event loop
-and holds open HTTP clients is not safe. They are started early (`EarlyPool`): as soon as the parent
-has counted the cells, before it validates the cases, so each worker imports harness and parses the
-suite while the parent validates; a worker builds its own runner when its first chunk arrives (with
-the run's spec). Should validation fail, or the run end up needing another number of workers, the
-early pool is shut down and nothing ran in it.
+and holds open HTTP clients is not safe. They are started early (`EarlyPool`), so that each imports
+harness and parses the suite while the parent does and validates it: `harness run --workers N` starts
+them before it parses the suite (`EarlyPool.before_parse`; a worker that cannot parse it stays quiet,
+the parent says why), a `Runner` as soon as it has counted the cells (`auto` needs the count). A
+worker builds its own runner when its first chunk arrives (with the run's spec). Should validation
+fail, or the run end up needing another number of workers, the early pool is shut down and nothing
+ran in it. A worker leaves without tearing its interpreter down
+(its part file is closed first): freeing a plan's worth of objects one by one only delays the parent.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ import weakref
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, BinaryIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from harness.results.io import part_path
 from harness.results.summary import SummaryBuilder
@@ -41,7 +47,8 @@ if TYPE_CHECKING:
     from harness.runner.runner import Cell, Runner
 
 AUTO_MIN_CELLS = 4000  # below this a second process costs more to start than it saves
-CHUNKS_PER_WORKER = 8  # small enough to keep every worker busy to the end, large enough to cost nothing
+CHUNK_SHARE = 2  # a chunk is 1 / (CHUNK_SHARE x workers) of the cells left
+MIN_CHUNK = 50  # cells: a chunk's round trip and event loop cost well under 1% of its replay
 
 
 def worker_count(runner: Runner, todo: int) -> int:
@@ -95,26 +102,60 @@ def worker_spec(runner: Runner, done: set[tuple[str, str, int]], concurrency: in
     }
 
 
-def chunks(todo: int, workers: int) -> list[tuple[int, int]]:
-    size = max(1, -(-todo // (workers * CHUNKS_PER_WORKER)))
-    return [(start, min(start + size, todo)) for start in range(0, todo, size)]
+class ChunkQueue:
+    """The plan's cells as ranges handed out in turn, each a share of what is left (guided scheduling):
+    large at first, so a chunk's fixed costs are paid rarely, then smaller, so every runner finishes
+    within a short chunk of the others whatever their start-up or speed."""
+
+    def __init__(self, todo: int, workers: int) -> None:
+        self.next, self.todo, self.workers = 0, todo, workers
+        self.smallest = min(MIN_CHUNK, -(-todo // (4 * CHUNK_SHARE * workers)))  # a small run is shared too
+
+    def take(self) -> tuple[int, int] | None:
+        left = self.todo - self.next
+        if left <= 0:
+            return None
+        size = min(left, max(self.smallest, -(-left // (CHUNK_SHARE * self.workers))))
+        start, self.next = self.next, self.next + size
+        return start, self.next
 
 
 class EarlyPool:
-    """Worker processes started before the parent validates the suite (see the module's docstring)."""
+    """Worker processes started before the parent validates the suite (see the module's docstring), for a
+    run of `workers` runners: this process and `workers - 1` others."""
 
-    def __init__(self, runner: Runner, total: int) -> None:
-        k, n = runner.options.shard or (1, 1)
-        self.workers = 1 if runner.options.plan_only else worker_count(runner, len(range(k - 1, total, n)))
+    def __init__(self, suite_path: str, workers: int) -> None:
+        self.suite_path, self.workers = os.path.abspath(suite_path), workers
         self.pool: ProcessPoolExecutor | None = None
-        if self.workers > 1:
-            self.pool = _new_pool(str(runner.suite.path), self.workers)
-            for _ in range(self.workers):  # with `spawn`, each submit starts one process: all start now
+        if workers > 1:
+            self.pool = _new_pool(self.suite_path, workers - 1)
+            for _ in range(workers - 1):  # with `spawn`, each submit starts one process: all start now
                 self.pool.submit(_ready)
             weakref.finalize(self, self.pool.shutdown, wait=False, cancel_futures=True)  # never run
 
+    @classmethod
+    def for_runner(cls, runner: Runner, total: int, given: EarlyPool | None) -> EarlyPool:
+        """The pool a runner of `total` cells needs: `given` (started before the suite was even parsed)
+        when it fits, else a new one (and `given` is shut down)."""
+        k, n = runner.options.shard or (1, 1)
+        workers = 1 if runner.options.plan_only else worker_count(runner, len(range(k - 1, total, n)))
+        path = os.path.abspath(str(runner.suite.path)) if runner.suite.path else None
+        if given is not None and (given.workers, given.suite_path) == (workers, path):
+            return given
+        if given is not None:
+            given.close()
+        return cls(str(path), workers) if workers > 1 else cls("", 1)
+
+    @classmethod
+    def before_parse(cls, suite_path: str, workers: int | None) -> EarlyPool | None:
+        """For `--workers N`: the processes started before the suite is parsed, so they import harness
+        while this process does (`harness run`). `auto` waits for the count of cells."""
+        if workers is None or workers < 2 or not os.path.isfile(suite_path):
+            return None
+        return cls(suite_path, workers)
+
     def take(self, workers: int) -> ProcessPoolExecutor | None:
-        """The pool, if it has `workers` processes; otherwise it is shut down and None."""
+        """The pool, if it was started for `workers` runners; otherwise it is shut down and None."""
         pool, self.pool = self.pool, None
         if pool is not None and workers != self.workers:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -122,6 +163,7 @@ class EarlyPool:
         return pool
 
     def close(self) -> None:
+        """Stop the processes, which have run nothing (they exit once they have started)."""
         self.take(0)
 
 
@@ -137,29 +179,46 @@ def _new_pool(suite_path: str, workers: int) -> ProcessPoolExecutor:
 async def run_pool(
     cell_runner: CellRunner,
     spec: dict[str, Any],
-    todo: int,
+    plan: list[Cell],
     workers: int,
     early: ProcessPoolExecutor | None = None,
 ) -> None:
-    """Run the `todo` cells of the plan over `workers` processes (those of `early` when given); fold each
-    chunk's result in as it ends."""
+    """Run the cells of `plan` (the run's plan less the cells done) with `workers` runners: this process and
+    `workers - 1` processes (those of `early` when given), each taking the next chunk as it finishes one."""
     loop = asyncio.get_running_loop()
+    queue = ChunkQueue(len(plan), workers)
+    pool = early or _new_pool(spec["suite_path"], workers - 1)
+    broken: list[BaseException] = []
+
+    async def remote() -> None:
+        while not broken and (chunk := queue.take()) is not None:
+            start, stop = chunk
+            try:
+                cell_runner.absorb(await loop.run_in_executor(pool, _run_chunk, spec, start, stop))
+            except BrokenProcessPool as e:  # a worker died: this process runs what is left
+                broken.append(e)
+
+    async def local() -> None:
+        while (chunk := queue.take()) is not None:
+            start, stop = chunk
+            await cell_runner.run_all(iter(plan[start:stop]), spec["concurrency"])
+
     cell_runner.incomplete = True  # until every chunk has reported
-    with early or _new_pool(spec["suite_path"], workers) as pool:
-        futures = [loop.run_in_executor(pool, _run_chunk, spec, a, b) for a, b in chunks(todo, workers)]
-        try:
-            for next_done in asyncio.as_completed(futures):
-                cell_runner.absorb(await next_done)
-            cell_runner.incomplete = False
-        except BrokenProcessPool:
-            print(
-                "harness: a worker process died; its unfinished cells are missing: "
-                f"resume with --resume {spec['run_dir']}",
-                file=sys.stderr,
-            )
-        finally:
-            for fut in futures:
-                fut.cancel()
+    try:
+        await asyncio.gather(local(), *(remote() for _ in range(workers - 1)))
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)  # chunks still running finish before the merge
+        raise
+    # every chunk reported and flushed its records: the part files can be merged while the processes
+    # exit (waiting for them here would add their exit to the run's time)
+    pool.shutdown(wait=False)
+    cell_runner.incomplete = bool(broken)
+    if broken:
+        print(
+            "harness: a worker process died; the cells of the chunk it was running are missing: "
+            f"resume with --resume {spec['run_dir']}",
+            file=sys.stderr,
+        )
 
 
 # --- inside a worker process ----------------------------------------------------------------------------
@@ -170,7 +229,7 @@ class _Worker:
     runner: Runner
     cells: list[Cell]
     concurrency: int
-    out: BinaryIO
+    part: Path  # this process's part file, open only while a chunk runs
 
 
 _worker: _Worker | None = None
@@ -183,8 +242,21 @@ def _preload(suite_path: str, cwd: str) -> None:
     from harness.runner import runner  # noqa: F401  (imported now, not when the first chunk arrives)
     from harness.suite.spec import load_suite
 
+    atexit.register(_leave)
     os.chdir(cwd)
-    _suite = load_suite(suite_path)
+    try:
+        _suite = load_suite(suite_path)
+    except Exception:  # started before the parent parsed it (`EarlyPool.before_parse`): the parent says why
+        _suite = None
+
+
+def _leave() -> None:
+    """Exit without the interpreter's teardown (see the module's docstring): the part file was closed with
+    each chunk, and the standard streams are flushed here."""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.flush()
+    os._exit(0)
 
 
 def _ready() -> None:
@@ -214,9 +286,7 @@ def _setup(spec: dict[str, Any]) -> _Worker:
     runner = Runner(suite, opts, in_worker=True)
     done = {tuple(k) for k in spec["done"]}
     cells = [c for c in runner.cells() if c.key not in done]
-    out = part_path(spec["run_dir"], str(os.getpid())).open("ab")
-    atexit.register(out.close)
-    return _Worker(runner, cells, spec["concurrency"], out)
+    return _Worker(runner, cells, spec["concurrency"], part_path(spec["run_dir"], str(os.getpid())))
 
 
 def _run_chunk(spec: dict[str, Any], start: int, stop: int) -> ChunkResult:
@@ -227,16 +297,15 @@ def _run_chunk(spec: dict[str, Any], start: int, stop: int) -> ChunkResult:
         _worker = _setup(spec)
     worker = _worker
     result = ChunkResult()
-    cell_runner = CellRunner(
-        worker.runner, result.summary, result.counts, result.states, None, sink=worker.out
-    )
+    with worker.part.open("ab") as out:
+        cell_runner = CellRunner(worker.runner, result.summary, result.counts, result.states, None, sink=out)
 
-    async def go() -> None:
-        try:
-            await cell_runner.run_all(iter(worker.cells[start:stop]), worker.concurrency)
-        finally:
-            await worker.runner.aclose()
+        async def go() -> None:
+            try:
+                await cell_runner.run_all(iter(worker.cells[start:stop]), worker.concurrency)
+            finally:
+                await worker.runner.aclose()
 
-    asyncio.run(go())
+        asyncio.run(go())
     result.ran = cell_runner.ran
     return result
