@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -273,3 +274,73 @@ def test_a_broken_suite_with_workers_is_one_line_and_no_worker_traceback(tmp_pat
     assert "bad.yaml" in proc.stderr and "Traceback" not in proc.stdout + proc.stderr
     assert len([line for line in proc.stderr.splitlines() if line.strip()]) == 1, proc.stderr
     assert not (tmp_path / "runs").exists()
+
+
+SLOW_CHECK = """
+import time
+
+def check(text, ctx):
+    time.sleep(0.05)
+    return True
+"""
+
+
+def test_a_killed_run_leaves_no_worker_process_behind_and_resumes(recorded):
+    """SIGKILL of `harness run --workers 2` mid-run (a CI timeout, the OOM killer): its worker process
+    exits too instead of waiting forever to report its chunk, and --resume completes the run."""
+    root, urls = recorded
+    (root / "checks.py").write_text(SLOW_CHECK, encoding="utf-8")
+    text = (root / "wide.yaml").read_text(encoding="utf-8")
+    slow = text.replace(
+        "assert: [{type: contains,", "assert: [{type: python, path: 'checks.py:check'}, {type: contains,"
+    )
+    (root / "slow.yaml").write_text(slow, encoding="utf-8")
+    env = {**os.environ, **urls, "CI": "1"}
+    args = [
+        sys.executable,
+        "-m",
+        "harness",
+        "run",
+        "slow.yaml",
+        "--out",
+        "run",
+        "--no-report",
+        "--workers",
+        "2",
+    ]
+    proc = subprocess.Popen(
+        [*args, "--concurrency", "1"], cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list((root / "run").glob("results.part-*")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        part = next((root / "run").glob("results.part-*"))
+        worker = int(part.name.split("-")[1].split(".")[0])
+        proc.kill()
+    finally:
+        proc.wait()
+    deadline = time.monotonic() + 30
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(worker)
+    resumed = subprocess.run(
+        [sys.executable, "-m", "harness", "run", "--resume", "run", "--no-report"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert resumed.returncode == 1, resumed.stderr  # the `nope` case fails on both models
+    assert len(cells(root / "run")) == CELLS == len(list(iter_records(root / "run")))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie (exited, not yet reaped by init) is gone for this purpose
+    with open(f"/proc/{pid}/stat") as fh:
+        return fh.read().split(")")[-1].split()[0] != "Z"

@@ -32,6 +32,7 @@ import dataclasses
 import multiprocessing
 import os
 import sys
+import threading
 import weakref
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -243,11 +244,22 @@ def _preload(suite_path: str, cwd: str) -> None:
     from harness.suite.spec import load_suite
 
     atexit.register(_leave)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_outlive_not, args=(parent,), name="harness-parent", daemon=True).start()
     os.chdir(cwd)
     try:
         _suite = load_suite(suite_path)
     except Exception:  # started before the parent parsed it (`EarlyPool.before_parse`): the parent says why
         _suite = None
+
+
+def _outlive_not(parent: Any) -> None:
+    """Exit when the parent process ends. A parent killed outright (SIGKILL, the OOM killer, a CI
+    timeout) never reads the chunk its worker then finishes: the worker would wait on that pipe forever.
+    Its records are in its part file, which `--resume` merges."""
+    parent.join()
+    os._exit(1)
 
 
 def _leave() -> None:
