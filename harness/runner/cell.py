@@ -43,8 +43,8 @@ class ResolvedModel:
     chat: ChatModel | LangChainChatModel
     limiter: AdaptiveLimiter | None = None
 
-    @property
-    def id(self) -> str:
+    @functools.cached_property
+    def id(self) -> str:  # read for every cell (its key, its cassette path, its record)
         return self.entry.display_id
 
     @property

@@ -347,7 +347,7 @@ class Runner:
         started = utc_now()
         self._write_meta(started, summary, None)
         states: dict[str, int] = {}
-        cells = (c for c in self.cells() if c.key not in done)
+        cells = (c for c in self.cells() if c.key not in done) if done else self.cells()
         todo = sum(1 for c in self.cells() if c.key not in done) if done else self.total_cells
         if progress is not None:
             progress.start(total=self.total_cells, done=len(done), counts=counts)

@@ -252,6 +252,8 @@ def _preload(suite_path: str, cwd: str) -> None:
         _suite = load_suite(suite_path)
     except Exception:  # started before the parent parsed it (`EarlyPool.before_parse`): the parent says why
         _suite = None
+    else:
+        _suite.expand()  # now rather than once the first chunk has come
 
 
 def _outlive_not(parent: Any) -> None:
@@ -297,7 +299,7 @@ def _setup(spec: dict[str, Any]) -> _Worker:
     suite = _suite if _suite is not None else load_suite(spec["suite_path"])
     runner = Runner(suite, opts, in_worker=True)
     done = {tuple(k) for k in spec["done"]}
-    cells = [c for c in runner.cells() if c.key not in done]
+    cells = [c for c in runner.cells() if c.key not in done] if done else list(runner.cells())
     return _Worker(runner, cells, spec["concurrency"], part_path(spec["run_dir"], str(os.getpid())))
 
 

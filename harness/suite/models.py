@@ -221,6 +221,7 @@ class Suite(_Strict):
     # where the suite came from, for located errors after validation (the runner's model checks)
     _path: str | None = None
     _lines: dict[tuple[Any, ...], int] | None = None
+    _expanded: list[ExpandedCase] | None = None  # a parsed suite is not changed: expanded once
 
     @field_validator("models", "judge")
     @classmethod
@@ -286,7 +287,10 @@ class Suite(_Strict):
         return out
 
     def expand(self) -> list[ExpandedCase]:
-        out: list[ExpandedCase] = []
-        for index, case in enumerate(self.cases):
-            out.extend(expand_case(self, index, case))
-        return out
+        """One ExpandedCase per case x vars row x matrix combination, in file order; computed once (the
+        selection, the runner and a worker process's preparation share it), a new list each call."""
+        if self._expanded is None:
+            self._expanded = [
+                ec for index, case in enumerate(self.cases) for ec in expand_case(self, index, case)
+            ]
+        return list(self._expanded)
