@@ -344,3 +344,25 @@ def _alive(pid: int) -> bool:
     # a zombie (exited, not yet reaped by init) is gone for this purpose
     with open(f"/proc/{pid}/stat") as fh:
         return fh.read().split(")")[-1].split()[0] != "Z"
+
+
+def test_auto_runs_a_large_suite_in_one_process_per_core(tmp_path, monkeypatch):
+    """`--workers auto` (the default) with 4,000 cells: every core runs some, each cell exactly once."""
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: auto runs one process")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CI", "1")
+    (tmp_path / "app.py").write_text(
+        "import os\n\ndef pid(inp):\n    return str(os.getpid())\n", encoding="utf-8"
+    )
+    (tmp_path / "big.yaml").write_text(
+        "name: big\nmodels: [openai:gpt-4.1-mini]\ntarget: app.py:pid\nrepeat: 4000\n"
+        "cases:\n  - {id: only, prompt: 'which process?'}\n",
+        encoding="utf-8",
+    )
+    result = harness(["run", "big.yaml", "--out", "run", "--no-report"])
+    assert result.exit_code == 0, result.output
+    records = list(iter_records(tmp_path / "run"))
+    assert len(records) == 4000 and len({r["repeat"] for r in records}) == 4000
+    pids = {r["output"]["text"] for r in records}
+    assert len(pids) == min(os.cpu_count() or 1, 4000) and str(os.getpid()) in pids

@@ -3,7 +3,7 @@
 Exit codes: 0 all passed, 1 some case failed, 2 usage or input error (one clear line).
 
 Commands: `run` (with `run_console`: what it prints, `run_gates`: --fail-under / --max-cost,
-`run_resume`: --resume, `run_options`: checks of its other option values and output paths), `validate` (and the --dry-run plan), `select` (the cell-selection options
+`run_resume`: --resume, `run_options`: checks of its other option values and output paths, `run_setup`: the suites parsed into validated runners, worker processes started early), `validate` (and the --dry-run plan), `select` (the cell-selection options
 run and validate share), `show`, `report`, `compare`, `cassettes`, `invoke`, `emulate`, `init`,
 `suite_schema`.
 

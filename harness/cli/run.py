@@ -22,9 +22,10 @@ from harness.cli.run_options import (
     workers_value,
 )
 from harness.cli.run_resume import ResumingCommand, remember
-from harness.cli.select import load_env_files, selected, selection_options, split_models
+from harness.cli.run_setup import build_runners
+from harness.cli.select import load_env_files, selection_options
 from harness.cli.show import print_outputs
-from harness.cli.validate import check_selection, print_plan
+from harness.cli.validate import print_plan
 from harness.errors import ConfigurationError, InputError
 
 if TYPE_CHECKING:
@@ -276,39 +277,28 @@ def _run(
     check_exports(exports + ((parquet / "x.parquet",) if parquet is not None else ()))
     check_writable(out, report_path if not no_report else None, junit, exports)
     load_env_files(suites)
+    given = dict(
+        models=models,
+        record_mode=record_mode,
+        cassettes_dir=cassettes_value(
+            no_cassettes, record_mode, cassettes_dir, config.get("cassettes_dir", "cassettes")
+        ),
+        concurrency=concurrency,
+        repeat=repeat,
+        replay_speed=replay_speed,
+        resume=resume,
+        retry_errors=retry_errors,
+        prices_file=str(prices) if prices else None,
+        workers=workers,
+        max_cells=max_cells,
+        match_host=match_host,
+        max_cost=max_cost,
+        plan_only=dry_run,
+        shard=shard,
+    )
     # `--workers N`: the processes start now and import harness while this one does
     early = EarlyPool.before_parse(str(suites[0]), workers) if len(suites) == 1 and not dry_run else None
-    try:
-        runners = _build_runners(
-            suites,
-            config,
-            early,
-            out,
-            dict(
-                models=models,
-                record_mode=record_mode,
-                cassettes_dir=cassettes_value(
-                    no_cassettes, record_mode, cassettes_dir, config.get("cassettes_dir", "cassettes")
-                ),
-                concurrency=concurrency,
-                repeat=repeat,
-                replay_speed=replay_speed,
-                resume=resume,
-                retry_errors=retry_errors,
-                prices_file=str(prices) if prices else None,
-                workers=workers,
-                max_cells=max_cells,
-                match_host=match_host,
-                max_cost=max_cost,
-                plan_only=dry_run,
-                shard=shard,
-            ),
-            selection,
-        )
-    except BaseException:
-        if early is not None:
-            early.close()
-        raise
+    runners = build_runners(suites, config, early, out, given, selection)
     gates = {id(r): resolve_gates(wanted, r.models, r.suite.name) for r in runners}
     if dry_run:
         for runner in runners:
@@ -323,41 +313,6 @@ def _run(
 
         click.echo(f"Parquet: {write_parquet_dataset([r.run_dir for r in runners], parquet)}")
     return code
-
-
-def _build_runners(
-    suites: tuple[Path, ...],
-    config: dict[str, Any],
-    early: Any,
-    out: Path | None,
-    given: dict[str, Any],
-    selection: dict[str, Any] | None,
-) -> list[Runner]:
-    """One validated runner per suite (every suite is parsed and validated before anything runs);
-    `given` holds the command's options, and what it left out comes from the resumed run's `config`."""
-    from harness.runner.runner import Runner, RunOptions
-    from harness.suite.spec import load_suite
-
-    loaded = [load_suite(p) for p in suites]
-    runners = []
-    for suite in loaded:
-        chosen = selected(suite, split_models(given["models"]), selection or {})
-        options = RunOptions(
-            **{
-                **given,
-                "models": chosen.pop("models", None) or config.get("models"),
-                "record_mode": given["record_mode"] or config.get("record_mode"),
-                "out": out / suite.name if (out is not None and len(loaded) > 1) else out,
-                "concurrency": given["concurrency"] or config.get("concurrency"),
-                "repeat": given["repeat"] or config.get("repeat"),
-                "replay_speed": given["replay_speed"] or config.get("replay_speed") or "instant",
-                "shard": given["shard"] or shard_value(config.get("shard")),
-                **chosen,
-            }
-        )
-        runners.append(Runner(suite, options, early=early if len(loaded) == 1 else None))
-        check_selection(runners[-1])
-    return runners
 
 
 def _execute(

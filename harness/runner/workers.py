@@ -17,7 +17,8 @@ Workers are started with `spawn` (a fresh interpreter): forking a process that r
 and holds open HTTP clients is not safe. They are started early (`EarlyPool`), so that each imports
 harness and parses the suite while the parent does and validates it: `harness run --workers N` starts
 them before it parses the suite (`EarlyPool.before_parse`; a worker that cannot parse it stays quiet,
-the parent says why), a `Runner` as soon as it has counted the cells (`auto` needs the count). A
+the parent says why), `harness run` with `auto` on a whole suite once it is parsed and counted
+(`after_parse`), a `Runner` otherwise as soon as it has counted its cells (`for_runner`). A
 worker builds its own runner when its first chunk arrives (with the run's spec). Should validation
 fail, or the run end up needing another number of workers, the early pool is shut down and nothing
 ran in it. A worker leaves without tearing its interpreter down
@@ -46,18 +47,25 @@ from harness.results.summary import SummaryBuilder
 if TYPE_CHECKING:
     from harness.runner.pool import CellRunner
     from harness.runner.runner import Cell, Runner
+    from harness.suite.spec import Suite
 
 AUTO_MIN_CELLS = 4000  # below this a second process costs more to start than it saves
 CHUNK_SHARE = 2  # a chunk is 1 / (CHUNK_SHARE x workers) of the cells left
 MIN_CHUNK = 50  # cells: a chunk's round trip and event loop cost well under 1% of its replay
 
 
+def auto_workers(todo: int, suite_path: str | None) -> int:
+    """What `--workers auto` runs `todo` cells with: one process per core for a large run of a suite read
+    from a file, else one."""
+    if todo < AUTO_MIN_CELLS or not suite_path or not os.path.isfile(suite_path):
+        return 1
+    return os.cpu_count() or 1
+
+
 def worker_count(runner: Runner, todo: int) -> int:
     requested = runner.options.workers
-    if requested is None:  # auto: only large runs of a suite read from a file
-        if todo < AUTO_MIN_CELLS or not runner.suite.path or not os.path.isfile(runner.suite.path):
-            return 1
-        requested = os.cpu_count() or 1
+    if requested is None:
+        requested = auto_workers(todo, runner.suite.path)
     if requested > 1 and not (runner.suite.path and os.path.isfile(runner.suite.path)):
         return 1  # a suite built in memory cannot be handed to another process
     if runner.options.on_record is not None:
@@ -154,6 +162,16 @@ class EarlyPool:
         if workers is None or workers < 2 or not os.path.isfile(suite_path):
             return None
         return cls(suite_path, workers)
+
+    @classmethod
+    def after_parse(
+        cls, suite: Suite, models: int, repeat: int | None, shard: tuple[int, int] | None
+    ) -> EarlyPool | None:
+        """For `auto` on a whole suite: the processes its count of cells calls for, started as soon as
+        it is parsed, before this process imports the runner (`harness run` with no selection)."""
+        k, n = shard or (1, 1)
+        workers = auto_workers(len(range(k - 1, sum(suite.cell_counts(repeat)) * models, n)), suite.path)
+        return cls(str(suite.path), workers) if workers > 1 else None
 
     def take(self, workers: int) -> ProcessPoolExecutor | None:
         """The pool, if it was started for `workers` runners; otherwise it is shut down and None."""
