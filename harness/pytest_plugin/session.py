@@ -69,6 +69,11 @@ class HarnessSession:
         self.is_worker = worker_input is not None
         self.run_id = (worker_input or {}).get("harness_run_id") or new_run_id()
         self.started_at = (worker_input or {}).get("harness_started_at") or utc_now()
+        # full results records only when a file or report is written (by this process, or by the xdist
+        # controller, which says so): else each test keeps just the figures the terminal summary shows
+        self.full_records = (worker_input or {}).get("harness_full_records") or bool(
+            config.getoption("harness_results") or config.getoption("harness_report")
+        )
         # each record kept as its JSON line until the session ends: thousands of nested dicts alive all
         # session would make every full garbage collection slower, test after test
         self._lines: list[bytes] = []
@@ -189,15 +194,18 @@ class HarnessSession:
             capture.used or capture.calls or capture.suite_records or capture.other_calls()
         ):
             return
-        params = dict(getattr(getattr(item, "callspec", None), "params", {}))
-        params.pop("chat_model", None)
+        params: dict[str, Any] = {}
+        if self.full_records:  # vars and tags: only a full record has them
+            params = dict(getattr(getattr(item, "callspec", None), "params", {}))
+            params.pop("chat_model", None)
         records = capture.records(
             run_id=self.run_id,
             case_id=case_id(item.nodeid, capture.param_model),
             nodeid=item.nodeid,
             vars=jsonable(params),
-            tags=marker_options(item).get("tags", []),
+            tags=marker_options(item).get("tags", []) if self.full_records else [],
             pricing=self.pricing,
+            full=self.full_records,
         )
         from harness.results.io import dumps_line  # the plugin's start-up imports no results code
 
@@ -223,6 +231,7 @@ class HarnessSession:
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput["harness_run_id"] = self.run_id
         node.workerinput["harness_started_at"] = self.started_at
+        node.workerinput["harness_full_records"] = self.full_records
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
