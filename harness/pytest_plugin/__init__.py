@@ -147,6 +147,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(_STATE, None)
     if state is not None:
         state.blocker.uninstall()
+        state.let_go_of_clients()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -187,6 +188,7 @@ def cassette(request: pytest.FixtureRequest) -> Any:
     )
     capture = _capture(request.node)
     capture.cassette_path = state.relative(path)
+    state.hold_clients()
     with (
         recording_lock(path, mode),
         use_cassette(

@@ -86,6 +86,7 @@ class HarnessSession:
         if config.getoption("block_network", False) and self.record_mode == "none" and self.owns_options:
             self.blocker.install()
         self._pricing: Any = None
+        self._holds_clients = False
         self._root: Path | None = None
         self._folders: dict[Any, Path] = {}
 
@@ -97,6 +98,22 @@ class HarnessSession:
             return check_record_mode(cli, "--record-mode")
         env = os.environ.get("HARNESS_RECORD_MODE")
         return check_record_mode(env, "HARNESS_RECORD_MODE") if env else "none"
+
+    def hold_clients(self) -> None:
+        """Other clients' transports stay patched from the first cassette to the end of the session,
+        rather than patched and unpatched around every test (`harness.cassettes.clients.hold`)."""
+        if not self._holds_clients:
+            from harness.cassettes import clients
+
+            clients.hold()
+            self._holds_clients = True
+
+    def let_go_of_clients(self) -> None:
+        if self._holds_clients:
+            from harness.cassettes import clients
+
+            clients.let_go()
+            self._holds_clients = False
 
     @property
     def pricing(self) -> Any:
