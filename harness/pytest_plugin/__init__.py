@@ -247,7 +247,7 @@ def make_chat_model(request: pytest.FixtureRequest, cassette: Any, harness_model
 
 
 @pytest.fixture
-def chat_model(request: pytest.FixtureRequest, make_chat_model: Any) -> Any:
+def chat_model(request: pytest.FixtureRequest, cassette: Any, harness_model_kwargs: Any) -> Any:
     """The chat model under test, parametrized over --models / ini harness_models / the harness marker."""
     model = getattr(request, "param", None)
     if not model:
@@ -256,8 +256,12 @@ def chat_model(request: pytest.FixtureRequest, make_chat_model: Any) -> Any:
             "harness_models in the ini file, or mark the test @pytest.mark.harness(models=[...])",
             pytrace=False,
         )
-    _capture(request.node).param_model = model
-    return make_chat_model(model)
+    capture = _capture(request.node)
+    capture.used, capture.param_model = True, model
+    # built as make_chat_model builds, without that fixture in between: one fixture less per test
+    built = _build(model, harness_model_kwargs)
+    yield built
+    built.close()
 
 
 @pytest.fixture
