@@ -182,12 +182,12 @@ def cassette(request: pytest.FixtureRequest) -> Any:
 
     state = request.config.stash[_STATE]
     opts = marker_options(request.node)
-    path = state.cassette_path(request.node, opts.get("cassette"))
+    path, shown = state.cassette_path(request.node, opts.get("cassette"))
     mode = check_record_mode(
         opts.get("record_mode") or state.record_mode, "@pytest.mark.harness(record_mode=...)"
     )
     capture = _capture(request.node)
-    capture.cassette_path = state.relative(path)
+    capture.cassette_path = shown
     state.hold_clients()
     with (
         recording_lock(path, mode),

@@ -88,7 +88,7 @@ class HarnessSession:
         self._pricing: Any = None
         self._holds_clients = False
         self._root: Path | None = None
-        self._folders: dict[Any, Path] = {}
+        self._folders: dict[Any, tuple[Path, str]] = {}
 
     def _record_mode(self) -> str:
         cli = self.config.getoption("record_mode", None)
@@ -127,18 +127,22 @@ class HarnessSession:
                 self._pricing = Pricing(None)
         return self._pricing
 
-    def cassette_path(self, item: Any, override: str | os.PathLike[str] | None) -> Path:
+    def cassette_path(self, item: Any, override: str | os.PathLike[str] | None) -> tuple[Path, str]:
+        """This test's cassette, and that path as its record shows it (`relative`)."""
         if override:
-            return self.cassette_dir / Path(override)  # an absolute override stays absolute
-        folder = self._folders.get(item.path)  # one per test module, computed once
-        if folder is None:
+            path = self.cassette_dir / Path(override)  # an absolute override stays absolute
+            return path, self.relative(path)
+        found = self._folders.get(item.path)  # one per test module, computed once
+        if found is None:
             try:
                 module = Path(item.path).relative_to(self.config.rootpath).with_suffix("")
             except ValueError:
                 module = Path(Path(item.path).stem)
-            folder = self._folders[item.path] = self.cassette_dir / module
+            folder = self.cassette_dir / module
+            found = self._folders[item.path] = (folder, self.relative(folder))
         name = (f"{item.cls.__name__}." if getattr(item, "cls", None) else "") + item.name
-        return folder / (re.sub(r'[<>:"/\\|?*\x00-\x1f]', "-", name) + ".yaml")
+        file = re.sub(r'[<>:"/\\|?*\x00-\x1f]', "-", name) + ".yaml"
+        return found[0] / file, f"{found[1]}/{file}"  # a file name of no "/" and never ".."
 
     def relative(self, path: Path) -> str:
         """`path` relative to the rootdir. A cassette path is built under the rootdir, so most are
