@@ -45,13 +45,15 @@ class Price:
 
 
 class PriceTable:
-    """Prices by provider, then model name (lower case)."""
+    """Prices by provider, then model name (lower case). Each name's lookup is kept: the table is
+    not changed once it has priced a call."""
 
     def __init__(self, prices: dict[str, dict[str, Price]] | None = None) -> None:
         self.prices: dict[str, dict[str, Price]] = {
             p.lower(): {m.lower(): price for m, price in models.items()}
             for p, models in (prices or {}).items()
         }
+        self._found: dict[tuple[str | None, str], Price | None] = {}  # price_for, per name asked
 
     def __len__(self) -> int:
         return sum(len(m) for m in self.prices.values())
@@ -75,7 +77,10 @@ class PriceTable:
 
         `provider` may be empty; then a "provider:model" string is split if the prefix is known.
         """
-        return lookup_model(self.prices, provider, model)
+        key = (provider, model)
+        if key not in self._found:  # every call of a run or a test session asks again
+            self._found[key] = lookup_model(self.prices, provider, model)
+        return self._found[key]
 
     def cost(self, provider: str | None, model: str, usage: dict[str, Any] | None) -> float | None:
         """USD for `usage` (input_tokens incl. cached, output_tokens incl. reasoning,

@@ -41,7 +41,17 @@ def _table() -> dict[str, dict[str, dict[str, Any]]]:
 def model_profile(provider: str | None, model: str) -> dict[str, Any]:
     """A fresh copy of the packaged profile of `model` ({} when the table has no entry for it)."""
     found = lookup_model(_table(), provider, model)
-    return copy.deepcopy(found) if found is not None else {}
+    return _copy(found) if found is not None else {}
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of the table's plain YAML data (dicts, lists, immutable scalars), without
+    `copy.deepcopy`'s bookkeeping: every model built copies its profile."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
 
 
 def checked_profile(profile: Any) -> dict[str, Any]:

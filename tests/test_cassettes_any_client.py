@@ -181,3 +181,27 @@ def test_a_model_stream_left_after_two_chunks_replays_the_same_two(emu, tmp_path
     with use_cassette(path, record_mode="none") as cas:
         assert first_two() == live
     assert cas.state == "replayed"
+
+
+# --- the patch held between cassettes (the pytest plugin holds it for its session) -------------------
+
+
+def test_a_held_patch_routes_the_next_cassettes_calls_and_leaves_calls_between_alone(emu, tmp_path):
+    from harness.cassettes import clients
+
+    url = emu.base_url("openai") + "/chat/completions"
+    body = {"model": "gpt-4.1-mini", "messages": [{"role": "user", "content": "hi"}]}
+    headers = {"authorization": f"Bearer {KEY}"}
+    clients.hold()
+    try:
+        for name in ("first.yaml", "second.yaml"):
+            with use_cassette(tmp_path / name, record_mode="once"), httpx.Client() as client:
+                assert client.post(url, json=body, headers=headers).status_code == 200
+            # between cassettes the patched transport sends as the real one: live, recorded nowhere
+            with httpx.Client() as client:
+                assert client.post(url, json=body, headers=headers).status_code == 200
+    finally:
+        clients.let_go()
+    assert len(emu.requests) == 4
+    for name in ("first.yaml", "second.yaml"):
+        assert len(load_cassette(tmp_path / name)) == 1

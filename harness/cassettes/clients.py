@@ -5,7 +5,8 @@ As vcrpy does, the real transports are patched at the class level — `httpx.HTT
 `httpx.AsyncHTTPTransport.handle_async_request` and the same two of `httpx2` (pydantic's fork of httpx,
 which openai >= 3 and anthropic >= 1 send through) — so clients made before the block are covered too.
 The patch is installed when the first cassette is entered and removed when the last one leaves
-(reference-counted, thread-safe). The patched method reads the interceptor of the *current context*
+(reference-counted, thread-safe), or, while something `hold`s it (the pytest plugin, for its session:
+one cassette per test would otherwise patch and unpatch per test), when that lets go. The patched method reads the interceptor of the *current context*
 (`harness.http.current_interceptor`): with none, it calls the original, so code outside any cassette, and
 concurrent cells or tests with cassettes of their own, are untouched.
 
@@ -39,33 +40,60 @@ except ImportError:  # pragma: no cover - httpx2 comes with the SDKs that need i
     httpx2 = None  # type: ignore[assignment]
 
 _lock = threading.Lock()
-_users = 0
+_users = 0  # active cassettes
+_holders = 0  # holders keeping the patch between cassettes
+_patched = False
 _saved: list[tuple[type, str, Any]] = []
 
 
 def acquire() -> None:
     """A cassette became active: patch the transports if it is the first."""
-    global _users
+    global _users, _patched
     with _lock:
         _users += 1
         if _users == 1:
-            _install()
+            if not _patched:
+                _install()
+                _patched = True
             outside.arm(True)
 
 
 def release() -> None:
-    """A cassette left: unpatch when it was the last."""
+    """A cassette left: unpatch when it was the last and nothing holds the patch."""
     global _users
     with _lock:
         _users -= 1
         if _users == 0:
             outside.arm(False)
-            from harness.cassettes import aio
+            if not _holders:
+                _uninstall()
 
-            aio.uninstall()
-            for cls, name, original in reversed(_saved):
-                setattr(cls, name, original)
-            _saved.clear()
+
+def hold() -> None:
+    """Keep the patch installed once a cassette installs it, until `let_go`. Between cassettes the
+    patched methods see no cassette and call the originals, as unpatched ones would."""
+    global _holders
+    with _lock:
+        _holders += 1
+
+
+def let_go() -> None:
+    global _holders
+    with _lock:
+        _holders -= 1
+        if not _holders and not _users:
+            _uninstall()
+
+
+def _uninstall() -> None:
+    global _patched
+    from harness.cassettes import aio
+
+    aio.uninstall()
+    for cls, name, original in reversed(_saved):
+        setattr(cls, name, original)
+    _saved.clear()
+    _patched = False
 
 
 def unwrap(exc: BaseException | None) -> CassetteError | None:
@@ -91,9 +119,9 @@ def _install() -> None:
 
 
 def _patch_if_active(cls: type, name: str, make: Callable[[Any], Any]) -> None:
-    """`_patch` from an import made later, in any thread: only while a cassette is still active."""
+    """`_patch` from an import made later, in any thread: only while the patch is still installed."""
     with _lock:
-        if _users and not any(c is cls and n == name for c, n, _ in _saved):
+        if _patched and not any(c is cls and n == name for c, n, _ in _saved):
             _patch(cls, name, make)
 
 

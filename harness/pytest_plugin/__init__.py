@@ -147,6 +147,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(_STATE, None)
     if state is not None:
         state.blocker.uninstall()
+        state.let_go_of_clients()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -181,12 +182,13 @@ def cassette(request: pytest.FixtureRequest) -> Any:
 
     state = request.config.stash[_STATE]
     opts = marker_options(request.node)
-    path = state.cassette_path(request.node, opts.get("cassette"))
+    path, shown = state.cassette_path(request.node, opts.get("cassette"))
     mode = check_record_mode(
         opts.get("record_mode") or state.record_mode, "@pytest.mark.harness(record_mode=...)"
     )
     capture = _capture(request.node)
-    capture.cassette_path = state.relative(path)
+    capture.cassette_path = shown
+    state.hold_clients()
     with (
         recording_lock(path, mode),
         use_cassette(
@@ -245,7 +247,7 @@ def make_chat_model(request: pytest.FixtureRequest, cassette: Any, harness_model
 
 
 @pytest.fixture
-def chat_model(request: pytest.FixtureRequest, make_chat_model: Any) -> Any:
+def chat_model(request: pytest.FixtureRequest, cassette: Any, harness_model_kwargs: Any) -> Any:
     """The chat model under test, parametrized over --models / ini harness_models / the harness marker."""
     model = getattr(request, "param", None)
     if not model:
@@ -254,8 +256,12 @@ def chat_model(request: pytest.FixtureRequest, make_chat_model: Any) -> Any:
             "harness_models in the ini file, or mark the test @pytest.mark.harness(models=[...])",
             pytrace=False,
         )
-    _capture(request.node).param_model = model
-    return make_chat_model(model)
+    capture = _capture(request.node)
+    capture.used, capture.param_model = True, model
+    # built as make_chat_model builds, without that fixture in between: one fixture less per test
+    built = _build(model, harness_model_kwargs)
+    yield built
+    built.close()
 
 
 @pytest.fixture

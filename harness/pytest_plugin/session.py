@@ -69,6 +69,11 @@ class HarnessSession:
         self.is_worker = worker_input is not None
         self.run_id = (worker_input or {}).get("harness_run_id") or new_run_id()
         self.started_at = (worker_input or {}).get("harness_started_at") or utc_now()
+        # full results records only when a file or report is written (by this process, or by the xdist
+        # controller, which says so): else each test keeps just the figures the terminal summary shows
+        self.full_records = (worker_input or {}).get("harness_full_records") or bool(
+            config.getoption("harness_results") or config.getoption("harness_report")
+        )
         # each record kept as its JSON line until the session ends: thousands of nested dicts alive all
         # session would make every full garbage collection slower, test after test
         self._lines: list[bytes] = []
@@ -81,8 +86,9 @@ class HarnessSession:
         if config.getoption("block_network", False) and self.record_mode == "none" and self.owns_options:
             self.blocker.install()
         self._pricing: Any = None
+        self._holds_clients = False
         self._root: Path | None = None
-        self._folders: dict[Any, Path] = {}
+        self._folders: dict[Any, tuple[Path, str]] = {}
 
     def _record_mode(self) -> str:
         cli = self.config.getoption("record_mode", None)
@@ -92,6 +98,22 @@ class HarnessSession:
             return check_record_mode(cli, "--record-mode")
         env = os.environ.get("HARNESS_RECORD_MODE")
         return check_record_mode(env, "HARNESS_RECORD_MODE") if env else "none"
+
+    def hold_clients(self) -> None:
+        """Other clients' transports stay patched from the first cassette to the end of the session,
+        rather than patched and unpatched around every test (`harness.cassettes.clients.hold`)."""
+        if not self._holds_clients:
+            from harness.cassettes import clients
+
+            clients.hold()
+            self._holds_clients = True
+
+    def let_go_of_clients(self) -> None:
+        if self._holds_clients:
+            from harness.cassettes import clients
+
+            clients.let_go()
+            self._holds_clients = False
 
     @property
     def pricing(self) -> Any:
@@ -105,18 +127,22 @@ class HarnessSession:
                 self._pricing = Pricing(None)
         return self._pricing
 
-    def cassette_path(self, item: Any, override: str | os.PathLike[str] | None) -> Path:
+    def cassette_path(self, item: Any, override: str | os.PathLike[str] | None) -> tuple[Path, str]:
+        """This test's cassette, and that path as its record shows it (`relative`)."""
         if override:
-            return self.cassette_dir / Path(override)  # an absolute override stays absolute
-        folder = self._folders.get(item.path)  # one per test module, computed once
-        if folder is None:
+            path = self.cassette_dir / Path(override)  # an absolute override stays absolute
+            return path, self.relative(path)
+        found = self._folders.get(item.path)  # one per test module, computed once
+        if found is None:
             try:
                 module = Path(item.path).relative_to(self.config.rootpath).with_suffix("")
             except ValueError:
                 module = Path(Path(item.path).stem)
-            folder = self._folders[item.path] = self.cassette_dir / module
+            folder = self.cassette_dir / module
+            found = self._folders[item.path] = (folder, self.relative(folder))
         name = (f"{item.cls.__name__}." if getattr(item, "cls", None) else "") + item.name
-        return folder / (re.sub(r'[<>:"/\\|?*\x00-\x1f]', "-", name) + ".yaml")
+        file = re.sub(r'[<>:"/\\|?*\x00-\x1f]', "-", name) + ".yaml"
+        return found[0] / file, f"{found[1]}/{file}"  # a file name of no "/" and never ".."
 
     def relative(self, path: Path) -> str:
         """`path` relative to the rootdir. A cassette path is built under the rootdir, so most are
@@ -189,15 +215,18 @@ class HarnessSession:
             capture.used or capture.calls or capture.suite_records or capture.other_calls()
         ):
             return
-        params = dict(getattr(getattr(item, "callspec", None), "params", {}))
-        params.pop("chat_model", None)
+        params: dict[str, Any] = {}
+        if self.full_records:  # vars and tags: only a full record has them
+            params = dict(getattr(getattr(item, "callspec", None), "params", {}))
+            params.pop("chat_model", None)
         records = capture.records(
             run_id=self.run_id,
             case_id=case_id(item.nodeid, capture.param_model),
             nodeid=item.nodeid,
             vars=jsonable(params),
-            tags=marker_options(item).get("tags", []),
+            tags=marker_options(item).get("tags", []) if self.full_records else [],
             pricing=self.pricing,
+            full=self.full_records,
         )
         from harness.results.io import dumps_line  # the plugin's start-up imports no results code
 
@@ -223,6 +252,7 @@ class HarnessSession:
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput["harness_run_id"] = self.run_id
         node.workerinput["harness_started_at"] = self.started_at
+        node.workerinput["harness_full_records"] = self.full_records
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:

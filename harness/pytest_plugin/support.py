@@ -10,6 +10,7 @@ import contextvars
 import hashlib
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -29,8 +30,9 @@ _current: contextvars.ContextVar[TestCapture | None] = contextvars.ContextVar(
 )
 
 
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def utc_now(at: float | None = None) -> str:
+    when = datetime.now(timezone.utc) if at is None else datetime.fromtimestamp(at, timezone.utc)
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def new_run_id() -> str:
@@ -62,7 +64,7 @@ class TestCapture:
     suite_records: list[dict[str, Any]] = field(default_factory=list)
     cassette: Any = None
     cassette_path: str | None = None
-    started_at: str = field(default_factory=utc_now)
+    started: float = field(default_factory=time.time)  # formatted only for a full record
     status: str | None = None
     error: str | None = None
     failure: str | None = None  # the assertion message of a failed test
@@ -124,16 +126,26 @@ class TestCapture:
     # --- the results records --------------------------------------------------------------------
 
     def records(
-        self, *, run_id: str, case_id: str, nodeid: str, vars: dict[str, Any], tags: list[str], pricing: Any
+        self,
+        *,
+        run_id: str,
+        case_id: str,
+        nodeid: str,
+        vars: dict[str, Any],
+        tags: list[str],
+        pricing: Any,
+        full: bool = True,
     ) -> list[dict[str, Any]]:
-        """One record per model this test used (docs/results-record.md), then its suite runs' records."""
+        """One record per model this test used (docs/results-record.md), then its suite runs' records.
+        Not `full` (no results file or report was asked for): a harness model's record holds only what
+        the terminal summary and the JUnit properties read, with the values of the full record."""
         groups: dict[str, list[Call]] = {}
         if self.used and self.param_model:
             groups[self.param_model] = []
         for call in list(self.calls.values()):
             groups.setdefault(call.model, []).append(call)
         out = [
-            self._record(model, calls, run_id, case_id, nodeid, vars, tags, pricing)
+            self._record(model, calls, run_id, case_id, nodeid, vars, tags, pricing, full)
             for model, calls in groups.items()
         ]
         others: dict[str, list[dict[str, Any]]] = {}
@@ -169,6 +181,7 @@ class TestCapture:
         vars: dict[str, Any],
         tags: list[str],
         pricing: Any,
+        full: bool = True,
     ) -> dict[str, Any]:
         from harness.messages.convert import message_to_dict
         from harness.models.init import parse_model_string
@@ -183,6 +196,31 @@ class TestCapture:
         sources = [str(timing_of(m).get("source") or "live") for m in ai]
         misses = sum(isinstance(c.error, CassetteMissError) for c in calls)
         status = self.status or "passed"
+        figures = CallFigures.of(ai, pricing, provider, name)
+        cassette = {
+            "path": self.cassette_path,
+            "state": cassette_state(sources, misses),  # "unused" when no call finished
+            "replayed": sources.count("replayed"),
+            "recorded": sources.count("recorded"),
+            "misses": misses,
+            "unused": 0,
+        }
+        if not full:  # the full record's values, only those the summary and user_properties read
+            return {
+                "case_id": case_id,
+                "model": model,
+                "model_id": model,
+                "provider": provider,
+                "repeat": 0,
+                "status": status,
+                "usage": figures.usage,
+                "cost_usd": figures.cost_usd,
+                "cost_avoided_usd": figures.cost_avoided_usd,
+                "timing": figures.timing,
+                "cassette": cassette,
+                "error": self.error,
+                "nodeid": nodeid,
+            }
         record: dict[str, Any] = dict(
             build_record(
                 run_id=run_id,
@@ -200,17 +238,10 @@ class TestCapture:
                 final=ai[-1] if ai else None,
                 structured=None,
                 transcript=_transcript(calls),
-                figures=CallFigures.of(ai, pricing, provider, name),
-                cassette={
-                    "path": self.cassette_path,
-                    "state": cassette_state(sources, misses),  # "unused" when no call finished
-                    "replayed": sources.count("replayed"),
-                    "recorded": sources.count("recorded"),
-                    "misses": misses,
-                    "unused": 0,
-                },
+                figures=figures,
+                cassette=cassette,  # type: ignore[arg-type]
                 error=self.error,
-                started_at=self.started_at,
+                started_at=utc_now(self.started),
                 calls=[message_call(m, pricing, provider, name) for m in ai],
             )
         )
@@ -266,7 +297,7 @@ class TestCapture:
                     "unused": 0,
                 },
                 error=self.error,
-                started_at=self.started_at,
+                started_at=utc_now(self.started),
                 calls=calls,  # type: ignore[arg-type]
             )
         )
