@@ -19,6 +19,7 @@ May import: `harness.assertions`, `harness.callbacks`, `harness.cassettes`, `har
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -168,6 +169,27 @@ def _argnames(mark: pytest.Mark) -> list[str]:
 
 # --- fixtures ---------------------------------------------------------------------------------------
 
+# The test being run. The fixtures read it here rather than ask for `request`: pytest builds a new
+# FixtureDef (inspect.signature included) for every fixture that asks for `request`, about 0.08 ms a
+# fixture and a test, a fifth of what a replayed call costs.
+_running: contextvars.ContextVar[pytest.Item | None] = contextvars.ContextVar("harness_item", default=None)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    token = _running.set(item)
+    try:
+        return (yield)
+    finally:
+        _running.reset(token)
+
+
+def _item() -> pytest.Item:
+    item = _running.get()
+    if item is None:  # only pytest's own run of a test (runtest protocol) sets up these fixtures
+        raise RuntimeError("harness fixtures are set up by pytest while it runs a test")
+    return item
+
 
 def _capture(item: Any) -> TestCapture:
     if CAPTURE not in item.stash:
@@ -176,17 +198,19 @@ def _capture(item: Any) -> TestCapture:
 
 
 @pytest.fixture
-def cassette(request: pytest.FixtureRequest) -> Any:
+def cassette() -> Any:
     """This test's Cassette (cassettes/<module>/<test>[<model>].yaml), recording or replaying every model call."""
     from harness.cassettes import use_cassette
 
-    state = request.config.stash[_STATE]
-    opts = marker_options(request.node)
-    path, shown = state.cassette_path(request.node, opts.get("cassette"))
+    node = _item()
+    config = node.config
+    state = config.stash[_STATE]
+    opts = marker_options(node)
+    path, shown = state.cassette_path(node, opts.get("cassette"))
     mode = check_record_mode(
         opts.get("record_mode") or state.record_mode, "@pytest.mark.harness(record_mode=...)"
     )
-    capture = _capture(request.node)
+    capture = _capture(node)
     capture.cassette_path = shown
     state.hold_clients()
     with (
@@ -196,18 +220,17 @@ def cassette(request: pytest.FixtureRequest) -> Any:
             record_mode=mode,
             replay_speed=state.replay_speed,
             secret_headers=[
-                *request.config.getini("harness_secret_headers"),
+                *config.getini("harness_secret_headers"),
                 *opts.get("secret_headers", ()),
             ],
             scrub_patterns=[
-                *request.config.getini("harness_scrub_patterns"),
+                *config.getini("harness_scrub_patterns"),
                 *opts.get("scrub_patterns", ()),
             ],
             match_host=bool(
                 opts["match_host"]
                 if "match_host" in opts
-                else request.config.getoption("harness_match_host", None)
-                or request.config.getini("harness_match_host")
+                else config.getoption("harness_match_host", None) or config.getini("harness_match_host")
             ),
         ) as cas,
     ):
@@ -231,10 +254,10 @@ def _build(model: str | None, extra: Any, **kwargs: Any) -> Any:
 
 
 @pytest.fixture
-def make_chat_model(request: pytest.FixtureRequest, cassette: Any, harness_model_kwargs: Any) -> Any:
+def make_chat_model(cassette: Any, harness_model_kwargs: Any) -> Any:
     """Factory like init_chat_model("provider:model", **kwargs) for tests that build several models;
     the models it built are closed when the test ends."""
-    _capture(request.node).used = True
+    _capture(_item()).used = True
     built: list[Any] = []
 
     def make(model: str | None = None, **kwargs: Any) -> Any:
@@ -247,16 +270,18 @@ def make_chat_model(request: pytest.FixtureRequest, cassette: Any, harness_model
 
 
 @pytest.fixture
-def chat_model(request: pytest.FixtureRequest, cassette: Any, harness_model_kwargs: Any) -> Any:
+def chat_model(cassette: Any, harness_model_kwargs: Any) -> Any:
     """The chat model under test, parametrized over --models / ini harness_models / the harness marker."""
-    model = getattr(request, "param", None)
+    node = _item()
+    callspec = getattr(node, "callspec", None)
+    model = callspec.params.get("chat_model") if callspec is not None else None
     if not model:
         pytest.fail(
             "harness: no models selected for chat_model; pass --models openai:gpt-4.1-mini,... , set "
             "harness_models in the ini file, or mark the test @pytest.mark.harness(models=[...])",
             pytrace=False,
         )
-    capture = _capture(request.node)
+    capture = _capture(node)
     capture.used, capture.param_model = True, model
     # built as make_chat_model builds, without that fixture in between: one fixture less per test
     built = _build(model, harness_model_kwargs)
@@ -265,19 +290,20 @@ def chat_model(request: pytest.FixtureRequest, cassette: Any, harness_model_kwar
 
 
 @pytest.fixture
-def harness_target(request: pytest.FixtureRequest, cassette: Any, make_chat_model: Any) -> Any:
+def harness_target(cassette: Any, make_chat_model: Any) -> Any:
     """Run a target under this test's cassette: harness_target("app.py:answer", "prompt", model=...)
     -> TargetRun (output, calls, usage, cost_usd, tool_trajectory), which assert_passes judges whole."""
     from harness.pytest_plugin.support import case_id
     from harness.pytest_plugin.targets import TargetCaller
 
-    capture = _capture(request.node)
+    node = _item()
+    capture = _capture(node)
     return TargetCaller(
         capture,
         cassette,
         make_chat_model,
-        Path(request.node.path).parent,
-        case_id(request.node.nodeid, capture.param_model),
+        Path(node.path).parent,
+        case_id(node.nodeid, capture.param_model),
     )
 
 
@@ -301,22 +327,19 @@ def harness_emulator(_harness_emulator_server: Any) -> Any:
 
 
 @pytest.fixture
-def harness_run(request: pytest.FixtureRequest, harness_model_kwargs: Any, tmp_path_factory: Any) -> Any:
+def harness_run(harness_model_kwargs: Any, tmp_path_factory: Any) -> Any:
     """Run a suite file in this test: harness_run("suite.yaml", models=None) -> RunResult; its records join the report."""
     from harness.runner.runner import Runner, RunOptions
     from harness.suite.spec import ModelEntry, load_suite, slugify
 
-    state = request.config.stash[_STATE]
-    opts = marker_options(request.node)
-    capture = _capture(request.node)
+    node = _item()
+    state = node.config.stash[_STATE]
+    opts = marker_options(node)
+    capture = _capture(node)
 
     def run(suite: str | os.PathLike[str], *, models: list[Any] | None = None, **options: Any) -> Any:
         path = next(
-            (
-                p
-                for p in (Path(request.node.path).parent / suite, state.config.rootpath / suite)
-                if p.is_file()
-            ),
+            (p for p in (Path(node.path).parent / suite, state.config.rootpath / suite) if p.is_file()),
             Path(suite),
         )
         loaded = load_suite(path)
