@@ -299,10 +299,12 @@ class _AsyncOriginal2(httpx.AsyncBaseTransport):
         return _as_httpx_response(response, request, _AsyncFromHttpx2(response.stream))
 
 
-def _sync_httpx2(original: Any) -> Any:
-    assert httpx2 is not None
+if httpx2 is not None:
+    # made once here, not per patch: a class statement costs about as much as a replayed call's parse
 
-    class ToHttpx2(httpx2.SyncByteStream):  # type: ignore[misc, name-defined]
+    class _ToHttpx2(httpx2.SyncByteStream):  # type: ignore[misc, name-defined]
+        """An httpx body as an httpx2 one; its close may carry a refused write (see `as_signal`)."""
+
         def __init__(self, inner: Any) -> None:
             self.inner = inner
 
@@ -313,23 +315,7 @@ def _sync_httpx2(original: Any) -> Any:
             with as_signal():
                 self.inner.close()
 
-    def handle_request(self: Any, request: Any) -> Any:
-        icp = _cassette_for(request)
-        if icp is None:
-            with outside.expected(request.url.host):
-                return original(self, request)
-        converted = _as_httpx_request(request, request.read())
-        with as_signal():
-            response = icp.handle(converted, _Original2(self, original, request))
-        return _as_httpx2_response(response, ToHttpx2(response.stream))
-
-    return handle_request
-
-
-def _async_httpx2(original: Any) -> Any:
-    assert httpx2 is not None
-
-    class AsyncToHttpx2(httpx2.AsyncByteStream):  # type: ignore[misc, name-defined]
+    class _AsyncToHttpx2(httpx2.AsyncByteStream):  # type: ignore[misc, name-defined]
         def __init__(self, inner: Any) -> None:
             self.inner = inner
 
@@ -341,6 +327,26 @@ def _async_httpx2(original: Any) -> Any:
             with as_signal():
                 await self.inner.aclose()
 
+
+def _sync_httpx2(original: Any) -> Any:
+    assert httpx2 is not None
+
+    def handle_request(self: Any, request: Any) -> Any:
+        icp = _cassette_for(request)
+        if icp is None:
+            with outside.expected(request.url.host):
+                return original(self, request)
+        converted = _as_httpx_request(request, request.read())
+        with as_signal():
+            response = icp.handle(converted, _Original2(self, original, request))
+        return _as_httpx2_response(response, _ToHttpx2(response.stream))
+
+    return handle_request
+
+
+def _async_httpx2(original: Any) -> Any:
+    assert httpx2 is not None
+
     async def handle_async_request(self: Any, request: Any) -> Any:
         icp = _cassette_for(request)
         if icp is None:
@@ -349,6 +355,6 @@ def _async_httpx2(original: Any) -> Any:
         converted = _as_httpx_request(request, await request.aread())
         with as_signal():
             response = await icp.ahandle(converted, _AsyncOriginal2(self, original, request))
-        return _as_httpx2_response(response, AsyncToHttpx2(response.stream))
+        return _as_httpx2_response(response, _AsyncToHttpx2(response.stream))
 
     return handle_async_request

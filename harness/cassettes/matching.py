@@ -79,16 +79,25 @@ class Matcher:
         self.ignore_names = frozenset(x for x in ignore if "." not in x)
         self.ignore_paths = frozenset(tuple(x.split(".")) for x in ignore if "." in x)
         self.match_host = match_host
+        self._settings = (self.ignore_names, self.ignore_paths, match_host)
 
     def url(self, url: str, adapter: type[ProviderAdapter] | None = None) -> str:
         """The URL as matched. `adapter` built the request; None: the one whose endpoint the URL is.
         A recognised request is matched on its endpoint (no host) unless `match_host`."""
-        adapter = adapter or adapter_class(None, url)
+        return _matched_url(self, url, adapter or adapter_class(None, url))
+
+    def _url(self, url: str, adapter: type[ProviderAdapter] | None) -> str:
         if adapter is not None:
             url = adapter.normalize_url_for_match(url)
             if not self.match_host:
                 return self.endpoint(url, adapter)
         return self._whole_url(url)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Matcher) and self._settings == other._settings
+
+    def __hash__(self) -> int:
+        return hash(self._settings)
 
     def endpoint(self, url: str, adapter: type[ProviderAdapter] | None) -> str:
         """The URL without scheme and host: from where the adapter's `url_pattern` matches the path (the
@@ -182,6 +191,13 @@ class Matcher:
         if isinstance(value, list):
             return [self._normalise(v, path, ids) for v in value]
         return value
+
+
+@functools.lru_cache(maxsize=1024)
+def _matched_url(matcher: Matcher, url: str, adapter: type[ProviderAdapter] | None) -> str:
+    """`Matcher.url`, once per URL and settings: every call of a suite goes to the same few URLs, and
+    parsing one (split, endpoint search, query) is a tenth of matching a replayed request."""
+    return matcher._url(url, adapter)
 
 
 class Index:

@@ -43,9 +43,9 @@ _BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 MARKER = "# harness cassette (vcrpy-compatible; timing/streamed/recorded_at are harness extras)\n"
 _HEAD = MARKER + "version: 1\ninteractions:"
-_ITEM = re.compile(r"^- ", re.M)
 _RESPONSE_KEY = "\n  response:\n"
 _MATCH_KEY = re.compile(r"^  match_key: (\S+)$", re.M)
+_MATCH_LINE = "\n  match_key: "
 
 
 class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
@@ -174,11 +174,7 @@ class CassetteFile:
         """The `match_key` each interaction was written with, read without parsing the fragments."""
         if self._fragments is None or any(ix is not None for ix in self._parsed):
             return [self.interaction(i).match_key for i in range(len(self))]
-        out: list[str | None] = []
-        for frag in self._fragments:
-            m = _MATCH_KEY.search(frag)
-            out.append(m.group(1) if m else None)
-        return out
+        return [_stored_key(frag) for frag in self._fragments]
 
     def _parse_fragment(self, i: int) -> Interaction:
         assert self._fragments is not None
@@ -208,6 +204,17 @@ class CassetteFile:
             raise CassetteFormatError(what, path=str(self.path), line=self._first_lines[i] + offset) from None
 
 
+def _stored_key(frag: str) -> str | None:
+    """`_MATCH_KEY.search(frag)`'s key, found faster: the regex tried only where its line starts."""
+    at = frag.find(_MATCH_LINE)
+    while at >= 0:
+        m = _MATCH_KEY.match(frag, at + 1)
+        if m is not None:
+            return m.group(1)
+        at = frag.find(_MATCH_LINE, at + 1)
+    return None
+
+
 def split_fragments(text: str) -> list[str] | None:
     """Fragments of a file harness wrote (None for other layouts)."""
     if not text.startswith(MARKER):
@@ -217,9 +224,14 @@ def split_fragments(text: str) -> list[str] | None:
     if not text.startswith(_HEAD + "\n"):
         return None
     rest = text[len(_HEAD) + 1 :]
-    starts = [m.start() for m in _ITEM.finditer(rest)]
-    if not starts or starts[0] != 0:
+    if not rest.startswith("- "):
         return None
+    # where each line starting with "- " is, by str.find (a regex `^- ` tries every position)
+    starts = [0]
+    at = rest.find("\n- ")
+    while at >= 0:
+        starts.append(at + 1)
+        at = rest.find("\n- ", at + 1)
     return [rest[a:b] for a, b in zip(starts, [*starts[1:], len(rest)], strict=False)]
 
 
