@@ -84,7 +84,7 @@ class Matcher:
     def url(self, url: str, adapter: type[ProviderAdapter] | None = None) -> str:
         """The URL as matched. `adapter` built the request; None: the one whose endpoint the URL is.
         A recognised request is matched on its endpoint (no host) unless `match_host`."""
-        return _matched_url(self, url, adapter or adapter_class(None, url))
+        return _matched_url(self, url, adapter or adapter_class(None, url))  # type: ignore[arg-type]
 
     def _url(self, url: str, adapter: type[ProviderAdapter] | None) -> str:
         if adapter is not None:
