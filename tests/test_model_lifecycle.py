@@ -89,6 +89,23 @@ def test_with_block_closes_the_connection(emulator):
     model.close()
 
 
+def test_models_with_the_same_settings_keep_their_own_connections_and_close_them(emulator):
+    first, second = _model(emulator), _model(emulator)
+    first.invoke("one")
+    second.invoke("two")
+    assert emulator.connections_open == 2
+    first.close()
+    assert _wait_for(lambda: emulator.connections_open == 1)
+    assert second.invoke("still open").content  # the other model's connection is untouched
+    assert emulator.connections_opened == 2
+    second.close()
+    assert _wait_for(lambda: emulator.connections_open == 0)
+    assert first.invoke("reopened").content  # a closed model opens a new connection when used again
+    assert emulator.connections_opened == 3
+    first.close()
+    assert _wait_for(lambda: emulator.connections_open == 0)
+
+
 def test_bound_and_structured_models_close_the_model_underneath(emulator):
     model = _model(emulator)
     structured = model.bind(temperature=0).with_structured_output({"title": "t", "type": "object"})

@@ -1,8 +1,11 @@
 """The httpx clients one ChatModel sends through: made once, on first use, and always closed.
 
-The sync client is made under a lock (a first concurrent batch would otherwise build one client
-and one TLS context per thread, keeping only the last) and closed by `close()`, or when the model
-is garbage-collected (LangChain users rarely close models).
+The sync `httpx.Client` is shared by every model with the same timeout (building one costs about
+a tenth of a replayed call, and models are often built per test): it owns nothing but its settings,
+and hands each request on to the sending model's own transport (`_Dispatch`). That transport, and
+the live connections behind it, is the model's: made under a lock on first use (a first concurrent
+batch would otherwise build one per thread, keeping only the last) and closed by `close()`, or when
+the model is garbage-collected (LangChain users rarely close models).
 
 A client the user passes in (`http_client=` / `http_async_client=`) builds and sends the requests
 with its own settings (base URL, headers, auth, event hooks, proxies), but is reached through a
@@ -169,6 +172,37 @@ def _async_live_transport(proxy: str | None, timeout: float | None) -> httpx.Asy
     return _AsyncOwnClientTransport(httpx.AsyncClient(verify=ssl_context(), proxy=proxy, timeout=timeout))
 
 
+class _Dispatch(httpx.BaseTransport):
+    """The transport of a shared client: each request goes on to the transport of the model that sent
+    it, named by the request (`HttpClients.send`). It holds nothing: closing is each model's business."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        transport: httpx.BaseTransport = request.extensions.pop(_OWN_TRANSPORT)
+        return transport.handle_request(request)
+
+
+_OWN_TRANSPORT = "harness_own_transport"
+_DISPATCH = _Dispatch()
+_SHARED: dict[tuple[type, object], httpx.Client] = {}
+_shared_lock = threading.Lock()
+
+
+def _shared_client(timeout: object) -> httpx.Client:
+    """The sync client of every model with this timeout. Building an httpx client costs about a tenth
+    of a replayed call, and models are often built per test; what a client holds of its own (its
+    transport, live connections) is per model, so one client's settings serve them all."""
+    try:
+        client = _SHARED.get((type(timeout), timeout))
+    except TypeError:  # an unhashable timeout (an httpx.Timeout): a client of its own, holding nothing
+        return _Client(transport=_DISPATCH, timeout=timeout)  # type: ignore[arg-type]
+    if client is None:
+        client = _Client(transport=_DISPATCH, timeout=timeout)  # type: ignore[arg-type]
+        with _shared_lock:
+            if len(_SHARED) < 64:  # a bound, should timeouts differ from model to model
+                client = _SHARED.setdefault((type(timeout), timeout), client)
+    return client
+
+
 class HttpClients:
     """The clients of one model: the user's own (never closed here) or ones made and closed here."""
 
@@ -195,8 +229,8 @@ class HttpClients:
             AsyncHarnessTransport(_AsyncUserClientTransport(http_async_client)) if http_async_client else None
         )
         self._lock = threading.Lock()
-        self._client: httpx.Client | None = None
-        self._close_client: weakref.finalize | None = None
+        self._sync_transport: HarnessTransport | None = None
+        self._close_sync: weakref.finalize | None = None
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClients] = (
             weakref.WeakKeyDictionary()
         )
@@ -209,6 +243,8 @@ class HttpClients:
         """Send `request` (built by `client`), streamed, through the active cassette if any."""
         if client is self.user_client and self._through_user_client is not None:
             return self._through_user_client.handle_request(request)
+        # our own client is shared: it hands the request on to this model's transport
+        request.extensions[_OWN_TRANSPORT] = self._own_transport()
         return client.send(request, stream=True)
 
     async def asend(self, client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
@@ -217,19 +253,24 @@ class HttpClients:
         return await client.send(request, stream=True)
 
     def sync(self) -> httpx.Client:
+        """The client to build and send requests with: the user's, or the client shared by the models
+        with this timeout (`send` routes each request to this model's own transport)."""
         if self.user_client is not None:
             return self.user_client
-        client = self._client
-        if client is None:
+        return _shared_client(self.timeout)
+
+    def _own_transport(self) -> HarnessTransport:
+        transport = self._sync_transport
+        if transport is None:
             with self._lock:
-                if self._client is None:
-                    transport = self._transport or LazyTransport(
+                if self._sync_transport is None:
+                    inner = self._transport or LazyTransport(
                         functools.partial(_live_transport, self.proxy, self.timeout)
                     )
-                    self._client = _Client(transport=HarnessTransport(transport), timeout=self.timeout)
-                    self._close_client = weakref.finalize(self, self._client.close)
-                client = self._client
-        return client
+                    self._sync_transport = HarnessTransport(inner)
+                    self._close_sync = weakref.finalize(self, self._sync_transport.close)
+                transport = self._sync_transport
+        return transport
 
     async def async_(self) -> httpx.AsyncClient:
         if self.user_async_client is not None:
@@ -267,9 +308,9 @@ class HttpClients:
         ]
 
     def close(self) -> None:
-        """Close the sync client made here; the next sync call makes a new one."""
+        """Close the sync transport made here (its live connections); the next sync call makes a new one."""
         with self._lock:
-            close, self._close_client, self._client = self._close_client, None, None
+            close, self._close_sync, self._sync_transport = self._close_sync, None, None
         if close is not None:
             close()
 
