@@ -202,6 +202,34 @@ def test_replay_serves_every_stored_body_byte_for_byte(tmp_path):
     assert served == bodies
 
 
+def test_a_hand_edited_body_block_replays_as_yaml_reads_it(tmp_path):
+    """Blank lines of a literal block indented less than its text (an editor trimming them) are still
+    part of the body, emptied: replay serves what YAML reads from the file."""
+    from harness.cassettes.matching import Matcher
+    from harness.http import HarnessTransport
+
+    body = b"first\n\n  second\n\n\nthird"
+    ix = Interaction(
+        RecordedRequest("POST", "http://replay.test/x", {}, b"{}"),
+        RecordedResponse(200, {"content-type": ["text/plain"]}, body, "OK"),
+        {"ttfb_ms": 1.0, "total_ms": 2.0},
+        False,
+        match_key=Matcher().key("POST", "http://replay.test/x", b"{}").digest,
+    )
+    lines = render([dump_fragment(ix)]).split("\n")
+    first = lines.index("        first")
+    lines[first + 1], lines[first + 3] = "   ", " " * 7  # blank lines with 3 and 7 spaces
+    path = tmp_path / "edited.yaml"
+    path.write_text("\n".join(lines))
+    expected = yaml.safe_load(path.read_text())["interactions"][0]["response"]["body"]["string"].encode()
+    assert expected == body
+    with (
+        use_cassette(path, record_mode="none"),
+        httpx.Client(transport=HarnessTransport(httpx.HTTPTransport())) as client,
+    ):
+        assert client.post("http://replay.test/x", content=b"{}").content == expected
+
+
 @pytest.mark.parametrize(
     "text, line, what",
     [

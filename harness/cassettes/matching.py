@@ -210,7 +210,8 @@ class Index:
         self, digests: list[str], key_at: Callable[[int], RequestKey], played: Iterable[int] = ()
     ) -> None:
         self.digests = digests
-        self._key_at = functools.lru_cache(maxsize=None)(key_at)
+        self._key_at = key_at
+        self._keys: dict[int, RequestKey] = {}  # computed keys (an lru_cache per index costs more to make)
         self._queues: dict[str, collections.deque[int]] = collections.defaultdict(collections.deque)
         self._last: dict[str, int] = {}
         skip = set(played)
@@ -220,7 +221,10 @@ class Index:
             self._last[d] = i
 
     def key_at(self, i: int) -> RequestKey:
-        return self._key_at(i)
+        key = self._keys.get(i)
+        if key is None:
+            key = self._keys[i] = self._key_at(i)
+        return key
 
     def take(self, digest: str, *, repeat: bool = False) -> int | None:
         q = self._queues.get(digest)

@@ -18,6 +18,7 @@ import yaml
 
 _BODY_BLOCK = re.compile(r"\n    body:\n      string: \|([-+]?)\n(?= {8}\S)")
 _BLOCK_END = re.compile(r"\n(?= {0,7}\S)")  # a line indented less than the block's, not blank
+_ODD_LINE = re.compile(r"\n(?! {8}|\n)")  # a line break followed by neither 8 spaces nor a line break
 _DEDENT = re.compile(r"^ {1,8}", re.M)
 _YAML_BREAKS = re.compile("[\r\x85\u2028\u2029\ufeff]")  # line breaks and marks YAML reads otherwise
 
@@ -29,12 +30,19 @@ def literal_body(text: str) -> tuple[str, str | None]:
     m = _BODY_BLOCK.search(text)
     if m is None:
         return text, None  # not a literal block, or its first line not at the usual indentation
-    end = _BLOCK_END.search(text, m.end())
-    if end is not None:
-        cut, rest = end.start(), end.start() + 1
+    # the usual block: every line indented by 8 (or empty) up to a less indented key; its first
+    # line break not followed by 8 spaces nor another break then ends it, and a plain replace dedents
+    odd = _ODD_LINE.search(text, m.end())
+    if odd is not None and _BLOCK_END.match(text, odd.start()):
+        cut, rest = odd.start(), odd.start() + 1
+        lines = text[m.end() + 8 : cut].replace("\n        ", "\n")
     else:
-        cut = rest = len(text) - text.endswith("\n")
-    lines = _DEDENT.sub("", text[m.end() : cut])
+        end = _BLOCK_END.search(text, m.end())
+        if end is not None:
+            cut, rest = end.start(), end.start() + 1
+        else:
+            cut = rest = len(text) - text.endswith("\n")
+        lines = _DEDENT.sub("", text[m.end() : cut])
     if _YAML_BREAKS.search(lines):
         return text, None
     body = lines.rstrip("\n")

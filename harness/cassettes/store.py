@@ -280,7 +280,7 @@ def _entry_line(text: str, entry: int | None) -> int | None:
 
 def read_cassette_file(path: str | os.PathLike[str]) -> CassetteFile:
     """Load a cassette of any known variant; a missing file is an empty cassette."""
-    p = Path(path)
+    p = path if isinstance(path, Path) else Path(path)
     try:
         # stat the descriptor we read from, so a concurrent replace cannot pair new stat with old bytes
         with open(p, "rb") as f:
