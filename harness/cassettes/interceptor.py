@@ -82,7 +82,7 @@ class CassetteInterceptor(SessionWriter):
         record_errors: bool = False,
         match_host: bool = False,
     ) -> None:
-        self.path = Path(path)
+        self.path = path if isinstance(path, Path) else Path(path)  # Path(a Path) parses it again
         self.record_errors = record_errors
         self.record_mode = check_record_mode(record_mode) if record_mode else default_record_mode()
         self.replay_speed = parse_replay_speed(replay_speed)
