@@ -47,10 +47,10 @@ def model_profile(provider: str | None, model: str) -> dict[str, Any]:
 def _copy(value: Any) -> Any:
     """A deep copy of the table's plain YAML data (dicts, lists, immutable scalars), without
     `copy.deepcopy`'s bookkeeping: every model built copies its profile."""
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, dict):  # scalars (most of a profile) are kept without a call each
+        return {k: _copy(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
     if isinstance(value, list):
-        return [_copy(v) for v in value]
+        return [_copy(v) if isinstance(v, (dict, list)) else v for v in value]
     return value
 
 
