@@ -15,7 +15,6 @@ from harness.cli.validate import check_selection
 if TYPE_CHECKING:
     from harness.runner.runner import Runner
     from harness.runner.workers import EarlyPool
-    from harness.suite.spec import Suite
 
 
 def build_runners(
@@ -38,42 +37,31 @@ def build_runners(
             # `auto` on a whole suite: started before the runner's imports, like `--workers N`
             models = len(split_models(given["models"]) or []) or len(loaded[0].models)
             early = EarlyPool.after_parse(loaded[0], models, given["repeat"], given["shard"])
-        return _runners(loaded, config, early, out, given, selection)
+        from harness.runner.runner import Runner, RunOptions
+
+        runners = []
+        for suite in loaded:
+            chosen = selected(suite, split_models(given["models"]), selection or {})
+            options = RunOptions(
+                **{
+                    **given,
+                    "models": chosen.pop("models", None) or config.get("models"),
+                    "record_mode": given["record_mode"] or config.get("record_mode"),
+                    "out": out / suite.name if (out is not None and len(loaded) > 1) else out,
+                    "concurrency": given["concurrency"] or config.get("concurrency"),
+                    "repeat": given["repeat"] or config.get("repeat"),
+                    "replay_speed": given["replay_speed"] or config.get("replay_speed") or "instant",
+                    "shard": given["shard"] or shard_value(config.get("shard")),
+                    **chosen,
+                }
+            )
+            runners.append(Runner(suite, options, early=early if len(loaded) == 1 else None))
+            check_selection(runners[-1])
+        return runners
     except BaseException:
         if early is not None:
             early.close()
         raise
-
-
-def _runners(
-    loaded: list[Suite],
-    config: dict[str, Any],
-    early: EarlyPool | None,
-    out: Path | None,
-    given: dict[str, Any],
-    selection: dict[str, Any] | None,
-) -> list[Runner]:
-    from harness.runner.runner import Runner, RunOptions
-
-    runners = []
-    for suite in loaded:
-        chosen = selected(suite, split_models(given["models"]), selection or {})
-        options = RunOptions(
-            **{
-                **given,
-                "models": chosen.pop("models", None) or config.get("models"),
-                "record_mode": given["record_mode"] or config.get("record_mode"),
-                "out": out / suite.name if (out is not None and len(loaded) > 1) else out,
-                "concurrency": given["concurrency"] or config.get("concurrency"),
-                "repeat": given["repeat"] or config.get("repeat"),
-                "replay_speed": given["replay_speed"] or config.get("replay_speed") or "instant",
-                "shard": given["shard"] or shard_value(config.get("shard")),
-                **chosen,
-            }
-        )
-        runners.append(Runner(suite, options, early=early if len(loaded) == 1 else None))
-        check_selection(runners[-1])
-    return runners
 
 
 def _whole_auto_run(given: dict[str, Any], selection: dict[str, Any] | None) -> bool:

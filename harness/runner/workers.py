@@ -143,9 +143,9 @@ class EarlyPool:
             weakref.finalize(self, self.pool.shutdown, wait=False, cancel_futures=True)  # never run
 
     @classmethod
-    def for_runner(cls, runner: Runner, total: int, given: EarlyPool | None) -> EarlyPool:
+    def for_runner(cls, runner: Runner, total: int, given: EarlyPool | None) -> EarlyPool | None:
         """The pool a runner of `total` cells needs: `given` (started before the suite was even parsed)
-        when it fits, else a new one (and `given` is shut down)."""
+        when it fits, else a new one (and `given` is shut down); None for a run in this process alone."""
         k, n = runner.options.shard or (1, 1)
         workers = 1 if runner.options.plan_only else worker_count(runner, len(range(k - 1, total, n)))
         path = os.path.abspath(str(runner.suite.path)) if runner.suite.path else None
@@ -153,7 +153,7 @@ class EarlyPool:
             return given
         if given is not None:
             given.close()
-        return cls(str(path), workers) if workers > 1 else cls("", 1)
+        return cls(str(path), workers) if workers > 1 else None
 
     @classmethod
     def before_parse(cls, suite_path: str, workers: int | None) -> EarlyPool | None:
