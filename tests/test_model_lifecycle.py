@@ -80,6 +80,34 @@ def test_a_replayed_429_is_retried_without_waiting(emulator, tmp_path):
 # --- closing -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_replayed_call_leaves_nothing_for_the_cyclic_collector(emulator, tmp_path, streamed):
+    """A model built, called under its cassette and closed, as each pytest test does, is freed as soon
+    as it is dropped: no reference cycle is left for Python's cyclic collector, whose passes would
+    otherwise grow with every test (a sixth of the plugin's cost per test before this)."""
+    path = tmp_path / "one.yaml"
+    emulator.queue(Reply(text="recorded"))
+
+    def one_test(mode="none"):
+        with use_cassette(path, record_mode=mode), _model(emulator) as model:
+            if streamed:
+                assert "".join(c.text for c in model.stream("x")) == "recorded"
+            else:
+                assert model.invoke("x").content == "recorded"
+
+    one_test("all")
+    one_test()  # first replay: caches filled, modules imported
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        one_test()
+        assert gc.collect() == 0
+    finally:
+        if was:
+            gc.enable()
+
+
 def test_with_block_closes_the_connection(emulator):
     with _model(emulator) as model:
         model.invoke("hi")

@@ -126,7 +126,7 @@ class CassetteInterceptor(SessionWriter):
                         ]
                         self._stored_keys = all(stored)
                         digests = [d or self._key_at(f, i).digest for i, d in enumerate(stored)]
-                        self._index = Index(digests, functools.partial(self._key_at, f))
+                        self._index = Index(digests, functools.partial(_key_at, self.matcher, f))
                     self._file = f
         return self._file
 
@@ -140,7 +140,7 @@ class CassetteInterceptor(SessionWriter):
             return CassetteFile(self.path, exists=True, stat=stat_key(self.path))
 
     def _key_at(self, f: CassetteFile, i: int) -> RequestKey:
-        return self.matcher.key_of(f.interaction(i))
+        return _key_at(self.matcher, f, i)
 
     def _reindex(self) -> bool:
         """After a miss against digests stored in the file, hash every request afresh (normalisation
@@ -150,7 +150,7 @@ class CassetteInterceptor(SessionWriter):
         f = self._file
         self._stored_keys = False
         digests = [self._key_at(f, i).digest for i in range(len(f))]
-        self._index = Index(digests, functools.partial(self._key_at, f), played=self.play_counts)
+        self._index = Index(digests, functools.partial(_key_at, self.matcher, f), played=self.play_counts)
         return True
 
     @property
@@ -357,3 +357,10 @@ class CassetteInterceptor(SessionWriter):
 
 def _retryable(status: int) -> bool:
     return status in _RETRYABLE_STATUSES or status >= 500
+
+
+def _key_at(matcher: Matcher, f: CassetteFile, i: int) -> RequestKey:
+    """The key of interaction i of `f`. A function of the matcher and the file, not a bound method: an
+    Index holding the cassette would make a reference cycle, freed only by the cyclic collector (a
+    cassette per test makes that a cost per test)."""
+    return matcher.key_of(f.interaction(i))

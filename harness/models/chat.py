@@ -17,6 +17,7 @@ from harness import callbacks as cb
 from harness.errors import SecretLeakError
 from harness.messages.core import AIMessage, AIMessageChunk, message_chunk_to_message
 from harness.models.base import ChatModelBase
+from harness.models.clients import aclose_response, close_response
 from harness.models.retry import raise_if_replay_unreadable
 from harness.models.timing import Clock as _Clock
 from harness.models.timing import sum_chunks
@@ -45,7 +46,7 @@ class ChatModel(ChatModelBase):
             try:
                 raise self._error(response, response.read())
             finally:
-                response.close()
+                close_response(response)
         clock.attach(response)
         return response
 
@@ -77,7 +78,7 @@ class ChatModel(ChatModelBase):
             except httpx.TransportError as e:
                 raise self._transport_error(e) from e
             finally:
-                response.close()
+                close_response(response)
             try:
                 parsed = self._parse(body, request)
             except Exception as e:
@@ -130,7 +131,7 @@ class ChatModel(ChatModelBase):
                 raise_if_replay_unreadable(response, e, self.model_provider)
                 raise
             finally:
-                response.close()
+                close_response(response)
             for chunk in [*self._chunks(tail, clock, manager), self._last_chunk(clock, manager.run_id)]:
                 seen.append(chunk)
                 yield chunk
@@ -162,7 +163,7 @@ class ChatModel(ChatModelBase):
             try:
                 raise self._error(response, await response.aread())
             finally:
-                await response.aclose()
+                await aclose_response(response)
         clock.attach(response)
         return response
 
@@ -197,7 +198,7 @@ class ChatModel(ChatModelBase):
             except httpx.TransportError as e:
                 raise self._transport_error(e) from e
             finally:
-                await response.aclose()
+                await aclose_response(response)
             try:
                 parsed = self._parse(body, request)
             except Exception as e:
@@ -250,7 +251,7 @@ class ChatModel(ChatModelBase):
                 raise_if_replay_unreadable(response, e, self.model_provider)
                 raise
             finally:
-                await response.aclose()
+                await aclose_response(response)
             for chunk in [*self._chunks(tail, clock, manager), self._last_chunk(clock, manager.run_id)]:
                 seen.append(chunk)
                 yield chunk

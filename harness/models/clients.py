@@ -336,3 +336,25 @@ def _start_closing(pools: _LoopClients) -> None:
     task = asyncio.ensure_future(pools.aclose())
     _CLOSING.add(task)
     task.add_done_callback(_CLOSING.discard)
+
+
+# what a closed response's `stream` is left as: empty, readable, and holding nothing
+_CLOSED_STREAM = httpx.ByteStream(b"")
+
+
+def close_response(response: httpx.Response) -> None:
+    """Close `response` and let go of its stream. httpx's client wraps the stream in one that holds the
+    response (to stamp its elapsed time on close): a reference cycle, with the request, its extensions
+    and the adapter in it, freed only by the cyclic collector, a cost on every call. A closed
+    response's body, if read, stays readable (`content`)."""
+    try:
+        response.close()
+    finally:
+        response.stream = _CLOSED_STREAM
+
+
+async def aclose_response(response: httpx.Response) -> None:
+    try:
+        await response.aclose()
+    finally:
+        response.stream = _CLOSED_STREAM
