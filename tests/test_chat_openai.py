@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 
+import httpx
 import pytest
 from _helpers import comparable, sum_chunks
 
@@ -284,13 +285,30 @@ def test_429_error_carries_status_and_retry_after(emulator):
     assert info.value.response.status_code == 429
 
 
-def test_timeout_raises_clear_error(emulator):
+@pytest.mark.parametrize("own_transport", [False, True])
+def test_timeout_raises_clear_error(emulator, own_transport):
+    # transport=: the requests go to the user's transport with the model's timeout, as a client sends them
+    extra = {"transport": httpx.HTTPTransport()} if own_transport else {}
     model = init_chat_model(
-        "openai:gpt-4.1-mini", base_url=emulator.base_url(), api_key="k", timeout=0.2, max_retries=0
+        "openai:gpt-4.1-mini", base_url=emulator.base_url(), api_key="k", timeout=0.2, max_retries=0, **extra
     )
     emulator.queue(Fault.timeout(delay=1.0))
-    with pytest.raises(ModelTimeoutError, match="timeout=0.2s"):
+    with model, pytest.raises(ModelTimeoutError, match="timeout=0.2s"):
         model.invoke("x")
+
+
+def test_an_error_response_names_its_request_through_a_users_transport(emulator):
+    with init_chat_model(
+        "openai:gpt-4.1-mini",
+        base_url=emulator.base_url(),
+        api_key="k",
+        max_retries=0,
+        transport=httpx.HTTPTransport(),
+    ) as model:
+        emulator.queue(Fault.rate_limit(retry_after=7))
+        with pytest.raises(ModelRateLimitError) as info:
+            model.invoke("x")
+    assert info.value.response.request.url.path.endswith("/chat/completions")
 
 
 def test_connection_dropped_mid_stream(emulator, openai_model):

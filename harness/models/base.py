@@ -209,9 +209,13 @@ class ChatModelBase(ChatSurface, Runnable):
         }
 
     def _request(
-        self, client: httpx.Client | httpx.AsyncClient, wire: WireRequest, adapter: ProviderAdapter
+        self, client: httpx.Client | httpx.AsyncClient | None, wire: WireRequest, adapter: ProviderAdapter
     ) -> httpx.Request:
-        return http_request(client, self._clients.is_users(client), wire, self._extensions(adapter))
+        extensions = self._extensions(adapter)
+        if client is None:  # sent straight to a transport: the timeout a client's send would add
+            extensions["timeout"] = self._clients.timeout_extension
+        users = client is not None and self._clients.is_users(client)
+        return http_request(client, users, wire, extensions)
 
     def _error(self, response: httpx.Response, body: bytes) -> ModelError:
         return response_error(self.adapter, response, body)

@@ -94,11 +94,14 @@ def _url(url: str) -> httpx.URL:
 
 
 def http_request(
-    client: httpx.Client | httpx.AsyncClient, users: bool, wire: WireRequest, extensions: dict[str, Any]
+    client: httpx.Client | httpx.AsyncClient | None,
+    users: bool,
+    wire: WireRequest,
+    extensions: dict[str, Any],
 ) -> httpx.Request:
     """The request to send on `client`; `users`: the client is the user's own (its base_url, auth and
     cookies apply, as httpx merges them)."""
-    if users:
+    if users and client is not None:
         return client.build_request(
             wire.method, wire.url, headers=wire.headers, content=wire.body_bytes(), extensions=extensions
         )

@@ -36,7 +36,7 @@ class ChatModel(ChatModelBase):
         return self.retry_policy.call(self._send_once, self._clients.sync(), wire, adapter, clock)
 
     def _send_once(
-        self, client: httpx.Client, wire: WireRequest, adapter: ProviderAdapter, clock: _Clock
+        self, client: httpx.Client | None, wire: WireRequest, adapter: ProviderAdapter, clock: _Clock
     ) -> httpx.Response:
         try:
             response = self._clients.send(client, self._request(client, wire, adapter))

@@ -1,22 +1,23 @@
-"""The httpx clients one ChatModel sends through: made once, on first use, and always closed.
+"""The httpx clients and transports one ChatModel sends through: made once, on first use, and always closed.
 
-The sync `httpx.Client` is shared by every model with the same timeout (building one costs about
-a tenth of a replayed call, and models are often built per test): it owns nothing but its settings,
-and hands each request on to the sending model's own transport (`_Dispatch`). That transport, and
-the live connections behind it, is the model's: made under a lock on first use (a first concurrent
-batch would otherwise build one per thread, keeping only the last) and closed by `close()`, or when
-the model is garbage-collected (LangChain users rarely close models).
+A sync call goes straight to the model's own `HarnessTransport` (an active cassette's interceptor,
+else the live path): no `httpx.Client` sits in front of it, since the requests are built here with no
+base URL, auth or cookies to merge, and a client's send (its auth and redirect flows, its cookie jar,
+the stream wrapper that points back at the response) costs a fifth of a replayed call. The transport,
+and the live connections behind it, is the model's: made under a lock on first use (a first
+concurrent batch would otherwise build one per thread, keeping only the last) and closed by
+`close()`, or when the model is garbage-collected (LangChain users rarely close models).
 
 A client the user passes in (`http_client=` / `http_async_client=`) builds and sends the requests
 with its own settings (base URL, headers, auth, event hooks, proxies), but is reached through a
 `HarnessTransport`, so an active cassette records and replays its calls like any other: the user's
 `client.send` is the live path the interceptor calls when it must go live.
 
-The clients made here route live requests the way a plain `httpx.Client` would: `proxy=` when given,
+The live paths made here route requests the way a plain `httpx.Client` would: `proxy=` when given,
 else `HTTP_PROXY` / `HTTPS_PROXY` / `ALL_PROXY` / `NO_PROXY` from the environment. httpx reads the
 environment only when it builds its own transports, so each live path is a private plain httpx client
-(`_OwnClientTransport`) built with the proxy, which applies httpx's own proxy rules; it sits behind
-the `HarnessTransport`, so replay never reaches it (nor opens a socket).
+(`_OwnClientTransport`) built with the proxy and the timeout, which applies httpx's own rules; it sits
+behind the `HarnessTransport`, so replay never reaches it (nor opens a socket).
 
 An `httpx.AsyncClient` belongs to the event loop it first ran in, so each loop gets its own.
 They are closed by `aclose()` in that loop, when the loop shuts down, or soon after the model is
@@ -52,16 +53,6 @@ class _NoCookies(httpx.Cookies):
 
     def extract_cookies(self, response: httpx.Response) -> None:
         return None
-
-
-class _Client(httpx.Client):
-    @property
-    def cookies(self) -> httpx.Cookies:
-        return _NO_COOKIES
-
-    @cookies.setter
-    def cookies(self, cookies: object) -> None:
-        raise TypeError("harness's own HTTP clients keep no cookies")
 
 
 class _AsyncClient(httpx.AsyncClient):
@@ -172,37 +163,6 @@ def _async_live_transport(proxy: str | None, timeout: float | None) -> httpx.Asy
     return _AsyncOwnClientTransport(httpx.AsyncClient(verify=ssl_context(), proxy=proxy, timeout=timeout))
 
 
-class _Dispatch(httpx.BaseTransport):
-    """The transport of a shared client: each request goes on to the transport of the model that sent
-    it, named by the request (`HttpClients.send`). It holds nothing: closing is each model's business."""
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        transport: httpx.BaseTransport = request.extensions.pop(_OWN_TRANSPORT)
-        return transport.handle_request(request)
-
-
-_OWN_TRANSPORT = "harness_own_transport"
-_DISPATCH = _Dispatch()
-_SHARED: dict[tuple[type, object], httpx.Client] = {}
-_shared_lock = threading.Lock()
-
-
-def _shared_client(timeout: object) -> httpx.Client:
-    """The sync client of every model with this timeout. Building an httpx client costs about a tenth
-    of a replayed call, and models are often built per test; what a client holds of its own (its
-    transport, live connections) is per model, so one client's settings serve them all."""
-    try:
-        client = _SHARED.get((type(timeout), timeout))
-    except TypeError:  # an unhashable timeout (an httpx.Timeout): a client of its own, holding nothing
-        return _Client(transport=_DISPATCH, timeout=timeout)  # type: ignore[arg-type]
-    if client is None:
-        client = _Client(transport=_DISPATCH, timeout=timeout)  # type: ignore[arg-type]
-        with _shared_lock:
-            if len(_SHARED) < 64:  # a bound, should timeouts differ from model to model
-                client = _SHARED.setdefault((type(timeout), timeout), client)
-    return client
-
-
 class HttpClients:
     """The clients of one model: the user's own (never closed here) or ones made and closed here."""
 
@@ -236,28 +196,32 @@ class HttpClients:
         )
         weakref.finalize(self, _close_when_collected, self._loops)
 
+    @functools.cached_property
+    def timeout_extension(self) -> dict[str, float | None]:
+        """The per-request `timeout` extension a client's send would set (transports read it)."""
+        return httpx.Timeout(self.timeout).as_dict()
+
     def is_users(self, client: httpx.Client | httpx.AsyncClient) -> bool:
         return client is self.user_client or client is self.user_async_client
 
-    def send(self, client: httpx.Client, request: httpx.Request) -> httpx.Response:
-        """Send `request` (built by `client`), streamed, through the active cassette if any."""
-        if client is self.user_client and self._through_user_client is not None:
+    def send(self, client: httpx.Client | None, request: httpx.Request) -> httpx.Response:
+        """Send `request` (built by `client`, the user's; None: built here), streamed, through the
+        active cassette if any."""
+        if client is not None and client is self.user_client and self._through_user_client is not None:
             return self._through_user_client.handle_request(request)
-        # our own client is shared: it hands the request on to this model's transport
-        request.extensions[_OWN_TRANSPORT] = self._own_transport()
-        return client.send(request, stream=True)
+        response = self._own_transport().handle_request(request)
+        response.request = request  # as a client's send sets it (a transport= of the user's may not)
+        return response
 
     async def asend(self, client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
         if client is self.user_async_client and self._through_user_async_client is not None:
             return await self._through_user_async_client.handle_async_request(request)
         return await client.send(request, stream=True)
 
-    def sync(self) -> httpx.Client:
-        """The client to build and send requests with: the user's, or the client shared by the models
-        with this timeout (`send` routes each request to this model's own transport)."""
-        if self.user_client is not None:
-            return self.user_client
-        return _shared_client(self.timeout)
+    def sync(self) -> httpx.Client | None:
+        """The client that builds and sends a sync call's requests: the user's, or None (built here and
+        sent straight to this model's transport)."""
+        return self.user_client
 
     def _own_transport(self) -> HarnessTransport:
         transport = self._sync_transport
