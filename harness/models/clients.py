@@ -3,7 +3,7 @@
 A sync call goes straight to the model's own `HarnessTransport` (an active cassette's interceptor,
 else the live path): no `httpx.Client` sits in front of it, since the requests are built here with no
 base URL, auth or cookies to merge, and a client's send (its auth and redirect flows, its cookie jar,
-the stream wrapper that points back at the response) costs a fifth of a replayed call. The transport,
+the stream wrapper that points back at the response) costs about a tenth of a replayed call. The transport,
 and the live connections behind it, is the model's: made under a lock on first use (a first
 concurrent batch would otherwise build one per thread, keeping only the last) and closed by
 `close()`, or when the model is garbage-collected (LangChain users rarely close models).
