@@ -57,6 +57,10 @@ AUTH_QUERY_PARAMS = frozenset(
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0"})
 
 
+# json.dumps with options builds an encoder per call; every request matched is encoded here
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 @dataclass(frozen=True)
 class RequestKey:
     """What a request is matched on: `digest` indexes, `url` and `canonical` explain a miss."""
@@ -153,12 +157,7 @@ class Matcher:
                 canonical = body.decode("utf-8", "replace")
             else:
                 ids: dict[str, str] = {}
-                canonical = json.dumps(
-                    self._normalise(parsed, (), ids),
-                    sort_keys=True,
-                    ensure_ascii=False,
-                    separators=(",", ":"),
-                )
+                canonical = _CANONICAL_JSON.encode(self._normalise(parsed, (), ids))
         h = hashlib.blake2b(digest_size=16)
         h.update(f"{method.upper()} {norm_url}\n".encode())
         h.update(canonical.encode("utf-8", "surrogatepass"))

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 StructuredMethod = Literal["json_schema", "function_calling", "json_mode"]
 
 
+# json.dumps with options builds an encoder per call; every request body is encoded here
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What a provider supports, so an unsupported combination fails before a request is sent."""
@@ -84,7 +88,7 @@ class WireRequest:
     def body_bytes(self) -> bytes:
         if self.content is not None:
             return self.content
-        return json.dumps(self.json, separators=(",", ":"), ensure_ascii=False).encode()
+        return _COMPACT_JSON.encode(self.json).encode()
 
 
 class StreamDecoder:

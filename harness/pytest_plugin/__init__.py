@@ -21,6 +21,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextvars
 import os
+import types
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -239,10 +240,12 @@ def cassette() -> Any:
             yield cas
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def harness_model_kwargs() -> Any:
-    """Extra init_chat_model kwargs for fixture-built models: a dict, or a callable(model) -> dict (override it)."""
-    return {}
+    """Extra init_chat_model kwargs for fixture-built models: a dict, or a callable(model) -> dict (override it,
+    at any scope). This default is empty, read-only and made once: a function-scoped fixture costs
+    pytest its setup and teardown on every test."""
+    return types.MappingProxyType({})
 
 
 def _build(model: str | None, extra: Any, **kwargs: Any) -> Any:
