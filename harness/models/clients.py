@@ -194,7 +194,7 @@ class HttpClients:
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClients] = (
             weakref.WeakKeyDictionary()
         )
-        weakref.finalize(self, _close_when_collected, self._loops)
+        self._closes_loops = False  # the finalizer closing async clients: set with the first of them
 
     @functools.cached_property
     def timeout_extension(self) -> dict[str, float | None]:
@@ -247,6 +247,9 @@ class HttpClients:
                 if pools is None:
                     pools = self._loops[loop] = _LoopClients(self._new_async_clients())
                     starting = True
+                    if not self._closes_loops:  # a sync-only model (one per pytest test) needs none
+                        weakref.finalize(self, _close_when_collected, self._loops)
+                        self._closes_loops = True
                 else:
                     starting = False
             if starting:

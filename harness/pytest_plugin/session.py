@@ -41,6 +41,9 @@ def recording_owns_options(pluginmanager: Any) -> bool:
     )
 
 
+_UNSAFE_IN_FILE_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f]')  # in a test id, not in a file name
+
+
 class HarnessSession:
     """The session's settings and the results records of every model test (merged from xdist workers)."""
 
@@ -141,7 +144,7 @@ class HarnessSession:
             folder = self.cassette_dir / module
             found = self._folders[item.path] = (folder, self.relative(folder))
         name = (f"{item.cls.__name__}." if getattr(item, "cls", None) else "") + item.name
-        file = re.sub(r'[<>:"/\\|?*\x00-\x1f]', "-", name) + ".yaml"
+        file = _UNSAFE_IN_FILE_NAME.sub("-", name) + ".yaml"
         return found[0] / file, f"{found[1]}/{file}"  # a file name of no "/" and never ".."
 
     def relative(self, path: Path) -> str:
