@@ -252,8 +252,8 @@ def _as_httpx2_response(response: httpx.Response, stream: Any) -> Any:
     )
 
 
-class _FromHttpx2(httpx.SyncByteStream):
-    """An httpx2 body as an httpx one, chunk by chunk."""
+class _Forward:
+    """A body read chunk by chunk from another library's stream (httpx <-> httpx2), closed with it."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -265,7 +265,7 @@ class _FromHttpx2(httpx.SyncByteStream):
         self.inner.close()
 
 
-class _AsyncFromHttpx2(httpx.AsyncByteStream):
+class _AsyncForward:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
 
@@ -275,6 +275,14 @@ class _AsyncFromHttpx2(httpx.AsyncByteStream):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+class _FromHttpx2(_Forward, httpx.SyncByteStream):
+    """An httpx2 body as an httpx one."""
+
+
+class _AsyncFromHttpx2(_AsyncForward, httpx.AsyncByteStream):
+    """An httpx2 async body as an httpx one."""
 
 
 class _Original2(httpx.BaseTransport):
@@ -302,30 +310,17 @@ class _AsyncOriginal2(httpx.AsyncBaseTransport):
 if httpx2 is not None:
     # made once here, not per patch: a class statement costs about as much as a replayed call's parse
 
-    class _ToHttpx2(httpx2.SyncByteStream):  # type: ignore[misc, name-defined]
+    class _ToHttpx2(_Forward, httpx2.SyncByteStream):  # type: ignore[misc, name-defined]
         """An httpx body as an httpx2 one; its close may carry a refused write (see `as_signal`)."""
-
-        def __init__(self, inner: Any) -> None:
-            self.inner = inner
-
-        def __iter__(self) -> Iterator[bytes]:
-            yield from self.inner
 
         def close(self) -> None:
             with as_signal():
-                self.inner.close()
+                super().close()
 
-    class _AsyncToHttpx2(httpx2.AsyncByteStream):  # type: ignore[misc, name-defined]
-        def __init__(self, inner: Any) -> None:
-            self.inner = inner
-
-        async def __aiter__(self) -> AsyncIterator[bytes]:
-            async for chunk in self.inner:
-                yield chunk
-
+    class _AsyncToHttpx2(_AsyncForward, httpx2.AsyncByteStream):  # type: ignore[misc, name-defined]
         async def aclose(self) -> None:
             with as_signal():
-                await self.inner.aclose()
+                await super().aclose()
 
 
 def _sync_httpx2(original: Any) -> Any:

@@ -125,7 +125,7 @@ class CassetteInterceptor(SessionWriter):
                             for d in (f.stored_keys() if self.matcher.is_default else [None] * len(f))
                         ]
                         self._stored_keys = all(stored)
-                        digests = [d or self._key_at(f, i).digest for i, d in enumerate(stored)]
+                        digests = [d or _key_at(self.matcher, f, i).digest for i, d in enumerate(stored)]
                         self._index = Index(digests, functools.partial(_key_at, self.matcher, f))
                     self._file = f
         return self._file
@@ -139,9 +139,6 @@ class CassetteInterceptor(SessionWriter):
             # all/rewrite replace the file and play nothing from it: an unreadable one is simply replaced
             return CassetteFile(self.path, exists=True, stat=stat_key(self.path))
 
-    def _key_at(self, f: CassetteFile, i: int) -> RequestKey:
-        return _key_at(self.matcher, f, i)
-
     def _reindex(self) -> bool:
         """After a miss against digests stored in the file, hash every request afresh (normalisation
         may have changed since, e.g. a provider adapter gained a URL hook) and keep what was played."""
@@ -149,7 +146,7 @@ class CassetteInterceptor(SessionWriter):
             return False
         f = self._file
         self._stored_keys = False
-        digests = [self._key_at(f, i).digest for i in range(len(f))]
+        digests = [_key_at(self.matcher, f, i).digest for i in range(len(f))]
         self._index = Index(digests, functools.partial(_key_at, self.matcher, f), played=self.play_counts)
         return True
 

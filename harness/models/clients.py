@@ -207,7 +207,8 @@ class HttpClients:
     def send(self, client: httpx.Client | None, request: httpx.Request) -> httpx.Response:
         """Send `request` (built by `client`, the user's; None: built here), streamed, through the
         active cassette if any."""
-        if client is not None and client is self.user_client and self._through_user_client is not None:
+        if client is not None:  # the user's (`sync`): its send is the live path behind the cassette
+            assert self._through_user_client is not None
             return self._through_user_client.handle_request(request)
         response = self._own_transport().handle_request(request)
         response.request = request  # as a client's send sets it (a transport= of the user's may not)
